@@ -1,0 +1,131 @@
+/**
+ * ARNs: parse them, build them from the ids and names events carry, and map an ARN's resource
+ * type to an inventory kind.
+ *
+ * Quirks handled here, from the service docs:
+ * - SageMaker lower-cases resource names in ARNs (`ExampleEndpoint` -> `endpoint/exampleendpoint`);
+ *   delete events carry only the name, so ARNs built from names must be lower-cased to meet the
+ *   ARN the create event returned.
+ * - Foundation models are AWS-owned: their ARN has no account (`arn:aws:bedrock:us-east-1::foundation-model/...`).
+ * - Bedrock `modelId` may be a model id, a cross-region inference profile id (`us.anthropic...`),
+ *   or the ARN of a custom/imported model, provisioned throughput or inference profile.
+ */
+import type { NormalizedEvent, ResourceKind } from './types';
+
+export interface ParsedArn {
+  readonly partition: string;
+  readonly service: string;
+  readonly region: string;
+  readonly account: string;
+  readonly resourceType: string;
+  readonly resourceId: string;
+}
+
+// The account field is taken as written: public samples redact it (`XXXXXXXXXXXX`).
+const ARN = /^arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):([^:]*):(.+)$/;
+
+export function parseArn(arn: string): ParsedArn | undefined {
+  const m = ARN.exec(arn);
+  if (!m) return undefined;
+  const [, partition, service, region, account, resource] = m;
+  const slash = resource.indexOf('/');
+  const colon = resource.indexOf(':');
+  const cut = slash === -1 ? colon : colon === -1 ? slash : Math.min(slash, colon);
+  return cut === -1
+    ? { partition, service, region, account, resourceType: resource, resourceId: '' }
+    : { partition, service, region, account, resourceType: resource.slice(0, cut), resourceId: resource.slice(cut + 1) };
+}
+
+const KIND_BY_ARN_TYPE: Record<string, Record<string, ResourceKind>> = {
+  bedrock: {
+    'foundation-model': 'foundation-model',
+    'custom-model': 'custom-model',
+    'imported-model': 'imported-model',
+    'model-import-job': 'model-import-job',
+    'model-customization-job': 'customization-job',
+    'provisioned-model': 'provisioned-throughput',
+    'inference-profile': 'inference-profile',
+    'application-inference-profile': 'inference-profile',
+    guardrail: 'guardrail',
+    agent: 'agent',
+    'agent-alias': 'agent-alias',
+    'knowledge-base': 'knowledge-base',
+    flow: 'flow',
+    'model-invocation-job': 'batch-inference-job',
+  },
+  'bedrock-agentcore': {
+    runtime: 'agent-runtime',
+    gateway: 'agent-gateway',
+    memory: 'agent-memory',
+  },
+  sagemaker: {
+    'notebook-instance': 'notebook',
+    'training-job': 'training-job',
+    'processing-job': 'processing-job',
+    'transform-job': 'transform-job',
+    model: 'model',
+    'endpoint-config': 'endpoint-config',
+    endpoint: 'inference-endpoint',
+  },
+};
+
+/**
+ * The inventory kind and canonical ARN of an AI resource ARN, or undefined for anything else.
+ * Sub-resources collapse to the resource they belong to (a flow alias to its flow, a gateway
+ * target to its gateway), so every event about a thing lands on one inventory item.
+ */
+export function kindOfArn(arn: string): { kind: ResourceKind; arn: string; parsed: ParsedArn } | undefined {
+  const parsed = parseArn(arn);
+  if (!parsed) return undefined;
+  const kind = KIND_BY_ARN_TYPE[parsed.service]?.[parsed.resourceType];
+  if (!kind || !parsed.resourceId) return undefined;
+  const prefix = `arn:${parsed.partition}:${parsed.service}:${parsed.region}:${parsed.account}:${parsed.resourceType}`;
+  let id = parsed.resourceId;
+  if (kind === 'flow' || kind === 'agent-gateway' || kind === 'agent-runtime' || kind === 'agent-memory' || kind === 'knowledge-base' || kind === 'guardrail') {
+    id = id.split('/')[0];
+  }
+  if (kind === 'agent') id = id.split('/')[0];
+  if (kind === 'guardrail') id = id.split(':')[0];
+  // SageMaker resource names are case-insensitive and its ARNs are written lower-case.
+  if (parsed.service === 'sagemaker') id = id.toLowerCase();
+  return { kind, arn: `${prefix}/${id}`, parsed };
+}
+
+export function bedrockArn(event: NormalizedEvent, type: string, id: string): string {
+  return `arn:${event.partition}:bedrock:${event.region}:${event.account}:${type}/${id}`;
+}
+
+export function agentCoreArn(event: NormalizedEvent, type: string, id: string): string {
+  return `arn:${event.partition}:bedrock-agentcore:${event.region}:${event.account}:${type}/${id}`;
+}
+
+export function sageMakerArn(event: NormalizedEvent, type: string, name: string): string {
+  return `arn:${event.partition}:sagemaker:${event.region}:${event.account}:${type}/${name.toLowerCase()}`;
+}
+
+export function ec2InstanceArn(event: NormalizedEvent, instanceId: string): string {
+  return `arn:${event.partition}:ec2:${event.region}:${event.account}:instance/${instanceId}`;
+}
+
+export function s3BucketArn(event: NormalizedEvent, bucket: string): string {
+  return `arn:${event.partition}:s3:::${bucket}`;
+}
+
+/** `id` if it is already an ARN of the expected type, else the ARN built from the id. */
+export function arnOrBuild(idOrArn: string, build: (id: string) => string): string {
+  return idOrArn.startsWith('arn:') ? idOrArn : build(idOrArn);
+}
+
+const INFERENCE_PROFILE_GEO = /^(us|eu|apac|us-gov|jp|au|ca|global)\./;
+
+/** Resolve a Bedrock `modelId` (id, profile id or ARN) to the resource it names. */
+export function resolveModelId(event: NormalizedEvent, modelId: string): { kind: ResourceKind; arn: string } | undefined {
+  if (modelId.startsWith('arn:')) {
+    const known = kindOfArn(modelId);
+    return known ? { kind: known.kind, arn: known.arn } : undefined;
+  }
+  if (INFERENCE_PROFILE_GEO.test(modelId)) {
+    return { kind: 'inference-profile', arn: bedrockArn(event, 'inference-profile', modelId) };
+  }
+  return { kind: 'foundation-model', arn: `arn:${event.partition}:bedrock:${event.region}::foundation-model/${modelId}` };
+}

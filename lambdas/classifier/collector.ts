@@ -1,0 +1,116 @@
+/**
+ * The collector the per-service rules write their decisions into. A rule says what it sees
+ * ("this ARN is an agent, created", "this call invokes a model", "this is a finding") and the
+ * collector assembles a `Classification`, merging repeated sightings of the same ARN.
+ */
+import { finding, type FindingRuleId } from './findings';
+import type {
+  AttributeValue,
+  Classification,
+  FindingObservation,
+  NormalizedEvent,
+  PrincipalObservation,
+  PrincipalRole,
+  ResourceKind,
+  ResourceObservation,
+  ResourceStatus,
+  Signal,
+} from './types';
+
+export interface ResourceArgs {
+  readonly status?: ResourceStatus;
+  readonly attributes?: Record<string, AttributeValue | undefined>;
+  readonly signals: readonly Signal[];
+  readonly onlyIfKnown?: boolean;
+  /** Override the account/region read from the ARN (e.g. AWS-owned foundation models). */
+  readonly account?: string;
+  readonly region?: string;
+}
+
+export interface FindingArgs {
+  readonly resource: string;
+  readonly summary: string;
+  readonly signals: readonly Signal[];
+  readonly confidence?: 'confirmed' | 'possible';
+}
+
+const SERVICE_BY_ARN = /^arn:[^:]+:([^:]+):([^:]*):([^:]*):/;
+
+export class Collector {
+  private readonly resources = new Map<string, ResourceObservation>();
+  private readonly findings: FindingObservation[] = [];
+  private readonly aiSignals: Signal[] = [];
+  private ignoredBecause?: string;
+
+  constructor(
+    readonly event: NormalizedEvent,
+    private readonly principal: (Omit<PrincipalObservation, 'role'> & { baseRole: PrincipalRole }) | undefined,
+  ) {}
+
+  get principalArn(): string | null {
+    return this.principal?.arn ?? null;
+  }
+
+  /** Record an AI resource. A failed call (errorCode) changes no resource: nothing happened. */
+  resource(kind: ResourceKind, arn: string, args: ResourceArgs): void {
+    if (this.event.errorCode) return;
+    const m = SERVICE_BY_ARN.exec(arn);
+    const service = m?.[1] ?? this.event.eventSource.replace('.amazonaws.com', '');
+    const region = args.region ?? (m?.[2] || this.event.region);
+    const account = args.account ?? (m?.[3] || this.event.account);
+    const attributes: Record<string, AttributeValue> = {};
+    for (const [k, v] of Object.entries(args.attributes ?? {})) if (v !== undefined) attributes[k] = v;
+    const previous = this.resources.get(arn);
+    this.resources.set(arn, {
+      arn,
+      kind: previous?.kind ?? kind,
+      service,
+      account,
+      region,
+      status: args.status ?? previous?.status ?? 'active',
+      attributes: { ...previous?.attributes, ...attributes },
+      signals: [...(previous?.signals ?? []), ...args.signals],
+      onlyIfKnown: previous ? previous.onlyIfKnown && args.onlyIfKnown : args.onlyIfKnown,
+    });
+  }
+
+  /** The caller invoked or customized a model: it is an AI application. */
+  invokesModel(evidence: Signal): void {
+    if (!this.event.errorCode) this.aiSignals.push(evidence);
+  }
+
+  /** The event is not AI activity after all (a t3 launch, an object that is not a model file). */
+  ignore(reason: string): void {
+    this.ignoredBecause = reason;
+  }
+
+  get recordedResources(): number {
+    return this.resources.size;
+  }
+
+  finding(rule: FindingRuleId, args: FindingArgs): void {
+    this.findings.push(finding(rule, this.event, { ...args, principal: this.principalArn }));
+  }
+
+  result(): Classification {
+    const resources = [...this.resources.values()];
+    if (this.ignoredBecause && resources.length === 0 && this.findings.length === 0) {
+      return { resources: [], findings: [], ignoredBecause: this.ignoredBecause };
+    }
+    const p = this.principal;
+    // A call that only touched resources the inventory may not know (StopInstances on some
+    // instance) says nothing about its caller's AI use: record no principal for it.
+    const onlyConditional = resources.length > 0 && resources.every((r) => r.onlyIfKnown);
+    const principal: PrincipalObservation | undefined =
+      p && !onlyConditional
+        ? {
+            arn: p.arn,
+            type: p.type,
+            account: p.account,
+            role: this.aiSignals.length > 0 ? 'ai-application' : p.baseRole,
+            signals: this.aiSignals.length > 0 ? [...this.aiSignals, ...p.signals] : p.signals,
+          }
+        : undefined;
+    return { resources, principal, findings: this.findings };
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The finding rules: id, severity, title and the framework entries each maps to.
+ *
+ * OWASP Top 10 for LLM Applications 2025 (LLM01..LLM10) and MITRE ATLAS technique ids are
+ * given where they fit; MITRE ATT&CK ids where the behaviour is a cloud technique ATLAS reuses
+ * (disabling cloud logs, resource hijacking). docs/findings.md explains each rule.
+ */
+import type { FindingObservation, FrameworkRef, NormalizedEvent, Severity, Signal } from './types';
+
+const OWASP = {
+  LLM01: { framework: 'OWASP-LLM-2025', id: 'LLM01:2025', name: 'Prompt Injection' },
+  LLM02: { framework: 'OWASP-LLM-2025', id: 'LLM02:2025', name: 'Sensitive Information Disclosure' },
+  LLM03: { framework: 'OWASP-LLM-2025', id: 'LLM03:2025', name: 'Supply Chain' },
+  LLM06: { framework: 'OWASP-LLM-2025', id: 'LLM06:2025', name: 'Excessive Agency' },
+  LLM10: { framework: 'OWASP-LLM-2025', id: 'LLM10:2025', name: 'Unbounded Consumption' },
+} as const satisfies Record<string, FrameworkRef>;
+
+const ATLAS = {
+  T0025: { framework: 'MITRE-ATLAS', id: 'AML.T0025', name: 'Exfiltration via Cyber Means' },
+  T0034: { framework: 'MITRE-ATLAS', id: 'AML.T0034', name: 'Cost Harvesting' },
+  T0053: { framework: 'MITRE-ATLAS', id: 'AML.T0053', name: 'AI Agent Tool Invocation' },
+  T0054: { framework: 'MITRE-ATLAS', id: 'AML.T0054', name: 'LLM Jailbreak' },
+  TA0007: { framework: 'MITRE-ATLAS', id: 'AML.TA0007', name: 'Defense Evasion' },
+} as const satisfies Record<string, FrameworkRef>;
+
+const ATTACK = {
+  T1496: { framework: 'MITRE-ATTACK', id: 'T1496', name: 'Resource Hijacking' },
+  T1562_008: { framework: 'MITRE-ATTACK', id: 'T1562.008', name: 'Impair Defenses: Disable or Modify Cloud Logs' },
+} as const satisfies Record<string, FrameworkRef>;
+
+export interface FindingRule {
+  readonly severity: Severity;
+  readonly title: string;
+  readonly frameworks: readonly FrameworkRef[];
+}
+
+export const FINDING_RULES = {
+  'invocation-logging-disabled': {
+    severity: 'high',
+    title: 'Bedrock model invocation logging disabled',
+    frameworks: [ATTACK.T1562_008, ATLAS.TA0007, OWASP.LLM10],
+  },
+  'guardrail-deleted': {
+    severity: 'high',
+    title: 'Bedrock guardrail deleted',
+    frameworks: [OWASP.LLM01, ATLAS.T0054, ATLAS.TA0007],
+  },
+  'guardrail-weakened': {
+    severity: 'high',
+    title: 'Bedrock guardrail weakened',
+    frameworks: [OWASP.LLM01, ATLAS.T0054, ATLAS.TA0007],
+  },
+  'model-access-enabled': {
+    severity: 'medium',
+    title: 'Access to a foundation model enabled',
+    frameworks: [OWASP.LLM10, ATLAS.T0034],
+  },
+  'gpu-launch-refused': {
+    severity: 'high',
+    title: 'GPU/accelerator instance launch refused (permissions or quota)',
+    frameworks: [OWASP.LLM10, ATLAS.T0034, ATTACK.T1496],
+  },
+  'notebook-direct-internet-access': {
+    severity: 'medium',
+    title: 'SageMaker notebook instance with direct internet access',
+    frameworks: [OWASP.LLM02, ATLAS.T0025],
+  },
+  'notebook-root-access': {
+    severity: 'medium',
+    title: 'SageMaker notebook instance with root access',
+    frameworks: [OWASP.LLM03],
+  },
+  'endpoint-config-without-kms': {
+    severity: 'low',
+    title: 'SageMaker endpoint configuration without a customer-managed KMS key',
+    frameworks: [OWASP.LLM02],
+  },
+  'agent-gateway-without-authorizer': {
+    severity: 'high',
+    title: 'AgentCore gateway open to unauthenticated callers',
+    frameworks: [OWASP.LLM06, ATLAS.T0053],
+  },
+} as const satisfies Record<string, FindingRule>;
+
+export type FindingRuleId = keyof typeof FINDING_RULES;
+
+/** Build a finding of `rule` raised by `event` against `resource`. */
+export function finding(
+  rule: FindingRuleId,
+  event: NormalizedEvent,
+  args: {
+    resource: string;
+    principal: string | null;
+    summary: string;
+    signals: readonly Signal[];
+    confidence?: 'confirmed' | 'possible';
+    severity?: Severity;
+  },
+): FindingObservation {
+  const def: FindingRule = FINDING_RULES[rule];
+  return {
+    rule,
+    severity: args.severity ?? def.severity,
+    title: def.title,
+    summary: args.summary,
+    confidence: args.confidence ?? 'confirmed',
+    resource: args.resource,
+    principal: args.principal,
+    eventId: event.eventId,
+    time: event.time,
+    account: event.account,
+    region: event.region,
+    frameworks: def.frameworks,
+    signals: args.signals,
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Who made the call, and what kind of actor it is, decided from the event's identity block.
+ *
+ * The principal key is the IAM identity that persists across calls: the role for workloads
+ * (their session names are random), the role *session* for people signing in through
+ * IAM Identity Center or the console (one SSO role is shared by many people; the session name is
+ * the person). Callers without an IAM identity get a `urn:ai-visibility:` identifier: AWS
+ * services, other accounts, and JWT-authenticated callers of AgentCore gateways.
+ *
+ * The base role is `human`, `service` or `unknown`; `classify` raises it to `ai-application`
+ * when the call invokes or customizes a model.
+ */
+import { OWN_ROLE_PATH } from '../shared/constants';
+import { at, signal, str } from './evidence';
+import type { NormalizedEvent, PrincipalObservation, PrincipalRole, Signal } from './types';
+
+/** True for calls made by ai-visibility's own roles (never classified: no self-triggering). */
+export function isOwnActivity(event: NormalizedEvent): boolean {
+  const issuer = str(event.record, 'userIdentity.sessionContext.sessionIssuer.arn');
+  return issuer !== undefined && issuer.includes(`:role${OWN_ROLE_PATH}`);
+}
+
+const BROWSER = /^Mozilla\/|^(?:[a-z0-9-]+\.)?console\.[a-z0-9.-]*amazonaws\.com$|^signin\.amazonaws\.com$|^AWS Internal$/;
+
+/** Role ARN from an STS assumed-role ARN (the path is not in it; the sessionIssuer has it). */
+function roleFromAssumedRoleArn(arn: string): string | undefined {
+  const m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
+  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : undefined;
+}
+
+export function identifyPrincipal(event: NormalizedEvent): Omit<PrincipalObservation, 'role'> & { baseRole: PrincipalRole } | undefined {
+  const identity = event.record.userIdentity;
+  if (!identity || typeof identity !== 'object') return undefined;
+  const type = typeof identity.type === 'string' ? identity.type : 'Unknown';
+  const account = str(identity, 'accountId') && identity.accountId !== 'anonymous' ? (identity.accountId as string) : event.account;
+  const typeSignal = signal(event, 'userIdentity.type', type);
+  const userAgent = str(event.record, 'userAgent') ?? '';
+  const fromConsole = event.record.sessionCredentialFromConsole === true || event.record.sessionCredentialFromConsole === 'true';
+  const invokedBy = str(identity, 'invokedBy');
+
+  const result = (arn: string, baseRole: PrincipalRole, signals: Signal[]) => ({ arn, type, account, baseRole, signals: [typeSignal, ...signals] });
+
+  switch (type) {
+    case 'Root':
+      return result(identity.arn ?? `arn:${event.partition}:iam::${account}:root`, 'human', []);
+    case 'IAMUser':
+    case 'FederatedUser':
+    case 'SAMLUser':
+    case 'IdentityCenterUser': {
+      const arn = identity.arn ?? `urn:ai-visibility:${type}:${account}:${identity.userName ?? identity.principalId ?? 'unknown'}`;
+      if (invokedBy) return result(arn, 'service', [signal(event, 'userIdentity.invokedBy', invokedBy)]);
+      return result(arn, 'human', []);
+    }
+    case 'AssumedRole': {
+      const issuerArn = str(identity, 'sessionContext.sessionIssuer.arn');
+      const sessionArn = identity.arn;
+      const roleArn = issuerArn ?? (sessionArn ? roleFromAssumedRoleArn(sessionArn) : undefined);
+      if (!roleArn && !sessionArn) return result(`urn:ai-visibility:AssumedRole:${account}:${identity.principalId ?? 'unknown'}`, 'unknown', []);
+      if (roleArn?.includes('/aws-service-role/')) {
+        return result(roleArn, 'service', [signal(event, 'userIdentity.sessionContext.sessionIssuer.arn', roleArn, 'service-linked role')]);
+      }
+      if (invokedBy) return result(roleArn ?? sessionArn!, 'service', [signal(event, 'userIdentity.invokedBy', invokedBy)]);
+      const human: Signal[] = [];
+      if (roleArn?.includes('/aws-reserved/sso.amazonaws.com/')) {
+        human.push(signal(event, 'userIdentity.sessionContext.sessionIssuer.arn', roleArn, 'IAM Identity Center permission set'));
+      }
+      if (fromConsole) human.push(signal(event, 'sessionCredentialFromConsole', true));
+      if (BROWSER.test(userAgent)) human.push(signal(event, 'userAgent', userAgent, 'browser or console'));
+      if (human.length > 0) return result(sessionArn ?? roleArn!, 'human', human);
+      return result(roleArn ?? sessionArn!, 'service', [
+        signal(event, issuerArn ? 'userIdentity.sessionContext.sessionIssuer.arn' : 'userIdentity.arn', roleArn ?? sessionArn!, 'role used programmatically'),
+      ]);
+    }
+    case 'WebIdentityUser':
+      return result(identity.arn ?? `urn:ai-visibility:WebIdentityUser:${account}:${identity.userName ?? 'unknown'}`, 'service', []);
+    case 'AWSService':
+      return result(`urn:ai-visibility:service:${invokedBy ?? 'unknown'}`, 'service', invokedBy ? [signal(event, 'userIdentity.invokedBy', invokedBy)] : []);
+    case 'AWSAccount': {
+      // AgentCore gateway data events: the caller authenticated with a JWT, not IAM.
+      const claims = at(event.record, 'additionalEventData.jwt.claims');
+      const iss = str(claims, 'iss');
+      const sub = str(claims, 'sub') ?? str(claims, 'client_id');
+      if (iss && sub) {
+        return {
+          arn: `urn:ai-visibility:jwt:${iss}#${sub}`,
+          type: 'JWT',
+          account: event.account,
+          baseRole: 'unknown',
+          signals: [typeSignal, signal(event, 'additionalEventData.jwt.claims.iss', iss), signal(event, 'additionalEventData.jwt.claims.sub', sub)],
+        };
+      }
+      const callerAccount = str(identity, 'accountId') ?? 'anonymous';
+      return result(`urn:ai-visibility:account:${callerAccount}`, 'unknown', [signal(event, 'userIdentity.accountId', callerAccount)]);
+    }
+    default:
+      return result(identity.arn ?? `urn:ai-visibility:${type}:${account}:${identity.principalId ?? 'unknown'}`, 'unknown', []);
+  }
+}
