@@ -1,0 +1,110 @@
+/**
+ * `ai-visibility` command line.
+ *
+ *   ai-visibility replay [PATH...] [--json] [--batch-size N] [--allow-quarantine] [--verbose]
+ *
+ * With `--json`, stdout carries exactly one JSON document and everything else (logs, progress)
+ * goes to stderr: stdout is reserved before any library can write to it.
+ * Exit codes: 0 done, 3 done but something was quarantined (unless --allow-quarantine),
+ * 1 failure, 2 usage error.
+ */
+import { relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderReport } from '../lib/replay/report';
+import { replay } from '../lib/replay/replay';
+
+export const BUNDLED_SAMPLES = resolve(__dirname, '..', 'test', 'fixtures', 'cloudtrail');
+
+/** Shown relative to the working directory when under it, so reports read well. */
+function display(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? rel : path;
+}
+
+const USAGE = `usage: ai-visibility replay [PATH...] [options]
+
+Replays recorded CloudTrail activity through the ai-visibility pipeline locally, against an
+embedded DynamoDB, and prints what a deployed stack would have recorded.
+
+PATH       CloudTrail log files ({"Records":[...]}, .json or .json.gz), JSON arrays, JSON lines,
+           EventBridge envelopes, lookup-events or CloudTrail Lake output, or directories of them.
+           Default: the bundled samples (${BUNDLED_SAMPLES}).
+
+options:
+  --json               print one JSON document (schemaVersion 1) on stdout
+  --batch-size N       messages per classifier invocation (default: the deployed 100)
+  --allow-quarantine   exit 0 even when records were quarantined
+  --verbose            classifier logs at INFO on stderr
+  -h, --help           this help
+
+exit codes: 0 done; 3 done, something quarantined; 1 failure; 2 usage error`;
+
+export async function main(argv: string[], out: (text: string) => void, err: (text: string) => void): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        'batch-size': { type: 'string' },
+        'allow-quarantine': { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    err(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const [command, ...paths] = parsed.positionals;
+  if (parsed.values.help || command === 'help') {
+    out(`${USAGE}\n`);
+    return 0;
+  }
+  if (command !== 'replay') {
+    err(`${command ? `unknown command "${command}"` : 'missing command'}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const batchSize = parsed.values['batch-size'] === undefined ? undefined : Number(parsed.values['batch-size']);
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)) {
+    err(`--batch-size must be a whole number from 1 to 10000\n`);
+    return 2;
+  }
+
+  const started = Date.now();
+  let lastProgress = started;
+  const report = await replay(paths.length > 0 ? paths : [display(BUNDLED_SAMPLES)], {
+    batchSize,
+    logLevel: parsed.values.verbose ? 'INFO' : 'ERROR',
+    onProgress: ({ records, matched, files }) => {
+      const now = Date.now();
+      if (now - lastProgress >= 2000) {
+        lastProgress = now;
+        err(`  ... ${records} records from ${files} file(s), ${matched} matched (${Math.round(records / ((now - started) / 1000))} records/s)\n`);
+      }
+    },
+  });
+  out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
+  return report.stats.quarantined > 0 && !parsed.values['allow-quarantine'] ? 3 : 0;
+}
+
+if (require.main === module) {
+  // Reserve stdout for our own output: anything else that writes to it goes to stderr.
+  const stdoutWrite = process.stdout.write.bind(process.stdout);
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  main(
+    process.argv.slice(2),
+    (text) => void stdoutWrite(text),
+    (text) => void process.stderr.write(text),
+  ).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`ai-visibility: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,201 @@
+/**
+ * Plan the table writes for a batch of classified events. Pure.
+ *
+ * Events about the same resource or principal are coalesced into one `EntityWrite` per item, so a
+ * burst of InvokeModel calls by one application costs one write for the principal and one for
+ * the model, not one per call. Coalescing follows the store's merge rules exactly: the newest
+ * event's fields are `latest`, older events' fields only `fill` what the newest one lacks,
+ * `firstSeen` is the oldest event. Each write remembers the messages it came from, so a failed
+ * write fails exactly those messages and SQS redelivers them.
+ */
+import { ENTITY, INDEXES, keys } from '../shared/table-schema';
+import type { EntityWrite, Key, StoredValue } from '../shared/inventory-store';
+import type { Classification, FindingObservation, NormalizedEvent, PrincipalObservation, ResourceObservation } from './types';
+
+export interface ClassifiedEvent {
+  readonly messageId: string;
+  readonly event: NormalizedEvent;
+  readonly classification: Classification;
+}
+
+export interface PlannedEntity {
+  readonly write: EntityWrite;
+  readonly messageIds: ReadonlySet<string>;
+}
+
+export interface PlannedItem {
+  readonly item: Record<string, unknown> & Key;
+  readonly messageIds: ReadonlySet<string>;
+}
+
+export interface WritePlan {
+  readonly entities: PlannedEntity[];
+  readonly findings: PlannedItem[];
+}
+
+const ordering = (a: { event: NormalizedEvent }, b: { event: NormalizedEvent }) =>
+  a.event.time < b.event.time ? -1 : a.event.time > b.event.time ? 1 : a.event.eventId < b.event.eventId ? -1 : a.event.eventId > b.event.eventId ? 1 : 0;
+
+interface Sighting<T> {
+  readonly messageId: string;
+  readonly event: NormalizedEvent;
+  readonly observation: T;
+  readonly principal?: string;
+}
+
+function group<T>(sightings: Sighting<T>[], keyOf: (s: Sighting<T>) => string): Map<string, Sighting<T>[]> {
+  const groups = new Map<string, Sighting<T>[]>();
+  for (const s of sightings) {
+    const k = keyOf(s);
+    const list = groups.get(k);
+    if (list) list.push(s);
+    else groups.set(k, [s]);
+  }
+  for (const list of groups.values()) list.sort(ordering);
+  return groups;
+}
+
+/** Fields of older sightings that the newest does not set: each attribute's newest older value. */
+function fills(older: Sighting<unknown>[], fieldsOf: (s: Sighting<unknown>) => Record<string, StoredValue>, taken: Record<string, StoredValue>) {
+  const out: Record<string, StoredValue> = {};
+  for (let i = older.length - 1; i >= 0; i--) {
+    for (const [k, v] of Object.entries(fieldsOf(older[i]))) if (!(k in taken) && !(k in out)) out[k] = v;
+  }
+  return out;
+}
+
+function resourceFields(r: ResourceObservation, event: NormalizedEvent): Record<string, StoredValue> {
+  return {
+    ...r.attributes,
+    entity: ENTITY.resource,
+    arn: r.arn,
+    kind: r.kind,
+    service: r.service,
+    account: r.account,
+    region: r.region,
+    status: r.status,
+    signals: r.signals,
+    lastEventName: event.eventName,
+    [INDEXES.byKind.partitionKey]: `KIND#${r.kind}`,
+    [INDEXES.byKind.sortKey]: r.arn,
+    [INDEXES.byAccount.partitionKey]: `ACCOUNT#${r.account}`,
+    [INDEXES.byAccount.sortKey]: `RESOURCE#${r.kind}#${r.arn}`,
+  };
+}
+
+function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
+  const head = sightings[sightings.length - 1];
+  const latest = resourceFields(head.observation, head.event);
+  if (head.principal) latest.lastPrincipal = head.principal;
+  const older = sightings.slice(0, -1) as Sighting<unknown>[];
+  const fill = fills(older, (s) => resourceFields((s as Sighting<ResourceObservation>).observation, s.event), latest);
+  // Who first revealed the resource: the oldest sighting with a known caller.
+  const discoverer = sightings.find((s) => s.principal);
+  if (discoverer?.principal) {
+    fill.discoveredBy = discoverer.principal;
+    fill[INDEXES.byPrincipal.partitionKey] = `PRINCIPAL#${discoverer.principal}`;
+    fill[INDEXES.byPrincipal.sortKey] = `RESOURCE#${head.observation.arn}`;
+  }
+  const addToSet: Record<string, string[]> = {};
+  if (head.observation.kind === 'foundation-model') {
+    // AWS owns foundation models; which of our accounts use one is a set that only grows.
+    addToSet.usedByAccounts = [...new Set(sightings.map((s) => s.event.account))];
+  }
+  return {
+    key: keys.resource(head.observation.arn),
+    head: { time: head.event.time, eventId: head.event.eventId },
+    first: { time: sightings[0].event.time, eventId: sightings[0].event.eventId },
+    latest,
+    fill,
+    sticky: {},
+    addToSet,
+    onlyIfKnown: sightings.every((s) => s.observation.onlyIfKnown),
+  };
+}
+
+function principalFields(p: PrincipalObservation, event: NormalizedEvent): Record<string, StoredValue> {
+  return {
+    entity: ENTITY.principal,
+    arn: p.arn,
+    type: p.type,
+    account: p.account,
+    signals: p.signals,
+    lastEventName: event.eventName,
+    lastEventSource: event.eventSource,
+    [INDEXES.byAccount.partitionKey]: `ACCOUNT#${p.account}`,
+    [INDEXES.byAccount.sortKey]: `PRINCIPAL#${p.arn}`,
+    [INDEXES.byPrincipal.partitionKey]: `PRINCIPAL#${p.arn}`,
+    [INDEXES.byPrincipal.sortKey]: '#STATE',
+  };
+}
+
+function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite {
+  const head = sightings[sightings.length - 1];
+  const latest = principalFields(head.observation, head.event);
+  const fill = fills(sightings.slice(0, -1) as Sighting<unknown>[], (s) => principalFields((s as Sighting<PrincipalObservation>).observation, s.event), latest);
+  // The role only ever rises to ai-application; otherwise the first role seen stays.
+  const ai = [...sightings].reverse().find((s) => s.observation.role === 'ai-application');
+  const sticky: Record<string, StoredValue> = {};
+  if (ai) {
+    sticky.role = 'ai-application';
+    sticky.roleSignals = ai.observation.signals;
+    sticky[INDEXES.byKind.partitionKey] = 'ROLE#ai-application';
+  } else {
+    fill.role = head.observation.role;
+    fill.roleSignals = head.observation.signals;
+    fill[INDEXES.byKind.partitionKey] = `ROLE#${head.observation.role}`;
+  }
+  fill[INDEXES.byKind.sortKey] = head.observation.arn;
+  return {
+    key: keys.principal(head.observation.arn),
+    head: { time: head.event.time, eventId: head.event.eventId },
+    first: { time: sightings[0].event.time, eventId: sightings[0].event.eventId },
+    latest,
+    fill,
+    sticky,
+    addToSet: {},
+    onlyIfKnown: false,
+  };
+}
+
+export function findingItem(f: FindingObservation): Record<string, unknown> & Key {
+  const order = `${f.time}#${f.eventId}#${f.rule}`;
+  return {
+    ...keys.finding(f.resource, f.time, f.eventId, f.rule),
+    entity: ENTITY.finding,
+    ...f,
+    [INDEXES.byKind.partitionKey]: `SEVERITY#${f.severity}`,
+    [INDEXES.byKind.sortKey]: order,
+    [INDEXES.byAccount.partitionKey]: `ACCOUNT#${f.account}`,
+    [INDEXES.byAccount.sortKey]: `FINDING#${order}`,
+    ...(f.principal ? { [INDEXES.byPrincipal.partitionKey]: `PRINCIPAL#${f.principal}`, [INDEXES.byPrincipal.sortKey]: `FINDING#${order}` } : {}),
+  };
+}
+
+export function planWrites(classified: readonly ClassifiedEvent[]): WritePlan {
+  const resources: Sighting<ResourceObservation>[] = [];
+  const principals: Sighting<PrincipalObservation>[] = [];
+  const findings = new Map<string, { item: Record<string, unknown> & Key; messageIds: Set<string> }>();
+
+  for (const { messageId, event, classification } of classified) {
+    const principal = classification.principal?.arn;
+    for (const r of classification.resources) resources.push({ messageId, event, observation: r, principal });
+    if (classification.principal) principals.push({ messageId, event, observation: classification.principal });
+    for (const f of classification.findings) {
+      const item = findingItem(f);
+      const k = `${item.pk}\u0000${item.sk}`;
+      const existing = findings.get(k);
+      if (existing) existing.messageIds.add(messageId);
+      else findings.set(k, { item, messageIds: new Set([messageId]) });
+    }
+  }
+
+  const entities: PlannedEntity[] = [];
+  for (const list of group(resources, (s) => s.observation.arn).values()) {
+    entities.push({ write: planResource(list), messageIds: new Set(list.map((s) => s.messageId)) });
+  }
+  for (const list of group(principals, (s) => s.observation.arn).values()) {
+    entities.push({ write: planPrincipal(list), messageIds: new Set(list.map((s) => s.messageId)) });
+  }
+  return { entities, findings: [...findings.values()] };
+}

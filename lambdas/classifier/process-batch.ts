@@ -1,0 +1,149 @@
+/**
+ * The classifier's work on one SQS batch, with its collaborators passed in.
+ *
+ * Every message ends in exactly one of three places: classified into the inventory, ignored (a
+ * matched event that turned out not to be AI activity, e.g. stopping a t3 instance), or
+ * quarantined with its reason (unparseable, not CloudTrail, no usable time...). A message whose
+ * writes fail is reported back as a batch item failure, so SQS redelivers it and, after the
+ * queue's maxReceiveCount, moves it to the dead-letter queue: bursts, throttles and partial
+ * failures lose nothing, and idempotent writes make the redelivery harmless.
+ */
+import { normalize, sha256 } from './normalize';
+import { classify } from './classify';
+import { planWrites, type ClassifiedEvent } from './plan';
+import type { InventoryStore, Key } from '../shared/inventory-store';
+import { ENTITY, INDEXES, keys } from '../shared/table-schema';
+
+export interface InboundMessage {
+  readonly messageId: string;
+  readonly body: string;
+  /** When the queue received it (ISO 8601): the quarantine timestamp, stable across redeliveries. */
+  readonly receivedAt: string;
+  /** Where it came from, for the quarantine record: `sqs:<messageId>` or `file.json:#12`. */
+  readonly source: string;
+}
+
+export interface BatchStats {
+  received: number;
+  classified: number;
+  ignored: number;
+  quarantined: number;
+  failed: number;
+  resourceWrites: number;
+  principalWrites: number;
+  findings: number;
+}
+
+export interface BatchOutcome {
+  readonly failedMessageIds: string[];
+  readonly stats: BatchStats;
+  /** Why matched events were ignored, counted: for logs and the replay summary. */
+  readonly ignoredReasons: Record<string, number>;
+}
+
+export interface BatchDependencies {
+  readonly store: InventoryStore;
+  readonly log?: { warn(message: string, extra: Record<string, unknown>): void; error(message: string, extra: Record<string, unknown>): void };
+  /** Concurrent entity writes (DynamoDB handles far more; this bounds Lambda memory and sockets). */
+  readonly concurrency?: number;
+}
+
+/** Quarantined payloads are kept whole up to this size; larger ones are truncated and marked. */
+const MAX_KEPT_PAYLOAD = 64 * 1024;
+
+export function quarantineItem(message: InboundMessage, reason: string): Record<string, unknown> & Key {
+  const id = sha256(`${message.source}\u0000${message.body}`);
+  const truncated = message.body.length > MAX_KEPT_PAYLOAD;
+  return {
+    ...keys.quarantine(id),
+    entity: ENTITY.quarantine,
+    source: message.source,
+    reason,
+    receivedAt: message.receivedAt,
+    payload: truncated ? message.body.slice(0, MAX_KEPT_PAYLOAD) : message.body,
+    payloadTruncated: truncated,
+    payloadSha256: sha256(message.body),
+    [INDEXES.byKind.partitionKey]: 'QUARANTINE',
+    [INDEXES.byKind.sortKey]: `${message.receivedAt}#${id}`,
+  };
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]);
+  });
+  await Promise.all(workers);
+}
+
+export async function processMessages(messages: readonly InboundMessage[], deps: BatchDependencies): Promise<BatchOutcome> {
+  const stats: BatchStats = { received: messages.length, classified: 0, ignored: 0, quarantined: 0, failed: 0, resourceWrites: 0, principalWrites: 0, findings: 0 };
+  const ignoredReasons: Record<string, number> = {};
+  const quarantine: Array<{ item: Record<string, unknown> & Key; messageId: string }> = [];
+  const classified: ClassifiedEvent[] = [];
+
+  for (const message of messages) {
+    let input: unknown;
+    try {
+      input = JSON.parse(message.body);
+    } catch (error) {
+      quarantine.push({ messageId: message.messageId, item: quarantineItem(message, `message body is not JSON: ${(error as Error).message}`) });
+      continue;
+    }
+    const normalized = normalize(input);
+    if (!normalized.ok) {
+      quarantine.push({ messageId: message.messageId, item: quarantineItem(message, normalized.reason) });
+      continue;
+    }
+    const classification = classify(normalized.event);
+    if (classification.ignoredBecause) {
+      stats.ignored++;
+      ignoredReasons[classification.ignoredBecause] = (ignoredReasons[classification.ignoredBecause] ?? 0) + 1;
+      continue;
+    }
+    classified.push({ messageId: message.messageId, event: normalized.event, classification });
+  }
+
+  const failed = new Set<string>();
+  const plan = planWrites(classified);
+
+  await pool(plan.entities, deps.concurrency ?? 8, async ({ write, messageIds }) => {
+    try {
+      const outcome = await deps.store.writeEntity(write);
+      if (outcome !== 'unknown-skipped') {
+        if (write.key.pk.startsWith('PRINCIPAL#')) stats.principalWrites++;
+        else stats.resourceWrites++;
+      }
+    } catch (error) {
+      deps.log?.error('inventory write failed; its messages will be redelivered', { key: write.key, error: String(error) });
+      for (const id of messageIds) failed.add(id);
+    }
+  });
+
+  const putFailures = async (items: ReadonlyArray<{ item: Record<string, unknown> & Key; messageIds: ReadonlySet<string> }>) => {
+    let failedKeys: Key[];
+    try {
+      failedKeys = await deps.store.putItems(items.map((i) => i.item));
+    } catch (error) {
+      deps.log?.error('batch put failed; its messages will be redelivered', { error: String(error) });
+      failedKeys = items.map((i) => ({ pk: i.item.pk, sk: i.item.sk }));
+    }
+    const failedSet = new Set(failedKeys.map((k) => `${k.pk}\u0000${k.sk}`));
+    for (const i of items) if (failedSet.has(`${i.item.pk}\u0000${i.item.sk}`)) for (const id of i.messageIds) failed.add(id);
+    return items.length - failedKeys.length;
+  };
+
+  stats.findings = await putFailures(plan.findings);
+  await putFailures(quarantine.map((q) => ({ item: q.item, messageIds: new Set([q.messageId]) })));
+
+  for (const q of quarantine) {
+    if (!failed.has(q.messageId)) {
+      stats.quarantined++;
+      deps.log?.warn('quarantined', { source: q.item.source, reason: q.item.reason });
+    }
+  }
+  // A classified message can fail through several writes: count messages, not writes.
+  stats.classified = new Set(classified.filter((c) => !failed.has(c.messageId)).map((c) => c.messageId)).size;
+  stats.failed = failed.size;
+  return { failedMessageIds: [...failed], stats, ignoredReasons };
+}

@@ -1,0 +1,61 @@
+/**
+ * The inventory table's key design, shared by the CDK construct that creates the table and the
+ * local replay that creates the same table in dynalite. docs/data-model.md explains each access
+ * pattern; the item builders in lambdas/classifier/plan.ts are the only writers of these keys.
+ */
+
+export const PARTITION_KEY = 'pk';
+export const SORT_KEY = 'sk';
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: string;
+  readonly sortKey: string;
+}
+
+/** Overloaded GSIs: each serves one access pattern per entity type (see docs/data-model.md). */
+export const INDEXES = {
+  /** resources by kind, principals by role, findings by severity and time, quarantine by time */
+  byKind: { indexName: 'byKind', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  /** resources, principals and findings by account */
+  byAccount: { indexName: 'byAccount', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+  /** a principal, the resources it first revealed, and the findings it raised */
+  byPrincipal: { indexName: 'byPrincipal', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+} as const satisfies Record<string, IndexDefinition>;
+
+/**
+ * Attributes copied into every index (besides the keys). Only attributes that rarely change
+ * are projected, so updating `lastSeen` on a busy resource writes the table, not three indexes.
+ */
+export const PROJECTED_ATTRIBUTES = [
+  'entity',
+  'arn',
+  'kind',
+  'service',
+  'account',
+  'region',
+  'status',
+  'role',
+  'rule',
+  'severity',
+  'resource',
+  'principal',
+  'time',
+  'eventId',
+  'title',
+  'reason',
+  'source',
+] as const;
+
+export const ENTITY = { resource: 'resource', principal: 'principal', finding: 'finding', quarantine: 'quarantine' } as const;
+export const STATE_SK = '#STATE';
+
+export const keys = {
+  resource: (arn: string) => ({ pk: `RESOURCE#${arn}`, sk: STATE_SK }),
+  principal: (arn: string) => ({ pk: `PRINCIPAL#${arn}`, sk: STATE_SK }),
+  finding: (resource: string, time: string, eventId: string, rule: string) => ({
+    pk: `RESOURCE#${resource}`,
+    sk: `FINDING#${time}#${eventId}#${rule}`,
+  }),
+  quarantine: (id: string) => ({ pk: `QUARANTINE#${id}`, sk: STATE_SK }),
+};

@@ -1,0 +1,88 @@
+/**
+ * Deploy-time configuration: the `ai-visibility` object in cdk.json's context (or
+ * `cdk deploy -c ai-visibility='{"dataEventTrail":true}'`), validated with every problem
+ * listed at once, with defaults for everything. README.md documents each setting.
+ */
+
+export const DEFAULT_CLASSIFIER_BATCH_SIZE = 100;
+
+/** CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+export interface AiVisibilityConfig {
+  /** Create the opt-in CloudTrail trail that logs AI data events (InvokeAgent, Retrieve, model uploads). Default false: it costs $0.10 per 100,000 events. */
+  readonly dataEventTrail: boolean;
+  /** Keep the inventory table, its key and the trail bucket when the stack is deleted, and turn on deletion protection. Default true. */
+  readonly retainData: boolean;
+  /** Days to keep Lambda logs. Default 365. */
+  readonly logRetentionDays: number;
+  /** Messages per classifier invocation (1-10,000). Default 100. */
+  readonly classifierBatchSize: number;
+  /** Seconds SQS may wait to fill a batch (0-300; needed above 10 messages). Default 5. */
+  readonly classifierMaxBatchingWindowSeconds: number;
+  /** Deliveries before a message goes to the dead-letter queue. Default 5. */
+  readonly maxReceiveCount: number;
+}
+
+export const DEFAULT_CONFIG: AiVisibilityConfig = {
+  dataEventTrail: false,
+  retainData: true,
+  logRetentionDays: 365,
+  classifierBatchSize: DEFAULT_CLASSIFIER_BATCH_SIZE,
+  classifierMaxBatchingWindowSeconds: 5,
+  maxReceiveCount: 5,
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid ai-visibility configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function readConfig(raw: unknown): AiVisibilityConfig {
+  let input = raw ?? {};
+  if (typeof input === 'string') {
+    try {
+      input = JSON.parse(input);
+    } catch {
+      throw new ConfigError([`the ai-visibility context must be a JSON object, got ${JSON.stringify(raw)}`]);
+    }
+  }
+  if (!isObject(input)) throw new ConfigError([`the ai-visibility context must be an object, got ${JSON.stringify(raw)}`]);
+  const problems: string[] = [];
+  const known = new Set(Object.keys(DEFAULT_CONFIG));
+  for (const key of Object.keys(input)) if (!known.has(key)) problems.push(`unknown setting "${key}" (known: ${[...known].join(', ')})`);
+
+  const bool = (key: keyof AiVisibilityConfig): boolean => {
+    const v = input[key] ?? DEFAULT_CONFIG[key];
+    if (typeof v !== 'boolean') problems.push(`${key} must be true or false, got ${JSON.stringify(v)}`);
+    return v as boolean;
+  };
+  const int = (key: keyof AiVisibilityConfig, min: number, max: number): number => {
+    const v = input[key] ?? DEFAULT_CONFIG[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) problems.push(`${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+
+  const config: AiVisibilityConfig = {
+    dataEventTrail: bool('dataEventTrail'),
+    retainData: bool('retainData'),
+    logRetentionDays: int('logRetentionDays', 1, 3653),
+    classifierBatchSize: int('classifierBatchSize', 1, 10_000),
+    classifierMaxBatchingWindowSeconds: int('classifierMaxBatchingWindowSeconds', 0, 300),
+    maxReceiveCount: int('maxReceiveCount', 1, 1000),
+  };
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(config.logRetentionDays)) {
+    problems.push(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${config.logRetentionDays}`);
+  }
+  if (config.classifierBatchSize > 10 && config.classifierMaxBatchingWindowSeconds < 1) {
+    problems.push('classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

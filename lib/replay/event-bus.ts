@@ -1,0 +1,77 @@
+/**
+ * What the default event bus does with a CloudTrail record, simulated: wrap it in the envelope
+ * CloudTrail delivers to EventBridge, then match it against the capture rules, honouring each
+ * rule's state (a plain ENABLED rule never receives read-only management events).
+ */
+import { createHash } from 'node:crypto';
+import { captureRules, CLOUDTRAIL_API_CALL, type CaptureRuleSpec } from '../capture/patterns';
+import { compileEventPattern, type CompiledPattern } from './event-pattern';
+
+const DETAIL_TYPE_BY_EVENT_TYPE: Record<string, string> = {
+  AwsApiCall: CLOUDTRAIL_API_CALL,
+  AwsServiceEvent: 'AWS Service Event via CloudTrail',
+  AwsConsoleAction: 'AWS Console Action via CloudTrail',
+  AwsConsoleSignIn: 'AWS Console Sign In via CloudTrail',
+};
+
+/** EventBridge sources that are not simply "aws." + the event source's service prefix. */
+const SOURCE_EXCEPTIONS: Record<string, string> = {
+  'monitoring.amazonaws.com': 'aws.cloudwatch',
+  'signin.amazonaws.com': 'aws.signin',
+};
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function isEnvelope(value: unknown): value is Record<string, unknown> & { detail: Record<string, unknown> } {
+  return isObject(value) && typeof value['detail-type'] === 'string' && isObject(value.detail);
+}
+
+/** Wrap a CloudTrail record the way CloudTrail delivers it to EventBridge. */
+export function toEnvelope(record: Record<string, unknown>): Record<string, unknown> {
+  const eventSource = typeof record.eventSource === 'string' ? record.eventSource : '';
+  const source = SOURCE_EXCEPTIONS[eventSource] ?? `aws.${eventSource.replace(/\.amazonaws\.com$/, '')}`;
+  const eventType = typeof record.eventType === 'string' ? record.eventType : 'AwsApiCall';
+  const idSeed = typeof record.eventID === 'string' ? record.eventID : JSON.stringify(record);
+  const id = createHash('sha256').update(idSeed).digest('hex');
+  return {
+    version: '0',
+    id: `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20, 32)}`,
+    'detail-type': DETAIL_TYPE_BY_EVENT_TYPE[eventType] ?? CLOUDTRAIL_API_CALL,
+    source,
+    account: record.recipientAccountId ?? (isObject(record.userIdentity) ? record.userIdentity.accountId : undefined),
+    time: record.eventTime,
+    region: record.awsRegion,
+    resources: [],
+    detail: record,
+  };
+}
+
+/** Read-only management events reach only rules in state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS. */
+function isReadOnlyManagementEvent(detail: Record<string, unknown>): boolean {
+  const readOnly = detail.readOnly === true || detail.readOnly === 'true';
+  const category = detail.eventCategory;
+  const management = detail.managementEvent === true || detail.managementEvent === 'true' || category === 'Management' || (category === undefined && detail.managementEvent === undefined);
+  return readOnly && management;
+}
+
+export interface CompiledRule {
+  readonly spec: CaptureRuleSpec;
+  readonly matches: CompiledPattern;
+}
+
+export function compileRules(rules: readonly CaptureRuleSpec[] = captureRules()): CompiledRule[] {
+  return rules.map((spec) => ({ spec, matches: compileEventPattern(spec.pattern) }));
+}
+
+/** The ids of the rules an envelope reaches. */
+export function matchingRules(envelope: Record<string, unknown>, rules: readonly CompiledRule[]): string[] {
+  const readOnly = isEnvelope(envelope) && isReadOnlyManagementEvent(envelope.detail);
+  const out: string[] = [];
+  for (const rule of rules) {
+    if (readOnly && !rule.spec.includeReadOnlyManagementEvents) continue;
+    if (rule.matches(envelope)) out.push(rule.spec.id);
+  }
+  return out;
+}

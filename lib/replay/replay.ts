@@ -1,0 +1,180 @@
+/**
+ * The local replay: recorded CloudTrail activity through the deployed pipeline, on a laptop.
+ *
+ *   files -> records -> EventBridge envelope -> capture rules (the stack's own patterns)
+ *         -> SQS-shaped batches -> the classifier Lambda's own handler -> dynalite -> report
+ *
+ * Batches have the size the deployed event source mapping uses, messages the handler reports
+ * as failed are redelivered like SQS would, and after the last delivery they are reported the
+ * way the dead-letter queue would hold them. Nothing is silently dropped: every record is
+ * counted as matched or not, and every problem lands in the report's quarantine.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DEFAULT_CLASSIFIER_BATCH_SIZE } from '../config';
+import { compileRules, isEnvelope, matchingRules, toEnvelope, type CompiledRule } from './event-bus';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
+import { readRecords, type ReadProblem } from './read-logs';
+
+import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
+
+export type ClassifierHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+
+export const LOCAL_TABLE_NAME = 'ai-visibility-local';
+
+export interface ReplayProgress {
+  readonly records: number;
+  readonly matched: number;
+  readonly files: number;
+}
+
+export interface ReplayOptions {
+  /** Messages per handler invocation (default: the deployed batch size). */
+  readonly batchSize?: number;
+  /** Deliveries before a failing message counts as dead-lettered (SQS maxReceiveCount). */
+  readonly maxDeliveries?: number;
+  readonly onProgress?: (progress: ReplayProgress) => void;
+  readonly logLevel?: string;
+}
+
+/**
+ * Point the classifier's environment contract at the local table. The handler reads it when
+ * it is first imported, exactly as a Lambda container does at cold start.
+ */
+export function localClassifierEnvironment(endpoint: string, tableName: string, logLevel = 'ERROR'): Record<string, string> {
+  return {
+    TABLE_NAME: tableName,
+    POWERTOOLS_SERVICE_NAME: 'ai-visibility-classifier',
+    POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: logLevel,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+export async function loadClassifierHandler(endpoint: string, tableName: string, logLevel?: string): Promise<ClassifierHandler> {
+  Object.assign(process.env, localClassifierEnvironment(endpoint, tableName, logLevel));
+  const { handler } = await import('../../lambdas/classifier/handler');
+  return handler as unknown as ClassifierHandler;
+}
+
+function lambdaContext(): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'ai-visibility-classifier-local',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:ai-visibility-classifier-local`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/ai-visibility-classifier-local',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+interface Pending {
+  readonly record: SQSRecord;
+  deliveries: number;
+}
+
+function sqsRecord(messageId: string, body: string, source: string, sentAt: number): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: messageId,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(sentAt),
+      SenderId: 'events.amazonaws.com',
+      ApproximateFirstReceiveTimestamp: String(sentAt),
+    },
+    messageAttributes: { source: { dataType: 'String', stringValue: source } },
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:${LOCAL_REGION}:000000000000:ai-visibility-local`,
+    awsRegion: LOCAL_REGION,
+  };
+}
+
+/** Replay into an existing local table with a loaded handler. Returns the counts. */
+export async function replayInto(
+  paths: readonly string[],
+  target: { handler: ClassifierHandler; rules?: readonly CompiledRule[] },
+  options: ReplayOptions = {},
+): Promise<ReplayRun> {
+  const rules = target.rules ?? compileRules();
+  const batchSize = options.batchSize ?? DEFAULT_CLASSIFIER_BATCH_SIZE;
+  const maxDeliveries = options.maxDeliveries ?? 3;
+  const problems: ReadProblem[] = [];
+  const stats: ReplayStats = { records: 0, matched: 0, classified: 0, quarantined: 0, files: 0 };
+  const sentAt = Date.now();
+  let batch: Pending[] = [];
+  const sources = new Map<string, string>();
+
+  const deliver = async (pending: Pending[]) => {
+    let queue = pending;
+    while (queue.length > 0) {
+      const response = await target.handler({ Records: queue.map((p) => p.record) }, lambdaContext());
+      const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      const retry: Pending[] = [];
+      for (const p of queue) {
+        if (!failed.has(p.record.messageId)) continue;
+        p.deliveries++;
+        if (p.deliveries >= maxDeliveries) {
+          problems.push({ source: sources.get(p.record.messageId) ?? p.record.messageId, reason: `not written after ${maxDeliveries} deliveries (deployed: moved to the dead-letter queue)` });
+        } else {
+          retry.push(p);
+        }
+      }
+      queue = retry;
+    }
+  };
+
+  for await (const records of readRecords(paths, problems)) {
+    stats.files++;
+    for (const { source, value } of records) {
+      stats.records++;
+      let envelope: Record<string, unknown>;
+      if (isEnvelope(value)) envelope = value;
+      else if (typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Record<string, unknown>).eventSource === 'string') {
+        envelope = toEnvelope(value as Record<string, unknown>);
+      } else {
+        problems.push({ source, reason: 'not a CloudTrail record or EventBridge envelope (no eventSource)' });
+        continue;
+      }
+      if (matchingRules(envelope, rules).length === 0) continue;
+      stats.matched++;
+      const messageId = `m${stats.matched}`;
+      sources.set(messageId, source);
+      batch.push({ record: sqsRecord(messageId, JSON.stringify(envelope), source, sentAt), deliveries: 0 });
+      if (batch.length >= batchSize) {
+        await deliver(batch);
+        batch = [];
+      }
+      if (stats.records % 10_000 === 0) options.onProgress?.({ records: stats.records, matched: stats.matched, files: stats.files });
+    }
+  }
+  if (batch.length > 0) await deliver(batch);
+  options.onProgress?.({ records: stats.records, matched: stats.matched, files: stats.files });
+  return { stats, problems, messageSources: sources };
+}
+
+/** Replay files against a fresh embedded DynamoDB and return the report. */
+export async function replay(paths: readonly string[], options: ReplayOptions = {}): Promise<ReplayReport> {
+  const db: LocalDynamoDb = await startLocalDynamoDb();
+  try {
+    await db.createInventoryTable(LOCAL_TABLE_NAME);
+    const handler = await loadClassifierHandler(db.endpoint, LOCAL_TABLE_NAME, options.logLevel);
+    const run = await replayInto(paths, { handler }, options);
+    return buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), run);
+  } finally {
+    await db.close();
+  }
+}

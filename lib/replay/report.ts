@@ -1,0 +1,230 @@
+/**
+ * The replay report: the inventory, principals, findings and quarantine read back from the
+ * table, as the `--json` document (schemaVersion 1) or as a readable summary.
+ *
+ * The JSON fields named in the schema are a contract: later versions add sections and fields,
+ * they never rename or remove these.
+ */
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ENTITY } from '../../lambdas/shared/table-schema';
+import type { FrameworkRef, Signal } from '../../lambdas/classifier/types';
+
+export interface ReplayStats {
+  /** Records read. */
+  records: number;
+  /** Records that matched at least one capture rule (what a deployed stack would receive). */
+  matched: number;
+  /** Matched records the classifier decided on: recorded as AI activity or judged not AI. */
+  classified: number;
+  /** Records kept aside with a reason: unreadable input, malformed events, undeliverable writes. */
+  quarantined: number;
+  files: number;
+}
+
+/** What a replay run produced besides the table contents. */
+export interface ReplayRun {
+  readonly stats: ReplayStats;
+  /** Problems found before the handler: unreadable files and lines, dead-lettered messages. */
+  readonly problems: readonly QuarantineEntry[];
+  /** SQS message id -> where the record came from, to place the handler's quarantine records. */
+  readonly messageSources: ReadonlyMap<string, string>;
+}
+
+export interface InventoryEntry {
+  arn: string;
+  kind: string;
+  service: string;
+  account: string;
+  region: string;
+  status: string;
+  signals: Signal[];
+  firstSeen: string;
+  lastSeen: string;
+  attributes: Record<string, unknown>;
+}
+
+export interface PrincipalEntry {
+  arn: string;
+  role: string;
+  type: string;
+  account: string;
+  firstSeen: string;
+  lastSeen: string;
+  signals: Signal[];
+}
+
+export interface FindingEntry {
+  rule: string;
+  severity: string;
+  resource: string;
+  principal: string | null;
+  eventId: string;
+  time: string;
+  frameworks: FrameworkRef[];
+  title: string;
+  summary: string;
+  confidence: string;
+  signals: Signal[];
+}
+
+export interface QuarantineEntry {
+  source: string;
+  reason: string;
+}
+
+export interface ReplayReport {
+  schemaVersion: 1;
+  stats: ReplayStats;
+  inventory: InventoryEntry[];
+  principals: PrincipalEntry[];
+  findings: FindingEntry[];
+  quarantine: QuarantineEntry[];
+}
+
+/** Item attributes that are bookkeeping, not resource configuration. */
+const NOT_ATTRIBUTES = new Set([
+  'pk',
+  'sk',
+  'gsi1pk',
+  'gsi1sk',
+  'gsi2pk',
+  'gsi2sk',
+  'gsi3pk',
+  'gsi3sk',
+  'entity',
+  'arn',
+  'kind',
+  'service',
+  'account',
+  'region',
+  'status',
+  'signals',
+  'firstSeen',
+  'firstEventId',
+  'lastSeen',
+  'lastEventId',
+]);
+
+export async function scanTable(client: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+function plain(value: unknown): unknown {
+  // Document client returns string sets as Set; the report is JSON.
+  if (value instanceof Set) return [...value].sort();
+  return value;
+}
+
+const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'informational'];
+
+export function buildReport(items: Record<string, unknown>[], run: ReplayRun): ReplayReport {
+  const inventory: InventoryEntry[] = [];
+  const principals: PrincipalEntry[] = [];
+  const findings: FindingEntry[] = [];
+  const quarantine: QuarantineEntry[] = [...run.problems];
+  let handlerQuarantined = 0;
+  const deadLettered = run.problems.filter((p) => p.reason.includes('dead-letter')).length;
+  for (const item of items) {
+    switch (item.entity) {
+      case ENTITY.resource:
+        inventory.push({
+          arn: item.arn as string,
+          kind: item.kind as string,
+          service: item.service as string,
+          account: item.account as string,
+          region: item.region as string,
+          status: item.status as string,
+          signals: item.signals as Signal[],
+          firstSeen: item.firstSeen as string,
+          lastSeen: item.lastSeen as string,
+          attributes: Object.fromEntries(
+            Object.entries(item)
+              .filter(([k]) => !NOT_ATTRIBUTES.has(k))
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([k, v]) => [k, plain(v)]),
+          ),
+        });
+        break;
+      case ENTITY.principal:
+        principals.push({
+          arn: item.arn as string,
+          role: item.role as string,
+          type: item.type as string,
+          account: item.account as string,
+          firstSeen: item.firstSeen as string,
+          lastSeen: item.lastSeen as string,
+          signals: (item.roleSignals ?? item.signals) as Signal[],
+        });
+        break;
+      case ENTITY.finding:
+        findings.push({
+          rule: item.rule as string,
+          severity: item.severity as string,
+          resource: item.resource as string,
+          principal: (item.principal as string | null) ?? null,
+          eventId: item.eventId as string,
+          time: item.time as string,
+          frameworks: item.frameworks as FrameworkRef[],
+          title: item.title as string,
+          summary: item.summary as string,
+          confidence: item.confidence as string,
+          signals: item.signals as Signal[],
+        });
+        break;
+      case ENTITY.quarantine: {
+        const source = item.source as string;
+        const messageId = source.startsWith('sqs:') ? source.slice(4) : undefined;
+        quarantine.push({ source: (messageId && run.messageSources.get(messageId)) || source, reason: item.reason as string });
+        handlerQuarantined++;
+        break;
+      }
+    }
+  }
+  inventory.sort((a, b) => a.kind.localeCompare(b.kind) || a.arn.localeCompare(b.arn));
+  principals.sort((a, b) => a.arn.localeCompare(b.arn));
+  findings.sort((a, b) => a.time.localeCompare(b.time) || a.eventId.localeCompare(b.eventId) || a.rule.localeCompare(b.rule));
+  quarantine.sort((a, b) => a.source.localeCompare(b.source, undefined, { numeric: true }));
+  const stats: ReplayStats = {
+    ...run.stats,
+    classified: run.stats.matched - handlerQuarantined - deadLettered,
+    quarantined: quarantine.length,
+  };
+  return { schemaVersion: 1, stats, inventory, principals, findings, quarantine };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => `  ${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')}`).join('\n');
+}
+
+export function renderReport(report: ReplayReport): string {
+  const { stats } = report;
+  const lines: string[] = [];
+  lines.push(
+    `ai-visibility replay: ${stats.records} records from ${stats.files} file(s); ${stats.matched} matched the capture rules`,
+    `  classified ${stats.classified} (recorded, or judged not AI activity), quarantined ${stats.quarantined}`,
+    '',
+  );
+  lines.push(`Inventory: ${report.inventory.length} AI resource(s)`);
+  if (report.inventory.length) {
+    lines.push(table([['KIND', 'STATUS', 'ACCOUNT', 'ARN'], ...report.inventory.map((r) => [r.kind, r.status, r.account, r.arn])]));
+  }
+  lines.push('', `Principals: ${report.principals.length}`);
+  if (report.principals.length) lines.push(table([['ROLE', 'PRINCIPAL'], ...report.principals.map((p) => [p.role, p.arn])]));
+  const bySeverity = [...report.findings].sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || a.time.localeCompare(b.time));
+  lines.push('', `Findings: ${report.findings.length}`);
+  for (const f of bySeverity) {
+    const frameworks = f.frameworks.map((x) => x.id).join(', ');
+    lines.push(`  [${f.severity.toUpperCase()}] ${f.rule}${f.confidence === 'possible' ? ' (possible)' : ''}  ${f.time}`, `      ${f.summary}`, `      by ${f.principal ?? 'unknown caller'}; ${frameworks}`);
+  }
+  lines.push('', `Quarantine: ${report.quarantine.length}`);
+  for (const q of report.quarantine) lines.push(`  ${q.source}`, `      ${q.reason}`);
+  return `${lines.join('\n')}\n`;
+}
