@@ -1,0 +1,19 @@
+/**
+ * CDK app: `cdk deploy` (cdk.json runs it with tsx). Configuration comes from the
+ * `ai-visibility` context (cdk.json, or -c ai-visibility='{...}'); cdk-nag's AwsSolutions
+ * checks run on every synth and fail it on any unacknowledged finding.
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { AiVisibilityStack } from '../lib/ai-visibility-stack';
+import { readConfig } from '../lib/config';
+
+const app = new App();
+const config = readConfig(app.node.tryGetContext('ai-visibility'));
+new AiVisibilityStack(app, 'AiVisibility', {
+  description: 'ai-visibility: inventory, findings and activity of AI workloads (capture, classify, store)',
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  config,
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+app.synth();

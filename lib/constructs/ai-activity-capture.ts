@@ -1,0 +1,97 @@
+/**
+ * AiActivityCapture: EventBridge rules on the default bus that catch AI-related CloudTrail
+ * activity and deliver it to an encrypted SQS queue.
+ *
+ * The rules come from lib/capture/patterns.ts (the same data the local replay evaluates). Rules
+ * whose services signal through read-only calls (InvokeModel, Converse...) use the state
+ * ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS; a plain ENABLED rule never sees them.
+ * The queue is the buffer that makes bursts, throttles and retries lose nothing: EventBridge
+ * retries delivery for 24 hours, the consumer reports partial batch failures, and whatever
+ * still cannot be processed waits in the dead-letter queue (14 days) for inspection and redrive.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { captureRules, type CaptureRuleSpec } from '../capture/patterns';
+
+export interface AiActivityCaptureProps {
+  /** The rules to create. @default captureRules() */
+  readonly rules?: readonly CaptureRuleSpec[];
+  /** Visibility timeout of the queue: at least six times the consumer's timeout (AWS guidance for Lambda event sources). */
+  readonly visibilityTimeout: Duration;
+  /** Deliveries to the consumer before a message moves to the dead-letter queue. @default 5 */
+  readonly maxReceiveCount?: number;
+  /** @default Duration.days(14) */
+  readonly retentionPeriod?: Duration;
+}
+
+export class AiActivityCapture extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly key: kms.Key;
+  readonly rules: events.CfnRule[] = [];
+
+  constructor(scope: Construct, id: string, props: AiActivityCaptureProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.key = new kms.Key(this, 'Key', { description: 'ai-visibility capture queues encryption', enableKeyRotation: true });
+    const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod,
+      visibilityTimeout: props.visibilityTimeout,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+    });
+
+    const eventsPrincipal = new iam.ServicePrincipal('events.amazonaws.com');
+    for (const spec of props.rules ?? captureRules()) {
+      const rule = new events.CfnRule(this, `${spec.id}Rule`, {
+        description: `ai-visibility: ${spec.description}`.slice(0, 512),
+        eventBusName: 'default',
+        eventPattern: spec.pattern,
+        state: spec.includeReadOnlyManagementEvents ? 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' : 'ENABLED',
+        targets: [
+          {
+            id: 'CaptureQueue',
+            arn: this.queue.queueArn,
+            deadLetterConfig: { arn: this.deadLetterQueue.queueArn },
+            retryPolicy: { maximumEventAgeInSeconds: 86_400, maximumRetryAttempts: 185 },
+          },
+        ],
+      });
+      this.rules.push(rule);
+    }
+
+    // EventBridge may send to the queues only on behalf of these rules.
+    const ruleArns = this.rules.map((r) => r.attrArn);
+    for (const queue of [this.queue, this.deadLetterQueue]) {
+      queue.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [eventsPrincipal],
+          actions: ['sqs:SendMessage'],
+          resources: [queue.queueArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': ruleArns } },
+        }),
+      );
+    }
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [eventsPrincipal],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
+  }
+}

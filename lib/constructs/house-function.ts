@@ -1,0 +1,99 @@
+/**
+ * AiVisibilityFunction: the one way this project makes a Lambda function.
+ *
+ * It fixes what no function may forget: the latest Node.js runtime aws-cdk-lib offers, arm64,
+ * JSON logs into a log group with a retention, source maps, X-Ray tracing, an encrypted
+ * dead-letter queue for failed asynchronous invocations, and a role of its own under the
+ * `/ai-visibility/` IAM path (how the capture rules recognise, and skip, the stack's own
+ * calls) that starts with nothing but writing to its own log group.
+ */
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { OWN_ROLE_PATH } from '../../lambdas/shared/constants';
+
+/** The newest Node.js runtime in aws-cdk-lib (cdk-nag AwsSolutions-L1 checks it stays so). */
+export const HOUSE_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+export interface AiVisibilityFunctionProps {
+  /** Path of the handler's TypeScript entry file. */
+  readonly entry: string;
+  readonly description: string;
+  /** The function's complete environment, built with `environmentFor(spec, values)`. */
+  readonly environment: Record<string, string>;
+  /** @default Duration.seconds(60) */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** Days to keep the function's logs. */
+  readonly logRetentionDays: number;
+  /** Key that encrypts the dead-letter queue. */
+  readonly encryptionKey: kms.IKey;
+  /** @default RemovalPolicy.DESTROY (logs of a deleted stack) */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+export class AiVisibilityFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: AiVisibilityFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(scope, `${id}Role`, {
+      path: OWN_ROLE_PATH,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ai-visibility ${id} function`,
+    });
+    // Instead of the AWSLambdaBasicExecutionRole managed policy (any log group): its own only.
+    // (A log group's Arn attribute already covers its streams: it ends in ":*".)
+    logGroup.grantWrite(role);
+    const deadLetterQueue = new sqs.Queue(scope, `${id}Dlq`, {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: HOUSE_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(60),
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      tracing: lambda.Tracing.ACTIVE,
+      deadLetterQueue,
+      // Stack traces point at the TypeScript sources (the bundle ships its source map).
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        format: OutputFormat.CJS,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Bundle the SDK too: the function runs the versions the tests ran, not the runtime's.
+        externalModules: [],
+        forceDockerBundling: false,
+      },
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource must be "*".',
+    });
+    Validations.of(deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the function\'s asynchronous invocations.',
+    });
+  }
+}
