@@ -4,7 +4,11 @@
  */
 import type { NormalizedEvent, Signal } from './types';
 
-/** Read `a.b.c` out of a record; array elements are addressed as `items.0.x`. */
+/**
+ * Read `a.b.c` out of a record; array elements are addressed as `items.0.x`. As in `list`, a
+ * single object where a list is expected (how the EC2 serializer writes one-element lists) is
+ * element 0.
+ */
 export function at(root: unknown, path: string): unknown {
   let node: unknown = root;
   for (const key of path.split('.')) {
@@ -13,6 +17,8 @@ export function at(root: unknown, path: string): unknown {
       const index = Number(key);
       if (!Number.isInteger(index)) return undefined;
       node = node[index];
+    } else if (key === '0' && typeof node === 'object' && !('0' in node)) {
+      continue;
     } else if (typeof node === 'object') {
       node = (node as Record<string, unknown>)[key];
     } else {

@@ -4,12 +4,13 @@
  * Events about the same resource or principal are coalesced into one `EntityWrite` per item, so a
  * burst of InvokeModel calls by one application costs one write for the principal and one for
  * the model, not one per call. Coalescing follows the store's merge rules exactly: the newest
- * event's fields are `latest`, older events' fields only `fill` what the newest one lacks,
- * `firstSeen` is the oldest event. Each write remembers the messages it came from, so a failed
- * write fails exactly those messages and SQS redelivers them.
+ * event's fields are `latest`, each configuration attribute keeps the value of the newest event
+ * that carried it (with that event's order), `firstSeen` and `earliest` come from the oldest.
+ * Each write remembers the messages it came from, so a failed write fails exactly those
+ * messages and SQS redelivers them.
  */
 import { ENTITY, INDEXES, keys } from '../shared/table-schema';
-import type { EntityWrite, Key, StoredValue } from '../shared/inventory-store';
+import { orderKey, type EntityWrite, type Key, type StoredValue, type VersionedValue } from '../shared/inventory-store';
 import type { Classification, FindingObservation, NormalizedEvent, PrincipalObservation, ResourceObservation } from './types';
 
 export interface ClassifiedEvent {
@@ -55,18 +56,8 @@ function group<T>(sightings: Sighting<T>[], keyOf: (s: Sighting<T>) => string): 
   return groups;
 }
 
-/** Fields of older sightings that the newest does not set: each attribute's newest older value. */
-function fills(older: Sighting<unknown>[], fieldsOf: (s: Sighting<unknown>) => Record<string, StoredValue>, taken: Record<string, StoredValue>) {
-  const out: Record<string, StoredValue> = {};
-  for (let i = older.length - 1; i >= 0; i--) {
-    for (const [k, v] of Object.entries(fieldsOf(older[i]))) if (!(k in taken) && !(k in out)) out[k] = v;
-  }
-  return out;
-}
-
 function resourceFields(r: ResourceObservation, event: NormalizedEvent): Record<string, StoredValue> {
   return {
-    ...r.attributes,
     entity: ENTITY.resource,
     arn: r.arn,
     kind: r.kind,
@@ -83,18 +74,36 @@ function resourceFields(r: ResourceObservation, event: NormalizedEvent): Record<
   };
 }
 
+/** Each configuration attribute as the newest sighting that carried it showed it. */
+function versionedAttributes(sightings: Sighting<ResourceObservation>[], reserved: Record<string, StoredValue>): Record<string, VersionedValue> {
+  const out: Record<string, VersionedValue> = {};
+  for (const s of sightings) {
+    const at = orderKey(s.event);
+    for (const [name, value] of Object.entries(s.observation.attributes)) {
+      // Configuration never shadows the item's own fields (kind, status, keys...).
+      if (!(name in reserved) && !name.endsWith('@')) out[name] = { value, at };
+    }
+  }
+  return out;
+}
+
+const RESERVED_RESOURCE_FIELDS = ['lastPrincipal', 'discoveredBy', 'firstSeen', 'firstEventId', 'lastSeen', 'lastEventId', 'usedByAccounts', 'pk', 'sk', INDEXES.byPrincipal.partitionKey, INDEXES.byPrincipal.sortKey];
+
 function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
   const head = sightings[sightings.length - 1];
   const latest = resourceFields(head.observation, head.event);
   if (head.principal) latest.lastPrincipal = head.principal;
-  const older = sightings.slice(0, -1) as Sighting<unknown>[];
-  const fill = fills(older, (s) => resourceFields((s as Sighting<ResourceObservation>).observation, s.event), latest);
-  // Who first revealed the resource: the oldest sighting with a known caller.
+  const reserved = { ...latest, ...Object.fromEntries(RESERVED_RESOURCE_FIELDS.map((f) => [f, true])) };
+  const fill: Record<string, StoredValue> = {};
+  // Who first revealed the resource: the caller of the oldest event (or, if that one had none,
+  // of the oldest that had one, as a fill).
+  const earliest: Record<string, StoredValue> = {};
   const discoverer = sightings.find((s) => s.principal);
   if (discoverer?.principal) {
-    fill.discoveredBy = discoverer.principal;
-    fill[INDEXES.byPrincipal.partitionKey] = `PRINCIPAL#${discoverer.principal}`;
-    fill[INDEXES.byPrincipal.sortKey] = `RESOURCE#${head.observation.arn}`;
+    const target = discoverer === sightings[0] ? earliest : fill;
+    target.discoveredBy = discoverer.principal;
+    target[INDEXES.byPrincipal.partitionKey] = `PRINCIPAL#${discoverer.principal}`;
+    target[INDEXES.byPrincipal.sortKey] = `RESOURCE#${head.observation.arn}`;
   }
   const addToSet: Record<string, string[]> = {};
   if (head.observation.kind === 'foundation-model') {
@@ -106,6 +115,8 @@ function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
     head: { time: head.event.time, eventId: head.event.eventId },
     first: { time: sightings[0].event.time, eventId: sightings[0].event.eventId },
     latest,
+    attributes: versionedAttributes(sightings, reserved),
+    earliest,
     fill,
     sticky: {},
     addToSet,
@@ -132,18 +143,21 @@ function principalFields(p: PrincipalObservation, event: NormalizedEvent): Recor
 function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite {
   const head = sightings[sightings.length - 1];
   const latest = principalFields(head.observation, head.event);
-  const fill = fills(sightings.slice(0, -1) as Sighting<unknown>[], (s) => principalFields((s as Sighting<PrincipalObservation>).observation, s.event), latest);
-  // The role only ever rises to ai-application; otherwise the first role seen stays.
+  const fill: Record<string, StoredValue> = {};
+  // The role only ever rises to ai-application (order does not matter); otherwise it is the role
+  // the principal's oldest event showed.
   const ai = [...sightings].reverse().find((s) => s.observation.role === 'ai-application');
   const sticky: Record<string, StoredValue> = {};
+  const earliest: Record<string, StoredValue> = {};
   if (ai) {
     sticky.role = 'ai-application';
     sticky.roleSignals = ai.observation.signals;
     sticky[INDEXES.byKind.partitionKey] = 'ROLE#ai-application';
   } else {
-    fill.role = head.observation.role;
-    fill.roleSignals = head.observation.signals;
-    fill[INDEXES.byKind.partitionKey] = `ROLE#${head.observation.role}`;
+    const first = sightings[0].observation;
+    fill.role = first.role;
+    fill.roleSignals = first.signals;
+    fill[INDEXES.byKind.partitionKey] = `ROLE#${first.role}`;
   }
   fill[INDEXES.byKind.sortKey] = head.observation.arn;
   return {
@@ -151,6 +165,8 @@ function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite
     head: { time: head.event.time, eventId: head.event.eventId },
     first: { time: sightings[0].event.time, eventId: sightings[0].event.eventId },
     latest,
+    attributes: {},
+    earliest,
     fill,
     sticky,
     addToSet: {},

@@ -1,15 +1,19 @@
 /**
  * Writes to the inventory table: idempotent, order-tolerant and conditional.
  *
- * An entity (resource or principal) is written with ordered updates instead of read-modify-write:
+ * An entity (resource or principal) is written with ordered conditional updates instead of
+ * read-modify-write. Order is (event time, eventId), written as one comparable string.
  * - U1 applies the newest event of the batch if it is newer than what is stored
- *   (`lastSeen`, tie-broken by `lastEventId`); a redelivered event is not newer, so it changes
- *   nothing, and an older event never overwrites newer state.
- * - If U1 finds newer state, U2 moves `firstSeen` back when the batch holds an older event, and
- *   U3 fills attributes the stored item lacks (`if_not_exists`), so an out-of-order create event
- *   still contributes the configuration it alone carried.
- * Fields have a merge mode: `latest` (newest event wins), `fill` (first value wins), `sticky`
- * (always set: a principal that invoked a model stays an AI application) and `addToSet`.
+ *   (`lastSeen`/`lastEventId`): a redelivered event is not newer, so it changes nothing, and an
+ *   older event never overwrites newer state.
+ * - Configuration attributes are ordered one by one (each has an `<name>@` version), because
+ *   the newest event rarely carries all of them: a DeleteEndpoint names no endpoint config, the
+ *   CreateEndpoint before it does. An older event may set an attribute only where the stored
+ *   value is older still.
+ * - When the stored state is newer, the batch may still hold the entity's oldest event:
+ *   `firstSeen` and the fields of the first sighting (`earliest`) move back to it.
+ * Other merge modes: `fill` (set only where the item lacks it), `sticky` (always set: a
+ * principal that invoked a model stays an AI application) and `addToSet`.
  *
  * Findings and quarantine records are immutable facts with deterministic keys, so plain
  * BatchWriteItem puts are idempotent: writing one twice leaves the same item.
@@ -18,14 +22,38 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 export type Key = { pk: string; sk: string };
-export type StoredValue = string | number | boolean | readonly unknown[] | Record<string, unknown>;
+export type StoredValue = string | number | boolean | readonly unknown[] | Record<string, unknown> | ReadonlySet<string>;
+
+export interface EventOrder {
+  readonly time: string;
+  readonly eventId: string;
+}
+
+/** The order of an event as one string: ISO times have a fixed width, so strings compare in time order. */
+export function orderKey(o: EventOrder): string {
+  return `${o.time}#${o.eventId}`;
+}
+
+/** The attribute that holds the version of a configuration attribute. */
+export const versionOf = (attribute: string) => `${attribute}@`;
+
+export interface VersionedValue {
+  readonly value: StoredValue;
+  /** `orderKey` of the event that showed this value. */
+  readonly at: string;
+}
 
 export interface EntityWrite {
   readonly key: Key;
-  /** The newest event applied, and the oldest: ordering is by (time, eventId). */
-  readonly head: { readonly time: string; readonly eventId: string };
-  readonly first: { readonly time: string; readonly eventId: string };
+  /** The newest and the oldest event of the batch for this entity. */
+  readonly head: EventOrder;
+  readonly first: EventOrder;
+  /** Fields of the newest event: identity, status, evidence, index keys. */
   readonly latest: Readonly<Record<string, StoredValue>>;
+  /** Configuration, ordered attribute by attribute. */
+  readonly attributes: Readonly<Record<string, VersionedValue>>;
+  /** Fields of the oldest event (who first revealed it). */
+  readonly earliest: Readonly<Record<string, StoredValue>>;
   readonly fill: Readonly<Record<string, StoredValue>>;
   readonly sticky: Readonly<Record<string, StoredValue>>;
   readonly addToSet: Readonly<Record<string, readonly string[]>>;
@@ -70,6 +98,10 @@ class Expression {
 
   set(attribute: string, v: unknown): void {
     this.sets.push(`${this.name(attribute)} = ${this.value(v)}`);
+  }
+
+  setRaw(clause: string): void {
+    this.sets.push(clause);
   }
 
   setIfAbsent(attribute: string, v: unknown): void {
@@ -131,38 +163,69 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
     }
   }
 
-  const newer = (prefix: 'last' | 'first') => (prefix === 'last' ? '(lastSeen < :t OR (lastSeen = :t AND lastEventId < :id))' : '');
+  const exists = 'attribute_exists(pk)';
 
-  function fillsAndSticky(expr: Expression, w: EntityWrite, latestToo: boolean): void {
-    if (latestToo) for (const [k, v] of Object.entries(w.latest)) expr.setIfAbsent(k, v);
-    for (const [k, v] of Object.entries(w.fill)) if (!(latestToo && k in w.latest)) expr.setIfAbsent(k, v);
+  /** Fields an event that is not the newest may still contribute: only where the item lacks them. */
+  function addFills(expr: Expression, w: EntityWrite): void {
+    for (const [k, v] of Object.entries(w.latest)) expr.setIfAbsent(k, v);
+    for (const [k, v] of Object.entries(w.fill)) if (!(k in w.latest)) expr.setIfAbsent(k, v);
     for (const [k, v] of Object.entries(w.sticky)) expr.set(k, v);
     for (const [k, v] of Object.entries(w.addToSet)) if (v.length) expr.add(k, new Set(v));
   }
 
   function firstIsLater(old: Record<string, unknown>, w: EntityWrite): boolean {
     const f = old.firstSeen as string | undefined;
-    const fid = old.firstEventId as string | undefined;
-    return f === undefined || f > w.first.time || (f === w.first.time && (fid ?? '') > w.first.eventId);
+    return f === undefined || orderKey({ time: f, eventId: (old.firstEventId as string | undefined) ?? '' }) > orderKey(w.first);
   }
 
-  async function moveFirstBack(w: EntityWrite, expr: Expression, extraCondition: string): Promise<boolean> {
+  /** The batch holds an event older than the stored first one: it becomes the first. */
+  async function moveFirstBack(w: EntityWrite, expr: Expression): Promise<boolean> {
     expr.set('firstSeen', w.first.time);
     expr.set('firstEventId', w.first.eventId);
+    for (const [k, v] of Object.entries(w.earliest)) expr.set(k, v);
     const ft = expr.value(w.first.time);
     const fid = expr.value(w.first.eventId);
-    const result = await update(w.key, expr, `attribute_exists(pk) AND (firstSeen > ${ft} OR (firstSeen = ${ft} AND firstEventId > ${fid}))${extraCondition}`);
-    return result !== false;
+    return (await update(w.key, expr, `${exists} AND (firstSeen > ${ft} OR (firstSeen = ${ft} AND firstEventId > ${fid}))`)) !== false;
+  }
+
+  /** Set attributes whose stored version is older than (or missing next to) the given one. */
+  async function setNewerAttributes(key: Key, attributes: ReadonlyArray<[string, VersionedValue]>): Promise<void> {
+    const attempt = async (subset: ReadonlyArray<[string, VersionedValue]>) => {
+      const expr = new Expression();
+      const conditions = subset.map(([name, { value, at }]) => {
+        expr.set(name, value);
+        const version = expr.name(versionOf(name));
+        const v = expr.value(at);
+        expr.setRaw(`${version} = ${v}`);
+        return `(attribute_not_exists(${version}) OR ${version} < ${v})`;
+      });
+      return (await update(key, expr, [exists, ...conditions].join(' AND '))) !== false;
+    };
+    if (attributes.length === 0 || (await attempt(attributes)) || attributes.length === 1) return;
+    // Some stored attribute is newer: settle them one by one.
+    for (const attribute of attributes) await attempt([attribute]);
   }
 
   return {
     stats,
 
     async writeEntity(w) {
+      const head = orderKey(w.head);
+      const attributes = Object.entries(w.attributes);
       // U1: apply the newest event if it is newer than the stored state.
       const u1 = new Expression();
       for (const [k, v] of Object.entries(w.latest)) u1.set(k, v);
-      for (const [k, v] of Object.entries(w.fill)) if (!(k in w.latest)) u1.setIfAbsent(k, v);
+      for (const [name, { value, at }] of attributes) {
+        if (at === head) {
+          u1.set(name, value);
+          u1.set(versionOf(name), at);
+        } else {
+          u1.setIfAbsent(name, value);
+          u1.setIfAbsent(versionOf(name), at);
+        }
+      }
+      for (const [k, v] of Object.entries(w.earliest)) if (!(k in w.latest)) u1.setIfAbsent(k, v);
+      for (const [k, v] of Object.entries(w.fill)) if (!(k in w.latest) && !(k in w.earliest)) u1.setIfAbsent(k, v);
       for (const [k, v] of Object.entries(w.sticky)) u1.set(k, v);
       for (const [k, v] of Object.entries(w.addToSet)) if (v.length) u1.add(k, new Set(v));
       u1.set('lastSeen', w.head.time);
@@ -171,24 +234,30 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
       u1.setIfAbsent('firstEventId', w.first.eventId);
       const t = u1.value(w.head.time);
       const id = u1.value(w.head.eventId);
-      const ordered = newer('last').replaceAll(':t', t).replaceAll(':id', id);
-      const condition = w.onlyIfKnown ? `attribute_exists(pk) AND ${ordered}` : `attribute_not_exists(pk) OR ${ordered}`;
-      const old = await update(w.key, u1, condition, true);
+      const ordered = `(lastSeen < ${t} OR (lastSeen = ${t} AND lastEventId < ${id}))`;
+      const old = await update(w.key, u1, w.onlyIfKnown ? `${exists} AND ${ordered}` : `attribute_not_exists(pk) OR ${ordered}`, true);
+
       if (old !== false) {
-        // Applied. If the stored item began later than this batch's oldest event, move firstSeen back.
-        if (old && firstIsLater(old, w)) await moveFirstBack(w, new Expression(), '');
+        if (old) {
+          // The item existed: older attributes of this batch were only filled in where absent;
+          // those the item holds in an even older version still need setting.
+          if (firstIsLater(old, w)) await moveFirstBack(w, new Expression());
+          const stale = attributes.filter(([name, { at }]) => at !== head && typeof old[versionOf(name)] === 'string' && (old[versionOf(name)] as string) < at);
+          await setNewerAttributes(w.key, stale);
+        }
         return 'applied';
       }
-      // U2: stored state is newer (or the same event again). The batch may still hold the oldest event.
+
+      // The stored state is newer (or this is the same event again).
       const u2 = new Expression();
-      fillsAndSticky(u2, w, true);
-      if (await moveFirstBack(w, u2, '')) return 'older';
-      // U3: fill what the stored item lacks; a redelivered event finds nothing to fill.
-      const u3 = new Expression();
-      fillsAndSticky(u3, w, true);
-      if (u3.empty) return 'older';
-      const filled = await update(w.key, u3, 'attribute_exists(pk)');
-      return filled === false ? 'unknown-skipped' : 'older';
+      addFills(u2, w);
+      if (!(await moveFirstBack(w, u2))) {
+        const u3 = new Expression();
+        addFills(u3, w);
+        if ((await update(w.key, u3, exists)) === false) return 'unknown-skipped';
+      }
+      await setNewerAttributes(w.key, attributes);
+      return 'older';
     },
 
     async putItems(items) {

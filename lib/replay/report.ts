@@ -146,7 +146,7 @@ export function buildReport(items: Record<string, unknown>[], run: ReplayRun): R
           lastSeen: item.lastSeen as string,
           attributes: Object.fromEntries(
             Object.entries(item)
-              .filter(([k]) => !NOT_ATTRIBUTES.has(k))
+              .filter(([k]) => !NOT_ATTRIBUTES.has(k) && !k.endsWith('@'))
               .sort(([a], [b]) => a.localeCompare(b))
               .map(([k, v]) => [k, plain(v)]),
           ),

@@ -8,7 +8,7 @@
  */
 import { TAG_PREFIX } from '../../shared/constants';
 import { s3BucketArn } from '../arn';
-import { at, eventSignal, fieldSignal, list, signal, str } from '../evidence';
+import { at, eventSignal, fieldSignal, list, str } from '../evidence';
 import type { Rule } from './bedrock';
 
 /** Keep in step with MODEL_FILE_SUFFIXES in lib/capture/patterns.ts (a test checks it). */
@@ -30,19 +30,21 @@ const bucketTagging: Rule = (c) => {
   const bucket = str(c.event.record, 'requestParameters.bucketName');
   if (!bucket) return c.ignore('bucket tagging without bucketName');
   const tags: Record<string, string> = {};
+  const declared: string[] = [];
   if (c.event.eventName === 'PutBucketTagging') {
-    for (const tag of list(c.event.record, 'requestParameters.Tagging.TagSet.Tag')) {
+    for (const [i, tag] of list(c.event.record, 'requestParameters.Tagging.TagSet.Tag').entries()) {
       const k = str(tag, 'Key');
-      if (k) tags[k] = typeof at(tag, 'Value') === 'string' ? (at(tag, 'Value') as string) : '';
+      if (!k) continue;
+      tags[k] = typeof at(tag, 'Value') === 'string' ? (at(tag, 'Value') as string) : '';
+      if (k.startsWith(TAG_PREFIX)) declared.push(`requestParameters.Tagging.TagSet.Tag.${i}.Key`);
     }
   }
-  const declared = Object.keys(tags).filter((k) => k.startsWith(TAG_PREFIX));
   c.resource('model-artifact-store', s3BucketArn(c.event, bucket), {
     onlyIfKnown: declared.length === 0,
     signals: [
       eventSignal(c.event),
       fieldSignal(c.event, 'requestParameters.bucketName'),
-      ...declared.map((k) => signal(c.event, 'requestParameters.Tagging.TagSet.Tag', `${k}=${tags[k]}`, 'declared by tag')),
+      ...declared.map((path) => fieldSignal(c.event, path, 'declared by an ai-visibility tag')),
     ],
     attributes: { bucketName: bucket, tags },
   });

@@ -1,0 +1,117 @@
+/**
+ * The capture rules (lib/capture/patterns.ts), evaluated with the replay's EventBridge matcher
+ * on real records: every record of fixtures/cloudtrail/ai must reach a rule, every record of
+ * fixtures/cloudtrail/non-ai none.
+ */
+import { captureRules, GPU_FAMILY_PREFIXES, MODEL_FILE_SUFFIXES, OWN_ROLE_PATH } from '../../lib/capture/patterns';
+import { compileRules, matchingRules, toEnvelope, isEnvelope } from '../../lib/replay/event-bus';
+import { GPU_INSTANCE_TYPE } from '../../lambdas/classifier/rules/ec2';
+import { MODEL_FILE } from '../../lambdas/classifier/rules/s3';
+import { aiFixtureFiles, documentedRecord, documentedRecords, nonAiRecords, readJson } from '../helpers';
+import { basename } from 'node:path';
+
+const rules = compileRules();
+const envelopeOf = (value: Record<string, unknown>) => (isEnvelope(value) ? value : toEnvelope(value));
+const rulesFor = (record: Record<string, unknown>) => matchingRules(envelopeOf(record), rules);
+
+describe('real AI records', () => {
+  it.each(aiFixtureFiles().map((f) => [basename(f), f]))('%s reaches a capture rule', (_name, file) => {
+    expect(rulesFor(readJson(file))).not.toHaveLength(0);
+  });
+
+  it('routes each record to the rule of its service', () => {
+    const byName = Object.fromEntries(aiFixtureFiles().map((f) => [/__([A-Za-z]+)/.exec(basename(f))![1], rulesFor(readJson(f))]));
+    expect(byName.InvokeModel).toEqual(['Bedrock']);
+    expect(byName.CreateGateway).toEqual(['AgentCore']);
+    expect(byName.CreateEndpoint).toEqual(['SageMaker']);
+    expect(byName.RunInstances).toEqual(['GpuInstances']);
+  });
+});
+
+describe('real non-AI records', () => {
+  const records = nonAiRecords();
+
+  it('include the records SOURCES.md lists (103 OTRF lines, 3 RunInstances, 2 CreateBucket envelopes)', () => {
+    expect(records).toHaveLength(108);
+  });
+
+  it.each(records.map((r) => [r.source, r.value]))('%s reaches no rule', (_source, value) => {
+    expect(rulesFor(value as Record<string, unknown>)).toEqual([]);
+  });
+});
+
+describe('records built from the documented API shapes (not real records)', () => {
+  it('reach the rule of their service, except calls by ai-visibility itself', () => {
+    for (const record of documentedRecords()) {
+      const own = JSON.stringify(record.userIdentity).includes(`:role${OWN_ROLE_PATH}`);
+      expect({ event: record.eventName, own, matched: rulesFor(record).length > 0 }).toEqual({ event: record.eventName, own, matched: !own });
+    }
+  });
+
+  it('catch GPU launches whose type is only in the response, and refused fleet launches', () => {
+    expect(rulesFor(documentedRecord('RunInstances'))).toEqual(['GpuInstances']);
+    expect(rulesFor(documentedRecord('CreateFleet'))).toEqual(['GpuInstances']);
+  });
+
+  it('catch a model file upload but not other objects, whatever the case of the suffix', () => {
+    const upload = documentedRecord('PutObject');
+    expect(rulesFor(upload)).toEqual(['ModelArtifacts']);
+    (upload.requestParameters as Record<string, unknown>).key = 'exports/MODEL.GGUF';
+    expect(rulesFor(upload)).toEqual(['ModelArtifacts']);
+    (upload.requestParameters as Record<string, unknown>).key = 'reports/q3.pdf';
+    expect(rulesFor(upload)).toEqual([]);
+  });
+});
+
+describe('rule states', () => {
+  it('deliver read-only management events only to rules that ask for them', () => {
+    const invoke = { ...documentedRecord('InvokeModel'), readOnly: true };
+    expect(rulesFor(invoke)).toEqual(['Bedrock']);
+    const bedrock = captureRules().find((r) => r.id === 'Bedrock')!;
+    expect(matchingRules(toEnvelope(invoke), compileRules([{ ...bedrock, includeReadOnlyManagementEvents: false }]))).toEqual([]);
+  });
+
+  it('leave out the high-volume read-only calls named in docs/capture.md', () => {
+    const listModels = { ...documentedRecord('InvokeModel'), eventName: 'ListFoundationModels' };
+    expect(rulesFor(listModels)).toEqual([]);
+    const describeJob = { ...documentedRecord('CreateTrainingJob'), eventName: 'DescribeTrainingJob', readOnly: true };
+    expect(rulesFor(describeJob)).toEqual([]);
+  });
+});
+
+describe('the stack never captures itself', () => {
+  it('drops calls whose session issuer is under the ai-visibility IAM path, in any partition', () => {
+    const own = documentedRecords().find((r) => JSON.stringify(r.userIdentity).includes('/ai-visibility/'))!;
+    expect(rulesFor(own)).toEqual([]);
+    const govCloud = structuredClone(own);
+    (govCloud.userIdentity as { sessionContext: { sessionIssuer: { arn: string } } }).sessionContext.sessionIssuer.arn = 'arn:aws-us-gov:iam::111122223333:role/ai-visibility/Tagger';
+    expect(rulesFor(govCloud)).toEqual([]);
+  });
+
+  it('still captures roles merely named like it, and callers without a session issuer', () => {
+    const lookalike = documentedRecord('InvokeModel');
+    (lookalike.userIdentity as { sessionContext: { sessionIssuer: { arn: string } } }).sessionContext.sessionIssuer.arn = 'arn:aws:iam::111122223333:role/ai-visibility-dashboard';
+    expect(rulesFor(lookalike)).toEqual(['Bedrock']);
+    const user = { ...documentedRecord('InvokeModel'), userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/alice', accountId: '111122223333' } };
+    expect(rulesFor(user)).toEqual(['Bedrock']);
+  });
+});
+
+describe('pattern hygiene', () => {
+  it('keeps every pattern under the 4,096-character EventBridge limit', () => {
+    for (const rule of captureRules()) expect(JSON.stringify(rule.pattern).length).toBeLessThan(4096);
+  });
+
+  it('keeps the classifier regular expressions in step with the pattern data', () => {
+    for (const suffix of MODEL_FILE_SUFFIXES) {
+      expect(MODEL_FILE.test(`dir/file${suffix}`)).toBe(true);
+      expect(MODEL_FILE.test(`dir/file${suffix.toUpperCase()}`)).toBe(true);
+    }
+    expect(MODEL_FILE.test('dir/firmware.bin')).toBe(false);
+    for (const type of ['p2.xlarge', 'p4d.24xlarge', 'p6-b200.48xlarge', 'g4dn.xlarge', 'g5g.2xlarge', 'gr6.4xlarge', 'inf2.48xlarge', 'trn1n.32xlarge', 'dl2q.24xlarge']) {
+      expect(GPU_INSTANCE_TYPE.test(type)).toBe(true);
+      expect(GPU_FAMILY_PREFIXES.some((p) => type.startsWith(p))).toBe(true);
+    }
+    for (const type of ['t2.micro', 'm3.medium', 'c7g.large', 'r6i.xlarge', 'mac2.metal']) expect(GPU_INSTANCE_TYPE.test(type)).toBe(false);
+  });
+});
