@@ -142,18 +142,26 @@ async function filesUnder(path: string, problems: ReadProblem[]): Promise<string
   return out;
 }
 
+export interface LogFile {
+  readonly path: string;
+  /** Last modification time: a stable stand-in for "when it was received". */
+  readonly modifiedMs: number;
+  readonly records: SourcedRecord[];
+}
+
 /** Every record under `paths`, file by file; problems are appended to `problems`. */
-export async function* readRecords(paths: readonly string[], problems: ReadProblem[]): AsyncGenerator<SourcedRecord[], void, void> {
+export async function* readRecords(paths: readonly string[], problems: ReadProblem[]): AsyncGenerator<LogFile, void, void> {
   for (const path of paths) {
     for (const file of await filesUnder(path, problems)) {
       let bytes: Buffer;
+      let modifiedMs: number;
       try {
-        bytes = await readFile(file);
+        [bytes, modifiedMs] = await Promise.all([readFile(file), stat(file).then((s) => s.mtimeMs)]);
       } catch (error) {
         problems.push({ source: file, reason: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
         continue;
       }
-      yield parseLogFile(bytes, file, problems);
+      yield { path: file, modifiedMs, records: parseLogFile(bytes, file, problems) };
     }
   }
 }

@@ -10,15 +10,14 @@
  * counted as matched or not, and every problem lands in the report's quarantine.
  */
 import { randomUUID } from 'node:crypto';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSRecord } from 'aws-lambda';
+import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../../lambdas/classifier/handler';
 import { DEFAULT_CLASSIFIER_BATCH_SIZE } from '../config';
 import { compileRules, isEnvelope, matchingRules, toEnvelope, type CompiledRule } from './event-bus';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
+import { LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 import { readRecords, type ReadProblem } from './read-logs';
 
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
-
-export type ClassifierHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
 export const LOCAL_TABLE_NAME = 'ai-visibility-local';
 
@@ -37,29 +36,15 @@ export interface ReplayOptions {
   readonly logLevel?: string;
 }
 
-/**
- * Point the classifier's environment contract at the local table. The handler reads it when
- * it is first imported, exactly as a Lambda container does at cold start.
- */
-export function localClassifierEnvironment(endpoint: string, tableName: string, logLevel = 'ERROR'): Record<string, string> {
-  return {
-    TABLE_NAME: tableName,
-    POWERTOOLS_SERVICE_NAME: 'ai-visibility-classifier',
-    POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: logLevel,
-    AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+/** The classifier's environment contract, filled in for the local table. */
+export function localClassifierEnvironment(tableName: string): ClassifierEnvironment {
+  return { TABLE_NAME: tableName, POWERTOOLS_SERVICE_NAME: 'ai-visibility-classifier', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility' };
 }
 
-export async function loadClassifierHandler(endpoint: string, tableName: string, logLevel?: string): Promise<ClassifierHandler> {
-  Object.assign(process.env, localClassifierEnvironment(endpoint, tableName, logLevel));
-  const { handler } = await import('../../lambdas/classifier/handler');
-  return handler as unknown as ClassifierHandler;
+/** The deployed classifier handler, built against the local table (metrics are not published). */
+export function localClassifierHandler(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR'): ClassifierHandler {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  return createClassifierHandler(localClassifierEnvironment(tableName), { dynamodb: db.client, logLevel });
 }
 
 function lambdaContext(): Context {
@@ -84,7 +69,7 @@ interface Pending {
   deliveries: number;
 }
 
-function sqsRecord(messageId: string, body: string, source: string, sentAt: number): SQSRecord {
+function sqsRecord(messageId: string, body: string, sentAt: number): SQSRecord {
   return {
     messageId,
     receiptHandle: messageId,
@@ -95,7 +80,7 @@ function sqsRecord(messageId: string, body: string, source: string, sentAt: numb
       SenderId: 'events.amazonaws.com',
       ApproximateFirstReceiveTimestamp: String(sentAt),
     },
-    messageAttributes: { source: { dataType: 'String', stringValue: source } },
+    messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
     eventSourceARN: `arn:aws:sqs:${LOCAL_REGION}:000000000000:ai-visibility-local`,
@@ -114,7 +99,6 @@ export async function replayInto(
   const maxDeliveries = options.maxDeliveries ?? 3;
   const problems: ReadProblem[] = [];
   const stats: ReplayStats = { records: 0, matched: 0, classified: 0, quarantined: 0, files: 0 };
-  const sentAt = Date.now();
   let batch: Pending[] = [];
   const sources = new Map<string, string>();
 
@@ -122,7 +106,7 @@ export async function replayInto(
     let queue = pending;
     while (queue.length > 0) {
       const response = await target.handler({ Records: queue.map((p) => p.record) }, lambdaContext());
-      const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
       const retry: Pending[] = [];
       for (const p of queue) {
         if (!failed.has(p.record.messageId)) continue;
@@ -137,9 +121,9 @@ export async function replayInto(
     }
   };
 
-  for await (const records of readRecords(paths, problems)) {
+  for await (const file of readRecords(paths, problems)) {
     stats.files++;
-    for (const { source, value } of records) {
+    for (const { source, value } of file.records) {
       stats.records++;
       let envelope: Record<string, unknown>;
       if (isEnvelope(value)) envelope = value;
@@ -151,9 +135,11 @@ export async function replayInto(
       }
       if (matchingRules(envelope, rules).length === 0) continue;
       stats.matched++;
-      const messageId = `m${stats.matched}`;
-      sources.set(messageId, source);
-      batch.push({ record: sqsRecord(messageId, JSON.stringify(envelope), source, sentAt), deliveries: 0 });
+      // Message ids are the record's location and "sent" its own time (else the file's): a
+      // second replay of the same files sends identical messages, as a redelivery would.
+      const sentAt = Date.parse(String(envelope.time ?? '').replace(' ', 'T')) || Math.floor(file.modifiedMs);
+      sources.set(source, source);
+      batch.push({ record: sqsRecord(source, JSON.stringify(envelope), sentAt), deliveries: 0 });
       if (batch.length >= batchSize) {
         await deliver(batch);
         batch = [];
@@ -171,7 +157,7 @@ export async function replay(paths: readonly string[], options: ReplayOptions = 
   const db: LocalDynamoDb = await startLocalDynamoDb();
   try {
     await db.createInventoryTable(LOCAL_TABLE_NAME);
-    const handler = await loadClassifierHandler(db.endpoint, LOCAL_TABLE_NAME, options.logLevel);
+    const handler = localClassifierHandler(db, LOCAL_TABLE_NAME, options.logLevel);
     const run = await replayInto(paths, { handler }, options);
     return buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), run);
   } finally {

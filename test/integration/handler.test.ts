@@ -8,7 +8,8 @@ import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { toEnvelope } from '../../lib/replay/event-bus';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../lib/replay/local-dynamodb';
-import { loadClassifierHandler, type ClassifierHandler } from '../../lib/replay/replay';
+import { handler as deployedEntryPoint, type ClassifierHandler } from '../../lambdas/classifier/handler';
+import { localClassifierEnvironment, localClassifierHandler } from '../../lib/replay/replay';
 import { scanTable } from '../../lib/replay/report';
 import { aiFixture, documentedRecord } from '../helpers';
 
@@ -19,7 +20,7 @@ let handler: ClassifierHandler;
 beforeAll(async () => {
   db = await startLocalDynamoDb();
   await db.createInventoryTable(TABLE);
-  handler = await loadClassifierHandler(db.endpoint, TABLE);
+  handler = localClassifierHandler(db, TABLE);
 });
 
 afterAll(async () => {
@@ -94,6 +95,21 @@ describe('classifying a batch', () => {
     expect(await item('PRINCIPAL#arn:aws:iam::956882123456:user/himan')).toMatchObject({ role: 'ai-application', gsi1pk: 'ROLE#ai-application' });
     const model = await item('RESOURCE#arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0');
     expect(model?.usedByAccounts).toEqual(new Set(['956882123456']));
+  });
+});
+
+describe('the deployed entry point', () => {
+  beforeAll(resetTable);
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('reads its environment contract at cold start and classifies like the factory-built handler', async () => {
+    Object.assign(process.env, localClassifierEnvironment(TABLE), { AWS_ENDPOINT_URL_DYNAMODB: db.endpoint, POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' });
+    const response = await deployedEntryPoint({ Records: [message(aiFixture('InvokeModel'))] } as SQSEvent, context);
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await item('PRINCIPAL#arn:aws:iam::956882123456:user/himan')).toMatchObject({ role: 'ai-application' });
   });
 });
 

@@ -1,0 +1,268 @@
+/**
+ * The synthesized template: every security-relevant property asserted, and cdk-nag's
+ * AwsSolutions pack with zero unacknowledged findings. Synthesis skips asset bundling
+ * (`aws:cdk:bundling-stacks`); CI runs one real `cdk synth` that bundles.
+ */
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { captureRules, MODEL_FILE_SUFFIXES } from '../../lib/capture/patterns';
+import { AiVisibilityStack } from '../../lib/ai-visibility-stack';
+import { ConfigError, DEFAULT_CONFIG, readConfig, type AiVisibilityConfig } from '../../lib/config';
+import { HOUSE_RUNTIME } from '../../lib/constructs/house-function';
+import { CLASSIFIER_ENVIRONMENT } from '../../lambdas/classifier/environment';
+import { environmentFor, EnvironmentError, readEnvironment } from '../../lambdas/shared/environment';
+
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+function synth(config: Partial<AiVisibilityConfig> = {}): Template {
+  const app = new App({ context: NO_BUNDLING });
+  const stack = new AiVisibilityStack(app, 'AiVisibility', { config: { ...DEFAULT_CONFIG, ...config } });
+  return Template.fromStack(stack);
+}
+
+const template = synth();
+const resources = (type: string) => template.findResources(type);
+const one = (type: string) => {
+  const found = Object.values(resources(type));
+  expect(found).toHaveLength(1);
+  return found[0] as { Properties: Record<string, unknown>; DeletionPolicy?: string };
+};
+const logicalId = (type: string, fragment: string) => Object.keys(resources(type)).find((k) => k.includes(fragment))!;
+
+describe('capture rules', () => {
+  it('creates one rule per capture spec, with the shared pattern and the right state', () => {
+    const rules = Object.values(resources('AWS::Events::Rule')) as Array<{ Properties: Record<string, unknown> }>;
+    expect(rules).toHaveLength(captureRules().length);
+    for (const spec of captureRules()) {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventBusName: 'default',
+        EventPattern: Match.objectEquals(spec.pattern),
+        State: spec.includeReadOnlyManagementEvents ? 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' : 'ENABLED',
+      });
+    }
+  });
+
+  it('sends every rule to the capture queue, with retries and a dead-letter queue', () => {
+    const queue = logicalId('AWS::SQS::Queue', 'CaptureQueue');
+    const dlq = logicalId('AWS::SQS::Queue', 'CaptureDeadLetterQueue');
+    for (const rule of Object.values(resources('AWS::Events::Rule')) as Array<{ Properties: { Targets: unknown[] } }>) {
+      expect(rule.Properties.Targets).toEqual([
+        {
+          Id: 'CaptureQueue',
+          Arn: { 'Fn::GetAtt': [queue, 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+        },
+      ]);
+    }
+  });
+
+  it('lets EventBridge send to the queues only on behalf of these rules', () => {
+    const ruleArns = Object.keys(resources('AWS::Events::Rule')).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
+    const policies = (Object.values(resources('AWS::SQS::QueuePolicy')) as Array<{ Properties: { Queues: Array<{ Ref: string }>; PolicyDocument: { Statement: Array<Record<string, unknown>> } } }>).filter((p) =>
+      p.Properties.Queues[0].Ref.startsWith('Capture'),
+    );
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      expect(policy.Properties.PolicyDocument.Statement).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          expect.objectContaining({ Effect: 'Allow', Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' }, Condition: { ArnEquals: { 'aws:SourceArn': ruleArns } } }),
+        ]),
+      );
+    }
+  });
+});
+
+describe('capture queue', () => {
+  it('is encrypted with a rotating customer-managed key, keeps 14 days, and dead-letters after 5 deliveries', () => {
+    const key = logicalId('AWS::KMS::Key', 'CaptureKey');
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] },
+      MessageRetentionPeriod: 1209600,
+      VisibilityTimeout: 360,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'CaptureDeadLetterQueue'), 'Arn'] }, maxReceiveCount: 5 },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true, KeyPolicy: Match.objectLike({ Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'events.amazonaws.com' }, Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } })]) }) });
+  });
+});
+
+describe('inventory table', () => {
+  it('is on-demand, point-in-time recoverable, encrypted with its own rotating key, protected and retained', () => {
+    const table = one('AWS::DynamoDB::Table');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'InventoryKey'), 'Arn'] } },
+      DeletionProtectionEnabled: true,
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    const indexes = table.Properties.GlobalSecondaryIndexes as Array<{ IndexName: string; Projection: { ProjectionType: string } }>;
+    expect(indexes.map((i) => [i.IndexName, i.Projection.ProjectionType])).toEqual([
+      ['byKind', 'INCLUDE'],
+      ['byAccount', 'INCLUDE'],
+      ['byPrincipal', 'INCLUDE'],
+    ]);
+    expect(Object.values(resources('AWS::KMS::Key')).every((k) => (k as { Properties: { EnableKeyRotation: boolean } }).Properties.EnableKeyRotation)).toBe(true);
+  });
+
+  it('can be made disposable for test accounts (retainData: false)', () => {
+    const disposable = synth({ retainData: false });
+    const table = Object.values(disposable.findResources('AWS::DynamoDB::Table'))[0] as { DeletionPolicy: string; Properties: Record<string, unknown> };
+    expect(table.DeletionPolicy).toBe('Delete');
+    expect(table.Properties.DeletionProtectionEnabled).toBe(false);
+  });
+});
+
+describe('classifier function (the house Lambda construct)', () => {
+  it('runs the newest Node.js runtime aws-cdk-lib offers, on arm64, with JSON logs, tracing, source maps and a DLQ', () => {
+    const newest = Object.values(lambda.Runtime)
+      .filter((r): r is lambda.Runtime => r instanceof lambda.Runtime && /^nodejs\d+\.x$/.test(r.name))
+      .map((r) => Number(/\d+/.exec(r.name)![0]))
+      .sort((a, b) => b - a)[0];
+    expect(HOUSE_RUNTIME.name).toBe(`nodejs${newest}.x`);
+    const fn = one('AWS::Lambda::Function').Properties;
+    expect(fn).toMatchObject({
+      Runtime: HOUSE_RUNTIME.name,
+      Architectures: ['arm64'],
+      Timeout: 60,
+      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: { Ref: logicalId('AWS::Logs::LogGroup', 'Classifier') } },
+      TracingConfig: { Mode: 'Active' },
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'ClassifierFunctionDlq'), 'Arn'] } },
+      Environment: {
+        Variables: {
+          TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'Inventory') },
+          POWERTOOLS_SERVICE_NAME: 'ai-visibility-classifier',
+          POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  it('drains the queue in batches with partial batch responses', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'CaptureQueue'), 'Arn'] },
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('has its own role under the /ai-visibility/ path, with no managed policy', () => {
+    const role = one('AWS::IAM::Role').Properties;
+    expect(role.Path).toBe('/ai-visibility/');
+    expect(role.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('may do exactly what it needs, on its own resources', () => {
+    const statements = (one('AWS::IAM::Policy').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> }).Statement.map((s) => ({
+      ...s,
+      Action: Array.isArray(s.Action) ? [...s.Action].sort() : s.Action,
+    }));
+    const ref = (type: string, fragment: string) => ({ 'Fn::GetAtt': [logicalId(type, fragment), 'Arn'] });
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: ref('AWS::Logs::LogGroup', 'Classifier') },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref('AWS::SQS::Queue', 'ClassifierFunctionDlq') },
+      { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
+      { Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ref('AWS::DynamoDB::Table', 'Inventory') },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
+        Resource: ref('AWS::KMS::Key', 'InventoryKey'),
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]] } } },
+      },
+      { Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'], Resource: ref('AWS::SQS::Queue', 'CaptureQueue') },
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: ref('AWS::KMS::Key', 'CaptureKey') },
+    ]);
+    for (const s of statements) for (const action of [s.Action].flat()) expect(action).not.toMatch(/\*$/);
+  });
+});
+
+describe('opt-in data-event trail', () => {
+  it('is off by default', () => {
+    expect(resources('AWS::CloudTrail::Trail')).toEqual({});
+  });
+
+  it('logs only AI data events, across regions, with validated log files in a locked-down bucket', () => {
+    const withTrail = synth({ dataEventTrail: true });
+    const trail = Object.values(withTrail.findResources('AWS::CloudTrail::Trail'))[0] as { Properties: Record<string, unknown> };
+    expect(trail.Properties).toMatchObject({ IsMultiRegionTrail: true, EnableLogFileValidation: true, IncludeGlobalServiceEvents: false, IsLogging: true });
+    expect(trail.Properties.EventSelectors).toBeUndefined();
+    const selectors = trail.Properties.AdvancedEventSelectors as Array<{ FieldSelectors: Array<{ Field: string; Equals?: string[]; EndsWith?: string[] }> }>;
+    const types = selectors.map((s) => s.FieldSelectors.find((f) => f.Field === 'resources.type')!.Equals![0]);
+    expect(types).toEqual(['AWS::Bedrock::AgentAlias', 'AWS::Bedrock::KnowledgeBase', 'AWS::Bedrock::FlowAlias', 'AWS::Bedrock::Guardrail', 'AWS::BedrockAgentCore::Runtime', 'AWS::BedrockAgentCore::Gateway', 'AWS::S3::Object']);
+    for (const s of selectors) expect(s.FieldSelectors).toContainEqual({ Field: 'eventCategory', Equals: ['Data'] });
+    expect(selectors[6].FieldSelectors).toContainEqual({ Field: 'resources.ARN', EndsWith: [...MODEL_FILE_SUFFIXES] });
+    withTrail.allResourcesProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  function nag(build: (app: App) => void): void {
+    const app = new App({ context: NO_BUNDLING });
+    build(app);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    app.synth();
+  }
+
+  it.each([
+    ['default configuration', DEFAULT_CONFIG],
+    ['with the data-event trail, nothing retained', { ...DEFAULT_CONFIG, dataEventTrail: true, retainData: false }],
+  ])('passes with zero unacknowledged findings: %s', (_name, config) => {
+    expect(() => nag((app) => new AiVisibilityStack(app, 'AiVisibility', { config }))).not.toThrow();
+  });
+
+  it('would fail the synth on a finding (the check is live)', () => {
+    expect(() =>
+      nag((app) => {
+        const stack = new Stack(app, 'Leaky');
+        new s3.Bucket(stack, 'Open', { enforceSSL: false });
+      }),
+    ).toThrow(/AwsSolutions-S/);
+  });
+});
+
+describe('configuration', () => {
+  it('defaults everything', () => {
+    expect(readConfig(undefined)).toEqual(DEFAULT_CONFIG);
+    expect(readConfig('{"dataEventTrail":true}')).toEqual({ ...DEFAULT_CONFIG, dataEventTrail: true });
+  });
+
+  it('lists every problem at once', () => {
+    try {
+      readConfig({ dataEventTrail: 'yes', logRetentionDays: 42, classifierBatchSize: 50, classifierMaxBatchingWindowSeconds: 0, colour: 'blue' });
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toEqual([
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, maxReceiveCount)',
+        'dataEventTrail must be true or false, got "yes"',
+        expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
+        'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',
+      ]);
+    }
+  });
+});
+
+describe('environment contract', () => {
+  it('fails at synth on a missing or malformed literal, and accepts deploy-time tokens', () => {
+    expect(() => environmentFor(CLASSIFIER_ENVIRONMENT, { TABLE_NAME: 'x', POWERTOOLS_SERVICE_NAME: '', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility' })).toThrow(
+      /TABLE_NAME="x" does not match .*; POWERTOOLS_SERVICE_NAME is not set/,
+    );
+    expect(environmentFor(CLASSIFIER_ENVIRONMENT, { TABLE_NAME: '${Token[TOKEN.123]}', POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'n' })).toMatchObject({ TABLE_NAME: '${Token[TOKEN.123]}' });
+  });
+
+  it('fails at cold start naming every missing variable', () => {
+    expect(() => readEnvironment(CLASSIFIER_ENVIRONMENT, {})).toThrow(EnvironmentError);
+    expect(() => readEnvironment(CLASSIFIER_ENVIRONMENT, {})).toThrow(/TABLE_NAME is not set.*POWERTOOLS_SERVICE_NAME is not set.*POWERTOOLS_METRICS_NAMESPACE is not set/);
+  });
+});

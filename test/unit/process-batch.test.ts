@@ -1,0 +1,97 @@
+/**
+ * processMessages with a scripted store: how a batch maps to writes and how failed writes map
+ * back to exactly the messages that contributed to them. (Against a real DynamoDB API:
+ * test/integration/handler.test.ts.) Records are real ones, or built from the documented shapes.
+ */
+import { toEnvelope } from '../../lib/replay/event-bus';
+import { planWrites } from '../../lambdas/classifier/plan';
+import { processMessages, type InboundMessage } from '../../lambdas/classifier/process-batch';
+import { classify } from '../../lambdas/classifier/classify';
+import type { EntityWrite, InventoryStore, Key } from '../../lambdas/shared/inventory-store';
+import { aiFixture, documentedRecord, normalized } from '../helpers';
+
+function msg(id: string, record: Record<string, unknown>): InboundMessage {
+  return { messageId: id, body: JSON.stringify(toEnvelope(record)), receivedAt: '2025-06-05T00:00:00.000Z', source: `sqs:${id}` };
+}
+
+function scriptedStore(fail: (key: Key) => boolean): InventoryStore & { entities: EntityWrite[]; puts: Key[] } {
+  const entities: EntityWrite[] = [];
+  const puts: Key[] = [];
+  return {
+    entities,
+    puts,
+    stats: { writeUnits: 0, requests: 0, conditionalFailures: 0 },
+    async writeEntity(w) {
+      if (fail(w.key)) throw new Error('ProvisionedThroughputExceededException');
+      entities.push(w);
+      return 'applied';
+    },
+    async putItems(items) {
+      const failed = items.filter((i) => fail(i));
+      puts.push(...items.filter((i) => !fail(i)));
+      return failed.map(({ pk, sk }) => ({ pk, sk }));
+    },
+  };
+}
+
+describe('coalescing', () => {
+  it('writes each principal and resource once per batch, however many events name them', async () => {
+    const invokes = Array.from({ length: 25 }, (_, i) => ({ ...aiFixture('InvokeModel'), eventID: `invoke-${i}`, eventTime: `2024-10-01T11:52:${String(i).padStart(2, '0')}Z` }));
+    const store = scriptedStore(() => false);
+    const outcome = await processMessages(invokes.map((r, i) => msg(`m${i}`, r)), { store });
+    expect(outcome.stats).toMatchObject({ received: 25, classified: 25, resourceWrites: 1, principalWrites: 1, failed: 0 });
+    const model = store.entities.find((e) => e.key.pk.includes('foundation-model'))!;
+    expect(model.head).toEqual({ time: '2024-10-01T11:52:24.000Z', eventId: 'invoke-24' });
+    expect(model.first).toEqual({ time: '2024-10-01T11:52:00.000Z', eventId: 'invoke-0' });
+  });
+
+  it('keeps each attribute from the newest event that carried it', () => {
+    const create = normalized(documentedRecord('CreateEndpoint'));
+    const remove = normalized(documentedRecord('DeleteEndpoint'));
+    const plan = planWrites([
+      { messageId: 'b', event: remove, classification: classify(remove) },
+      { messageId: 'a', event: create, classification: classify(create) },
+    ]);
+    const endpoint = plan.entities.find((e) => e.write.key.pk.includes(':endpoint/'))!;
+    expect(endpoint.messageIds).toEqual(new Set(['a', 'b']));
+    expect(endpoint.write.latest).toMatchObject({ status: 'deleted', lastEventName: 'DeleteEndpoint' });
+    expect(endpoint.write.attributes.endpointConfigName).toEqual({ value: 'fraud-model-config', at: `${create.time}#${create.eventId}` });
+    expect(endpoint.write.earliest).toEqual({ discoveredBy: 'arn:aws:iam::111122223333:role/ml-pipeline', gsi3pk: 'PRINCIPAL#arn:aws:iam::111122223333:role/ml-pipeline', gsi3sk: 'RESOURCE#arn:aws:sagemaker:us-east-1:111122223333:endpoint/fraud-model' });
+  });
+});
+
+describe('failures map back to the messages behind them', () => {
+  it('fails every message that fed a failed entity write, and only those', async () => {
+    // m1 and m2 both name the foundation model; m3 is about a guardrail.
+    const m1 = msg('m1', aiFixture('InvokeModel'));
+    const m2 = msg('m2', { ...aiFixture('InvokeModel'), eventID: 'second-invoke', userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::956882123456:user/other', accountId: '956882123456' } });
+    const m3 = msg('m3', aiFixture('DeleteGuardrail'));
+    const store = scriptedStore((key) => key.pk.includes('foundation-model'));
+    const outcome = await processMessages([m1, m2, m3], { store });
+    expect(outcome.failedMessageIds.sort()).toEqual(['m1', 'm2']);
+    expect(outcome.stats).toMatchObject({ received: 3, classified: 1, failed: 2 });
+    expect(store.entities.map((e) => e.key.pk)).toEqual(expect.arrayContaining(['RESOURCE#arn:aws:bedrock:us-west-2:123123123123:guardrail/cmy5azq5koeo', 'PRINCIPAL#arn:aws:iam::956882123456:user/himan']));
+  });
+
+  it('fails the message whose finding could not be put', async () => {
+    const store = scriptedStore((key) => key.sk.startsWith('FINDING#'));
+    const outcome = await processMessages([msg('g', aiFixture('DeleteGuardrail')), msg('i', aiFixture('InvokeModel'))], { store });
+    expect(outcome.failedMessageIds).toEqual(['g']);
+  });
+
+  it('fails a malformed message only if its quarantine record cannot be written', async () => {
+    const bad: InboundMessage = { messageId: 'q', body: 'nope', receivedAt: '2025-06-05T00:00:00.000Z', source: 'sqs:q' };
+    expect((await processMessages([bad], { store: scriptedStore(() => false) })).stats).toMatchObject({ quarantined: 1, failed: 0 });
+    const outcome = await processMessages([bad], { store: scriptedStore((key) => key.pk.startsWith('QUARANTINE#')) });
+    expect(outcome).toMatchObject({ failedMessageIds: ['q'], stats: { quarantined: 0, failed: 1 } });
+  });
+
+  it('counts matched events that are not AI activity as ignored, with the reason', async () => {
+    const tiny = aiFixture('Successful-Unusual-EC2.json');
+    (tiny.requestParameters as Record<string, unknown>).instanceType = 't3.micro';
+    ((tiny.responseElements as { instancesSet: { items: Array<Record<string, unknown>> } }).instancesSet.items[0]).instanceType = 't3.micro';
+    const outcome = await processMessages([msg('t', tiny)], { store: scriptedStore(() => false) });
+    expect(outcome.stats).toMatchObject({ ignored: 1, classified: 0 });
+    expect(outcome.ignoredReasons).toEqual({ 'not a GPU/accelerator instance type': 1 });
+  });
+});
