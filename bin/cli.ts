@@ -32,7 +32,7 @@ PATH       CloudTrail log files ({"Records":[...]}, .json or .json.gz), JSON arr
 
 options:
   --json               print one JSON document (schemaVersion 1) on stdout
-  --batch-size N       messages per classifier invocation (default: the deployed 100)
+  --batch-size N       messages per classifier invocation (default: the deployed 1000)
   --allow-quarantine   exit 0 even when records were quarantined
   --verbose            classifier logs at INFO on stderr
   -h, --help           this help

@@ -4,7 +4,7 @@
  * listed at once, with defaults for everything. README.md documents each setting.
  */
 
-export const DEFAULT_CLASSIFIER_BATCH_SIZE = 100;
+export const DEFAULT_CLASSIFIER_BATCH_SIZE = 1_000;
 
 /** CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -16,7 +16,7 @@ export interface AiVisibilityConfig {
   readonly retainData: boolean;
   /** Days to keep Lambda logs. Default 365. */
   readonly logRetentionDays: number;
-  /** Messages per classifier invocation (1-10,000). Default 100. */
+  /** Messages per classifier invocation (1-10,000). Default 1,000: larger batches coalesce more writes (docs/performance.md). */
   readonly classifierBatchSize: number;
   /** Seconds SQS may wait to fill a batch (0-300; needed above 10 messages). Default 5. */
   readonly classifierMaxBatchingWindowSeconds: number;

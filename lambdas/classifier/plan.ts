@@ -124,13 +124,15 @@ function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
   };
 }
 
+/** Identity evidence (who the caller is) as opposed to behaviour evidence (what it did). */
+const earliestPath = (path: string) => path.startsWith('userIdentity') || path === 'sessionCredentialFromConsole' || path === 'userAgent' || path.startsWith('additionalEventData');
+
 function principalFields(p: PrincipalObservation, event: NormalizedEvent): Record<string, StoredValue> {
   return {
     entity: ENTITY.principal,
     arn: p.arn,
     type: p.type,
     account: p.account,
-    signals: p.signals,
     lastEventName: event.eventName,
     lastEventSource: event.eventSource,
     [INDEXES.byAccount.partitionKey]: `ACCOUNT#${p.account}`,
@@ -144,19 +146,20 @@ function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite
   const head = sightings[sightings.length - 1];
   const latest = principalFields(head.observation, head.event);
   const fill: Record<string, StoredValue> = {};
-  // The role only ever rises to ai-application (order does not matter); otherwise it is the role
-  // the principal's oldest event showed.
+  // The role only ever rises to ai-application, whatever the order. Its evidence is kept in two
+  // order-independent fields: `identitySignals` from the principal's first event (earliest) and
+  // `aiSignals` from its newest AI call (ordered like any attribute).
   const ai = [...sightings].reverse().find((s) => s.observation.role === 'ai-application');
+  const first = sightings[0].observation;
+  const earliest: Record<string, StoredValue> = { identitySignals: first.signals.filter((x) => earliestPath(x.path)) };
   const sticky: Record<string, StoredValue> = {};
-  const earliest: Record<string, StoredValue> = {};
+  const attributes: Record<string, VersionedValue> = {};
   if (ai) {
     sticky.role = 'ai-application';
-    sticky.roleSignals = ai.observation.signals;
     sticky[INDEXES.byKind.partitionKey] = 'ROLE#ai-application';
+    attributes.aiSignals = { value: ai.observation.signals.filter((x) => !earliestPath(x.path)), at: orderKey(ai.event) };
   } else {
-    const first = sightings[0].observation;
     fill.role = first.role;
-    fill.roleSignals = first.signals;
     fill[INDEXES.byKind.partitionKey] = `ROLE#${first.role}`;
   }
   fill[INDEXES.byKind.sortKey] = head.observation.arn;
@@ -165,7 +168,7 @@ function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite
     head: { time: head.event.time, eventId: head.event.eventId },
     first: { time: sightings[0].event.time, eventId: sightings[0].event.eventId },
     latest,
-    attributes: {},
+    attributes,
     earliest,
     fill,
     sticky,

@@ -13,6 +13,7 @@ import { classify } from './classify';
 import { planWrites, type ClassifiedEvent } from './plan';
 import type { InventoryStore, Key } from '../shared/inventory-store';
 import { ENTITY, INDEXES, keys } from '../shared/table-schema';
+import { pool } from '../shared/pool';
 
 export interface InboundMessage {
   readonly messageId: string;
@@ -68,14 +69,6 @@ export function quarantineItem(message: InboundMessage, reason: string): Record<
   };
 }
 
-async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]);
-  });
-  await Promise.all(workers);
-}
-
 export async function processMessages(messages: readonly InboundMessage[], deps: BatchDependencies): Promise<BatchOutcome> {
   const stats: BatchStats = { received: messages.length, classified: 0, ignored: 0, quarantined: 0, failed: 0, resourceWrites: 0, principalWrites: 0, findings: 0 };
   const ignoredReasons: Record<string, number> = {};
@@ -107,7 +100,7 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
   const failed = new Set<string>();
   const plan = planWrites(classified);
 
-  await pool(plan.entities, deps.concurrency ?? 8, async ({ write, messageIds }) => {
+  const writeEntities = pool(plan.entities, deps.concurrency ?? 16, async ({ write, messageIds }) => {
     try {
       const outcome = await deps.store.writeEntity(write);
       if (outcome !== 'unknown-skipped') {
@@ -120,21 +113,22 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
     }
   });
 
-  const putFailures = async (items: ReadonlyArray<{ item: Record<string, unknown> & Key; messageIds: ReadonlySet<string> }>) => {
+  // Findings and quarantine records are immutable: one stream of batch puts.
+  const immutable = [...plan.findings, ...quarantine.map((q) => ({ item: q.item, messageIds: new Set([q.messageId]) }))];
+  const putImmutable = (async () => {
     let failedKeys: Key[];
     try {
-      failedKeys = await deps.store.putItems(items.map((i) => i.item));
+      failedKeys = await deps.store.putItems(immutable.map((i) => i.item));
     } catch (error) {
       deps.log?.error('batch put failed; its messages will be redelivered', { error: String(error) });
-      failedKeys = items.map((i) => ({ pk: i.item.pk, sk: i.item.sk }));
+      failedKeys = immutable.map((i) => ({ pk: i.item.pk, sk: i.item.sk }));
     }
     const failedSet = new Set(failedKeys.map((k) => `${k.pk}\u0000${k.sk}`));
-    for (const i of items) if (failedSet.has(`${i.item.pk}\u0000${i.item.sk}`)) for (const id of i.messageIds) failed.add(id);
-    return items.length - failedKeys.length;
-  };
+    for (const i of immutable) if (failedSet.has(`${i.item.pk}\u0000${i.item.sk}`)) for (const id of i.messageIds) failed.add(id);
+    stats.findings = plan.findings.filter((f) => !failedSet.has(`${f.item.pk}\u0000${f.item.sk}`)).length;
+  })();
 
-  stats.findings = await putFailures(plan.findings);
-  await putFailures(quarantine.map((q) => ({ item: q.item, messageIds: new Set([q.messageId]) })));
+  await Promise.all([writeEntities, putImmutable]);
 
   for (const q of quarantine) {
     if (!failed.has(q.messageId)) {

@@ -1,25 +1,27 @@
 /**
  * Writes to the inventory table: idempotent, order-tolerant and conditional.
  *
- * An entity (resource or principal) is written with ordered conditional updates instead of
- * read-modify-write. Order is (event time, eventId), written as one comparable string.
- * - U1 applies the newest event of the batch if it is newer than what is stored
- *   (`lastSeen`/`lastEventId`): a redelivered event is not newer, so it changes nothing, and an
- *   older event never overwrites newer state.
- * - Configuration attributes are ordered one by one (each has an `<name>@` version), because
+ * An entity (resource or principal) is merged under fixed rules; order is (event time, eventId),
+ * written as one comparable string:
+ * - the newest event's fields (`latest`) win: a redelivered event is not newer, so it changes
+ *   nothing, and an older event never overwrites newer state;
+ * - configuration attributes are ordered one by one (each has an `<name>@` version), because
  *   the newest event rarely carries all of them: a DeleteEndpoint names no endpoint config, the
- *   CreateEndpoint before it does. An older event may set an attribute only where the stored
- *   value is older still.
- * - When the stored state is newer, the batch may still hold the entity's oldest event:
- *   `firstSeen` and the fields of the first sighting (`earliest`) move back to it.
- * Other merge modes: `fill` (set only where the item lacks it), `sticky` (always set: a
- * principal that invoked a model stays an AI application) and `addToSet`.
+ *   CreateEndpoint before it does;
+ * - `firstSeen` and the first sighting's fields (`earliest`) follow the oldest event;
+ * - `fill` sets only what the item lacks, `sticky` always holds (a principal that invoked a
+ *   model stays an AI application), `addToSet` only grows.
+ * The common case, an event newer than the stored state, is one conditional UpdateItem with no
+ * read. An older or repeated event takes the slow path: a consistent read, the merge in memory
+ * (`changesFor`), and a write of only what changes, guarded by the item's revision (`rev`);
+ * usually there is nothing to write at all.
  *
  * Findings and quarantine records are immutable facts with deterministic keys, so plain
  * BatchWriteItem puts are idempotent: writing one twice leaves the same item.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { pool } from './pool';
 
 export type Key = { pk: string; sk: string };
 export type StoredValue = string | number | boolean | readonly unknown[] | Record<string, unknown> | ReadonlySet<string>;
@@ -66,6 +68,7 @@ export type EntityOutcome = 'applied' | 'older' | 'unknown-skipped';
 export interface WriteStats {
   /** Capacity units DynamoDB reported for the base table (GSI writes are not included). */
   writeUnits: number;
+  readUnits: number;
   requests: number;
   conditionalFailures: number;
 }
@@ -100,16 +103,12 @@ class Expression {
     this.sets.push(`${this.name(attribute)} = ${this.value(v)}`);
   }
 
-  setRaw(clause: string): void {
-    this.sets.push(clause);
-  }
-
   setIfAbsent(attribute: string, v: unknown): void {
     const n = this.name(attribute);
     this.sets.push(`${n} = if_not_exists(${n}, ${this.value(v)})`);
   }
 
-  add(attribute: string, v: ReadonlySet<string>): void {
+  add(attribute: string, v: ReadonlySet<string> | number): void {
     this.adds.push(`${this.name(attribute)} ${this.value(v)}`);
   }
 
@@ -131,14 +130,71 @@ class Expression {
 }
 
 const BATCH_WRITE_LIMIT = 25;
+const PARALLEL_BATCH_WRITES = 4;
 const MAX_BATCH_RETRIES = 6;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function createInventoryStore(client: DynamoDBDocumentClient, tableName: string): InventoryStore {
-  const stats: WriteStats = { writeUnits: 0, requests: 0, conditionalFailures: 0 };
+/** Structural equality for stored values (lists, maps, sets as the document client returns them). */
+function same(a: unknown, b: unknown): boolean {
+  const norm = (v: unknown): unknown => (v instanceof Set ? [...v].sort() : v);
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+}
 
-  async function update(key: Key, expression: Expression, condition: string, returnOld = false): Promise<Record<string, unknown> | undefined | false> {
+export interface Changes {
+  readonly set: Record<string, StoredValue>;
+  readonly add: Record<string, string[]>;
+}
+
+/**
+ * What `w` changes in a stored item, under the merge rules. Pure: the slow path and the
+ * clean-up after the fast path both use it, so both follow one definition of the merge.
+ */
+export function changesFor(item: Record<string, unknown>, w: EntityWrite): Changes {
+  const set: Record<string, StoredValue> = {};
+  const add: Record<string, string[]> = {};
+  const stored = (k: string) => item[k];
+  const last = typeof item.lastSeen === 'string' ? orderKey({ time: item.lastSeen, eventId: String(item.lastEventId ?? '') }) : '';
+  const first = typeof item.firstSeen === 'string' ? orderKey({ time: item.firstSeen, eventId: String(item.firstEventId ?? '') }) : undefined;
+
+  if (orderKey(w.head) > last) {
+    Object.assign(set, w.latest);
+    set.lastSeen = w.head.time;
+    set.lastEventId = w.head.eventId;
+  } else {
+    for (const [k, v] of Object.entries(w.latest)) if (stored(k) === undefined) set[k] = v;
+  }
+  if (first === undefined || orderKey(w.first) < first) {
+    set.firstSeen = w.first.time;
+    set.firstEventId = w.first.eventId;
+    Object.assign(set, w.earliest);
+  } else {
+    for (const [k, v] of Object.entries(w.earliest)) if (stored(k) === undefined) set[k] = v;
+  }
+  for (const [name, { value, at }] of Object.entries(w.attributes)) {
+    const version = stored(versionOf(name));
+    if (typeof version !== 'string' || version < at) {
+      set[name] = value;
+      set[versionOf(name)] = at;
+    }
+  }
+  for (const [k, v] of Object.entries(w.fill)) if (stored(k) === undefined && !(k in set)) set[k] = v;
+  for (const [k, v] of Object.entries(w.sticky)) if (!same(stored(k), v)) set[k] = v;
+  for (const [k, values] of Object.entries(w.addToSet)) {
+    const have = stored(k);
+    const missing = values.filter((v) => !(have instanceof Set && have.has(v)));
+    if (missing.length) add[k] = missing;
+  }
+  return { set, add };
+}
+
+/** Optimistic retries of the read-merge-write path before the message is handed back to SQS. */
+const MAX_MERGE_ATTEMPTS = 8;
+
+export function createInventoryStore(client: DynamoDBDocumentClient, tableName: string): InventoryStore {
+  const stats: WriteStats = { writeUnits: 0, readUnits: 0, requests: 0, conditionalFailures: 0 };
+
+  async function update(key: Key, expression: Expression, condition: string, returnNew = false): Promise<Record<string, unknown> | undefined | false> {
     stats.requests++;
     try {
       const out = await client.send(
@@ -146,7 +202,7 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
           TableName: tableName,
           Key: key,
           ...expression.build(condition),
-          ReturnValues: returnOld ? 'ALL_OLD' : 'NONE',
+          ReturnValues: returnNew ? 'ALL_NEW' : 'NONE',
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
@@ -163,107 +219,84 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
     }
   }
 
-  const exists = 'attribute_exists(pk)';
-
-  /** Fields an event that is not the newest may still contribute: only where the item lacks them. */
-  function addFills(expr: Expression, w: EntityWrite): void {
-    for (const [k, v] of Object.entries(w.latest)) expr.setIfAbsent(k, v);
-    for (const [k, v] of Object.entries(w.fill)) if (!(k in w.latest)) expr.setIfAbsent(k, v);
-    for (const [k, v] of Object.entries(w.sticky)) expr.set(k, v);
-    for (const [k, v] of Object.entries(w.addToSet)) if (v.length) expr.add(k, new Set(v));
+  async function read(key: Key): Promise<Record<string, unknown> | undefined> {
+    stats.requests++;
+    const out = await client.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
+    stats.readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
+    return out.Item;
   }
 
-  function firstIsLater(old: Record<string, unknown>, w: EntityWrite): boolean {
-    const f = old.firstSeen as string | undefined;
-    return f === undefined || orderKey({ time: f, eventId: (old.firstEventId as string | undefined) ?? '' }) > orderKey(w.first);
+  /** Write `changes` if the item is still at revision `rev`; false if someone wrote in between. */
+  async function writeChanges(key: Key, changes: Changes, rev: unknown): Promise<boolean> {
+    const expr = new Expression();
+    for (const [k, v] of Object.entries(changes.set)) expr.set(k, v);
+    for (const [k, v] of Object.entries(changes.add)) expr.add(k, new Set(v));
+    expr.add('rev', 1);
+    const condition = typeof rev === 'number' ? `rev = ${expr.value(rev)}` : 'attribute_exists(pk) AND attribute_not_exists(rev)';
+    return (await update(key, expr, condition)) !== false;
   }
 
-  /** The batch holds an event older than the stored first one: it becomes the first. */
-  async function moveFirstBack(w: EntityWrite, expr: Expression): Promise<boolean> {
-    expr.set('firstSeen', w.first.time);
-    expr.set('firstEventId', w.first.eventId);
-    for (const [k, v] of Object.entries(w.earliest)) expr.set(k, v);
-    const ft = expr.value(w.first.time);
-    const fid = expr.value(w.first.eventId);
-    return (await update(w.key, expr, `${exists} AND (firstSeen > ${ft} OR (firstSeen = ${ft} AND firstEventId > ${fid}))`)) !== false;
+  const isEmpty = (c: Changes) => Object.keys(c.set).length === 0 && Object.keys(c.add).length === 0;
+
+  /** Slow path: read, merge in memory, write only what changes, guarded by the item's revision. */
+  async function mergeIntoStored(w: EntityWrite): Promise<EntityOutcome> {
+    for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
+      const item = await read(w.key);
+      if (!item) return w.onlyIfKnown ? 'unknown-skipped' : writeEntity(w);
+      const changes = changesFor(item, w);
+      if (isEmpty(changes)) return 'older';
+      if (await writeChanges(w.key, changes, item.rev)) return 'older';
+    }
+    throw new Error(`${w.key.pk}: still contended after ${MAX_MERGE_ATTEMPTS} attempts`);
   }
 
-  /** Set attributes whose stored version is older than (or missing next to) the given one. */
-  async function setNewerAttributes(key: Key, attributes: ReadonlyArray<[string, VersionedValue]>): Promise<void> {
-    const attempt = async (subset: ReadonlyArray<[string, VersionedValue]>) => {
-      const expr = new Expression();
-      const conditions = subset.map(([name, { value, at }]) => {
-        expr.set(name, value);
-        const version = expr.name(versionOf(name));
-        const v = expr.value(at);
-        expr.setRaw(`${version} = ${v}`);
-        return `(attribute_not_exists(${version}) OR ${version} < ${v})`;
-      });
-      return (await update(key, expr, [exists, ...conditions].join(' AND '))) !== false;
-    };
-    if (attributes.length === 0 || (await attempt(attributes)) || attributes.length === 1) return;
-    // Some stored attribute is newer: settle them one by one.
-    for (const attribute of attributes) await attempt([attribute]);
+  async function writeEntity(w: EntityWrite): Promise<EntityOutcome> {
+    const head = orderKey(w.head);
+    // Fast path: one update applies the newest event if it is newer than the stored state.
+    // Older sightings of the batch only fill what is absent here; the clean-up below settles
+    // the rest with the same merge function as the slow path.
+    const u1 = new Expression();
+    for (const [k, v] of Object.entries(w.latest)) u1.set(k, v);
+    for (const [name, { value, at }] of Object.entries(w.attributes)) {
+      if (at === head) {
+        u1.set(name, value);
+        u1.set(versionOf(name), at);
+      } else {
+        u1.setIfAbsent(name, value);
+        u1.setIfAbsent(versionOf(name), at);
+      }
+    }
+    for (const [k, v] of Object.entries(w.earliest)) if (!(k in w.latest)) u1.setIfAbsent(k, v);
+    for (const [k, v] of Object.entries(w.fill)) if (!(k in w.latest) && !(k in w.earliest)) u1.setIfAbsent(k, v);
+    for (const [k, v] of Object.entries(w.sticky)) u1.set(k, v);
+    for (const [k, v] of Object.entries(w.addToSet)) if (v.length) u1.add(k, new Set(v));
+    u1.set('lastSeen', w.head.time);
+    u1.set('lastEventId', w.head.eventId);
+    u1.setIfAbsent('firstSeen', w.first.time);
+    u1.setIfAbsent('firstEventId', w.first.eventId);
+    u1.add('rev', 1);
+    const t = u1.value(w.head.time);
+    const id = u1.value(w.head.eventId);
+    const ordered = `(lastSeen < ${t} OR (lastSeen = ${t} AND lastEventId < ${id}))`;
+    const after = await update(w.key, u1, w.onlyIfKnown ? `attribute_exists(pk) AND ${ordered}` : `attribute_not_exists(pk) OR ${ordered}`, true);
+    if (after === false) return mergeIntoStored(w);
+    if (after) {
+      const rest = changesFor(after, w);
+      if (!isEmpty(rest) && !(await writeChanges(w.key, rest, after.rev))) await mergeIntoStored(w);
+    }
+    return 'applied';
   }
 
   return {
     stats,
-
-    async writeEntity(w) {
-      const head = orderKey(w.head);
-      const attributes = Object.entries(w.attributes);
-      // U1: apply the newest event if it is newer than the stored state.
-      const u1 = new Expression();
-      for (const [k, v] of Object.entries(w.latest)) u1.set(k, v);
-      for (const [name, { value, at }] of attributes) {
-        if (at === head) {
-          u1.set(name, value);
-          u1.set(versionOf(name), at);
-        } else {
-          u1.setIfAbsent(name, value);
-          u1.setIfAbsent(versionOf(name), at);
-        }
-      }
-      for (const [k, v] of Object.entries(w.earliest)) if (!(k in w.latest)) u1.setIfAbsent(k, v);
-      for (const [k, v] of Object.entries(w.fill)) if (!(k in w.latest) && !(k in w.earliest)) u1.setIfAbsent(k, v);
-      for (const [k, v] of Object.entries(w.sticky)) u1.set(k, v);
-      for (const [k, v] of Object.entries(w.addToSet)) if (v.length) u1.add(k, new Set(v));
-      u1.set('lastSeen', w.head.time);
-      u1.set('lastEventId', w.head.eventId);
-      u1.setIfAbsent('firstSeen', w.first.time);
-      u1.setIfAbsent('firstEventId', w.first.eventId);
-      const t = u1.value(w.head.time);
-      const id = u1.value(w.head.eventId);
-      const ordered = `(lastSeen < ${t} OR (lastSeen = ${t} AND lastEventId < ${id}))`;
-      const old = await update(w.key, u1, w.onlyIfKnown ? `${exists} AND ${ordered}` : `attribute_not_exists(pk) OR ${ordered}`, true);
-
-      if (old !== false) {
-        if (old) {
-          // The item existed: older attributes of this batch were only filled in where absent;
-          // those the item holds in an even older version still need setting.
-          if (firstIsLater(old, w)) await moveFirstBack(w, new Expression());
-          const stale = attributes.filter(([name, { at }]) => at !== head && typeof old[versionOf(name)] === 'string' && (old[versionOf(name)] as string) < at);
-          await setNewerAttributes(w.key, stale);
-        }
-        return 'applied';
-      }
-
-      // The stored state is newer (or this is the same event again).
-      const u2 = new Expression();
-      addFills(u2, w);
-      if (!(await moveFirstBack(w, u2))) {
-        const u3 = new Expression();
-        addFills(u3, w);
-        if ((await update(w.key, u3, exists)) === false) return 'unknown-skipped';
-      }
-      await setNewerAttributes(w.key, attributes);
-      return 'older';
-    },
+    writeEntity,
 
     async putItems(items) {
       const failed: Key[] = [];
-      for (let i = 0; i < items.length; i += BATCH_WRITE_LIMIT) {
-        let pending = items.slice(i, i + BATCH_WRITE_LIMIT).map((Item) => ({ PutRequest: { Item } }));
+      const chunks: Array<ReadonlyArray<Record<string, unknown> & Key>> = [];
+      for (let i = 0; i < items.length; i += BATCH_WRITE_LIMIT) chunks.push(items.slice(i, i + BATCH_WRITE_LIMIT));
+      await pool(chunks, PARALLEL_BATCH_WRITES, async (chunk) => {
+        let pending = chunk.map((Item) => ({ PutRequest: { Item } }));
         for (let attempt = 0; pending.length > 0; attempt++) {
           if (attempt > MAX_BATCH_RETRIES) {
             failed.push(...pending.map((r) => ({ pk: r.PutRequest.Item.pk, sk: r.PutRequest.Item.sk })));
@@ -275,7 +308,7 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
           stats.writeUnits += (out.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
           pending = (out.UnprocessedItems?.[tableName] ?? []) as typeof pending;
         }
-      }
+      });
       return failed;
     },
   };

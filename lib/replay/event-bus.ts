@@ -33,11 +33,10 @@ export function toEnvelope(record: Record<string, unknown>): Record<string, unkn
   const eventSource = typeof record.eventSource === 'string' ? record.eventSource : '';
   const source = SOURCE_EXCEPTIONS[eventSource] ?? `aws.${eventSource.replace(/\.amazonaws\.com$/, '')}`;
   const eventType = typeof record.eventType === 'string' ? record.eventType : 'AwsApiCall';
-  const idSeed = typeof record.eventID === 'string' ? record.eventID : JSON.stringify(record);
-  const id = createHash('sha256').update(idSeed).digest('hex');
   return {
     version: '0',
-    id: `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20, 32)}`,
+    // EventBridge assigns a fresh UUID; CloudTrail's eventID (itself a UUID) keeps replays deterministic.
+    id: typeof record.eventID === 'string' ? record.eventID : createHash('sha256').update(JSON.stringify(record)).digest('hex').slice(0, 32),
     'detail-type': DETAIL_TYPE_BY_EVENT_TYPE[eventType] ?? CLOUDTRAIL_API_CALL,
     source,
     account: record.recipientAccountId ?? (isObject(record.userIdentity) ? record.userIdentity.accountId : undefined),

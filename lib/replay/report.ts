@@ -103,6 +103,7 @@ const NOT_ATTRIBUTES = new Set([
   'firstEventId',
   'lastSeen',
   'lastEventId',
+  'rev',
 ]);
 
 export async function scanTable(client: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
@@ -160,7 +161,8 @@ export function buildReport(items: Record<string, unknown>[], run: ReplayRun): R
           account: item.account as string,
           firstSeen: item.firstSeen as string,
           lastSeen: item.lastSeen as string,
-          signals: (item.roleSignals ?? item.signals) as Signal[],
+          // Why the role: the newest AI call for AI applications, else who the caller is.
+          signals: (item.role === 'ai-application' ? [...((item.aiSignals as Signal[]) ?? []), ...((item.identitySignals as Signal[]) ?? [])] : item.identitySignals) as Signal[],
         });
         break;
       case ENTITY.finding:

@@ -20,7 +20,7 @@ function scriptedStore(fail: (key: Key) => boolean): InventoryStore & { entities
   return {
     entities,
     puts,
-    stats: { writeUnits: 0, requests: 0, conditionalFailures: 0 },
+    stats: { writeUnits: 0, readUnits: 0, requests: 0, conditionalFailures: 0 },
     async writeEntity(w) {
       if (fail(w.key)) throw new Error('ProvisionedThroughputExceededException');
       entities.push(w);

@@ -1,0 +1,180 @@
+/**
+ * `npm run bench`: throughput of the pipeline on one corpus, in one run.
+ *
+ * The corpus is built from the real and documented fixture records (test/fixtures/cloudtrail),
+ * copied with fresh eventIDs until it holds at least 100,000 records, and written as gzipped
+ * CloudTrail log files of 1,000 records, as CloudTrail delivers them. On that corpus:
+ *   1. JSON.parse of the decompressed log files (the floor any reader pays);
+ *   2. the classifier (normalize + classify) on every record, in memory;
+ *   3. the replay up to the store (gunzip, parse, capture rules, the handler's own work);
+ *   4. the end-to-end replay (the real handler against dynalite, and the report);
+ *   5. DynamoDB capacity per matched event, at several SQS batch sizes.
+ * Results print as a table; docs/performance.md records a run.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { classify } from '../../lambdas/classifier/classify';
+import { normalize } from '../../lambdas/classifier/normalize';
+import { processMessages, type InboundMessage } from '../../lambdas/classifier/process-batch';
+import { createInventoryStore, type InventoryStore } from '../../lambdas/shared/inventory-store';
+import { compileRules, isEnvelope, matchingRules, toEnvelope } from '../../lib/replay/event-bus';
+import { startLocalDynamoDb } from '../../lib/replay/local-dynamodb';
+import { parseLogFile } from '../../lib/replay/read-logs';
+import { replay } from '../../lib/replay/replay';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const FIXTURES = join(__dirname, '..', 'fixtures', 'cloudtrail');
+const TARGET_RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
+const RECORDS_PER_FILE = 1_000;
+
+function fixtureRecords(): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const dir of ['ai', 'non-ai', 'documented']) {
+    for (const file of readdirSync(join(FIXTURES, dir))) {
+      const problems: Array<{ source: string; reason: string }> = [];
+      for (const { value } of parseLogFile(readFileSync(join(FIXTURES, dir, file)), file, problems)) {
+        // Envelopes are unwrapped: CloudTrail log files hold bare records.
+        out.push((isEnvelope(value) ? value.detail : value) as Record<string, unknown>);
+      }
+    }
+  }
+  return out;
+}
+
+function buildCorpus(dir: string): { files: string[]; records: number } {
+  const seed = fixtureRecords();
+  const files: string[] = [];
+  let records = 0;
+  let batch: Record<string, unknown>[] = [];
+  const flush = () => {
+    const path = join(dir, `111122223333_CloudTrail_us-east-1_${String(files.length).padStart(5, '0')}.json.gz`);
+    writeFileSync(path, gzipSync(JSON.stringify({ Records: batch })));
+    files.push(path);
+    batch = [];
+  };
+  while (records < TARGET_RECORDS) {
+    for (const record of seed) {
+      batch.push({ ...record, eventID: randomUUID() });
+      records++;
+      if (batch.length === RECORDS_PER_FILE) flush();
+      if (records >= TARGET_RECORDS) break;
+    }
+  }
+  if (batch.length) flush();
+  return { files, records };
+}
+
+function timed<T>(work: () => T): { result: T; seconds: number } {
+  const start = process.hrtime.bigint();
+  const result = work();
+  return { result, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+}
+
+async function timedAsync<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number }> {
+  const start = process.hrtime.bigint();
+  const result = await work();
+  return { result, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+}
+
+const rate = (n: number, s: number) => Math.round(n / s).toLocaleString('en-US');
+
+async function writeUnitsPerAiEvent(aiMessages: readonly InboundMessage[], batchSize: number) {
+  const db = await startLocalDynamoDb();
+  try {
+    await db.createInventoryTable('bench-wcu');
+    const store = createInventoryStore(db.documents, 'bench-wcu');
+    const { seconds } = await timedAsync(async () => {
+      for (let i = 0; i < aiMessages.length; i += batchSize) await processMessages(aiMessages.slice(i, i + batchSize), { store });
+    });
+    return { ...store.stats, seconds };
+  } finally {
+    await db.close();
+  }
+}
+
+/** A store that writes nothing: measures everything the handler does before DynamoDB. */
+const nullStore: InventoryStore = {
+  stats: { writeUnits: 0, readUnits: 0, requests: 0, conditionalFailures: 0 },
+  writeEntity: async () => 'applied',
+  putItems: async () => [],
+};
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-bench-'));
+  try {
+    const corpus = buildCorpus(dir);
+    const gzipped = corpus.files.map((f) => readFileSync(f));
+    const texts = gzipped.map((g) => gunzipSync(g).toString('utf8'));
+    const bytes = texts.reduce((n, t) => n + t.length, 0);
+    console.error(`corpus: ${corpus.records.toLocaleString('en-US')} records in ${corpus.files.length} gzipped CloudTrail log files (${(bytes / 1e6).toFixed(1)} MB of JSON)`);
+
+    // 1. The floor: JSON.parse of the same log files, already decompressed.
+    const parse = timed(() => texts.map((t) => (JSON.parse(t) as { Records: Record<string, unknown>[] }).Records));
+    const parsed = parse.result.flat();
+
+    // 2. The classifier alone, on every record (normalize + classify, no matching).
+    const classifyAll = timed(() => {
+      let ai = 0;
+      for (const record of parsed) {
+        const n = normalize(record);
+        if (n.ok && classify(n.event).resources.length > 0) ai++;
+      }
+      return ai;
+    });
+
+    // 3. The replay up to the store: gunzip, parse, envelope, capture rules, SQS body, and the
+    //    handler's own work (parse, normalize, classify, plan) with a store that writes nothing.
+    const rules = compileRules();
+    const front = await timedAsync(async () => {
+      const messages: InboundMessage[] = [];
+      const problems: Array<{ source: string; reason: string }> = [];
+      gzipped.forEach((g, i) => {
+        for (const { source, value } of parseLogFile(g, corpus.files[i], problems)) {
+          const envelope = toEnvelope(value as Record<string, unknown>);
+          if (matchingRules(envelope, rules).length > 0) messages.push({ messageId: source, body: JSON.stringify(envelope), receivedAt: '2025-06-05T00:00:00.000Z', source });
+        }
+      });
+      for (let i = 0; i < messages.length; i += 100) await processMessages(messages.slice(i, i + 100), { store: nullStore });
+      return messages;
+    });
+    const matched = front.result;
+
+    // 4. End to end: the real handler against dynalite, at the default batch size and a small one.
+    const e2e = await timedAsync(() => replay([dir]));
+    const e2eSmall = await timedAsync(() => replay([dir], { batchSize: 100 }));
+
+    // 5. Write units per AI event, by SQS batch size.
+    const sample = matched.slice(0, Math.min(matched.length, 20_000));
+    const byBatch = [];
+    for (const size of [1, 10, 100, 1_000, 10_000]) {
+      const events = size === 1 ? sample.slice(0, 2_000) : sample;
+      byBatch.push({ size, events: events.length, ...(await writeUnitsPerAiEvent(events, size)) });
+    }
+
+    const rows: Array<[string, string, string]> = [
+      ['JSON.parse of the log files', `${rate(corpus.records, parse.seconds)} records/s`, `${parse.seconds.toFixed(2)} s`],
+      ['classifier (normalize + classify)', `${rate(corpus.records, classifyAll.seconds)} records/s`, `${(parse.seconds / classifyAll.seconds).toFixed(2)} x JSON.parse`],
+      ['replay up to the store', `${rate(corpus.records, front.seconds)} records/s`, `${(parse.seconds / front.seconds).toFixed(2)} x JSON.parse; ${matched.length.toLocaleString('en-US')} matched`],
+      ['replay end to end, batch 1,000', `${rate(corpus.records, e2e.seconds)} records/s`, `${(parse.seconds / e2e.seconds).toFixed(3)} x JSON.parse; ${e2e.seconds.toFixed(1)} s`],
+      ['replay end to end, batch 100', `${rate(corpus.records, e2eSmall.seconds)} records/s`, `${(parse.seconds / e2eSmall.seconds).toFixed(3)} x JSON.parse; ${e2eSmall.seconds.toFixed(1)} s`],
+    ];
+    const width = Math.max(...rows.map((r) => r[0].length));
+    console.log(`\nai-visibility bench: ${corpus.records.toLocaleString('en-US')} records, ${matched.length.toLocaleString('en-US')} reach the capture rules, ${e2e.result.inventory.length} inventory items, ${e2e.result.findings.length.toLocaleString('en-US')} findings, ${e2e.result.stats.quarantined} quarantined\n`);
+    for (const [name, value, note] of rows) console.log(`  ${name.padEnd(width)}  ${value.padStart(20)}  ${note}`);
+    console.log('\n  DynamoDB capacity per matched event (base table; dynalite-reported; a failed condition counts 1 WCU):');
+    for (const b of byBatch) {
+      console.log(`    batch ${String(b.size).padStart(5)}: ${(b.writeUnits / b.events).toFixed(3)} WCU, ${(b.readUnits / b.events).toFixed(3)} RCU, ${(b.requests / b.events).toFixed(3)} requests per event (${b.events.toLocaleString('en-US')} events, ${b.seconds.toFixed(1)} s)`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
