@@ -14,7 +14,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { readEnvironment, type EnvironmentOf } from '../shared/environment';
-import { createInventoryStore } from '../shared/inventory-store';
+import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
 import { withHouseMiddleware } from '../shared/middleware';
 import { CLASSIFIER_ENVIRONMENT } from './environment';
 import { processMessages } from './process-batch';
@@ -24,6 +24,8 @@ export type ClassifierHandler = (event: SQSEvent, context: Context) => Promise<S
 
 export interface ClassifierClients {
   readonly dynamodb?: DynamoDBClient;
+  /** Replaces the DynamoDB store altogether (benchmarks of everything but the database). */
+  readonly store?: InventoryStore;
   /** Powertools log level. @default the POWERTOOLS_LOG_LEVEL variable, else INFO */
   readonly logLevel?: string;
 }
@@ -31,8 +33,8 @@ export interface ClassifierClients {
 export function createClassifierHandler(env: ClassifierEnvironment, clients: ClassifierClients = {}): ClassifierHandler {
   const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME, ...(clients.logLevel ? { logLevel: clients.logLevel as 'INFO' } : {}) });
   const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME });
-  const documents = DynamoDBDocumentClient.from(clients.dynamodb ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-  const store = createInventoryStore(documents, env.TABLE_NAME);
+  const store =
+    clients.store ?? createInventoryStore(DynamoDBDocumentClient.from(clients.dynamodb ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }), env.TABLE_NAME);
 
   async function classifyBatch(event: SQSEvent): Promise<SQSBatchResponse> {
     const outcome = await processMessages(

@@ -31,7 +31,7 @@ export function isEnvelope(value: unknown): value is Record<string, unknown> & {
 /** Wrap a CloudTrail record the way CloudTrail delivers it to EventBridge. */
 export function toEnvelope(record: Record<string, unknown>): Record<string, unknown> {
   const eventSource = typeof record.eventSource === 'string' ? record.eventSource : '';
-  const source = SOURCE_EXCEPTIONS[eventSource] ?? `aws.${eventSource.replace(/\.amazonaws\.com$/, '')}`;
+  const source = sourceOf(eventSource);
   const eventType = typeof record.eventType === 'string' ? record.eventType : 'AwsApiCall';
   return {
     version: '0',
@@ -60,8 +60,31 @@ export interface CompiledRule {
   readonly matches: CompiledPattern;
 }
 
-export function compileRules(rules: readonly CaptureRuleSpec[] = captureRules()): CompiledRule[] {
-  return rules.map((spec) => ({ spec, matches: compileEventPattern(spec.pattern) }));
+export interface CompiledRules extends ReadonlyArray<CompiledRule> {
+  /**
+   * The CloudTrail event sources some rule can match, when every rule names its `source`
+   * exactly (as EventBridge itself indexes rules by source); undefined otherwise.
+   */
+  readonly eventSources?: ReadonlySet<string>;
+}
+
+/** The EventBridge `source` of a CloudTrail event source. */
+export function sourceOf(eventSource: string): string {
+  return SOURCE_EXCEPTIONS[eventSource] ?? `aws.${eventSource.replace(/\.amazonaws\.com$/, '')}`;
+}
+
+export function compileRules(rules: readonly CaptureRuleSpec[] = captureRules()): CompiledRules {
+  const compiled: CompiledRule[] & { eventSources?: ReadonlySet<string> } = rules.map((spec) => ({ spec, matches: compileEventPattern(spec.pattern) }));
+  const pinned = rules.map((r) => (r.pattern.detail as Record<string, unknown> | undefined)?.eventSource);
+  if (pinned.every((p) => Array.isArray(p) && p.every((v) => typeof v === 'string'))) {
+    compiled.eventSources = new Set((pinned as string[][]).flat());
+  }
+  return compiled;
+}
+
+/** Whether a bare CloudTrail record can reach any rule at all (cheap check before wrapping it). */
+export function mayMatch(record: Record<string, unknown>, rules: CompiledRules): boolean {
+  return rules.eventSources === undefined || (typeof record.eventSource === 'string' && rules.eventSources.has(record.eventSource));
 }
 
 /** The ids of the rules an envelope reaches. */

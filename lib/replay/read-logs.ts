@@ -11,7 +11,10 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip, gunzipSync } from 'node:zlib';
+
+const gunzipAsync = promisify(gunzip);
 
 export interface SourcedRecord {
   /** `path#index` (documents) or `path:line` (JSON lines). */
@@ -89,15 +92,22 @@ function parseJsonLines(text: string, path: string, problems: ReadProblem[]): So
   return out;
 }
 
+const isGzip = (bytes: Buffer) => bytes[0] === 0x1f && bytes[1] === 0x8b;
+
 /** Parse one file's bytes (gzip recognized by its magic number, whatever the name says). */
 export function parseLogFile(bytes: Buffer, path: string, problems: ReadProblem[]): SourcedRecord[] {
   let text: string;
   try {
-    text = (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8');
+    text = (isGzip(bytes) ? gunzipSync(bytes) : bytes).toString('utf8');
   } catch (error) {
     problems.push({ source: path, reason: `cannot decompress: ${(error as Error).message}` });
     return [];
   }
+  return parseLogText(text, path, problems);
+}
+
+/** Parse one file's text. */
+export function parseLogText(text: string, path: string, problems: ReadProblem[]): SourcedRecord[] {
   const trimmed = text.trimStart();
   if (trimmed.length === 0) {
     problems.push({ source: path, reason: 'empty file' });
@@ -149,19 +159,35 @@ export interface LogFile {
   readonly records: SourcedRecord[];
 }
 
-/** Every record under `paths`, file by file; problems are appended to `problems`. */
-export async function* readRecords(paths: readonly string[], problems: ReadProblem[]): AsyncGenerator<LogFile, void, void> {
-  for (const path of paths) {
-    for (const file of await filesUnder(path, problems)) {
-      let bytes: Buffer;
-      let modifiedMs: number;
-      try {
-        [bytes, modifiedMs] = await Promise.all([readFile(file), stat(file).then((s) => s.mtimeMs)]);
-      } catch (error) {
-        problems.push({ source: file, reason: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
-        continue;
-      }
-      yield { path: file, modifiedMs, records: parseLogFile(bytes, file, problems) };
+/** Read and decompress a file; decompression runs on the libuv thread pool. */
+async function load(file: string): Promise<{ text: string; modifiedMs: number } | { error: string }> {
+  try {
+    const [bytes, info] = await Promise.all([readFile(file), stat(file)]);
+    try {
+      return { text: (isGzip(bytes) ? await gunzipAsync(bytes) : bytes).toString('utf8'), modifiedMs: info.mtimeMs };
+    } catch (error) {
+      return { error: `cannot decompress: ${(error as Error).message}` };
     }
+  } catch (error) {
+    return { error: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+  }
+}
+
+/**
+ * Every record under `paths`, file by file; problems are appended to `problems`. The next file
+ * is read and decompressed while the caller works on the current one.
+ */
+export async function* readRecords(paths: readonly string[], problems: ReadProblem[]): AsyncGenerator<LogFile, void, void> {
+  const files: string[] = [];
+  for (const path of paths) files.push(...(await filesUnder(path, problems)));
+  let next = files.length > 0 ? load(files[0]) : undefined;
+  for (let i = 0; i < files.length; i++) {
+    const loaded = await next!;
+    next = i + 1 < files.length ? load(files[i + 1]) : undefined;
+    if ('error' in loaded) {
+      problems.push({ source: files[i], reason: loaded.error });
+      continue;
+    }
+    yield { path: files[i], modifiedMs: loaded.modifiedMs, records: parseLogText(loaded.text, files[i], problems) };
   }
 }

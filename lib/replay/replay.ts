@@ -13,10 +13,9 @@ import { randomUUID } from 'node:crypto';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../../lambdas/classifier/handler';
 import { DEFAULT_CLASSIFIER_BATCH_SIZE } from '../config';
-import { compileRules, isEnvelope, matchingRules, toEnvelope, type CompiledRule } from './event-bus';
+import { compileRules, isEnvelope, matchingRules, mayMatch, toEnvelope, type CompiledRules } from './event-bus';
 import { LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 import { readRecords, type ReadProblem } from './read-logs';
-
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
 
 export const LOCAL_TABLE_NAME = 'ai-visibility-local';
@@ -91,7 +90,7 @@ function sqsRecord(messageId: string, body: string, sentAt: number): SQSRecord {
 /** Replay into an existing local table with a loaded handler. Returns the counts. */
 export async function replayInto(
   paths: readonly string[],
-  target: { handler: ClassifierHandler; rules?: readonly CompiledRule[] },
+  target: { handler: ClassifierHandler; rules?: CompiledRules },
   options: ReplayOptions = {},
 ): Promise<ReplayRun> {
   const rules = target.rules ?? compileRules();
@@ -100,7 +99,6 @@ export async function replayInto(
   const problems: ReadProblem[] = [];
   const stats: ReplayStats = { records: 0, matched: 0, classified: 0, quarantined: 0, files: 0 };
   let batch: Pending[] = [];
-  const sources = new Map<string, string>();
 
   const deliver = async (pending: Pending[]) => {
     let queue = pending;
@@ -112,7 +110,7 @@ export async function replayInto(
         if (!failed.has(p.record.messageId)) continue;
         p.deliveries++;
         if (p.deliveries >= maxDeliveries) {
-          problems.push({ source: sources.get(p.record.messageId) ?? p.record.messageId, reason: `not written after ${maxDeliveries} deliveries (deployed: moved to the dead-letter queue)` });
+          problems.push({ source: p.record.messageId, reason: `not written after ${maxDeliveries} deliveries (deployed: moved to the dead-letter queue)` });
         } else {
           retry.push(p);
         }
@@ -128,6 +126,7 @@ export async function replayInto(
       let envelope: Record<string, unknown>;
       if (isEnvelope(value)) envelope = value;
       else if (typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Record<string, unknown>).eventSource === 'string') {
+        if (!mayMatch(value as Record<string, unknown>, rules)) continue;
         envelope = toEnvelope(value as Record<string, unknown>);
       } else {
         problems.push({ source, reason: 'not a CloudTrail record or EventBridge envelope (no eventSource)' });
@@ -135,10 +134,9 @@ export async function replayInto(
       }
       if (matchingRules(envelope, rules).length === 0) continue;
       stats.matched++;
-      // Message ids are the record's location and "sent" its own time (else the file's): a
-      // second replay of the same files sends identical messages, as a redelivery would.
+      // A message is named by its record's location and "sent" at the record's own time (else
+      // the file's): replaying the same files again sends identical messages, as a redelivery would.
       const sentAt = Date.parse(String(envelope.time ?? '').replace(' ', 'T')) || Math.floor(file.modifiedMs);
-      sources.set(source, source);
       batch.push({ record: sqsRecord(source, JSON.stringify(envelope), sentAt), deliveries: 0 });
       if (batch.length >= batchSize) {
         await deliver(batch);
@@ -149,7 +147,7 @@ export async function replayInto(
   }
   if (batch.length > 0) await deliver(batch);
   options.onProgress?.({ records: stats.records, matched: stats.matched, files: stats.files });
-  return { stats, problems, messageSources: sources };
+  return { stats, problems };
 }
 
 /** Replay files against a fresh embedded DynamoDB and return the report. */

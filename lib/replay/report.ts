@@ -26,8 +26,6 @@ export interface ReplayRun {
   readonly stats: ReplayStats;
   /** Problems found before the handler: unreadable files and lines, dead-lettered messages. */
   readonly problems: readonly QuarantineEntry[];
-  /** SQS message id -> where the record came from, to place the handler's quarantine records. */
-  readonly messageSources: ReadonlyMap<string, string>;
 }
 
 export interface InventoryEntry {
@@ -181,9 +179,10 @@ export function buildReport(items: Record<string, unknown>[], run: ReplayRun): R
         });
         break;
       case ENTITY.quarantine: {
+        // The handler names a message `sqs:<messageId>`; replayed messages are named by the
+        // location of their record, which is what the report shows.
         const source = item.source as string;
-        const messageId = source.startsWith('sqs:') ? source.slice(4) : undefined;
-        quarantine.push({ source: (messageId && run.messageSources.get(messageId)) || source, reason: item.reason as string });
+        quarantine.push({ source: source.startsWith('sqs:') ? source.slice(4) : source, reason: item.reason as string });
         handlerQuarantined++;
         break;
       }

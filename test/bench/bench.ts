@@ -23,7 +23,8 @@ import { createInventoryStore, type InventoryStore } from '../../lambdas/shared/
 import { compileRules, isEnvelope, matchingRules, toEnvelope } from '../../lib/replay/event-bus';
 import { startLocalDynamoDb } from '../../lib/replay/local-dynamodb';
 import { parseLogFile } from '../../lib/replay/read-logs';
-import { replay } from '../../lib/replay/replay';
+import { localClassifierEnvironment, replay, replayInto } from '../../lib/replay/replay';
+import { createClassifierHandler } from '../../lambdas/classifier/handler';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -107,8 +108,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-bench-'));
   try {
     const corpus = buildCorpus(dir);
-    const gzipped = corpus.files.map((f) => readFileSync(f));
-    const texts = gzipped.map((g) => gunzipSync(g).toString('utf8'));
+    const texts = corpus.files.map((f) => gunzipSync(readFileSync(f)).toString('utf8'));
     const bytes = texts.reduce((n, t) => n + t.length, 0);
     console.error(`corpus: ${corpus.records.toLocaleString('en-US')} records in ${corpus.files.length} gzipped CloudTrail log files (${(bytes / 1e6).toFixed(1)} MB of JSON)`);
 
@@ -126,22 +126,22 @@ async function main(): Promise<void> {
       return ai;
     });
 
-    // 3. The replay up to the store: gunzip, parse, envelope, capture rules, SQS body, and the
-    //    handler's own work (parse, normalize, classify, plan) with a store that writes nothing.
+    // 3. The replay up to the store: the real replay path (reader, gunzip, source prefilter,
+    //    envelope, capture rules, SQS bodies, the middy-wrapped handler, normalize, classify,
+    //    plan) with a store that writes nothing.
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    const nullHandler = createClassifierHandler(localClassifierEnvironment('bench'), { store: nullStore, logLevel: 'ERROR' });
+    const front = await timedAsync(() => replayInto([dir], { handler: nullHandler }));
+
+    // The matched events, for the capacity runs below.
     const rules = compileRules();
-    const front = await timedAsync(async () => {
-      const messages: InboundMessage[] = [];
-      const problems: Array<{ source: string; reason: string }> = [];
-      gzipped.forEach((g, i) => {
-        for (const { source, value } of parseLogFile(g, corpus.files[i], problems)) {
-          const envelope = toEnvelope(value as Record<string, unknown>);
-          if (matchingRules(envelope, rules).length > 0) messages.push({ messageId: source, body: JSON.stringify(envelope), receivedAt: '2025-06-05T00:00:00.000Z', source });
-        }
-      });
-      for (let i = 0; i < messages.length; i += 100) await processMessages(messages.slice(i, i + 100), { store: nullStore });
-      return messages;
-    });
-    const matched = front.result;
+    const matched: InboundMessage[] = [];
+    for (const records of parse.result) {
+      for (const record of records) {
+        const envelope = toEnvelope(record);
+        if (matchingRules(envelope, rules).length > 0) matched.push({ messageId: `m${matched.length}`, body: JSON.stringify(envelope), receivedAt: '2025-06-05T00:00:00.000Z', source: `bench#${matched.length}` });
+      }
+    }
 
     // 4. End to end: the real handler against dynalite, at the default batch size and a small one.
     const e2e = await timedAsync(() => replay([dir]));

@@ -4,7 +4,7 @@
  * fixtures/cloudtrail/non-ai none.
  */
 import { captureRules, GPU_FAMILY_PREFIXES, MODEL_FILE_SUFFIXES, OWN_ROLE_PATH } from '../../lib/capture/patterns';
-import { compileRules, matchingRules, toEnvelope, isEnvelope } from '../../lib/replay/event-bus';
+import { compileRules, matchingRules, mayMatch, toEnvelope, isEnvelope } from '../../lib/replay/event-bus';
 import { GPU_INSTANCE_TYPE } from '../../lambdas/classifier/rules/ec2';
 import { MODEL_FILE } from '../../lambdas/classifier/rules/s3';
 import { aiFixtureFiles, documentedRecord, documentedRecords, nonAiRecords, readJson } from '../helpers';
@@ -94,6 +94,15 @@ describe('the stack never captures itself', () => {
     expect(rulesFor(lookalike)).toEqual(['Bedrock']);
     const user = { ...documentedRecord('InvokeModel'), userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/alice', accountId: '111122223333' } };
     expect(rulesFor(user)).toEqual(['Bedrock']);
+  });
+});
+
+describe('the replay\'s source prefilter', () => {
+  it('never drops a record a rule would match', () => {
+    expect(rules.eventSources).toEqual(new Set(['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com', 'sagemaker.amazonaws.com', 'ec2.amazonaws.com', 's3.amazonaws.com']));
+    const all = [...aiFixtureFiles().map((f) => readJson(f)), ...nonAiRecords().map((r) => r.value), ...documentedRecords()].map((v) => (isEnvelope(v) ? (v.detail as Record<string, unknown>) : v));
+    for (const record of all) if (!mayMatch(record, rules)) expect(rulesFor(record)).toEqual([]);
+    expect(all.filter((r) => !mayMatch(r, rules)).length).toBeGreaterThan(0);
   });
 });
 
