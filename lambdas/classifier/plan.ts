@@ -125,7 +125,7 @@ function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
 }
 
 /** Identity evidence (who the caller is) as opposed to behaviour evidence (what it did). */
-const earliestPath = (path: string) => path.startsWith('userIdentity') || path === 'sessionCredentialFromConsole' || path === 'userAgent' || path.startsWith('additionalEventData');
+const isIdentityEvidence = (path: string) => path.startsWith('userIdentity') || path === 'sessionCredentialFromConsole' || path === 'userAgent' || path.startsWith('additionalEventData');
 
 function principalFields(p: PrincipalObservation, event: NormalizedEvent): Record<string, StoredValue> {
   return {
@@ -151,13 +151,13 @@ function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite
   // `aiSignals` from its newest AI call (ordered like any attribute).
   const ai = [...sightings].reverse().find((s) => s.observation.role === 'ai-application');
   const first = sightings[0].observation;
-  const earliest: Record<string, StoredValue> = { identitySignals: first.signals.filter((x) => earliestPath(x.path)) };
+  const earliest: Record<string, StoredValue> = { identitySignals: first.signals.filter((x) => isIdentityEvidence(x.path)) };
   const sticky: Record<string, StoredValue> = {};
   const attributes: Record<string, VersionedValue> = {};
   if (ai) {
     sticky.role = 'ai-application';
     sticky[INDEXES.byKind.partitionKey] = 'ROLE#ai-application';
-    attributes.aiSignals = { value: ai.observation.signals.filter((x) => !earliestPath(x.path)), at: orderKey(ai.event) };
+    attributes.aiSignals = { value: ai.observation.signals.filter((x) => !isIdentityEvidence(x.path)), at: orderKey(ai.event) };
   } else {
     fill.role = first.role;
     fill[INDEXES.byKind.partitionKey] = `ROLE#${first.role}`;

@@ -112,10 +112,6 @@ class Expression {
     this.adds.push(`${this.name(attribute)} ${this.value(v)}`);
   }
 
-  get empty(): boolean {
-    return this.sets.length === 0 && this.adds.length === 0;
-  }
-
   build(condition: string) {
     const parts = [];
     if (this.sets.length) parts.push(`SET ${this.sets.join(', ')}`);

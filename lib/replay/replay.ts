@@ -99,6 +99,7 @@ export async function replayInto(
   const problems: ReadProblem[] = [];
   const stats: ReplayStats = { records: 0, matched: 0, classified: 0, quarantined: 0, files: 0 };
   let batch: Pending[] = [];
+  let deadLettered = 0;
 
   const deliver = async (pending: Pending[]) => {
     let queue = pending;
@@ -110,6 +111,7 @@ export async function replayInto(
         if (!failed.has(p.record.messageId)) continue;
         p.deliveries++;
         if (p.deliveries >= maxDeliveries) {
+          deadLettered++;
           problems.push({ source: p.record.messageId, reason: `not written after ${maxDeliveries} deliveries (deployed: moved to the dead-letter queue)` });
         } else {
           retry.push(p);
@@ -147,7 +149,7 @@ export async function replayInto(
   }
   if (batch.length > 0) await deliver(batch);
   options.onProgress?.({ records: stats.records, matched: stats.matched, files: stats.files });
-  return { stats, problems };
+  return { stats, problems, deadLettered };
 }
 
 /** Replay files against a fresh embedded DynamoDB and return the report. */

@@ -6,7 +6,7 @@
  * they never rename or remove these.
  */
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ENTITY } from '../../lambdas/shared/table-schema';
+import { ENTITY, INDEXES, PARTITION_KEY, SORT_KEY } from '../../lambdas/shared/table-schema';
 import type { FrameworkRef, Signal } from '../../lambdas/classifier/types';
 
 export interface ReplayStats {
@@ -24,8 +24,10 @@ export interface ReplayStats {
 /** What a replay run produced besides the table contents. */
 export interface ReplayRun {
   readonly stats: ReplayStats;
-  /** Problems found before the handler: unreadable files and lines, dead-lettered messages. */
+  /** Problems found outside the handler: unreadable files and lines, dead-lettered messages. */
   readonly problems: readonly QuarantineEntry[];
+  /** How many of the problems are matched events that were never written (dead-lettered). */
+  readonly deadLettered: number;
 }
 
 export interface InventoryEntry {
@@ -79,29 +81,12 @@ export interface ReplayReport {
   quarantine: QuarantineEntry[];
 }
 
-/** Item attributes that are bookkeeping, not resource configuration. */
+/** Item attributes that are keys or bookkeeping, not resource configuration. */
 const NOT_ATTRIBUTES = new Set([
-  'pk',
-  'sk',
-  'gsi1pk',
-  'gsi1sk',
-  'gsi2pk',
-  'gsi2sk',
-  'gsi3pk',
-  'gsi3sk',
-  'entity',
-  'arn',
-  'kind',
-  'service',
-  'account',
-  'region',
-  'status',
-  'signals',
-  'firstSeen',
-  'firstEventId',
-  'lastSeen',
-  'lastEventId',
-  'rev',
+  PARTITION_KEY,
+  SORT_KEY,
+  ...Object.values(INDEXES).flatMap((i) => [i.partitionKey, i.sortKey]),
+  ...['entity', 'arn', 'kind', 'service', 'account', 'region', 'status', 'signals', 'firstSeen', 'firstEventId', 'lastSeen', 'lastEventId', 'rev'],
 ]);
 
 export async function scanTable(client: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
@@ -129,7 +114,6 @@ export function buildReport(items: Record<string, unknown>[], run: ReplayRun): R
   const findings: FindingEntry[] = [];
   const quarantine: QuarantineEntry[] = [...run.problems];
   let handlerQuarantined = 0;
-  const deadLettered = run.problems.filter((p) => p.reason.includes('dead-letter')).length;
   for (const item of items) {
     switch (item.entity) {
       case ENTITY.resource:
@@ -194,7 +178,7 @@ export function buildReport(items: Record<string, unknown>[], run: ReplayRun): R
   quarantine.sort((a, b) => a.source.localeCompare(b.source, undefined, { numeric: true }));
   const stats: ReplayStats = {
     ...run.stats,
-    classified: run.stats.matched - handlerQuarantined - deadLettered,
+    classified: run.stats.matched - handlerQuarantined - run.deadLettered,
     quarantined: quarantine.length,
   };
   return { schemaVersion: 1, stats, inventory, principals, findings, quarantine };

@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { main } from '../../bin/cli';
 import { startLocalDynamoDb } from '../../lib/replay/local-dynamodb';
 import { localClassifierHandler, replayInto } from '../../lib/replay/replay';
-import { scanTable, type ReplayReport } from '../../lib/replay/report';
+import { buildReport, scanTable, type ReplayReport } from '../../lib/replay/report';
 import { FIXTURES, aiFixture, documentedRecord, nonAiRecords } from '../helpers';
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -126,6 +126,32 @@ describe('replaying is idempotent', () => {
       const second = await scanTable(db.documents, 'replay-twice');
       const sort = (items: Record<string, unknown>[]) => items.sort((a, b) => `${a.pk}${a.sk}`.localeCompare(`${b.pk}${b.sk}`));
       expect(sort(second)).toEqual(sort(first));
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('messages the handler keeps failing', () => {
+  it('are redelivered, then reported as dead-lettered, and not counted as classified', async () => {
+    const db = await startLocalDynamoDb();
+    try {
+      await db.createInventoryTable('dead-letters');
+      const real = localClassifierHandler(db, 'dead-letters');
+      const deliveries: string[] = [];
+      // A handler that cannot write one record (as if DynamoDB kept refusing it).
+      const handler: typeof real = async (event, context) => {
+        const response = await real(event, context);
+        const stuck = event.Records.filter((r) => r.messageId.endsWith('DeleteGuardrail__Guardrail-Deleted.json'));
+        deliveries.push(...stuck.map((r) => r.messageId));
+        return { batchItemFailures: [...response.batchItemFailures, ...stuck.map((r) => ({ itemIdentifier: r.messageId }))] };
+      };
+      const run = await replayInto([join(FIXTURES, 'ai')], { handler }, { maxDeliveries: 3 });
+      expect(deliveries).toHaveLength(3);
+      expect(run.deadLettered).toBe(1);
+      expect(run.problems).toEqual([{ source: expect.stringContaining('DeleteGuardrail__Guardrail-Deleted.json'), reason: 'not written after 3 deliveries (deployed: moved to the dead-letter queue)' }]);
+      const report = buildReport(await scanTable(db.documents, 'dead-letters'), run);
+      expect(report.stats).toMatchObject({ matched: 15, classified: 13, quarantined: 2 });
     } finally {
       await db.close();
     }
