@@ -47,19 +47,6 @@ export interface UserIdentity {
   [key: string]: unknown;
 }
 
-/** An EventBridge event as delivered to targets (only the fields read here are typed). */
-export interface EventBridgeEnvelope {
-  version?: string;
-  id?: string;
-  'detail-type': string;
-  source: string;
-  account?: string;
-  time?: string;
-  region?: string;
-  resources?: string[];
-  detail: CloudTrailRecord;
-}
-
 /** A CloudTrail record that passed validation, with the fields every rule needs resolved. */
 export interface NormalizedEvent {
   /** The CloudTrail eventID, or `derived:sha256:...` of the record when the exporter dropped it. */
