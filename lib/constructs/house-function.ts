@@ -58,6 +58,9 @@ export class AiVisibilityFunction extends NodejsFunction {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    // Lambda sends failed asynchronous events with the function's role: sending to a queue
+    // encrypted with a customer-managed key needs the key too (the function grants only sqs:SendMessage).
+    props.encryptionKey.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
 
     super(scope, id, {
       entry: props.entry,

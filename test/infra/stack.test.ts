@@ -168,6 +168,7 @@ describe('classifier function (the house Lambda construct)', () => {
     const ref = (type: string, fragment: string) => ({ 'Fn::GetAtt': [logicalId(type, fragment), 'Arn'] });
     expect(statements).toEqual([
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: ref('AWS::Logs::LogGroup', 'Classifier') },
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: ref('AWS::KMS::Key', 'CaptureKey') },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref('AWS::SQS::Queue', 'ClassifierFunctionDlq') },
       { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
       { Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ref('AWS::DynamoDB::Table', 'Inventory') },
