@@ -105,6 +105,7 @@ export class Collector {
       p && !onlyConditional
         ? {
             arn: p.arn,
+            ...(p.iamArn ? { iamArn: p.iamArn } : {}),
             type: p.type,
             account: p.account,
             role: this.aiSignals.length > 0 ? 'ai-application' : p.baseRole,

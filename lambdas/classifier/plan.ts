@@ -131,6 +131,7 @@ function principalFields(p: PrincipalObservation, event: NormalizedEvent): Recor
   return {
     entity: ENTITY.principal,
     arn: p.arn,
+    ...(p.iamArn ? { iamArn: p.iamArn } : {}),
     type: p.type,
     account: p.account,
     lastEventName: event.eventName,

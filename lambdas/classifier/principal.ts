@@ -22,6 +22,19 @@ export function isOwnActivity(event: NormalizedEvent): boolean {
 
 const BROWSER = /^Mozilla\/|^(?:[a-z0-9-]+\.)?console\.[a-z0-9.-]*amazonaws\.com$|^signin\.amazonaws\.com$|^AWS Internal$/;
 
+const IAM_ENTITY = /^arn:([^:]+):iam::([^:]*):(role|user)\/(?:[^/]*\/)*([^/]+)$/;
+
+/**
+ * The canonical ARN of an IAM role or user, without its path: names are unique in an account
+ * whatever the path, and the events that name a principal do so with its path (sessionIssuer,
+ * CreateAgent), without it (an STS session) or by name alone (TagRole). Other ARNs are returned
+ * as they are. The exact IAM ARN is kept beside it as `iamArn`.
+ */
+export function canonicalPrincipal(arn: string): string {
+  const m = IAM_ENTITY.exec(arn);
+  return m ? `arn:${m[1]}:iam::${m[2]}:${m[3]}/${m[4]}` : arn;
+}
+
 /** Role ARN from an STS assumed-role ARN (the path is not in it; the sessionIssuer has it). */
 function roleFromAssumedRoleArn(arn: string): string | undefined {
   const m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
@@ -38,7 +51,10 @@ export function identifyPrincipal(event: NormalizedEvent): Omit<PrincipalObserva
   const fromConsole = event.record.sessionCredentialFromConsole === true || event.record.sessionCredentialFromConsole === 'true';
   const invokedBy = str(identity, 'invokedBy');
 
-  const result = (arn: string, baseRole: PrincipalRole, signals: Signal[]) => ({ arn, type, account, baseRole, signals: [typeSignal, ...signals] });
+  const result = (arn: string, baseRole: PrincipalRole, signals: Signal[]) => {
+    const canonical = canonicalPrincipal(arn);
+    return { arn: canonical, ...(canonical !== arn ? { iamArn: arn } : {}), type, account, baseRole, signals: [typeSignal, ...signals] };
+  };
 
   switch (type) {
     case 'Root':

@@ -129,8 +129,13 @@ export const PRINCIPAL_ROLES = ['ai-application', 'human', 'service', 'unknown']
 export type PrincipalRole = (typeof PRINCIPAL_ROLES)[number];
 
 export interface PrincipalObservation {
-  /** The IAM ARN where there is one; otherwise a `urn:ai-visibility:...` identifier. */
+  /**
+   * The IAM ARN where there is one, without the path for roles and users (see
+   * `canonicalPrincipal`); otherwise a `urn:ai-visibility:...` identifier.
+   */
   readonly arn: string;
+  /** The exact IAM ARN, when it has a path. */
+  readonly iamArn?: string;
   /** userIdentity.type (IAMUser, AssumedRole, AWSService, ...) or `JWT` for token callers. */
   readonly type: string;
   readonly account: string;
