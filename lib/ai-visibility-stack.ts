@@ -37,6 +37,7 @@ export class AiVisibilityStack extends Stack {
       logRetentionDays: config.logRetentionDays,
       logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       encryptionKey: this.capture.key,
+      agents: config,
     });
     if (config.dataEventTrail) {
       this.dataEventTrail = new AiDataEventTrail(this, 'DataEventTrail', { retain: config.retainData });

@@ -22,6 +22,16 @@ export interface AiVisibilityConfig {
   readonly classifierMaxBatchingWindowSeconds: number;
   /** Deliveries before a message goes to the dead-letter queue. Default 5. */
   readonly maxReceiveCount: number;
+  /** ARNs of IAM roles and users declared AI agents (paths are ignored). Default none. */
+  readonly agentPrincipals: readonly string[];
+  /** A model call and then a write to another service within this many seconds marks an agent. Default 900. */
+  readonly agentBehaviourWindowSeconds: number;
+  /** This many denied actions of an agent... Default 5. */
+  readonly agentDeniedBurstCount: number;
+  /** ...within this many seconds raise agent-denied-burst. Default 300. */
+  readonly agentDeniedBurstSeconds: number;
+  /** Days an agent action stays in the ledger (DynamoDB TTL). Default 400. */
+  readonly actionLedgerRetentionDays: number;
 }
 
 export const DEFAULT_CONFIG: AiVisibilityConfig = {
@@ -31,6 +41,11 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   classifierBatchSize: DEFAULT_CLASSIFIER_BATCH_SIZE,
   classifierMaxBatchingWindowSeconds: 5,
   maxReceiveCount: 5,
+  agentPrincipals: [],
+  agentBehaviourWindowSeconds: 900,
+  agentDeniedBurstCount: 5,
+  agentDeniedBurstSeconds: 300,
+  actionLedgerRetentionDays: 400,
 };
 
 export class ConfigError extends Error {
@@ -69,6 +84,14 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     return v as number;
   };
 
+  const arns = (key: keyof AiVisibilityConfig): string[] => {
+    const v = input[key] ?? DEFAULT_CONFIG[key];
+    if (!Array.isArray(v) || !v.every((a) => typeof a === 'string' && /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/\S+$/.test(a))) {
+      problems.push(`${key} must be a list of IAM role or user ARNs, got ${JSON.stringify(v)}`);
+      return [];
+    }
+    return v as string[];
+  };
   const config: AiVisibilityConfig = {
     dataEventTrail: bool('dataEventTrail'),
     retainData: bool('retainData'),
@@ -76,6 +99,11 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     classifierBatchSize: int('classifierBatchSize', 1, 10_000),
     classifierMaxBatchingWindowSeconds: int('classifierMaxBatchingWindowSeconds', 0, 300),
     maxReceiveCount: int('maxReceiveCount', 1, 1000),
+    agentPrincipals: arns('agentPrincipals'),
+    agentBehaviourWindowSeconds: int('agentBehaviourWindowSeconds', 1, 86_400),
+    agentDeniedBurstCount: int('agentDeniedBurstCount', 2, 10_000),
+    agentDeniedBurstSeconds: int('agentDeniedBurstSeconds', 1, 86_400),
+    actionLedgerRetentionDays: int('actionLedgerRetentionDays', 1, 3_650),
   };
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(config.logRetentionDays)) {
     problems.push(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${config.logRetentionDays}`);

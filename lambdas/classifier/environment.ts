@@ -1,8 +1,36 @@
 /** The classifier's environment contract (see lambdas/shared/environment.ts). */
-import type { EnvironmentSpec } from '../shared/environment';
+import type { EnvironmentOf, EnvironmentSpec } from '../shared/environment';
+import { DEFAULT_AGENT_SETTINGS, type AgentSettings } from './agents/analyze';
+import { canonicalPrincipal } from './principal';
+
+const WHOLE = /^\d{1,9}$/;
 
 export const CLASSIFIER_ENVIRONMENT = {
   TABLE_NAME: { description: 'name of the inventory DynamoDB table', pattern: /^[A-Za-z0-9_.-]{3,255}$/ },
   POWERTOOLS_SERVICE_NAME: { description: 'service name in logs and metrics' },
   POWERTOOLS_METRICS_NAMESPACE: { description: 'CloudWatch namespace of the classifier metrics', pattern: /^[A-Za-z0-9/_.#:-]{1,255}$/ },
+  AGENT_PRINCIPALS: { description: 'comma-separated ARNs of principals declared AI agents', pattern: /^(arn:[^,\s]+)(,arn:[^,\s]+)*$/, optional: true },
+  AGENT_BEHAVIOUR_WINDOW_SECONDS: { description: 'seconds between a model call and a write elsewhere that mark an agent', pattern: WHOLE },
+  AGENT_DENIED_BURST_COUNT: { description: 'denied actions that make an agent-denied-burst', pattern: WHOLE },
+  AGENT_DENIED_BURST_SECONDS: { description: 'window of an agent-denied-burst, in seconds', pattern: WHOLE },
+  ACTION_LEDGER_RETENTION_DAYS: { description: 'days an agent action stays in the ledger', pattern: WHOLE },
 } as const satisfies EnvironmentSpec;
+
+export type ClassifierEnvironment = EnvironmentOf<typeof CLASSIFIER_ENVIRONMENT>;
+
+/** The defaults, as environment values (the CDK config and the local replay start from them). */
+export const DEFAULT_AGENT_ENVIRONMENT = {
+  AGENT_PRINCIPALS: '',
+  AGENT_BEHAVIOUR_WINDOW_SECONDS: String(DEFAULT_AGENT_SETTINGS.behaviourWindowMs / 1000),
+  AGENT_DENIED_BURST_COUNT: String(DEFAULT_AGENT_SETTINGS.deniedBurst.count),
+  AGENT_DENIED_BURST_SECONDS: String(DEFAULT_AGENT_SETTINGS.deniedBurst.windowMs / 1000),
+  ACTION_LEDGER_RETENTION_DAYS: '400',
+} as const;
+
+export function agentSettingsFrom(env: ClassifierEnvironment): AgentSettings {
+  return {
+    declared: new Set(env.AGENT_PRINCIPALS.split(',').filter(Boolean).map(canonicalPrincipal)),
+    behaviourWindowMs: Number(env.AGENT_BEHAVIOUR_WINDOW_SECONDS) * 1000,
+    deniedBurst: { count: Number(env.AGENT_DENIED_BURST_COUNT), windowMs: Number(env.AGENT_DENIED_BURST_SECONDS) * 1000 },
+  };
+}

@@ -20,10 +20,15 @@ const ATLAS = {
   T0034: { framework: 'MITRE-ATLAS', id: 'AML.T0034', name: 'Cost Harvesting' },
   T0053: { framework: 'MITRE-ATLAS', id: 'AML.T0053', name: 'AI Agent Tool Invocation' },
   T0054: { framework: 'MITRE-ATLAS', id: 'AML.T0054', name: 'LLM Jailbreak' },
+  T0098: { framework: 'MITRE-ATLAS', id: 'AML.T0098', name: 'AI Agent Tool Credential Harvesting' },
+  T0101: { framework: 'MITRE-ATLAS', id: 'AML.T0101', name: 'Data Destruction via Agent' },
   TA0007: { framework: 'MITRE-ATLAS', id: 'AML.TA0007', name: 'Defense Evasion' },
+  TA0008: { framework: 'MITRE-ATLAS', id: 'AML.TA0008', name: 'Discovery' },
+  TA0012: { framework: 'MITRE-ATLAS', id: 'AML.TA0012', name: 'Privilege Escalation' },
 } as const satisfies Record<string, FrameworkRef>;
 
 const ATTACK = {
+  T1078_004: { framework: 'MITRE-ATTACK', id: 'T1078.004', name: 'Valid Accounts: Cloud Accounts' },
   T1496: { framework: 'MITRE-ATTACK', id: 'T1496', name: 'Resource Hijacking' },
   T1562_008: { framework: 'MITRE-ATTACK', id: 'T1562.008', name: 'Impair Defenses: Disable or Modify Cloud Logs' },
 } as const satisfies Record<string, FrameworkRef>;
@@ -79,6 +84,36 @@ export const FINDING_RULES = {
     severity: 'high',
     title: 'AgentCore gateway open to unauthenticated callers',
     frameworks: [OWASP.LLM06, ATLAS.T0053],
+  },
+  'agent-privilege-change': {
+    severity: 'high',
+    title: 'An AI agent changed permissions',
+    frameworks: [OWASP.LLM06, ATLAS.T0053, ATLAS.TA0012],
+  },
+  'agent-provisioned-resource': {
+    severity: 'medium',
+    title: 'An AI agent created or started a resource',
+    frameworks: [OWASP.LLM06, ATLAS.T0053],
+  },
+  'agent-destructive-action': {
+    severity: 'high',
+    title: 'An AI agent deleted or terminated a resource',
+    frameworks: [OWASP.LLM06, ATLAS.T0053, ATLAS.T0101],
+  },
+  'agent-cross-account-action': {
+    severity: 'high',
+    title: 'An AI agent acted in another account',
+    frameworks: [OWASP.LLM06, ATLAS.T0053, ATTACK.T1078_004],
+  },
+  'agent-denied-burst': {
+    severity: 'high',
+    title: 'An AI agent was refused repeatedly',
+    frameworks: [OWASP.LLM06, ATLAS.T0053, ATLAS.TA0008],
+  },
+  'agent-secret-access': {
+    severity: 'high',
+    title: 'An AI agent read a secret',
+    frameworks: [OWASP.LLM06, OWASP.LLM02, ATLAS.T0098],
   },
 } as const satisfies Record<string, FindingRule>;
 

@@ -13,19 +13,23 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { readEnvironment, type EnvironmentOf } from '../shared/environment';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { readEnvironment } from '../shared/environment';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
 import { withHouseMiddleware } from '../shared/middleware';
-import { CLASSIFIER_ENVIRONMENT } from './environment';
+import { createAgentDirectory, type AgentLookups } from './agents/directory';
+import { agentSettingsFrom, CLASSIFIER_ENVIRONMENT, type ClassifierEnvironment } from './environment';
 import { processMessages } from './process-batch';
 
-export type ClassifierEnvironment = EnvironmentOf<typeof CLASSIFIER_ENVIRONMENT>;
+export type { ClassifierEnvironment };
 export type ClassifierHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 export interface ClassifierClients {
   readonly dynamodb?: DynamoDBClient;
   /** Replaces the DynamoDB store altogether (benchmarks of everything but the database). */
   readonly store?: InventoryStore;
+  /** AWS lookups of the agent step; the local replay has none. @default Lambda GetFunctionConfiguration */
+  readonly lookups?: AgentLookups;
   /** Powertools log level. @default the POWERTOOLS_LOG_LEVEL variable, else INFO */
   readonly logLevel?: string;
 }
@@ -35,6 +39,11 @@ export function createClassifierHandler(env: ClassifierEnvironment, clients: Cla
   const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME });
   const store =
     clients.store ?? createInventoryStore(DynamoDBDocumentClient.from(clients.dynamodb ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }), env.TABLE_NAME);
+  const agents = {
+    directory: createAgentDirectory(store, clients.lookups ?? lambdaLookups(new LambdaClient({}), logger)),
+    settings: agentSettingsFrom(env),
+    ledgerRetentionDays: Number(env.ACTION_LEDGER_RETENTION_DAYS),
+  };
 
   async function classifyBatch(event: SQSEvent): Promise<SQSBatchResponse> {
     const outcome = await processMessages(
@@ -44,7 +53,7 @@ export function createClassifierHandler(env: ClassifierEnvironment, clients: Cla
         receivedAt: new Date(Number(r.attributes?.SentTimestamp) || Date.now()).toISOString(),
         source: `sqs:${r.messageId}`,
       })),
-      { store, log: logger },
+      { store, log: logger, agents },
     );
     const { stats } = outcome;
     metrics.addMetric('EventsReceived', MetricUnit.Count, stats.received);
@@ -53,11 +62,30 @@ export function createClassifierHandler(env: ClassifierEnvironment, clients: Cla
     metrics.addMetric('EventsQuarantined', MetricUnit.Count, stats.quarantined);
     metrics.addMetric('EventsFailed', MetricUnit.Count, stats.failed);
     metrics.addMetric('FindingsRecorded', MetricUnit.Count, stats.findings);
+    metrics.addMetric('AgentActionsRecorded', MetricUnit.Count, stats.agentActions);
     logger.info('batch classified', { ...stats, ignoredReasons: outcome.ignoredReasons });
     return { batchItemFailures: outcome.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
   }
 
   return withHouseMiddleware(classifyBatch, { logger, metrics }) as unknown as ClassifierHandler;
+}
+
+/**
+ * Lambda GetFunctionConfiguration for the roles of agents' action-group functions. Functions in
+ * other accounts, or that this role may not read, yield undefined (cached for a day).
+ */
+export function lambdaLookups(lambda: LambdaClient, log: { warn(message: string, extra: Record<string, unknown>): void }): AgentLookups {
+  return {
+    async functionRole(functionArn) {
+      try {
+        const out = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionArn }));
+        return out.Role;
+      } catch (error) {
+        log.warn('cannot read the role of an agent action-group function', { functionArn, error: String(error) });
+        return undefined;
+      }
+    },
+  };
 }
 
 let coldStarted: ClassifierHandler | undefined;

@@ -9,7 +9,8 @@
  * Each write remembers the messages it came from, so a failed write fails exactly those
  * messages and SQS redelivers them.
  */
-import { ENTITY, INDEXES, keys } from '../shared/table-schema';
+import { ENTITY, INDEXES, keys, WATCH_INDEX_PK } from '../shared/table-schema';
+import type { AgentAnalysis } from './agents/analyze';
 import { orderKey, type EntityWrite, type Key, type StoredValue, type VersionedValue } from '../shared/inventory-store';
 import type { Classification, FindingObservation, NormalizedEvent, PrincipalObservation, ResourceObservation } from './types';
 
@@ -159,6 +160,8 @@ function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite
     sticky.role = 'ai-application';
     sticky[INDEXES.byKind.partitionKey] = 'ROLE#ai-application';
     attributes.aiSignals = { value: ai.observation.signals.filter((x) => !isIdentityEvidence(x.path)), at: orderKey(ai.event) };
+    // The agent heuristic asks when a principal last called a model.
+    attributes.lastModelCallAt = { value: ai.event.time, at: orderKey(ai.event) };
   } else {
     fill.role = first.role;
     fill[INDEXES.byKind.partitionKey] = `ROLE#${first.role}`;
@@ -218,4 +221,132 @@ export function planWrites(classified: readonly ClassifiedEvent[]): WritePlan {
     entities.push({ write: planPrincipal(list), messageIds: new Set(list.map((s) => s.messageId)) });
   }
   return { entities, findings: [...findings.values()] };
+}
+
+/** Days an agent action stays in the ledger (DynamoDB TTL on `expiresAt`). */
+export const DEFAULT_LEDGER_RETENTION_DAYS = 400;
+
+function groupBy<T>(items: readonly T[], keyOf: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = keyOf(item);
+    out.set(k, [...(out.get(k) ?? []), item]);
+  }
+  return out;
+}
+
+const accountOfArn = (arn: string) => /^arn:[^:]+:[^:]*:[^:]*:([^:]*):/.exec(arn)?.[1] || /^urn:ai-visibility:[^:]+:(\d{12})/.exec(arn)?.[1] || 'unknown';
+
+/**
+ * The agent step's writes: each agent's profile (an ordered merge, like any entity), its
+ * ledger entries and findings (immutable), the watched principals (immutable) and the
+ * functions' execution roles.
+ */
+export function planAgentWrites(analysis: AgentAnalysis, ledgerRetentionDays = DEFAULT_LEDGER_RETENTION_DAYS): { entities: PlannedEntity[]; items: PlannedItem[] } {
+  const entities: PlannedEntity[] = [];
+  const items = new Map<string, PlannedItem & { messageIds: Set<string> }>();
+  const put = (item: Record<string, unknown> & Key, messageId: string) => {
+    const k = `${item.pk}\u0000${item.sk}`;
+    const existing = items.get(k);
+    if (existing) existing.messageIds.add(messageId);
+    else items.set(k, { item, messageIds: new Set([messageId]) });
+  };
+
+  // Profiles: every event that shows the agent, acting or being named as one.
+  type ProfileSighting = { messageId: string; event: NormalizedEvent; agent: string };
+  const sightings: ProfileSighting[] = [
+    ...analysis.actions.map((a) => ({ messageId: a.messageId, event: a.event, agent: a.agent })),
+    ...analysis.evidence.map((e) => ({ messageId: e.messageId, event: e.event, agent: e.evidence.principal })),
+  ];
+  for (const [agent, list] of groupBy(sightings, (s) => s.agent)) {
+    list.sort(ordering);
+    const head = list[list.length - 1];
+    const account = accountOfArn(agent);
+    const attributes: Record<string, VersionedValue> = {};
+    for (const e of analysis.evidence.filter((x) => x.evidence.principal === agent).sort(ordering)) {
+      attributes[`evidence:${e.evidence.how}`] = {
+        value: { how: e.evidence.how, ...(e.evidence.agent ? { agent: e.evidence.agent } : {}), eventId: e.event.eventId, time: e.event.time, signals: e.evidence.signals },
+        at: orderKey(e.event),
+      };
+    }
+    const actions = analysis.actions.filter((a) => a.agent === agent);
+    const agentOf = [...new Set(analysis.evidence.filter((x) => x.evidence.principal === agent && x.evidence.agent).map((x) => x.evidence.agent!))];
+    entities.push({
+      write: {
+        key: keys.agentProfile(agent),
+        head: { time: head.event.time, eventId: head.event.eventId },
+        first: { time: list[0].event.time, eventId: list[0].event.eventId },
+        latest: {
+          entity: ENTITY.agent,
+          arn: agent,
+          account,
+          lastEventName: head.event.eventName,
+          lastEventSource: head.event.eventSource,
+          [INDEXES.byKind.partitionKey]: 'AGENT',
+          [INDEXES.byKind.sortKey]: agent,
+          [INDEXES.byAccount.partitionKey]: `ACCOUNT#${account}`,
+          [INDEXES.byAccount.sortKey]: `AGENT#${agent}`,
+        },
+        attributes,
+        earliest: {},
+        fill: {},
+        sticky: {},
+        addToSet: {
+          agentOf,
+          servicesTouched: [...new Set(actions.map((a) => a.event.eventSource))],
+          modelsUsed: [...new Set(actions.flatMap((a) => a.models))],
+        },
+        onlyIfKnown: false,
+      },
+      messageIds: new Set(list.map((s) => s.messageId)),
+    });
+  }
+
+  for (const a of analysis.actions) {
+    put(
+      {
+        ...keys.agentAction(a.agent, a.event.time, a.event.eventId),
+        entity: ENTITY.agentAction,
+        agent: a.agent,
+        eventId: a.event.eventId,
+        time: a.event.time,
+        eventSource: a.event.eventSource,
+        eventName: a.event.eventName,
+        classes: a.classes,
+        outcome: a.outcome,
+        resources: a.resources,
+        account: a.event.account,
+        region: a.event.region,
+        ...(a.session ? { session: a.session } : {}),
+        ...(typeof a.event.record.sourceIPAddress === 'string' ? { sourceIPAddress: a.event.record.sourceIPAddress } : {}),
+        expiresAt: Math.floor(Date.parse(a.event.time) / 1000) + ledgerRetentionDays * 86_400,
+      },
+      a.messageId,
+    );
+  }
+  for (const f of analysis.findings) put(findingItem(f.finding), f.messageId);
+  for (const w of analysis.watch) {
+    put({ ...keys.watch(w.principal), entity: ENTITY.watch, principal: w.principal, ...(w.iamArn ? { iamArn: w.iamArn } : {}), reason: w.reason, [INDEXES.byKind.partitionKey]: WATCH_INDEX_PK, [INDEXES.byKind.sortKey]: w.principal }, w.messageId);
+  }
+
+  for (const [functionArn, list] of groupBy(analysis.functionRoles, (f) => f.fact.functionArn)) {
+    list.sort(ordering);
+    const head = list[list.length - 1];
+    entities.push({
+      write: {
+        key: keys.function(functionArn),
+        head: { time: head.event.time, eventId: head.event.eventId },
+        first: { time: list[0].event.time, eventId: list[0].event.eventId },
+        latest: { entity: ENTITY.function, arn: functionArn, signals: head.fact.signals },
+        attributes: { role: { value: head.fact.role, at: orderKey(head.event) } },
+        earliest: {},
+        fill: {},
+        sticky: {},
+        addToSet: {},
+        onlyIfKnown: false,
+      },
+      messageIds: new Set(list.map((f) => f.messageId)),
+    });
+  }
+  return { entities, items: [...items.values()] };
 }

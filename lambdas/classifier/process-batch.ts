@@ -10,7 +10,8 @@
  */
 import { normalize, sha256 } from './normalize';
 import { classify } from './classify';
-import { planWrites, type ClassifiedEvent } from './plan';
+import { planAgentWrites, planWrites, type ClassifiedEvent } from './plan';
+import { analyzeAgents, markCreatedByAgents, type AgentAnalysis, type AgentDirectory, type AgentSettings, type BatchEvent } from './agents/analyze';
 import type { InventoryStore, Key } from '../shared/inventory-store';
 import { ENTITY, INDEXES, keys } from '../shared/table-schema';
 import { pool } from '../shared/pool';
@@ -33,6 +34,8 @@ export interface BatchStats {
   resourceWrites: number;
   principalWrites: number;
   findings: number;
+  /** Actions of AI agents written to the ledger. */
+  agentActions: number;
 }
 
 export interface BatchOutcome {
@@ -47,6 +50,8 @@ export interface BatchDependencies {
   readonly log?: { warn(message: string, extra: Record<string, unknown>): void; error(message: string, extra: Record<string, unknown>): void };
   /** Concurrent entity writes (DynamoDB handles far more; this bounds Lambda memory and sockets). */
   readonly concurrency?: number;
+  /** The agent step (identification, ledger, agent findings); skipped when absent. */
+  readonly agents?: { readonly directory: AgentDirectory; readonly settings: AgentSettings; readonly ledgerRetentionDays: number };
 }
 
 /** Quarantined payloads are kept whole up to this size; larger ones are truncated and marked. */
@@ -70,10 +75,10 @@ export function quarantineItem(message: InboundMessage, reason: string): Record<
 }
 
 export async function processMessages(messages: readonly InboundMessage[], deps: BatchDependencies): Promise<BatchOutcome> {
-  const stats: BatchStats = { received: messages.length, classified: 0, ignored: 0, quarantined: 0, failed: 0, resourceWrites: 0, principalWrites: 0, findings: 0 };
+  const stats: BatchStats = { received: messages.length, classified: 0, ignored: 0, quarantined: 0, failed: 0, resourceWrites: 0, principalWrites: 0, findings: 0, agentActions: 0 };
   const ignoredReasons: Record<string, number> = {};
   const quarantine: Array<{ item: Record<string, unknown> & Key; messageId: string }> = [];
-  const classified: ClassifiedEvent[] = [];
+  const events: BatchEvent[] = [];
 
   for (const message of messages) {
     let input: unknown;
@@ -88,19 +93,41 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
       quarantine.push({ messageId: message.messageId, item: quarantineItem(message, normalized.reason) });
       continue;
     }
-    const classification = classify(normalized.event);
-    if (classification.ignoredBecause) {
-      stats.ignored++;
-      ignoredReasons[classification.ignoredBecause] = (ignoredReasons[classification.ignoredBecause] ?? 0) + 1;
-      continue;
-    }
-    classified.push({ messageId: message.messageId, event: normalized.event, classification });
+    events.push({ messageId: message.messageId, event: normalized.event, classification: classify(normalized.event) });
   }
 
   const failed = new Set<string>();
-  const plan = planWrites(classified);
+  // The agent step reads state; if it cannot, the whole batch goes back to the queue.
+  let analysis: AgentAnalysis | undefined;
+  if (deps.agents) {
+    try {
+      analysis = await analyzeAgents(events, deps.agents.directory, deps.agents.settings);
+    } catch (error) {
+      deps.log?.error('agent step failed; the batch will be redelivered', { error: String(error) });
+      for (const m of messages) failed.add(m.messageId);
+      stats.failed = failed.size;
+      return { failedMessageIds: [...failed], stats, ignoredReasons };
+    }
+  }
+  const actingAgents = new Set(analysis?.actions.map((a) => a.messageId));
+  const createdByAgents = analysis ? markCreatedByAgents(events, analysis) : new Map();
+  const classified: ClassifiedEvent[] = [];
+  for (const e of events) {
+    if (e.classification.ignoredBecause) {
+      if (actingAgents.has(e.messageId)) continue;
+      stats.ignored++;
+      ignoredReasons[e.classification.ignoredBecause] = (ignoredReasons[e.classification.ignoredBecause] ?? 0) + 1;
+      continue;
+    }
+    classified.push({ ...e, classification: createdByAgents.get(e.messageId) ?? e.classification });
+  }
+  // What agents created outside the AI services enters the inventory too.
+  for (const c of analysis?.created ?? []) classified.push({ messageId: c.messageId, event: c.event, classification: { resources: [c.resource], findings: [] } });
 
-  const writeEntities = pool(plan.entities, deps.concurrency ?? 16, async ({ write, messageIds }) => {
+  const plan = planWrites(classified);
+  const agentPlan = analysis ? planAgentWrites(analysis, deps.agents!.ledgerRetentionDays) : { entities: [], items: [] };
+
+  const writeEntities = pool([...plan.entities, ...agentPlan.entities], deps.concurrency ?? 16, async ({ write, messageIds }) => {
     try {
       const outcome = await deps.store.writeEntity(write);
       if (outcome !== 'unknown-skipped') {
@@ -113,8 +140,8 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
     }
   });
 
-  // Findings and quarantine records are immutable: one stream of batch puts.
-  const immutable = [...plan.findings, ...quarantine.map((q) => ({ item: q.item, messageIds: new Set([q.messageId]) }))];
+  // Findings, ledger entries, watch marks and quarantine records are immutable: one stream of batch puts.
+  const immutable = [...plan.findings, ...agentPlan.items, ...quarantine.map((q) => ({ item: q.item, messageIds: new Set([q.messageId]) }))];
   const putImmutable = (async () => {
     let failedKeys: Key[];
     try {
@@ -125,7 +152,9 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
     }
     const failedSet = new Set(failedKeys.map((k) => `${k.pk}\u0000${k.sk}`));
     for (const i of immutable) if (failedSet.has(`${i.item.pk}\u0000${i.item.sk}`)) for (const id of i.messageIds) failed.add(id);
-    stats.findings = plan.findings.filter((f) => !failedSet.has(`${f.item.pk}\u0000${f.item.sk}`)).length;
+    const written = (i: { item: Key }) => !failedSet.has(`${i.item.pk}\u0000${i.item.sk}`);
+    stats.findings = [...plan.findings, ...agentPlan.items.filter((i) => i.item.entity === ENTITY.finding)].filter(written).length;
+    stats.agentActions = agentPlan.items.filter((i) => i.item.entity === ENTITY.agentAction).filter(written).length;
   })();
 
   await Promise.all([writeEntities, putImmutable]);
@@ -137,7 +166,7 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
     }
   }
   // A classified message can fail through several writes: count messages, not writes.
-  stats.classified = new Set(classified.filter((c) => !failed.has(c.messageId)).map((c) => c.messageId)).size;
+  stats.classified = new Set([...classified.map((c) => c.messageId), ...actingAgents].filter((id) => !failed.has(id))).size;
   stats.failed = failed.size;
   return { failedMessageIds: [...failed], stats, ignoredReasons };
 }

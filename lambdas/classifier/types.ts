@@ -100,6 +100,8 @@ export const RESOURCE_KINDS = [
   'model-artifact-store',
   'batch-inference-job',
   'invocation-logging-config',
+  /** Anything else an AI agent created (an instance, a bucket, a role...). */
+  'agent-created-resource',
 ] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 

@@ -9,6 +9,8 @@ export interface EnvironmentVariable {
   readonly description: string;
   /** Values must match (checked at synth for literal values, at cold start for all). */
   readonly pattern?: RegExp;
+  /** May be absent or empty (then read as ''). */
+  readonly optional?: boolean;
 }
 
 export type EnvironmentSpec = Record<string, EnvironmentVariable>;
@@ -25,8 +27,9 @@ function problemsWith<S extends EnvironmentSpec>(spec: S, values: Record<string,
   const problems: string[] = [];
   for (const [name, variable] of Object.entries(spec)) {
     const value = values[name];
-    if (value === undefined || value === '') problems.push(`${name} is not set (${variable.description})`);
-    else if (variable.pattern && !skip(value) && !variable.pattern.test(value)) {
+    if (value === undefined || value === '') {
+      if (!variable.optional) problems.push(`${name} is not set (${variable.description})`);
+    } else if (variable.pattern && !skip(value) && !variable.pattern.test(value)) {
       problems.push(`${name}=${JSON.stringify(value)} does not match ${variable.pattern} (${variable.description})`);
     }
   }
@@ -37,7 +40,7 @@ function problemsWith<S extends EnvironmentSpec>(spec: S, values: Record<string,
 export function readEnvironment<S extends EnvironmentSpec>(spec: S, env: NodeJS.ProcessEnv = process.env): EnvironmentOf<S> {
   const problems = problemsWith(spec, env, () => false);
   if (problems.length > 0) throw new EnvironmentError(problems);
-  return Object.fromEntries(Object.keys(spec).map((k) => [k, env[k] as string])) as EnvironmentOf<S>;
+  return Object.fromEntries(Object.keys(spec).map((k) => [k, env[k] ?? ''])) as EnvironmentOf<S>;
 }
 
 /**
@@ -47,5 +50,6 @@ export function readEnvironment<S extends EnvironmentSpec>(spec: S, env: NodeJS.
 export function environmentFor<S extends EnvironmentSpec>(spec: S, values: EnvironmentOf<S>): Record<string, string> {
   const problems = problemsWith(spec, values, (v) => v.includes('${Token['));
   if (problems.length > 0) throw new EnvironmentError(problems);
-  return { ...values };
+  // Empty optional variables are left out rather than set to ''.
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== ''));
 }

@@ -20,7 +20,7 @@
  * BatchWriteItem puts are idempotent: writing one twice leaves the same item.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { pool } from './pool';
 
 export type Key = { pk: string; sk: string };
@@ -65,6 +65,9 @@ export interface EntityWrite {
 
 export type EntityOutcome = 'applied' | 'older' | 'unknown-skipped';
 
+/** The map key `getItems` uses for an item. */
+export const keyString = (k: Key) => `${k.pk}\u0000${k.sk}`;
+
 export interface WriteStats {
   /** Capacity units DynamoDB reported for the base table (GSI writes are not included). */
   writeUnits: number;
@@ -77,6 +80,10 @@ export interface InventoryStore {
   writeEntity(write: EntityWrite): Promise<EntityOutcome>;
   /** Put immutable items; resolves to the keys that could not be written after retries. */
   putItems(items: ReadonlyArray<Record<string, unknown> & Key>): Promise<Key[]>;
+  /** Read items by key (strongly consistent); missing items are absent from the result. */
+  getItems(keys: readonly Key[]): Promise<Map<string, Record<string, unknown>>>;
+  /** Items of one partition whose sort key lies between `from` and `to`, in sort-key order. */
+  queryRange(pk: string, from: string, to: string): Promise<Record<string, unknown>[]>;
   readonly stats: WriteStats;
 }
 
@@ -126,6 +133,7 @@ class Expression {
 }
 
 const BATCH_WRITE_LIMIT = 25;
+const BATCH_GET_LIMIT = 100;
 const PARALLEL_BATCH_WRITES = 4;
 const MAX_BATCH_RETRIES = 6;
 
@@ -286,6 +294,46 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
   return {
     stats,
     writeEntity,
+
+    async getItems(keys) {
+      const found = new Map<string, Record<string, unknown>>();
+      const unique = [...new Map(keys.map((k) => [keyString(k), { pk: k.pk, sk: k.sk }])).values()];
+      for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+        let pending: Key[] = unique.slice(i, i + BATCH_GET_LIMIT);
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          if (attempt > MAX_BATCH_RETRIES) throw new Error(`BatchGetItem: ${pending.length} keys still unprocessed`);
+          if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2));
+          stats.requests++;
+          const out = await client.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } }, ReturnConsumedCapacity: 'TOTAL' }));
+          stats.readUnits += (out.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+          for (const item of out.Responses?.[tableName] ?? []) found.set(keyString(item as Key), item);
+          pending = (out.UnprocessedKeys?.[tableName]?.Keys ?? []) as Key[];
+        }
+      }
+      return found;
+    },
+
+    async queryRange(pk, from, to) {
+      const items: Record<string, unknown>[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        stats.requests++;
+        const out = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        stats.readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
+        items.push(...((out.Items ?? []) as Record<string, unknown>[]));
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return items;
+    },
 
     async putItems(items) {
       const failed: Key[] = [];

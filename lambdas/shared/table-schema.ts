@@ -47,8 +47,21 @@ export const PROJECTED_ATTRIBUTES = [
   'source',
 ] as const;
 
-export const ENTITY = { resource: 'resource', principal: 'principal', finding: 'finding', quarantine: 'quarantine' } as const;
+export const ENTITY = {
+  resource: 'resource',
+  principal: 'principal',
+  finding: 'finding',
+  quarantine: 'quarantine',
+  agent: 'agent',
+  agentAction: 'agent-action',
+  watch: 'watch',
+  function: 'function',
+  lookup: 'lookup',
+} as const;
 export const STATE_SK = '#STATE';
+export const PROFILE_SK = '#PROFILE';
+/** Partition of the watched principals in the byKind index: the agent capture rules are built from it. */
+export const WATCH_INDEX_PK = 'WATCH';
 
 export const keys = {
   resource: (arn: string) => ({ pk: `RESOURCE#${arn}`, sk: STATE_SK }),
@@ -58,4 +71,12 @@ export const keys = {
     sk: `FINDING#${time}#${eventId}#${rule}`,
   }),
   quarantine: (id: string) => ({ pk: `QUARANTINE#${id}`, sk: STATE_SK }),
+  /** An agent's profile and, in the same partition, its action ledger in time order. */
+  agentProfile: (principal: string) => ({ pk: `AGENT#${principal}`, sk: PROFILE_SK }),
+  agentAction: (principal: string, time: string, eventId: string) => ({ pk: `AGENT#${principal}`, sk: `ACTION#${time}#${eventId}` }),
+  agentActionsFrom: (principal: string, time: string) => ({ pk: `AGENT#${principal}`, sk: `ACTION#${time}` }),
+  agentActionsTo: (principal: string, time: string) => ({ pk: `AGENT#${principal}`, sk: `ACTION#${time}#\uffff` }),
+  watch: (principal: string) => ({ pk: `WATCH#${principal}`, sk: STATE_SK }),
+  function: (functionArn: string) => ({ pk: `FUNCTION#${functionArn}`, sk: STATE_SK }),
+  lookup: (kind: string, id: string) => ({ pk: `LOOKUP#${kind}#${id}`, sk: STATE_SK }),
 };

@@ -2,7 +2,8 @@
  * AiActivityClassifier: the Lambda that drains the capture queue, classifies each event and
  * writes the inventory. Partial batch responses let one bad message fail alone.
  */
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -12,6 +13,7 @@ import { CLASSIFIER_ENVIRONMENT } from '../../lambdas/classifier/environment';
 import { environmentFor } from '../../lambdas/shared/environment';
 import { AiVisibilityFunction } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
+import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
 
 /** The classifier's timeout; the capture queue's visibility timeout must be six times it. */
 export const CLASSIFIER_TIMEOUT = Duration.seconds(60);
@@ -26,6 +28,8 @@ export interface AiActivityClassifierProps {
   readonly encryptionKey: kms.IKey;
   /** @default 'AiVisibility' */
   readonly metricsNamespace?: string;
+  /** Agent identification and ledger settings. @default the defaults of lib/config.ts */
+  readonly agents?: Pick<AiVisibilityConfig, 'agentPrincipals' | 'agentBehaviourWindowSeconds' | 'agentDeniedBurstCount' | 'agentDeniedBurstSeconds' | 'actionLedgerRetentionDays'>;
 }
 
 export class AiActivityClassifier extends Construct {
@@ -33,6 +37,7 @@ export class AiActivityClassifier extends Construct {
 
   constructor(scope: Construct, id: string, props: AiActivityClassifierProps) {
     super(scope, id);
+    const agents = props.agents ?? DEFAULT_CONFIG;
     this.function = new AiVisibilityFunction(this, 'Function', {
       entry: join(__dirname, '..', '..', 'lambdas', 'classifier', 'handler.ts'),
       description: 'ai-visibility: classifies captured CloudTrail activity into the AI inventory',
@@ -45,9 +50,25 @@ export class AiActivityClassifier extends Construct {
         TABLE_NAME: props.inventory.table.tableName,
         POWERTOOLS_SERVICE_NAME: 'ai-visibility-classifier',
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'AiVisibility',
+        AGENT_PRINCIPALS: agents.agentPrincipals.join(','),
+        AGENT_BEHAVIOUR_WINDOW_SECONDS: String(agents.agentBehaviourWindowSeconds),
+        AGENT_DENIED_BURST_COUNT: String(agents.agentDeniedBurstCount),
+        AGENT_DENIED_BURST_SECONDS: String(agents.agentDeniedBurstSeconds),
+        ACTION_LEDGER_RETENTION_DAYS: String(agents.actionLedgerRetentionDays),
       }),
     });
     props.inventory.grantClassifierWrites(this.function);
+    // The roles of agents' action-group functions, when no event showed them (same account only).
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:GetFunctionConfiguration'],
+        resources: [Stack.of(this).formatArn({ service: 'lambda', resource: 'function', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+    Validations.of(this.function.role!).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*]',
+      reason: "The action-group functions of Bedrock agents are created by users after deployment; reading their configuration (their execution role) is read-only and limited to this account and region.",
+    });
     this.function.addEventSource(
       new SqsEventSource(props.queue, {
         batchSize: props.batchSize,

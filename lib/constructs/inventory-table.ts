@@ -56,13 +56,14 @@ export class AiInventoryTable extends Construct {
   }
 
   /**
-   * What the classifier needs: conditional updates, batch puts and the consistent reads of its
-   * merge path on the table (not its indexes), and the table key, usable only through DynamoDB.
+   * What the classifier needs: conditional updates, batch puts, and the consistent reads of its
+   * merge path and agent step (an item, a batch of principals, an agent's recent ledger) on the
+   * table (not its indexes), and the table key, usable only through DynamoDB.
    */
   grantClassifierWrites(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({
       grantee,
-      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
       resourceArns: [this.table.tableArn],
     });
     this.grantKeyViaDynamoDb(grantee, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:DescribeKey']);

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../../lambdas/classifier/handler';
+import { DEFAULT_AGENT_ENVIRONMENT } from '../../lambdas/classifier/environment';
 import { DEFAULT_CLASSIFIER_BATCH_SIZE } from '../config';
 import { compileRules, isEnvelope, matchingRules, mayMatch, toEnvelope, type CompiledRules } from './event-bus';
 import { LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
@@ -37,13 +38,14 @@ export interface ReplayOptions {
 
 /** The classifier's environment contract, filled in for the local table. */
 export function localClassifierEnvironment(tableName: string): ClassifierEnvironment {
-  return { TABLE_NAME: tableName, POWERTOOLS_SERVICE_NAME: 'ai-visibility-classifier', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility' };
+  return { TABLE_NAME: tableName, POWERTOOLS_SERVICE_NAME: 'ai-visibility-classifier', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', ...DEFAULT_AGENT_ENVIRONMENT };
 }
 
 /** The deployed classifier handler, built against the local table (metrics are not published). */
 export function localClassifierHandler(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR'): ClassifierHandler {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  return createClassifierHandler(localClassifierEnvironment(tableName), { dynamodb: db.client, logLevel });
+  // No AWS account locally: action-group functions resolve only from the events replayed.
+  return createClassifierHandler(localClassifierEnvironment(tableName), { dynamodb: db.client, logLevel, lookups: {} });
 }
 
 function lambdaContext(): Context {

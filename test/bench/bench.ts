@@ -102,6 +102,8 @@ const nullStore: InventoryStore = {
   stats: { writeUnits: 0, readUnits: 0, requests: 0, conditionalFailures: 0 },
   writeEntity: async () => 'applied',
   putItems: async () => [],
+  getItems: async () => new Map(),
+  queryRange: async () => [],
 };
 
 async function main(): Promise<void> {

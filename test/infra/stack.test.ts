@@ -12,7 +12,7 @@ import { captureRules, MODEL_FILE_SUFFIXES } from '../../lib/capture/patterns';
 import { AiVisibilityStack } from '../../lib/ai-visibility-stack';
 import { ConfigError, DEFAULT_CONFIG, readConfig, type AiVisibilityConfig } from '../../lib/config';
 import { HOUSE_RUNTIME } from '../../lib/constructs/house-function';
-import { CLASSIFIER_ENVIRONMENT } from '../../lambdas/classifier/environment';
+import { CLASSIFIER_ENVIRONMENT, DEFAULT_AGENT_ENVIRONMENT } from '../../lambdas/classifier/environment';
 import { environmentFor, EnvironmentError, readEnvironment } from '../../lambdas/shared/environment';
 
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
@@ -138,6 +138,10 @@ describe('classifier function (the house Lambda construct)', () => {
           TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'Inventory') },
           POWERTOOLS_SERVICE_NAME: 'ai-visibility-classifier',
           POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
+          AGENT_BEHAVIOUR_WINDOW_SECONDS: '900',
+          AGENT_DENIED_BURST_COUNT: '5',
+          AGENT_DENIED_BURST_SECONDS: '300',
+          ACTION_LEDGER_RETENTION_DAYS: '400',
           NODE_OPTIONS: '--enable-source-maps',
         },
       },
@@ -171,12 +175,17 @@ describe('classifier function (the house Lambda construct)', () => {
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: ref('AWS::KMS::Key', 'CaptureKey') },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref('AWS::SQS::Queue', 'ClassifierFunctionDlq') },
       { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
-      { Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ref('AWS::DynamoDB::Table', 'Inventory') },
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: ref('AWS::DynamoDB::Table', 'Inventory') },
       {
         Effect: 'Allow',
         Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
         Resource: ref('AWS::KMS::Key', 'InventoryKey'),
         Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]] } } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'lambda:GetFunctionConfiguration',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lambda:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':function:*']] },
       },
       { Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'], Resource: ref('AWS::SQS::Queue', 'CaptureQueue') },
       { Effect: 'Allow', Action: 'kms:Decrypt', Resource: ref('AWS::KMS::Key', 'CaptureKey') },
@@ -245,7 +254,7 @@ describe('configuration', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toEqual([
-        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, maxReceiveCount)',
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, maxReceiveCount, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays)',
         'dataEventTrail must be true or false, got "yes"',
         expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',
@@ -256,10 +265,12 @@ describe('configuration', () => {
 
 describe('environment contract', () => {
   it('fails at synth on a missing or malformed literal, and accepts deploy-time tokens', () => {
-    expect(() => environmentFor(CLASSIFIER_ENVIRONMENT, { TABLE_NAME: 'x', POWERTOOLS_SERVICE_NAME: '', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility' })).toThrow(
+    expect(() => environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, TABLE_NAME: 'x', POWERTOOLS_SERVICE_NAME: '', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility' })).toThrow(
       /TABLE_NAME="x" does not match .*; POWERTOOLS_SERVICE_NAME is not set/,
     );
-    expect(environmentFor(CLASSIFIER_ENVIRONMENT, { TABLE_NAME: '${Token[TOKEN.123]}', POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'n' })).toMatchObject({ TABLE_NAME: '${Token[TOKEN.123]}' });
+    const built = environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, TABLE_NAME: '${Token[TOKEN.123]}', POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'n' });
+    expect(built).toMatchObject({ TABLE_NAME: '${Token[TOKEN.123]}' });
+    expect(built).not.toHaveProperty('AGENT_PRINCIPALS'); // an empty optional variable is left out
   });
 
   it('fails at cold start naming every missing variable', () => {

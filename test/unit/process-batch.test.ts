@@ -31,6 +31,8 @@ function scriptedStore(fail: (key: Key) => boolean): InventoryStore & { entities
       puts.push(...items.filter((i) => !fail(i)));
       return failed.map(({ pk, sk }) => ({ pk, sk }));
     },
+    getItems: async () => new Map(),
+    queryRange: async () => [],
   };
 }
 

@@ -54,7 +54,7 @@ export interface AgentIdentificationOptions {
 }
 
 export const DEFAULT_SESSION_MARKER = /(^|[^a-z0-9])(agent|agentcore|bedrock-agent)([^a-z0-9]|$)/i;
-export const DEFAULT_FRAMEWORK_USER_AGENT = /(langchain|langgraph|llama[-_]?index|crewai|autogen|strands-agents|strands\/|openai-agents|semantic[-_]kernel|smolagents|pydantic[-_]ai|bedrock-agentcore|agentcore-starter)/i;
+export const DEFAULT_FRAMEWORK_USER_AGENT = /(langchain|langgraph|llama[-_]?index|crewai|autogen|strands-agents|openai-agents|semantic[-_]kernel|smolagents|pydantic[-_]ai)/i;
 
 function isHumanSession(principal: PrincipalObservation | undefined): boolean {
   return principal?.role === 'human';
@@ -145,7 +145,9 @@ function declared(event: NormalizedEvent, caller: PrincipalObservation | undefin
 }
 
 function session(event: NormalizedEvent, caller: PrincipalObservation | undefined, options: AgentIdentificationOptions): AgentEvidence[] {
-  if (!caller || isHumanSession(caller) || caller.type !== 'AssumedRole' && caller.type !== 'IAMUser' && caller.type !== 'WebIdentityUser') return [];
+  if (!caller || isHumanSession(caller) || (caller.type !== 'AssumedRole' && caller.type !== 'IAMUser' && caller.type !== 'WebIdentityUser')) return [];
+  // A call an AWS service made on the principal's behalf says nothing about the principal's client.
+  if (str(event.record, 'userIdentity.invokedBy')) return [];
   const marker = options.sessionMarker ?? DEFAULT_SESSION_MARKER;
   const framework = options.frameworkUserAgent ?? DEFAULT_FRAMEWORK_USER_AGENT;
   const signals: Signal[] = [];

@@ -1,0 +1,267 @@
+/**
+ * The agent step of a batch: which callers are agents, what each agent did, and what of it is a
+ * finding. Reads state through an `AgentDirectory` (stored principals, function roles, recent
+ * denials) and otherwise decides purely from the events.
+ *
+ * A caller is an agent when the directory already knows it as one, or when this batch carries
+ * evidence for it (identify.ts), or by behaviour: a principal that invoked a model and then,
+ * within `behaviourWindowMs`, made a successful write to a service other than the AI services.
+ * Guards against false positives: human sessions (console, IAM Identity Center, browsers) and
+ * service-linked roles are never agents, and the model call must be the principal's own.
+ */
+import { finding, type FindingRuleId } from '../findings';
+import { eventSignal, signal } from '../evidence';
+import { identifyPrincipal } from '../principal';
+import type { Classification, FindingObservation, NormalizedEvent, PrincipalObservation, ResourceObservation, Signal } from '../types';
+import { classifyAction, isSecretAccess, outcomeOf, touchedResources, type ActionClass } from './actions';
+import { functionRoleOf, identifyAgents, isMutationElsewhere, type AgentEvidence, type AgentIdentificationOptions, type FunctionRole } from './identify';
+
+export interface AgentSettings extends AgentIdentificationOptions {
+  /** Model call, then a write elsewhere within this window: an agent. */
+  readonly behaviourWindowMs: number;
+  /** `count` denied actions within `windowMs`: agent-denied-burst. */
+  readonly deniedBurst: { readonly count: number; readonly windowMs: number };
+}
+
+export const DEFAULT_AGENT_SETTINGS: AgentSettings = {
+  behaviourWindowMs: 15 * 60_000,
+  deniedBurst: { count: 5, windowMs: 5 * 60_000 },
+};
+
+export interface PrincipalState {
+  readonly agent: boolean;
+  /** Already in the set the agent capture rules watch. */
+  readonly watched: boolean;
+  /** Time of the principal's newest model call, as stored. */
+  readonly lastModelCallAt?: string;
+}
+
+export interface AgentDirectory {
+  principals(arns: readonly string[]): Promise<Map<string, PrincipalState>>;
+  /** Execution roles of Lambda functions, from earlier events or a lookup. */
+  functionRoles(functionArns: readonly string[]): Promise<Map<string, string>>;
+  /** An agent's denied actions with times in [from, to], as stored. */
+  deniedActions(agent: string, from: string, to: string): Promise<Array<{ time: string; eventId: string }>>;
+}
+
+export interface BatchEvent {
+  readonly messageId: string;
+  readonly event: NormalizedEvent;
+  readonly classification: Classification;
+}
+
+export interface AgentAction {
+  readonly messageId: string;
+  readonly event: NormalizedEvent;
+  readonly agent: string;
+  readonly session?: string;
+  readonly classes: readonly ActionClass[];
+  readonly outcome: string;
+  readonly resources: readonly string[];
+  /** Models the action invoked (for the agent's profile). */
+  readonly models: readonly string[];
+}
+
+export interface EvidenceSighting {
+  readonly messageId: string;
+  readonly event: NormalizedEvent;
+  readonly evidence: AgentEvidence & { readonly principal: string };
+}
+
+export interface AgentAnalysis {
+  readonly evidence: EvidenceSighting[];
+  readonly actions: AgentAction[];
+  readonly findings: Array<{ readonly messageId: string; readonly finding: FindingObservation }>;
+  readonly functionRoles: Array<{ readonly messageId: string; readonly event: NormalizedEvent; readonly fact: FunctionRole }>;
+  /** Principals whose every action the capture rules should bring in: agents and candidates. */
+  readonly watch: Array<{ readonly messageId: string; readonly principal: string; readonly iamArn?: string; readonly reason: 'agent' | 'candidate' }>;
+  /** Resources created by agents, to enter the inventory with `createdByAgent`. */
+  readonly created: Array<{ readonly messageId: string; readonly event: NormalizedEvent; readonly resource: ResourceObservation }>;
+}
+
+const MODEL_KINDS = new Set(['foundation-model', 'custom-model', 'imported-model', 'inference-profile', 'provisioned-throughput']);
+
+const ms = (iso: string) => Date.parse(iso);
+
+/** Callers that can never be agents. */
+function neverAgent(caller: PrincipalObservation): boolean {
+  return caller.role === 'human' || caller.type === 'AWSService' || (caller.iamArn ?? caller.arn).includes('/aws-service-role/');
+}
+
+function actionFindings(action: AgentAction, agent: string): FindingObservation[] {
+  const { event, classes, resources } = action;
+  if (action.outcome !== 'success') return [];
+  const subject = resources[0] ?? agent;
+  const what = `${event.eventSource.replace('.amazonaws.com', '')}:${event.eventName}`;
+  const signals: Signal[] = [eventSignal(event), signal(event, 'eventSource', event.eventSource)];
+  const raise = (rule: FindingRuleId, summary: string) => finding(rule, event, { resource: subject, principal: agent, summary, signals });
+  const out: FindingObservation[] = [];
+  if (classes.includes('privilege')) out.push(raise('agent-privilege-change', `Agent ${agent} changed permissions with ${what}.`));
+  if (classes.includes('provision')) out.push(raise('agent-provisioned-resource', `Agent ${agent} created or started a resource with ${what}.`));
+  if (classes.includes('destructive')) out.push(raise('agent-destructive-action', `Agent ${agent} deleted or terminated a resource with ${what}.`));
+  if (classes.includes('cross-account')) out.push(raise('agent-cross-account-action', `Agent ${agent} acted outside its own account with ${what}.`));
+  if (isSecretAccess(event)) out.push(raise('agent-secret-access', `Agent ${agent} read secret material with ${what}.`));
+  return out;
+}
+
+/**
+ * Denied bursts: a finding at the denial that completes `count` denials within `windowMs`
+ * (inclusive: denials exactly `windowMs` apart count), so one burst raises one finding.
+ */
+async function deniedBursts(actions: readonly AgentAction[], directory: AgentDirectory, settings: AgentSettings): Promise<Array<{ messageId: string; finding: FindingObservation }>> {
+  const { count, windowMs } = settings.deniedBurst;
+  const byAgent = new Map<string, AgentAction[]>();
+  for (const a of actions) if (a.classes.includes('denied')) byAgent.set(a.agent, [...(byAgent.get(a.agent) ?? []), a]);
+  const out: Array<{ messageId: string; finding: FindingObservation }> = [];
+  for (const [agent, denied] of byAgent) {
+    const times = denied.map((a) => ms(a.event.time));
+    // Stored denials that can share a window with this batch's: up to windowMs either side.
+    const from = new Date(Math.min(...times) - windowMs).toISOString();
+    const to = new Date(Math.max(...times) + windowMs).toISOString();
+    const all = new Map<string, { time: string; eventId: string }>();
+    for (const d of await directory.deniedActions(agent, from, to)) all.set(d.eventId, d);
+    for (const a of denied) all.set(a.event.eventId, { time: a.event.time, eventId: a.event.eventId });
+    const sorted = [...all.values()].sort((x, y) => (x.time === y.time ? x.eventId.localeCompare(y.eventId) : x.time.localeCompare(y.time)));
+    for (let i = 0; i < sorted.length; i++) {
+      let start = i;
+      while (start > 0 && ms(sorted[i].time) - ms(sorted[start - 1].time) <= windowMs) start--;
+      if (i - start + 1 !== count) continue;
+      // The completing denial: raise it if it is one of this batch's (stored ones were judged when they came).
+      const action = denied.find((a) => a.event.eventId === sorted[i].eventId);
+      if (!action) continue;
+      out.push({
+        messageId: action.messageId,
+        finding: finding('agent-denied-burst', action.event, {
+          resource: agent,
+          principal: agent,
+          summary: `Agent ${agent} was refused ${count} times within ${Math.round(windowMs / 1000)} s (${sorted[start].time} to ${sorted[i].time}), the last time for ${action.event.eventSource.replace('.amazonaws.com', '')}:${action.event.eventName}.`,
+          signals: [eventSignal(action.event), signal(action.event, 'errorCode', action.event.errorCode ?? action.outcome)],
+        }),
+      });
+    }
+  }
+  return out;
+}
+
+export async function analyzeAgents(batch: readonly BatchEvent[], directory: AgentDirectory, settings: AgentSettings = DEFAULT_AGENT_SETTINGS): Promise<AgentAnalysis> {
+  // Who called, for every event (classify records no principal for events outside its sources).
+  const calls = batch.map((b) => {
+    const identified = identifyPrincipal(b.event);
+    const caller: PrincipalObservation | undefined = b.classification.principal ?? (identified ? { arn: identified.arn, iamArn: identified.iamArn, type: identified.type, account: identified.account, role: identified.baseRole, signals: identified.signals } : undefined);
+    return { ...b, caller };
+  });
+
+  // Evidence, with action-group functions resolved to their execution roles.
+  const functionRoles = calls.flatMap((c) => {
+    const fact = functionRoleOf(c.event);
+    return fact ? [{ messageId: c.messageId, event: c.event, fact }] : [];
+  });
+  const raw = calls.flatMap((c) => identifyAgents(c.event, c.classification, settings).map((evidence) => ({ messageId: c.messageId, event: c.event, evidence })));
+  const unresolved = raw.filter((r) => !r.evidence.principal && r.evidence.functionArn).map((r) => r.evidence.functionArn!);
+  const known = unresolved.length ? await directory.functionRoles(unresolved) : new Map<string, string>();
+  for (const f of functionRoles) known.set(f.fact.functionArn, f.fact.role);
+  const evidence: EvidenceSighting[] = [];
+  for (const r of raw) {
+    const principal = r.evidence.principal ?? (r.evidence.functionArn ? known.get(r.evidence.functionArn.replace(/:\$LATEST$/, '')) : undefined);
+    if (principal) evidence.push({ ...r, evidence: { ...r.evidence, principal } });
+  }
+
+  const callers = [...new Set(calls.flatMap((c) => (c.caller ? [c.caller.arn] : [])))];
+  const state = await directory.principals([...new Set([...callers, ...evidence.map((e) => e.evidence.principal)])]);
+
+  // Behaviour: a model call, then a write elsewhere within the window.
+  const modelCalls = new Map<string, string[]>();
+  for (const c of calls) {
+    if (c.caller && c.classification.principal?.role === 'ai-application') modelCalls.set(c.caller.arn, [...(modelCalls.get(c.caller.arn) ?? []), c.event.time]);
+  }
+  for (const c of calls) {
+    if (!c.caller || neverAgent(c.caller) || !isMutationElsewhere(c.event)) continue;
+    const candidates = [...(modelCalls.get(c.caller.arn) ?? []), ...(state.get(c.caller.arn)?.lastModelCallAt ? [state.get(c.caller.arn)!.lastModelCallAt!] : [])].filter((t) => t <= c.event.time);
+    if (candidates.length === 0) continue;
+    const last = candidates.sort().at(-1)!;
+    const gap = ms(c.event.time) - ms(last);
+    if (gap <= settings.behaviourWindowMs) {
+      evidence.push({
+        messageId: c.messageId,
+        event: c.event,
+        evidence: {
+          principal: c.caller.arn,
+          how: 'behaviour',
+          signals: [eventSignal(c.event, `a write ${Math.round(gap / 1000)} s after its model call at ${last}`), signal(c.event, 'eventSource', c.event.eventSource)],
+        },
+      });
+    }
+  }
+
+  const agents = new Set<string>([...[...state].filter(([, s]) => s.agent).map(([arn]) => arn), ...evidence.map((e) => e.evidence.principal)]);
+  const actions: AgentAction[] = [];
+  const findings: Array<{ messageId: string; finding: FindingObservation }> = [];
+  const created: AgentAnalysis['created'] = [];
+  for (const c of calls) {
+    if (!c.caller || !agents.has(c.caller.arn)) continue;
+    const resources = touchedResources(c.event);
+    const action: AgentAction = {
+      messageId: c.messageId,
+      event: c.event,
+      agent: c.caller.arn,
+      session: typeof c.event.record.userIdentity?.arn === 'string' ? c.event.record.userIdentity.arn : undefined,
+      classes: classifyAction(c.event, resources),
+      outcome: outcomeOf(c.event),
+      resources,
+      models: c.classification.principal?.role === 'ai-application' ? c.classification.resources.filter((r) => MODEL_KINDS.has(r.kind)).map((r) => r.arn) : [],
+    };
+    actions.push(action);
+    for (const f of actionFindings(action, c.caller.arn)) findings.push({ messageId: c.messageId, finding: f });
+    if (action.classes.includes('provision') && action.outcome === 'success' && c.classification.resources.length === 0) {
+      // What the agent created that is not an AI resource still enters the inventory.
+      for (const arn of resources.slice(0, 5)) {
+        const parts = arn.split(':');
+        created.push({
+          messageId: c.messageId,
+          event: c.event,
+          resource: {
+            arn,
+            kind: 'agent-created-resource',
+            service: parts[2] ?? 'unknown',
+            account: parts[4] || c.event.account,
+            region: parts[3] || c.event.region,
+            status: 'active',
+            attributes: { createdByAgent: c.caller.arn },
+            signals: [eventSignal(c.event, 'created by an agent'), signal(c.event, 'resources', arn)],
+          },
+        });
+      }
+    }
+  }
+  findings.push(...(await deniedBursts(actions, directory, settings)));
+
+  // New agents, and model callers that are not people (candidates, watched so their behaviour
+  // can show), join the set the agent capture rules follow.
+  const watch = new Map<string, AgentAnalysis['watch'][number]>();
+  const iamArnOf = (arn: string) => calls.find((c) => c.caller?.arn === arn)?.caller?.iamArn;
+  for (const e of evidence) {
+    const s = state.get(e.evidence.principal);
+    if (!s?.agent || !s.watched) watch.set(e.evidence.principal, { messageId: e.messageId, principal: e.evidence.principal, iamArn: iamArnOf(e.evidence.principal), reason: 'agent' });
+  }
+  for (const c of calls) {
+    if (c.caller && c.classification.principal?.role === 'ai-application' && !neverAgent(c.caller) && !agents.has(c.caller.arn) && !state.get(c.caller.arn)?.watched && !watch.has(c.caller.arn)) {
+      watch.set(c.caller.arn, { messageId: c.messageId, principal: c.caller.arn, iamArn: c.caller.iamArn, reason: 'candidate' });
+    }
+  }
+  return { evidence, actions, findings, functionRoles, watch: [...watch.values()], created };
+}
+
+/** Attach `createdByAgent` to the AI resources an agent's successful provisioning call revealed. */
+export function markCreatedByAgents(batch: readonly BatchEvent[], analysis: AgentAnalysis): Map<string, Classification> {
+  const out = new Map<string, Classification>();
+  for (const a of analysis.actions) {
+    if (!a.classes.includes('provision') || a.outcome !== 'success') continue;
+    const b = batch.find((x) => x.messageId === a.messageId);
+    if (!b || b.classification.resources.length === 0) continue;
+    out.set(a.messageId, {
+      ...b.classification,
+      resources: b.classification.resources.map((r) => ({ ...r, attributes: { ...r.attributes, createdByAgent: a.agent } })),
+    });
+  }
+  return out;
+}
