@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import { DEFAULT_CONFIG, type AiVisibilityConfig } from './config';
 import { AiActivityCapture } from './constructs/ai-activity-capture';
 import { AiActivityClassifier, CLASSIFIER_TIMEOUT } from './constructs/activity-classifier';
+import { AgentActivityCapture } from './constructs/agent-activity-capture';
 import { AiDataEventTrail } from './constructs/ai-data-event-trail';
 import { AiInventoryTable } from './constructs/inventory-table';
 
@@ -18,6 +19,7 @@ export class AiVisibilityStack extends Stack {
   readonly inventory: AiInventoryTable;
   readonly capture: AiActivityCapture;
   readonly classifier: AiActivityClassifier;
+  readonly agentCapture: AgentActivityCapture;
   readonly dataEventTrail?: AiDataEventTrail;
 
   constructor(scope: Construct, id: string, props: AiVisibilityStackProps = {}) {
@@ -38,6 +40,13 @@ export class AiVisibilityStack extends Stack {
       logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       encryptionKey: this.capture.key,
       agents: config,
+    });
+    this.agentCapture = new AgentActivityCapture(this, 'AgentCapture', {
+      inventory: this.inventory,
+      capture: this.capture,
+      logRetentionDays: config.logRetentionDays,
+      logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      encryptionKey: this.capture.key,
     });
     if (config.dataEventTrail) {
       this.dataEventTrail = new AiDataEventTrail(this, 'DataEventTrail', { retain: config.retainData });

@@ -45,6 +45,7 @@ export const PROJECTED_ATTRIBUTES = [
   'title',
   'reason',
   'source',
+  'iamArn',
 ] as const;
 
 export const ENTITY = {

@@ -9,7 +9,7 @@
  * retries delivery for 24 hours, the consumer reports partial batch failures, and whatever
  * still cannot be processed waits in the dead-letter queue (14 days) for inspection and redrive.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -33,6 +33,7 @@ export class AiActivityCapture extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly key: kms.Key;
   readonly rules: events.CfnRule[] = [];
+  private readonly eventsPrincipal: iam.ServicePrincipal;
 
   constructor(scope: Construct, id: string, props: AiActivityCaptureProps) {
     super(scope, id);
@@ -85,6 +86,7 @@ export class AiActivityCapture extends Construct {
         }),
       );
     }
+    this.eventsPrincipal = eventsPrincipal;
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [eventsPrincipal],
@@ -93,5 +95,16 @@ export class AiActivityCapture extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     );
+  }
+
+  /** Let rules created after deployment, named `namePattern` in this account and region, deliver to the queues. */
+  allowRulesNamed(namePattern: string): void {
+    const stack = Stack.of(this);
+    const arn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: namePattern, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    for (const queue of [this.queue, this.deadLetterQueue]) {
+      queue.addToResourcePolicy(
+        new iam.PolicyStatement({ principals: [this.eventsPrincipal], actions: ['sqs:SendMessage'], resources: [queue.queueArn], conditions: { ArnLike: { 'aws:SourceArn': arn } } }),
+      );
+    }
   }
 }

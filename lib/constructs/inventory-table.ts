@@ -41,8 +41,10 @@ export class AiInventoryTable extends Construct {
       encryptionKey: this.key,
       deletionProtection: retain,
       removalPolicy,
-      // Reserved for records that expire (the agent action ledger); inventory items never do.
+      // Records that expire: the agent action ledger and cached lookups; inventory items never do.
       timeToLiveAttribute: 'expiresAt',
+      // Keys only: the agent capture sync needs to know that a principal became watched.
+      stream: dynamodb.StreamViewType.KEYS_ONLY,
     });
     for (const index of Object.values(INDEXES)) {
       this.table.addGlobalSecondaryIndex({
@@ -76,6 +78,12 @@ export class AiInventoryTable extends Construct {
       resourceArns: [this.key.keyArn],
       conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.${Stack.of(this).urlSuffix}` } },
     });
+  }
+
+  /** Reading the watched principals from the byKind index. */
+  grantWatchedRead(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${INDEXES.byKind.indexName}`] });
+    this.grantKeyViaDynamoDb(grantee, ['kms:Decrypt', 'kms:DescribeKey']);
   }
 
   /** Reading the inventory (the CLI against a deployed table, dashboards). */

@@ -31,11 +31,14 @@ const one = (type: string) => {
   return found[0] as { Properties: Record<string, unknown>; DeletionPolicy?: string };
 };
 const logicalId = (type: string, fragment: string) => Object.keys(resources(type)).find((k) => k.includes(fragment))!;
+/** The resource of a type whose logical id contains `fragment`. */
+const named = (type: string, fragment: string) => resources(type)[logicalId(type, fragment)] as { Properties: Record<string, unknown>; DeletionPolicy?: string };
+/** The capture rules (the repair schedule of the agent capture is a rule too). */
+const captureRuleResources = () => Object.fromEntries(Object.entries(resources('AWS::Events::Rule')).filter(([id]) => id.startsWith('Capture')));
 
 describe('capture rules', () => {
   it('creates one rule per capture spec, with the shared pattern and the right state', () => {
-    const rules = Object.values(resources('AWS::Events::Rule')) as Array<{ Properties: Record<string, unknown> }>;
-    expect(rules).toHaveLength(captureRules().length);
+    expect(Object.keys(captureRuleResources())).toHaveLength(captureRules().length);
     for (const spec of captureRules()) {
       template.hasResourceProperties('AWS::Events::Rule', {
         EventBusName: 'default',
@@ -48,7 +51,7 @@ describe('capture rules', () => {
   it('sends every rule to the capture queue, with retries and a dead-letter queue', () => {
     const queue = logicalId('AWS::SQS::Queue', 'CaptureQueue');
     const dlq = logicalId('AWS::SQS::Queue', 'CaptureDeadLetterQueue');
-    for (const rule of Object.values(resources('AWS::Events::Rule')) as Array<{ Properties: { Targets: unknown[] } }>) {
+    for (const rule of Object.values(captureRuleResources()) as Array<{ Properties: { Targets: unknown[] } }>) {
       expect(rule.Properties.Targets).toEqual([
         {
           Id: 'CaptureQueue',
@@ -61,7 +64,7 @@ describe('capture rules', () => {
   });
 
   it('lets EventBridge send to the queues only on behalf of these rules', () => {
-    const ruleArns = Object.keys(resources('AWS::Events::Rule')).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
+    const ruleArns = Object.keys(captureRuleResources()).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
     const policies = (Object.values(resources('AWS::SQS::QueuePolicy')) as Array<{ Properties: { Queues: Array<{ Ref: string }>; PolicyDocument: { Statement: Array<Record<string, unknown>> } } }>).filter((p) =>
       p.Properties.Queues[0].Ref.startsWith('Capture'),
     );
@@ -71,6 +74,13 @@ describe('capture rules', () => {
         expect.arrayContaining([
           expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
           expect.objectContaining({ Effect: 'Allow', Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' }, Condition: { ArnEquals: { 'aws:SourceArn': ruleArns } } }),
+          // and the agent capture rules the sync function creates after deployment
+          expect.objectContaining({
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Principal: { Service: 'events.amazonaws.com' },
+            Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':rule/ai-visibility-agents-*']] } } },
+          }),
         ]),
       );
     }
@@ -125,7 +135,7 @@ describe('classifier function (the house Lambda construct)', () => {
       .map((r) => Number(/\d+/.exec(r.name)![0]))
       .sort((a, b) => b - a)[0];
     expect(HOUSE_RUNTIME.name).toBe(`nodejs${newest}.x`);
-    const fn = one('AWS::Lambda::Function').Properties;
+    const fn = named('AWS::Lambda::Function', 'ClassifierFunction').Properties;
     expect(fn).toMatchObject({
       Runtime: HOUSE_RUNTIME.name,
       Architectures: ['arm64'],
@@ -158,14 +168,17 @@ describe('classifier function (the house Lambda construct)', () => {
     });
   });
 
-  it('has its own role under the /ai-visibility/ path, with no managed policy', () => {
-    const role = one('AWS::IAM::Role').Properties;
-    expect(role.Path).toBe('/ai-visibility/');
-    expect(role.ManagedPolicyArns).toBeUndefined();
+  it('has its own role under the /ai-visibility/ path, with no managed policy (every function does)', () => {
+    const roles = Object.values(resources('AWS::IAM::Role')) as Array<{ Properties: Record<string, unknown> }>;
+    expect(roles).toHaveLength(2);
+    for (const role of roles) {
+      expect(role.Properties.Path).toBe('/ai-visibility/');
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
   });
 
   it('may do exactly what it needs, on its own resources', () => {
-    const statements = (one('AWS::IAM::Policy').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> }).Statement.map((s) => ({
+    const statements = (named('AWS::IAM::Policy', 'ClassifierFunctionRole').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> }).Statement.map((s) => ({
       ...s,
       Action: Array.isArray(s.Action) ? [...s.Action].sort() : s.Action,
     }));
@@ -191,6 +204,33 @@ describe('classifier function (the house Lambda construct)', () => {
       { Effect: 'Allow', Action: 'kms:Decrypt', Resource: ref('AWS::KMS::Key', 'CaptureKey') },
     ]);
     for (const s of statements) for (const action of [s.Action].flat()) expect(action).not.toMatch(/\*$/);
+  });
+});
+
+describe('agent capture', () => {
+  const sync = () => named('AWS::Lambda::Function', 'AgentCaptureSyncFunction').Properties;
+
+  it('runs one sync at a time, on new watched principals (stream filtered to WATCH# inserts) and hourly', () => {
+    expect(sync()).toMatchObject({ ReservedConcurrentExecutions: 1, Runtime: HOUSE_RUNTIME.name, Architectures: ['arm64'] });
+    expect(one('AWS::DynamoDB::Table').Properties.StreamSpecification).toEqual({ StreamViewType: 'KEYS_ONLY' });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Inventory'), 'StreamArn'] },
+      StartingPosition: 'LATEST',
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'WATCH#' }] } } } }) }] },
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'SyncFunctionDlq'), 'Arn'] } } },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)', Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'AgentCaptureSyncFunction'), 'Arn'] } })] });
+    expect(sync().Environment).toMatchObject({ Variables: { EVENT_BUS_NAME: 'default', CAPTURE_QUEUE_ARN: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'CaptureQueue'), 'Arn'] } } });
+  });
+
+  it('may manage only the rules named ai-visibility-agents-* and read only the watched index', () => {
+    const statements = (named('AWS::IAM::Policy', 'SyncFunctionRole').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement;
+    const byAction = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource);
+    const rulePrefix = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':rule/ai-visibility-agents-*']] };
+    for (const action of ['events:PutRule', 'events:PutTargets', 'events:RemoveTargets', 'events:DeleteRule', 'events:ListTargetsByRule']) expect(byAction(action)).toEqual([rulePrefix]);
+    expect(byAction('events:ListRules')).toEqual(['*']);
+    expect(byAction('dynamodb:Query')).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Inventory'), 'Arn'] }, '/index/byKind']] }]);
+    expect(byAction('dynamodb:PutItem')).toEqual([]);
   });
 });
 

@@ -1,0 +1,98 @@
+/**
+ * AgentActivityCapture: keeps EventBridge rules that bring in every CloudTrail call of the
+ * watched principals (AI agents and model callers that may be agents), whatever the service.
+ *
+ * The classifier marks a principal as watched (a WATCH# item); the table's stream, filtered to
+ * those inserts, invokes the sync function, which rewrites the `ai-visibility-agents-*` rules
+ * from the whole watched set (lambdas/shared/agent-capture.ts); an hourly run repairs drift.
+ * The rules deliver to the same capture queue as the static rules.
+ */
+import { ArnFormat, Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import { AGENT_CAPTURE_SYNC_ENVIRONMENT } from '../../lambdas/agent-capture-sync/environment';
+import { AGENT_RULE_PREFIX } from '../../lambdas/shared/agent-capture';
+import { environmentFor } from '../../lambdas/shared/environment';
+import type { AiActivityCapture } from './ai-activity-capture';
+import { AiVisibilityFunction } from './house-function';
+import type { AiInventoryTable } from './inventory-table';
+
+export interface AgentActivityCaptureProps {
+  readonly inventory: AiInventoryTable;
+  readonly capture: AiActivityCapture;
+  readonly logRetentionDays: number;
+  readonly logRemovalPolicy?: RemovalPolicy;
+  readonly encryptionKey: kms.IKey;
+  /** How often the rules are rebuilt from scratch, besides on every new watched principal. @default 1 hour */
+  readonly repairEvery?: Duration;
+}
+
+export class AgentActivityCapture extends Construct {
+  readonly function: AiVisibilityFunction;
+
+  constructor(scope: Construct, id: string, props: AgentActivityCaptureProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const table = props.inventory.table;
+    this.function = new AiVisibilityFunction(this, 'SyncFunction', {
+      entry: join(__dirname, '..', '..', 'lambdas', 'agent-capture-sync', 'handler.ts'),
+      description: 'ai-visibility: keeps the agent capture rules in step with the watched principals',
+      timeout: Duration.minutes(2),
+      memorySize: 256,
+      logRetentionDays: props.logRetentionDays,
+      logRemovalPolicy: props.logRemovalPolicy,
+      encryptionKey: props.encryptionKey,
+      environment: environmentFor(AGENT_CAPTURE_SYNC_ENVIRONMENT, {
+        TABLE_NAME: table.tableName,
+        EVENT_BUS_NAME: 'default',
+        CAPTURE_QUEUE_ARN: props.capture.queue.queueArn,
+        CAPTURE_DLQ_ARN: props.capture.deadLetterQueue.queueArn,
+        POWERTOOLS_SERVICE_NAME: 'ai-visibility-agent-capture-sync',
+        POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
+      }),
+    });
+    // Only one run at a time: two would race on the same rules.
+    (this.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
+
+    props.inventory.grantWatchedRead(this.function);
+    const ruleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: `${AGENT_RULE_PREFIX}*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['events:PutRule', 'events:PutTargets', 'events:RemoveTargets', 'events:DeleteRule', 'events:ListTargetsByRule'], resources: [ruleArn] }),
+    );
+    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:ListRules'], resources: ['*'] }));
+    props.capture.allowRulesNamed(`${AGENT_RULE_PREFIX}*`);
+
+    this.function.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(30),
+        retryAttempts: 5,
+        // The function's own dead-letter queue; the house construct already granted sending to
+        // it and using its key (SqsDlq would grant the key again, with wildcard actions).
+        onFailure: { bind: () => ({ destination: this.function.deadLetterQueue!.queueArn }) },
+        filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT'), dynamodb: { Keys: { pk: { S: lambda.FilterRule.beginsWith('WATCH#') } } } })],
+      }),
+    );
+    new events.Rule(this, 'Repair', {
+      description: 'ai-visibility: rebuild the agent capture rules from the watched principals',
+      schedule: events.Schedule.rate(props.repairEvery ?? Duration.hours(1)),
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 2 })],
+    });
+
+    Validations.of(this.function.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/${AGENT_RULE_PREFIX}*]`,
+      reason: 'The function owns every rule named with this prefix: it creates and deletes them as agents are discovered, so their names are not known at deploy time.',
+    });
+    Validations.of(this.function.role!).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'events:ListRules and the X-Ray write actions support no resource-level permissions.',
+    });
+  }
+}
