@@ -1,19 +1,27 @@
 /**
  * `ai-visibility` command line.
  *
- *   ai-visibility replay [PATH...] [--json] [--batch-size N] [--allow-quarantine] [--verbose]
+ *   ai-visibility replay [PATH...] [--json] [--batch-size N] [--allow-quarantine] [--verbose] [--store DIR]
+ *   ai-visibility agent ARN [--json] [--store DIR | --table NAME --region R]
  *
  * With `--json`, stdout carries exactly one JSON document and everything else (logs, progress)
  * goes to stderr: stdout is reserved before any library can write to it.
  * Exit codes: 0 done, 3 done but something was quarantined (unless --allow-quarantine),
  * 1 failure, 2 usage error.
  */
+import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { readAgent, renderAgent } from '../lib/query/agents';
+import { startLocalDynamoDb } from '../lib/replay/local-dynamodb';
 import { renderReport } from '../lib/replay/report';
-import { replay } from '../lib/replay/replay';
+import { LOCAL_TABLE_NAME, replay } from '../lib/replay/replay';
 
 export const BUNDLED_SAMPLES = resolve(__dirname, '..', 'test', 'fixtures', 'cloudtrail');
+/** Where `replay` keeps its embedded DynamoDB for `agent` to read, relative to the working directory. */
+export const DEFAULT_STORE = '.ai-visibility/store';
 
 /** Shown relative to the working directory when under it, so reports read well. */
 function display(path: string): string {
@@ -22,6 +30,7 @@ function display(path: string): string {
 }
 
 const USAGE = `usage: ai-visibility replay [PATH...] [options]
+       ai-visibility agent ARN [--json] [--store DIR | --table NAME --region REGION]
 
 Replays recorded CloudTrail activity through the ai-visibility pipeline locally, against an
 embedded DynamoDB, and prints what a deployed stack would have recorded.
@@ -35,7 +44,12 @@ options:
   --batch-size N       messages per classifier invocation (default: the deployed 1000)
   --allow-quarantine   exit 0 even when records were quarantined
   --verbose            classifier logs at INFO on stderr
+  --store DIR          keep the embedded DynamoDB in DIR (default ${DEFAULT_STORE})
   -h, --help           this help
+
+agent ARN prints one AI agent's profile and timeline, from the store of the last replay or,
+with --table and --region, from a deployed inventory table (AWS credentials from the usual
+SDK chain).
 
 exit codes: 0 done; 3 done, something quarantined; 1 failure; 2 usage error`;
 
@@ -50,6 +64,9 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         'batch-size': { type: 'string' },
         'allow-quarantine': { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
+        store: { type: 'string', default: DEFAULT_STORE },
+        table: { type: 'string' },
+        region: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -62,6 +79,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     out(`${USAGE}\n`);
     return 0;
   }
+  if (command === 'agent') return agentCommand(paths, parsed.values, out, err);
   if (command !== 'replay') {
     err(`${command ? `unknown command "${command}"` : 'missing command'}\n\n${USAGE}\n`);
     return 2;
@@ -76,6 +94,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
   let lastProgress = started;
   const report = await replay(paths.length > 0 ? paths : [display(BUNDLED_SAMPLES)], {
     batchSize,
+    storePath: parsed.values.store,
     logLevel: parsed.values.verbose ? 'INFO' : 'ERROR',
     onProgress: ({ records, matched, files }) => {
       const now = Date.now();
@@ -87,6 +106,45 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
   });
   out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
   return report.stats.quarantined > 0 && !parsed.values['allow-quarantine'] ? 3 : 0;
+}
+
+async function agentCommand(
+  args: string[],
+  options: { json?: boolean; store?: string; table?: string; region?: string },
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<number> {
+  if (args.length !== 1 || !args[0].startsWith('arn:')) {
+    err(`agent takes one principal ARN\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (options.table !== undefined && !options.region) {
+    err('--table needs --region\n');
+    return 2;
+  }
+  let result;
+  if (options.table) {
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: options.region }));
+    result = await readAgent(documents, options.table, args[0]);
+  } else {
+    const store = options.store ?? DEFAULT_STORE;
+    if (!existsSync(store)) {
+      err(`no local store at ${store}: run \`ai-visibility replay\` first, or give --table and --region\n`);
+      return 1;
+    }
+    const db = await startLocalDynamoDb({ path: store });
+    try {
+      if (!(await db.hasTable(LOCAL_TABLE_NAME))) {
+        err(`the store at ${store} holds no replay: run \`ai-visibility replay\` first\n`);
+        return 1;
+      }
+      result = await readAgent(db.documents, LOCAL_TABLE_NAME, args[0]);
+    } finally {
+      await db.close();
+    }
+  }
+  out(options.json ? `${JSON.stringify({ schemaVersion: 1, agent: result.agent ?? null, actions: result.actions }, null, 2)}\n` : renderAgent(args[0], result.agent, result.actions));
+  return result.agent ? 0 : 1;
 }
 
 if (require.main === module) {

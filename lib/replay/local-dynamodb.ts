@@ -4,7 +4,7 @@
  * key design the CDK construct deploys (lambdas/shared/table-schema.ts).
  */
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { INDEXES, PARTITION_KEY, PROJECTED_ATTRIBUTES, SORT_KEY } from '../../lambdas/shared/table-schema';
 
@@ -20,11 +20,19 @@ export interface LocalDynamoDb {
   readonly client: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
   createInventoryTable(tableName: string): Promise<void>;
+  /** Drop the table if it exists and create it empty. */
+  resetInventoryTable(tableName: string): Promise<void>;
+  hasTable(tableName: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
-export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+/**
+ * Start dynalite on a free loopback port. With `path`, the data lives in a LevelDB directory
+ * there and outlasts the process (the CLI's `agent` command reads what `replay` wrote);
+ * without, in memory.
+ */
+export async function startLocalDynamoDb(options: { path?: string } = {}): Promise<LocalDynamoDb> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -33,7 +41,7 @@ export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  return {
+  const db: LocalDynamoDb = {
     endpoint,
     client,
     documents,
@@ -61,10 +69,29 @@ export async function startLocalDynamoDb(): Promise<LocalDynamoDb> {
           })),
         }),
       );
+      // Creation completes asynchronously, even in dynalite: wait for the table and its indexes.
+      for (let i = 0; i < 500; i++) {
+        const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+        if (Table?.TableStatus === 'ACTIVE' && (Table.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE')) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`table ${tableName} did not become active`);
+    },
+    async resetInventoryTable(tableName) {
+      if (await db.hasTable(tableName)) {
+        await client.send(new DeleteTableCommand({ TableName: tableName }));
+        // Deletion completes asynchronously, even in dynalite.
+        for (let i = 0; i < 200 && (await db.hasTable(tableName)); i++) await new Promise((r) => setTimeout(r, 10));
+      }
+      await db.createInventoryTable(tableName);
+    },
+    async hasTable(tableName) {
+      return ((await client.send(new ListTablesCommand({}))).TableNames ?? []).includes(tableName);
     },
     async close() {
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return db;
 }

@@ -4,9 +4,11 @@
  *   files -> records -> EventBridge envelope -> capture rules (the stack's own patterns)
  *         -> SQS-shaped batches -> the classifier Lambda's own handler -> dynalite -> report
  *
- * Batches have the size the deployed event source mapping uses, messages the handler reports
- * as failed are redelivered like SQS would, and after the last delivery they are reported the
- * way the dead-letter queue would hold them. Nothing is silently dropped: every record is
+ * Batches have at most the size the deployed event source mapping uses and never span two log
+ * files; messages the handler reports as failed are redelivered like SQS would, and after the
+ * last delivery they are reported the way the dead-letter queue would hold them. After each
+ * batch the agent capture rules are rebuilt from the watched principals, as the sync function
+ * does when deployed. Nothing is silently dropped: every record is
  * counted as matched or not, and every problem lands in the report's quarantine.
  */
 import { randomUUID } from 'node:crypto';
@@ -14,6 +16,9 @@ import type { Context, SQSRecord } from 'aws-lambda';
 import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../../lambdas/classifier/handler';
 import { DEFAULT_AGENT_ENVIRONMENT } from '../../lambdas/classifier/environment';
 import { DEFAULT_CLASSIFIER_BATCH_SIZE } from '../config';
+import { agentCaptureRules, type WatchedPrincipal } from '../../lambdas/shared/agent-capture';
+import { readWatched } from '../../lambdas/shared/watched';
+import type { CaptureRuleSpec } from '../capture/patterns';
 import { compileRules, isEnvelope, matchingRules, mayMatch, toEnvelope, type CompiledRules } from './event-bus';
 import { LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 import { readRecords, type ReadProblem } from './read-logs';
@@ -28,6 +33,11 @@ export interface ReplayProgress {
 }
 
 export interface ReplayOptions {
+  /**
+   * Directory of the embedded DynamoDB's files: the table outlives the run, for the `agent`
+   * command. Each replay starts from an empty table. @default in memory
+   */
+  readonly storePath?: string;
   /** Messages per handler invocation (default: the deployed batch size). */
   readonly batchSize?: number;
   /** Deliveries before a failing message counts as dead-lettered (SQS maxReceiveCount). */
@@ -92,10 +102,27 @@ function sqsRecord(messageId: string, body: string, sentAt: number): SQSRecord {
 /** Replay into an existing local table with a loaded handler. Returns the counts. */
 export async function replayInto(
   paths: readonly string[],
-  target: { handler: ClassifierHandler; rules?: CompiledRules },
+  target: {
+    handler: ClassifierHandler;
+    rules?: CompiledRules;
+    /** The watched principals, read after each batch: the agent capture rules follow them, as the sync function makes them do when deployed. */
+    watched?: () => Promise<readonly WatchedPrincipal[]>;
+  },
   options: ReplayOptions = {},
 ): Promise<ReplayRun> {
-  const rules = target.rules ?? compileRules();
+  const baseRules = target.rules ?? compileRules();
+  let rules: CompiledRules = baseRules;
+  let watchedKey = '';
+  const followWatched = async () => {
+    if (!target.watched) return;
+    const watched = await target.watched();
+    const key = watched.map((w) => `${w.principal} ${w.iamArn ?? ''}`).sort().join('\n');
+    if (key === watchedKey) return;
+    watchedKey = key;
+    const agentRules: CaptureRuleSpec[] = agentCaptureRules(watched).map((r) => ({ id: r.name, description: r.description, includeReadOnlyManagementEvents: true, pattern: r.pattern }));
+    rules = agentRules.length ? compileRules([...baseRules.map((r) => r.spec), ...agentRules]) : baseRules;
+  };
+  await followWatched();
   const batchSize = options.batchSize ?? DEFAULT_CLASSIFIER_BATCH_SIZE;
   const maxDeliveries = options.maxDeliveries ?? 3;
   const problems: ReadProblem[] = [];
@@ -121,10 +148,18 @@ export async function replayInto(
       }
       queue = retry;
     }
+    await followWatched();
   };
 
   for await (const file of readRecords(paths, problems)) {
     stats.files++;
+    // One delivery never spans log files: CloudTrail writes a file about every five minutes, and
+    // agent capture rules updated after a delivery apply from the next file on, as they would
+    // once the sync function has run.
+    if (batch.length > 0) {
+      await deliver(batch);
+      batch = [];
+    }
     for (const { source, value } of file.records) {
       stats.records++;
       let envelope: Record<string, unknown>;
@@ -156,11 +191,11 @@ export async function replayInto(
 
 /** Replay files against a fresh embedded DynamoDB and return the report. */
 export async function replay(paths: readonly string[], options: ReplayOptions = {}): Promise<ReplayReport> {
-  const db: LocalDynamoDb = await startLocalDynamoDb();
+  const db: LocalDynamoDb = await startLocalDynamoDb({ path: options.storePath });
   try {
-    await db.createInventoryTable(LOCAL_TABLE_NAME);
+    await db.resetInventoryTable(LOCAL_TABLE_NAME);
     const handler = localClassifierHandler(db, LOCAL_TABLE_NAME, options.logLevel);
-    const run = await replayInto(paths, { handler }, options);
+    const run = await replayInto(paths, { handler, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) }, options);
     return buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), run);
   } finally {
     await db.close();

@@ -8,6 +8,7 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENTITY, INDEXES, PARTITION_KEY, SORT_KEY } from '../../lambdas/shared/table-schema';
 import type { FrameworkRef, Signal } from '../../lambdas/classifier/types';
+import { agentsFromItems, type AgentActionEntry, type AgentEntry } from '../query/agents';
 
 export interface ReplayStats {
   /** Records read. */
@@ -79,6 +80,8 @@ export interface ReplayReport {
   principals: PrincipalEntry[];
   findings: FindingEntry[];
   quarantine: QuarantineEntry[];
+  agents: AgentEntry[];
+  agentActions: AgentActionEntry[];
 }
 
 /** Item attributes that are keys or bookkeeping, not resource configuration. */
@@ -181,7 +184,8 @@ export function buildReport(items: Record<string, unknown>[], run: ReplayRun): R
     classified: run.stats.matched - handlerQuarantined - run.deadLettered,
     quarantined: quarantine.length,
   };
-  return { schemaVersion: 1, stats, inventory, principals, findings, quarantine };
+  const { agents, actions } = agentsFromItems(items);
+  return { schemaVersion: 1, stats, inventory, principals, findings, quarantine, agents, agentActions: actions };
 }
 
 function table(rows: string[][]): string {
@@ -208,6 +212,11 @@ export function renderReport(report: ReplayReport): string {
   for (const f of bySeverity) {
     const frameworks = f.frameworks.map((x) => x.id).join(', ');
     lines.push(`  [${f.severity.toUpperCase()}] ${f.rule}${f.confidence === 'possible' ? ' (possible)' : ''}  ${f.time}`, `      ${f.summary}`, `      by ${f.principal ?? 'unknown caller'}; ${frameworks}`);
+  }
+  lines.push('', `Agents: ${report.agents.length}`);
+  for (const a of report.agents) {
+    const counts = Object.entries(a.actionCounts).map(([c, n]) => `${c} ${n}`).join(', ');
+    lines.push(`  ${a.arn}`, `      identified by ${a.identifiedBy.map((e) => e.how).join(', ')}; ${report.agentActions.filter((x) => x.agent === a.arn).length} action(s)${counts ? `: ${counts}` : ''}`);
   }
   lines.push('', `Quarantine: ${report.quarantine.length}`);
   for (const q of report.quarantine) lines.push(`  ${q.source}`, `      ${q.reason}`);

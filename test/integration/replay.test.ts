@@ -12,10 +12,13 @@ import { localClassifierHandler, replayInto } from '../../lib/replay/replay';
 import { buildReport, scanTable, type ReplayReport } from '../../lib/replay/report';
 import { FIXTURES, aiFixture, documentedRecord, nonAiRecords } from '../helpers';
 
+const STORE = mkdtempSync(join(tmpdir(), 'ai-visibility-store-'));
+
+/** The CLI, with its embedded DynamoDB in a temporary directory rather than the working tree. */
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(args, (t) => (stdout += t), (t) => (stderr += t));
+  const code = await main([...args, '--store', STORE], (t) => (stdout += t), (t) => (stderr += t));
   return { code, stdout, stderr };
 }
 
