@@ -110,11 +110,13 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
     }
   }
   const actingAgents = new Set(analysis?.actions.map((a) => a.messageId));
+  // Events the agent step used (an agent's action, evidence of one, a tool function's role) are not "ignored".
+  const usedByAgentStep = new Set([...actingAgents, ...(analysis?.evidence.map((e) => e.messageId) ?? []), ...(analysis?.functionRoles.map((f) => f.messageId) ?? [])]);
   const createdByAgents = analysis ? markCreatedByAgents(events, analysis) : new Map();
   const classified: ClassifiedEvent[] = [];
   for (const e of events) {
     if (e.classification.ignoredBecause) {
-      if (actingAgents.has(e.messageId)) continue;
+      if (usedByAgentStep.has(e.messageId)) continue;
       stats.ignored++;
       ignoredReasons[e.classification.ignoredBecause] = (ignoredReasons[e.classification.ignoredBecause] ?? 0) + 1;
       continue;
@@ -166,7 +168,7 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
     }
   }
   // A classified message can fail through several writes: count messages, not writes.
-  stats.classified = new Set([...classified.map((c) => c.messageId), ...actingAgents].filter((id) => !failed.has(id))).size;
+  stats.classified = new Set([...classified.map((c) => c.messageId), ...usedByAgentStep].filter((id) => !failed.has(id))).size;
   stats.failed = failed.size;
   return { failedMessageIds: [...failed], stats, ignoredReasons };
 }

@@ -211,6 +211,16 @@ export function captureRules(): CaptureRuleSpec[] {
       }),
     },
     {
+      id: 'LambdaFunctions',
+      description: "Lambda function creation and configuration changes: the execution roles of AI agents' action-group tools",
+      includeReadOnlyManagementEvents: false,
+      pattern: cloudTrailPattern('aws.lambda', {
+        eventSource: ['lambda.amazonaws.com'],
+        // CloudTrail names Lambda events with their API version: CreateFunction20150331, ...
+        eventName: [{ prefix: 'CreateFunction' }, { prefix: 'UpdateFunctionConfiguration' }],
+      }),
+    },
+    {
       id: 'ModelArtifacts',
       description: 'S3 writes of model files (data events, need a trail that logs them) and bucket tag changes',
       includeReadOnlyManagementEvents: false,

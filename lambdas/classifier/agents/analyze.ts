@@ -14,7 +14,7 @@ import { eventSignal, signal } from '../evidence';
 import { identifyPrincipal } from '../principal';
 import type { Classification, FindingObservation, NormalizedEvent, PrincipalObservation, ResourceObservation, Signal } from '../types';
 import { classifyAction, isSecretAccess, outcomeOf, touchedResources, type ActionClass } from './actions';
-import { functionRoleOf, identifyAgents, isMutationElsewhere, type AgentEvidence, type AgentIdentificationOptions, type FunctionRole } from './identify';
+import { functionRoleOf, identifyAgents, isMutationElsewhere, principalOf, type AgentEvidence, type AgentIdentificationOptions, type FunctionRole } from './identify';
 
 export interface AgentSettings extends AgentIdentificationOptions {
   /** Model call, then a write elsewhere within this window: an agent. */
@@ -162,8 +162,12 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
   for (const f of functionRoles) known.set(f.fact.functionArn, f.fact.role);
   const evidence: EvidenceSighting[] = [];
   for (const r of raw) {
-    const principal = r.evidence.principal ?? (r.evidence.functionArn ? known.get(r.evidence.functionArn.replace(/:\$LATEST$/, '')) : undefined);
-    if (principal) evidence.push({ ...r, evidence: { ...r.evidence, principal } });
+    if (r.evidence.principal) {
+      evidence.push({ ...r, evidence: { ...r.evidence, principal: r.evidence.principal } });
+      continue;
+    }
+    const role = r.evidence.functionArn ? known.get(r.evidence.functionArn.replace(/:\$LATEST$/, '')) : undefined;
+    if (role) evidence.push({ ...r, evidence: { ...r.evidence, ...principalOf(role) } });
   }
 
   const callers = [...new Set(calls.flatMap((c) => (c.caller ? [c.caller.arn] : [])))];
@@ -214,7 +218,7 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
     for (const f of actionFindings(action, c.caller.arn)) findings.push({ messageId: c.messageId, finding: f });
     if (action.classes.includes('provision') && action.outcome === 'success' && c.classification.resources.length === 0) {
       // What the agent created that is not an AI resource still enters the inventory.
-      for (const arn of resources.slice(0, 5)) {
+      for (const arn of createdArns(c.event, resources).slice(0, 5)) {
         const parts = arn.split(':');
         created.push({
           messageId: c.messageId,
@@ -238,7 +242,7 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
   // New agents, and model callers that are not people (candidates, watched so their behaviour
   // can show), join the set the agent capture rules follow.
   const watch = new Map<string, AgentAnalysis['watch'][number]>();
-  const iamArnOf = (arn: string) => calls.find((c) => c.caller?.arn === arn)?.caller?.iamArn;
+  const iamArnOf = (arn: string) => evidence.find((e) => e.evidence.principal === arn && e.evidence.iamArn)?.evidence.iamArn ?? calls.find((c) => c.caller?.arn === arn)?.caller?.iamArn;
   for (const e of evidence) {
     const s = state.get(e.evidence.principal);
     if (!s?.agent || !s.watched) watch.set(e.evidence.principal, { messageId: e.messageId, principal: e.evidence.principal, iamArn: iamArnOf(e.evidence.principal), reason: 'agent' });
@@ -249,6 +253,19 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
     }
   }
   return { evidence, actions, findings, functionRoles, watch: [...watch.values()], created };
+}
+
+/** ARNs a provisioning call created: those its response names, else those CloudTrail lists. */
+function createdArns(event: NormalizedEvent, touched: readonly string[]): string[] {
+  const found = new Set<string>();
+  const walk = (node: unknown, depth: number) => {
+    if (found.size >= 5 || depth > 4 || node === null || node === undefined) return;
+    if (typeof node === 'string') {
+      if (node.startsWith('arn:')) found.add(node);
+    } else if (typeof node === 'object') for (const v of Object.values(node)) walk(v, depth + 1);
+  };
+  walk(event.record.responseElements, 0);
+  return found.size > 0 ? [...found] : [...touched];
 }
 
 /** Attach `createdByAgent` to the AI resources an agent's successful provisioning call revealed. */

@@ -26,6 +26,8 @@ export type AgentEvidenceKind = (typeof AGENT_EVIDENCE_KINDS)[number];
 export interface AgentEvidence {
   /** The principal that is an agent (canonical principal ARN), when the event names it. */
   readonly principal?: string;
+  /** Its exact IAM ARN, when the event names it with a path (the capture rules match on it). */
+  readonly iamArn?: string;
   /** An action-group Lambda whose execution role is the agent's tool principal (resolved later). */
   readonly functionArn?: string;
   readonly how: AgentEvidenceKind;
@@ -37,6 +39,7 @@ export interface AgentEvidence {
 /** A Lambda function and its execution role, as CreateFunction/UpdateFunctionConfiguration show them. */
 export interface FunctionRole {
   readonly functionArn: string;
+  /** The exact IAM ARN of the role, path included. */
   readonly role: string;
   readonly signals: readonly Signal[];
 }
@@ -56,6 +59,12 @@ export interface AgentIdentificationOptions {
 export const DEFAULT_SESSION_MARKER = /(^|[^a-z0-9])(agent|agentcore|bedrock-agent)([^a-z0-9]|$)/i;
 export const DEFAULT_FRAMEWORK_USER_AGENT = /(langchain|langgraph|llama[-_]?index|crewai|autogen|strands-agents|openai-agents|semantic[-_]kernel|smolagents|pydantic[-_]ai)/i;
 
+/** The canonical principal of an IAM ARN, and the ARN itself when it has a path. */
+export function principalOf(arn: string): { principal: string; iamArn?: string } {
+  const principal = canonicalPrincipal(arn);
+  return principal === arn ? { principal } : { principal, iamArn: arn };
+}
+
 function isHumanSession(principal: PrincipalObservation | undefined): boolean {
   return principal?.role === 'human';
 }
@@ -74,7 +83,7 @@ function constructed(event: NormalizedEvent, c: Classification): AgentEvidence[]
   const out: AgentEvidence[] = [];
   const roleEvidence = (path: string, agent: string | undefined) => {
     const role = str(event.record, path);
-    if (role) out.push({ principal: canonicalPrincipal(role), how: 'constructed', agent, signals: [eventSignal(event), fieldSignal(event, path, 'runs as this role')] });
+    if (role) out.push({ ...principalOf(role), how: 'constructed', agent, signals: [eventSignal(event), fieldSignal(event, path, 'runs as this role')] });
   };
   const resourceOf = (kind: string) => c.resources.find((r) => r.kind === kind)?.arn;
 
@@ -135,7 +144,7 @@ function declared(event: NormalizedEvent, caller: PrincipalObservation | undefin
     const hit = tagSetIsAgent(list(event.record, 'requestParameters.tags'));
     const role = str(event.record, 'requestParameters.roleArn');
     if (hit && role) {
-      out.push({ principal: canonicalPrincipal(role), how: 'declared', signals: [eventSignal(event), fieldSignal(event, 'requestParameters.roleArn'), fieldSignal(event, `requestParameters.tags.${hit.index}.${hit.keyPath}`, 'session tag')] });
+      out.push({ ...principalOf(role), how: 'declared', signals: [eventSignal(event), fieldSignal(event, 'requestParameters.roleArn'), fieldSignal(event, `requestParameters.tags.${hit.index}.${hit.keyPath}`, 'session tag')] });
     }
   }
   if (caller && options.declared?.has(canonicalPrincipal(caller.arn)) && !isHumanSession(caller)) {
@@ -177,7 +186,7 @@ export function functionRoleOf(event: NormalizedEvent): FunctionRole | undefined
   if (!role || !functionArn) return undefined;
   return {
     functionArn: functionArn.replace(/:\$LATEST$/, ''),
-    role: canonicalPrincipal(role),
+    role,
     signals: [eventSignal(event), fieldSignal(event, 'responseElements.functionArn'), fieldSignal(event, str(event.record, 'requestParameters.role') ? 'requestParameters.role' : 'responseElements.role')],
   };
 }
