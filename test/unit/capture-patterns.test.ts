@@ -99,7 +99,7 @@ describe('the stack never captures itself', () => {
 
 describe('the replay\'s source prefilter', () => {
   it('never drops a record a rule would match', () => {
-    expect(rules.eventSources).toEqual(new Set(['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com', 'sagemaker.amazonaws.com', 'ec2.amazonaws.com', 's3.amazonaws.com']));
+    expect(rules.eventSources).toEqual(new Set(['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com', 'sagemaker.amazonaws.com', 'ec2.amazonaws.com', 'lambda.amazonaws.com', 's3.amazonaws.com']));
     const all = [...aiFixtureFiles().map((f) => readJson(f)), ...nonAiRecords().map((r) => r.value), ...documentedRecords()].map((v) => (isEnvelope(v) ? (v.detail as Record<string, unknown>) : v));
     for (const record of all) if (!mayMatch(record, rules)) expect(rulesFor(record)).toEqual([]);
     expect(all.filter((r) => !mayMatch(r, rules)).length).toBeGreaterThan(0);
