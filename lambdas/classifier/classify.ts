@@ -27,6 +27,7 @@ const RULES_BY_SOURCE: Record<string, { rules: Record<string, Rule>; ai: boolean
 };
 
 const MAX_SCANNED_STRINGS = 200;
+export const OWN_ACTIVITY = 'own activity of ai-visibility';
 
 /** Strings that look like ARNs, from resources[], the request and the response (bounded). */
 function arnsIn(event: NormalizedEvent): Array<{ path: string; arn: string }> {
@@ -63,7 +64,7 @@ function discover(c: Collector): void {
 }
 
 export function classify(event: NormalizedEvent): Classification {
-  if (isOwnActivity(event)) return { resources: [], findings: [], ignoredBecause: 'own activity of ai-visibility' };
+  if (isOwnActivity(event)) return { resources: [], findings: [], ignoredBecause: OWN_ACTIVITY };
   const service = RULES_BY_SOURCE[event.eventSource];
   if (!service) return { resources: [], findings: [], ignoredBecause: `event source ${event.eventSource} is not an AI source` };
 

@@ -41,6 +41,18 @@ function roleFromAssumedRoleArn(arn: string): string | undefined {
   return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : undefined;
 }
 
+/**
+ * A person at a keyboard: a console session, a browser, an IAM Identity Center permission set,
+ * or the root user. Such a caller is never taken for an AI agent.
+ */
+export function isInteractiveSession(event: NormalizedEvent): boolean {
+  const record = event.record;
+  if (record.userIdentity?.type === 'Root') return true;
+  if (record.sessionCredentialFromConsole === true || record.sessionCredentialFromConsole === 'true') return true;
+  if (BROWSER.test(str(record, 'userAgent') ?? '')) return true;
+  return (str(record, 'userIdentity.sessionContext.sessionIssuer.arn') ?? '').includes('/aws-reserved/sso.amazonaws.com/');
+}
+
 export function identifyPrincipal(event: NormalizedEvent): Omit<PrincipalObservation, 'role'> & { baseRole: PrincipalRole } | undefined {
   const identity = event.record.userIdentity;
   if (!identity || typeof identity !== 'object') return undefined;

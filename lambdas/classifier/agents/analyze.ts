@@ -9,12 +9,13 @@
  * Guards against false positives: human sessions (console, IAM Identity Center, browsers) and
  * service-linked roles are never agents, and the model call must be the principal's own.
  */
+import { OWN_ACTIVITY } from '../classify';
 import { finding, type FindingRuleId } from '../findings';
 import { eventSignal, signal } from '../evidence';
-import { identifyPrincipal } from '../principal';
+import { isInteractiveSession } from '../principal';
 import type { Classification, FindingObservation, NormalizedEvent, PrincipalObservation, ResourceObservation, Signal } from '../types';
 import { classifyAction, isSecretAccess, outcomeOf, touchedResources, type ActionClass } from './actions';
-import { functionRoleOf, identifyAgents, isMutationElsewhere, principalOf, type AgentEvidence, type AgentIdentificationOptions, type FunctionRole } from './identify';
+import { callerOf, functionRoleOf, identifyAgents, isMutationElsewhere, principalOf, type AgentEvidence, type AgentIdentificationOptions, type FunctionRole } from './identify';
 
 export interface AgentSettings extends AgentIdentificationOptions {
   /** Model call, then a write elsewhere within this window: an agent. */
@@ -83,9 +84,9 @@ const MODEL_KINDS = new Set(['foundation-model', 'custom-model', 'imported-model
 
 const ms = (iso: string) => Date.parse(iso);
 
-/** Callers that can never be agents. */
-function neverAgent(caller: PrincipalObservation): boolean {
-  return caller.role === 'human' || caller.type === 'AWSService' || (caller.iamArn ?? caller.arn).includes('/aws-service-role/');
+/** Callers that can never be agents: people at a keyboard, AWS services, service-linked roles. */
+function neverAgent(caller: PrincipalObservation, event: NormalizedEvent): boolean {
+  return isInteractiveSession(event) || caller.type === 'AWSService' || (caller.iamArn ?? caller.arn).includes('/aws-service-role/');
 }
 
 function actionFindings(action: AgentAction, agent: string): FindingObservation[] {
@@ -145,11 +146,9 @@ async function deniedBursts(actions: readonly AgentAction[], directory: AgentDir
 
 export async function analyzeAgents(batch: readonly BatchEvent[], directory: AgentDirectory, settings: AgentSettings = DEFAULT_AGENT_SETTINGS): Promise<AgentAnalysis> {
   // Who called, for every event (classify records no principal for events outside its sources).
-  const calls = batch.map((b) => {
-    const identified = identifyPrincipal(b.event);
-    const caller: PrincipalObservation | undefined = b.classification.principal ?? (identified ? { arn: identified.arn, iamArn: identified.iamArn, type: identified.type, account: identified.account, role: identified.baseRole, signals: identified.signals } : undefined);
-    return { ...b, caller };
-  });
+  const calls = batch
+    .filter((b) => b.classification.ignoredBecause !== OWN_ACTIVITY)
+    .map((b) => ({ ...b, caller: callerOf(b.event, b.classification) }));
 
   // Evidence, with action-group functions resolved to their execution roles.
   const functionRoles = calls.flatMap((c) => {
@@ -179,7 +178,7 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
     if (c.caller && c.classification.principal?.role === 'ai-application') modelCalls.set(c.caller.arn, [...(modelCalls.get(c.caller.arn) ?? []), c.event.time]);
   }
   for (const c of calls) {
-    if (!c.caller || neverAgent(c.caller) || !isMutationElsewhere(c.event)) continue;
+    if (!c.caller || neverAgent(c.caller, c.event) || !isMutationElsewhere(c.event)) continue;
     const candidates = [...(modelCalls.get(c.caller.arn) ?? []), ...(state.get(c.caller.arn)?.lastModelCallAt ? [state.get(c.caller.arn)!.lastModelCallAt!] : [])].filter((t) => t <= c.event.time);
     if (candidates.length === 0) continue;
     const last = candidates.sort().at(-1)!;
@@ -248,7 +247,7 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
     if (!s?.agent || !s.watched) watch.set(e.evidence.principal, { messageId: e.messageId, principal: e.evidence.principal, iamArn: iamArnOf(e.evidence.principal), reason: 'agent' });
   }
   for (const c of calls) {
-    if (c.caller && c.classification.principal?.role === 'ai-application' && !neverAgent(c.caller) && !agents.has(c.caller.arn) && !state.get(c.caller.arn)?.watched && !watch.has(c.caller.arn)) {
+    if (c.caller && c.classification.principal?.role === 'ai-application' && !neverAgent(c.caller, c.event) && !agents.has(c.caller.arn) && !state.get(c.caller.arn)?.watched && !watch.has(c.caller.arn)) {
       watch.set(c.caller.arn, { messageId: c.messageId, principal: c.caller.arn, iamArn: c.caller.iamArn, reason: 'candidate' });
     }
   }

@@ -11,12 +11,12 @@
  *   execution roles of the Lambda functions behind a Bedrock agent's action groups (its tools).
  * - session: a session whose source identity or role session name marks an agent, or whose
  *   user agent is an agent framework's.
- * A human's console or IAM Identity Center session is never an agent.
+ * A person's interactive session (console, browser, IAM Identity Center, root) is never an agent.
  */
 import { TAG_PREFIX } from '../../shared/constants';
 import { agentCoreArn, arnOrBuild, bedrockArn } from '../arn';
 import { eventSignal, fieldSignal, list, signal, str } from '../evidence';
-import { canonicalPrincipal } from '../principal';
+import { canonicalPrincipal, identifyPrincipal, isInteractiveSession } from '../principal';
 import type { Classification, NormalizedEvent, PrincipalObservation, Signal } from '../types';
 import { isReadOnly } from './actions';
 
@@ -63,10 +63,6 @@ export const DEFAULT_FRAMEWORK_USER_AGENT = /(langchain|langgraph|llama[-_]?inde
 export function principalOf(arn: string): { principal: string; iamArn?: string } {
   const principal = canonicalPrincipal(arn);
   return principal === arn ? { principal } : { principal, iamArn: arn };
-}
-
-function isHumanSession(principal: PrincipalObservation | undefined): boolean {
-  return principal?.role === 'human';
 }
 
 function tagSetIsAgent(tags: readonly unknown[]): { index: number; keyPath: string } | undefined {
@@ -147,14 +143,14 @@ function declared(event: NormalizedEvent, caller: PrincipalObservation | undefin
       out.push({ ...principalOf(role), how: 'declared', signals: [eventSignal(event), fieldSignal(event, 'requestParameters.roleArn'), fieldSignal(event, `requestParameters.tags.${hit.index}.${hit.keyPath}`, 'session tag')] });
     }
   }
-  if (caller && options.declared?.has(canonicalPrincipal(caller.arn)) && !isHumanSession(caller)) {
+  if (caller && options.declared?.has(canonicalPrincipal(caller.arn)) && !isInteractiveSession(event)) {
     out.push({ principal: caller.arn, how: 'declared', signals: [signal(event, 'userIdentity', caller.arn, 'listed in the ai-visibility configuration')] });
   }
   return out;
 }
 
 function session(event: NormalizedEvent, caller: PrincipalObservation | undefined, options: AgentIdentificationOptions): AgentEvidence[] {
-  if (!caller || isHumanSession(caller) || (caller.type !== 'AssumedRole' && caller.type !== 'IAMUser' && caller.type !== 'WebIdentityUser')) return [];
+  if (!caller || isInteractiveSession(event) || (caller.type !== 'AssumedRole' && caller.type !== 'IAMUser' && caller.type !== 'WebIdentityUser')) return [];
   // A call an AWS service made on the principal's behalf says nothing about the principal's client.
   if (str(event.record, 'userIdentity.invokedBy')) return [];
   const marker = options.sessionMarker ?? DEFAULT_SESSION_MARKER;
@@ -173,9 +169,20 @@ function session(event: NormalizedEvent, caller: PrincipalObservation | undefine
   return signals.length > 0 ? [{ principal: caller.arn, how: 'session', signals }] : [];
 }
 
+/**
+ * The caller of any event, AI or not (classify records a principal only for the AI services),
+ * with the role classify gave it when it did.
+ */
+export function callerOf(event: NormalizedEvent, c: Classification): PrincipalObservation | undefined {
+  if (c.principal) return c.principal;
+  const identified = identifyPrincipal(event);
+  return identified ? { arn: identified.arn, ...(identified.iamArn ? { iamArn: identified.iamArn } : {}), type: identified.type, account: identified.account, role: identified.baseRole, signals: identified.signals } : undefined;
+}
+
 /** All the agent evidence one event carries. */
 export function identifyAgents(event: NormalizedEvent, c: Classification, options: AgentIdentificationOptions = {}): AgentEvidence[] {
-  return [...constructed(event, c), ...declared(event, c.principal, options), ...session(event, c.principal, options)];
+  const caller = callerOf(event, c);
+  return [...constructed(event, c), ...declared(event, caller, options), ...session(event, caller, options)];
 }
 
 /** Lambda CreateFunction/UpdateFunctionConfiguration (versioned event names): a function's role. */
