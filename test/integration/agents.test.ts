@@ -1,0 +1,179 @@
+/**
+ * Agents end to end, on the agent scenario (test/fixtures/cloudtrail/documented/agents-*.json,
+ * built from the documented API shapes): the replay discovers the agent's tool role from its
+ * action group, the agent capture rules follow it from the next log file on, its actions land in
+ * the ledger with their classes and findings; the `agent` command prints them from the local
+ * store and from a "deployed" table (dynalite behind the SDK's endpoint setting); the sync
+ * function writes the rules through the EventBridge API (mocked).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteRuleCommand, EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Context } from 'aws-lambda';
+import { main } from '../../bin/cli';
+import { createAgentCaptureSyncHandler } from '../../lambdas/agent-capture-sync/handler';
+import { startLocalDynamoDb } from '../../lib/replay/local-dynamodb';
+import { LOCAL_TABLE_NAME } from '../../lib/replay/replay';
+import type { ReplayReport } from '../../lib/replay/report';
+import { FIXTURES } from '../helpers';
+
+const TOOL = 'arn:aws:iam::111122223333:role/support-tools-role';
+const TOOL_WITH_PATH = 'arn:aws:iam::111122223333:role/service-role/support-tools-role';
+const STORE = mkdtempSync(join(tmpdir(), 'ai-visibility-agents-'));
+const SCENARIO = [join(FIXTURES, 'documented', 'agents-1-setup.json'), join(FIXTURES, 'documented', 'agents-2-activity.json')];
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, (t) => (stdout += t), (t) => (stderr += t));
+  return { code, stdout, stderr };
+}
+
+let report: ReplayReport;
+
+beforeAll(async () => {
+  const { stdout } = await cli('replay', '--json', '--store', STORE, ...SCENARIO);
+  report = JSON.parse(stdout) as ReplayReport;
+});
+
+describe('the agent scenario, replayed', () => {
+  it("identifies the tool role from the action group's function, with the evidence", () => {
+    const agent = report.agents.find((a) => a.arn === TOOL)!;
+    expect(agent.identifiedBy).toEqual([
+      expect.objectContaining({ how: 'constructed', agent: 'arn:aws:bedrock:us-east-1:111122223333:agent/AGENT12345', eventId: 'agent-0002-CreateAgentActionGroup' }),
+    ]);
+    expect(agent.agentOf).toEqual(['arn:aws:bedrock:us-east-1:111122223333:agent/AGENT12345']);
+    expect(agent.servicesTouched).toEqual(['dynamodb.amazonaws.com', 'ec2.amazonaws.com', 'iam.amazonaws.com', 's3.amazonaws.com', 'secretsmanager.amazonaws.com', 'sts.amazonaws.com']);
+    expect(agent.actionCounts).toEqual({ write: 10, provision: 7, read: 1, 'data-access': 1, privilege: 7, destructive: 1, 'cross-account': 1, denied: 5 });
+  });
+
+  it('captures the actions after discovery, not the one in the same log file as the discovery', () => {
+    const ids = report.agentActions.filter((a) => a.agent === TOOL).map((a) => a.eventId);
+    expect(ids).not.toContain('agent-0000-CreateSnapshot-before-discovery');
+    expect(ids).toHaveLength(11);
+    expect(report.agentActions.find((a) => a.eventName === 'AssumeRole')).toEqual({
+      agent: TOOL,
+      eventId: 'agent-0012-AssumeRole',
+      time: '2025-06-06T09:24:30.000Z',
+      eventSource: 'sts.amazonaws.com',
+      eventName: 'AssumeRole',
+      class: ['write', 'privilege', 'cross-account'],
+      outcome: 'success',
+      resources: ['arn:aws:iam::444455556666:role/partner-data-reader'],
+      session: 'arn:aws:sts::111122223333:assumed-role/support-tools-role/support-tools',
+      sourceIPAddress: '203.0.113.10',
+      account: '111122223333',
+      region: 'us-east-1',
+    });
+  });
+
+  it("logs the agent's CreateSnapshot and not the same call by the person in the console", () => {
+    const snapshots = report.agentActions.filter((a) => a.eventName === 'CreateSnapshot');
+    expect(snapshots.map((a) => a.agent)).toEqual([TOOL]);
+    expect(report.agents.map((a) => a.arn)).not.toContain('arn:aws:iam::111122223333:user/alice');
+  });
+
+  it('identifies the workload that wrote right after its model call, by behaviour', () => {
+    const writer = report.agents.find((a) => a.arn === 'arn:aws:iam::111122223333:role/report-writer')!;
+    expect(writer.identifiedBy.map((e) => e.how)).toEqual(['behaviour']);
+    expect(writer.identifiedBy[0].signals[0].note).toBe('a write 120 s after its model call at 2025-06-06T09:10:00.000Z');
+  });
+
+  it('raises the excessive-agency findings, each once', () => {
+    const rules = report.findings.filter((f) => f.principal === TOOL).map((f) => f.rule).sort();
+    expect(rules).toEqual(['agent-cross-account-action', 'agent-denied-burst', 'agent-destructive-action', 'agent-privilege-change', 'agent-privilege-change', 'agent-provisioned-resource', 'agent-provisioned-resource', 'agent-secret-access']);
+    const burst = report.findings.find((f) => f.rule === 'agent-denied-burst')!;
+    expect(burst).toMatchObject({ eventId: 'agent-0017-CreateUser', resource: TOOL, severity: 'high' });
+    expect(burst.frameworks.map((f) => f.id)).toEqual(['LLM06:2025', 'AML.T0053', 'AML.TA0008']);
+  });
+
+  it('enters what the agent created into the inventory with createdByAgent', () => {
+    expect(report.inventory.find((r) => r.arn === 'arn:aws:dynamodb:us-east-1:111122223333:table/support-cache')).toMatchObject({
+      kind: 'agent-created-resource',
+      service: 'dynamodb',
+      attributes: expect.objectContaining({ createdByAgent: TOOL }),
+    });
+  });
+});
+
+describe('ai-visibility agent ARN', () => {
+  it('prints the timeline from the local store, whatever path the ARN is given with', async () => {
+    const { code, stdout } = await cli('agent', TOOL_WITH_PATH, '--store', STORE, '--json');
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout) as { agent: { arn: string }; actions: Array<{ time: string; eventName: string }> };
+    expect(out.agent.arn).toBe(TOOL);
+    expect(out.actions.map((a) => a.time)).toEqual([...out.actions.map((a) => a.time)].sort());
+    expect(out.actions[0].eventName).toBe('CreateSnapshot');
+    const text = await cli('agent', TOOL, '--store', STORE);
+    expect(text.stdout).toContain('Timeline: 11 action(s)');
+    expect(text.stdout).toContain('sts:AssumeRole  [write,privilege,cross-account]');
+  });
+
+  it('reads a deployed table through the SDK with --table and --region', async () => {
+    const db = await startLocalDynamoDb({ path: STORE });
+    const saved = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    try {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = db.endpoint; // the "deployed" table is the store's
+      const { code, stdout } = await cli('agent', TOOL, '--table', LOCAL_TABLE_NAME, '--region', 'us-east-1', '--json');
+      expect(code).toBe(0);
+      expect((JSON.parse(stdout) as { actions: unknown[] }).actions).toHaveLength(11);
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+      else process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;
+      await db.close();
+    }
+  });
+
+  it('says so when there is no such agent, no store, or bad usage', async () => {
+    expect((await cli('agent', 'arn:aws:iam::111122223333:role/nobody', '--store', STORE)).code).toBe(1);
+    expect((await cli('agent', TOOL, '--store', join(STORE, 'missing'))).code).toBe(1);
+    expect((await cli('agent', 'not-an-arn')).code).toBe(2);
+    expect((await cli('agent', TOOL, '--table', 't')).code).toBe(2);
+  });
+});
+
+describe('the agent capture sync', () => {
+  const eventbridge = mockClient(EventBridgeClient);
+  const env = {
+    TABLE_NAME: LOCAL_TABLE_NAME,
+    EVENT_BUS_NAME: 'default',
+    CAPTURE_QUEUE_ARN: 'arn:aws:sqs:us-east-1:111122223333:capture',
+    CAPTURE_DLQ_ARN: 'arn:aws:sqs:us-east-1:111122223333:capture-dlq',
+    POWERTOOLS_SERVICE_NAME: 'sync-test',
+    POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
+  };
+  const context = { functionName: 'sync', awsRequestId: 'r' } as Context;
+
+  beforeEach(() => eventbridge.reset());
+
+  it('creates a rule for the watched principals, targeting the capture queue; a second run changes nothing', async () => {
+    const db = await startLocalDynamoDb({ path: STORE });
+    try {
+      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+      const sync = createAgentCaptureSyncHandler(env, { dynamodb: db.client, eventbridge: eventbridge as unknown as EventBridgeClient });
+      eventbridge.on(ListRulesCommand).resolves({ Rules: [{ Name: 'ai-visibility-agents-roles-009', EventPattern: '{}', State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' }] });
+      eventbridge.on(PutTargetsCommand).resolves({ FailedEntryCount: 0 });
+      eventbridge.on(ListTargetsByRuleCommand).resolves({ Targets: [{ Id: 'CaptureQueue', Arn: env.CAPTURE_QUEUE_ARN }] });
+      const first = await sync({}, context);
+      expect(first).toMatchObject({ rules: 1, put: 1, removed: 1 });
+      const put = eventbridge.commandCalls(PutRuleCommand)[0].args[0].input;
+      expect(put).toMatchObject({ Name: 'ai-visibility-agents-roles-001', EventBusName: 'default', State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' });
+      const roles = (JSON.parse(put.EventPattern!) as { detail: { userIdentity: { sessionContext: { sessionIssuer: { arn: string[] } } } } }).detail.userIdentity.sessionContext.sessionIssuer.arn;
+      expect(roles).toEqual(expect.arrayContaining([TOOL, TOOL_WITH_PATH, 'arn:aws:iam::111122223333:role/report-writer']));
+      expect(eventbridge.commandCalls(PutTargetsCommand)[0].args[0].input.Targets).toEqual([
+        { Id: 'CaptureQueue', Arn: env.CAPTURE_QUEUE_ARN, DeadLetterConfig: { Arn: env.CAPTURE_DLQ_ARN }, RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 } },
+      ]);
+      expect(eventbridge.commandCalls(RemoveTargetsCommand)[0].args[0].input).toMatchObject({ Rule: 'ai-visibility-agents-roles-009', Ids: ['CaptureQueue'] });
+      expect(eventbridge.commandCalls(DeleteRuleCommand)[0].args[0].input).toMatchObject({ Name: 'ai-visibility-agents-roles-009' });
+
+      eventbridge.reset();
+      eventbridge.on(ListRulesCommand).resolves({ Rules: [{ Name: put.Name, EventPattern: put.EventPattern, State: put.State }] });
+      expect(await sync({}, context)).toMatchObject({ put: 0, removed: 0 });
+      expect(eventbridge.commandCalls(PutRuleCommand)).toHaveLength(0);
+    } finally {
+      await db.close();
+    }
+  });
+});
