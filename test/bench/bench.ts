@@ -19,6 +19,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { classify } from '../../lambdas/classifier/classify';
 import { normalize } from '../../lambdas/classifier/normalize';
 import { processMessages, type InboundMessage } from '../../lambdas/classifier/process-batch';
+import { DEFAULT_AGENT_SETTINGS } from '../../lambdas/classifier/agents/analyze';
+import { createAgentDirectory } from '../../lambdas/classifier/agents/directory';
 import { createInventoryStore, type InventoryStore } from '../../lambdas/shared/inventory-store';
 import { compileRules, isEnvelope, matchingRules, toEnvelope } from '../../lib/replay/event-bus';
 import { startLocalDynamoDb } from '../../lib/replay/local-dynamodb';
@@ -97,6 +99,29 @@ async function writeUnitsPerAiEvent(aiMessages: readonly InboundMessage[], batch
   }
 }
 
+async function agentActionCapacity() {
+  const activity = (JSON.parse(readFileSync(join(FIXTURES, 'documented', 'agents-2-activity.json'), 'utf8')) as { Records: Record<string, unknown>[] }).Records.filter((r) =>
+    JSON.stringify(r.userIdentity).includes('support-tools-role'),
+  );
+  const setup = (JSON.parse(readFileSync(join(FIXTURES, 'documented', 'agents-1-setup.json'), 'utf8')) as { Records: Record<string, unknown>[] }).Records.slice(0, 2);
+  const db = await startLocalDynamoDb();
+  try {
+    await db.createInventoryTable('bench-agents');
+    const store = createInventoryStore(db.documents, 'bench-agents');
+    const agents = { directory: createAgentDirectory(store), settings: DEFAULT_AGENT_SETTINGS, ledgerRetentionDays: 400 };
+    const message = (r: Record<string, unknown>, i: number): InboundMessage => ({ messageId: `a${i}`, body: JSON.stringify(toEnvelope(r)), receivedAt: '2025-06-06T00:00:00.000Z', source: `bench#${i}` });
+    await processMessages(setup.map(message), { store, agents }); // the role becomes an agent
+    const events = Array.from({ length: 10_000 }, (_, i) => ({ ...activity[i % activity.length], eventID: randomUUID() }));
+    const before = { ...store.stats };
+    const { seconds } = await timedAsync(async () => {
+      for (let i = 0; i < events.length; i += 1_000) await processMessages(events.slice(i, i + 1_000).map(message), { store, agents });
+    });
+    return { events: events.length, writeUnits: store.stats.writeUnits - before.writeUnits, readUnits: store.stats.readUnits - before.readUnits, requests: store.stats.requests - before.requests, seconds };
+  } finally {
+    await db.close();
+  }
+}
+
 /** A store that writes nothing: measures everything the handler does before DynamoDB. */
 const nullStore: InventoryStore = {
   stats: { writeUnits: 0, readUnits: 0, requests: 0, conditionalFailures: 0 },
@@ -157,6 +182,10 @@ async function main(): Promise<void> {
       byBatch.push({ size, events: events.length, ...(await writeUnitsPerAiEvent(events, size)) });
     }
 
+    // 6. Agent actions: what following an agent costs, per captured action (the agent scenario's
+    //    tool-role actions, fresh eventIDs, the role already known as an agent).
+    const agentCost = await agentActionCapacity();
+
     const rows: Array<[string, string, string]> = [
       ['JSON.parse of the log files', `${rate(corpus.records, parse.seconds)} records/s`, `${parse.seconds.toFixed(2)} s`],
       ['classifier (normalize + classify)', `${rate(corpus.records, classifyAll.seconds)} records/s`, `${(parse.seconds / classifyAll.seconds).toFixed(2)} x JSON.parse`],
@@ -171,6 +200,7 @@ async function main(): Promise<void> {
     for (const b of byBatch) {
       console.log(`    batch ${String(b.size).padStart(5)}: ${(b.writeUnits / b.events).toFixed(3)} WCU, ${(b.readUnits / b.events).toFixed(3)} RCU, ${(b.requests / b.events).toFixed(3)} requests per event (${b.events.toLocaleString('en-US')} events, ${b.seconds.toFixed(1)} s)`);
     }
+    console.log(`\n  Agent actions (${agentCost.events.toLocaleString('en-US')} tool-role calls, batch 1,000): ${(agentCost.writeUnits / agentCost.events).toFixed(3)} WCU, ${(agentCost.readUnits / agentCost.events).toFixed(3)} RCU, ${(agentCost.requests / agentCost.events).toFixed(3)} requests per action; handler work ${(agentCost.seconds * 1e6 / agentCost.events).toFixed(0)} µs per action against dynalite`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
