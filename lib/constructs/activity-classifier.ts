@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { CLASSIFIER_ENVIRONMENT } from '../../lambdas/classifier/environment';
 import { environmentFor } from '../../lambdas/shared/environment';
 import { AiVisibilityFunction } from './house-function';
+import { nagArn } from './nag';
 import type { AiInventoryTable } from './inventory-table';
 import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
 
@@ -66,7 +67,7 @@ export class AiActivityClassifier extends Construct {
       }),
     );
     Validations.of(this.function.role!).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*]',
+      id: `AwsSolutions-IAM5[Resource::${nagArn(this, 'lambda', 'function:*')}]`,
       reason: "The action-group functions of Bedrock agents are created by users after deployment; reading their configuration (their execution role) is read-only and limited to this account and region.",
     });
     this.function.addEventSource(

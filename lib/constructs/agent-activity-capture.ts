@@ -21,6 +21,7 @@ import { AGENT_RULE_PREFIX } from '../../lambdas/shared/agent-capture';
 import { environmentFor } from '../../lambdas/shared/environment';
 import type { AiActivityCapture } from './ai-activity-capture';
 import { AiVisibilityFunction } from './house-function';
+import { nagArn } from './nag';
 import type { AiInventoryTable } from './inventory-table';
 
 export interface AgentActivityCaptureProps {
@@ -87,7 +88,7 @@ export class AgentActivityCapture extends Construct {
     });
 
     Validations.of(this.function.role!).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/${AGENT_RULE_PREFIX}*]`,
+      id: `AwsSolutions-IAM5[Resource::${nagArn(this, 'events', `rule/${AGENT_RULE_PREFIX}*`)}]`,
       reason: 'The function owns every rule named with this prefix: it creates and deletes them as agents are discovered, so their names are not known at deploy time.',
     });
     Validations.of(this.function.role!).acknowledge({

@@ -271,6 +271,14 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => nag((app) => new AiVisibilityStack(app, 'AiVisibility', { config }))).not.toThrow();
   });
 
+  it.each([
+    ['an environment-agnostic stack', undefined],
+    ['a stack with a known account and region (as `cdk deploy` synthesizes it)', { account: '111122223333', region: 'eu-west-1' }],
+    ['a known region only (the CLI without credentials)', { region: 'us-east-1' }],
+  ])('acknowledges the same findings in %s', (_name, env) => {
+    expect(() => nag((app) => new AiVisibilityStack(app, 'AiVisibility', { env, config: DEFAULT_CONFIG }))).not.toThrow();
+  });
+
   it('would fail the synth on a finding (the check is live)', () => {
     expect(() =>
       nag((app) => {

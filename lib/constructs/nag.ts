@@ -1,0 +1,14 @@
+/**
+ * cdk-nag finding ids name a wildcard resource as it renders in the template: deploy-time values
+ * appear as `<AWS::Region>`, known ones as themselves. Acknowledgments must spell it the same
+ * way for whatever environment the stack is synthesized in.
+ */
+import { Stack, Token } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+
+/** How cdk-nag writes `arn:<partition>:<service>:<region>:<account>:<resource>` for this stack. */
+export function nagArn(scope: IConstruct, service: string, resource: string): string {
+  const stack = Stack.of(scope);
+  const show = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+  return `arn:${show(stack.partition, 'Partition')}:${service}:${show(stack.region, 'Region')}:${show(stack.account, 'AccountId')}:${resource}`;
+}
