@@ -8,7 +8,10 @@
  *
  * docs/capture.md explains each rule, the read-only calls left out and why, and what it costs.
  */
-import { OWN_ROLE_PATH } from '../../lambdas/shared/constants';
+import { OWN_ROLE_PATH, TAG_PREFIX } from '../../lambdas/shared/constants';
+
+/** The tag that declares an IAM role or user an AI agent. */
+export const AGENT_TAG_KEY = `${TAG_PREFIX}agent`;
 
 /** An EventBridge event pattern: plain JSON, as it appears in the template. */
 export type EventPattern = { [key: string]: unknown };
@@ -219,6 +222,22 @@ export function captureRules(): CaptureRuleSpec[] {
         // CloudTrail names Lambda events with their API version: CreateFunction20150331, ...
         eventName: [{ prefix: 'CreateFunction' }, { prefix: 'UpdateFunctionConfiguration' }],
       }),
+    },
+    {
+      id: 'AgentDeclarations',
+      description: 'IAM roles and users tagged ai-visibility:agent, and role sessions assumed with that tag',
+      // Tagged AssumeRole calls are rare; read-only or not, they must arrive.
+      includeReadOnlyManagementEvents: true,
+      pattern: {
+        source: ['aws.iam', 'aws.sts'],
+        'detail-type': [CLOUDTRAIL_API_CALL],
+        detail: {
+          eventSource: ['iam.amazonaws.com', 'sts.amazonaws.com'],
+          eventName: ['TagRole', 'TagUser', 'AssumeRole'],
+          requestParameters: { tags: { key: [{ 'equals-ignore-case': AGENT_TAG_KEY }] } },
+          userIdentity: notOwnRoles(),
+        },
+      },
     },
     {
       id: 'ModelArtifacts',

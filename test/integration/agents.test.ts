@@ -6,7 +6,7 @@
  * store and from a "deployed" table (dynalite behind the SDK's endpoint setting); the sync
  * function writes the rules through the EventBridge API (mocked).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteRuleCommand, EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
@@ -95,6 +95,24 @@ describe('the agent scenario, replayed', () => {
       service: 'dynamodb',
       attributes: expect.objectContaining({ createdByAgent: TOOL }),
     });
+  });
+});
+
+describe('an agent declared by tag (built from the documented shapes)', () => {
+  it('is followed from the next log file on, reads included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-declared-'));
+    const activity = JSON.parse(readFileSync(SCENARIO[1], 'utf8')).Records as Array<Record<string, unknown>>;
+    const base = activity.find((r) => r.eventName === 'AttachRolePolicy')!;
+    const bob = { type: 'IAMUser', principalId: 'AIDAEXAMPLEBOB', arn: 'arn:aws:iam::111122223333:user/bob', accountId: '111122223333', userName: 'bob' };
+    const tagRole = { ...base, userIdentity: bob, eventName: 'TagRole', eventID: 'tag-1', eventTime: '2025-06-07T10:00:00Z', requestParameters: { roleName: 'triage-bot', tags: [{ key: 'ai-visibility:agent', value: 'true' }] } };
+    const identity = JSON.parse(JSON.stringify(base.userIdentity).replaceAll('support-tools-role', 'triage-bot').replaceAll('/service-role/', '/'));
+    const read = { ...base, userIdentity: identity, eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', eventID: 'read-1', eventTime: '2025-06-07T10:05:00Z', readOnly: true, requestParameters: { instancesSet: {} } };
+    writeFileSync(join(dir, '1.json'), JSON.stringify({ Records: [tagRole] }));
+    writeFileSync(join(dir, '2.json'), JSON.stringify({ Records: [read] }));
+    const { stdout } = await cli('replay', '--json', '--store', mkdtempSync(join(tmpdir(), 'ai-visibility-store-')), dir);
+    const declared = JSON.parse(stdout) as ReplayReport;
+    expect(declared.agents).toEqual([expect.objectContaining({ arn: 'arn:aws:iam::111122223333:role/triage-bot', identifiedBy: [expect.objectContaining({ how: 'declared', eventId: 'tag-1' })] })]);
+    expect(declared.agentActions).toEqual([expect.objectContaining({ eventId: 'read-1', class: ['read'], outcome: 'success' })]);
   });
 });
 

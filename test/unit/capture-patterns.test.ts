@@ -3,11 +3,12 @@
  * on real records: every record of fixtures/cloudtrail/ai must reach a rule, every record of
  * fixtures/cloudtrail/non-ai none.
  */
-import { captureRules, GPU_FAMILY_PREFIXES, MODEL_FILE_SUFFIXES, OWN_ROLE_PATH } from '../../lib/capture/patterns';
+import { AGENT_TAG_KEY, captureRules, GPU_FAMILY_PREFIXES, MODEL_FILE_SUFFIXES, OWN_ROLE_PATH } from '../../lib/capture/patterns';
+import { AGENT_TAG } from '../../lambdas/classifier/agents/identify';
 import { compileRules, matchingRules, mayMatch, toEnvelope, isEnvelope } from '../../lib/replay/event-bus';
 import { GPU_INSTANCE_TYPE } from '../../lambdas/classifier/rules/ec2';
 import { MODEL_FILE } from '../../lambdas/classifier/rules/s3';
-import { aiFixtureFiles, documentedRecord, documentedRecords, nonAiRecords, readJson } from '../helpers';
+import { aiFixtureFiles, documentedRecord, documentedRecords, FIXTURES, nonAiRecords, readJson } from '../helpers';
 import { basename } from 'node:path';
 
 const rules = compileRules();
@@ -99,10 +100,29 @@ describe('the stack never captures itself', () => {
 
 describe('the replay\'s source prefilter', () => {
   it('never drops a record a rule would match', () => {
-    expect(rules.eventSources).toEqual(new Set(['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com', 'sagemaker.amazonaws.com', 'ec2.amazonaws.com', 'lambda.amazonaws.com', 's3.amazonaws.com']));
+    expect(rules.eventSources).toEqual(new Set(['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com', 'sagemaker.amazonaws.com', 'ec2.amazonaws.com', 'lambda.amazonaws.com', 'iam.amazonaws.com', 'sts.amazonaws.com', 's3.amazonaws.com']));
     const all = [...aiFixtureFiles().map((f) => readJson(f)), ...nonAiRecords().map((r) => r.value), ...documentedRecords()].map((v) => (isEnvelope(v) ? (v.detail as Record<string, unknown>) : v));
     for (const record of all) if (!mayMatch(record, rules)) expect(rulesFor(record)).toEqual([]);
     expect(all.filter((r) => !mayMatch(r, rules)).length).toBeGreaterThan(0);
+  });
+});
+
+describe('agent declarations', () => {
+  const tag = (eventName: string, key: string) => ({
+    ...(readJson(`${FIXTURES}/documented/agents-2-activity.json`).Records as Record<string, unknown>[]).find((r) => r.eventName === 'AttachRolePolicy')!,
+    eventName,
+    eventID: `${eventName}-${key}`,
+    requestParameters: { roleName: 'triage-bot', userName: 'triage-bot', roleArn: 'arn:aws:iam::111122223333:role/triage-bot', tags: [{ key: 'team', value: 'ml' }, { key, value: 'true' }] },
+  });
+
+  it.each(['TagRole', 'TagUser', 'AssumeRole'])('bring in %s with the ai-visibility:agent tag, in any case, and nothing else (built from the documented shape)', (eventName) => {
+    expect(rulesFor(tag(eventName, 'ai-visibility:agent'))).toEqual(['AgentDeclarations']);
+    expect(rulesFor(tag(eventName, 'AI-Visibility:Agent'))).toEqual(['AgentDeclarations']);
+    expect(rulesFor(tag(eventName, 'ai-visibility:owner'))).toEqual([]);
+  });
+
+  it('use the tag key the classifier reads', () => {
+    expect(AGENT_TAG_KEY).toBe(AGENT_TAG);
   });
 });
 

@@ -44,6 +44,7 @@ export interface FunctionRole {
   readonly signals: readonly Signal[];
 }
 
+/** Keep in step with AGENT_TAG_KEY in lib/capture/patterns.ts (a test checks it). */
 export const AGENT_TAG = `${TAG_PREFIX}agent`;
 export const BEDROCK_AGENT_ROLE_PREFIX = 'AmazonBedrockExecutionRoleForAgents_';
 
