@@ -225,6 +225,11 @@ export function planWrites(classified: readonly ClassifiedEvent[]): WritePlan {
 
 /** Days an agent action stays in the ledger (DynamoDB TTL on `expiresAt`). */
 export const DEFAULT_LEDGER_RETENTION_DAYS = 400;
+/**
+ * How long a denial marker (read only by the burst check) outlives its event: far longer than
+ * any burst window, long enough for a redelivered or late batch to still see it.
+ */
+const DENIAL_MARKER_RETENTION_SECONDS = 7 * 86_400;
 
 function groupBy<T>(items: readonly T[], keyOf: (t: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -239,7 +244,7 @@ const accountOfArn = (arn: string) => /^arn:[^:]+:[^:]*:[^:]*:([^:]*):/.exec(arn
 
 /**
  * The agent step's writes: each agent's profile (an ordered merge, like any entity), its
- * ledger entries and findings (immutable), the watched principals (immutable) and the
+ * ledger entries, denial markers and findings (immutable), the watched principals (immutable) and the
  * functions' execution roles.
  */
 export function planAgentWrites(analysis: AgentAnalysis, ledgerRetentionDays = DEFAULT_LEDGER_RETENTION_DAYS): { entities: PlannedEntity[]; items: PlannedItem[] } {
@@ -320,6 +325,18 @@ export function planAgentWrites(analysis: AgentAnalysis, ledgerRetentionDays = D
         ...(a.session ? { session: a.session } : {}),
         ...(typeof a.event.record.sourceIPAddress === 'string' ? { sourceIPAddress: a.event.record.sourceIPAddress } : {}),
         expiresAt: Math.floor(Date.parse(a.event.time) / 1000) + ledgerRetentionDays * 86_400,
+      },
+      a.messageId,
+    );
+  }
+  for (const a of analysis.actions.filter((x) => x.classes.includes('denied'))) {
+    put(
+      {
+        ...keys.agentDenial(a.agent, a.event.time, a.event.eventId),
+        entity: ENTITY.agentDenial,
+        time: a.event.time,
+        eventId: a.event.eventId,
+        expiresAt: Math.floor(Date.parse(a.event.time) / 1000) + DENIAL_MARKER_RETENTION_SECONDS,
       },
       a.messageId,
     );

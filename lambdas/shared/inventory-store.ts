@@ -82,8 +82,11 @@ export interface InventoryStore {
   putItems(items: ReadonlyArray<Record<string, unknown> & Key>): Promise<Key[]>;
   /** Read items by key (strongly consistent); missing items are absent from the result. */
   getItems(keys: readonly Key[]): Promise<Map<string, Record<string, unknown>>>;
-  /** Items of one partition whose sort key lies between `from` and `to`, in sort-key order. */
-  queryRange(pk: string, from: string, to: string): Promise<Record<string, unknown>[]>;
+  /**
+   * Items of one partition whose sort key lies between `from` and `to` (inclusive), in sort-key
+   * order (or the reverse), at most `limit` of them.
+   */
+  queryRange(pk: string, from: string, to: string, options?: { descending?: boolean; limit?: number }): Promise<Record<string, unknown>[]>;
   readonly stats: WriteStats;
 }
 
@@ -313,8 +316,9 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
       return found;
     },
 
-    async queryRange(pk, from, to) {
+    async queryRange(pk, from, to, options = {}) {
       const items: Record<string, unknown>[] = [];
+      const limit = options.limit ?? Infinity;
       let start: Record<string, unknown> | undefined;
       do {
         stats.requests++;
@@ -324,6 +328,8 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
             KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
             ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
             ConsistentRead: true,
+            ScanIndexForward: !options.descending,
+            ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}),
             ExclusiveStartKey: start,
             ReturnConsumedCapacity: 'TOTAL',
           }),
@@ -331,7 +337,7 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
         stats.readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
         items.push(...((out.Items ?? []) as Record<string, unknown>[]));
         start = out.LastEvaluatedKey;
-      } while (start);
+      } while (start && items.length < limit);
       return items;
     },
 

@@ -55,6 +55,7 @@ export const ENTITY = {
   quarantine: 'quarantine',
   agent: 'agent',
   agentAction: 'agent-action',
+  agentDenial: 'agent-denial',
   watch: 'watch',
   function: 'function',
   lookup: 'lookup',
@@ -75,8 +76,9 @@ export const keys = {
   /** An agent's profile and, in the same partition, its action ledger in time order. */
   agentProfile: (principal: string) => ({ pk: `AGENT#${principal}`, sk: PROFILE_SK }),
   agentAction: (principal: string, time: string, eventId: string) => ({ pk: `AGENT#${principal}`, sk: `ACTION#${time}#${eventId}` }),
-  agentActionsFrom: (principal: string, time: string) => ({ pk: `AGENT#${principal}`, sk: `ACTION#${time}` }),
-  agentActionsTo: (principal: string, time: string) => ({ pk: `AGENT#${principal}`, sk: `ACTION#${time}#\uffff` }),
+  /** A marker per denied action, so a burst check reads denials only, never the whole ledger. */
+  agentDenial: (principal: string, time: string, eventId: string) => ({ pk: `AGENT#${principal}`, sk: `DENIAL#${time}#${eventId}` }),
+  agentDenialsFrom: (principal: string, time: string) => ({ pk: `AGENT#${principal}`, sk: `DENIAL#${time}` }),
   watch: (principal: string) => ({ pk: `WATCH#${principal}`, sk: STATE_SK }),
   function: (functionArn: string) => ({ pk: `FUNCTION#${functionArn}`, sk: STATE_SK }),
   lookup: (kind: string, id: string) => ({ pk: `LOOKUP#${kind}#${id}`, sk: STATE_SK }),

@@ -4,7 +4,8 @@
  * action group, the agent capture rules follow it from the next log file on, its actions land in
  * the ledger with their classes and findings; the `agent` command prints them from the local
  * store and from a "deployed" table (dynalite behind the SDK's endpoint setting); the sync
- * function writes the rules through the EventBridge API (mocked).
+ * function writes the rules through the EventBridge API (mocked). Denial bursts across batches
+ * go through the classifier handler and its real directory on a real DynamoDB API (dynalite).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,9 +15,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { Context } from 'aws-lambda';
 import { main } from '../../bin/cli';
 import { createAgentCaptureSyncHandler } from '../../lambdas/agent-capture-sync/handler';
-import { startLocalDynamoDb } from '../../lib/replay/local-dynamodb';
-import { LOCAL_TABLE_NAME } from '../../lib/replay/replay';
-import type { ReplayReport } from '../../lib/replay/report';
+import type { SQSEvent } from 'aws-lambda';
+import { toEnvelope } from '../../lib/replay/event-bus';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../lib/replay/local-dynamodb';
+import { LOCAL_TABLE_NAME, localClassifierHandler } from '../../lib/replay/replay';
+import { scanTable, type ReplayReport } from '../../lib/replay/report';
+import { createAgentDirectory } from '../../lambdas/classifier/agents/directory';
+import { createInventoryStore } from '../../lambdas/shared/inventory-store';
+import { ENTITY, keys } from '../../lambdas/shared/table-schema';
 import { FIXTURES } from '../helpers';
 
 const TOOL = 'arn:aws:iam::111122223333:role/support-tools-role';
@@ -113,6 +119,55 @@ describe('an agent declared by tag (built from the documented shapes)', () => {
     const declared = JSON.parse(stdout) as ReplayReport;
     expect(declared.agents).toEqual([expect.objectContaining({ arn: 'arn:aws:iam::111122223333:role/triage-bot', identifiedBy: [expect.objectContaining({ how: 'declared', eventId: 'tag-1' })] })]);
     expect(declared.agentActions).toEqual([expect.objectContaining({ eventId: 'read-1', class: ['read'], outcome: 'success' })]);
+  });
+});
+
+describe('denial bursts across batches, on a real table', () => {
+  const records = (file: string) => JSON.parse(readFileSync(file, 'utf8')).Records as Array<Record<string, unknown>>;
+  const denials = records(SCENARIO[1]).filter((r) => r.errorCode === 'AccessDenied');
+  let sequence = 0;
+  const batch = (list: Array<Record<string, unknown>>) =>
+    ({
+      Records: list.map((r) => ({ messageId: `m-${++sequence}`, receiptHandle: 'h', body: JSON.stringify(toEnvelope(r)), attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:111122223333:capture', awsRegion: 'us-east-1' })),
+    }) as unknown as SQSEvent;
+  const context = { functionName: 'test', awsRequestId: 'req', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+  const bursts = async (db: LocalDynamoDb) => (await scanTable(db.documents, 'bursts')).filter((i) => typeof i.sk === 'string' && i.sk.endsWith('#agent-denied-burst'));
+
+  it('one denial per batch: one finding, at the denial that completes the burst; a redelivery adds none', async () => {
+    const db = await startLocalDynamoDb();
+    try {
+      await db.createInventoryTable('bursts');
+      const handler = localClassifierHandler(db, 'bursts');
+      await handler(batch(records(SCENARIO[0])), context); // the setup makes the tool role an agent
+      for (const d of denials) expect(await handler(batch([d]), context)).toEqual({ batchItemFailures: [] });
+      // The scenario's five denials span 59 s: the default burst is 5 within 5 minutes.
+      expect((await bursts(db)).map((f) => f.eventId)).toEqual(['agent-0017-CreateUser']);
+      await handler(batch(denials), context);
+      await handler(batch(denials.slice(2)), context);
+      expect(await bursts(db)).toHaveLength(1);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("reads a busy agent's denials a burst's worth at a time, nearest first", async () => {
+    const db = await startLocalDynamoDb();
+    try {
+      await db.createInventoryTable('bursts');
+      const store = createInventoryStore(db.documents, 'bursts');
+      const at = (i: number) => new Date(Date.UTC(2025, 5, 6, 9, 0, 0) + Math.floor(i / 10) * 1000).toISOString();
+      await store.putItems(Array.from({ length: 500 }, (_, i) => ({ ...keys.agentDenial(TOOL, at(i), `d-${String(i).padStart(3, '0')}`), entity: ENTITY.agentDenial, time: at(i), eventId: `d-${String(i).padStart(3, '0')}` })));
+      const directory = createAgentDirectory(store);
+      const before = store.stats.readUnits;
+      const found = await directory.deniedBefore(TOOL, at(0), { time: at(499), eventId: 'd-495' }, 5);
+      expect(found.map((d) => d.eventId)).toEqual(['d-494', 'd-493', 'd-492', 'd-491', 'd-490']);
+      expect(store.stats.readUnits - before).toBeLessThanOrEqual(1);
+      expect(await directory.deniedBefore(TOOL, at(490), { time: at(499), eventId: 'd-490' }, 5)).toEqual([]); // first of its second
+      expect((await directory.deniedBefore(TOOL, at(480), { time: at(490), eventId: 'd-490' }, 50)).map((d) => d.eventId)).toEqual(['d-489', 'd-488', 'd-487', 'd-486', 'd-485', 'd-484', 'd-483', 'd-482', 'd-481', 'd-480']);
+      expect(await directory.deniedBefore('arn:aws:iam::111122223333:role/nobody', at(0), { time: at(499), eventId: 'd-495' }, 5)).toEqual([]);
+    } finally {
+      await db.close();
+    }
   });
 });
 

@@ -45,8 +45,12 @@ function directory(stored: { agents?: string[]; lastModelCallAt?: Record<string,
     async functionRoles(fns) {
       return new Map(fns.filter((f) => stored.functionRoles?.[f]).map((f) => [f, stored.functionRoles![f]]));
     },
-    async deniedActions(agent, from, to) {
-      return (stored.denials?.[agent] ?? []).filter((d) => d.time >= from && d.time <= to);
+    async deniedBefore(agent, from, before, limit) {
+      const earlier = (d: { time: string; eventId: string }) => d.time < before.time || (d.time === before.time && d.eventId < before.eventId);
+      return (stored.denials?.[agent] ?? [])
+        .filter((d) => d.time >= from && earlier(d))
+        .sort((x, y) => (x.time === y.time ? y.eventId.localeCompare(x.eventId) : y.time.localeCompare(x.time)))
+        .slice(0, limit);
     },
   };
 }
@@ -223,6 +227,20 @@ describe('analyzeAgents', () => {
     it('denials stored from earlier batches count toward the window', async () => {
       const stored = [{ time: '2025-06-06T09:24:50.000Z', eventId: 'deny-old-1' }, { time: '2025-06-06T09:24:55.000Z', eventId: 'deny-old-2' }];
       expect((await bursts(['09:25:00'], stored)).map((f) => f.finding.eventId)).toEqual(['deny-09:25:00']);
+    });
+    it('a redelivered batch whose denials are already stored raises the same one finding', async () => {
+      const times = ['09:25:00', '09:25:10', '09:25:20'];
+      const stored = times.map((t) => ({ time: `2025-06-06T${t}.000Z`, eventId: `deny-${t}` }));
+      expect((await bursts(times, stored)).map((f) => f.finding.eventId)).toEqual(['deny-09:25:20']);
+    });
+    it('a busy agent: never asks for more than a burst plus the batch, and a full window is no new burst', async () => {
+      const stored = Array.from({ length: 200 }, (_, i) => ({ time: '2025-06-06T09:24:30.000Z', eventId: `deny-old-${String(i).padStart(3, '0')}` }));
+      const limits: number[] = [];
+      const base = directory({ agents: [TOOL], denials: { [TOOL]: stored } });
+      const spy: AgentDirectory = { ...base, deniedBefore: (agent, from, before, limit) => (limits.push(limit), base.deniedBefore(agent, from, before, limit)) };
+      const found = (await analyzeAgents(batchOf(...['09:25:00', '09:25:10', '09:25:20', '09:25:25'].map(denial)), spy, settings)).findings.filter((f) => f.finding.rule === 'agent-denied-burst');
+      expect(found).toHaveLength(0);
+      expect(limits).toEqual([3, 4, 5]); // the fourth has three of the batch before it: settled without a read
     });
   });
 });

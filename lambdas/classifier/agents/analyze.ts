@@ -37,12 +37,20 @@ export interface PrincipalState {
   readonly lastModelCallAt?: string;
 }
 
+export interface Denial {
+  readonly time: string;
+  readonly eventId: string;
+}
+
 export interface AgentDirectory {
   principals(arns: readonly string[]): Promise<Map<string, PrincipalState>>;
   /** Execution roles of Lambda functions, from earlier events or a lookup. */
   functionRoles(functionArns: readonly string[]): Promise<Map<string, string>>;
-  /** An agent's denied actions with times in [from, to], as stored. */
-  deniedActions(agent: string, from: string, to: string): Promise<Array<{ time: string; eventId: string }>>;
+  /**
+   * An agent's stored denials that come before `before` (by time, then event id) and no earlier
+   * than `from`, nearest first, at most `limit`; `before` itself is left out.
+   */
+  deniedBefore(agent: string, from: string, before: Denial, limit: number): Promise<Denial[]>;
 }
 
 export interface BatchEvent {
@@ -105,37 +113,45 @@ function actionFindings(action: AgentAction, agent: string): FindingObservation[
   return out;
 }
 
+/** Denials in the order the table keeps them: by time, then event id (byte order, as DynamoDB). */
+const denialOrder = (x: Denial, y: Denial) => (x.time !== y.time ? (x.time < y.time ? -1 : 1) : x.eventId < y.eventId ? -1 : x.eventId > y.eventId ? 1 : 0);
+
 /**
  * Denied bursts: a finding at the denial that completes `count` denials within `windowMs`
- * (inclusive: denials exactly `windowMs` apart count), so one burst raises one finding.
+ * (inclusive: denials exactly `windowMs` apart count), so one burst raises one finding. A denial
+ * completes a burst when exactly `count - 1` denials precede it within the window: those of this
+ * batch, and the stored ones (read at most `count` plus the batch's, so the read stays bounded
+ * however busy the agent). Stored denials were judged when they came.
  */
 async function deniedBursts(actions: readonly AgentAction[], directory: AgentDirectory, settings: AgentSettings): Promise<Array<{ messageId: string; finding: FindingObservation }>> {
   const { count, windowMs } = settings.deniedBurst;
-  const byAgent = new Map<string, AgentAction[]>();
-  for (const a of actions) if (a.classes.includes('denied')) byAgent.set(a.agent, [...(byAgent.get(a.agent) ?? []), a]);
+  const byAgent = new Map<string, Map<string, AgentAction>>();
+  for (const a of actions) {
+    if (!a.classes.includes('denied')) continue;
+    const mine = byAgent.get(a.agent) ?? new Map<string, AgentAction>();
+    if (!mine.has(a.event.eventId)) mine.set(a.event.eventId, a);
+    byAgent.set(a.agent, mine);
+  }
+  const denialOf = (a: AgentAction): Denial => ({ time: a.event.time, eventId: a.event.eventId });
   const out: Array<{ messageId: string; finding: FindingObservation }> = [];
-  for (const [agent, denied] of byAgent) {
-    const times = denied.map((a) => ms(a.event.time));
-    // Stored denials that can share a window with this batch's: up to windowMs either side.
-    const from = new Date(Math.min(...times) - windowMs).toISOString();
-    const to = new Date(Math.max(...times) + windowMs).toISOString();
-    const all = new Map<string, { time: string; eventId: string }>();
-    for (const d of await directory.deniedActions(agent, from, to)) all.set(d.eventId, d);
-    for (const a of denied) all.set(a.event.eventId, { time: a.event.time, eventId: a.event.eventId });
-    const sorted = [...all.values()].sort((x, y) => (x.time === y.time ? x.eventId.localeCompare(y.eventId) : x.time.localeCompare(y.time)));
-    for (let i = 0; i < sorted.length; i++) {
-      let start = i;
-      while (start > 0 && ms(sorted[i].time) - ms(sorted[start - 1].time) <= windowMs) start--;
-      if (i - start + 1 !== count) continue;
-      // The completing denial: raise it if it is one of this batch's (stored ones were judged when they came).
-      const action = denied.find((a) => a.event.eventId === sorted[i].eventId);
-      if (!action) continue;
+  for (const [agent, mine] of byAgent) {
+    const denied = [...mine.values()].sort((x, y) => denialOrder(denialOf(x), denialOf(y)));
+    for (let i = 0; i < denied.length; i++) {
+      const action = denied[i];
+      const from = new Date(ms(action.event.time) - windowMs).toISOString();
+      const inBatch = denied.slice(0, i).filter((p) => p.event.time >= from).map(denialOf);
+      if (inBatch.length >= count) continue;
+      const seen = new Set(inBatch.map((p) => p.eventId));
+      const stored = await directory.deniedBefore(agent, from, denialOf(action), count + inBatch.length);
+      const prior = [...inBatch, ...stored.filter((d) => !seen.has(d.eventId))].sort(denialOrder);
+      if (prior.length !== count - 1) continue;
+      const first = prior[0]?.time ?? action.event.time;
       out.push({
         messageId: action.messageId,
         finding: finding('agent-denied-burst', action.event, {
           resource: agent,
           principal: agent,
-          summary: `Agent ${agent} was refused ${count} times within ${Math.round(windowMs / 1000)} s (${sorted[start].time} to ${sorted[i].time}), the last time for ${action.event.eventSource.replace('.amazonaws.com', '')}:${action.event.eventName}.`,
+          summary: `Agent ${agent} was refused ${count} times within ${Math.round(windowMs / 1000)} s (${first} to ${action.event.time}), the last time for ${action.event.eventSource.replace('.amazonaws.com', '')}:${action.event.eventName}.`,
           signals: [eventSignal(action.event), signal(action.event, 'errorCode', action.event.errorCode ?? action.outcome)],
         }),
       });

@@ -1,8 +1,9 @@
 /**
  * The agent step's view of stored state, read from the inventory table: which principals are
  * agents or watched (and when each last called a model), the execution roles of Lambda
- * functions, and an agent's recent denials. One BatchGetItem per hundred keys; one Query per
- * agent with denials in the batch.
+ * functions, and an agent's recent denials. One BatchGetItem per hundred keys; for denials, one
+ * bounded Query (at most a burst's worth of small marker items) per denial the batch cannot
+ * settle alone.
  *
  * A function's role comes from CreateFunction/UpdateFunctionConfiguration events when they were
  * in view; otherwise the deployed classifier may look it up (Lambda GetFunctionConfiguration),
@@ -63,10 +64,13 @@ export function createAgentDirectory(store: InventoryStore, lookups: AgentLookup
       return out;
     },
 
-    async deniedActions(agent, from, to) {
-      const items = await store.queryRange(keys.agentActionsFrom(agent, from).pk, keys.agentActionsFrom(agent, from).sk, keys.agentActionsTo(agent, to).sk);
+    async deniedBefore(agent, from, before, limit) {
+      const { pk, sk } = keys.agentDenialsFrom(agent, from);
+      const upTo = keys.agentDenial(agent, before.time, before.eventId).sk;
+      const items = await store.queryRange(pk, sk, upTo, { descending: true, limit: limit + 1 });
       return items
-        .filter((i) => Array.isArray(i.classes) && (i.classes as string[]).includes('denied'))
+        .filter((i) => i.entity === ENTITY.agentDenial && i.eventId !== before.eventId)
+        .slice(0, limit)
         .map((i) => ({ time: i.time as string, eventId: i.eventId as string }));
     },
   };
