@@ -4,9 +4,10 @@
  */
 import { DeleteRuleCommand, ListRulesCommand, ListTargetsByRuleCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { AGENT_RULE_PREFIX, type AgentRule } from '../shared/agent-capture';
+import { CAPTURE_TARGET, ENABLED_WITH_READ_ONLY_EVENTS } from '../shared/constants';
 
-export const RULE_STATE = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
-export const TARGET_ID = 'CaptureQueue';
+/** Agent rules take an agent's reads too. */
+export const RULE_STATE = ENABLED_WITH_READ_ONLY_EVENTS;
 
 export interface ExistingRule {
   readonly name: string;
@@ -66,10 +67,10 @@ export async function applyRuleChanges(client: EventBridgeClient, changes: RuleC
         EventBusName: target.eventBusName,
         Targets: [
           {
-            Id: TARGET_ID,
+            Id: CAPTURE_TARGET.id,
             Arn: target.queueArn,
             DeadLetterConfig: { Arn: target.deadLetterQueueArn },
-            RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+            RetryPolicy: { MaximumEventAgeInSeconds: CAPTURE_TARGET.maximumEventAgeInSeconds, MaximumRetryAttempts: CAPTURE_TARGET.maximumRetryAttempts },
           },
         ],
       }),

@@ -9,9 +9,11 @@
  * Each write remembers the messages it came from, so a failed write fails exactly those
  * messages and SQS redelivers them.
  */
+import { groupBy } from '../shared/collections';
 import { ENTITY, INDEXES, keys, WATCH_INDEX_PK } from '../shared/table-schema';
 import type { AgentAnalysis } from './agents/analyze';
-import { orderKey, type EntityWrite, type Key, type StoredValue, type VersionedValue } from '../shared/inventory-store';
+import { parseArn } from './arn';
+import { keyString, orderKey, type EntityWrite, type Key, type StoredValue, type VersionedValue } from '../shared/inventory-store';
 import type { Classification, FindingObservation, NormalizedEvent, PrincipalObservation, ResourceObservation } from './types';
 
 export interface ClassifiedEvent {
@@ -45,16 +47,27 @@ interface Sighting<T> {
   readonly principal?: string;
 }
 
-function group<T>(sightings: Sighting<T>[], keyOf: (s: Sighting<T>) => string): Map<string, Sighting<T>[]> {
-  const groups = new Map<string, Sighting<T>[]>();
-  for (const s of sightings) {
-    const k = keyOf(s);
-    const list = groups.get(k);
-    if (list) list.push(s);
-    else groups.set(k, [s]);
-  }
+/** Group by key, each group oldest event first. */
+function inOrderBy<T extends { event: NormalizedEvent }>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = groupBy(items, keyOf);
   for (const list of groups.values()) list.sort(ordering);
   return groups;
+}
+
+/** Immutable items, one per key, each with every message that asked for it. */
+class ItemSet {
+  private readonly items = new Map<string, { item: Record<string, unknown> & Key; messageIds: Set<string> }>();
+
+  put(item: Record<string, unknown> & Key, messageId: string): void {
+    const k = keyString(item);
+    const existing = this.items.get(k);
+    if (existing) existing.messageIds.add(messageId);
+    else this.items.set(k, { item, messageIds: new Set([messageId]) });
+  }
+
+  list(): PlannedItem[] {
+    return [...this.items.values()];
+  }
 }
 
 function resourceFields(r: ResourceObservation, event: NormalizedEvent): Record<string, StoredValue> {
@@ -198,29 +211,23 @@ export function findingItem(f: FindingObservation): Record<string, unknown> & Ke
 export function planWrites(classified: readonly ClassifiedEvent[]): WritePlan {
   const resources: Sighting<ResourceObservation>[] = [];
   const principals: Sighting<PrincipalObservation>[] = [];
-  const findings = new Map<string, { item: Record<string, unknown> & Key; messageIds: Set<string> }>();
+  const findings = new ItemSet();
 
   for (const { messageId, event, classification } of classified) {
     const principal = classification.principal?.arn;
     for (const r of classification.resources) resources.push({ messageId, event, observation: r, principal });
     if (classification.principal) principals.push({ messageId, event, observation: classification.principal });
-    for (const f of classification.findings) {
-      const item = findingItem(f);
-      const k = `${item.pk}\u0000${item.sk}`;
-      const existing = findings.get(k);
-      if (existing) existing.messageIds.add(messageId);
-      else findings.set(k, { item, messageIds: new Set([messageId]) });
-    }
+    for (const f of classification.findings) findings.put(findingItem(f), messageId);
   }
 
   const entities: PlannedEntity[] = [];
-  for (const list of group(resources, (s) => s.observation.arn).values()) {
+  for (const list of inOrderBy(resources, (s) => s.observation.arn).values()) {
     entities.push({ write: planResource(list), messageIds: new Set(list.map((s) => s.messageId)) });
   }
-  for (const list of group(principals, (s) => s.observation.arn).values()) {
+  for (const list of inOrderBy(principals, (s) => s.observation.arn).values()) {
     entities.push({ write: planPrincipal(list), messageIds: new Set(list.map((s) => s.messageId)) });
   }
-  return { entities, findings: [...findings.values()] };
+  return { entities, findings: findings.list() };
 }
 
 /** Days an agent action stays in the ledger (DynamoDB TTL on `expiresAt`). */
@@ -231,16 +238,7 @@ export const DEFAULT_LEDGER_RETENTION_DAYS = 400;
  */
 const DENIAL_MARKER_RETENTION_SECONDS = 7 * 86_400;
 
-function groupBy<T>(items: readonly T[], keyOf: (t: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const item of items) {
-    const k = keyOf(item);
-    out.set(k, [...(out.get(k) ?? []), item]);
-  }
-  return out;
-}
-
-const accountOfArn = (arn: string) => /^arn:[^:]+:[^:]*:[^:]*:([^:]*):/.exec(arn)?.[1] || /^urn:ai-visibility:[^:]+:(\d{12})/.exec(arn)?.[1] || 'unknown';
+const accountOfArn = (arn: string) => parseArn(arn)?.account || /^urn:ai-visibility:[^:]+:(\d{12})/.exec(arn)?.[1] || 'unknown';
 
 /**
  * The agent step's writes: each agent's profile (an ordered merge, like any entity), its
@@ -249,13 +247,8 @@ const accountOfArn = (arn: string) => /^arn:[^:]+:[^:]*:[^:]*:([^:]*):/.exec(arn
  */
 export function planAgentWrites(analysis: AgentAnalysis, ledgerRetentionDays = DEFAULT_LEDGER_RETENTION_DAYS): { entities: PlannedEntity[]; items: PlannedItem[] } {
   const entities: PlannedEntity[] = [];
-  const items = new Map<string, PlannedItem & { messageIds: Set<string> }>();
-  const put = (item: Record<string, unknown> & Key, messageId: string) => {
-    const k = `${item.pk}\u0000${item.sk}`;
-    const existing = items.get(k);
-    if (existing) existing.messageIds.add(messageId);
-    else items.set(k, { item, messageIds: new Set([messageId]) });
-  };
+  const items = new ItemSet();
+  const put = (item: Record<string, unknown> & Key, messageId: string) => items.put(item, messageId);
 
   // Profiles: every event that shows the agent, acting or being named as one.
   type ProfileSighting = { messageId: string; event: NormalizedEvent; agent: string };
@@ -263,19 +256,21 @@ export function planAgentWrites(analysis: AgentAnalysis, ledgerRetentionDays = D
     ...analysis.actions.map((a) => ({ messageId: a.messageId, event: a.event, agent: a.agent })),
     ...analysis.evidence.map((e) => ({ messageId: e.messageId, event: e.event, agent: e.evidence.principal })),
   ];
-  for (const [agent, list] of groupBy(sightings, (s) => s.agent)) {
-    list.sort(ordering);
+  const evidenceOf = inOrderBy(analysis.evidence, (e) => e.evidence.principal);
+  const actionsOf = groupBy(analysis.actions, (a) => a.agent);
+  for (const [agent, list] of inOrderBy(sightings, (s) => s.agent)) {
     const head = list[list.length - 1];
     const account = accountOfArn(agent);
     const attributes: Record<string, VersionedValue> = {};
-    for (const e of analysis.evidence.filter((x) => x.evidence.principal === agent).sort(ordering)) {
+    const evidence = evidenceOf.get(agent) ?? [];
+    for (const e of evidence) {
       attributes[`evidence:${e.evidence.how}`] = {
         value: { how: e.evidence.how, ...(e.evidence.agent ? { agent: e.evidence.agent } : {}), eventId: e.event.eventId, time: e.event.time, signals: e.evidence.signals },
         at: orderKey(e.event),
       };
     }
-    const actions = analysis.actions.filter((a) => a.agent === agent);
-    const agentOf = [...new Set(analysis.evidence.filter((x) => x.evidence.principal === agent && x.evidence.agent).map((x) => x.evidence.agent!))];
+    const actions = actionsOf.get(agent) ?? [];
+    const agentOf = [...new Set(evidence.flatMap((x) => (x.evidence.agent ? [x.evidence.agent] : [])))];
     entities.push({
       write: {
         key: keys.agentProfile(agent),
@@ -346,8 +341,7 @@ export function planAgentWrites(analysis: AgentAnalysis, ledgerRetentionDays = D
     put({ ...keys.watch(w.principal), entity: ENTITY.watch, principal: w.principal, ...(w.iamArn ? { iamArn: w.iamArn } : {}), reason: w.reason, [INDEXES.byKind.partitionKey]: WATCH_INDEX_PK, [INDEXES.byKind.sortKey]: w.principal }, w.messageId);
   }
 
-  for (const [functionArn, list] of groupBy(analysis.functionRoles, (f) => f.fact.functionArn)) {
-    list.sort(ordering);
+  for (const [functionArn, list] of inOrderBy(analysis.functionRoles, (f) => f.fact.functionArn)) {
     const head = list[list.length - 1];
     entities.push({
       write: {
@@ -365,5 +359,5 @@ export function planAgentWrites(analysis: AgentAnalysis, ledgerRetentionDays = D
       messageIds: new Set(list.map((f) => f.messageId)),
     });
   }
-  return { entities, items: [...items.values()] };
+  return { entities, items: items.list() };
 }

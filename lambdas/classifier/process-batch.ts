@@ -12,7 +12,7 @@ import { normalize, sha256 } from './normalize';
 import { classify } from './classify';
 import { planAgentWrites, planWrites, type ClassifiedEvent } from './plan';
 import { analyzeAgents, markCreatedByAgents, type AgentAnalysis, type AgentDirectory, type AgentSettings, type BatchEvent } from './agents/analyze';
-import type { InventoryStore, Key } from '../shared/inventory-store';
+import { keyString, type InventoryStore, type Key } from '../shared/inventory-store';
 import { ENTITY, INDEXES, keys } from '../shared/table-schema';
 import { pool } from '../shared/pool';
 
@@ -109,9 +109,8 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
       return { failedMessageIds: [...failed], stats, ignoredReasons };
     }
   }
-  const actingAgents = new Set(analysis?.actions.map((a) => a.messageId));
   // Events the agent step used (an agent's action, evidence of one, a tool function's role) are not "ignored".
-  const usedByAgentStep = new Set([...actingAgents, ...(analysis?.evidence.map((e) => e.messageId) ?? []), ...(analysis?.functionRoles.map((f) => f.messageId) ?? [])]);
+  const usedByAgentStep = new Set([...(analysis?.actions ?? []), ...(analysis?.evidence ?? []), ...(analysis?.functionRoles ?? [])].map((x) => x.messageId));
   const createdByAgents = analysis ? markCreatedByAgents(events, analysis) : new Map();
   const classified: ClassifiedEvent[] = [];
   for (const e of events) {
@@ -152,9 +151,9 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
       deps.log?.error('batch put failed; its messages will be redelivered', { error: String(error) });
       failedKeys = immutable.map((i) => ({ pk: i.item.pk, sk: i.item.sk }));
     }
-    const failedSet = new Set(failedKeys.map((k) => `${k.pk}\u0000${k.sk}`));
-    for (const i of immutable) if (failedSet.has(`${i.item.pk}\u0000${i.item.sk}`)) for (const id of i.messageIds) failed.add(id);
-    const written = (i: { item: Key }) => !failedSet.has(`${i.item.pk}\u0000${i.item.sk}`);
+    const failedSet = new Set(failedKeys.map(keyString));
+    const written = (i: { item: Key }) => !failedSet.has(keyString(i.item));
+    for (const i of immutable) if (!written(i)) for (const id of i.messageIds) failed.add(id);
     stats.findings = [...plan.findings, ...agentPlan.items.filter((i) => i.item.entity === ENTITY.finding)].filter(written).length;
     stats.agentActions = agentPlan.items.filter((i) => i.item.entity === ENTITY.agentAction).filter(written).length;
   })();

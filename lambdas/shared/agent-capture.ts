@@ -10,6 +10,7 @@
  * their IAM path when it is known, and without), users on `userIdentity.arn`. The rules use
  * ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS: an agent's reads are actions too.
  */
+import { CLOUDTRAIL_API_CALL } from './constants';
 
 export const AGENT_RULE_PREFIX = 'ai-visibility-agents-';
 /** Stay clear of EventBridge's 4,096-character pattern limit. */
@@ -45,7 +46,7 @@ function chunk(values: string[], build: (values: string[]) => Record<string, unk
   return out;
 }
 
-const apiCalls = (detail: Record<string, unknown>) => ({ 'detail-type': ['AWS API Call via CloudTrail'], detail });
+const apiCalls = (detail: Record<string, unknown>) => ({ 'detail-type': [CLOUDTRAIL_API_CALL], detail });
 
 /** The rules for a set of watched principals; the same set always yields the same rules. */
 export function agentCaptureRules(watched: readonly WatchedPrincipal[]): AgentRule[] {

@@ -12,3 +12,18 @@ export const OWN_ROLE_PATH = '/ai-visibility/';
 
 /** Prefix of the tags users set to steer ai-visibility, and that it sets itself. */
 export const TAG_PREFIX = 'ai-visibility:';
+
+/** The tag (value `true`) that declares an IAM role or user an AI agent. */
+export const AGENT_TAG_KEY = `${TAG_PREFIX}agent`;
+
+/** The detail-type of CloudTrail API calls on EventBridge. */
+export const CLOUDTRAIL_API_CALL = 'AWS API Call via CloudTrail';
+
+/** The rule state that also delivers read-only management events (a plain ENABLED rule skips them). */
+export const ENABLED_WITH_READ_ONLY_EVENTS = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+
+/**
+ * How every capture rule, static or per agent, delivers to the capture queue: EventBridge
+ * retries for a day, then hands the event to the dead-letter queue.
+ */
+export const CAPTURE_TARGET = { id: 'CaptureQueue', maximumEventAgeInSeconds: 86_400, maximumRetryAttempts: 185 } as const;

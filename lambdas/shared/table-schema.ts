@@ -76,7 +76,10 @@ export const keys = {
   /** An agent's profile and, in the same partition, its action ledger in time order. */
   agentProfile: (principal: string) => ({ pk: `AGENT#${principal}`, sk: PROFILE_SK }),
   agentAction: (principal: string, time: string, eventId: string) => ({ pk: `AGENT#${principal}`, sk: `ACTION#${time}#${eventId}` }),
-  /** A marker per denied action, so a burst check reads denials only, never the whole ledger. */
+  /**
+   * A marker per denied action, so a burst check reads denials only, never the whole ledger.
+   * `DENIAL#` sorts after `#PROFILE` and `ACTION#`: reading an agent stops before the markers.
+   */
   agentDenial: (principal: string, time: string, eventId: string) => ({ pk: `AGENT#${principal}`, sk: `DENIAL#${time}#${eventId}` }),
   agentDenialsFrom: (principal: string, time: string) => ({ pk: `AGENT#${principal}`, sk: `DENIAL#${time}` }),
   watch: (principal: string) => ({ pk: `WATCH#${principal}`, sk: STATE_SK }),

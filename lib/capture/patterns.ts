@@ -8,10 +8,9 @@
  *
  * docs/capture.md explains each rule, the read-only calls left out and why, and what it costs.
  */
-import { OWN_ROLE_PATH, TAG_PREFIX } from '../../lambdas/shared/constants';
+import { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL, OWN_ROLE_PATH } from '../../lambdas/shared/constants';
 
-/** The tag that declares an IAM role or user an AI agent. */
-export const AGENT_TAG_KEY = `${TAG_PREFIX}agent`;
+export { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL };
 
 /** An EventBridge event pattern: plain JSON, as it appears in the template. */
 export type EventPattern = { [key: string]: unknown };
@@ -37,8 +36,6 @@ export interface CaptureRuleSpec {
  */
 export { OWN_ROLE_PATH };
 export const OWN_ROLE_ARN_WILDCARD = `arn:aws*:iam::*:role${OWN_ROLE_PATH}*`;
-
-export const CLOUDTRAIL_API_CALL = 'AWS API Call via CloudTrail';
 
 /**
  * Instance families with GPUs or AI accelerators: p* and g* (NVIDIA/AMD GPUs, incl. Graviton

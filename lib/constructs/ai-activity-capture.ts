@@ -16,6 +16,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { captureRules, type CaptureRuleSpec } from '../capture/patterns';
+import { CAPTURE_TARGET, ENABLED_WITH_READ_ONLY_EVENTS } from '../../lambdas/shared/constants';
 
 export interface AiActivityCaptureProps {
   /** The rules to create. @default captureRules() */
@@ -61,13 +62,13 @@ export class AiActivityCapture extends Construct {
         description: `ai-visibility: ${spec.description}`.slice(0, 512),
         eventBusName: 'default',
         eventPattern: spec.pattern,
-        state: spec.includeReadOnlyManagementEvents ? 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' : 'ENABLED',
+        state: spec.includeReadOnlyManagementEvents ? ENABLED_WITH_READ_ONLY_EVENTS : 'ENABLED',
         targets: [
           {
-            id: 'CaptureQueue',
+            id: CAPTURE_TARGET.id,
             arn: this.queue.queueArn,
             deadLetterConfig: { arn: this.deadLetterQueue.queueArn },
-            retryPolicy: { maximumEventAgeInSeconds: 86_400, maximumRetryAttempts: 185 },
+            retryPolicy: { maximumEventAgeInSeconds: CAPTURE_TARGET.maximumEventAgeInSeconds, maximumRetryAttempts: CAPTURE_TARGET.maximumRetryAttempts },
           },
         ],
       });

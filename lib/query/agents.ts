@@ -4,8 +4,9 @@
  * counted by class) and its ledger in time order. Read from the local replay store or from a
  * deployed table, through the same queries.
  */
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { canonicalPrincipal } from '../../lambdas/classifier/principal';
+import { groupBy } from '../../lambdas/shared/collections';
 import type { Signal } from '../../lambdas/classifier/types';
 import { ENTITY, keys } from '../../lambdas/shared/table-schema';
 
@@ -85,25 +86,30 @@ export function agentEntry(profile: Record<string, unknown>, actions: readonly A
 export function agentsFromItems(items: readonly Record<string, unknown>[]): { agents: AgentEntry[]; actions: AgentActionEntry[] } {
   const actions = items.filter((i) => i.entity === ENTITY.agentAction).map(agentActionEntry);
   actions.sort((a, b) => a.agent.localeCompare(b.agent) || a.time.localeCompare(b.time) || a.eventId.localeCompare(b.eventId));
+  const actionsOf = groupBy(actions, (a) => a.agent);
   const agents = items
     .filter((i) => i.entity === ENTITY.agent)
-    .map((p) => agentEntry(p, actions.filter((a) => a.agent === p.arn)))
+    .map((p) => agentEntry(p, actionsOf.get(p.arn as string) ?? []))
     .sort((a, b) => a.arn.localeCompare(b.arn));
   return { agents, actions };
 }
 
-/** One agent: its profile and its ledger in time order (one partition, read with Query). */
+/**
+ * One agent: its profile and its ledger in time order (one partition, read with Query; the
+ * denial markers that sort after the ledger are left unread).
+ */
 export async function readAgent(client: DynamoDBDocumentClient, tableName: string, arn: string): Promise<{ agent?: AgentEntry; actions: AgentActionEntry[] }> {
   const principal = canonicalPrincipal(arn);
   const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.agentProfile(principal).pk }, ExclusiveStartKey: start }),
-    );
-    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const pages = paginateQuery(
+    { client },
+    {
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk AND sk < :denials',
+      ExpressionAttributeValues: { ':pk': keys.agentProfile(principal).pk, ':denials': keys.agentDenialsFrom(principal, '').sk },
+    },
+  );
+  for await (const page of pages) items.push(...((page.Items ?? []) as Record<string, unknown>[]));
   const { agents, actions } = agentsFromItems(items);
   return { agent: agents[0], actions };
 }

@@ -5,7 +5,7 @@
  * The JSON fields named in the schema are a contract: later versions add sections and fields,
  * they never rename or remove these.
  */
-import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENTITY, INDEXES, PARTITION_KEY, SORT_KEY } from '../../lambdas/shared/table-schema';
 import type { FrameworkRef, Signal } from '../../lambdas/classifier/types';
 import { agentsFromItems, type AgentActionEntry, type AgentEntry } from '../query/agents';
@@ -94,12 +94,7 @@ const NOT_ATTRIBUTES = new Set([
 
 export async function scanTable(client: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
-    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const page of paginateScan({ client }, { TableName: tableName })) items.push(...((page.Items ?? []) as Record<string, unknown>[]));
   return items;
 }
 

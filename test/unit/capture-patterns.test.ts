@@ -4,7 +4,6 @@
  * fixtures/cloudtrail/non-ai none.
  */
 import { AGENT_TAG_KEY, captureRules, GPU_FAMILY_PREFIXES, MODEL_FILE_SUFFIXES, OWN_ROLE_PATH } from '../../lib/capture/patterns';
-import { AGENT_TAG } from '../../lambdas/classifier/agents/identify';
 import { compileRules, matchingRules, mayMatch, toEnvelope, isEnvelope } from '../../lib/replay/event-bus';
 import { GPU_INSTANCE_TYPE } from '../../lambdas/classifier/rules/ec2';
 import { MODEL_FILE } from '../../lambdas/classifier/rules/s3';
@@ -121,8 +120,8 @@ describe('agent declarations', () => {
     expect(rulesFor(tag(eventName, 'ai-visibility:owner'))).toEqual([]);
   });
 
-  it('use the tag key the classifier reads', () => {
-    expect(AGENT_TAG_KEY).toBe(AGENT_TAG);
+  it('use the documented agent tag key', () => {
+    expect(AGENT_TAG_KEY).toBe('ai-visibility:agent');
   });
 });
 

@@ -57,25 +57,29 @@ export function isDenied(event: NormalizedEvent): boolean {
 
 const ACCOUNT_IN_ARN = /^arn:[^:]+:[^:]*:[^:]*:(\d{12}):/;
 
+/** The ARNs in a part of a record (request or response), at most `limit`, at most `maxDepth` levels down. */
+export function arnsIn(root: unknown, limit: number, maxDepth: number): string[] {
+  const out = new Set<string>();
+  const walk = (node: unknown, depth: number) => {
+    if (out.size >= limit || depth > maxDepth || node === null || node === undefined) return;
+    if (typeof node === 'string') {
+      if (node.startsWith('arn:')) out.add(node);
+    } else if (typeof node === 'object') {
+      for (const v of Object.values(node)) walk(v, depth + 1);
+    }
+  };
+  walk(root, 0);
+  return [...out];
+}
+
 /** ARNs the action touched: CloudTrail's `resources[]`, else ARNs in the request. */
 export function touchedResources(event: NormalizedEvent, limit = 20): string[] {
-  const out = new Set<string>();
+  const listed = new Set<string>();
   for (const r of event.record.resources ?? []) {
     const arn = r?.ARN ?? r?.arn;
-    if (typeof arn === 'string') out.add(arn);
+    if (typeof arn === 'string') listed.add(arn);
   }
-  if (out.size === 0) {
-    const walk = (node: unknown, depth: number) => {
-      if (out.size >= limit || depth > 3 || node === null || node === undefined) return;
-      if (typeof node === 'string') {
-        if (node.startsWith('arn:')) out.add(node);
-      } else if (typeof node === 'object') {
-        for (const v of Object.values(node)) walk(v, depth + 1);
-      }
-    };
-    walk(event.record.requestParameters, 0);
-  }
-  return [...out].slice(0, limit);
+  return (listed.size > 0 ? [...listed] : arnsIn(event.record.requestParameters, limit, 3)).slice(0, limit);
 }
 
 /** The account the caller acts from (the identity's account). */

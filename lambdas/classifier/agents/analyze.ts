@@ -14,7 +14,9 @@ import { finding, type FindingRuleId } from '../findings';
 import { eventSignal, signal } from '../evidence';
 import { isInteractiveSession } from '../principal';
 import type { Classification, FindingObservation, NormalizedEvent, PrincipalObservation, ResourceObservation, Signal } from '../types';
-import { classifyAction, isSecretAccess, outcomeOf, touchedResources, type ActionClass } from './actions';
+import { groupBy } from '../../shared/collections';
+import { parseArn } from '../arn';
+import { arnsIn, classifyAction, isSecretAccess, outcomeOf, touchedResources, type ActionClass } from './actions';
 import { callerOf, functionRoleOf, identifyAgents, isMutationElsewhere, principalOf, type AgentEvidence, type AgentIdentificationOptions, type FunctionRole } from './identify';
 
 export interface AgentSettings extends AgentIdentificationOptions {
@@ -189,13 +191,14 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
   const state = await directory.principals([...new Set([...callers, ...evidence.map((e) => e.evidence.principal)])]);
 
   // Behaviour: a model call, then a write elsewhere within the window.
-  const modelCalls = new Map<string, string[]>();
-  for (const c of calls) {
-    if (c.caller && c.classification.principal?.role === 'ai-application') modelCalls.set(c.caller.arn, [...(modelCalls.get(c.caller.arn) ?? []), c.event.time]);
-  }
+  const modelCalls = groupBy(
+    calls.filter((c) => c.caller && c.classification.principal?.role === 'ai-application'),
+    (c) => c.caller!.arn,
+  );
   for (const c of calls) {
     if (!c.caller || neverAgent(c.caller, c.event) || !isMutationElsewhere(c.event)) continue;
-    const candidates = [...(modelCalls.get(c.caller.arn) ?? []), ...(state.get(c.caller.arn)?.lastModelCallAt ? [state.get(c.caller.arn)!.lastModelCallAt!] : [])].filter((t) => t <= c.event.time);
+    const stored = state.get(c.caller.arn)?.lastModelCallAt;
+    const candidates = [...(modelCalls.get(c.caller.arn) ?? []).map((m) => m.event.time), ...(stored ? [stored] : [])].filter((t) => t <= c.event.time);
     if (candidates.length === 0) continue;
     const last = candidates.sort().at(-1)!;
     const gap = ms(c.event.time) - ms(last);
@@ -234,16 +237,16 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
     if (action.classes.includes('provision') && action.outcome === 'success' && c.classification.resources.length === 0) {
       // What the agent created that is not an AI resource still enters the inventory.
       for (const arn of createdArns(c.event, resources).slice(0, 5)) {
-        const parts = arn.split(':');
+        const parsed = parseArn(arn);
         created.push({
           messageId: c.messageId,
           event: c.event,
           resource: {
             arn,
             kind: 'agent-created-resource',
-            service: parts[2] ?? 'unknown',
-            account: parts[4] || c.event.account,
-            region: parts[3] || c.event.region,
+            service: parsed?.service ?? 'unknown',
+            account: parsed?.account || c.event.account,
+            region: parsed?.region || c.event.region,
             status: 'active',
             attributes: { createdByAgent: c.caller.arn },
             signals: [eventSignal(c.event, 'created by an agent'), signal(c.event, 'resources', arn)],
@@ -272,23 +275,17 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
 
 /** ARNs a provisioning call created: those its response names, else those CloudTrail lists. */
 function createdArns(event: NormalizedEvent, touched: readonly string[]): string[] {
-  const found = new Set<string>();
-  const walk = (node: unknown, depth: number) => {
-    if (found.size >= 5 || depth > 4 || node === null || node === undefined) return;
-    if (typeof node === 'string') {
-      if (node.startsWith('arn:')) found.add(node);
-    } else if (typeof node === 'object') for (const v of Object.values(node)) walk(v, depth + 1);
-  };
-  walk(event.record.responseElements, 0);
-  return found.size > 0 ? [...found] : [...touched];
+  const found = arnsIn(event.record.responseElements, 5, 4);
+  return found.length > 0 ? found : [...touched];
 }
 
 /** Attach `createdByAgent` to the AI resources an agent's successful provisioning call revealed. */
 export function markCreatedByAgents(batch: readonly BatchEvent[], analysis: AgentAnalysis): Map<string, Classification> {
   const out = new Map<string, Classification>();
+  const byMessage = new Map(batch.map((b) => [b.messageId, b]));
   for (const a of analysis.actions) {
     if (!a.classes.includes('provision') || a.outcome !== 'success') continue;
-    const b = batch.find((x) => x.messageId === a.messageId);
+    const b = byMessage.get(a.messageId);
     if (!b || b.classification.resources.length === 0) continue;
     out.set(a.messageId, {
       ...b.classification,

@@ -1,7 +1,7 @@
 /**
  * Which principals are AI agents, and the evidence for each: pure functions of one event.
- * (Behaviour, which needs a principal's history, is decided in agents/ledger.ts with the help of
- * the stored `lastModelCallAt`.)
+ * (Behaviour, which needs a principal's history, is decided in analyze.ts with the help of the
+ * stored `lastModelCallAt`.)
  *
  * - declared: IAM TagRole/TagUser setting `ai-visibility:agent=true`; AssumeRole passing that
  *   session tag; principals listed in the configuration.
@@ -13,7 +13,7 @@
  *   user agent is an agent framework's.
  * A person's interactive session (console, browser, IAM Identity Center, root) is never an agent.
  */
-import { TAG_PREFIX } from '../../shared/constants';
+import { AGENT_TAG_KEY } from '../../shared/constants';
 import { agentCoreArn, arnOrBuild, bedrockArn } from '../arn';
 import { eventSignal, fieldSignal, list, signal, str } from '../evidence';
 import { canonicalPrincipal, identifyPrincipal, isInteractiveSession } from '../principal';
@@ -44,8 +44,6 @@ export interface FunctionRole {
   readonly signals: readonly Signal[];
 }
 
-/** Keep in step with AGENT_TAG_KEY in lib/capture/patterns.ts (a test checks it). */
-export const AGENT_TAG = `${TAG_PREFIX}agent`;
 export const BEDROCK_AGENT_ROLE_PREFIX = 'AmazonBedrockExecutionRoleForAgents_';
 
 export interface AgentIdentificationOptions {
@@ -70,7 +68,7 @@ function tagSetIsAgent(tags: readonly unknown[]): { index: number; keyPath: stri
   for (const [index, tag] of tags.entries()) {
     const key = str(tag, 'key') ?? str(tag, 'Key');
     const value = str(tag, 'value') ?? str(tag, 'Value');
-    if (key?.toLowerCase() === AGENT_TAG && value?.toLowerCase() === 'true') return { index, keyPath: str(tag, 'key') !== undefined ? 'key' : 'Key' };
+    if (key?.toLowerCase() === AGENT_TAG_KEY && value?.toLowerCase() === 'true') return { index, keyPath: str(tag, 'key') !== undefined ? 'key' : 'Key' };
   }
   return undefined;
 }
