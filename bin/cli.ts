@@ -3,6 +3,7 @@
  *
  *   ai-visibility replay [PATH...] [--json] [--batch-size N] [--allow-quarantine] [--verbose] [--store DIR]
  *   ai-visibility agent ARN [--json] [--store DIR | --table NAME --region R]
+ *   ai-visibility lineage ARN [--upstream | --downstream] [--json] [--store DIR | --table NAME --region R]
  *
  * With `--json`, stdout carries exactly one JSON document and everything else (logs, progress)
  * goes to stderr: stdout is reserved before any library can write to it.
@@ -15,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readAgent, renderAgent } from '../lib/query/agents';
+import { readLineage, renderLineage } from '../lib/query/lineage';
 import { startLocalDynamoDb } from '../lib/replay/local-dynamodb';
 import { renderReport } from '../lib/replay/report';
 import { LOCAL_TABLE_NAME, replay } from '../lib/replay/replay';
@@ -31,6 +33,7 @@ function display(path: string): string {
 
 const USAGE = `usage: ai-visibility replay [PATH...] [options]
        ai-visibility agent ARN [--json] [--store DIR | --table NAME --region REGION]
+       ai-visibility lineage ARN [--upstream | --downstream] [--json] [--store DIR | --table NAME --region REGION]
 
 Replays recorded CloudTrail activity through the ai-visibility pipeline locally, against an
 embedded DynamoDB, and prints what a deployed stack would have recorded.
@@ -51,6 +54,10 @@ agent ARN prints one AI agent's profile and timeline, from the store of the last
 with --table and --region, from a deployed inventory table (AWS credentials from the usual
 SDK chain).
 
+lineage ARN prints where a resource's data comes from (--upstream), where it flows
+(--downstream), or both (the default), with each node's sensitivity. ARN may also be an S3
+location (s3://bucket/prefix). Same stores as agent.
+
 exit codes: 0 done; 3 done, something quarantined; 1 failure; 2 usage error`;
 
 export async function main(argv: string[], out: (text: string) => void, err: (text: string) => void): Promise<number> {
@@ -67,6 +74,8 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         store: { type: 'string', default: DEFAULT_STORE },
         table: { type: 'string' },
         region: { type: 'string' },
+        upstream: { type: 'boolean', default: false },
+        downstream: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -80,6 +89,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     return 0;
   }
   if (command === 'agent') return agentCommand(paths, parsed.values, out, err);
+  if (command === 'lineage') return lineageCommand(paths, parsed.values, out, err);
   if (command !== 'replay') {
     err(`${command ? `unknown command "${command}"` : 'missing command'}\n\n${USAGE}\n`);
     return 2;
@@ -108,6 +118,61 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
   return report.stats.quarantined > 0 && !parsed.values['allow-quarantine'] ? 3 : 0;
 }
 
+/** Run `read` against a deployed table (--table/--region) or the local store; undefined after reporting why not. */
+async function withTable<T>(
+  options: { store?: string; table?: string; region?: string },
+  err: (text: string) => void,
+  read: (client: DynamoDBDocumentClient, table: string) => Promise<T>,
+): Promise<T | undefined> {
+  if (options.table) {
+    return read(DynamoDBDocumentClient.from(new DynamoDBClient({ region: options.region })), options.table);
+  }
+  const store = options.store ?? DEFAULT_STORE;
+  if (!existsSync(store)) {
+    err(`no local store at ${store}: run \`ai-visibility replay\` first, or give --table and --region\n`);
+    return undefined;
+  }
+  const db = await startLocalDynamoDb({ path: store });
+  try {
+    if (!(await db.hasTable(LOCAL_TABLE_NAME))) {
+      err(`the store at ${store} holds no replay: run \`ai-visibility replay\` first\n`);
+      return undefined;
+    }
+    return await read(db.documents, LOCAL_TABLE_NAME);
+  } finally {
+    await db.close();
+  }
+}
+
+async function lineageCommand(
+  args: string[],
+  options: { json?: boolean; store?: string; table?: string; region?: string; upstream?: boolean; downstream?: boolean },
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<number> {
+  if (args.length !== 1 || !/^(arn:|urn:ai-visibility:|s3:\/\/|https:\/\/)/.test(args[0])) {
+    err(`lineage takes one ARN or S3 location\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (options.upstream && options.downstream) {
+    err('give --upstream or --downstream, not both (neither shows both)\n');
+    return 2;
+  }
+  if (options.table !== undefined && !options.region) {
+    err('--table needs --region\n');
+    return 2;
+  }
+  const both = !options.upstream && !options.downstream;
+  const result = await withTable(options, err, (client, table) => readLineage(client, table, args[0], { upstream: both || !!options.upstream, downstream: both || !!options.downstream }));
+  if (!result) return 1;
+  if (options.json) {
+    out(`${JSON.stringify({ schemaVersion: 1, node: result.node, known: result.known, ...(result.upstream ? { upstream: result.upstream } : {}), ...(result.downstream ? { downstream: result.downstream } : {}), nodes: result.nodes, truncated: result.truncated }, null, 2)}\n`);
+  } else {
+    out(renderLineage(result));
+  }
+  return result.known ? 0 : 1;
+}
+
 async function agentCommand(
   args: string[],
   options: { json?: boolean; store?: string; table?: string; region?: string },
@@ -122,27 +187,8 @@ async function agentCommand(
     err('--table needs --region\n');
     return 2;
   }
-  let result;
-  if (options.table) {
-    const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: options.region }));
-    result = await readAgent(documents, options.table, args[0]);
-  } else {
-    const store = options.store ?? DEFAULT_STORE;
-    if (!existsSync(store)) {
-      err(`no local store at ${store}: run \`ai-visibility replay\` first, or give --table and --region\n`);
-      return 1;
-    }
-    const db = await startLocalDynamoDb({ path: store });
-    try {
-      if (!(await db.hasTable(LOCAL_TABLE_NAME))) {
-        err(`the store at ${store} holds no replay: run \`ai-visibility replay\` first\n`);
-        return 1;
-      }
-      result = await readAgent(db.documents, LOCAL_TABLE_NAME, args[0]);
-    } finally {
-      await db.close();
-    }
-  }
+  const result = await withTable(options, err, (client, table) => readAgent(client, table, args[0]));
+  if (!result) return 1;
   out(options.json ? `${JSON.stringify({ schemaVersion: 1, agent: result.agent ?? null, actions: result.actions }, null, 2)}\n` : renderAgent(args[0], result.agent, result.actions));
   return result.agent ? 0 : 1;
 }

@@ -10,6 +10,7 @@ import { AiActivityClassifier, CLASSIFIER_TIMEOUT } from './constructs/activity-
 import { AgentActivityCapture } from './constructs/agent-activity-capture';
 import { AiDataEventTrail } from './constructs/ai-data-event-trail';
 import { AiInventoryTable } from './constructs/inventory-table';
+import { LineagePropagation } from './constructs/lineage-propagation';
 
 export interface AiVisibilityStackProps extends StackProps {
   readonly config?: AiVisibilityConfig;
@@ -20,6 +21,7 @@ export class AiVisibilityStack extends Stack {
   readonly capture: AiActivityCapture;
   readonly classifier: AiActivityClassifier;
   readonly agentCapture: AgentActivityCapture;
+  readonly lineage: LineagePropagation;
   readonly dataEventTrail?: AiDataEventTrail;
 
   constructor(scope: Construct, id: string, props: AiVisibilityStackProps = {}) {
@@ -31,6 +33,14 @@ export class AiVisibilityStack extends Stack {
       visibilityTimeout: Duration.seconds(CLASSIFIER_TIMEOUT.toSeconds() * 6),
       maxReceiveCount: config.maxReceiveCount,
     });
+    this.lineage = new LineagePropagation(this, 'Lineage', {
+      inventory: this.inventory,
+      encryptionKey: this.capture.key,
+      logRetentionDays: config.logRetentionDays,
+      logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      maxReceiveCount: config.maxReceiveCount,
+      classification: config,
+    });
     this.classifier = new AiActivityClassifier(this, 'Classifier', {
       queue: this.capture.queue,
       inventory: this.inventory,
@@ -40,6 +50,7 @@ export class AiVisibilityStack extends Stack {
       logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       encryptionKey: this.capture.key,
       agents: config,
+      lineage: this.lineage,
     });
     this.agentCapture = new AgentActivityCapture(this, 'AgentCapture', {
       inventory: this.inventory,
@@ -54,6 +65,7 @@ export class AiVisibilityStack extends Stack {
 
     new CfnOutput(this, 'InventoryTableName', { value: this.inventory.table.tableName, description: 'DynamoDB table with the AI inventory, principals and findings' });
     new CfnOutput(this, 'CaptureQueueUrl', { value: this.capture.queue.queueUrl, description: 'Queue the capture rules deliver to' });
+    new CfnOutput(this, 'LineageDeadLetterQueueUrl', { value: this.lineage.deadLetterQueue.queueUrl, description: 'Lineage work that could not be done' });
     new CfnOutput(this, 'CaptureDeadLetterQueueUrl', { value: this.capture.deadLetterQueue.queueUrl, description: 'Events that could not be delivered or classified' });
   }
 }

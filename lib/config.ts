@@ -4,6 +4,8 @@
  * listed at once, with defaults for everything. README.md documents each setting.
  */
 
+import { DEFAULT_CLASSIFICATION } from '../lambdas/shared/lineage';
+
 export const DEFAULT_CLASSIFIER_BATCH_SIZE = 1_000;
 
 /** CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference). */
@@ -32,6 +34,12 @@ export interface AiVisibilityConfig {
   readonly agentDeniedBurstSeconds: number;
   /** Days an agent action stays in the ledger (DynamoDB TTL). Default 400. */
   readonly actionLedgerRetentionDays: number;
+  /** Bucket tag whose value is the data's classification. Default "data-classification". */
+  readonly classificationTagKey: string;
+  /** Classification values, lowest first (matched case-insensitively). Default public, internal, confidential, restricted. */
+  readonly classificationLevels: readonly string[];
+  /** The lowest classification that raises lineage findings. Default "confidential". */
+  readonly sensitiveFromLevel: string;
 }
 
 export const DEFAULT_CONFIG: AiVisibilityConfig = {
@@ -46,6 +54,9 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   agentDeniedBurstCount: 5,
   agentDeniedBurstSeconds: 300,
   actionLedgerRetentionDays: 400,
+  classificationTagKey: DEFAULT_CLASSIFICATION.tagKey,
+  classificationLevels: DEFAULT_CLASSIFICATION.levels,
+  sensitiveFromLevel: DEFAULT_CLASSIFICATION.sensitiveFrom,
 };
 
 export class ConfigError extends Error {
@@ -92,6 +103,17 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     }
     return v as string[];
   };
+  const text = (key: keyof AiVisibilityConfig, pattern: RegExp, what: string): string => {
+    const v = input[key] ?? DEFAULT_CONFIG[key];
+    if (typeof v !== 'string' || !pattern.test(v)) problems.push(`${key} must be ${what}, got ${JSON.stringify(v)}`);
+    return v as string;
+  };
+  const levels = (key: keyof AiVisibilityConfig): string[] => {
+    const v = input[key] ?? DEFAULT_CONFIG[key];
+    const ok = Array.isArray(v) && v.length >= 2 && v.every((l) => typeof l === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(l)) && new Set(v.map((l: string) => l.toLowerCase())).size === v.length;
+    if (!ok) problems.push(`${key} must be a list of at least two distinct levels (letters, digits, _.:-), lowest first, got ${JSON.stringify(v)}`);
+    return ok ? (v as string[]) : [...DEFAULT_CLASSIFICATION.levels];
+  };
   const config: AiVisibilityConfig = {
     dataEventTrail: bool('dataEventTrail'),
     retainData: bool('retainData'),
@@ -104,7 +126,13 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     agentDeniedBurstCount: int('agentDeniedBurstCount', 2, 10_000),
     agentDeniedBurstSeconds: int('agentDeniedBurstSeconds', 1, 86_400),
     actionLedgerRetentionDays: int('actionLedgerRetentionDays', 1, 3_650),
+    classificationTagKey: text('classificationTagKey', /^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, 'a tag key of 1-128 characters, not starting with aws:'),
+    classificationLevels: levels('classificationLevels'),
+    sensitiveFromLevel: text('sensitiveFromLevel', /^[A-Za-z0-9_.:-]{1,64}$/, 'one of classificationLevels'),
   };
+  if (!config.classificationLevels.some((l) => l.toLowerCase() === config.sensitiveFromLevel.toLowerCase())) {
+    problems.push(`sensitiveFromLevel must be one of classificationLevels (${config.classificationLevels.join(', ')}), got ${JSON.stringify(config.sensitiveFromLevel)}`);
+  }
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(config.logRetentionDays)) {
     problems.push(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${config.logRetentionDays}`);
   }

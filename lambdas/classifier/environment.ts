@@ -14,6 +14,7 @@ export const CLASSIFIER_ENVIRONMENT = {
   AGENT_DENIED_BURST_COUNT: { description: 'denied actions that make an agent-denied-burst', pattern: WHOLE },
   AGENT_DENIED_BURST_SECONDS: { description: 'window of an agent-denied-burst, in seconds', pattern: WHOLE },
   ACTION_LEDGER_RETENTION_DAYS: { description: 'days an agent action stays in the ledger', pattern: WHOLE },
+  LINEAGE_QUEUE_URL: { description: 'URL of the lineage FIFO queue: nodes whose sensitivity must be recomputed', pattern: /^https:\/\/\S+\.fifo$/ },
 } as const satisfies EnvironmentSpec;
 
 export type ClassifierEnvironment = EnvironmentOf<typeof CLASSIFIER_ENVIRONMENT>;

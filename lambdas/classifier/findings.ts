@@ -11,15 +11,19 @@ const OWASP = {
   LLM01: { framework: 'OWASP-LLM-2025', id: 'LLM01:2025', name: 'Prompt Injection' },
   LLM02: { framework: 'OWASP-LLM-2025', id: 'LLM02:2025', name: 'Sensitive Information Disclosure' },
   LLM03: { framework: 'OWASP-LLM-2025', id: 'LLM03:2025', name: 'Supply Chain' },
+  LLM04: { framework: 'OWASP-LLM-2025', id: 'LLM04:2025', name: 'Data and Model Poisoning' },
   LLM06: { framework: 'OWASP-LLM-2025', id: 'LLM06:2025', name: 'Excessive Agency' },
+  LLM08: { framework: 'OWASP-LLM-2025', id: 'LLM08:2025', name: 'Vector and Embedding Weaknesses' },
   LLM10: { framework: 'OWASP-LLM-2025', id: 'LLM10:2025', name: 'Unbounded Consumption' },
 } as const satisfies Record<string, FrameworkRef>;
 
 const ATLAS = {
+  T0024: { framework: 'MITRE-ATLAS', id: 'AML.T0024', name: 'Exfiltration via AI Inference API' },
   T0025: { framework: 'MITRE-ATLAS', id: 'AML.T0025', name: 'Exfiltration via Cyber Means' },
   T0034: { framework: 'MITRE-ATLAS', id: 'AML.T0034', name: 'Cost Harvesting' },
   T0053: { framework: 'MITRE-ATLAS', id: 'AML.T0053', name: 'AI Agent Tool Invocation' },
   T0054: { framework: 'MITRE-ATLAS', id: 'AML.T0054', name: 'LLM Jailbreak' },
+  T0057: { framework: 'MITRE-ATLAS', id: 'AML.T0057', name: 'LLM Data Leakage' },
   T0098: { framework: 'MITRE-ATLAS', id: 'AML.T0098', name: 'AI Agent Tool Credential Harvesting' },
   T0101: { framework: 'MITRE-ATLAS', id: 'AML.T0101', name: 'Data Destruction via Agent' },
   TA0007: { framework: 'MITRE-ATLAS', id: 'AML.TA0007', name: 'Defense Evasion' },
@@ -115,6 +119,26 @@ export const FINDING_RULES = {
     title: 'An AI agent read a secret',
     frameworks: [OWASP.LLM06, OWASP.LLM02, ATLAS.T0098],
   },
+  'sensitive-data-in-training': {
+    severity: 'high',
+    title: 'A model is trained on sensitive data',
+    frameworks: [OWASP.LLM02, OWASP.LLM04, ATLAS.T0057, ATLAS.T0024],
+  },
+  'sensitive-data-in-knowledge-base': {
+    severity: 'high',
+    title: 'A knowledge base holds sensitive data',
+    frameworks: [OWASP.LLM02, OWASP.LLM08, ATLAS.T0057],
+  },
+  'sensitive-model-exposed': {
+    severity: 'high',
+    title: 'A model derived from sensitive data is served',
+    frameworks: [OWASP.LLM02, ATLAS.T0024, ATLAS.T0057],
+  },
+  'prompts-logged-to-weaker-store': {
+    severity: 'high',
+    title: 'Prompts and completions are logged to a store less protected than the data they carry',
+    frameworks: [OWASP.LLM02, ATLAS.T0057],
+  },
 } as const satisfies Record<string, FindingRule>;
 
 export type FindingRuleId = keyof typeof FINDING_RULES;
@@ -122,7 +146,7 @@ export type FindingRuleId = keyof typeof FINDING_RULES;
 /** Build a finding of `rule` raised by `event` against `resource`. */
 export function finding(
   rule: FindingRuleId,
-  event: NormalizedEvent,
+  event: Pick<NormalizedEvent, 'eventId' | 'time' | 'account' | 'region'>,
   args: {
     resource: string;
     principal: string | null;

@@ -14,6 +14,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { LineageQueue } from '../shared/lineage';
+import { sqsLineageQueue } from '../lineage-propagator/handler';
 import { readEnvironment } from '../shared/environment';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
 import { withHouseMiddleware } from '../shared/middleware';
@@ -30,6 +33,8 @@ export interface ClassifierClients {
   readonly store?: InventoryStore;
   /** AWS lookups of the agent step; the local replay has none. @default Lambda GetFunctionConfiguration */
   readonly lookups?: AgentLookups;
+  /** Where lineage work goes. @default the LINEAGE_QUEUE_URL queue */
+  readonly lineageQueue?: LineageQueue;
   /** Powertools log level. @default the POWERTOOLS_LOG_LEVEL variable, else INFO */
   readonly logLevel?: string;
 }
@@ -44,6 +49,7 @@ export function createClassifierHandler(env: ClassifierEnvironment, clients: Cla
     settings: agentSettingsFrom(env),
     ledgerRetentionDays: Number(env.ACTION_LEDGER_RETENTION_DAYS),
   };
+  const lineage = { queue: clients.lineageQueue ?? sqsLineageQueue(new SQSClient({}), env.LINEAGE_QUEUE_URL) };
 
   async function classifyBatch(event: SQSEvent): Promise<SQSBatchResponse> {
     const outcome = await processMessages(
@@ -53,7 +59,7 @@ export function createClassifierHandler(env: ClassifierEnvironment, clients: Cla
         receivedAt: new Date(Number(r.attributes?.SentTimestamp) || Date.now()).toISOString(),
         source: `sqs:${r.messageId}`,
       })),
-      { store, log: logger, agents },
+      { store, log: logger, agents, lineage },
     );
     const { stats } = outcome;
     metrics.addMetric('EventsReceived', MetricUnit.Count, stats.received);
@@ -63,6 +69,7 @@ export function createClassifierHandler(env: ClassifierEnvironment, clients: Cla
     metrics.addMetric('EventsFailed', MetricUnit.Count, stats.failed);
     metrics.addMetric('FindingsRecorded', MetricUnit.Count, stats.findings);
     metrics.addMetric('AgentActionsRecorded', MetricUnit.Count, stats.agentActions);
+    metrics.addMetric('LineageEdgesRecorded', MetricUnit.Count, stats.lineageEdges);
     logger.info('batch classified', { ...stats, ignoredReasons: outcome.ignoredReasons });
     return { batchItemFailures: outcome.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
   }

@@ -8,11 +8,32 @@
  * turns into a quarantine record.
  */
 import { createHash } from 'node:crypto';
+import { SERVICE_STATE_EVENTS } from '../shared/constants';
 import type { CloudTrailRecord, NormalizedEvent } from './types';
 
 export type NormalizeResult = { ok: true; event: NormalizedEvent } | { ok: false; reason: string };
 
 const CLOUDTRAIL_DETAIL_TYPES = new Set(['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail']);
+
+function fromStateEvent(input: Record<string, unknown>, detail: Record<string, unknown>, as: (typeof SERVICE_STATE_EVENTS)[string]): Record<string, unknown> {
+  return {
+    eventVersion: '1.08',
+    eventSource: as.eventSource,
+    eventName: as.eventName,
+    eventType: 'AwsServiceEvent',
+    eventCategory: 'Management',
+    managementEvent: true,
+    readOnly: false,
+    // The envelope id is unique per event and stable across redeliveries.
+    ...(typeof input.id === 'string' && input.id ? { eventID: `${input.source ?? as.source}:${input.id}` } : {}),
+    eventTime: input.time,
+    awsRegion: input.region,
+    recipientAccountId: input.account,
+    userIdentity: { type: 'AWSService', invokedBy: as.eventSource },
+    serviceEventDetails: detail,
+    resources: Array.isArray(input.resources) ? input.resources.filter((r) => typeof r === 'string').map((ARN) => ({ ARN })) : [],
+  };
+}
 const EVENT_SOURCE = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$/;
 const TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(Z|z|[+-]\d{2}:?\d{2}|UTC)?$/;
 const ACCOUNT = /^\d{12}$/;
@@ -86,11 +107,12 @@ export function normalize(input: unknown): NormalizeResult {
   let envelope: Record<string, unknown> | undefined;
   if ('detail-type' in input || 'detail' in input) {
     const detailType = input['detail-type'];
-    if (typeof detailType !== 'string' || !CLOUDTRAIL_DETAIL_TYPES.has(detailType)) {
+    const stateEvent = typeof detailType === 'string' ? SERVICE_STATE_EVENTS[detailType] : undefined;
+    if (typeof detailType !== 'string' || (!CLOUDTRAIL_DETAIL_TYPES.has(detailType) && (!stateEvent || input.source !== stateEvent.source))) {
       return { ok: false, reason: `unsupported EventBridge detail-type ${JSON.stringify(detailType ?? null)}: expected a CloudTrail event` };
     }
     if (!isObject(input.detail)) return { ok: false, reason: 'EventBridge envelope has no detail object' };
-    record = input.detail;
+    record = stateEvent ? fromStateEvent(input, input.detail, stateEvent) : input.detail;
     envelope = input;
   } else {
     record = input;

@@ -15,6 +15,8 @@ import type { AgentAnalysis } from './agents/analyze';
 import { parseArn } from './arn';
 import { keyString, orderKey, type EntityWrite, type Key, type StoredValue, type VersionedValue } from '../shared/inventory-store';
 import type { Classification, FindingObservation, NormalizedEvent, PrincipalObservation, ResourceObservation } from './types';
+import type { LineageFacts } from './lineage/extract';
+import { nodeKind, type LineageMessage } from '../shared/lineage';
 
 export interface ClassifiedEvent {
   readonly messageId: string;
@@ -360,4 +362,79 @@ export function planAgentWrites(analysis: AgentAnalysis, ledgerRetentionDays = D
     });
   }
   return { entities, items: items.list() };
+}
+
+export interface LineageSighting {
+  readonly messageId: string;
+  readonly event: NormalizedEvent;
+  readonly facts: LineageFacts;
+}
+
+function orderedWrite(key: Key, list: readonly { event: NormalizedEvent }[], latest: Record<string, StoredValue>, attributes: Record<string, VersionedValue> = {}): EntityWrite {
+  const head = list[list.length - 1];
+  return {
+    key,
+    head: { time: head.event.time, eventId: head.event.eventId },
+    first: { time: list[0].event.time, eventId: list[0].event.eventId },
+    latest,
+    attributes,
+    earliest: {},
+    fill: {},
+    sticky: {},
+    addToSet: {},
+    onlyIfKnown: false,
+  };
+}
+
+/**
+ * The lineage step's writes: each edge under both of its nodes, and each bucket's tags as its
+ * newest tag event shows them. Ordered merges: an edge's `firstSeen`/`firstEventId` name the
+ * event that first showed it, whatever order the events come in.
+ */
+export function planLineageWrites(sightings: readonly LineageSighting[]): PlannedEntity[] {
+  const edges = sightings.flatMap((s) => s.facts.edges.map((edge) => ({ ...s, edge })));
+  const tags = sightings.flatMap((s) => (s.facts.bucketTags ? [{ ...s, tags: s.facts.bucketTags }] : []));
+  const entities: PlannedEntity[] = [];
+  for (const list of inOrderBy(edges, (e) => `${e.edge.from}\u0000${e.edge.relation}\u0000${e.edge.to}`).values()) {
+    const { from, to, relation } = list[0].edge;
+    const fields = { entity: ENTITY.lineageEdge, from, to, relation, fromKind: nodeKind(from), toKind: nodeKind(to) };
+    const messageIds = new Set(list.map((e) => e.messageId));
+    entities.push({ write: orderedWrite(keys.lineageOut(from, relation, to), list, { ...fields, direction: 'out' }), messageIds });
+    entities.push({ write: orderedWrite(keys.lineageIn(to, relation, from), list, { ...fields, direction: 'in' }), messageIds });
+  }
+  for (const list of inOrderBy(tags, (t) => t.tags.bucket).values()) {
+    const head = list[list.length - 1];
+    entities.push({
+      write: orderedWrite(keys.lineageTags(head.tags.bucket), list, { entity: ENTITY.lineageTags, bucket: head.tags.bucket }, { tags: { value: head.tags.tags, at: orderKey(head.event) } }),
+      messageIds: new Set(list.map((t) => t.messageId)),
+    });
+  }
+  return entities;
+}
+
+/**
+ * What the propagator must recompute after the lineage writes: every node of a new edge and
+ * every bucket whose tags changed, once each, caused by the newest event that touched it.
+ */
+export function lineageMessages(sightings: readonly LineageSighting[]): Array<{ message: LineageMessage; messageIds: Set<string> }> {
+  const touched = new Map<string, { sighting: LineageSighting; messageIds: Set<string> }>();
+  const touch = (node: string, s: LineageSighting) => {
+    const seen = touched.get(node);
+    if (!seen) touched.set(node, { sighting: s, messageIds: new Set([s.messageId]) });
+    else {
+      seen.messageIds.add(s.messageId);
+      if (ordering(seen.sighting, s) < 0) seen.sighting = s;
+    }
+  };
+  for (const s of sightings) {
+    for (const e of s.facts.edges) {
+      touch(e.from, s);
+      touch(e.to, s);
+    }
+    if (s.facts.bucketTags) touch(s.facts.bucketTags.bucket, s);
+  }
+  return [...touched].map(([node, { sighting, messageIds }]) => ({
+    message: { type: 'recompute', node, cause: { eventId: sighting.event.eventId, time: sighting.event.time, account: sighting.event.account, region: sighting.event.region } },
+    messageIds,
+  }));
 }

@@ -10,7 +10,9 @@
  */
 import { normalize, sha256 } from './normalize';
 import { classify } from './classify';
-import { planAgentWrites, planWrites, type ClassifiedEvent } from './plan';
+import { lineageMessages, planAgentWrites, planLineageWrites, planWrites, type ClassifiedEvent, type LineageSighting } from './plan';
+import { lineageOf } from './lineage/extract';
+import type { LineageQueue } from '../shared/lineage';
 import { analyzeAgents, markCreatedByAgents, type AgentAnalysis, type AgentDirectory, type AgentSettings, type BatchEvent } from './agents/analyze';
 import { keyString, type InventoryStore, type Key } from '../shared/inventory-store';
 import { ENTITY, INDEXES, keys } from '../shared/table-schema';
@@ -36,6 +38,8 @@ export interface BatchStats {
   findings: number;
   /** Actions of AI agents written to the ledger. */
   agentActions: number;
+  /** Lineage edges written (each is kept under both of its nodes). */
+  lineageEdges: number;
 }
 
 export interface BatchOutcome {
@@ -52,6 +56,8 @@ export interface BatchDependencies {
   readonly concurrency?: number;
   /** The agent step (identification, ledger, agent findings); skipped when absent. */
   readonly agents?: { readonly directory: AgentDirectory; readonly settings: AgentSettings; readonly ledgerRetentionDays: number };
+  /** The lineage step (edges, bucket tags, and work for the propagator); skipped when absent. */
+  readonly lineage?: { readonly queue: LineageQueue };
 }
 
 /** Quarantined payloads are kept whole up to this size; larger ones are truncated and marked. */
@@ -75,7 +81,7 @@ export function quarantineItem(message: InboundMessage, reason: string): Record<
 }
 
 export async function processMessages(messages: readonly InboundMessage[], deps: BatchDependencies): Promise<BatchOutcome> {
-  const stats: BatchStats = { received: messages.length, classified: 0, ignored: 0, quarantined: 0, failed: 0, resourceWrites: 0, principalWrites: 0, findings: 0, agentActions: 0 };
+  const stats: BatchStats = { received: messages.length, classified: 0, ignored: 0, quarantined: 0, failed: 0, resourceWrites: 0, principalWrites: 0, findings: 0, agentActions: 0, lineageEdges: 0 };
   const ignoredReasons: Record<string, number> = {};
   const quarantine: Array<{ item: Record<string, unknown> & Key; messageId: string }> = [];
   const events: BatchEvent[] = [];
@@ -127,13 +133,23 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
 
   const plan = planWrites(classified);
   const agentPlan = analysis ? planAgentWrites(analysis, deps.agents!.ledgerRetentionDays) : { entities: [], items: [] };
+  const lineage: LineageSighting[] = [];
+  if (deps.lineage) {
+    for (const e of events) {
+      const facts = lineageOf(e.event);
+      if (facts.edges.length > 0 || facts.bucketTags) lineage.push({ messageId: e.messageId, event: e.event, facts });
+    }
+  }
+  const lineagePlan = planLineageWrites(lineage);
 
-  const writeEntities = pool([...plan.entities, ...agentPlan.entities], deps.concurrency ?? 16, async ({ write, messageIds }) => {
+  const writeEntities = pool([...plan.entities, ...agentPlan.entities, ...lineagePlan], deps.concurrency ?? 16, async ({ write, messageIds }) => {
     try {
       const outcome = await deps.store.writeEntity(write);
       if (outcome !== 'unknown-skipped') {
         if (write.key.pk.startsWith('PRINCIPAL#')) stats.principalWrites++;
-        else stats.resourceWrites++;
+        else if (write.key.pk.startsWith('LINEAGE#')) {
+          if (write.key.sk.startsWith('OUT#')) stats.lineageEdges++;
+        } else stats.resourceWrites++;
       }
     } catch (error) {
       deps.log?.error('inventory write failed; its messages will be redelivered', { key: write.key, error: String(error) });
@@ -159,6 +175,18 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
   })();
 
   await Promise.all([writeEntities, putImmutable]);
+
+  // The propagator reads what was just written: tell it only once the writes are in. If the
+  // queue cannot take the work, the messages go back to SQS and come back to send it again.
+  if (deps.lineage && lineage.length > 0) {
+    const work = lineageMessages(lineage.filter((s) => !failed.has(s.messageId)));
+    try {
+      await deps.lineage.queue.send(work.map((w) => w.message));
+    } catch (error) {
+      deps.log?.error('lineage work not queued; its messages will be redelivered', { error: String(error) });
+      for (const w of work) for (const id of w.messageIds) failed.add(id);
+    }
+  }
 
   for (const q of quarantine) {
     if (!failed.has(q.messageId)) {

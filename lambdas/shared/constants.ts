@@ -27,3 +27,13 @@ export const ENABLED_WITH_READ_ONLY_EVENTS = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGE
  * retries for a day, then hands the event to the dead-letter queue.
  */
 export const CAPTURE_TARGET = { id: 'CaptureQueue', maximumEventAgeInSeconds: 86_400, maximumRetryAttempts: 185 } as const;
+
+/**
+ * Service events that are not CloudTrail records but carry what no CloudTrail record does, read
+ * as a CloudTrail service event (`serviceEventDetails`) of their service. Amazon Bedrock's
+ * "Model Customization Job State Change" names the custom model a job produced
+ * (`detail.outputModelArn`): CreateModelCustomizationJob returns only the job.
+ */
+export const SERVICE_STATE_EVENTS: Record<string, { source: string; eventSource: string; eventName: string }> = {
+  'Model Customization Job State Change': { source: 'aws.bedrock', eventSource: 'bedrock.amazonaws.com', eventName: 'ModelCustomizationJobStateChange' },
+};

@@ -20,7 +20,7 @@
  * BatchWriteItem puts are idempotent: writing one twice leaves the same item.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { pool } from './pool';
 
 export type Key = { pk: string; sk: string };
@@ -87,6 +87,13 @@ export interface InventoryStore {
    * order (or the reverse), at most `limit` of them.
    */
   queryRange(pk: string, from: string, to: string, options?: { descending?: boolean; limit?: number }): Promise<Record<string, unknown>[]>;
+  /**
+   * Put one item if the stored one is still at revision `rev` (absent when `rev` is undefined);
+   * false when someone wrote it in between.
+   */
+  putIfRevision(item: Record<string, unknown> & Key, rev: number | undefined): Promise<boolean>;
+  /** Set fields on an item that exists and whose `field` equals `value`; false when there is no such item. */
+  setFieldsIf(key: Key, fields: Record<string, unknown>, where: { field: string; value: string }): Promise<boolean>;
   readonly stats: WriteStats;
 }
 
@@ -339,6 +346,36 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
         start = out.LastEvaluatedKey;
       } while (start && items.length < limit);
       return items;
+    },
+
+    async putIfRevision(item, rev) {
+      stats.requests++;
+      try {
+        const out = await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: item,
+            ...(rev === undefined
+              ? { ConditionExpression: 'attribute_not_exists(pk)' }
+              : { ConditionExpression: 'rev = :rev', ExpressionAttributeValues: { ':rev': rev } }),
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        stats.writeUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
+        return true;
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+        stats.conditionalFailures++;
+        stats.writeUnits += 1;
+        return false;
+      }
+    },
+
+    async setFieldsIf(key, fields, where) {
+      const expr = new Expression();
+      for (const [k, v] of Object.entries(fields)) expr.set(k, v);
+      const condition = `attribute_exists(pk) AND ${expr.name(where.field)} = ${expr.value(where.value)}`;
+      return (await update(key, expr, condition)) !== false;
     },
 
     async putItems(items) {

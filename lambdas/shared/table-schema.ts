@@ -59,6 +59,9 @@ export const ENTITY = {
   watch: 'watch',
   function: 'function',
   lookup: 'lookup',
+  lineageEdge: 'lineage-edge',
+  lineageNode: 'lineage-node',
+  lineageTags: 'lineage-tags',
 } as const;
 export const STATE_SK = '#STATE';
 export const PROFILE_SK = '#PROFILE';
@@ -85,4 +88,19 @@ export const keys = {
   watch: (principal: string) => ({ pk: `WATCH#${principal}`, sk: STATE_SK }),
   function: (functionArn: string) => ({ pk: `FUNCTION#${functionArn}`, sk: STATE_SK }),
   lookup: (kind: string, id: string) => ({ pk: `LOOKUP#${kind}#${id}`, sk: STATE_SK }),
+  /**
+   * Lineage: a node's computed sensitivity (`#NODE`), a bucket's tags as tag events showed them
+   * (`#TAGS`), and each edge under both of its nodes: `IN#relation#from` under `to`,
+   * `OUT#relation#to` under `from`. `#NODE` and `#TAGS` sort before `IN#`, `IN#` before `OUT#`.
+   */
+  lineageNode: (node: string) => ({ pk: `LINEAGE#${node}`, sk: '#NODE' }),
+  lineageTags: (bucket: string) => ({ pk: `LINEAGE#${bucket}`, sk: '#TAGS' }),
+  lineageIn: (to: string, relation: string, from: string) => ({ pk: `LINEAGE#${to}`, sk: `IN#${relation}#${from}` }),
+  lineageOut: (from: string, relation: string, to: string) => ({ pk: `LINEAGE#${from}`, sk: `OUT#${relation}#${to}` }),
 };
+
+/** Sort-key ranges of a node's incoming and outgoing edges. */
+export const LINEAGE_RANGES = {
+  in: { from: 'IN#', to: 'IN#\uffff' },
+  out: { from: 'OUT#', to: 'OUT#\uffff' },
+} as const;

@@ -8,7 +8,7 @@
  *
  * docs/capture.md explains each rule, the read-only calls left out and why, and what it costs.
  */
-import { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL, OWN_ROLE_PATH } from '../../lambdas/shared/constants';
+import { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL, OWN_ROLE_PATH, SERVICE_STATE_EVENTS } from '../../lambdas/shared/constants';
 
 export { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL };
 
@@ -163,6 +163,12 @@ export function captureRules(): CaptureRuleSpec[] {
         eventSource: ['bedrock.amazonaws.com'],
         eventName: [{ 'anything-but': [...BEDROCK_EXCLUDED_READ_ONLY] }],
       }),
+    },
+    {
+      id: 'BedrockJobStates',
+      description: 'Amazon Bedrock model customization job state changes (not CloudTrail): they name the custom model a job produced, for lineage',
+      includeReadOnlyManagementEvents: false,
+      pattern: { source: ['aws.bedrock'], 'detail-type': Object.keys(SERVICE_STATE_EVENTS).filter((t) => SERVICE_STATE_EVENTS[t].source === 'aws.bedrock') },
     },
     {
       id: 'AgentCore',

@@ -14,6 +14,7 @@ import { environmentFor } from '../../lambdas/shared/environment';
 import { AiVisibilityFunction } from './house-function';
 import { nagArn } from './nag';
 import type { AiInventoryTable } from './inventory-table';
+import type { LineagePropagation } from './lineage-propagation';
 import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
 
 /** The classifier's timeout; the capture queue's visibility timeout must be six times it. */
@@ -31,6 +32,8 @@ export interface AiActivityClassifierProps {
   readonly metricsNamespace?: string;
   /** Agent identification and ledger settings. @default the defaults of lib/config.ts */
   readonly agents?: Pick<AiVisibilityConfig, 'agentPrincipals' | 'agentBehaviourWindowSeconds' | 'agentDeniedBurstCount' | 'agentDeniedBurstSeconds' | 'actionLedgerRetentionDays'>;
+  /** Where the classifier sends the lineage nodes whose sensitivity must be recomputed. */
+  readonly lineage: LineagePropagation;
 }
 
 export class AiActivityClassifier extends Construct {
@@ -56,9 +59,11 @@ export class AiActivityClassifier extends Construct {
         AGENT_DENIED_BURST_COUNT: String(agents.agentDeniedBurstCount),
         AGENT_DENIED_BURST_SECONDS: String(agents.agentDeniedBurstSeconds),
         ACTION_LEDGER_RETENTION_DAYS: String(agents.actionLedgerRetentionDays),
+        LINEAGE_QUEUE_URL: props.lineage.queue.queueUrl,
       }),
     });
     props.inventory.grantClassifierWrites(this.function);
+    props.lineage.grantSend(this.function);
     // The roles of agents' action-group functions, when no event showed them (same account only).
     this.function.addToRolePolicy(
       new iam.PolicyStatement({

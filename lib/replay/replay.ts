@@ -11,8 +11,7 @@
  * does when deployed. Nothing is silently dropped: every record is
  * counted as matched or not, and every problem lands in the report's quarantine.
  */
-import { randomUUID } from 'node:crypto';
-import type { Context, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../../lambdas/classifier/handler';
 import { DEFAULT_AGENT_ENVIRONMENT } from '../../lambdas/classifier/environment';
 import { DEFAULT_CLASSIFIER_BATCH_SIZE } from '../config';
@@ -23,8 +22,14 @@ import { compileRules, isEnvelope, matchingRules, mayMatch, toEnvelope, type Com
 import { LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 import { readRecords, type ReadProblem } from './read-logs';
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
+import { lambdaContext, sqsRecord } from './lambda-shapes';
+import { LocalLineageQueue } from './lineage-queue';
+import { createPropagatorHandler, type PropagatorHandler } from '../../lambdas/lineage-propagator/handler';
+import { DEFAULT_CLASSIFICATION_ENVIRONMENT } from '../../lambdas/lineage-propagator/environment';
 
 export const LOCAL_TABLE_NAME = 'ai-visibility-local';
+/** The replay's lineage queue lives in memory; the URL only satisfies the environment contract. */
+const LOCAL_LINEAGE_QUEUE_URL = `https://sqs.${LOCAL_REGION}.amazonaws.com/000000000000/ai-visibility-lineage-local.fifo`;
 
 export interface ReplayProgress {
   readonly records: number;
@@ -48,55 +53,50 @@ export interface ReplayOptions {
 
 /** The classifier's environment contract, filled in for the local table. */
 export function localClassifierEnvironment(tableName: string): ClassifierEnvironment {
-  return { TABLE_NAME: tableName, POWERTOOLS_SERVICE_NAME: 'ai-visibility-classifier', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', ...DEFAULT_AGENT_ENVIRONMENT };
+  return {
+    TABLE_NAME: tableName,
+    POWERTOOLS_SERVICE_NAME: 'ai-visibility-classifier',
+    POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
+    ...DEFAULT_AGENT_ENVIRONMENT,
+    LINEAGE_QUEUE_URL: LOCAL_LINEAGE_QUEUE_URL,
+  };
 }
 
-/** The deployed classifier handler, built against the local table (metrics are not published). */
-export function localClassifierHandler(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR'): ClassifierHandler {
+/**
+ * The deployed classifier handler, built against the local table (metrics are not published).
+ * Its lineage work goes to `lineageQueue` (a fresh in-memory one, never drained, by default).
+ */
+export function localClassifierHandler(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR', lineageQueue: LocalLineageQueue = new LocalLineageQueue()): ClassifierHandler {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   // No AWS account locally: action-group functions resolve only from the events replayed.
-  return createClassifierHandler(localClassifierEnvironment(tableName), { dynamodb: db.client, logLevel, lookups: {} });
+  return createClassifierHandler(localClassifierEnvironment(tableName), { dynamodb: db.client, logLevel, lookups: {}, lineageQueue });
 }
 
-function lambdaContext(): Context {
+/**
+ * The deployed lineage propagator, built against the local table. No AWS account locally: no
+ * GetBucketTagging, so buckets are classified by the tag events replayed.
+ */
+export function localPropagatorHandler(db: LocalDynamoDb, tableName: string, queue: LocalLineageQueue, logLevel = 'ERROR'): PropagatorHandler {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  return createPropagatorHandler(
+    { TABLE_NAME: tableName, LINEAGE_QUEUE_URL: LOCAL_LINEAGE_QUEUE_URL, POWERTOOLS_SERVICE_NAME: 'ai-visibility-lineage-propagator', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', ...DEFAULT_CLASSIFICATION_ENVIRONMENT },
+    { dynamodb: db.client, queue, lookupTags: null, logLevel },
+  );
+}
+
+/** The local classifier and lineage propagator, joined by an in-memory lineage queue. */
+export function localPipeline(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR') {
+  const queue = new LocalLineageQueue();
+  const propagator = localPropagatorHandler(db, tableName, queue, logLevel);
   return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'ai-visibility-classifier-local',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:ai-visibility-classifier-local`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/ai-visibility-classifier-local',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
+    handler: localClassifierHandler(db, tableName, logLevel, queue),
+    lineage: { queue, drain: () => queue.drain(propagator) },
   };
 }
 
 interface Pending {
   readonly record: SQSRecord;
   deliveries: number;
-}
-
-function sqsRecord(messageId: string, body: string, sentAt: number): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: messageId,
-    body,
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: String(sentAt),
-      SenderId: 'events.amazonaws.com',
-      ApproximateFirstReceiveTimestamp: String(sentAt),
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: `arn:aws:sqs:${LOCAL_REGION}:000000000000:ai-visibility-local`,
-    awsRegion: LOCAL_REGION,
-  };
 }
 
 /** Replay into an existing local table with a loaded handler. Returns the counts. */
@@ -107,6 +107,8 @@ export async function replayInto(
     rules?: CompiledRules;
     /** The watched principals, read after each batch: the agent capture rules follow them, as the sync function makes them do when deployed. */
     watched?: () => Promise<readonly WatchedPrincipal[]>;
+    /** The lineage work the batches queued, run to completion after each delivery. */
+    lineage?: { drain(): Promise<ReadProblem[]> };
   },
   options: ReplayOptions = {},
 ): Promise<ReplayRun> {
@@ -148,6 +150,7 @@ export async function replayInto(
       }
       queue = retry;
     }
+    if (target.lineage) problems.push(...(await target.lineage.drain()));
     await followWatched();
   };
 
@@ -194,8 +197,8 @@ export async function replay(paths: readonly string[], options: ReplayOptions = 
   const db: LocalDynamoDb = await startLocalDynamoDb({ path: options.storePath });
   try {
     await db.resetInventoryTable(LOCAL_TABLE_NAME);
-    const handler = localClassifierHandler(db, LOCAL_TABLE_NAME, options.logLevel);
-    const run = await replayInto(paths, { handler, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) }, options);
+    const { handler, lineage } = localPipeline(db, LOCAL_TABLE_NAME, options.logLevel);
+    const run = await replayInto(paths, { handler, lineage, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) }, options);
     return buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), run);
   } finally {
     await db.close();

@@ -9,6 +9,8 @@ import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import { ENTITY, INDEXES, PARTITION_KEY, SORT_KEY } from '../../lambdas/shared/table-schema';
 import type { FrameworkRef, Signal } from '../../lambdas/classifier/types';
 import { agentsFromItems, type AgentActionEntry, type AgentEntry } from '../query/agents';
+import { lineageEntry, type LineageEntry } from '../query/lineage';
+import type { SensitivityFrom } from '../../lambdas/shared/lineage';
 
 export interface ReplayStats {
   /** Records read. */
@@ -41,8 +43,13 @@ export interface InventoryEntry {
   signals: Signal[];
   firstSeen: string;
   lastSeen: string;
+  /** The highest classification of the data upstream (lineage), or null when none is known. */
+  sensitivity: string | null;
+  /** Where that classification comes from: the classified source and the path from it. */
+  sensitivityFrom: SensitivityFrom | null;
   attributes: Record<string, unknown>;
 }
+
 
 export interface PrincipalEntry {
   arn: string;
@@ -82,6 +89,7 @@ export interface ReplayReport {
   quarantine: QuarantineEntry[];
   agents: AgentEntry[];
   agentActions: AgentActionEntry[];
+  lineage: LineageEntry[];
 }
 
 /** Item attributes that are keys or bookkeeping, not resource configuration. */
@@ -89,7 +97,7 @@ const NOT_ATTRIBUTES = new Set([
   PARTITION_KEY,
   SORT_KEY,
   ...Object.values(INDEXES).flatMap((i) => [i.partitionKey, i.sortKey]),
-  ...['entity', 'arn', 'kind', 'service', 'account', 'region', 'status', 'signals', 'firstSeen', 'firstEventId', 'lastSeen', 'lastEventId', 'rev'],
+  ...['entity', 'arn', 'kind', 'service', 'account', 'region', 'status', 'signals', 'firstSeen', 'firstEventId', 'lastSeen', 'lastEventId', 'rev', 'sensitivity', 'sensitivityFrom'],
 ]);
 
 export async function scanTable(client: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
@@ -111,6 +119,7 @@ export function buildReport(items: Record<string, unknown>[], run: ReplayRun): R
   const principals: PrincipalEntry[] = [];
   const findings: FindingEntry[] = [];
   const quarantine: QuarantineEntry[] = [...run.problems];
+  const lineage: LineageEntry[] = [];
   let handlerQuarantined = 0;
   for (const item of items) {
     switch (item.entity) {
@@ -125,6 +134,8 @@ export function buildReport(items: Record<string, unknown>[], run: ReplayRun): R
           signals: item.signals as Signal[],
           firstSeen: item.firstSeen as string,
           lastSeen: item.lastSeen as string,
+          sensitivity: (item.sensitivity as string | null | undefined) ?? null,
+          sensitivityFrom: (item.sensitivityFrom as SensitivityFrom | null | undefined) ?? null,
           attributes: Object.fromEntries(
             Object.entries(item)
               .filter(([k]) => !NOT_ATTRIBUTES.has(k) && !k.endsWith('@'))
@@ -160,6 +171,9 @@ export function buildReport(items: Record<string, unknown>[], run: ReplayRun): R
           signals: item.signals as Signal[],
         });
         break;
+      case ENTITY.lineageEdge:
+        if (item.direction === 'out') lineage.push(lineageEntry(item));
+        break;
       case ENTITY.quarantine: {
         // The handler names a message `sqs:<messageId>`; replayed messages are named by the
         // location of their record, which is what the report shows.
@@ -179,8 +193,9 @@ export function buildReport(items: Record<string, unknown>[], run: ReplayRun): R
     classified: run.stats.matched - handlerQuarantined - run.deadLettered,
     quarantined: quarantine.length,
   };
+  lineage.sort((a, b) => a.time.localeCompare(b.time) || a.eventId.localeCompare(b.eventId) || a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.relation.localeCompare(b.relation));
   const { agents, actions } = agentsFromItems(items);
-  return { schemaVersion: 1, stats, inventory, principals, findings, quarantine, agents, agentActions: actions };
+  return { schemaVersion: 1, stats, inventory, principals, findings, quarantine, agents, agentActions: actions, lineage };
 }
 
 function table(rows: string[][]): string {
@@ -213,6 +228,9 @@ export function renderReport(report: ReplayReport): string {
     const counts = Object.entries(a.actionCounts).map(([c, n]) => `${c} ${n}`).join(', ');
     lines.push(`  ${a.arn}`, `      identified by ${a.identifiedBy.map((e) => e.how).join(', ')}; ${report.agentActions.filter((x) => x.agent === a.arn).length} action(s)${counts ? `: ${counts}` : ''}`);
   }
+  const sensitive = report.inventory.filter((r) => r.sensitivity);
+  lines.push('', `Lineage: ${report.lineage.length} edge(s); ${sensitive.length} AI resource(s) carry classified data`);
+  for (const r of sensitive) lines.push(`  ${r.sensitivity!.padEnd(12)} ${r.kind} ${r.arn}`, `      from ${r.sensitivityFrom!.arn} (${r.sensitivityFrom!.tag}) by way of ${r.sensitivityFrom!.path.length - 1} hop(s)`);
   lines.push('', `Quarantine: ${report.quarantine.length}`);
   for (const q of report.quarantine) lines.push(`  ${q.source}`, `      ${q.reason}`);
   return `${lines.join('\n')}\n`;

@@ -129,6 +129,8 @@ const nullStore: InventoryStore = {
   putItems: async () => [],
   getItems: async () => new Map(),
   queryRange: async () => [],
+  putIfRevision: async () => true,
+  setFieldsIf: async () => true,
 };
 
 async function main(): Promise<void> {

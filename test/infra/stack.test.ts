@@ -302,7 +302,7 @@ describe('configuration', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toEqual([
-        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, maxReceiveCount, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays)',
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, maxReceiveCount, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel)',
         'dataEventTrail must be true or false, got "yes"',
         expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',
@@ -313,10 +313,10 @@ describe('configuration', () => {
 
 describe('environment contract', () => {
   it('fails at synth on a missing or malformed literal, and accepts deploy-time tokens', () => {
-    expect(() => environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, TABLE_NAME: 'x', POWERTOOLS_SERVICE_NAME: '', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility' })).toThrow(
+    expect(() => environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, TABLE_NAME: 'x', POWERTOOLS_SERVICE_NAME: '', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', LINEAGE_QUEUE_URL: '${Token[TOKEN.9]}' })).toThrow(
       /TABLE_NAME="x" does not match .*; POWERTOOLS_SERVICE_NAME is not set/,
     );
-    const built = environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, TABLE_NAME: '${Token[TOKEN.123]}', POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'n' });
+    const built = environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, TABLE_NAME: '${Token[TOKEN.123]}', POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'n', LINEAGE_QUEUE_URL: '${Token[TOKEN.9]}' });
     expect(built).toMatchObject({ TABLE_NAME: '${Token[TOKEN.123]}' });
     expect(built).not.toHaveProperty('AGENT_PRINCIPALS'); // an empty optional variable is left out
   });

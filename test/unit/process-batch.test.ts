@@ -33,6 +33,8 @@ function scriptedStore(fail: (key: Key) => boolean): InventoryStore & { entities
     },
     getItems: async () => new Map(),
     queryRange: async () => [],
+    putIfRevision: async () => true,
+    setFieldsIf: async () => true,
   };
 }
 

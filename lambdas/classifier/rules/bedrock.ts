@@ -242,6 +242,24 @@ export const BEDROCK_RULES: Record<string, Rule> = {
     model(c, 'requestParameters.baseModelIdentifier');
     c.invokesModel(eventSignal(c.event, 'customizes a model'));
   },
+  // Not a CloudTrail record: the job's EventBridge state change (normalize.ts), which names the custom model it produced.
+  ModelCustomizationJobStateChange: (c) => {
+    const details = at(c.event.record, 'serviceEventDetails');
+    const job = str(details, 'jobArn');
+    if (!job) return;
+    const status = str(details, 'jobStatus');
+    c.resource('customization-job', kindOfArn(job)?.arn ?? job, {
+      signals: [eventSignal(c.event), fieldSignal(c.event, 'serviceEventDetails.jobArn'), fieldSignal(c.event, 'serviceEventDetails.jobStatus')],
+      attributes: { jobState: status, customModelName: str(details, 'outputModelName') },
+    });
+    const model = str(details, 'outputModelArn');
+    if (model && status === 'Completed') {
+      c.resource('custom-model', kindOfArn(model)?.arn ?? model, {
+        signals: [fieldSignal(c.event, 'serviceEventDetails.outputModelArn', 'produced by the customization job')],
+        attributes: { modelName: str(details, 'outputModelName'), customizationJobArn: kindOfArn(job)?.arn ?? job },
+      });
+    }
+  },
   StopModelCustomizationJob: lifecycle('customization-job', 'model-customization-job', [], ['requestParameters.jobIdentifier'], {
     attributes: () => ({ jobState: 'Stopping' }),
   }),

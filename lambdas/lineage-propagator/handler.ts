@@ -1,0 +1,131 @@
+/**
+ * Lineage propagator Lambda: drains the lineage FIFO queue, one node per message
+ * (propagate.ts), and answers SQS with the messages to redeliver.
+ *
+ * FIFO rule for partial failures: once a message fails, every message after it in the batch is
+ * handed back too, unprocessed, so a node's messages are never handled out of order.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetBucketTaggingCommand, S3Client } from '@aws-sdk/client-s3';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { readEnvironment } from '../shared/environment';
+import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
+import { deduplicationIdOf, messageGroupOf, type LineageMessage, type LineageQueue } from '../shared/lineage';
+import { withHouseMiddleware } from '../shared/middleware';
+import { classificationScheme, LINEAGE_PROPAGATOR_ENVIRONMENT, type LineagePropagatorEnvironment } from './environment';
+import { createPropagator, type BucketTagLookup } from './propagate';
+
+export type PropagatorHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+export interface PropagatorClients {
+  readonly dynamodb?: DynamoDBClient;
+  readonly store?: InventoryStore;
+  /** Where follow-up work goes. @default the LINEAGE_QUEUE_URL queue */
+  readonly queue?: LineageQueue;
+  /** @default S3 GetBucketTagging; `null` for none (the local replay) */
+  readonly lookupTags?: BucketTagLookup | null;
+  readonly logLevel?: string;
+}
+
+/** Parse a queue message; a malformed one is a bug upstream, reported and dropped (it can never succeed). */
+export function parseLineageMessage(body: string): LineageMessage | undefined {
+  try {
+    const m = JSON.parse(body) as LineageMessage;
+    const ok = (m.type === 'recompute' || m.type === 'fanout') && typeof m.node === 'string' && typeof m.cause?.eventId === 'string' && typeof m.cause?.time === 'string';
+    return ok ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createPropagatorHandler(env: LineagePropagatorEnvironment, clients: PropagatorClients = {}): PropagatorHandler {
+  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME, ...(clients.logLevel ? { logLevel: clients.logLevel as 'INFO' } : {}) });
+  const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME });
+  const store =
+    clients.store ?? createInventoryStore(DynamoDBDocumentClient.from(clients.dynamodb ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }), env.TABLE_NAME);
+  const queue = clients.queue ?? sqsLineageQueue(new SQSClient({}), env.LINEAGE_QUEUE_URL);
+  const lookupTags = clients.lookupTags === null ? undefined : (clients.lookupTags ?? s3TagLookup(new S3Client({ followRegionRedirects: true })));
+  const scheme = classificationScheme(env);
+
+  async function propagate(event: SQSEvent): Promise<SQSBatchResponse> {
+    const propagator = createPropagator({ store, queue, scheme, lookupTags, log: logger });
+    const failures: string[] = [];
+    for (const record of event.Records) {
+      if (failures.length > 0) {
+        failures.push(record.messageId);
+        continue;
+      }
+      const message = parseLineageMessage(record.body);
+      if (!message) {
+        logger.error('malformed lineage message dropped', { messageId: record.messageId, body: record.body.slice(0, 1000) });
+        continue;
+      }
+      try {
+        await propagator.handle(message);
+      } catch (error) {
+        logger.warn('lineage message failed; it and the rest of the batch go back to the queue', { node: message.node, error: String(error) });
+        failures.push(record.messageId);
+      }
+    }
+    const { stats } = propagator;
+    metrics.addMetric('LineageNodesRecomputed', MetricUnit.Count, stats.recomputed);
+    metrics.addMetric('LineageNodesChanged', MetricUnit.Count, stats.changed);
+    metrics.addMetric('LineageFindingsRecorded', MetricUnit.Count, stats.findings);
+    logger.info('lineage batch', { ...stats, failed: failures.length });
+    return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+  }
+
+  return withHouseMiddleware(propagate, { logger, metrics }) as unknown as PropagatorHandler;
+}
+
+const SEND_BATCH = 10;
+const SEND_ATTEMPTS = 4;
+
+/** Lineage work onto the FIFO queue: SendMessageBatch by tens, retrying the entries SQS refuses. */
+export function sqsLineageQueue(sqs: SQSClient, queueUrl: string): LineageQueue {
+  return {
+    async send(messages) {
+      for (let i = 0; i < messages.length; i += SEND_BATCH) {
+        let pending = messages.slice(i, i + SEND_BATCH).map((m, n) => ({ Id: String(n), MessageBody: JSON.stringify(m), MessageGroupId: messageGroupOf(m), MessageDeduplicationId: deduplicationIdOf(m) }));
+        for (let attempt = 1; pending.length > 0; attempt++) {
+          const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
+          const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+          const senderFault = (out.Failed ?? []).find((f) => f.SenderFault);
+          if (senderFault) throw new Error(`SQS refused a lineage message: ${senderFault.Code} ${senderFault.Message ?? ''}`);
+          pending = pending.filter((e) => failed.has(e.Id));
+          if (pending.length > 0 && attempt >= SEND_ATTEMPTS) throw new Error(`${pending.length} lineage message(s) not queued after ${SEND_ATTEMPTS} attempts`);
+        }
+      }
+    },
+  };
+}
+
+/** Answers that mean "these tags cannot be read from here", not "try again". */
+const UNREADABLE = new Set(['AccessDenied', 'AllAccessDisabled', 'NoSuchBucket', 'PermanentRedirect', 'InvalidAccessPoint', 'AuthorizationHeaderMalformed']);
+
+/** S3 GetBucketTagging: a bucket without tags answers NoSuchTagSet. */
+export function s3TagLookup(s3: S3Client): BucketTagLookup {
+  return async (bucket) => {
+    try {
+      const out = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }));
+      return { tags: Object.fromEntries((out.TagSet ?? []).filter((t) => t.Key).map((t) => [t.Key!, t.Value ?? ''])) };
+    } catch (error) {
+      const name = (error as { name?: string }).name ?? '';
+      if (name === 'NoSuchTagSet') return { tags: {} };
+      if (UNREADABLE.has(name)) return { problem: `${name}: GetBucketTagging on ${bucket} refused (${(error as Error).message})` };
+      throw error;
+    }
+  };
+}
+
+let coldStarted: PropagatorHandler | undefined;
+
+/** The deployed entry point. */
+export const handler: PropagatorHandler = (event, context) => {
+  coldStarted ??= createPropagatorHandler(readEnvironment(LINEAGE_PROPAGATOR_ENVIRONMENT));
+  return coldStarted(event, context);
+};

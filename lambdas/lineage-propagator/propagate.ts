@@ -1,0 +1,218 @@
+/**
+ * The lineage propagator: carries sensitivity down the lineage graph, one node per message.
+ *
+ * A `recompute` message recomputes one node from its own classification (buckets: their tags)
+ * and its upstream nodes' stored states (`resolveSensitivity`); when the result changes, it
+ * stores it, mirrors it onto the node's inventory item, raises the findings the change calls for,
+ * and sends one `fanout` message. A `fanout` message sends a `recompute` to one page of the
+ * node's downstream nodes, and a `fanout` for the next page. So no invocation walks the graph:
+ * the work of one message is bounded by one node's edges (at most MAX_IN_EDGES read, FANOUT_PAGE
+ * sent), and a change travels as far as it changes something, hop by hop, through the queue.
+ *
+ * The queue is FIFO, grouped by node: two recomputations of one node never overlap, and the last
+ * one always runs after the last change of any upstream node, because every change sends its
+ * downstream a fresh message after it is written. That is what makes the result converge to
+ * the same fixed point whatever the order the events came in.
+ */
+import { keyString, type InventoryStore, type Key } from '../shared/inventory-store';
+import { ENTITY, INDEXES, keys, LINEAGE_RANGES } from '../shared/table-schema';
+import {
+  isBucketNode,
+  isInventoryNode,
+  levelOf,
+  nodeKind,
+  resolveSensitivity,
+  type Cause,
+  type ClassificationScheme,
+  type LineageMessage,
+  type LineageQueue,
+  type OwnClassification,
+  type Relation,
+  type SensitivityFrom,
+  type UpstreamState,
+} from '../shared/lineage';
+import { findingItem } from '../classifier/plan';
+import { lineageFindings, type Raised } from './findings';
+
+/** Incoming edges read per recomputation; beyond it the node is marked `upstreamTruncated`. */
+export const MAX_IN_EDGES = 1000;
+/** Downstream nodes told to recompute per fanout message. */
+export const FANOUT_PAGE = 100;
+/** How long a GetBucketTagging answer (or its refusal) is trusted. */
+export const TAG_LOOKUP_TTL_SECONDS = 6 * 3600;
+
+export interface BucketTagLookup {
+  /**
+   * A bucket's tags: `{ tags }`, `{ tags: {} }` when it has none (NoSuchTagSet), or
+   * `{ problem }` when they cannot be read (AccessDenied, a bucket in another account...).
+   * Throws only for errors worth a retry (throttling, network).
+   */
+  (bucket: string): Promise<{ tags: Record<string, string> } | { problem: string }>;
+}
+
+export interface PropagatorDependencies {
+  readonly store: InventoryStore;
+  readonly queue: LineageQueue;
+  readonly scheme: ClassificationScheme;
+  /** Absent locally: buckets are then classified by the tag events replayed only. */
+  readonly lookupTags?: BucketTagLookup;
+  readonly now?: () => number;
+  readonly log?: { warn(message: string, extra: Record<string, unknown>): void };
+}
+
+export interface PropagationStats {
+  recomputed: number;
+  changed: number;
+  findings: number;
+  sent: number;
+  tagLookups: number;
+}
+
+export interface NodeState {
+  readonly node: string;
+  readonly kind: string;
+  readonly own: OwnClassification | null;
+  readonly sensitivity: string | null;
+  readonly sensitivityFrom: SensitivityFrom | null;
+  readonly raised: Raised;
+  readonly upstreamTruncated: boolean;
+  readonly rev?: number;
+}
+
+function stateOf(item: Record<string, unknown> | undefined): NodeState | undefined {
+  if (!item) return undefined;
+  return {
+    node: item.node as string,
+    kind: item.kind as string,
+    own: (item.own as OwnClassification | undefined) ?? null,
+    sensitivity: (item.sensitivity as string | null | undefined) ?? null,
+    sensitivityFrom: (item.sensitivityFrom as SensitivityFrom | null | undefined) ?? null,
+    raised: (item.raised as Raised | undefined) ?? {},
+    upstreamTruncated: item.upstreamTruncated === true,
+    rev: typeof item.rev === 'number' ? item.rev : undefined,
+  };
+}
+
+const sameState = (a: NodeState | undefined, b: NodeState) =>
+  a !== undefined &&
+  JSON.stringify([a.own, a.sensitivity, a.sensitivityFrom, a.raised, a.upstreamTruncated]) === JSON.stringify([b.own, b.sensitivity, b.sensitivityFrom, b.raised, b.upstreamTruncated]);
+
+/** The tag set's value for the scheme's key (exact key first, then any case). */
+function tagValue(scheme: ClassificationScheme, tags: Record<string, string>): { key: string; value: string } | undefined {
+  if (scheme.tagKey in tags) return { key: scheme.tagKey, value: tags[scheme.tagKey] };
+  const key = Object.keys(tags).find((k) => k.toLowerCase() === scheme.tagKey.toLowerCase());
+  return key === undefined ? undefined : { key, value: tags[key] };
+}
+
+export function classificationFromTags(scheme: ClassificationScheme, tags: Record<string, string>, at: string, source: OwnClassification['source']): OwnClassification {
+  const tag = tagValue(scheme, tags);
+  if (!tag) return { level: null, at, source };
+  const level = levelOf(scheme, tag.value);
+  return level
+    ? { level, tag: `${tag.key}=${tag.value}`, at, source }
+    : { level: null, tag: `${tag.key}=${tag.value}`, at, source, problem: `${tag.key}=${tag.value} is not one of ${scheme.levels.join(', ')}` };
+}
+
+export function createPropagator(deps: PropagatorDependencies) {
+  const { store, queue, scheme } = deps;
+  const now = deps.now ?? Date.now;
+  const stats: PropagationStats = { recomputed: 0, changed: 0, findings: 0, sent: 0, tagLookups: 0 };
+
+  async function send(messages: LineageMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await queue.send(messages);
+    stats.sent += messages.length;
+  }
+
+  /** A bucket's own classification: the newer of its last tag event and its last lookup, looking up when the lookup is stale. */
+  async function ownClassification(bucket: string, fromEvents: Record<string, unknown> | undefined, cached: Record<string, unknown> | undefined): Promise<OwnClassification | null> {
+    const eventTags = fromEvents?.tags as Record<string, string> | undefined;
+    const eventAt = typeof fromEvents?.['tags@'] === 'string' ? (fromEvents['tags@'] as string).split('#')[0] : undefined;
+    const byEvent = eventTags && eventAt ? classificationFromTags(scheme, eventTags, eventAt, 'event') : undefined;
+    let byLookup = cached && Number(cached.expiresAt) * 1000 > now() ? (cached.value as OwnClassification) : undefined;
+    if (!byLookup && deps.lookupTags) {
+      stats.tagLookups++;
+      const at = new Date(now()).toISOString();
+      const answer = await deps.lookupTags(bucket.split(':::')[1]);
+      byLookup = 'tags' in answer ? classificationFromTags(scheme, answer.tags, at, 'lookup') : { level: null, at, source: 'lookup', problem: answer.problem };
+      if ('problem' in answer) deps.log?.warn('cannot read the tags of a bucket: its classification is unknown', { bucket, problem: answer.problem });
+      await store.putItems([{ ...keys.lookup('bucket-tags', bucket), entity: ENTITY.lookup, value: byLookup, expiresAt: Math.floor(now() / 1000) + TAG_LOOKUP_TTL_SECONDS }]);
+    }
+    if (byEvent && byLookup) return byEvent.at >= byLookup.at ? byEvent : byLookup;
+    return byEvent ?? byLookup ?? (deps.lookupTags ? null : { level: null, at: '', source: 'event', problem: 'no tag event seen and no tag lookup available' });
+  }
+
+  async function recompute(node: string, cause: Cause): Promise<void> {
+    stats.recomputed++;
+    const bucket = isBucketNode(node);
+    const wanted: Key[] = [keys.lineageNode(node), ...(bucket ? [keys.lineageTags(node), keys.lookup('bucket-tags', node)] : [])];
+    const [items, inEdges] = await Promise.all([store.getItems(wanted), store.queryRange(keys.lineageNode(node).pk, LINEAGE_RANGES.in.from, LINEAGE_RANGES.in.to, { limit: MAX_IN_EDGES + 1 })]);
+    const before = stateOf(items.get(keyString(keys.lineageNode(node))));
+    const truncated = inEdges.length > MAX_IN_EDGES;
+    const edges = inEdges.slice(0, MAX_IN_EDGES).map((e) => ({ from: e.from as string, relation: e.relation as Relation }));
+    const upstreamItems = await store.getItems([...new Set(edges.map((e) => e.from))].map((from) => keys.lineageNode(from)));
+    const upstream: UpstreamState[] = edges.flatMap((e) => {
+      const s = stateOf(upstreamItems.get(keyString(keys.lineageNode(e.from))));
+      return s ? [{ node: e.from, relation: e.relation, own: s.own, sensitivity: s.sensitivity, sensitivityFrom: s.sensitivityFrom }] : [];
+    });
+    const own = bucket ? await ownClassification(node, items.get(keyString(keys.lineageTags(node))), items.get(keyString(keys.lookup('bucket-tags', node)))) : null;
+    const resolved = resolveSensitivity(scheme, node, own, upstream);
+    const kind = nodeKind(node);
+    const { raised, findings } = lineageFindings(scheme, { node, kind, own, ...resolved }, before?.raised ?? {}, upstream, cause);
+    const after: NodeState = { node, kind, own, ...resolved, raised, upstreamTruncated: truncated };
+    if (truncated) deps.log?.warn('node has more incoming edges than are read: its sensitivity may miss some', { node, read: MAX_IN_EDGES });
+    if (sameState(before, after)) return;
+
+    stats.changed++;
+    // Findings first: if the node write below fails, the retry recomputes the same change and
+    // writes the same findings (same keys) again, harmlessly.
+    if (findings.length) {
+      const failed = await store.putItems(findings.map(findingItem));
+      if (failed.length) throw new Error(`${failed.length} lineage finding(s) not written for ${node}`);
+      stats.findings += findings.length;
+    }
+    const rev = (before?.rev ?? 0) + 1;
+    const item = {
+      ...keys.lineageNode(node),
+      entity: ENTITY.lineageNode,
+      node,
+      kind,
+      own,
+      sensitivity: resolved.sensitivity,
+      sensitivityFrom: resolved.sensitivityFrom,
+      raised,
+      upstreamTruncated: truncated,
+      rev,
+      cause,
+      ...(resolved.sensitivity ? { [INDEXES.byKind.partitionKey]: `SENSITIVITY#${resolved.sensitivity}`, [INDEXES.byKind.sortKey]: node } : {}),
+    };
+    if (!(await store.putIfRevision(item, before?.rev))) throw new Error(`${node}: written concurrently; the message will be retried`);
+    if (isInventoryNode(node)) {
+      await store.setFieldsIf(keys.resource(node), { sensitivity: resolved.sensitivity, sensitivityFrom: resolved.sensitivityFrom }, { field: 'entity', value: ENTITY.resource });
+    }
+    if (sensitivityChanged(before, after)) await send([{ type: 'fanout', node, cause: { ...cause, via: node, rev } }]);
+  }
+
+  async function fanout(node: string, cause: Cause, after: string | undefined): Promise<void> {
+    const page = await store.queryRange(keys.lineageNode(node).pk, after ?? LINEAGE_RANGES.out.from, LINEAGE_RANGES.out.to, { limit: FANOUT_PAGE + 2 });
+    const edges = page.filter((e) => e.sk !== after).slice(0, FANOUT_PAGE + 1);
+    const more = edges.length > FANOUT_PAGE;
+    const now = edges.slice(0, FANOUT_PAGE);
+    const messages: LineageMessage[] = [...new Set(now.map((e) => e.to as string))].map((to) => ({ type: 'recompute', node: to, cause }));
+    if (more) messages.push({ type: 'fanout', node, cause, after: now[now.length - 1].sk as string });
+    await send(messages);
+  }
+
+  return {
+    stats,
+    async handle(message: LineageMessage): Promise<void> {
+      if (message.type === 'recompute') await recompute(message.node, message.cause);
+      else await fanout(message.node, message.cause, message.after);
+    },
+  };
+}
+
+/** Whether downstream nodes can see the change: what `resolveSensitivity` reads of a node. */
+function sensitivityChanged(before: NodeState | undefined, after: NodeState): boolean {
+  return JSON.stringify([before?.own ?? null, before?.sensitivity ?? null, before?.sensitivityFrom ?? null]) !== JSON.stringify([after.own, after.sensitivity, after.sensitivityFrom]);
+}

@@ -1,0 +1,98 @@
+/**
+ * LineagePropagation: the FIFO queue of lineage work and the function that drains it, carrying
+ * data sensitivity down the lineage graph one node per message (lambdas/lineage-propagator).
+ *
+ * The classifier records edges and sends the nodes they touch here; the propagator sends on
+ * whatever a change reaches. FIFO, grouped by node, so one node's recomputations never overlap.
+ * The propagator reads bucket tags (s3:GetBucketTagging) to learn a bucket's classification;
+ * buckets in other accounts answer AccessDenied, which is recorded on the node, not retried.
+ */
+import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import { LINEAGE_PROPAGATOR_ENVIRONMENT } from '../../lambdas/lineage-propagator/environment';
+import { environmentFor } from '../../lambdas/shared/environment';
+import { AiVisibilityFunction } from './house-function';
+import type { AiInventoryTable } from './inventory-table';
+import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
+
+const PROPAGATOR_TIMEOUT = Duration.seconds(60);
+
+export interface LineagePropagationProps {
+  readonly inventory: AiInventoryTable;
+  readonly encryptionKey: kms.IKey;
+  readonly logRetentionDays: number;
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Deliveries before a message goes to the dead-letter queue. @default 5 */
+  readonly maxReceiveCount?: number;
+  /** @default the defaults of lib/config.ts */
+  readonly classification?: Pick<AiVisibilityConfig, 'classificationTagKey' | 'classificationLevels' | 'sensitiveFromLevel'>;
+}
+
+export class LineagePropagation extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly function: AiVisibilityFunction;
+
+  constructor(scope: Construct, id: string, props: LineagePropagationProps) {
+    super(scope, id);
+    const classification = props.classification ?? DEFAULT_CONFIG;
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      fifo: true,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      fifo: true,
+      // Deduplication ids are set per message (a hash of it), not from the content.
+      contentBasedDeduplication: false,
+      // Ordering matters within one node only: let groups run in parallel at full throughput.
+      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      visibilityTimeout: Duration.seconds(PROPAGATOR_TIMEOUT.toSeconds() * 6),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+    });
+
+    this.function = new AiVisibilityFunction(this, 'Function', {
+      entry: join(__dirname, '..', '..', 'lambdas', 'lineage-propagator', 'handler.ts'),
+      description: 'ai-visibility: carries data sensitivity down the lineage graph, one node per message',
+      timeout: PROPAGATOR_TIMEOUT,
+      memorySize: 512,
+      logRetentionDays: props.logRetentionDays,
+      logRemovalPolicy: props.logRemovalPolicy,
+      encryptionKey: props.encryptionKey,
+      environment: environmentFor(LINEAGE_PROPAGATOR_ENVIRONMENT, {
+        TABLE_NAME: props.inventory.table.tableName,
+        LINEAGE_QUEUE_URL: this.queue.queueUrl,
+        CLASSIFICATION_TAG_KEY: classification.classificationTagKey,
+        CLASSIFICATION_LEVELS: classification.classificationLevels.join(','),
+        SENSITIVE_FROM_LEVEL: classification.sensitiveFromLevel,
+        POWERTOOLS_SERVICE_NAME: 'ai-visibility-lineage-propagator',
+        POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
+      }),
+    });
+    props.inventory.grantClassifierWrites(this.function);
+    this.queue.grantSendMessages(this.function);
+    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketTagging'], resources: ['arn:aws:s3:::*'] }));
+    Validations.of(this.function.role!).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:aws:s3:::*]',
+      reason: 'Any bucket can become training data, a knowledge-base source or a log store after deployment; reading its tags (its data classification) is the only S3 action granted.',
+    });
+    this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
+  }
+
+  /** Let a producer (the classifier) send lineage work. */
+  grantSend(grantee: iam.IGrantable): void {
+    this.queue.grantSendMessages(grantee);
+  }
+}

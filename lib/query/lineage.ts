@@ -1,0 +1,159 @@
+/**
+ * Lineage as the `lineage` command and the replay report show it: the edges up or down from a
+ * node, walked breadth first, each node once (cycles end the walk, they do not loop it), with
+ * every node's sensitivity. Read from the local replay store or a deployed table with the same
+ * Queries: one per node, on the node's own partition.
+ */
+import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { kindOfArn } from '../../lambdas/classifier/arn';
+import { keys } from '../../lambdas/shared/table-schema';
+import { nodeKind, s3Node, type SensitivityFrom } from '../../lambdas/shared/lineage';
+
+export interface LineageEntry {
+  from: string;
+  to: string;
+  relation: string;
+  /** The event that first showed the edge. */
+  eventId: string;
+  time: string;
+}
+
+export interface LineageNode {
+  arn: string;
+  kind: string;
+  sensitivity: string | null;
+  sensitivityFrom: SensitivityFrom | null;
+  /** Why the node's own classification is unknown, when it is (tags unreadable, tag value not a level). */
+  classificationProblem?: string;
+}
+
+export interface LineageResult {
+  node: LineageNode;
+  /** Whether anything is known of the node: an edge or a computed state. */
+  known: boolean;
+  upstream?: Array<LineageEntry & { depth: number }>;
+  downstream?: Array<LineageEntry & { depth: number }>;
+  nodes: LineageNode[];
+  /** The walk stopped at `maxNodes`. */
+  truncated: boolean;
+}
+
+export function lineageEntry(item: Record<string, unknown>): LineageEntry {
+  return { from: item.from as string, to: item.to as string, relation: item.relation as string, eventId: item.firstEventId as string, time: item.firstSeen as string };
+}
+
+/** The node an argument names: S3 URIs and URLs become S3 nodes, AI resource ARNs their canonical form. */
+export function nodeOfArgument(arg: string): string {
+  const s3 = arg.startsWith('s3://') || arg.startsWith('https://') || /^arn:aws[a-z-]*:s3:::/.test(arg) ? s3Node('aws', arg) : undefined;
+  return s3 ?? kindOfArn(arg)?.arn ?? arg;
+}
+
+/** Nodes visited per walk, each direction: the command reads one partition per node. */
+export const MAX_WALK_NODES = 500;
+
+export async function readLineage(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  arg: string,
+  options: { upstream: boolean; downstream: boolean; maxNodes?: number },
+): Promise<LineageResult> {
+  const start = nodeOfArgument(arg);
+  const maxNodes = options.maxNodes ?? MAX_WALK_NODES;
+  const states = new Map<string, LineageNode>();
+  let known = false;
+  let truncated = false;
+
+  async function state(node: string): Promise<LineageNode> {
+    const cached = states.get(node);
+    if (cached) return cached;
+    const out = await client.send(new GetCommand({ TableName: tableName, Key: keys.lineageNode(node) }));
+    const item = out.Item;
+    const own = item?.own as { problem?: string } | null | undefined;
+    const n: LineageNode = {
+      arn: node,
+      kind: nodeKind(node),
+      sensitivity: (item?.sensitivity as string | null | undefined) ?? null,
+      sensitivityFrom: (item?.sensitivityFrom as SensitivityFrom | null | undefined) ?? null,
+      ...(own?.problem ? { classificationProblem: own.problem } : {}),
+    };
+    if (item) known = true;
+    states.set(node, n);
+    return n;
+  }
+
+  async function edges(node: string, direction: 'IN#' | 'OUT#'): Promise<LineageEntry[]> {
+    const out: LineageEntry[] = [];
+    const pages = paginateQuery(
+      { client },
+      { TableName: tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :d)', ExpressionAttributeValues: { ':pk': keys.lineageNode(node).pk, ':d': direction } },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) out.push(lineageEntry(item));
+    return out;
+  }
+
+  async function walk(direction: 'IN#' | 'OUT#'): Promise<Array<LineageEntry & { depth: number }>> {
+    const found: Array<LineageEntry & { depth: number }> = [];
+    const visited = new Set([start]);
+    let frontier = [start];
+    for (let depth = 1; frontier.length > 0; depth++) {
+      const next: string[] = [];
+      for (const node of frontier) {
+        const list = (await edges(node, direction)).sort((a, b) => a.relation.localeCompare(b.relation) || a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+        if (list.length) known = true;
+        for (const e of list) {
+          found.push({ ...e, depth });
+          const other = direction === 'IN#' ? e.from : e.to;
+          if (visited.has(other)) continue;
+          if (visited.size >= maxNodes) {
+            truncated = true;
+            continue;
+          }
+          visited.add(other);
+          next.push(other);
+          await state(other);
+        }
+      }
+      frontier = next;
+    }
+    return found;
+  }
+
+  const node = await state(start);
+  const result: LineageResult = { node, known: false, nodes: [], truncated: false };
+  if (options.upstream) result.upstream = await walk('IN#');
+  if (options.downstream) result.downstream = await walk('OUT#');
+  result.known = known;
+  result.truncated = truncated;
+  result.nodes = [...states.values()].sort((a, b) => a.arn.localeCompare(b.arn));
+  return result;
+}
+
+function describe(n: LineageNode | undefined): string {
+  if (!n) return '';
+  return `${n.kind}${n.sensitivity ? `, ${n.sensitivity}` : ''}`;
+}
+
+export function renderLineage(result: LineageResult): string {
+  const { node } = result;
+  if (!result.known) return `No lineage is recorded for ${node.arn}.\n`;
+  const byArn = new Map(result.nodes.map((n) => [n.arn, n]));
+  const lines = [`Lineage of ${node.arn} (${node.kind})`];
+  if (node.sensitivity && node.sensitivityFrom) {
+    lines.push(`  sensitivity: ${node.sensitivity}, from ${node.sensitivityFrom.arn} (${node.sensitivityFrom.tag})`, `  path: ${node.sensitivityFrom.path.join(' -> ')}`);
+  } else {
+    lines.push(`  sensitivity: none known${node.classificationProblem ? ` (${node.classificationProblem})` : ''}`);
+  }
+  for (const [title, list, arrow, end] of [
+    ['Upstream', result.upstream, '<-', 'from'],
+    ['Downstream', result.downstream, '->', 'to'],
+  ] as const) {
+    if (!list) continue;
+    lines.push('', `${title}: ${list.length} edge(s)`);
+    for (const e of list) {
+      const other = e[end];
+      lines.push(`  ${'  '.repeat(e.depth - 1)}${arrow} ${e.relation} ${other} (${describe(byArn.get(other))})  ${e.time} ${e.eventId}`);
+    }
+  }
+  if (result.truncated) lines.push('', `(walk stopped after ${MAX_WALK_NODES} nodes)`);
+  return `${lines.join('\n')}\n`;
+}
