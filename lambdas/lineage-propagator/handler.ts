@@ -29,6 +29,10 @@ export interface PropagatorClients {
   /** @default S3 GetBucketTagging; `null` for none (the local replay) */
   readonly lookupTags?: BucketTagLookup | null;
   readonly logLevel?: string;
+  /** Clock of the tag-lookup cache. @default Date.now */
+  readonly now?: () => number;
+  /** @default MAX_IN_EDGES and FANOUT_PAGE of propagate.ts */
+  readonly limits?: { readonly inEdges: number; readonly fanoutPage: number };
 }
 
 /** Parse a queue message; a malformed one is a bug upstream, reported and dropped (it can never succeed). */
@@ -52,7 +56,7 @@ export function createPropagatorHandler(env: LineagePropagatorEnvironment, clien
   const scheme = classificationScheme(env);
 
   async function propagate(event: SQSEvent): Promise<SQSBatchResponse> {
-    const propagator = createPropagator({ store, queue, scheme, lookupTags, log: logger });
+    const propagator = createPropagator({ store, queue, scheme, lookupTags, log: logger, now: clients.now, limits: clients.limits });
     const failures: string[] = [];
     for (const record of event.Records) {
       if (failures.length > 0) {

@@ -58,6 +58,8 @@ export interface PropagatorDependencies {
   readonly lookupTags?: BucketTagLookup;
   readonly now?: () => number;
   readonly log?: { warn(message: string, extra: Record<string, unknown>): void };
+  /** @default MAX_IN_EDGES and FANOUT_PAGE */
+  readonly limits?: { readonly inEdges: number; readonly fanoutPage: number };
 }
 
 export interface PropagationStats {
@@ -116,6 +118,7 @@ export function classificationFromTags(scheme: ClassificationScheme, tags: Recor
 export function createPropagator(deps: PropagatorDependencies) {
   const { store, queue, scheme } = deps;
   const now = deps.now ?? Date.now;
+  const { inEdges: maxInEdges, fanoutPage } = deps.limits ?? { inEdges: MAX_IN_EDGES, fanoutPage: FANOUT_PAGE };
   const stats: PropagationStats = { recomputed: 0, changed: 0, findings: 0, sent: 0, tagLookups: 0 };
 
   async function send(messages: LineageMessage[]): Promise<void> {
@@ -146,10 +149,10 @@ export function createPropagator(deps: PropagatorDependencies) {
     stats.recomputed++;
     const bucket = isBucketNode(node);
     const wanted: Key[] = [keys.lineageNode(node), ...(bucket ? [keys.lineageTags(node), keys.lookup('bucket-tags', node)] : [])];
-    const [items, inEdges] = await Promise.all([store.getItems(wanted), store.queryRange(keys.lineageNode(node).pk, LINEAGE_RANGES.in.from, LINEAGE_RANGES.in.to, { limit: MAX_IN_EDGES + 1 })]);
+    const [items, inEdges] = await Promise.all([store.getItems(wanted), store.queryRange(keys.lineageNode(node).pk, LINEAGE_RANGES.in.from, LINEAGE_RANGES.in.to, { limit: maxInEdges + 1 })]);
     const before = stateOf(items.get(keyString(keys.lineageNode(node))));
-    const truncated = inEdges.length > MAX_IN_EDGES;
-    const edges = inEdges.slice(0, MAX_IN_EDGES).map((e) => ({ from: e.from as string, relation: e.relation as Relation }));
+    const truncated = inEdges.length > maxInEdges;
+    const edges = inEdges.slice(0, maxInEdges).map((e) => ({ from: e.from as string, relation: e.relation as Relation }));
     const upstreamItems = await store.getItems([...new Set(edges.map((e) => e.from))].map((from) => keys.lineageNode(from)));
     const upstream: UpstreamState[] = edges.flatMap((e) => {
       const s = stateOf(upstreamItems.get(keyString(keys.lineageNode(e.from))));
@@ -160,7 +163,7 @@ export function createPropagator(deps: PropagatorDependencies) {
     const kind = nodeKind(node);
     const { raised, findings } = lineageFindings(scheme, { node, kind, own, ...resolved }, before?.raised ?? {}, upstream, cause);
     const after: NodeState = { node, kind, own, ...resolved, raised, upstreamTruncated: truncated };
-    if (truncated) deps.log?.warn('node has more incoming edges than are read: its sensitivity may miss some', { node, read: MAX_IN_EDGES });
+    if (truncated) deps.log?.warn('node has more incoming edges than are read: its sensitivity may miss some', { node, read: maxInEdges });
     if (sameState(before, after)) return;
 
     stats.changed++;
@@ -194,12 +197,12 @@ export function createPropagator(deps: PropagatorDependencies) {
   }
 
   async function fanout(node: string, cause: Cause, after: string | undefined): Promise<void> {
-    const page = await store.queryRange(keys.lineageNode(node).pk, after ?? LINEAGE_RANGES.out.from, LINEAGE_RANGES.out.to, { limit: FANOUT_PAGE + 2 });
-    const edges = page.filter((e) => e.sk !== after).slice(0, FANOUT_PAGE + 1);
-    const more = edges.length > FANOUT_PAGE;
-    const now = edges.slice(0, FANOUT_PAGE);
-    const messages: LineageMessage[] = [...new Set(now.map((e) => e.to as string))].map((to) => ({ type: 'recompute', node: to, cause }));
-    if (more) messages.push({ type: 'fanout', node, cause, after: now[now.length - 1].sk as string });
+    const page = await store.queryRange(keys.lineageNode(node).pk, after ?? LINEAGE_RANGES.out.from, LINEAGE_RANGES.out.to, { limit: fanoutPage + 2 });
+    const edges = page.filter((e) => e.sk !== after).slice(0, fanoutPage + 1);
+    const more = edges.length > fanoutPage;
+    const current = edges.slice(0, fanoutPage);
+    const messages: LineageMessage[] = [...new Set(current.map((e) => e.to as string))].map((to) => ({ type: 'recompute', node: to, cause }));
+    if (more) messages.push({ type: 'fanout', node, cause, after: current[current.length - 1].sk as string });
     await send(messages);
   }
 

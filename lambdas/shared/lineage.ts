@@ -110,7 +110,8 @@ export function s3Node(partition: string, location: string): string | undefined 
   const m = S3_URI.exec(location) ?? S3_VIRTUAL_HOST.exec(location) ?? S3_PATH_STYLE.exec(location);
   const arn = S3_ARN.exec(location);
   const [p, bucket, key] = arn ? [arn[1], arn[2], arn[3]] : m ? [partition, m[1], m[2]] : [];
-  if (!bucket || !/^[a-z0-9][a-z0-9.-]{1,62}$/i.test(bucket)) return undefined;
+  // Bucket names are 3 to 63 characters (S3 bucket naming rules).
+  if (!bucket || !/^[a-z0-9][a-z0-9._-]{2,62}$/i.test(bucket)) return undefined;
   const path = (key ?? '').split('?')[0].replace(/\/+$/, '');
   return capped(path ? `arn:${p}:s3:::${bucket}/${path}` : `arn:${p}:s3:::${bucket}`);
 }

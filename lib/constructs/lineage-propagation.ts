@@ -7,7 +7,7 @@
  * The propagator reads bucket tags (s3:GetBucketTagging) to learn a bucket's classification;
  * buckets in other accounts answer AccessDenied, which is recorded on the node, not retried.
  */
-import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -37,10 +37,12 @@ export class LineagePropagation extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly function: AiVisibilityFunction;
+  private readonly key: kms.IKey;
 
   constructor(scope: Construct, id: string, props: LineagePropagationProps) {
     super(scope, id);
     const classification = props.classification ?? DEFAULT_CONFIG;
+    this.key = props.encryptionKey;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       fifo: true,
       encryption: sqs.QueueEncryption.KMS,
@@ -82,7 +84,7 @@ export class LineagePropagation extends Construct {
       }),
     });
     props.inventory.grantClassifierWrites(this.function);
-    this.queue.grantSendMessages(this.function);
+    this.grantSend(this.function);
     this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketTagging'], resources: ['arn:aws:s3:::*'] }));
     Validations.of(this.function.role!).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:aws:s3:::*]',
@@ -93,6 +95,13 @@ export class LineagePropagation extends Construct {
 
   /** Let a producer (the classifier) send lineage work. */
   grantSend(grantee: iam.IGrantable): void {
-    this.queue.grantSendMessages(grantee);
+    iam.Grant.addToPrincipal({ grantee, actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], resourceArns: [this.queue.queueArn] });
+    // Exactly what sending to a KMS-encrypted queue takes (not the kms:GenerateDataKey* wildcard of grantSendMessages), and only through SQS.
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resourceArns: [this.key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.${Stack.of(this).urlSuffix}` } },
+    });
   }
 }

@@ -75,7 +75,12 @@ export function sourceOf(eventSource: string): string {
 
 export function compileRules(rules: readonly CaptureRuleSpec[] = captureRules()): CompiledRules {
   const compiled: CompiledRule[] & { eventSources?: ReadonlySet<string> } = rules.map((spec) => ({ spec, matches: compileEventPattern(spec.pattern) }));
-  const pinned = rules.map((r) => (r.pattern.detail as Record<string, unknown> | undefined)?.eventSource);
+  // Rules for other detail types (service state changes) never see a bare CloudTrail record.
+  const forCloudTrail = rules.filter((r) => {
+    const types = r.pattern['detail-type'];
+    return !Array.isArray(types) || types.some((t) => typeof t !== 'string' || t.includes('via CloudTrail'));
+  });
+  const pinned = forCloudTrail.map((r) => (r.pattern.detail as Record<string, unknown> | undefined)?.eventSource);
   if (pinned.every((p) => Array.isArray(p) && p.every((v) => typeof v === 'string'))) {
     compiled.eventSources = new Set((pinned as string[][]).flat());
   }

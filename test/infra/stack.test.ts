@@ -170,7 +170,7 @@ describe('classifier function (the house Lambda construct)', () => {
 
   it('has its own role under the /ai-visibility/ path, with no managed policy (every function does)', () => {
     const roles = Object.values(resources('AWS::IAM::Role')) as Array<{ Properties: Record<string, unknown> }>;
-    expect(roles).toHaveLength(2);
+    expect(roles).toHaveLength(3);
     for (const role of roles) {
       expect(role.Properties.Path).toBe('/ai-visibility/');
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -194,6 +194,13 @@ describe('classifier function (the house Lambda construct)', () => {
         Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
         Resource: ref('AWS::KMS::Key', 'InventoryKey'),
         Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]] } } },
+      },
+      { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: ref('AWS::SQS::Queue', 'LineageQueue') },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: ref('AWS::KMS::Key', 'CaptureKey'),
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['sqs.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]] } } },
       },
       {
         Effect: 'Allow',
@@ -231,6 +238,47 @@ describe('agent capture', () => {
     expect(byAction('events:ListRules')).toEqual(['*']);
     expect(byAction('dynamodb:Query')).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Inventory'), 'Arn'] }, '/index/byKind']] }]);
     expect(byAction('dynamodb:PutItem')).toEqual([]);
+  });
+});
+
+describe('lineage propagation', () => {
+  const variables = (fragment: string) => (named('AWS::Lambda::Function', fragment).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+  it('is a FIFO queue grouped by node, with a FIFO dead-letter queue, drained ten at a time with partial failures', () => {
+    const queue = named('AWS::SQS::Queue', 'LineageQueue').Properties;
+    expect(queue).toMatchObject({ FifoQueue: true, ContentBasedDeduplication: false, DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId', VisibilityTimeout: 360 });
+    expect(queue.RedrivePolicy).toMatchObject({ deadLetterTargetArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'LineageDeadLetterQueue'), 'Arn'] }, maxReceiveCount: 5 });
+    expect(named('AWS::SQS::Queue', 'LineageDeadLetterQueue').Properties).toMatchObject({ FifoQueue: true });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'LineageQueue'), 'Arn'] },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('gets the classification scheme from the configuration, and the classifier gets the queue', () => {
+    expect(variables('LineageFunction')).toMatchObject({ CLASSIFICATION_TAG_KEY: 'data-classification', CLASSIFICATION_LEVELS: 'public,internal,confidential,restricted', SENSITIVE_FROM_LEVEL: 'confidential' });
+    const custom = synth({ classificationTagKey: 'sensitivity', classificationLevels: ['low', 'high'], sensitiveFromLevel: 'high' });
+    const fn = Object.values(custom.findResources('AWS::Lambda::Function')).find((f) => (f as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment?.Variables?.CLASSIFICATION_TAG_KEY) as {
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+    };
+    expect(fn.Properties.Environment.Variables).toMatchObject({ CLASSIFICATION_TAG_KEY: 'sensitivity', CLASSIFICATION_LEVELS: 'low,high', SENSITIVE_FROM_LEVEL: 'high' });
+    expect(variables('ClassifierFunction').LINEAGE_QUEUE_URL).toEqual({ Ref: logicalId('AWS::SQS::Queue', 'LineageQueue') });
+  });
+
+  it('may read bucket tags, its table, and send only to its own queue', () => {
+    const statements = (named('AWS::IAM::Policy', 'LineageFunctionRole').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement;
+    const byAction = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource);
+    expect(byAction('s3:GetBucketTagging')).toEqual(['arn:aws:s3:::*']);
+    expect(byAction('sqs:SendMessage')).toEqual(expect.arrayContaining([{ 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'LineageQueue'), 'Arn'] }]));
+    expect(byAction('dynamodb:PutItem')).toEqual([{ 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Inventory'), 'Arn'] }]);
+    for (const s of statements) for (const action of [s.Action].flat()) expect(action).not.toMatch(/\*$/);
+  });
+
+  it('rejects a threshold that is not a level, and levels that repeat', () => {
+    expect(() => readConfig({ sensitiveFromLevel: 'secret' })).toThrow(/sensitiveFromLevel must be one of classificationLevels \(public, internal, confidential, restricted\)/);
+    expect(() => readConfig({ classificationLevels: ['low', 'LOW'] })).toThrow(/classificationLevels must be a list of at least two distinct levels/);
+    expect(() => readConfig({ classificationTagKey: 'aws:secret' })).toThrow(/classificationTagKey must be a tag key/);
   });
 });
 

@@ -204,6 +204,9 @@ const EXTRACTORS: Record<string, Extractor> = {
   PutModelInvocationLoggingConfiguration: (x, e) => {
     const config = loggingConfig(e);
     const cfg = at(e.record, `${req}.loggingConfig`);
+    // With every data type turned off nothing is delivered anywhere (the classifier raises invocation-logging-disabled).
+    const flags = ['textDataDeliveryEnabled', 'imageDataDeliveryEnabled', 'embeddingDataDeliveryEnabled', 'videoDataDeliveryEnabled'].map((f) => at(cfg, f)).filter((v) => typeof v === 'boolean');
+    if (flags.length > 0 && flags.every((v) => v === false)) return;
     for (const bucket of [str(cfg, 's3Config.bucketName'), str(cfg, 'cloudWatchConfig.largeDataDeliveryS3Config.bucketName')]) {
       if (bucket) x.add(config, RELATIONS.logsTo, x.s3(`s3://${bucket}`));
     }
