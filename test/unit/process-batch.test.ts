@@ -9,6 +9,7 @@ import { processMessages, type InboundMessage } from '../../lambdas/classifier/p
 import { classify } from '../../lambdas/classifier/classify';
 import type { EntityWrite, InventoryStore, Key } from '../../lambdas/shared/inventory-store';
 import { aiFixture, documentedRecord, normalized } from '../helpers';
+import type { LineageMessage } from '../../lambdas/shared/lineage';
 
 function msg(id: string, record: Record<string, unknown>): InboundMessage {
   return { messageId: id, body: JSON.stringify(toEnvelope(record)), receivedAt: '2025-06-05T00:00:00.000Z', source: `sqs:${id}` };
@@ -97,5 +98,45 @@ describe('failures map back to the messages behind them', () => {
     const outcome = await processMessages([msg('t', tiny)], { store: scriptedStore(() => false) });
     expect(outcome.stats).toMatchObject({ ignored: 1, classified: 0 });
     expect(outcome.ignoredReasons).toEqual({ 'not a GPU/accelerator instance type': 1 });
+  });
+});
+
+describe('the lineage step', () => {
+  const queue = (fail = false) => {
+    const sent: LineageMessage[][] = [];
+    return {
+      sent,
+      async send(messages: readonly LineageMessage[]) {
+        if (fail) throw new Error('AWS.SimpleQueueService.NonExistentQueue');
+        sent.push([...messages]);
+      },
+    };
+  };
+
+  it('writes each edge under both nodes, then queues every node it touched once, caused by the newest event that touched it', async () => {
+    const store = scriptedStore(() => false);
+    const q = queue();
+    const outcome = await processMessages([msg('a', documentedRecord('CreateTrainingJob')), msg('b', documentedRecord('CreateModel'))], { store, lineage: { queue: q } });
+    // Six edges from the training job, two from the model; the bucket contains the artifact in both: seven.
+    expect(outcome.stats).toMatchObject({ failed: 0, lineageEdges: 7 });
+    const lineageKeys = store.entities.filter((e) => e.key.pk.startsWith('LINEAGE#')).map((e) => e.key.sk.split('#')[0]);
+    expect(lineageKeys.filter((k) => k === 'IN')).toHaveLength(7);
+    expect(lineageKeys.filter((k) => k === 'OUT')).toHaveLength(7);
+    expect(q.sent).toHaveLength(1);
+    const artifact = q.sent[0].find((m) => m.node.endsWith('output/model.tar.gz'));
+    expect(artifact).toEqual({ type: 'recompute', node: 'arn:aws:s3:::fraud-model-artifacts/output/fraud-model-2025-06-01/output/model.tar.gz', cause: expect.objectContaining({ eventId: 'doc-0003-CreateModel' }) });
+    expect(new Set(q.sent[0].map((m) => m.node)).size).toBe(q.sent[0].length);
+  });
+
+  it('fails the messages behind work the queue would not take, so SQS brings them back to send it again', async () => {
+    const outcome = await processMessages([msg('a', documentedRecord('CreateTrainingJob')), msg('c', aiFixture('DeleteGuardrail'))], { store: scriptedStore(() => false), lineage: { queue: queue(true) } });
+    expect(outcome.failedMessageIds).toEqual(['a']);
+  });
+
+  it('queues nothing for a message whose edge write failed (it comes back and queues then)', async () => {
+    const q = queue();
+    const outcome = await processMessages([msg('a', documentedRecord('CreateTrainingJob')), msg('b', documentedRecord('CreateEndpoint'))], { store: scriptedStore((k) => k.sk.startsWith('OUT#input-of')), lineage: { queue: q } });
+    expect(outcome.failedMessageIds).toEqual(['a']);
+    expect(q.sent[0].map((m) => m.node).sort()).toEqual(['arn:aws:sagemaker:us-east-1:111122223333:endpoint-config/fraud-model-config', 'arn:aws:sagemaker:us-east-1:111122223333:endpoint/fraud-model']);
   });
 });
