@@ -20,7 +20,9 @@ import {
   isBucketNode,
   isInventoryNode,
   levelOf,
+  mayChange,
   nodeKind,
+  RELATIONS,
   resolveSensitivity,
   type Cause,
   type ClassificationScheme,
@@ -64,6 +66,8 @@ export interface PropagatorDependencies {
 
 export interface PropagationStats {
   recomputed: number;
+  /** Downstream nodes a fanout did not tell, because the change cannot change them. */
+  skipped: number;
   changed: number;
   findings: number;
   sent: number;
@@ -119,7 +123,7 @@ export function createPropagator(deps: PropagatorDependencies) {
   const { store, queue, scheme } = deps;
   const now = deps.now ?? Date.now;
   const { inEdges: maxInEdges, fanoutPage } = deps.limits ?? { inEdges: MAX_IN_EDGES, fanoutPage: FANOUT_PAGE };
-  const stats: PropagationStats = { recomputed: 0, changed: 0, findings: 0, sent: 0, tagLookups: 0 };
+  const stats: PropagationStats = { recomputed: 0, skipped: 0, changed: 0, findings: 0, sent: 0, tagLookups: 0 };
 
   async function send(messages: LineageMessage[]): Promise<void> {
     if (messages.length === 0) return;
@@ -201,7 +205,20 @@ export function createPropagator(deps: PropagatorDependencies) {
     const edges = page.filter((e) => e.sk !== after).slice(0, fanoutPage + 1);
     const more = edges.length > fanoutPage;
     const current = edges.slice(0, fanoutPage);
-    const messages: LineageMessage[] = [...new Set(current.map((e) => e.to as string))].map((to) => ({ type: 'recompute', node: to, cause }));
+    const targets = [...new Set(current.map((e) => e.to as string))];
+    const states = await store.getItems([node, ...targets].map((n) => keys.lineageNode(n)));
+    const source = stateOf(states.get(keyString(keys.lineageNode(node))));
+    const messages: LineageMessage[] = [];
+    for (const to of targets) {
+      const target = stateOf(states.get(keyString(keys.lineageNode(to))));
+      const relations = current.filter((e) => e.to === to).map((e) => e.relation as Relation);
+      // A logging store's findings read its upstream directly: always tell it.
+      const tell =
+        !source ||
+        relations.some((relation) => relation === RELATIONS.logsTo || mayChange(scheme, { node, relation, own: source.own, sensitivity: source.sensitivity, sensitivityFrom: source.sensitivityFrom }, target));
+      if (tell) messages.push({ type: 'recompute', node: to, cause });
+      else stats.skipped++;
+    }
     if (more) messages.push({ type: 'fanout', node, cause, after: current[current.length - 1].sk as string });
     await send(messages);
   }

@@ -200,31 +200,54 @@ export interface Resolved {
  * own classification: what was written into a bucket does not taint everything read from it.
  */
 export function resolveSensitivity(scheme: ClassificationScheme, node: string, own: OwnClassification | null | undefined, upstream: readonly UpstreamState[]): Resolved {
-  const candidates: Array<{ level: string; from: SensitivityFrom }> = [];
-  if (own?.level && own.tag) candidates.push({ level: own.level, from: { arn: node, tag: own.tag, path: [node] } });
+  let best: Candidate | undefined = own?.level && own.tag && rank(scheme, own.level) > 0 ? { level: own.level, from: { arn: node, tag: own.tag, path: [node] } } : undefined;
   for (const u of upstream) {
-    if (u.relation === RELATIONS.contains) {
-      if (u.own?.level && u.own.tag) candidates.push({ level: u.own.level, from: { arn: u.node, tag: u.own.tag, path: [u.node, node] } });
-      continue;
-    }
-    if (!u.sensitivity || !u.sensitivityFrom) continue;
-    const path = u.sensitivityFrom.path;
-    if (path.includes(node) || path.length + 1 > MAX_PATH || path[path.length - 1] !== u.node) continue;
-    candidates.push({ level: u.sensitivity, from: { ...u.sensitivityFrom, path: [...path, node] } });
-  }
-  let best: (typeof candidates)[number] | undefined;
-  for (const c of candidates) {
-    if (rank(scheme, c.level) === 0) continue;
-    if (!best) {
-      best = c;
-      continue;
-    }
-    const byLevel = rank(scheme, c.level) - rank(scheme, best.level);
-    const byLength = best.from.path.length - c.from.path.length;
-    const byName = `${best.from.arn}\u0000${best.from.path.join('\u0000')}`.localeCompare(`${c.from.arn}\u0000${c.from.path.join('\u0000')}`);
-    if (byLevel > 0 || (byLevel === 0 && (byLength > 0 || (byLength === 0 && byName > 0)))) best = c;
+    const c = candidateVia(scheme, node, u);
+    if (c && outranks(scheme, c, best)) best = c;
   }
   return best ? { sensitivity: best.level, sensitivityFrom: best.from } : { sensitivity: null, sensitivityFrom: null };
+}
+
+export interface Candidate {
+  readonly level: string;
+  readonly from: SensitivityFrom;
+}
+
+/** What an upstream node offers `node` over one edge, or undefined (nothing, or refused: a loop, too long). */
+export function candidateVia(scheme: ClassificationScheme, node: string, u: Omit<UpstreamState, 'node'> & { node: string }): Candidate | undefined {
+  if (u.relation === RELATIONS.contains) {
+    return u.own?.level && u.own.tag && rank(scheme, u.own.level) > 0 ? { level: u.own.level, from: { arn: u.node, tag: u.own.tag, path: [u.node, node] } } : undefined;
+  }
+  if (!u.sensitivity || !u.sensitivityFrom || rank(scheme, u.sensitivity) === 0) return undefined;
+  const path = u.sensitivityFrom.path;
+  if (path.includes(node) || path.length + 1 > MAX_PATH || path[path.length - 1] !== u.node) return undefined;
+  return { level: u.sensitivity, from: { ...u.sensitivityFrom, path: [...path, node] } };
+}
+
+/** Whether `c` wins over `best`: higher level, then shorter path (own classification first), then source and path by name. */
+export function outranks(scheme: ClassificationScheme, c: Candidate, best: Candidate | undefined): boolean {
+  if (!best) return true;
+  const byLevel = rank(scheme, c.level) - rank(scheme, best.level);
+  if (byLevel !== 0) return byLevel > 0;
+  const byLength = best.from.path.length - c.from.path.length;
+  if (byLength !== 0) return byLength > 0;
+  return `${best.from.arn}\u0000${best.from.path.join('\u0000')}`.localeCompare(`${c.from.arn}\u0000${c.from.path.join('\u0000')}`) > 0;
+}
+
+/**
+ * Whether a change of `upstream` can change `target`'s sensitivity: only when the target's
+ * current sensitivity came by way of it (it may go up or down), or when what it now offers beats
+ * the target's current one. Everything else would recompute to the same answer: the fan-out
+ * skips it, so a change does not come back around a cycle (a bucket and the files stored in it)
+ * as work.
+ */
+export function mayChange(scheme: ClassificationScheme, upstream: UpstreamState, target: { node: string; sensitivity: string | null; sensitivityFrom: SensitivityFrom | null } | undefined): boolean {
+  if (!target) return true;
+  const path = target.sensitivityFrom?.path;
+  if (path && path.length >= 2 && path[path.length - 2] === upstream.node) return true;
+  const offer = candidateVia(scheme, target.node, upstream);
+  const current = target.sensitivity && target.sensitivityFrom ? { level: target.sensitivity, from: target.sensitivityFrom } : undefined;
+  return offer !== undefined && outranks(scheme, offer, current);
 }
 
 /** What the event that caused a recomputation was: findings are dated and attributed with it. */

@@ -8,7 +8,10 @@
  *   2. the classifier (normalize + classify) on every record, in memory;
  *   3. the replay up to the store (gunzip, parse, capture rules, the handler's own work);
  *   4. the end-to-end replay (the real handler against dynalite, and the report);
- *   5. DynamoDB capacity per matched event, at several SQS batch sizes.
+ *   5. DynamoDB capacity per matched event, at several SQS batch sizes;
+ *   6. following an agent, per action;
+ *   7. lineage: capacity per edge, work per propagator message, and a tag change on a bucket
+ *      feeding 1,000 locations (how far one event's work spreads, one bounded message at a time).
  * Results print as a table; docs/performance.md records a run.
  */
 import { randomUUID } from 'node:crypto';
@@ -27,6 +30,8 @@ import { startLocalDynamoDb } from '../../lib/replay/local-dynamodb';
 import { parseLogFile } from '../../lib/replay/read-logs';
 import { localClassifierEnvironment, replay, replayInto } from '../../lib/replay/replay';
 import { createClassifierHandler } from '../../lambdas/classifier/handler';
+import { createPropagator } from '../../lambdas/lineage-propagator/propagate';
+import { DEFAULT_CLASSIFICATION, type LineageMessage } from '../../lambdas/shared/lineage';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -122,6 +127,55 @@ async function agentActionCapacity() {
   }
 }
 
+async function lineageCost() {
+  const documented = (name: string) => (JSON.parse(readFileSync(join(FIXTURES, 'documented', name), 'utf8')) as { Records: Record<string, unknown>[] }).Records;
+  const stateChange = JSON.parse(readFileSync(join(FIXTURES, 'documented', 'lineage-bedrock-job-state-change.json'), 'utf8')) as Record<string, unknown>;
+  const message = (r: Record<string, unknown>, i: number): InboundMessage => ({ messageId: `l${i}`, body: JSON.stringify(isEnvelope(r) ? r : toEnvelope(r)), receivedAt: '2025-07-01T00:00:00.000Z', source: `bench#${i}` });
+  const db = await startLocalDynamoDb();
+  try {
+    await db.createInventoryTable('bench-lineage');
+    const classifierStore = createInventoryStore(db.documents, 'bench-lineage');
+    const propagatorStore = createInventoryStore(db.documents, 'bench-lineage');
+    const pending: LineageMessage[] = [];
+    const queue = { send: async (m: readonly LineageMessage[]) => void pending.push(...m) };
+    const propagator = createPropagator({ store: propagatorStore, queue, scheme: DEFAULT_CLASSIFICATION });
+    let maxRequests = 0;
+    const drain = async () => {
+      let handled = 0;
+      while (pending.length) {
+        const before = propagatorStore.stats.requests;
+        await propagator.handle(pending.shift()!);
+        maxRequests = Math.max(maxRequests, propagatorStore.stats.requests - before);
+        handled++;
+      }
+      return handled;
+    };
+    // The two documented chains (SageMaker and Bedrock), one delivery each.
+    const records = [...documented('records-built-from-api-docs.json'), ...documented('lineage-bedrock.json'), stateChange];
+    // The same delivery without the lineage step, on a table of its own: the difference is lineage's.
+    await db.createInventoryTable('bench-lineage-off');
+    const without = createInventoryStore(db.documents, 'bench-lineage-off');
+    await processMessages(records.map(message), { store: without });
+    const outcome = await processMessages(records.map(message), { store: classifierStore, lineage: { queue } });
+    const chainMessages = await drain();
+    const classifier = { writeUnits: classifierStore.stats.writeUnits - without.stats.writeUnits, requests: classifierStore.stats.requests - without.stats.requests };
+    const chain = { edges: outcome.stats.lineageEdges, classifier, propagator: { ...propagatorStore.stats }, messages: chainMessages, skipped: propagator.stats.skipped };
+    // A bucket feeding 1,000 locations (model files written to it), then its tag changes.
+    const put = documented('records-built-from-api-docs.json').find((r) => r.eventName === 'PutObject')!;
+    const files = Array.from({ length: 1_000 }, (_, i) => ({ ...put, eventID: randomUUID(), requestParameters: { bucketName: 'wide-bucket', key: `models/m${i}/model.safetensors` } }));
+    await processMessages(files.map(message), { store: classifierStore, lineage: { queue } });
+    await drain();
+    const tagging = documented('records-built-from-api-docs.json').find((r) => r.eventName === 'PutBucketTagging')!;
+    await processMessages([message({ ...tagging, eventID: randomUUID(), eventTime: '2025-07-02T00:00:00Z', requestParameters: { ...(tagging.requestParameters as object), bucketName: 'wide-bucket' } }, 99_999)], { store: classifierStore, lineage: { queue } });
+    maxRequests = 0;
+    const before = { ...propagatorStore.stats };
+    const { result: fanMessages, seconds } = await timedAsync(drain);
+    return { chain, fan: { messages: fanMessages, seconds, maxRequests, requests: propagatorStore.stats.requests - before.requests, writeUnits: propagatorStore.stats.writeUnits - before.writeUnits, readUnits: propagatorStore.stats.readUnits - before.readUnits } };
+  } finally {
+    await db.close();
+  }
+}
+
 /** A store that writes nothing: measures everything the handler does before DynamoDB. */
 const nullStore: InventoryStore = {
   stats: { writeUnits: 0, readUnits: 0, requests: 0, conditionalFailures: 0 },
@@ -188,6 +242,9 @@ async function main(): Promise<void> {
     //    tool-role actions, fresh eventIDs, the role already known as an agent).
     const agentCost = await agentActionCapacity();
 
+    // 7. Lineage.
+    const lineage = await lineageCost();
+
     const rows: Array<[string, string, string]> = [
       ['JSON.parse of the log files', `${rate(corpus.records, parse.seconds)} records/s`, `${parse.seconds.toFixed(2)} s`],
       ['classifier (normalize + classify)', `${rate(corpus.records, classifyAll.seconds)} records/s`, `${(parse.seconds / classifyAll.seconds).toFixed(2)} x JSON.parse`],
@@ -203,6 +260,14 @@ async function main(): Promise<void> {
       console.log(`    batch ${String(b.size).padStart(5)}: ${(b.writeUnits / b.events).toFixed(3)} WCU, ${(b.readUnits / b.events).toFixed(3)} RCU, ${(b.requests / b.events).toFixed(3)} requests per event (${b.events.toLocaleString('en-US')} events, ${b.seconds.toFixed(1)} s)`);
     }
     console.log(`\n  Agent actions (${agentCost.events.toLocaleString('en-US')} tool-role calls, batch 1,000): ${(agentCost.writeUnits / agentCost.events).toFixed(3)} WCU, ${(agentCost.readUnits / agentCost.events).toFixed(3)} RCU, ${(agentCost.requests / agentCost.events).toFixed(3)} requests per action; handler work ${(agentCost.seconds * 1e6 / agentCost.events).toFixed(0)} µs per action against dynalite`);
+    const { chain, fan } = lineage;
+    console.log(
+      `\n  Lineage, the two documented chains (${chain.edges} edges): the classifier's lineage step ${(chain.classifier.writeUnits / chain.edges).toFixed(2)} WCU and ${(chain.classifier.requests / chain.edges).toFixed(2)} requests per edge; ` +
+        `propagator ${chain.messages} messages (${chain.skipped} downstream nodes skipped), ${(chain.propagator.requests / chain.messages).toFixed(2)} requests, ${(chain.propagator.readUnits / chain.messages).toFixed(2)} RCU, ${(chain.propagator.writeUnits / chain.messages).toFixed(2)} WCU per message`,
+    );
+    console.log(
+      `  Lineage, a tag change on a bucket feeding 1,000 locations: ${fan.messages.toLocaleString('en-US')} messages, at most ${fan.maxRequests} DynamoDB requests in one, ${fan.requests.toLocaleString('en-US')} requests, ${fan.readUnits.toFixed(0)} RCU, ${fan.writeUnits.toFixed(0)} WCU in all, ${fan.seconds.toFixed(1)} s against dynalite`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -85,10 +85,11 @@ async function pipeline(db: LocalDynamoDb, table: string) {
   };
 }
 
-const tag = (value: string | null, id: string, time: string) => {
+const tag = (value: string | null, id: string, time: string, bucketName = 'fraud-training-data') => {
   const base = documentedRecord('PutBucketTagging');
-  if (value === null) return { ...base, eventName: 'DeleteBucketTagging', eventID: id, eventTime: time, requestParameters: { bucketName: 'fraud-training-data', tagging: '' } };
-  const record = structuredClone(base) as { requestParameters: { Tagging: { TagSet: { Tag: Array<{ Key: string; Value: string }> } } } } & Record<string, unknown>;
+  if (value === null) return { ...base, eventName: 'DeleteBucketTagging', eventID: id, eventTime: time, requestParameters: { bucketName, tagging: '' } };
+  const record = structuredClone(base) as { requestParameters: { bucketName: string; Tagging: { TagSet: { Tag: Array<{ Key: string; Value: string }> } } } } & Record<string, unknown>;
+  record.requestParameters.bucketName = bucketName;
   record.requestParameters.Tagging.TagSet.Tag = [{ Key: 'data-classification', Value: value }];
   return { ...record, eventID: id, eventTime: time };
 };
@@ -245,6 +246,20 @@ describe('cycles and unknown nodes', () => {
 });
 
 describe('bounded work per message', () => {
+  it('a tag change does not come back around as work: files stored in a bucket do not recompute the bucket', async () => {
+    const p = await pipeline(db, 'echo');
+    const files = Array.from({ length: 7 }, (_, i) => ({ ...documentedRecord('PutObject'), eventID: `echo-${i}`, requestParameters: { bucketName: 'fraud-model-artifacts', key: `exports/m${i}/model.safetensors` } }));
+    await p.deliver(...files);
+    const sent: LineageMessage[] = [];
+    const send = p.queue.send.bind(p.queue);
+    p.queue.send = async (m) => (sent.push(...m), send(m));
+    await p.deliver(tag('restricted', 'echo-tag', '2025-07-01T00:00:00Z', 'fraud-model-artifacts'));
+    for (let i = 0; i < 7; i++) expect((await p.node(`arn:aws:s3:::fraud-model-artifacts/exports/m${i}/model.safetensors`))?.sensitivity).toBe('restricted');
+    // Once from the classifier; each file's change offers the bucket only a path through itself.
+    expect(sent.filter((m) => m.type === 'recompute' && m.node === 'arn:aws:s3:::fraud-model-artifacts')).toHaveLength(1);
+    expect(sent.filter((m) => m.type === 'recompute')).toHaveLength(8);
+  });
+
   it('reads at most the in-edge bound per recomputation and fans out one page per message', async () => {
     const table = 'bounded';
     await db.createInventoryTable(table);

@@ -18,6 +18,7 @@ import { classificationScheme } from '../../lambdas/lineage-propagator/environme
 import {
   DEFAULT_CLASSIFICATION,
   MAX_PATH,
+  mayChange,
   nodeKind,
   RELATIONS,
   resolveSensitivity,
@@ -352,6 +353,19 @@ describe('resolveSensitivity', () => {
     expect(resolveSensitivity(scheme, 'X', null, [{ node: 'Y', relation: RELATIONS.outputTo, sensitivity: 'restricted', sensitivityFrom: from }])).toEqual({ sensitivity: null, sensitivityFrom: null });
     const long = { arn: 'B', tag: 't', path: Array.from({ length: MAX_PATH }, (_, i) => (i === MAX_PATH - 1 ? 'U' : `n${i}`)) };
     expect(resolveSensitivity(scheme, 'Z', null, [{ node: 'U', relation: RELATIONS.modelOf, sensitivity: 'restricted', sensitivityFrom: long }])).toEqual({ sensitivity: null, sensitivityFrom: null });
+  });
+
+  it('mayChange: a change reaches only the nodes it can change', () => {
+    const from = (path: string[], level = 'confidential') => ({ arn: path[0], tag: `data-classification=${level}`, path });
+    const upstream = (level: string, path: string[]): UpstreamState => ({ node: path[path.length - 1], relation: RELATIONS.modelOf, sensitivity: level, sensitivityFrom: from(path, level) });
+    expect(mayChange(scheme, upstream('confidential', ['B', 'M']), undefined)).toBe(true); // never computed
+    // The target's sensitivity came through this node: it may go up or down.
+    expect(mayChange(scheme, upstream('public', ['B', 'M']), { node: 'E', sensitivity: 'confidential', sensitivityFrom: from(['B', 'M', 'E']) })).toBe(true);
+    // Another source already gives the target more: nothing to do.
+    expect(mayChange(scheme, upstream('internal', ['B', 'M']), { node: 'E', sensitivity: 'confidential', sensitivityFrom: from(['C', 'K', 'E']) })).toBe(false);
+    expect(mayChange(scheme, upstream('restricted', ['B', 'M']), { node: 'E', sensitivity: 'confidential', sensitivityFrom: from(['C', 'K', 'E']) })).toBe(true);
+    // What the node offers goes through the target already (a cycle): refused, nothing to do.
+    expect(mayChange(scheme, upstream('restricted', ['B', 'E', 'M']), { node: 'E', sensitivity: 'public', sensitivityFrom: from(['B', 'E'], 'public') })).toBe(false);
   });
 
   it('an unknown upstream node (never seen, no state) adds nothing', () => {
