@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     //    envelope, capture rules, SQS bodies, the middy-wrapped handler, normalize, classify,
     //    plan) with a store that writes nothing.
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    const nullHandler = createClassifierHandler(localClassifierEnvironment('bench'), { store: nullStore, logLevel: 'ERROR' });
+    const nullHandler = createClassifierHandler(localClassifierEnvironment('bench'), { store: nullStore, logLevel: 'ERROR', lineageQueue: { send: async () => undefined } });
     const front = await timedAsync(() => replayInto([dir], { handler: nullHandler }));
 
     // The matched events, for the capacity runs below.
