@@ -4,6 +4,7 @@
  *   ai-visibility replay [PATH...] [--json] [--batch-size N] [--allow-quarantine] [--verbose] [--store DIR]
  *   ai-visibility agent ARN [--json] [--store DIR | --table NAME --region R]
  *   ai-visibility lineage ARN [--upstream | --downstream] [--json] [--store DIR | --table NAME --region R]
+ *   ai-visibility sweep --inventory FILE --metrics FILE [--json] [--store DIR]
  *
  * With `--json`, stdout carries exactly one JSON document and everything else (logs, progress)
  * goes to stderr: stdout is reserved before any library can write to it.
@@ -34,6 +35,7 @@ function display(path: string): string {
 const USAGE = `usage: ai-visibility replay [PATH...] [options]
        ai-visibility agent ARN [--json] [--store DIR | --table NAME --region REGION]
        ai-visibility lineage ARN [--upstream | --downstream] [--json] [--store DIR | --table NAME --region REGION]
+       ai-visibility sweep --inventory FILE --metrics FILE [--json] [--store DIR]
 
 Replays recorded CloudTrail activity through the ai-visibility pipeline locally, against an
 embedded DynamoDB, and prints what a deployed stack would have recorded.
@@ -58,6 +60,10 @@ lineage ARN prints where a resource's data comes from (--upstream), where it flo
 (--downstream), or both (the default), with each node's sensitivity. ARN may also be an S3
 location (s3://bucket/prefix). Same stores as agent.
 
+sweep runs the GPU utilization sweep's synthesized state machine locally over a recorded
+inventory and recorded metric data (formats in docs/gpu-sweep.md; examples built from a real
+H200 trace in test/fixtures/sweep) and prints each resource's verdict.
+
 exit codes: 0 done; 3 done, something quarantined; 1 failure; 2 usage error`;
 
 export async function main(argv: string[], out: (text: string) => void, err: (text: string) => void): Promise<number> {
@@ -76,6 +82,8 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         region: { type: 'string' },
         upstream: { type: 'boolean', default: false },
         downstream: { type: 'boolean', default: false },
+        inventory: { type: 'string' },
+        metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -90,6 +98,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
   }
   if (command === 'agent') return agentCommand(paths, parsed.values, out, err);
   if (command === 'lineage') return lineageCommand(paths, parsed.values, out, err);
+  if (command === 'sweep') return sweepCommand(paths, parsed.values, out, err);
   if (command !== 'replay') {
     err(`${command ? `unknown command "${command}"` : 'missing command'}\n\n${USAGE}\n`);
     return 2;
@@ -171,6 +180,46 @@ async function lineageCommand(
     out(renderLineage(result));
   }
   return result.known ? 0 : 1;
+}
+
+async function sweepCommand(
+  args: string[],
+  options: { json?: boolean; store?: string; inventory?: string; metrics?: string; verbose?: boolean },
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<number> {
+  if (args.length > 0 || !options.inventory || !options.metrics) {
+    err(`sweep takes --inventory FILE and --metrics FILE\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { runLocalSweep, SweepInputError } = await import('../lib/sweep/local-sweep');
+  let result;
+  try {
+    // The store is kept only when asked for: a sweep does not replace the last replay's.
+    result = await runLocalSweep(options.inventory, options.metrics, { storePath: options.store === DEFAULT_STORE ? undefined : options.store, logLevel: options.verbose ? 'INFO' : 'ERROR' });
+  } catch (error) {
+    if (error instanceof SweepInputError) {
+      err(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  if (options.json) {
+    out(`${JSON.stringify({ schemaVersion: 1, sweep: { targets: result.verdicts.length, verdicts: result.verdicts, summary: result.summary } }, null, 2)}\n`);
+    return 0;
+  }
+  const { summary } = result;
+  const lines = [
+    `GPU sweep ${summary.sweepId}: ${summary.window.start} to ${summary.window.end}, ${summary.targets} account-region(s), ${result.verdicts.length} resource(s)`,
+    `  ${Object.entries(summary.verdicts).map(([v, n]) => `${v} ${n}`).join(', ')}; ${summary.idleAccelerators} idle accelerator(s), about $${summary.wastedPerHour.toFixed(2)} an hour wasted`,
+    `  ${summary.metricQueries} metric queries in ${summary.getMetricDataCalls} GetMetricData call(s)${summary.failedTargets.length ? `; failed: ${summary.failedTargets.map((f) => `${f.account}/${f.region} (${f.error})`).join(', ')}` : ''}`,
+    '',
+  ];
+  for (const v of result.verdicts) {
+    lines.push(`  ${v.verdict.padEnd(17)} ${v.kind.padEnd(22)} ${v.resource}`, `      ${[v.gpuUtilization === null ? null : `GPU ${v.gpuUtilization}%`, v.gpuMemoryUsedPct === null ? null : `memory ${v.gpuMemoryUsedPct}%`, v.wastedPerHour ? `$${v.wastedPerHour.toFixed(2)}/h wasted` : null, ...v.evidence].filter(Boolean).join('; ')}`);
+  }
+  out(`${lines.join('\n')}\n`);
+  return 0;
 }
 
 async function agentCommand(

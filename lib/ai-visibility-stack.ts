@@ -11,6 +11,7 @@ import { AgentActivityCapture } from './constructs/agent-activity-capture';
 import { AiDataEventTrail } from './constructs/ai-data-event-trail';
 import { AiInventoryTable } from './constructs/inventory-table';
 import { LineagePropagation } from './constructs/lineage-propagation';
+import { GpuUtilizationSweep } from './constructs/gpu-utilization-sweep';
 
 export interface AiVisibilityStackProps extends StackProps {
   readonly config?: AiVisibilityConfig;
@@ -22,6 +23,7 @@ export class AiVisibilityStack extends Stack {
   readonly classifier: AiActivityClassifier;
   readonly agentCapture: AgentActivityCapture;
   readonly lineage: LineagePropagation;
+  readonly gpuSweep: GpuUtilizationSweep;
   readonly dataEventTrail?: AiDataEventTrail;
 
   constructor(scope: Construct, id: string, props: AiVisibilityStackProps = {}) {
@@ -59,12 +61,20 @@ export class AiVisibilityStack extends Stack {
       logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       encryptionKey: this.capture.key,
     });
+    this.gpuSweep = new GpuUtilizationSweep(this, 'GpuSweep', {
+      inventory: this.inventory,
+      encryptionKey: this.capture.key,
+      logRetentionDays: config.logRetentionDays,
+      logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      settings: config,
+    });
     if (config.dataEventTrail) {
       this.dataEventTrail = new AiDataEventTrail(this, 'DataEventTrail', { retain: config.retainData });
     }
 
     new CfnOutput(this, 'InventoryTableName', { value: this.inventory.table.tableName, description: 'DynamoDB table with the AI inventory, principals and findings' });
     new CfnOutput(this, 'CaptureQueueUrl', { value: this.capture.queue.queueUrl, description: 'Queue the capture rules deliver to' });
+    new CfnOutput(this, 'GpuSweepStateMachineArn', { value: this.gpuSweep.stateMachine.stateMachineArn, description: 'Step Functions state machine of the GPU utilization sweep' });
     new CfnOutput(this, 'LineageDeadLetterQueueUrl', { value: this.lineage.deadLetterQueue.queueUrl, description: 'Lineage work that could not be done' });
     new CfnOutput(this, 'CaptureDeadLetterQueueUrl', { value: this.capture.deadLetterQueue.queueUrl, description: 'Events that could not be delivered or classified' });
   }

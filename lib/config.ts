@@ -40,6 +40,22 @@ export interface AiVisibilityConfig {
   readonly classificationLevels: readonly string[];
   /** The lowest classification that raises lineage findings. Default "confidential". */
   readonly sensitiveFromLevel: string;
+  /** When the GPU sweep runs: an EventBridge Scheduler rate or cron expression. Default "rate(1 hour)". */
+  readonly sweepSchedule: string;
+  /** Minutes of metrics each sweep judges (1-1440). Default 60. */
+  readonly sweepWindowMinutes: number;
+  /** Account-regions swept at once (1-40). Default 10. */
+  readonly sweepMaxConcurrency: number;
+  /** Regions of this account to sweep. Default: the stack's region. */
+  readonly sweepRegions: readonly string[];
+  /** Mean GPU utilization (%) below which a GPU is idle. Default 5. */
+  readonly gpuIdleBelowPct: number;
+  /** Mean GPU utilization (%) below which a GPU is underutilized. Default 40. */
+  readonly gpuUnderutilizedBelowPct: number;
+  /** GPU memory allocated (%) that makes an idle GPU memory-held-idle. Default 10. */
+  readonly gpuMemoryHeldFromPct: number;
+  /** USD per hour by instance type, overriding the built-in on-demand table. Default none. */
+  readonly gpuPrices: Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_CONFIG: AiVisibilityConfig = {
@@ -57,6 +73,14 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   classificationTagKey: DEFAULT_CLASSIFICATION.tagKey,
   classificationLevels: DEFAULT_CLASSIFICATION.levels,
   sensitiveFromLevel: DEFAULT_CLASSIFICATION.sensitiveFrom,
+  sweepSchedule: 'rate(1 hour)',
+  sweepWindowMinutes: 60,
+  sweepMaxConcurrency: 10,
+  sweepRegions: [],
+  gpuIdleBelowPct: 5,
+  gpuUnderutilizedBelowPct: 40,
+  gpuMemoryHeldFromPct: 10,
+  gpuPrices: {},
 };
 
 export class ConfigError extends Error {
@@ -114,6 +138,22 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     if (!ok) problems.push(`${key} must be a list of at least two distinct levels (letters, digits, _.:-), lowest first, got ${JSON.stringify(v)}`);
     return ok ? (v as string[]) : [...DEFAULT_CLASSIFICATION.levels];
   };
+  const regions = (key: keyof AiVisibilityConfig): string[] => {
+    const v = input[key] ?? DEFAULT_CONFIG[key];
+    if (!Array.isArray(v) || !v.every((r) => typeof r === 'string' && /^[a-z]{2}(-[a-z]+)+-\d$/.test(r))) {
+      problems.push(`${key} must be a list of region names, got ${JSON.stringify(v)}`);
+      return [];
+    }
+    return v as string[];
+  };
+  const prices = (key: keyof AiVisibilityConfig): Record<string, number> => {
+    const v = input[key] ?? DEFAULT_CONFIG[key];
+    if (!isObject(v) || !Object.entries(v).every(([k, n]) => /^(ml\.)?[a-z0-9-]+\.[a-z0-9]+$/.test(k) && typeof n === 'number' && n >= 0)) {
+      problems.push(`${key} must map instance types to non-negative USD per hour, got ${JSON.stringify(v)}`);
+      return {};
+    }
+    return v as Record<string, number>;
+  };
   const config: AiVisibilityConfig = {
     dataEventTrail: bool('dataEventTrail'),
     retainData: bool('retainData'),
@@ -129,7 +169,16 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     classificationTagKey: text('classificationTagKey', /^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, 'a tag key of 1-128 characters, not starting with aws:'),
     classificationLevels: levels('classificationLevels'),
     sensitiveFromLevel: text('sensitiveFromLevel', /^[A-Za-z0-9_.:-]{1,64}$/, 'one of classificationLevels'),
+    sweepSchedule: text('sweepSchedule', /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$/, 'an EventBridge Scheduler rate(...) or cron(...) expression'),
+    sweepWindowMinutes: int('sweepWindowMinutes', 1, 1_440),
+    sweepMaxConcurrency: int('sweepMaxConcurrency', 1, 40),
+    sweepRegions: regions('sweepRegions'),
+    gpuIdleBelowPct: int('gpuIdleBelowPct', 0, 100),
+    gpuUnderutilizedBelowPct: int('gpuUnderutilizedBelowPct', 0, 100),
+    gpuMemoryHeldFromPct: int('gpuMemoryHeldFromPct', 0, 100),
+    gpuPrices: prices('gpuPrices'),
   };
+  if (config.gpuIdleBelowPct > config.gpuUnderutilizedBelowPct) problems.push(`gpuIdleBelowPct (${config.gpuIdleBelowPct}) must not be above gpuUnderutilizedBelowPct (${config.gpuUnderutilizedBelowPct})`);
   if (!config.classificationLevels.some((l) => l.toLowerCase() === config.sensitiveFromLevel.toLowerCase())) {
     problems.push(`sensitiveFromLevel must be one of classificationLevels (${config.classificationLevels.join(', ')}), got ${JSON.stringify(config.sensitiveFromLevel)}`);
   }

@@ -119,6 +119,26 @@ export const FINDING_RULES = {
     title: 'An AI agent read a secret',
     frameworks: [OWASP.LLM06, OWASP.LLM02, ATLAS.T0098],
   },
+  'gpu-idle': {
+    severity: 'medium',
+    title: 'An accelerator resource is idle',
+    frameworks: [OWASP.LLM10, ATLAS.T0034],
+  },
+  'gpu-memory-held-idle': {
+    severity: 'medium',
+    title: 'An accelerator holds memory and computes nothing',
+    frameworks: [OWASP.LLM10, ATLAS.T0034],
+  },
+  'gpu-underutilized': {
+    severity: 'low',
+    title: 'An accelerator resource is underutilized',
+    frameworks: [OWASP.LLM10],
+  },
+  'gpu-no-telemetry': {
+    severity: 'medium',
+    title: 'An accelerator resource publishes no GPU metrics (a blind spot)',
+    frameworks: [OWASP.LLM10, ATLAS.T0034, ATTACK.T1496],
+  },
   'sensitive-data-in-training': {
     severity: 'high',
     title: 'A model is trained on sensitive data',

@@ -62,6 +62,7 @@ export const ENTITY = {
   lineageEdge: 'lineage-edge',
   lineageNode: 'lineage-node',
   lineageTags: 'lineage-tags',
+  utilization: 'utilization',
 } as const;
 export const STATE_SK = '#STATE';
 export const PROFILE_SK = '#PROFILE';
@@ -94,6 +95,8 @@ export const keys = {
    * `OUT#relation#to` under `from`. `#NODE` and `#TAGS` sort before `IN#`, `IN#` before `OUT#`.
    */
   lineageNode: (node: string) => ({ pk: `LINEAGE#${node}`, sk: '#NODE' }),
+  /** A resource's utilization as one sweep measured it, in the resource's own partition. */
+  utilization: (resource: string, windowEnd: string, sweepId: string) => ({ pk: `RESOURCE#${resource}`, sk: `UTILIZATION#${windowEnd}#${sweepId}` }),
   lineageTags: (bucket: string) => ({ pk: `LINEAGE#${bucket}`, sk: '#TAGS' }),
   lineageIn: (to: string, relation: string, from: string) => ({ pk: `LINEAGE#${to}`, sk: `IN#${relation}#${from}` }),
   lineageOut: (from: string, relation: string, to: string) => ({ pk: `LINEAGE#${from}`, sk: `OUT#${relation}#${to}` }),

@@ -3,12 +3,17 @@
  * appear as `<AWS::Region>`, known ones as themselves. Acknowledgments must spell it the same
  * way for whatever environment the stack is synthesized in.
  */
-import { Stack, Token } from 'aws-cdk-lib';
+import { Stack, Token, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /** How cdk-nag writes `arn:<partition>:<service>:<region>:<account>:<resource>` for this stack. */
-export function nagArn(scope: IConstruct, service: string, resource: string): string {
+export function nagArn(scope: IConstruct, service: string, resource: string, region?: string): string {
   const stack = Stack.of(scope);
   const show = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
-  return `arn:${show(stack.partition, 'Partition')}:${service}:${show(stack.region, 'Region')}:${show(stack.account, 'AccountId')}:${resource}`;
+  return `arn:${show(stack.partition, 'Partition')}:${service}:${region ?? show(stack.region, 'Region')}:${show(stack.account, 'AccountId')}:${resource}`;
+}
+
+/** How cdk-nag writes a resource's Arn attribute: `<LogicalId.Arn>`. */
+export function nagAttribute(resource: IConstruct & { node: { defaultChild?: IConstruct } }, attribute = 'Arn'): string {
+  return `<${Stack.of(resource).getLogicalId(resource.node.defaultChild as CfnElement)}.${attribute}>`;
 }

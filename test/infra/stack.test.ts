@@ -168,9 +168,10 @@ describe('classifier function (the house Lambda construct)', () => {
     });
   });
 
-  it('has its own role under the /ai-visibility/ path, with no managed policy (every function does)', () => {
+  it('has its own role under the /ai-visibility/ path, with no managed policy (every role of the stack does)', () => {
     const roles = Object.values(resources('AWS::IAM::Role')) as Array<{ Properties: Record<string, unknown> }>;
-    expect(roles).toHaveLength(3);
+    // The four functions' roles, the sweep state machine's and its scheduler's.
+    expect(roles).toHaveLength(6);
     for (const role of roles) {
       expect(role.Properties.Path).toBe('/ai-visibility/');
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -282,6 +283,40 @@ describe('lineage propagation', () => {
   });
 });
 
+describe('GPU utilization sweep', () => {
+  it('is a JSONPath state machine, traced and logged, started hourly by EventBridge Scheduler with a role of its own', () => {
+    const machine = one('AWS::StepFunctions::StateMachine').Properties;
+    expect(machine).toMatchObject({ TracingConfiguration: { Enabled: true }, LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false } });
+    const schedule = one('AWS::Scheduler::Schedule').Properties as { ScheduleExpression: string; Target: { Arn: unknown; RoleArn: unknown; Input: string } };
+    expect(schedule.ScheduleExpression).toBe('rate(1 hour)');
+    expect(schedule.Target.Arn).toEqual({ Ref: logicalId('AWS::StepFunctions::StateMachine', 'GpuSweepStateMachine') });
+    expect(schedule.Target.RoleArn).toEqual({ 'Fn::GetAtt': [logicalId('AWS::IAM::Role', 'GpuSweepSchedulerRole'), 'Arn'] });
+  });
+
+  it('takes its schedule, window, concurrency, regions, thresholds and prices from the configuration', () => {
+    const custom = synth({ sweepSchedule: 'rate(30 minutes)', sweepWindowMinutes: 30, sweepMaxConcurrency: 4, sweepRegions: ['us-east-1', 'eu-west-1'], gpuIdleBelowPct: 3, gpuPrices: { 'p5.48xlarge': 40 } });
+    expect((Object.values(custom.findResources('AWS::Scheduler::Schedule'))[0] as { Properties: { ScheduleExpression: string } }).Properties.ScheduleExpression).toBe('rate(30 minutes)');
+    const definition = JSON.stringify((Object.values(custom.findResources('AWS::StepFunctions::StateMachine'))[0] as { Properties: unknown }).Properties);
+    expect(definition).toContain('\\"MaxConcurrency\\":4');
+    const fn = Object.values(custom.findResources('AWS::Lambda::Function')).find((f) => (f as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment?.Variables?.SWEEP_TARGETS) as {
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+    };
+    expect(fn.Properties.Environment.Variables).toMatchObject({ SWEEP_WINDOW_MINUTES: '30', IDLE_BELOW_PCT: '3', UNDERUTILIZED_BELOW_PCT: '40', MEMORY_HELD_FROM_PCT: '10', GPU_PRICES: '{"p5.48xlarge":40}' });
+    expect(JSON.stringify(fn.Properties.Environment.Variables.SWEEP_TARGETS)).toContain(':eu-west-1');
+    expect(() => readConfig({ sweepSchedule: 'every hour' })).toThrow(/sweepSchedule must be an EventBridge Scheduler rate/);
+    expect(() => readConfig({ gpuIdleBelowPct: 50 })).toThrow(/gpuIdleBelowPct \(50\) must not be above gpuUnderutilizedBelowPct \(40\)/);
+    expect(() => readConfig({ gpuPrices: { 'p5.48xlarge': -1 } })).toThrow(/gpuPrices must map instance types/);
+  });
+
+  it('may only read what it sweeps, and publish its summary on the default bus', () => {
+    const statements = (named('AWS::IAM::Policy', 'GpuSweepFunctionRole').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement;
+    const actions = statements.flatMap((st) => [st.Action].flat());
+    for (const a of actions) expect(a).toMatch(/^(ec2:Describe|sagemaker:(List|Describe)|bedrock:List|cloudwatch:GetMetricData|events:PutEvents|dynamodb:|kms:|logs:|sqs:SendMessage|xray:Put)/);
+    const byAction = (action: string) => statements.filter((st) => [st.Action].flat().includes(action)).map((st) => st.Resource);
+    expect(byAction('events:PutEvents')).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default']] }]);
+  });
+});
+
 describe('opt-in data-event trail', () => {
   it('is off by default', () => {
     expect(resources('AWS::CloudTrail::Trail')).toEqual({});
@@ -350,7 +385,7 @@ describe('configuration', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toEqual([
-        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, maxReceiveCount, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel)',
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, maxReceiveCount, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices)',
         'dataEventTrail must be true or false, got "yes"',
         expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',

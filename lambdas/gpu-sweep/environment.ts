@@ -1,0 +1,51 @@
+/** The GPU sweep function's environment contract (see lambdas/shared/environment.ts). */
+import type { EnvironmentOf, EnvironmentSpec } from '../shared/environment';
+import type { AccountRegion } from './sweep';
+import { DEFAULT_THRESHOLDS, type Thresholds } from './verdict';
+
+const PERCENT = /^(100|[1-9]?\d)(\.\d+)?$/;
+
+export const GPU_SWEEP_ENVIRONMENT = {
+  TABLE_NAME: { description: 'name of the inventory DynamoDB table', pattern: /^[A-Za-z0-9_.-]{3,255}$/ },
+  SWEEP_TARGETS: { description: 'comma-separated account:region pairs to sweep', pattern: /^(\d{12}:[a-z0-9-]+)(,\d{12}:[a-z0-9-]+)*$/ },
+  SWEEP_WINDOW_MINUTES: { description: 'minutes of metrics each sweep judges', pattern: /^\d{1,4}$/ },
+  IDLE_BELOW_PCT: { description: 'mean GPU utilization (%) below which a GPU is idle', pattern: PERCENT },
+  UNDERUTILIZED_BELOW_PCT: { description: 'mean GPU utilization (%) below which a GPU is underutilized', pattern: PERCENT },
+  MEMORY_HELD_FROM_PCT: { description: 'GPU memory allocated (%) that makes an idle GPU memory-held-idle', pattern: PERCENT },
+  GPU_PRICES: { description: 'JSON object of USD per hour by instance type, overriding the built-in table', optional: true },
+  SUMMARY_EVENT_BUS: { description: 'event bus that receives the sweep summary', pattern: /^[A-Za-z0-9/_.:-]{1,1600}$/ },
+  POWERTOOLS_SERVICE_NAME: { description: 'service name in logs and metrics' },
+  POWERTOOLS_METRICS_NAMESPACE: { description: 'CloudWatch namespace of the sweep metrics', pattern: /^[A-Za-z0-9/_.#:-]{1,255}$/ },
+} as const satisfies EnvironmentSpec;
+
+export type GpuSweepEnvironment = EnvironmentOf<typeof GPU_SWEEP_ENVIRONMENT>;
+
+export const DEFAULT_SWEEP_ENVIRONMENT = {
+  SWEEP_WINDOW_MINUTES: '60',
+  IDLE_BELOW_PCT: String(DEFAULT_THRESHOLDS.idleBelowPct),
+  UNDERUTILIZED_BELOW_PCT: String(DEFAULT_THRESHOLDS.underutilizedBelowPct),
+  MEMORY_HELD_FROM_PCT: String(DEFAULT_THRESHOLDS.memoryHeldFromPct),
+  GPU_PRICES: '',
+} as const;
+
+export function sweepSettings(env: GpuSweepEnvironment): { targets: AccountRegion[]; windowMinutes: number; thresholds: Thresholds; prices: Record<string, number> } {
+  const thresholds = { idleBelowPct: Number(env.IDLE_BELOW_PCT), underutilizedBelowPct: Number(env.UNDERUTILIZED_BELOW_PCT), memoryHeldFromPct: Number(env.MEMORY_HELD_FROM_PCT) };
+  if (thresholds.idleBelowPct > thresholds.underutilizedBelowPct) throw new Error(`IDLE_BELOW_PCT (${thresholds.idleBelowPct}) is above UNDERUTILIZED_BELOW_PCT (${thresholds.underutilizedBelowPct})`);
+  let prices: Record<string, number> = {};
+  if (env.GPU_PRICES) {
+    const parsed = JSON.parse(env.GPU_PRICES) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === 'number' && v >= 0)) {
+      throw new Error('GPU_PRICES must be a JSON object of non-negative numbers (USD per hour by instance type)');
+    }
+    prices = parsed as Record<string, number>;
+  }
+  return {
+    targets: env.SWEEP_TARGETS.split(',').map((pair) => {
+      const [account, region] = pair.split(':');
+      return { account, region };
+    }),
+    windowMinutes: Number(env.SWEEP_WINDOW_MINUTES),
+    thresholds,
+    prices,
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * GPU sweep Lambda: the three Task states of the sweep state machine call this one function with
+ * `step` set to `plan`, `target` or `summarize` (sweep.ts does the work). Thin: clients for the
+ * target's region, the summary event and the metrics for alarms.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { BedrockClient } from '@aws-sdk/client-bedrock';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { readEnvironment } from '../shared/environment';
+import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
+import { withHouseMiddleware } from '../shared/middleware';
+import { awsDiscovery, inventorySource, type Discovery, type InventorySource } from './discover';
+import { GPU_SWEEP_ENVIRONMENT, sweepSettings, type GpuSweepEnvironment } from './environment';
+import type { MetricReader } from './metrics';
+import { plan, summarize, sweepTarget, type FailedTarget, type Plan, type PlanInput, type SweepSummary, type TargetResult } from './sweep';
+
+export type SweepEvent =
+  | ({ readonly step: 'plan' } & { readonly input?: PlanInput })
+  | ({ readonly step: 'target' } & { readonly target: Plan['targets'][number] })
+  | { readonly step: 'summarize'; readonly plan: Pick<Plan, 'sweepId' | 'window'>; readonly results: ReadonlyArray<TargetResult | FailedTarget> };
+
+export type SweepHandler = (event: SweepEvent, context: Context) => Promise<Plan | TargetResult | SweepSummary>;
+
+/** Thrown when AWS throttles the sweep: the state machine retries the target with backoff. */
+export class SweepThrottledError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SweepThrottledError';
+  }
+}
+
+const THROTTLING = /Throttl|TooManyRequests|RequestLimitExceeded|SlowDown|LimitExceeded/;
+
+export interface SweepClients {
+  readonly store?: InventoryStore;
+  readonly dynamodb?: DynamoDBClient;
+  /** Per account-region discovery and metrics. @default the AWS APIs of the target's region (own account only) */
+  readonly forTarget?: (account: string, region: string) => { discovery: Discovery; metrics: MetricReader };
+  readonly inventory?: InventorySource;
+  /** Where the summary goes. @default EventBridge PutEvents on SUMMARY_EVENT_BUS */
+  readonly publish?: (summary: SweepSummary) => Promise<void>;
+  readonly now?: () => number;
+  readonly logLevel?: string;
+}
+
+export const SUMMARY_SOURCE = 'ai-visibility';
+export const SUMMARY_DETAIL_TYPE = 'GPU Utilization Sweep Summary';
+
+export function createSweepHandler(env: GpuSweepEnvironment, clients: SweepClients = {}): SweepHandler {
+  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME, ...(clients.logLevel ? { logLevel: clients.logLevel as 'INFO' } : {}) });
+  const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME });
+  const documents = DynamoDBDocumentClient.from(clients.dynamodb ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  const store = clients.store ?? createInventoryStore(documents, env.TABLE_NAME);
+  const inventory = clients.inventory ?? inventorySource(documents, env.TABLE_NAME);
+  const settings = sweepSettings(env);
+  const now = clients.now ?? Date.now;
+  let ownAccount: string | undefined;
+  const forTarget =
+    clients.forTarget ??
+    ((account: string, region: string) => {
+      if (ownAccount && account !== ownAccount) throw new Error(`sweeping account ${account} from ${ownAccount} needs the organization deployment (not built yet)`);
+      const cloudwatch = new CloudWatchClient({ region });
+      return {
+        discovery: awsDiscovery({ ec2: new EC2Client({ region }), sagemaker: new SageMakerClient({ region }), bedrock: new BedrockClient({ region }) }),
+        metrics: { getMetricData: (input) => cloudwatch.send(new GetMetricDataCommand(input)) },
+      };
+    });
+  const events = new EventBridgeClient({});
+  const publish =
+    clients.publish ??
+    (async (summary: SweepSummary) => {
+      const out = await events.send(new PutEventsCommand({ Entries: [{ Source: SUMMARY_SOURCE, DetailType: SUMMARY_DETAIL_TYPE, Detail: JSON.stringify(summary), EventBusName: env.SUMMARY_EVENT_BUS }] }));
+      if (out.FailedEntryCount) throw new Error(`sweep summary not published: ${out.Entries?.[0]?.ErrorCode} ${out.Entries?.[0]?.ErrorMessage ?? ''}`);
+    });
+
+  async function step(event: SweepEvent, context: Context): Promise<Plan | TargetResult | SweepSummary> {
+    ownAccount ??= context.invokedFunctionArn?.split(':')[4];
+    switch (event.step) {
+      case 'plan': {
+        const planned = plan(event.input ?? {}, settings, now());
+        metrics.addMetric('SweepTargetsPlanned', MetricUnit.Count, planned.targets.length);
+        return planned;
+      }
+      case 'target': {
+        const { account, region } = event.target;
+        try {
+          const result = await sweepTarget(event.target, { ...forTarget(account, region), inventory, store, thresholds: settings.thresholds, prices: settings.prices });
+          logger.info('account-region swept', { ...result });
+          metrics.addMetric('SweepResourcesJudged', MetricUnit.Count, result.resources);
+          metrics.addMetric('GetMetricDataRequests', MetricUnit.Count, result.getMetricDataRequests);
+          return result;
+        } catch (error) {
+          const name = (error as { name?: string }).name ?? '';
+          if (THROTTLING.test(name) || (error as { $retryable?: { throttling?: boolean } }).$retryable?.throttling) throw new SweepThrottledError(`${account}/${region}: ${name}: ${(error as Error).message}`);
+          throw error;
+        }
+      }
+      case 'summarize': {
+        const summary = summarize(event.plan, event.results);
+        metrics.addMetric('IdleGpuCount', MetricUnit.Count, summary.idleAccelerators);
+        metrics.addMetric('IdleGpuCostPerHour', MetricUnit.NoUnit, summary.wastedPerHour);
+        metrics.addMetric('MemoryHeldIdleResources', MetricUnit.Count, summary.verdicts['memory-held-idle']);
+        metrics.addMetric('UnderutilizedResources', MetricUnit.Count, summary.verdicts.underutilized);
+        metrics.addMetric('NoTelemetryResources', MetricUnit.Count, summary.verdicts['no-telemetry']);
+        metrics.addMetric('SweepFailedTargets', MetricUnit.Count, summary.failedTargets.length);
+        await publish(summary);
+        logger.info('sweep summary', { ...summary });
+        return summary;
+      }
+    }
+  }
+
+  return withHouseMiddleware(step, { logger, metrics }) as unknown as SweepHandler;
+}
+
+let coldStarted: SweepHandler | undefined;
+
+/** The deployed entry point. */
+export const handler: SweepHandler = (event, context) => {
+  coldStarted ??= createSweepHandler(readEnvironment(GPU_SWEEP_ENVIRONMENT));
+  return coldStarted(event, context);
+};

@@ -1,0 +1,153 @@
+/**
+ * GpuUtilizationSweep: a Step Functions state machine, started by EventBridge Scheduler, that
+ * measures every accelerator resource's GPU utilization and calls out the idle, the
+ * memory-held-idle, the underused and the unmonitored ones (lambdas/gpu-sweep).
+ *
+ *   Plan -> Map over account x region (bounded concurrency) { SweepTarget, retried with backoff
+ *   when AWS throttles; a failure is caught and recorded, never fails the sweep } -> Summarize
+ *
+ * JSONPath throughout, so the synthesized definition also runs locally (aws-local-stepfunctions,
+ * `ai-visibility sweep`). Only the stack's own account is swept until the organization
+ * deployment lands; the Map already takes any list of account-regions.
+ */
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import { GPU_SWEEP_ENVIRONMENT } from '../../lambdas/gpu-sweep/environment';
+import { environmentFor } from '../../lambdas/shared/environment';
+import { OWN_ROLE_PATH } from '../../lambdas/shared/constants';
+import { AiVisibilityFunction } from './house-function';
+import type { AiInventoryTable } from './inventory-table';
+import { nagArn, nagAttribute } from './nag';
+import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
+
+export interface GpuUtilizationSweepProps {
+  readonly inventory: AiInventoryTable;
+  readonly encryptionKey: kms.IKey;
+  readonly logRetentionDays: number;
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** @default the defaults of lib/config.ts */
+  readonly settings?: Pick<
+    AiVisibilityConfig,
+    'sweepSchedule' | 'sweepWindowMinutes' | 'sweepMaxConcurrency' | 'sweepRegions' | 'gpuIdleBelowPct' | 'gpuUnderutilizedBelowPct' | 'gpuMemoryHeldFromPct' | 'gpuPrices'
+  >;
+}
+
+export class GpuUtilizationSweep extends Construct {
+  readonly function: AiVisibilityFunction;
+  readonly stateMachine: sfn.StateMachine;
+  readonly schedule: scheduler.Schedule;
+
+  constructor(scope: Construct, id: string, props: GpuUtilizationSweepProps) {
+    super(scope, id);
+    const settings = props.settings ?? DEFAULT_CONFIG;
+    const stack = Stack.of(this);
+    const regions = settings.sweepRegions.length ? settings.sweepRegions : [stack.region];
+
+    this.function = new AiVisibilityFunction(this, 'Function', {
+      entry: join(__dirname, '..', '..', 'lambdas', 'gpu-sweep', 'handler.ts'),
+      description: 'ai-visibility: measures GPU utilization and calls out idle, memory-held-idle, underused and unmonitored accelerators',
+      timeout: Duration.minutes(10),
+      memorySize: 1024,
+      logRetentionDays: props.logRetentionDays,
+      logRemovalPolicy: props.logRemovalPolicy,
+      encryptionKey: props.encryptionKey,
+      environment: environmentFor(GPU_SWEEP_ENVIRONMENT, {
+        TABLE_NAME: props.inventory.table.tableName,
+        SWEEP_TARGETS: regions.map((r) => `${Aws.ACCOUNT_ID}:${r}`).join(','),
+        SWEEP_WINDOW_MINUTES: String(settings.sweepWindowMinutes),
+        IDLE_BELOW_PCT: String(settings.gpuIdleBelowPct),
+        UNDERUTILIZED_BELOW_PCT: String(settings.gpuUnderutilizedBelowPct),
+        MEMORY_HELD_FROM_PCT: String(settings.gpuMemoryHeldFromPct),
+        GPU_PRICES: Object.keys(settings.gpuPrices).length ? JSON.stringify(settings.gpuPrices) : '',
+        SUMMARY_EVENT_BUS: 'default',
+        POWERTOOLS_SERVICE_NAME: 'ai-visibility-gpu-sweep',
+        POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
+      }),
+    });
+    props.inventory.grantClassifierWrites(this.function);
+    props.inventory.grantWatchedRead(this.function); // the byKind index: the inventory's GPU instances
+    // Discovery and metrics: list and describe calls, none of which take a resource ARN narrower
+    // than "*" for listing (EC2, SageMaker List*, Bedrock, CloudWatch service authorization references).
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'ec2:DescribeInstances',
+          'sagemaker:ListEndpoints',
+          'sagemaker:ListTrainingJobs',
+          'sagemaker:ListNotebookInstances',
+          'bedrock:ListProvisionedModelThroughputs',
+          'cloudwatch:GetMetricData',
+        ],
+        resources: ['*'],
+      }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeTrainingJob'],
+        resources: ['endpoint/*', 'endpoint-config/*', 'training-job/*'].map((r) => stack.formatArn({ service: 'sagemaker', resource: r.split('/')[0], resourceName: '*', region: '*' })),
+      }),
+    );
+    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })] }));
+    Validations.of(this.function.role!).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeInstances, the SageMaker and Bedrock List* calls and cloudwatch:GetMetricData support no resource-level permissions; all are read-only. The X-Ray write actions neither.',
+    });
+    for (const type of ['endpoint', 'endpoint-config', 'training-job']) {
+      Validations.of(this.function.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagArn(this, 'sagemaker', `${type}/*`, '*')}]`,
+        reason: 'The sweep describes whichever endpoints, endpoint configurations and training jobs are running when it runs; read-only, this account only.',
+      });
+    }
+
+    const invoke = (name: string, payload: Record<string, unknown>) =>
+      new tasks.LambdaInvoke(this, name, { lambdaFunction: this.function, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, retryOnServiceExceptions: true });
+
+    const planStep = invoke('Plan', { step: 'plan', 'input.$': '$' });
+    const target = invoke('SweepTarget', { step: 'target', 'target.$': '$' });
+    target.addRetry({ errors: ['SweepThrottledError'], interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
+    const failed = new sfn.Pass(this, 'TargetFailed', {
+      parameters: { failed: true, 'account.$': '$.account', 'region.$': '$.region', 'sweepId.$': '$.sweepId', 'error.$': '$.error.Cause' },
+    });
+    target.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    const perTarget = new sfn.Map(this, 'SweepAccountRegions', { itemsPath: '$.targets', maxConcurrency: settings.sweepMaxConcurrency, resultPath: '$.results' });
+    perTarget.itemProcessor(target);
+    const summarizeStep = invoke('Summarize', { step: 'summarize', plan: { 'sweepId.$': '$.sweepId', 'window.$': '$.window' }, 'results.$': '$.results' });
+
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: props.logRetentionDays as logs.RetentionDays, removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY });
+    // Roles under the /ai-visibility/ path, like every role of the stack (the capture rules skip their calls).
+    const machineRole = new iam.Role(this, 'StateMachineRole', { path: OWN_ROLE_PATH, assumedBy: new iam.ServicePrincipal('states.amazonaws.com'), description: 'Execution role of the ai-visibility GPU sweep state machine' });
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', { path: OWN_ROLE_PATH, assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'), description: 'Role EventBridge Scheduler starts the ai-visibility GPU sweep with' });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      role: machineRole,
+      comment: 'ai-visibility GPU utilization sweep',
+      definitionBody: sfn.DefinitionBody.fromChainable(planStep.next(perTarget).next(summarizeStep)),
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      tracingEnabled: true,
+      timeout: Duration.minutes(50),
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagAttribute(this.function)}:*]`,
+      reason: 'Step Functions invokes the sweep function by any version or alias of it (the grant CDK makes for LambdaInvoke); this function only.',
+    });
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing and CloudWatch Logs delivery for state machines (logs:CreateLogDelivery and the like) support no resource-level permissions.',
+    });
+
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      description: 'ai-visibility: run the GPU utilization sweep',
+      schedule: scheduler.ScheduleExpression.expression(settings.sweepSchedule),
+      target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, { input: scheduler.ScheduleTargetInput.fromObject({}), role: schedulerRole }),
+    });
+  }
+}

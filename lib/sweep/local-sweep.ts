@@ -1,0 +1,203 @@
+/**
+ * The GPU sweep on a laptop: the synthesized state-machine definition run by
+ * aws-local-stepfunctions, its Task states bound to the sweep Lambda's own handler, over a
+ * recorded inventory (what discovery would list) and recorded metric data (what GetMetricData
+ * would return), against an embedded DynamoDB. docs/gpu-sweep.md describes both file formats.
+ */
+import { readFileSync } from 'node:fs';
+import { App } from 'aws-cdk-lib';
+import type { Context } from 'aws-lambda';
+import type { GetMetricDataCommandInput, MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import { AiVisibilityStack } from '../ai-visibility-stack';
+import { createSweepHandler, type SweepEvent } from '../../lambdas/gpu-sweep/handler';
+import { DEFAULT_SWEEP_ENVIRONMENT } from '../../lambdas/gpu-sweep/environment';
+import { SWEEP_KINDS, type MetricReader, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
+import type { Discovery } from '../../lambdas/gpu-sweep/discover';
+import type { RecordedVerdict, SweepSummary } from '../../lambdas/gpu-sweep/sweep';
+import { ENTITY } from '../../lambdas/shared/table-schema';
+import { lambdaContext } from '../replay/lambda-shapes';
+import { startLocalDynamoDb } from '../replay/local-dynamodb';
+import { LOCAL_TABLE_NAME } from '../replay/replay';
+import { scanTable } from '../replay/report';
+
+export class SweepInputError extends Error {}
+
+export interface RecordedInventory {
+  readonly resources: ReadonlyArray<Omit<SweepTarget, 'foundBy'>>;
+}
+
+export interface RecordedSeries {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  /** The statistic the points are (Average, Sum, Maximum...). */
+  readonly stat: string;
+  readonly points: ReadonlyArray<{ readonly t: string; readonly v: number }>;
+}
+
+export interface RecordedMetrics {
+  readonly window: { readonly start: string; readonly end: string };
+  readonly period?: number;
+  readonly series: readonly RecordedSeries[];
+}
+
+function readJsonFile<T>(path: string, what: string): T {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SweepInputError(`cannot read the ${what} file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new SweepInputError(`the ${what} file ${path} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+export function readInventory(path: string): RecordedInventory {
+  const inv = readJsonFile<RecordedInventory>(path, 'inventory');
+  if (!Array.isArray(inv?.resources)) throw new SweepInputError(`the inventory file ${path} has no "resources" list`);
+  inv.resources.forEach((r, i) => {
+    const problems = [
+      typeof r.arn === 'string' && r.arn.startsWith('arn:') ? '' : 'an "arn"',
+      (SWEEP_KINDS as readonly string[]).includes(r.kind) ? '' : `a "kind" (one of ${SWEEP_KINDS.join(', ')})`,
+      /^\d{12}$/.test(String(r.account)) ? '' : 'a 12-digit "account"',
+      typeof r.region === 'string' && r.region ? '' : 'a "region"',
+      typeof r.name === 'string' && r.name ? '' : 'a "name"',
+    ].filter(Boolean);
+    if (problems.length) throw new SweepInputError(`resources[${i}] of ${path} needs ${problems.join(', ')}`);
+  });
+  return inv;
+}
+
+export function readMetrics(path: string): RecordedMetrics {
+  const m = readJsonFile<RecordedMetrics>(path, 'metrics');
+  if (!m?.window || Number.isNaN(Date.parse(m.window.start)) || Number.isNaN(Date.parse(m.window.end)) || Date.parse(m.window.start) >= Date.parse(m.window.end)) {
+    throw new SweepInputError(`the metrics file ${path} needs a "window" with ISO "start" before "end"`);
+  }
+  if (!Array.isArray(m.series)) throw new SweepInputError(`the metrics file ${path} has no "series" list`);
+  return m;
+}
+
+const sameDimensions = (a: Readonly<Record<string, string>>, b: ReadonlyArray<{ Name?: string; Value?: string }>) =>
+  Object.keys(a).length === b.length && b.every((d) => d.Name !== undefined && a[d.Name] === d.Value);
+
+/** GetMetricData answered from recorded series: each query gets the series with its namespace, name, dimensions and statistic. */
+export function recordedMetricReader(metrics: RecordedMetrics): MetricReader & { requests: GetMetricDataCommandInput[] } {
+  const requests: GetMetricDataCommandInput[] = [];
+  return {
+    requests,
+    async getMetricData(input) {
+      requests.push(input);
+      const from = input.StartTime!.getTime();
+      const to = input.EndTime!.getTime();
+      const results: MetricDataResult[] = (input.MetricDataQueries ?? []).map((q) => {
+        const m = q.MetricStat;
+        const series = metrics.series.find((s) => s.namespace === m?.Metric?.Namespace && s.metricName === m?.Metric?.MetricName && s.stat === m?.Stat && sameDimensions(s.dimensions, m?.Metric?.Dimensions ?? []));
+        const points = (series?.points ?? []).filter((p) => Date.parse(p.t) >= from && Date.parse(p.t) < to).sort((a, b) => a.t.localeCompare(b.t));
+        return { Id: q.Id, Label: m?.Metric?.MetricName, StatusCode: 'Complete', Timestamps: points.map((p) => new Date(p.t)), Values: points.map((p) => p.v) };
+      });
+      return { MetricDataResults: results };
+    },
+  };
+}
+
+/** The function ARN written into the local definition (its Task states run the local handler instead). */
+const LOCAL_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:ai-visibility-gpu-sweep-local';
+
+/** The sweep state machine's definition as the stack synthesizes it, the function ARN filled in. */
+export function synthesizedSweepDefinition(): Record<string, unknown> {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new AiVisibilityStack(app, 'AiVisibility', { env: { account: '000000000000', region: 'us-east-1' } });
+  const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  const machine = Object.values(template.Resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  if (!machine) throw new Error('the stack has no state machine');
+  const definition = machine.Properties.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
+  const text = typeof definition === 'string' ? definition : definition['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : LOCAL_FUNCTION_ARN)).join(definition['Fn::Join'][0]);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+export interface LocalSweepResult {
+  readonly summary: SweepSummary;
+  readonly verdicts: RecordedVerdict[];
+  readonly getMetricDataRequests: number;
+  readonly stateTransitions: number;
+}
+
+/** Run the synthesized sweep over recorded files. */
+export async function runLocalSweep(
+  inventoryPath: string,
+  metricsPath: string,
+  options: {
+    storePath?: string;
+    logLevel?: string;
+    /** Discovery per account-region. @default the inventory file's resources of that account-region */
+    discovery?: (account: string, region: string, recorded: readonly SweepTarget[]) => Discovery;
+    /** Milliseconds between retries of a throttled target (tests). @default the definition's backoff */
+    retryIntervalMs?: number;
+  } = {},
+): Promise<LocalSweepResult> {
+  const inventory = readInventory(inventoryPath);
+  const metrics = readMetrics(metricsPath);
+  // aws-local-stepfunctions uses Promise.withResolvers (Node.js 22); polyfill it on Node.js 20.
+  const P = Promise as unknown as { withResolvers?: () => unknown };
+  P.withResolvers ??= () => {
+    let resolve!: (v: unknown) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise((res, rej) => ((resolve = res), (reject = rej)));
+    return { promise, resolve, reject };
+  };
+  const { StateMachine } = await import('aws-local-stepfunctions');
+  const definition = synthesizedSweepDefinition();
+  const reader = recordedMetricReader(metrics);
+  const db = await startLocalDynamoDb({ path: options.storePath });
+  try {
+    if (!(await db.hasTable(LOCAL_TABLE_NAME))) await db.createInventoryTable(LOCAL_TABLE_NAME);
+    const pairs = [...new Set(inventory.resources.map((r) => `${r.account}:${r.region}`))];
+    let published: SweepSummary | undefined;
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    const handler = createSweepHandler(
+      { TABLE_NAME: LOCAL_TABLE_NAME, SWEEP_TARGETS: pairs.join(',') || '000000000000:us-east-1', SUMMARY_EVENT_BUS: 'default', POWERTOOLS_SERVICE_NAME: 'ai-visibility-gpu-sweep', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', ...DEFAULT_SWEEP_ENVIRONMENT },
+      {
+        dynamodb: db.client,
+        logLevel: options.logLevel ?? 'ERROR',
+        forTarget: (account, region) => {
+          const recorded = inventory.resources.filter((r) => r.account === account && r.region === region).map((r) => ({ ...r, foundBy: ['discovery' as const] }));
+          return { discovery: options.discovery?.(account, region, recorded) ?? { discover: async () => recorded }, metrics: reader };
+        },
+        publish: async (summary) => {
+          published = summary;
+        },
+      },
+    );
+    const context: Context = lambdaContext('ai-visibility-gpu-sweep-local');
+    const local = async (input: unknown) => (await handler(input as SweepEvent, context)) as unknown as Record<string, unknown>;
+    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+    const execution = machine.run({ window: metrics.window } as never, {
+      overrides: {
+        // Task states by name, bound to the Lambda's own handler.
+        taskResourceLocalHandlers: { Plan: local, SweepTarget: local, Summarize: local } as never,
+        ...(options.retryIntervalMs !== undefined ? { retryIntervalOverrides: { SweepTarget: options.retryIntervalMs } } : {}),
+      },
+    });
+    // Standard workflows bill each state transition: count the states entered.
+    let transitions = 0;
+    const counting = (async () => {
+      for await (const e of execution.eventLogs) if (e.type === 'StateEntered') transitions++;
+    })();
+    const output = (await execution.result) as unknown as { summary?: SweepSummary };
+    await counting;
+    const summary = published ?? (output.summary as SweepSummary);
+    const verdicts = (await scanTable(db.documents, LOCAL_TABLE_NAME))
+      .filter((i) => i.entity === ENTITY.utilization && i.sweepId === summary.sweepId)
+      .map((i) => {
+        const { resource, kind, instanceType, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence, instanceCount } = i as unknown as RecordedVerdict;
+        return { resource, kind, instanceType, instanceCount, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence };
+      })
+      .sort((a, b) => a.resource.localeCompare(b.resource));
+    return { summary, verdicts, getMetricDataRequests: reader.requests.length, stateTransitions: transitions };
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * The GPU sweep end to end: the synthesized state-machine definition run by
+ * aws-local-stepfunctions with its Task states bound to the sweep Lambda's own handler, against a
+ * real DynamoDB API (dynalite). Discovery and GetMetricData are answered from recorded files built
+ * from a real H200 trace (test/fixtures/sweep, README there) or from AWS SDK clients mocked with
+ * aws-sdk-client-mock, answering as the API references document.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BedrockClient, ListProvisionedModelThroughputsCommand } from '@aws-sdk/client-bedrock';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeEndpointCommand, DescribeEndpointConfigCommand, ListEndpointsCommand, ListNotebookInstancesCommand, ListTrainingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { mockClient } from 'aws-sdk-client-mock';
+import { main } from '../../bin/cli';
+import { awsDiscovery, GPU_TYPE_FILTER } from '../../lambdas/gpu-sweep/discover';
+import { fetchMetrics, planQueries, queriesPerCall, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
+import { sweepTarget } from '../../lambdas/gpu-sweep/sweep';
+import { createInventoryStore } from '../../lambdas/shared/inventory-store';
+import { ENTITY, keys } from '../../lambdas/shared/table-schema';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../lib/replay/local-dynamodb';
+import { scanTable } from '../../lib/replay/report';
+import { readInventory, readMetrics, recordedMetricReader, runLocalSweep, synthesizedSweepDefinition } from '../../lib/sweep/local-sweep';
+
+const EXAMPLES = join(__dirname, '..', 'fixtures', 'sweep');
+const INVENTORY = join(EXAMPLES, 'h200-inventory.json');
+const METRICS = join(EXAMPLES, 'h200-metrics.json');
+const ec2 = (id: string) => `arn:aws:ec2:us-east-1:111122223333:instance/${id}`;
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, (t) => (stdout += t), (t) => (stderr += t));
+  return { code, stdout, stderr };
+}
+
+describe('the synthesized state machine', () => {
+  const definition = synthesizedSweepDefinition() as { States: Record<string, Record<string, unknown>>; StartAt: string; QueryLanguage?: string };
+
+  it('is JSONPath: Plan, a bounded Map over account-regions whose failures are caught, Summarize', () => {
+    expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
+    expect(definition.StartAt).toBe('Plan');
+    const map = definition.States.SweepAccountRegions as { Type: string; ItemsPath: string; MaxConcurrency: number; ItemProcessor: { States: Record<string, Record<string, unknown>> } };
+    expect(map).toMatchObject({ Type: 'Map', ItemsPath: '$.targets', MaxConcurrency: 10, Next: 'Summarize' });
+    const target = map.ItemProcessor.States.SweepTarget as { Retry: Array<Record<string, unknown>>; Catch: Array<Record<string, unknown>> };
+    expect(target.Retry).toContainEqual(expect.objectContaining({ ErrorEquals: ['SweepThrottledError'], IntervalSeconds: 5, BackoffRate: 2, MaxAttempts: 4 }));
+    expect(target.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'TargetFailed' }]);
+    expect(JSON.stringify(definition)).not.toContain('JSONata');
+  });
+});
+
+describe('a local sweep over the H200 examples', () => {
+  let result: Awaited<ReturnType<typeof runLocalSweep>>;
+  const STORE = mkdtempSync(join(tmpdir(), 'ai-visibility-sweep-'));
+
+  beforeAll(async () => {
+    result = await runLocalSweep(INVENTORY, METRICS, { storePath: STORE });
+  }, 60_000);
+
+  it('calls each H200 phase what it was, and names the resources it cannot see', () => {
+    const verdict = (arn: string) => result.verdicts.find((v) => v.resource === arn)?.verdict;
+    expect([1, 2, 3, 4, 5].map((n) => verdict(ec2(['i-0a1e000000000001', 'i-0b5a000000000002', 'i-0c4e000000000003', 'i-0d6b000000000004', 'i-0e7e000000000005'][n - 1])))).toEqual([
+      'idle',
+      'busy',
+      'memory-held-idle',
+      'underutilized',
+      'idle',
+    ]);
+    expect(verdict(ec2('i-0f00000000000006'))).toBe('no-telemetry');
+    expect(verdict('arn:aws:sagemaker:us-east-1:111122223333:notebook-instance/research-notebook')).toBe('no-telemetry');
+    expect(verdict('arn:aws:bedrock:us-east-1:111122223333:provisioned-model/pt1234abcd')).toBe('idle');
+    // SageMaker's GPUUtilization is 0-100 times the GPU count: 4 GPUs at the bursty phase's 33.4 %.
+    expect(result.verdicts.find((v) => v.kind === 'inference-endpoint')).toMatchObject({ verdict: 'underutilized', gpuUtilization: 33.4 });
+  });
+
+  it('prices the waste and keeps the per-GPU figures', () => {
+    const held = result.verdicts.find((v) => v.resource === ec2('i-0c4e000000000003'))!;
+    expect(held).toMatchObject({ instanceType: 'p5e.48xlarge', gpuMemoryUsedPct: 40.5, pricePerHour: 63.296, wastedPerHour: 63.3, priceBasis: 'ec2-on-demand' });
+    expect(held.accelerators).toHaveLength(8);
+    expect(result.summary).toMatchObject({ targets: 1, resources: 9, idleAccelerators: 8 * 3, failedTargets: [] });
+    expect(result.summary.verdicts).toEqual({ busy: 1, underutilized: 2, idle: 3, 'memory-held-idle': 1, 'no-telemetry': 2 });
+  });
+
+  it('packs the queries: ceil(queries / 500) GetMetricData calls for the account-region', () => {
+    // Five p5e.48xlarge (8 GPUs x 4 metrics + CPU), the g5.12xlarge without the agent (asked all the same), the endpoint's variant, the throughput.
+    expect(result.summary.metricQueries).toBe(5 * 33 + (4 * 4 + 1) + 3 + 1);
+    expect(result.summary.getMetricDataCalls).toBe(Math.ceil(result.summary.metricQueries / 500));
+    expect(result.getMetricDataRequests).toBe(1);
+  });
+
+  it('records history, the last verdict on the inventory, and findings for the wasteful verdicts', async () => {
+    const db = await startLocalDynamoDb({ path: STORE });
+    try {
+      const items = await scanTable(db.documents, 'ai-visibility-local');
+      expect(items.filter((i) => i.entity === ENTITY.utilization)).toHaveLength(9);
+      const instance = items.find((i) => i.pk === keys.resource(ec2('i-0c4e000000000003')).pk && i.sk === '#STATE')!;
+      expect(instance).toMatchObject({ entity: 'resource', kind: 'gpu-instance', discoveredBy: 'gpu-sweep', lastSweep: { verdict: 'memory-held-idle', wastedPerHour: 63.3 } });
+      const rules = items.filter((i) => i.entity === ENTITY.finding).map((i) => i.rule).sort();
+      expect(rules).toEqual(['gpu-idle', 'gpu-idle', 'gpu-idle', 'gpu-memory-held-idle', 'gpu-no-telemetry', 'gpu-no-telemetry', 'gpu-underutilized', 'gpu-underutilized']);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('raises nothing again when the next sweep finds the same', async () => {
+    const again = await runLocalSweep(INVENTORY, METRICS, { storePath: STORE });
+    expect(again.summary.findings).toBe(0);
+  }, 60_000);
+});
+
+describe('ai-visibility sweep', () => {
+  it('prints the verdicts as JSON', async () => {
+    const { code, stdout } = await cli('sweep', '--inventory', INVENTORY, '--metrics', METRICS, '--json');
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.sweep.targets).toBe(9);
+    for (const v of out.sweep.verdicts) expect(Object.keys(v)).toEqual(expect.arrayContaining(['resource', 'kind', 'verdict', 'gpuUtilization', 'gpuMemoryUsedPct', 'evidence']));
+  }, 60_000);
+
+  it('says what is wrong with a bad input file, and refuses missing options', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-sweep-bad-'));
+    writeFileSync(join(dir, 'inv.json'), JSON.stringify({ resources: [{ arn: 'x', kind: 'gpu' }] }));
+    expect(await cli('sweep', '--inventory', join(dir, 'inv.json'), '--metrics', METRICS)).toMatchObject({ code: 1, stderr: expect.stringContaining('resources[0] of') });
+    expect(await cli('sweep', '--inventory', join(dir, 'missing.json'), '--metrics', METRICS)).toMatchObject({ code: 1, stderr: expect.stringContaining('cannot read the inventory file') });
+    expect((await cli('sweep', '--inventory', INVENTORY)).code).toBe(2);
+  });
+});
+
+describe('one target failing never fails the sweep', () => {
+  it('records the failure and sweeps the rest', async () => {
+    const inventory = readInventory(INVENTORY);
+    const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-sweep-fail-'));
+    // A second account-region whose discovery cannot run (built from the example's shape).
+    const broken = { ...inventory.resources[0], arn: 'arn:aws:ec2:eu-west-1:111122223333:instance/i-0broken0000000001', region: 'eu-west-1', name: 'i-0broken0000000001', instanceType: 'not-a-type.large' };
+    writeFileSync(join(dir, 'inv.json'), JSON.stringify({ resources: [...inventory.resources, broken] }));
+    const result = await runLocalSweep(join(dir, 'inv.json'), METRICS, {
+      discovery: (_account, region, recorded) => ({
+        discover: async () => {
+          if (region === 'eu-west-1') throw Object.assign(new Error('discovery refused: not authorized to perform ec2:DescribeInstances'), { name: 'UnauthorizedOperation' });
+          return [...recorded];
+        },
+      }),
+    });
+    expect(result.summary.failedTargets).toEqual([{ account: '111122223333', region: 'eu-west-1', error: expect.stringContaining('discovery refused') }]);
+    expect(result.summary.resources).toBe(9);
+  }, 60_000);
+});
+
+describe('GetMetricData batching and pagination', () => {
+  const targets = (n: number): SweepTarget[] =>
+    Array.from({ length: n }, (_, i) => ({ arn: ec2(`i-${String(i).padStart(17, '0')}`), kind: 'gpu-instance', account: '111122223333', region: 'us-east-1', name: `i-${String(i).padStart(17, '0')}`, instanceType: 'p4d.24xlarge', instanceCount: 1, foundBy: ['discovery'] }));
+  const window = { start: '2026-11-25T00:00:00.000Z', end: '2026-11-25T01:00:00.000Z' };
+
+  it('sends 500 queries a call, follows NextToken, and stitches the pages together', async () => {
+    const cw = mockClient(CloudWatchClient);
+    cw.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: Array<{ Id: string }>; NextToken?: string }) => {
+      const half = !input.NextToken;
+      return {
+        MetricDataResults: input.MetricDataQueries.map((q) => ({ Id: q.Id, StatusCode: half ? 'PartialData' : 'Complete', Timestamps: [new Date(half ? '2026-11-25T00:00:00Z' : '2026-11-25T00:01:00Z')], Values: [half ? 10 : 20] })),
+        ...(half ? { NextToken: 'page-2' } : {}),
+      };
+    });
+    const client = new CloudWatchClient({ region: 'us-east-1' });
+    const queries = planQueries(targets(40)); // 40 x (8 GPUs x 4 + CPU) = 1,320
+    expect(queries).toHaveLength(1320);
+    const fetched = await fetchMetrics({ getMetricData: (i) => client.send(new GetMetricDataCommand(i)) }, queries, window);
+    const calls = cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input);
+    expect(fetched.calls).toBe(3);
+    expect(calls.filter((c) => !c.NextToken).map((c) => c.MetricDataQueries!.length).sort()).toEqual([320, 500, 500]);
+    expect(calls).toHaveLength(6);
+    expect(fetched.points.get('q0')).toEqual([
+      { t: '2026-11-25T00:00:00.000Z', v: 10 },
+      { t: '2026-11-25T00:01:00.000Z', v: 20 },
+    ]);
+    cw.restore();
+  });
+
+  it('fits the points in 100,800 a call: fewer queries a call for long windows', () => {
+    expect(queriesPerCall(3600, 60)).toBe(500);
+    expect(queriesPerCall(4 * 86_400, 60)).toBe(17); // 5,760 points a query
+    expect(queriesPerCall(70 * 86_400, 60)).toBe(1);
+  });
+});
+
+describe('discovery through the AWS APIs', () => {
+  it('lists running accelerator instances, GPU endpoints, jobs, notebooks and provisioned throughput', async () => {
+    const ec2Mock = mockClient(EC2Client);
+    const sm = mockClient(SageMakerClient);
+    const br = mockClient(BedrockClient);
+    ec2Mock.on(DescribeInstancesCommand).resolves({
+      Reservations: [{ OwnerId: '111122223333', Instances: [{ InstanceId: 'i-0123456789abcdef0', InstanceType: 'g5.xlarge', State: { Name: 'running' } }, { InstanceId: 'i-0fedcba9876543210', InstanceType: 'dl1.24xlarge', State: { Name: 'running' } }] }],
+    });
+    sm.on(ListEndpointsCommand).resolves({ Endpoints: [{ EndpointName: 'Fraud-Model', EndpointArn: 'arn:aws:sagemaker:us-east-1:111122223333:endpoint/fraud-model', CreationTime: new Date(), LastModifiedTime: new Date(), EndpointStatus: 'InService' }] });
+    sm.on(DescribeEndpointCommand).resolves({ EndpointName: 'Fraud-Model', EndpointArn: 'arn:aws:sagemaker:us-east-1:111122223333:endpoint/fraud-model', EndpointConfigName: 'fraud-model-config', EndpointStatus: 'InService', CreationTime: new Date(), LastModifiedTime: new Date(), ProductionVariants: [{ VariantName: 'AllTraffic', CurrentInstanceCount: 2 }] });
+    sm.on(DescribeEndpointConfigCommand).resolves({ EndpointConfigName: 'fraud-model-config', EndpointConfigArn: 'arn:aws:sagemaker:us-east-1:111122223333:endpoint-config/fraud-model-config', CreationTime: new Date(), ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'fraud-model', InstanceType: 'ml.g5.2xlarge', InitialInstanceCount: 1 }] });
+    sm.on(ListTrainingJobsCommand).resolves({ TrainingJobSummaries: [] });
+    sm.on(ListNotebookInstancesCommand).resolves({ NotebookInstances: [{ NotebookInstanceName: 'research', NotebookInstanceArn: 'arn:aws:sagemaker:us-east-1:111122223333:notebook-instance/research', InstanceType: 'ml.t3.medium' }] });
+    br.on(ListProvisionedModelThroughputsCommand).resolves({ provisionedModelSummaries: [] });
+    const found = await awsDiscovery({ ec2: new EC2Client({ region: 'us-east-1' }), sagemaker: new SageMakerClient({ region: 'us-east-1' }), bedrock: new BedrockClient({ region: 'us-east-1' }) }).discover('111122223333', 'us-east-1');
+    expect(found.map((t) => [t.kind, t.arn, t.instanceType, t.instanceCount])).toEqual([
+      ['gpu-instance', ec2('i-0123456789abcdef0'), 'g5.xlarge', 1],
+      ['inference-endpoint', 'arn:aws:sagemaker:us-east-1:111122223333:endpoint/fraud-model', 'ml.g5.2xlarge', 2],
+    ]);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0].args[0].input.Filters).toEqual([
+      { Name: 'instance-state-name', Values: ['running'] },
+      { Name: 'instance-type', Values: GPU_TYPE_FILTER },
+    ]);
+    ec2Mock.restore();
+    sm.restore();
+    br.restore();
+  });
+});
+
+describe('the inventory joins the sweep', () => {
+  let db: LocalDynamoDb;
+  beforeAll(async () => {
+    db = await startLocalDynamoDb();
+    await db.createInventoryTable('sweep-inventory');
+  });
+  afterAll(async () => db.close());
+
+  it('sweeps a GPU instance only the inventory knows, and skips one it knows is stopped', async () => {
+    const store = createInventoryStore(db.documents, 'sweep-inventory');
+    const item = (id: string, state: string) => ({ ...keys.resource(ec2(id)), entity: 'resource', arn: ec2(id), kind: 'gpu-instance', account: '111122223333', region: 'us-east-1', status: 'active', instanceType: 'g6.xlarge', instanceState: state, gsi1pk: 'KIND#gpu-instance', gsi1sk: ec2(id) });
+    await store.putItems([item('i-0aaaaaaaaaaaaaaa1', 'running'), item('i-0bbbbbbbbbbbbbbb2', 'stopped')]);
+    const metrics = readMetrics(METRICS);
+    const { inventorySource } = await import('../../lambdas/gpu-sweep/discover');
+    const result = await sweepTarget(
+      { account: '111122223333', region: 'us-east-1', sweepId: 'sweep-test', window: metrics.window, period: 60 },
+      { discovery: { discover: async () => [] }, inventory: inventorySource(db.documents, 'sweep-inventory'), metrics: recordedMetricReader(metrics), store },
+    );
+    expect(result).toMatchObject({ resources: 1, verdicts: { 'no-telemetry': 1 } });
+    const history = (await scanTable(db.documents, 'sweep-inventory')).filter((i) => i.entity === ENTITY.utilization);
+    expect(history.map((h) => [h.resource, h.foundBy])).toEqual([[ec2('i-0aaaaaaaaaaaaaaa1'), ['inventory']]]);
+  });
+});
