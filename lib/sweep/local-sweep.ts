@@ -9,7 +9,7 @@ import { App } from 'aws-cdk-lib';
 import type { Context } from 'aws-lambda';
 import type { GetMetricDataCommandInput, MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { AiVisibilityStack } from '../ai-visibility-stack';
-import { createSweepHandler, type SweepEvent } from '../../lambdas/gpu-sweep/handler';
+import { createSweepHandler, type SweepClients, type SweepEvent } from '../../lambdas/gpu-sweep/handler';
 import { DEFAULT_SWEEP_ENVIRONMENT } from '../../lambdas/gpu-sweep/environment';
 import { SWEEP_KINDS, type MetricReader, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
 import type { Discovery } from '../../lambdas/gpu-sweep/discover';
@@ -123,6 +123,83 @@ export interface LocalSweepResult {
   readonly verdicts: RecordedVerdict[];
   readonly getMetricDataRequests: number;
   readonly stateTransitions: number;
+  readonly retries: number;
+}
+
+function polyfillWithResolvers(): void {
+  // aws-local-stepfunctions uses Promise.withResolvers (Node.js 22); polyfill it on Node.js 20.
+  const P = Promise as unknown as { withResolvers?: () => unknown };
+  P.withResolvers ??= () => {
+    let resolve!: (v: unknown) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise((res, rej) => ((resolve = res), (reject = rej)));
+    return { promise, resolve, reject };
+  };
+}
+
+export interface SweepRun {
+  readonly summary: SweepSummary;
+  /** States entered: what a Standard workflow bills. */
+  readonly stateTransitions: number;
+  readonly retries: number;
+}
+
+/**
+ * Run the synthesized sweep state machine, its Task states bound to the sweep Lambda's own
+ * handler built with `clients`, over the account-regions of `pairs`.
+ */
+export async function runSweepStateMachine(options: {
+  readonly pairs: readonly string[];
+  readonly window: { readonly start: string; readonly end: string };
+  readonly clients: SweepClients;
+  readonly tableName?: string;
+  readonly retryIntervalMs?: number;
+  readonly logLevel?: string;
+}): Promise<SweepRun> {
+  polyfillWithResolvers();
+  const { StateMachine } = await import('aws-local-stepfunctions');
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  let published: SweepSummary | undefined;
+  const handler = createSweepHandler(
+    {
+      TABLE_NAME: options.tableName ?? LOCAL_TABLE_NAME,
+      SWEEP_TARGETS: options.pairs.join(',') || '000000000000:us-east-1',
+      SUMMARY_EVENT_BUS: 'default',
+      POWERTOOLS_SERVICE_NAME: 'ai-visibility-gpu-sweep',
+      POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
+      ...DEFAULT_SWEEP_ENVIRONMENT,
+    },
+    {
+      logLevel: options.logLevel ?? 'ERROR',
+      publish: async (summary) => {
+        published = summary;
+      },
+      ...options.clients,
+    },
+  );
+  const context: Context = lambdaContext('ai-visibility-gpu-sweep-local');
+  const local = async (input: unknown) => (await handler(input as SweepEvent, context)) as unknown as Record<string, unknown>;
+  const machine = new StateMachine(synthesizedSweepDefinition() as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  const execution = machine.run({ window: options.window } as never, {
+    overrides: {
+      // Task states by name, bound to the Lambda's own handler.
+      taskResourceLocalHandlers: { Plan: local, SweepTarget: local, Summarize: local } as never,
+      ...(options.retryIntervalMs !== undefined ? { retryIntervalOverrides: { SweepTarget: options.retryIntervalMs } } : {}),
+    },
+  });
+  let transitions = 0;
+  let retries = 0;
+  const counting = (async () => {
+    for await (const e of execution.eventLogs) {
+      if (e.type === 'StateEntered') transitions++;
+      if (e.type === 'StateRetried') retries++;
+    }
+  })();
+  // The state machine's output is Summarize's result: the summary.
+  const output = (await execution.result) as unknown as SweepSummary;
+  await counting;
+  const summary = published ?? output;
+  return { summary, stateTransitions: transitions, retries };
 }
 
 /** Run the synthesized sweep over recorded files. */
@@ -140,55 +217,24 @@ export async function runLocalSweep(
 ): Promise<LocalSweepResult> {
   const inventory = readInventory(inventoryPath);
   const metrics = readMetrics(metricsPath);
-  // aws-local-stepfunctions uses Promise.withResolvers (Node.js 22); polyfill it on Node.js 20.
-  const P = Promise as unknown as { withResolvers?: () => unknown };
-  P.withResolvers ??= () => {
-    let resolve!: (v: unknown) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise((res, rej) => ((resolve = res), (reject = rej)));
-    return { promise, resolve, reject };
-  };
-  const { StateMachine } = await import('aws-local-stepfunctions');
-  const definition = synthesizedSweepDefinition();
   const reader = recordedMetricReader(metrics);
   const db = await startLocalDynamoDb({ path: options.storePath });
   try {
     if (!(await db.hasTable(LOCAL_TABLE_NAME))) await db.createInventoryTable(LOCAL_TABLE_NAME);
-    const pairs = [...new Set(inventory.resources.map((r) => `${r.account}:${r.region}`))];
-    let published: SweepSummary | undefined;
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    const handler = createSweepHandler(
-      { TABLE_NAME: LOCAL_TABLE_NAME, SWEEP_TARGETS: pairs.join(',') || '000000000000:us-east-1', SUMMARY_EVENT_BUS: 'default', POWERTOOLS_SERVICE_NAME: 'ai-visibility-gpu-sweep', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', ...DEFAULT_SWEEP_ENVIRONMENT },
-      {
+    const run = await runSweepStateMachine({
+      pairs: [...new Set(inventory.resources.map((r) => `${r.account}:${r.region}`))],
+      window: metrics.window,
+      retryIntervalMs: options.retryIntervalMs,
+      logLevel: options.logLevel,
+      clients: {
         dynamodb: db.client,
-        logLevel: options.logLevel ?? 'ERROR',
         forTarget: (account, region) => {
           const recorded = inventory.resources.filter((r) => r.account === account && r.region === region).map((r) => ({ ...r, foundBy: ['discovery' as const] }));
           return { discovery: options.discovery?.(account, region, recorded) ?? { discover: async () => recorded }, metrics: reader };
         },
-        publish: async (summary) => {
-          published = summary;
-        },
-      },
-    );
-    const context: Context = lambdaContext('ai-visibility-gpu-sweep-local');
-    const local = async (input: unknown) => (await handler(input as SweepEvent, context)) as unknown as Record<string, unknown>;
-    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
-    const execution = machine.run({ window: metrics.window } as never, {
-      overrides: {
-        // Task states by name, bound to the Lambda's own handler.
-        taskResourceLocalHandlers: { Plan: local, SweepTarget: local, Summarize: local } as never,
-        ...(options.retryIntervalMs !== undefined ? { retryIntervalOverrides: { SweepTarget: options.retryIntervalMs } } : {}),
       },
     });
-    // Standard workflows bill each state transition: count the states entered.
-    let transitions = 0;
-    const counting = (async () => {
-      for await (const e of execution.eventLogs) if (e.type === 'StateEntered') transitions++;
-    })();
-    const output = (await execution.result) as unknown as { summary?: SweepSummary };
-    await counting;
-    const summary = published ?? (output.summary as SweepSummary);
+    const { summary } = run;
     const verdicts = (await scanTable(db.documents, LOCAL_TABLE_NAME))
       .filter((i) => i.entity === ENTITY.utilization && i.sweepId === summary.sweepId)
       .map((i) => {
@@ -196,7 +242,7 @@ export async function runLocalSweep(
         return { resource, kind, instanceType, instanceCount, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence };
       })
       .sort((a, b) => a.resource.localeCompare(b.resource));
-    return { summary, verdicts, getMetricDataRequests: reader.requests.length, stateTransitions: transitions };
+    return { summary, verdicts, getMetricDataRequests: reader.requests.length, stateTransitions: run.stateTransitions, retries: run.retries };
   } finally {
     await db.close();
   }

@@ -32,6 +32,7 @@ import { localClassifierEnvironment, replay, replayInto } from '../../lib/replay
 import { createClassifierHandler } from '../../lambdas/classifier/handler';
 import { createPropagator } from '../../lambdas/lineage-propagator/propagate';
 import { DEFAULT_CLASSIFICATION, type LineageMessage } from '../../lambdas/shared/lineage';
+import { sweepScale } from './sweep-scale';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -187,7 +188,22 @@ const nullStore: InventoryStore = {
   setFieldsIf: async () => true,
 };
 
+async function sweepSection(): Promise<void> {
+  const scale = { accountRegions: 100, instancesEach: 100, discoveryLatencyMs: 300, metricLatencyMs: 200 };
+  const s = await sweepScale(scale);
+  const { summary } = s;
+  console.log(
+    `\n  GPU sweep, ${summary.resources.toLocaleString('en-US')} GPU instances across ${s.accountRegions} account-regions (simulated latency: discovery ${scale.discoveryLatencyMs} ms, GetMetricData ${scale.metricLatencyMs} ms a request; Map concurrency 10):`,
+  );
+  console.log(`    ${summary.metricQueries.toLocaleString('en-US')} metric queries, ${summary.getMetricDataCalls.toLocaleString('en-US')} GetMetricData calls (${s.queriesPerAccountRegion} queries, ${s.callsPerAccountRegion} calls per account-region; equals ceil(queries / 500) in every one: ${s.callsMatchCeil})`);
+  console.log(`    ${s.stateTransitions} state transitions (${s.retries} retries), ${s.seconds.toFixed(1)} s; verdicts ${Object.entries(summary.verdicts).map(([v, n]) => `${v} ${n}`).join(', ')}`);
+  console.log(
+    `    cost per sweep: Step Functions $${((s.stateTransitions * 0.025) / 1000).toFixed(4)} ($0.025 per 1,000 transitions), GetMetricData $${((summary.metricQueries * 0.01) / 1000).toFixed(2)} ($0.01 per 1,000 metrics requested)`,
+  );
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'sweep') return sweepSection();
   const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-bench-'));
   try {
     const corpus = buildCorpus(dir);
@@ -268,6 +284,7 @@ async function main(): Promise<void> {
     console.log(
       `  Lineage, a tag change on a bucket feeding 1,000 locations: ${fan.messages.toLocaleString('en-US')} messages, at most ${fan.maxRequests} DynamoDB requests in one, ${fan.requests.toLocaleString('en-US')} requests, ${fan.readUnits.toFixed(0)} RCU, ${fan.writeUnits.toFixed(0)} WCU in all, ${fan.seconds.toFixed(1)} s against dynalite`,
     );
+    await sweepSection();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

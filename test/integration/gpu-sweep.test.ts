@@ -5,13 +5,13 @@
  * from a real H200 trace (test/fixtures/sweep, README there) or from AWS SDK clients mocked with
  * aws-sdk-client-mock, answering as the API references document.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BedrockClient, ListProvisionedModelThroughputsCommand } from '@aws-sdk/client-bedrock';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeEndpointCommand, DescribeEndpointConfigCommand, ListEndpointsCommand, ListNotebookInstancesCommand, ListTrainingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeTrainingJobCommand, ListEndpointsCommand, ListNotebookInstancesCommand, ListTrainingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../bin/cli';
 import { awsDiscovery, GPU_TYPE_FILTER } from '../../lambdas/gpu-sweep/discover';
@@ -147,6 +147,58 @@ describe('one target failing never fails the sweep', () => {
   }, 60_000);
 });
 
+describe('the shipped CloudWatch agent configuration', () => {
+  it('publishes exactly the series the sweep queries: the four nvidia_smi metrics by {InstanceId, index}', () => {
+    const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'lib', 'sweep', 'cloudwatch-agent-gpu.json'), 'utf8'));
+    expect(config.metrics.append_dimensions).toEqual({ InstanceId: '${aws:InstanceId}' });
+    expect(config.metrics.aggregation_dimensions).toEqual([['InstanceId', 'index']]);
+    const queried = planQueries([{ arn: ec2('i-1'), kind: 'gpu-instance', account: '111122223333', region: 'us-east-1', name: 'i-1', instanceType: 'g5.xlarge', foundBy: ['discovery'] }]).filter((q) => q.query.MetricStat!.Metric!.Namespace === config.metrics.namespace);
+    expect(queried.map((q) => q.query.MetricStat!.Metric!.MetricName)).toEqual(config.metrics.metrics_collected.nvidia_gpu.measurement.map((m: string) => `nvidia_smi_${m}`));
+    for (const q of queried) expect(q.query.MetricStat!.Metric!.Dimensions!.map((d) => d.Name)).toEqual(['InstanceId', 'index']);
+  });
+});
+
+describe('throttling', () => {
+  it('retries a throttled target with backoff and finishes the sweep', async () => {
+    let calls = 0;
+    const result = await runLocalSweep(INVENTORY, METRICS, {
+      retryIntervalMs: 0,
+      discovery: (_account, _region, recorded) => ({
+        discover: async () => {
+          if (++calls === 1) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $retryable: { throttling: true } });
+          return [...recorded];
+        },
+      }),
+    });
+    expect(result.retries).toBe(1);
+    expect(result.summary).toMatchObject({ resources: 9, failedTargets: [] });
+  }, 60_000);
+});
+
+describe('the summary', () => {
+  it('goes to EventBridge as a GPU Utilization Sweep Summary event', async () => {
+    const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
+    const eb = mockClient(EventBridgeClient);
+    eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
+    const { createSweepHandler } = await import('../../lambdas/gpu-sweep/handler');
+    const { DEFAULT_SWEEP_ENVIRONMENT } = await import('../../lambdas/gpu-sweep/environment');
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    const handler = createSweepHandler(
+      { TABLE_NAME: 'unused', SWEEP_TARGETS: '111122223333:us-east-1', SUMMARY_EVENT_BUS: 'default', POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', ...DEFAULT_SWEEP_ENVIRONMENT },
+      { store: {} as never, inventory: { gpuInstances: async () => [] }, logLevel: 'SILENT' },
+    );
+    const context = { functionName: 'f', awsRequestId: 'r', invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:f', getRemainingTimeInMillis: () => 1000 } as never;
+    const window = { start: '2026-11-25T00:00:00.000Z', end: '2026-11-25T01:00:00.000Z' };
+    const result = { account: '111122223333', region: 'us-east-1', sweepId: 's1', resources: 2, accelerators: 16, verdicts: { busy: 1, underutilized: 0, idle: 1, 'memory-held-idle': 0, 'no-telemetry': 0 }, idleAccelerators: 8, wastedPerHour: 55.04, metricQueries: 66, getMetricDataCalls: 1, getMetricDataRequests: 1, findings: 1 };
+    const summary = await handler({ step: 'summarize', plan: { sweepId: 's1', window }, results: [result, { account: '111122223333', region: 'eu-west-1', sweepId: 's1', failed: true, error: 'AccessDenied' }] }, context);
+    expect(summary).toMatchObject({ targets: 2, resources: 2, idleAccelerators: 8, wastedPerHour: 55.04, failedTargets: [{ account: '111122223333', region: 'eu-west-1', error: 'AccessDenied' }] });
+    const sent = eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0];
+    expect(sent).toMatchObject({ Source: 'ai-visibility', DetailType: 'GPU Utilization Sweep Summary', EventBusName: 'default' });
+    expect(JSON.parse(sent.Detail!)).toEqual(summary);
+    eb.restore();
+  });
+});
+
 describe('GetMetricData batching and pagination', () => {
   const targets = (n: number): SweepTarget[] =>
     Array.from({ length: n }, (_, i) => ({ arn: ec2(`i-${String(i).padStart(17, '0')}`), kind: 'gpu-instance', account: '111122223333', region: 'us-east-1', name: `i-${String(i).padStart(17, '0')}`, instanceType: 'p4d.24xlarge', instanceCount: 1, foundBy: ['discovery'] }));
@@ -194,13 +246,18 @@ describe('discovery through the AWS APIs', () => {
     sm.on(ListEndpointsCommand).resolves({ Endpoints: [{ EndpointName: 'Fraud-Model', EndpointArn: 'arn:aws:sagemaker:us-east-1:111122223333:endpoint/fraud-model', CreationTime: new Date(), LastModifiedTime: new Date(), EndpointStatus: 'InService' }] });
     sm.on(DescribeEndpointCommand).resolves({ EndpointName: 'Fraud-Model', EndpointArn: 'arn:aws:sagemaker:us-east-1:111122223333:endpoint/fraud-model', EndpointConfigName: 'fraud-model-config', EndpointStatus: 'InService', CreationTime: new Date(), LastModifiedTime: new Date(), ProductionVariants: [{ VariantName: 'AllTraffic', CurrentInstanceCount: 2 }] });
     sm.on(DescribeEndpointConfigCommand).resolves({ EndpointConfigName: 'fraud-model-config', EndpointConfigArn: 'arn:aws:sagemaker:us-east-1:111122223333:endpoint-config/fraud-model-config', CreationTime: new Date(), ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'fraud-model', InstanceType: 'ml.g5.2xlarge', InitialInstanceCount: 1 }] });
-    sm.on(ListTrainingJobsCommand).resolves({ TrainingJobSummaries: [] });
+    sm.on(ListTrainingJobsCommand).resolves({ TrainingJobSummaries: [{ TrainingJobName: 'llm-finetune', TrainingJobArn: 'arn:aws:sagemaker:us-east-1:111122223333:training-job/llm-finetune', CreationTime: new Date(), TrainingJobStatus: 'InProgress' }] });
+    sm.on(DescribeTrainingJobCommand).resolves({ TrainingJobName: 'llm-finetune', TrainingJobArn: 'arn:aws:sagemaker:us-east-1:111122223333:training-job/llm-finetune', ResourceConfig: { InstanceType: 'ml.p4d.24xlarge', InstanceCount: 2, VolumeSizeInGB: 100 }, TrainingJobStatus: 'InProgress', SecondaryStatus: 'Training', AlgorithmSpecification: { TrainingInputMode: 'File' }, RoleArn: 'arn:aws:iam::111122223333:role/r', OutputDataConfig: { S3OutputPath: 's3://b/o' }, StoppingCondition: {}, CreationTime: new Date(), ModelArtifacts: undefined } as never);
     sm.on(ListNotebookInstancesCommand).resolves({ NotebookInstances: [{ NotebookInstanceName: 'research', NotebookInstanceArn: 'arn:aws:sagemaker:us-east-1:111122223333:notebook-instance/research', InstanceType: 'ml.t3.medium' }] });
-    br.on(ListProvisionedModelThroughputsCommand).resolves({ provisionedModelSummaries: [] });
+    br.on(ListProvisionedModelThroughputsCommand).resolves({
+      provisionedModelSummaries: [{ provisionedModelName: 'support-pt', provisionedModelArn: 'arn:aws:bedrock:us-east-1:111122223333:provisioned-model/pt1234abcd', modelArn: 'arn:aws:bedrock:us-east-1::foundation-model/x', desiredModelArn: 'arn:aws:bedrock:us-east-1::foundation-model/x', foundationModelArn: 'arn:aws:bedrock:us-east-1::foundation-model/x', modelUnits: 2, desiredModelUnits: 2, status: 'InService', creationTime: new Date(), lastModifiedTime: new Date() }],
+    });
     const found = await awsDiscovery({ ec2: new EC2Client({ region: 'us-east-1' }), sagemaker: new SageMakerClient({ region: 'us-east-1' }), bedrock: new BedrockClient({ region: 'us-east-1' }) }).discover('111122223333', 'us-east-1');
     expect(found.map((t) => [t.kind, t.arn, t.instanceType, t.instanceCount])).toEqual([
       ['gpu-instance', ec2('i-0123456789abcdef0'), 'g5.xlarge', 1],
       ['inference-endpoint', 'arn:aws:sagemaker:us-east-1:111122223333:endpoint/fraud-model', 'ml.g5.2xlarge', 2],
+      ['training-job', 'arn:aws:sagemaker:us-east-1:111122223333:training-job/llm-finetune', 'ml.p4d.24xlarge', 2],
+      ['provisioned-throughput', 'arn:aws:bedrock:us-east-1:111122223333:provisioned-model/pt1234abcd', undefined, 2],
     ]);
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0].args[0].input.Filters).toEqual([
       { Name: 'instance-state-name', Values: ['running'] },
