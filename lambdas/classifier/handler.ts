@@ -58,6 +58,7 @@ export function createClassifierHandler(env: ClassifierEnvironment, clients: Cla
         body: r.body,
         receivedAt: new Date(Number(r.attributes?.SentTimestamp) || Date.now()).toISOString(),
         source: `sqs:${r.messageId}`,
+        deliveries: Number(r.attributes?.ApproximateReceiveCount) || 1,
       })),
       { store, log: logger, agents, lineage },
     );

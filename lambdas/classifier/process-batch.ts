@@ -25,6 +25,8 @@ export interface InboundMessage {
   readonly receivedAt: string;
   /** Where it came from, for the quarantine record: `sqs:<messageId>` or `file.json:#12`. */
   readonly source: string;
+  /** How many times SQS has delivered it (ApproximateReceiveCount). @default 1 */
+  readonly deliveries?: number;
 }
 
 export interface BatchStats {
@@ -142,9 +144,11 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
   }
   const lineagePlan = planLineageWrites(lineage);
 
+  const createdEdges = new Set<string>();
   const writeEntities = pool([...plan.entities, ...agentPlan.entities, ...lineagePlan], deps.concurrency ?? 16, async ({ write, messageIds }) => {
     try {
       const outcome = await deps.store.writeEntity(write);
+      if (outcome === 'created' && write.key.pk.startsWith('LINEAGE#')) createdEdges.add(keyString(write.key));
       if (outcome !== 'unknown-skipped') {
         if (write.key.pk.startsWith('PRINCIPAL#')) stats.principalWrites++;
         else if (write.key.pk.startsWith('LINEAGE#')) {
@@ -179,9 +183,18 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
   // The propagator reads what was just written: tell it only once the writes are in. If the
   // queue cannot take the work, the messages go back to SQS and come back to send it again.
   if (deps.lineage && lineage.length > 0) {
-    const work = lineageMessages(lineage.filter((s) => !failed.has(s.messageId)));
+    // Only what changes the graph needs the propagator: new edges and tag changes. A redelivered
+    // message sends all of its work again, in case the delivery that wrote it could not send it.
+    const redelivered = new Set(messages.filter((m) => (m.deliveries ?? 1) > 1).map((m) => m.messageId));
+    const isNew = (e: LineageSighting['facts']['edges'][number]) =>
+      createdEdges.has(keyString(keys.lineageOut(e.from, e.relation, e.to))) || createdEdges.has(keyString(keys.lineageIn(e.to, e.relation, e.from)));
+    const changed = lineage
+      .filter((s) => !failed.has(s.messageId))
+      .map((s) => (redelivered.has(s.messageId) ? s : { ...s, facts: { ...s.facts, edges: s.facts.edges.filter(isNew) } }))
+      .filter((s) => s.facts.edges.length > 0 || s.facts.bucketTags);
+    const work = lineageMessages(changed);
     try {
-      await deps.lineage.queue.send(work.map((w) => w.message));
+      if (work.length > 0) await deps.lineage.queue.send(work.map((w) => w.message));
     } catch (error) {
       deps.log?.error('lineage work not queued; its messages will be redelivered', { error: String(error) });
       for (const w of work) for (const id of w.messageIds) failed.add(id);

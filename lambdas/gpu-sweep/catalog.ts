@@ -5,15 +5,15 @@
  * estimate what an idle resource wastes.
  *
  * Accelerator counts and memory: Amazon EC2 "Accelerated computing instance specifications"
- * (docs.aws.amazon.com/ec2/latest/instancetypes/ac.html), read 2026-11-26. SageMaker AI ML
- * instances (`ml.<type>`) carry the same accelerators as the EC2 type of the same name.
+ * (docs.aws.amazon.com/ec2/latest/instancetypes/ac.html); SageMaker AI ML instances (`ml.<type>`)
+ * carry the accelerators of the EC2 type of the same name.
  *
- * Prices: Amazon EC2 On-Demand, Linux, US East (N. Virginia), USD per hour, from the EC2
- * On-Demand pricing page (aws.amazon.com/ec2/pricing/on-demand) after the June 2025 reduction of
- * P4 and P5 prices, read 2026-11-26. They are an estimate for "wasted per hour", not a bill:
- * other regions, Savings Plans, Spot and SageMaker's own (higher) ML instance prices differ.
- * SageMaker ML instances are priced here at the EC2 rate of the same type, a lower bound, and
- * say so (`priceBasis`). Override or extend with the `gpuPrices` setting.
+ * Prices: Amazon EC2 On-Demand, Linux, US East (N. Virginia), USD per hour, as published on the
+ * EC2 On-Demand pricing page (aws.amazon.com/ec2/pricing/on-demand), with P4 and P5 after the
+ * June 2025 price reduction. Compiled 2026-11-26 without access to the live page: treat them as
+ * an estimate for "wasted per hour", not a bill, and set the `gpuPrices` setting for your
+ * region, Savings Plans or negotiated rates. SageMaker ML instances are priced here at the EC2
+ * rate of the same type, a lower bound (SageMaker charges more), and say so (`priceBasis`).
  */
 
 export const CATALOG_DATE = '2026-11-26';

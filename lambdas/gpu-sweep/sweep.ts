@@ -49,10 +49,9 @@ export function plan(input: PlanInput, settings: { windowMinutes: number; target
   return { sweepId, window, period: 60, targets: settings.targets.map((t) => ({ ...t, sweepId, window, period: 60 })) };
 }
 
-export interface TargetResult extends AccountRegion {
-  readonly sweepId: string;
+/** What a sweep counts, per account-region and in all. */
+export interface SweepCounts {
   readonly resources: number;
-  readonly accelerators: number;
   readonly verdicts: Readonly<Record<Verdict, number>>;
   /** Accelerators of idle and memory-held-idle resources. */
   readonly idleAccelerators: number;
@@ -61,6 +60,11 @@ export interface TargetResult extends AccountRegion {
   readonly getMetricDataCalls: number;
   readonly getMetricDataRequests: number;
   readonly findings: number;
+}
+
+export interface TargetResult extends AccountRegion, SweepCounts {
+  readonly sweepId: string;
+  readonly accelerators: number;
   readonly failed?: false;
 }
 
@@ -122,11 +126,12 @@ export async function sweepTarget(input: Plan['targets'][number], deps: TargetDe
   const stored = await deps.store.getItems([...new Set([...discovered, ...known].map((t) => t.arn))].map((arn) => keys.resource(arn)));
   const item = (arn: string) => stored.get(keyString(keys.resource(arn)));
   const types = new Map(known.flatMap((t) => (typeof item(t.arn)?.instanceType === 'string' ? [[t.arn, item(t.arn)!.instanceType as string] as const] : [])));
+  // Every target is judged: one whose type the catalog does not know is reported, not dropped.
   const targets = mergeTargets(
     discovered,
     known.filter((t) => !['stopped', 'stopping', 'terminated', 'shutting-down'].includes(String(item(t.arn)?.instanceState ?? ''))),
     types,
-  ).filter((t) => t.kind !== 'gpu-instance' || (t.instanceType !== undefined && acceleratorsOf(t.instanceType) !== undefined) || t.instanceType === undefined);
+  );
 
   const queries = planQueries(targets, period);
   const fetched = await fetchMetrics(deps.metrics, queries, window, period);
@@ -159,7 +164,11 @@ export async function sweepTarget(input: Plan['targets'][number], deps: TargetDe
       pricePerHour: price ?? null,
       priceBasis: acc?.priceBasis ?? 'unknown',
       foundBy: t.foundBy,
-      evidence: [...v.evidence, ...(t.instanceType === undefined && t.kind === 'gpu-instance' ? ['instance type unknown: the inventory has it, discovery did not see it running'] : [])],
+      evidence: [
+        ...v.evidence,
+        ...(t.instanceType === undefined && t.kind === 'gpu-instance' ? ['instance type unknown: the inventory has it, discovery did not see it running'] : []),
+        ...(t.instanceType !== undefined && !acc ? [`instance type ${t.instanceType} is not in the accelerator catalog (lambdas/gpu-sweep/catalog.ts): GPU count and price unknown`] : []),
+      ],
     };
   });
 
@@ -244,19 +253,11 @@ export interface FailedTarget extends AccountRegion {
   readonly error: string;
 }
 
-export interface SweepSummary {
+export interface SweepSummary extends SweepCounts {
   readonly sweepId: string;
   readonly window: SweepWindow;
   readonly targets: number;
   readonly failedTargets: ReadonlyArray<AccountRegion & { readonly error: string }>;
-  readonly resources: number;
-  readonly verdicts: Readonly<Record<Verdict, number>>;
-  readonly idleAccelerators: number;
-  readonly wastedPerHour: number;
-  readonly metricQueries: number;
-  readonly getMetricDataCalls: number;
-  readonly getMetricDataRequests: number;
-  readonly findings: number;
 }
 
 export function summarize(plan: Pick<Plan, 'sweepId' | 'window'>, results: ReadonlyArray<TargetResult | FailedTarget>): SweepSummary {

@@ -63,7 +63,8 @@ export interface EntityWrite {
   readonly onlyIfKnown: boolean;
 }
 
-export type EntityOutcome = 'applied' | 'older' | 'unknown-skipped';
+/** `created`: this write made the item (an `applied` write to an item that did not exist). */
+export type EntityOutcome = 'created' | 'applied' | 'older' | 'unknown-skipped';
 
 /** The map key `getItems` uses for an item. */
 export const keyString = (k: Key) => `${k.pk}\u0000${k.sk}`;
@@ -208,20 +209,13 @@ const MAX_MERGE_ATTEMPTS = 8;
 export function createInventoryStore(client: DynamoDBDocumentClient, tableName: string): InventoryStore {
   const stats: WriteStats = { writeUnits: 0, readUnits: 0, requests: 0, conditionalFailures: 0 };
 
-  async function update(key: Key, expression: Expression, condition: string, returnNew = false): Promise<Record<string, unknown> | undefined | false> {
+  /** A conditional write: its result, or false when the condition failed. */
+  async function conditional<T extends { ConsumedCapacity?: { CapacityUnits?: number } }>(send: () => Promise<T>): Promise<T | false> {
     stats.requests++;
     try {
-      const out = await client.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: key,
-          ...expression.build(condition),
-          ReturnValues: returnNew ? 'ALL_NEW' : 'NONE',
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
+      const out = await send();
       stats.writeUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
-      return out.Attributes ?? undefined;
+      return out;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException') {
         // A failed condition still costs a write unit (DynamoDB developer guide, "Condition expressions").
@@ -231,6 +225,21 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
       }
       throw error;
     }
+  }
+
+  async function update(key: Key, expression: Expression, condition: string, returnNew = false): Promise<Record<string, unknown> | undefined | false> {
+    const out = await conditional(() =>
+      client.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key,
+          ...expression.build(condition),
+          ReturnValues: returnNew ? 'ALL_NEW' : 'NONE',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    return out === false ? false : (out.Attributes ?? undefined);
   }
 
   async function read(key: Key): Promise<Record<string, unknown> | undefined> {
@@ -298,7 +307,8 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
       const rest = changesFor(after, w);
       if (!isEmpty(rest) && !(await writeChanges(w.key, rest, after.rev))) await mergeIntoStored(w);
     }
-    return 'applied';
+    // The revision counts writes: 1 means this one made the item.
+    return after?.rev === 1 ? 'created' : 'applied';
   }
 
   return {
@@ -349,26 +359,17 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
     },
 
     async putIfRevision(item, rev) {
-      stats.requests++;
-      try {
-        const out = await client.send(
+      const out = await conditional(() =>
+        client.send(
           new PutCommand({
             TableName: tableName,
             Item: item,
-            ...(rev === undefined
-              ? { ConditionExpression: 'attribute_not_exists(pk)' }
-              : { ConditionExpression: 'rev = :rev', ExpressionAttributeValues: { ':rev': rev } }),
+            ...(rev === undefined ? { ConditionExpression: 'attribute_not_exists(pk)' } : { ConditionExpression: 'rev = :rev', ExpressionAttributeValues: { ':rev': rev } }),
             ReturnConsumedCapacity: 'TOTAL',
           }),
-        );
-        stats.writeUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
-        return true;
-      } catch (error) {
-        if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
-        stats.conditionalFailures++;
-        stats.writeUnits += 1;
-        return false;
-      }
+        ),
+      );
+      return out !== false;
     },
 
     async setFieldsIf(key, fields, where) {

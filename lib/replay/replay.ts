@@ -135,7 +135,9 @@ export async function replayInto(
   const deliver = async (pending: Pending[]) => {
     let queue = pending;
     while (queue.length > 0) {
-      const response = await target.handler({ Records: queue.map((p) => p.record) }, lambdaContext());
+      // SQS counts deliveries in ApproximateReceiveCount: the handler reads it.
+      const records = queue.map((p) => ({ ...p.record, attributes: { ...p.record.attributes, ApproximateReceiveCount: String(p.deliveries + 1) } }));
+      const response = await target.handler({ Records: records }, lambdaContext());
       const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
       const retry: Pending[] = [];
       for (const p of queue) {

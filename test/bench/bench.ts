@@ -24,7 +24,7 @@ import { normalize } from '../../lambdas/classifier/normalize';
 import { processMessages, type InboundMessage } from '../../lambdas/classifier/process-batch';
 import { DEFAULT_AGENT_SETTINGS } from '../../lambdas/classifier/agents/analyze';
 import { createAgentDirectory } from '../../lambdas/classifier/agents/directory';
-import { createInventoryStore, type InventoryStore } from '../../lambdas/shared/inventory-store';
+import { createInventoryStore } from '../../lambdas/shared/inventory-store';
 import { compileRules, isEnvelope, matchingRules, toEnvelope } from '../../lib/replay/event-bus';
 import { startLocalDynamoDb } from '../../lib/replay/local-dynamodb';
 import { parseLogFile } from '../../lib/replay/read-logs';
@@ -33,6 +33,7 @@ import { createClassifierHandler } from '../../lambdas/classifier/handler';
 import { createPropagator } from '../../lambdas/lineage-propagator/propagate';
 import { DEFAULT_CLASSIFICATION, type LineageMessage } from '../../lambdas/shared/lineage';
 import { sweepScale } from './sweep-scale';
+import { nullStore } from './null-store';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -177,17 +178,6 @@ async function lineageCost() {
   }
 }
 
-/** A store that writes nothing: measures everything the handler does before DynamoDB. */
-const nullStore: InventoryStore = {
-  stats: { writeUnits: 0, readUnits: 0, requests: 0, conditionalFailures: 0 },
-  writeEntity: async () => 'applied',
-  putItems: async () => [],
-  getItems: async () => new Map(),
-  queryRange: async () => [],
-  putIfRevision: async () => true,
-  setFieldsIf: async () => true,
-};
-
 async function sweepSection(): Promise<void> {
   const scale = { accountRegions: 100, instancesEach: 100, discoveryLatencyMs: 300, metricLatencyMs: 200 };
   const s = await sweepScale(scale);
@@ -229,7 +219,7 @@ async function main(): Promise<void> {
     //    envelope, capture rules, SQS bodies, the middy-wrapped handler, normalize, classify,
     //    plan) with a store that writes nothing.
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    const nullHandler = createClassifierHandler(localClassifierEnvironment('bench'), { store: nullStore, logLevel: 'ERROR', lineageQueue: { send: async () => undefined } });
+    const nullHandler = createClassifierHandler(localClassifierEnvironment('bench'), { store: nullStore(), logLevel: 'ERROR', lineageQueue: { send: async () => undefined } });
     const front = await timedAsync(() => replayInto([dir], { handler: nullHandler }));
 
     // The matched events, for the capacity runs below.

@@ -7,7 +7,7 @@
  */
 import type { GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import { MAX_QUERIES_PER_CALL, type MetricReader, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
-import type { InventoryStore } from '../../lambdas/shared/inventory-store';
+import { nullStore } from './null-store';
 import { runSweepStateMachine } from '../../lib/sweep/local-sweep';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,21 +43,12 @@ export async function sweepScale(options: { accountRegions: number; instancesEac
       };
     },
   });
-  const nullStore: InventoryStore = {
-    stats: { writeUnits: 0, readUnits: 0, requests: 0, conditionalFailures: 0 },
-    writeEntity: async () => 'applied',
-    putItems: async () => [],
-    getItems: async () => new Map(),
-    queryRange: async () => [],
-    putIfRevision: async () => true,
-    setFieldsIf: async () => true,
-  };
   const started = process.hrtime.bigint();
   const run = await runSweepStateMachine({
     pairs,
     window,
     clients: {
-      store: nullStore,
+      store: nullStore(),
       inventory: { gpuInstances: async () => [] },
       forTarget: (account, region) => ({
         discovery: {

@@ -280,15 +280,20 @@ describe('the inventory joins the sweep', () => {
   it('sweeps a GPU instance only the inventory knows, and skips one it knows is stopped', async () => {
     const store = createInventoryStore(db.documents, 'sweep-inventory');
     const item = (id: string, state: string) => ({ ...keys.resource(ec2(id)), entity: 'resource', arn: ec2(id), kind: 'gpu-instance', account: '111122223333', region: 'us-east-1', status: 'active', instanceType: 'g6.xlarge', instanceState: state, gsi1pk: 'KIND#gpu-instance', gsi1sk: ec2(id) });
-    await store.putItems([item('i-0aaaaaaaaaaaaaaa1', 'running'), item('i-0bbbbbbbbbbbbbbb2', 'stopped')]);
+    // A type newer than the catalog is judged too, and says why its GPUs cannot be counted.
+    await store.putItems([item('i-0aaaaaaaaaaaaaaa1', 'running'), item('i-0bbbbbbbbbbbbbbb2', 'stopped'), { ...item('i-0ccccccccccccccc3', 'running'), instanceType: 'p6e-gb200.36xlarge' }]);
     const metrics = readMetrics(METRICS);
     const { inventorySource } = await import('../../lambdas/gpu-sweep/discover');
     const result = await sweepTarget(
       { account: '111122223333', region: 'us-east-1', sweepId: 'sweep-test', window: metrics.window, period: 60 },
       { discovery: { discover: async () => [] }, inventory: inventorySource(db.documents, 'sweep-inventory'), metrics: recordedMetricReader(metrics), store },
     );
-    expect(result).toMatchObject({ resources: 1, verdicts: { 'no-telemetry': 1 } });
+    expect(result).toMatchObject({ resources: 2, verdicts: { 'no-telemetry': 2 } });
     const history = (await scanTable(db.documents, 'sweep-inventory')).filter((i) => i.entity === ENTITY.utilization);
-    expect(history.map((h) => [h.resource, h.foundBy])).toEqual([[ec2('i-0aaaaaaaaaaaaaaa1'), ['inventory']]]);
+    expect(history.map((h) => [h.resource, h.foundBy]).sort()).toEqual([
+      [ec2('i-0aaaaaaaaaaaaaaa1'), ['inventory']],
+      [ec2('i-0ccccccccccccccc3'), ['inventory']],
+    ]);
+    expect(history.find((h) => h.resource === ec2('i-0ccccccccccccccc3'))?.evidence).toContainEqual(expect.stringContaining('p6e-gb200.36xlarge is not in the accelerator catalog'));
   });
 });

@@ -25,7 +25,8 @@ function scriptedStore(fail: (key: Key) => boolean): InventoryStore & { entities
     async writeEntity(w) {
       if (fail(w.key)) throw new Error('ProvisionedThroughputExceededException');
       entities.push(w);
-      return 'applied';
+      // A key written before in this test already existed; the first write creates it.
+      return entities.filter((e) => e.key.pk === w.key.pk && e.key.sk === w.key.sk).length > 1 ? 'applied' : 'created';
     },
     async putItems(items) {
       const failed = items.filter((i) => fail(i));
@@ -126,6 +127,17 @@ describe('the lineage step', () => {
     const artifact = q.sent[0].find((m) => m.node.endsWith('output/model.tar.gz'));
     expect(artifact).toEqual({ type: 'recompute', node: 'arn:aws:s3:::fraud-model-artifacts/output/fraud-model-2025-06-01/output/model.tar.gz', cause: expect.objectContaining({ eventId: 'doc-0003-CreateModel' }) });
     expect(new Set(q.sent[0].map((m) => m.node)).size).toBe(q.sent[0].length);
+  });
+
+  it('sends no work for edges that already existed, unless the message is a redelivery (whose first delivery may not have sent it)', async () => {
+    const store = scriptedStore(() => false);
+    const q = queue();
+    await processMessages([msg('a', documentedRecord('CreateEndpoint'))], { store, lineage: { queue: q } });
+    await processMessages([msg('b', { ...documentedRecord('CreateEndpoint'), eventID: 'again' })], { store, lineage: { queue: q } });
+    expect(q.sent).toHaveLength(1);
+    await processMessages([{ ...msg('a', documentedRecord('CreateEndpoint')), deliveries: 2 }], { store, lineage: { queue: q } });
+    expect(q.sent).toHaveLength(2);
+    expect(q.sent[1].map((m) => m.node).sort()).toEqual(q.sent[0].map((m) => m.node).sort());
   });
 
   it('fails the messages behind work the queue would not take, so SQS brings them back to send it again', async () => {
