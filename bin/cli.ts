@@ -98,7 +98,11 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
   }
   if (command === 'agent') return agentCommand(paths, parsed.values, out, err);
   if (command === 'lineage') return lineageCommand(paths, parsed.values, out, err);
-  if (command === 'sweep') return sweepCommand(paths, parsed.values, out, err);
+  if (command === 'sweep') {
+    // A sweep keeps its table only in a store named on the command line (the replay's, to sweep its GPU instances too).
+    const storeGiven = argv.some((a) => a === '--store' || a.startsWith('--store='));
+    return sweepCommand(paths, { ...parsed.values, store: storeGiven ? parsed.values.store : undefined }, out, err);
+  }
   if (command !== 'replay') {
     err(`${command ? `unknown command "${command}"` : 'missing command'}\n\n${USAGE}\n`);
     return 2;
@@ -195,8 +199,7 @@ async function sweepCommand(
   const { runLocalSweep, SweepInputError } = await import('../lib/sweep/local-sweep');
   let result;
   try {
-    // The store is kept only when asked for: a sweep does not replace the last replay's.
-    result = await runLocalSweep(options.inventory, options.metrics, { storePath: options.store === DEFAULT_STORE ? undefined : options.store, logLevel: options.verbose ? 'INFO' : 'ERROR' });
+    result = await runLocalSweep(options.inventory, options.metrics, { storePath: options.store, logLevel: options.verbose ? 'INFO' : 'ERROR' });
   } catch (error) {
     if (error instanceof SweepInputError) {
       err(`${error.message}\n`);

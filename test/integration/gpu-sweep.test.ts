@@ -118,6 +118,16 @@ describe('ai-visibility sweep', () => {
     for (const v of out.sweep.verdicts) expect(Object.keys(v)).toEqual(expect.arrayContaining(['resource', 'kind', 'verdict', 'gpuUtilization', 'gpuMemoryUsedPct', 'evidence']));
   }, 60_000);
 
+  it("with the replay's store, also sweeps the GPU instances the replay put in the inventory", async () => {
+    const store = mkdtempSync(join(tmpdir(), 'ai-visibility-sweep-replay-'));
+    expect((await cli('replay', '--json', '--allow-quarantine', '--store', store, join(__dirname, '..', 'fixtures', 'cloudtrail', 'documented', 'records-built-from-api-docs.json'))).code).toBe(0);
+    const { code, stdout } = await cli('sweep', '--inventory', INVENTORY, '--metrics', METRICS, '--json', '--store', store);
+    expect(code).toBe(0);
+    const fromInventory = JSON.parse(stdout).sweep.verdicts.filter((v: { foundBy: string[] }) => v.foundBy.includes('inventory'));
+    expect(fromInventory.length).toBeGreaterThan(0);
+    for (const v of fromInventory) expect(v).toMatchObject({ kind: 'gpu-instance', verdict: 'no-telemetry' });
+  }, 60_000);
+
   it('says what is wrong with a bad input file, and refuses missing options', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-sweep-bad-'));
     writeFileSync(join(dir, 'inv.json'), JSON.stringify({ resources: [{ arn: 'x', kind: 'gpu' }] }));
