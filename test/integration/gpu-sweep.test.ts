@@ -22,6 +22,7 @@ import { ENTITY, keys } from '../../lambdas/shared/table-schema';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../lib/replay/local-dynamodb';
 import { scanTable } from '../../lib/replay/report';
 import { readInventory, readMetrics, recordedMetricReader, runLocalSweep, synthesizedSweepDefinition } from '../../lib/sweep/local-sweep';
+import { documentedRecord } from '../helpers';
 
 const EXAMPLES = join(__dirname, '..', 'fixtures', 'sweep');
 const INVENTORY = join(EXAMPLES, 'h200-inventory.json');
@@ -120,7 +121,10 @@ describe('ai-visibility sweep', () => {
 
   it("with the replay's store, also sweeps the GPU instances the replay put in the inventory", async () => {
     const store = mkdtempSync(join(tmpdir(), 'ai-visibility-sweep-replay-'));
-    expect((await cli('replay', '--json', '--allow-quarantine', '--store', store, join(__dirname, '..', 'fixtures', 'cloudtrail', 'documented', 'records-built-from-api-docs.json'))).code).toBe(0);
+    // The documented RunInstances alone (the file's later StopInstances would stop it, and a stopped instance is not swept).
+    const log = join(store, 'run-instances.json');
+    writeFileSync(log, JSON.stringify({ Records: [documentedRecord('RunInstances')] }));
+    expect((await cli('replay', '--json', '--store', store, log)).code).toBe(0);
     const { code, stdout } = await cli('sweep', '--inventory', INVENTORY, '--metrics', METRICS, '--json', '--store', store);
     expect(code).toBe(0);
     const fromInventory = JSON.parse(stdout).sweep.verdicts.filter((v: { foundBy: string[] }) => v.foundBy.includes('inventory'));
