@@ -168,7 +168,13 @@ export function createPropagator(deps: PropagatorDependencies) {
     const { raised, findings } = lineageFindings(scheme, { node, kind, own, ...resolved }, before?.raised ?? {}, upstream, cause);
     const after: NodeState = { node, kind, own, ...resolved, raised, upstreamTruncated: truncated };
     if (truncated) deps.log?.warn('node has more incoming edges than are read: its sensitivity may miss some', { node, read: maxInEdges });
-    if (sameState(before, after)) return;
+    const mirror = { sensitivity: resolved.sensitivity, sensitivityFrom: resolved.sensitivityFrom };
+    if (sameState(before, after)) {
+      // The inventory item may have appeared since the node last changed (a bucket's first model
+      // file arrives after its tag): give it the sensitivity if it has none yet.
+      if (resolved.sensitivity && isInventoryNode(node)) await store.setFieldsIf(keys.resource(node), mirror, { field: 'entity', value: ENTITY.resource, absent: 'sensitivity' });
+      return;
+    }
 
     stats.changed++;
     // Findings first: if the node write below fails, the retry recomputes the same change and
@@ -195,7 +201,7 @@ export function createPropagator(deps: PropagatorDependencies) {
     };
     if (!(await store.putIfRevision(item, before?.rev))) throw new Error(`${node}: written concurrently; the message will be retried`);
     if (isInventoryNode(node)) {
-      await store.setFieldsIf(keys.resource(node), { sensitivity: resolved.sensitivity, sensitivityFrom: resolved.sensitivityFrom }, { field: 'entity', value: ENTITY.resource });
+      await store.setFieldsIf(keys.resource(node), mirror, { field: 'entity', value: ENTITY.resource });
     }
     if (sensitivityChanged(before, after)) await send([{ type: 'fanout', node, cause: { ...cause, via: node, rev } }]);
   }

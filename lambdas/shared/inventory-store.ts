@@ -93,8 +93,11 @@ export interface InventoryStore {
    * false when someone wrote it in between.
    */
   putIfRevision(item: Record<string, unknown> & Key, rev: number | undefined): Promise<boolean>;
-  /** Set fields on an item that exists and whose `field` equals `value`; false when there is no such item. */
-  setFieldsIf(key: Key, fields: Record<string, unknown>, where: { field: string; value: string }): Promise<boolean>;
+  /**
+   * Set fields on an item that exists, whose `field` equals `value` and (with `absent`) that lacks
+   * that attribute; false when there is no such item.
+   */
+  setFieldsIf(key: Key, fields: Record<string, unknown>, where: { field: string; value: string; absent?: string }): Promise<boolean>;
   readonly stats: WriteStats;
 }
 
@@ -375,7 +378,7 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
     async setFieldsIf(key, fields, where) {
       const expr = new Expression();
       for (const [k, v] of Object.entries(fields)) expr.set(k, v);
-      const condition = `attribute_exists(pk) AND ${expr.name(where.field)} = ${expr.value(where.value)}`;
+      const condition = `attribute_exists(pk) AND ${expr.name(where.field)} = ${expr.value(where.value)}${where.absent ? ` AND attribute_not_exists(${expr.name(where.absent)})` : ''}`;
       return (await update(key, expr, condition)) !== false;
     },
 

@@ -218,6 +218,16 @@ describe('a Bedrock customization chain (lineage-bedrock.json and the job state 
   });
 });
 
+describe('the inventory item appears after the sensitivity', () => {
+  it("a bucket tagged first and given its first model file later shows its classification in the inventory", async () => {
+    const p = await pipeline(db, 'late-item');
+    await p.deliver(tag('restricted', 'late-1', '2025-07-01T00:00:00Z', 'fraud-model-artifacts'));
+    expect(await p.resource('arn:aws:s3:::fraud-model-artifacts')).toBeUndefined(); // not an AI resource yet
+    await p.deliver({ ...documentedRecord('PutObject'), eventID: 'late-2', eventTime: '2025-07-02T00:00:00Z' });
+    expect(await p.resource('arn:aws:s3:::fraud-model-artifacts')).toMatchObject({ kind: 'model-artifact-store', sensitivity: 'restricted', sensitivityFrom: { arn: 'arn:aws:s3:::fraud-model-artifacts' } });
+  });
+});
+
 describe('cycles and unknown nodes', () => {
   // Built from the documented shape: a processing job that cleans a prefix in place, and a training job on it.
   const inPlace = { ...documentedRecord('CreateTrainingJob'), eventName: 'CreateProcessingJob', eventID: 'clean-1', requestParameters: { processingJobName: 'clean-in-place', processingInputs: [{ inputName: 'raw', s3Input: { s3Uri: 's3://fraud-training-data/2025/' } }], processingOutputConfig: { outputs: [{ outputName: 'clean', s3Output: { s3Uri: 's3://fraud-training-data/2025/' } }] } }, responseElements: null };
