@@ -190,7 +190,7 @@ describe('throttling', () => {
 });
 
 describe('the summary', () => {
-  it('goes to EventBridge as a GPU Utilization Sweep Summary event', async () => {
+  it('goes to EventBridge as a GPU Utilization Sweep Summary event, and the counts go out as metrics for alarms', async () => {
     const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
     const eb = mockClient(EventBridgeClient);
     eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
@@ -207,6 +207,23 @@ describe('the summary', () => {
     const summary = await handler({ step: 'summarize', plan: { sweepId: 's1', window }, results: [result, { account: '111122223333', region: 'eu-west-1', sweepId: 's1', failed: true, error: 'AccessDenied' }] }, context);
     expect(summary).toMatchObject({ targets: 2, resources: 2, idleAccelerators: 8, wastedPerHour: 55.04, failedTargets: [{ account: '111122223333', region: 'eu-west-1', error: 'AccessDenied' }] });
     const sent = eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0];
+    // And the metrics for alarms, in CloudWatch embedded metric format on stdout.
+    delete process.env.POWERTOOLS_METRICS_DISABLED;
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stdout.write;
+    try {
+      const withMetrics = createSweepHandler(
+        { TABLE_NAME: 'unused', SWEEP_TARGETS: '111122223333:us-east-1', SUMMARY_EVENT_BUS: 'default', POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', ...DEFAULT_SWEEP_ENVIRONMENT },
+        { store: {} as never, inventory: { gpuInstances: async () => [] }, logLevel: 'SILENT', publish: async () => undefined },
+      );
+      await withMetrics({ step: 'summarize', plan: { sweepId: 's1', window }, results: [result] }, context);
+    } finally {
+      process.stdout.write = write;
+      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    }
+    const emf = lines.map((l) => l.trim()).filter((l) => l.startsWith('{') && l.includes('_aws')).map((l) => JSON.parse(l));
+    expect(emf).toContainEqual(expect.objectContaining({ IdleGpuCount: 8, IdleGpuCostPerHour: 55.04, _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Namespace: 'AiVisibility' })] }) }));
     expect(sent).toMatchObject({ Source: 'ai-visibility', DetailType: 'GPU Utilization Sweep Summary', EventBusName: 'default' });
     expect(JSON.parse(sent.Detail!)).toEqual(summary);
     eb.restore();
