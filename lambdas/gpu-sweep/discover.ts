@@ -89,15 +89,25 @@ export function awsDiscovery(clients: { ec2: EC2Client; sagemaker: SageMakerClie
   };
 }
 
-/** The inventory's GPU instances (byKind index), the running or unknown-state ones of this account and region. */
+/** The inventory's GPU instances of an account (byAccount index, one partition per account), active ones in the region. */
 export function inventorySource(client: DynamoDBDocumentClient, tableName: string): InventorySource {
+  const { indexName, partitionKey, sortKey } = INDEXES.byAccount;
   return {
     async gpuInstances(account, region) {
       const out: SweepTarget[] = [];
-      const pages = paginateQuery({ client }, { TableName: tableName, IndexName: INDEXES.byKind.indexName, KeyConditionExpression: '#k = :k', ExpressionAttributeNames: { '#k': INDEXES.byKind.partitionKey }, ExpressionAttributeValues: { ':k': 'KIND#gpu-instance' } });
+      const pages = paginateQuery(
+        { client },
+        {
+          TableName: tableName,
+          IndexName: indexName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :kind)',
+          ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey },
+          ExpressionAttributeValues: { ':pk': `ACCOUNT#${account}`, ':kind': 'RESOURCE#gpu-instance#' },
+        },
+      );
       for await (const page of pages) {
         for (const item of page.Items ?? []) {
-          if (item.account !== account || item.region !== region || item.status !== 'active') continue;
+          if (item.region !== region || item.status !== 'active') continue;
           const arn = item.arn as string;
           out.push({ arn, kind: 'gpu-instance', account, region, name: arn.split('/').pop()!, foundBy: ['inventory'] });
         }

@@ -73,7 +73,7 @@ export class GpuUtilizationSweep extends Construct {
       }),
     });
     props.inventory.grantClassifierWrites(this.function);
-    props.inventory.grantWatchedRead(this.function); // the byKind index: the inventory's GPU instances
+    props.inventory.grantAccountRead(this.function); // the byAccount index: the inventory's GPU instances
     // Discovery and metrics: list and describe calls, none of which take a resource ARN narrower
     // than "*" for listing (EC2, SageMaker List*, Bedrock, CloudWatch service authorization references).
     this.function.addToRolePolicy(

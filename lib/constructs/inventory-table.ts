@@ -86,6 +86,12 @@ export class AiInventoryTable extends Construct {
     this.grantKeyViaDynamoDb(grantee, ['kms:Decrypt', 'kms:DescribeKey']);
   }
 
+  /** Reading an account's items from the byAccount index (the GPU sweep: the inventory's GPU instances). */
+  grantAccountRead(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${INDEXES.byAccount.indexName}`] });
+    this.grantKeyViaDynamoDb(grantee, ['kms:Decrypt', 'kms:DescribeKey']);
+  }
+
   /** Reading the inventory (the CLI against a deployed table, dashboards). */
   grantRead(grantee: iam.IGrantable): void {
     this.table.grantReadData(grantee);
