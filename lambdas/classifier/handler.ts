@@ -16,7 +16,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { LineageQueue } from '../shared/lineage';
-import { sqsLineageQueue } from '../lineage-propagator/handler';
+import { sqsLineageQueue } from '../shared/lineage-queue';
 import { readEnvironment } from '../shared/environment';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
 import { withHouseMiddleware } from '../shared/middleware';

@@ -62,15 +62,22 @@ export function createSweepHandler(env: GpuSweepEnvironment, clients: SweepClien
   const settings = sweepSettings(env);
   const now = clients.now ?? Date.now;
   let ownAccount: string | undefined;
+  // SDK clients once per region for the container's life, not per invocation.
+  const regional = new Map<string, { discovery: Discovery; metrics: MetricReader }>();
   const forTarget =
     clients.forTarget ??
     ((account: string, region: string) => {
       if (ownAccount && account !== ownAccount) throw new Error(`sweeping account ${account} from ${ownAccount} needs the organization deployment (not built yet)`);
-      const cloudwatch = new CloudWatchClient({ region });
-      return {
-        discovery: awsDiscovery({ ec2: new EC2Client({ region }), sagemaker: new SageMakerClient({ region }), bedrock: new BedrockClient({ region }) }),
-        metrics: { getMetricData: (input) => cloudwatch.send(new GetMetricDataCommand(input)) },
-      };
+      let apis = regional.get(region);
+      if (!apis) {
+        const cloudwatch = new CloudWatchClient({ region });
+        apis = {
+          discovery: awsDiscovery({ ec2: new EC2Client({ region }), sagemaker: new SageMakerClient({ region }), bedrock: new BedrockClient({ region }) }),
+          metrics: { getMetricData: (input) => cloudwatch.send(new GetMetricDataCommand(input)) },
+        };
+        regional.set(region, apis);
+      }
+      return apis;
     });
   const events = new EventBridgeClient({});
   const publish =

@@ -19,6 +19,7 @@
  * - Bedrock provisioned throughput: AWS/Bedrock `Invocations` by ModelId (its ARN), summed.
  */
 import type { GetMetricDataCommandInput, GetMetricDataCommandOutput, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { pool } from '../shared/pool';
 import { acceleratorsOf } from './catalog';
 import type { AcceleratorTelemetry, Point } from './verdict';
 
@@ -144,30 +145,25 @@ export async function fetchMetrics(reader: MetricReader, queries: readonly Plann
   const batches = batch(queries, queriesPerCall(windowSeconds, period));
   const points = new Map<string, Point[]>(queries.map((q) => [q.id, []]));
   let requests = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < batches.length) {
-      const current = batches[next++];
-      let token: string | undefined;
-      do {
-        requests++;
-        const out = await reader.getMetricData({
-          MetricDataQueries: current.map((q) => q.query),
-          StartTime: new Date(window.start),
-          EndTime: new Date(window.end),
-          ScanBy: 'TimestampAscending',
-          ...(token ? { NextToken: token } : {}),
-        });
-        for (const r of out.MetricDataResults ?? []) {
-          const list = points.get(r.Id ?? '');
-          if (!list) continue;
-          (r.Timestamps ?? []).forEach((ts, i) => list.push({ t: new Date(ts).toISOString(), v: r.Values?.[i] ?? 0 }));
-        }
-        token = out.NextToken;
-      } while (token);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
+  await pool(batches, concurrency, async (current) => {
+    let token: string | undefined;
+    do {
+      requests++;
+      const out = await reader.getMetricData({
+        MetricDataQueries: current.map((q) => q.query),
+        StartTime: new Date(window.start),
+        EndTime: new Date(window.end),
+        ScanBy: 'TimestampAscending',
+        ...(token ? { NextToken: token } : {}),
+      });
+      for (const r of out.MetricDataResults ?? []) {
+        const list = points.get(r.Id ?? '');
+        if (!list) continue;
+        (r.Timestamps ?? []).forEach((ts, i) => list.push({ t: new Date(ts).toISOString(), v: r.Values?.[i] ?? 0 }));
+      }
+      token = out.NextToken;
+    } while (token);
+  });
   for (const list of points.values()) list.sort((a, b) => a.t.localeCompare(b.t));
   return { points, requests, calls: batches.length };
 }

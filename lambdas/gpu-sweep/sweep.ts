@@ -13,6 +13,10 @@ import { finding } from '../classifier/findings';
 import type { FindingObservation } from '../classifier/types';
 import { keyString, orderKey, type InventoryStore } from '../shared/inventory-store';
 import { ENTITY, INDEXES, keys } from '../shared/table-schema';
+import { pool } from '../shared/pool';
+
+/** Inventory updates of one account-region in flight at once (as the classifier bounds its writes). */
+const WRITE_CONCURRENCY = 16;
 import { acceleratorsOf } from './catalog';
 import type { Discovery, InventorySource } from './discover';
 import { mergeTargets } from './discover';
@@ -197,7 +201,7 @@ export async function sweepTarget(input: Plan['targets'][number], deps: TargetDe
   const history = verdicts.map((r) => ({ ...keys.utilization(r.resource, window.end, sweepId), entity: ENTITY.utilization, sweepId, window, account, region, ...r, expiresAt, [INDEXES.byKind.partitionKey]: `SWEEP#${sweepId}`, [INDEXES.byKind.sortKey]: r.resource }));
   const failed = await deps.store.putItems([...history, ...findings.map(findingItem)]);
   if (failed.length) throw new Error(`${failed.length} sweep record(s) not written`);
-  for (const r of verdicts) {
+  await pool(verdicts, WRITE_CONCURRENCY, async (r) => {
     const lastSweep = { verdict: r.verdict, gpuUtilization: r.gpuUtilization, gpuMemoryUsedPct: r.gpuMemoryUsedPct, wastedPerHour: r.wastedPerHour, window, sweepId };
     await deps.store.writeEntity({
       key: keys.resource(r.resource),
@@ -227,7 +231,7 @@ export async function sweepTarget(input: Plan['targets'][number], deps: TargetDe
       addToSet: {},
       onlyIfKnown: false,
     });
-  }
+  });
 
   const count = Object.fromEntries(VERDICTS.map((v) => [v, verdicts.filter((r) => r.verdict === v).length])) as Record<Verdict, number>;
   const acceleratorsOfVerdict = (r: RecordedVerdict) => (r.instanceType ? (acceleratorsOf(r.instanceType)?.count ?? 0) : 0) * r.instanceCount;

@@ -9,8 +9,7 @@
 import { finding, type FindingRuleId } from '../classifier/findings';
 import { parseArn } from '../classifier/arn';
 import type { FindingObservation, Signal } from '../classifier/types';
-import { rank, RELATIONS, type Cause, type ClassificationScheme, type OwnClassification, type SensitivityFrom, type UpstreamState } from '../shared/lineage';
-import { nodeKind } from '../shared/lineage';
+import { nodeKind, rank, RELATIONS, type Cause, type ClassificationScheme, type OwnClassification, type SensitivityFrom, type UpstreamState } from '../shared/lineage';
 
 /** The level each lineage rule was last raised at, per node. */
 export type Raised = Readonly<Partial<Record<FindingRuleId, string>>>;

@@ -9,12 +9,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetBucketTaggingCommand, S3Client } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { readEnvironment } from '../shared/environment';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
-import { deduplicationIdOf, messageGroupOf, type LineageMessage, type LineageQueue } from '../shared/lineage';
+import type { LineageMessage, LineageQueue } from '../shared/lineage';
+import { sqsLineageQueue } from '../shared/lineage-queue';
 import { withHouseMiddleware } from '../shared/middleware';
 import { classificationScheme, LINEAGE_PROPAGATOR_ENVIRONMENT, type LineagePropagatorEnvironment } from './environment';
 import { createPropagator, type BucketTagLookup } from './propagate';
@@ -84,28 +85,6 @@ export function createPropagatorHandler(env: LineagePropagatorEnvironment, clien
   }
 
   return withHouseMiddleware(propagate, { logger, metrics }) as unknown as PropagatorHandler;
-}
-
-const SEND_BATCH = 10;
-const SEND_ATTEMPTS = 4;
-
-/** Lineage work onto the FIFO queue: SendMessageBatch by tens, retrying the entries SQS refuses. */
-export function sqsLineageQueue(sqs: SQSClient, queueUrl: string): LineageQueue {
-  return {
-    async send(messages) {
-      for (let i = 0; i < messages.length; i += SEND_BATCH) {
-        let pending = messages.slice(i, i + SEND_BATCH).map((m, n) => ({ Id: String(n), MessageBody: JSON.stringify(m), MessageGroupId: messageGroupOf(m), MessageDeduplicationId: deduplicationIdOf(m) }));
-        for (let attempt = 1; pending.length > 0; attempt++) {
-          const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
-          const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-          const senderFault = (out.Failed ?? []).find((f) => f.SenderFault);
-          if (senderFault) throw new Error(`SQS refused a lineage message: ${senderFault.Code} ${senderFault.Message ?? ''}`);
-          pending = pending.filter((e) => failed.has(e.Id));
-          if (pending.length > 0 && attempt >= SEND_ATTEMPTS) throw new Error(`${pending.length} lineage message(s) not queued after ${SEND_ATTEMPTS} attempts`);
-        }
-      }
-    },
-  };
 }
 
 /** Answers that mean "these tags cannot be read from here", not "try again". */

@@ -33,6 +33,8 @@ import { createClassifierHandler } from '../../lambdas/classifier/handler';
 import { createPropagator } from '../../lambdas/lineage-propagator/propagate';
 import { DEFAULT_CLASSIFICATION, type LineageMessage } from '../../lambdas/shared/lineage';
 import { sweepScale } from './sweep-scale';
+import { sweepTarget } from '../../lambdas/gpu-sweep/sweep';
+import { readInventory, readMetrics, recordedMetricReader } from '../../lib/sweep/local-sweep';
 import { nullStore } from './null-store';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -178,7 +180,39 @@ async function lineageCost() {
   }
 }
 
+/** DynamoDB capacity of one sweep of the H200 examples, per resource, against dynalite. */
+async function sweepCapacity() {
+  const examples = join(__dirname, '..', 'fixtures', 'sweep');
+  const inventory = readInventory(join(examples, 'h200-inventory.json'));
+  const metrics = readMetrics(join(examples, 'h200-metrics.json'));
+  const db = await startLocalDynamoDb();
+  try {
+    await db.createInventoryTable('bench-sweep');
+    const store = createInventoryStore(db.documents, 'bench-sweep');
+    const sweep = (sweepId: string, end: string) =>
+      sweepTarget(
+        { account: '111122223333', region: 'us-east-1', sweepId, window: { start: metrics.window.start, end }, period: 60 },
+        { discovery: { discover: async () => inventory.resources.map((r) => ({ ...r, foundBy: ['discovery' as const] })) }, inventory: { gpuInstances: async () => [] }, metrics: recordedMetricReader(metrics), store },
+      );
+    const first = await sweep('bench-1', metrics.window.end);
+    const afterFirst = { ...store.stats };
+    // The next sweep finds the same: no new findings, the items exist.
+    const second = await sweep('bench-2', new Date(Date.parse(metrics.window.end) + 60_000).toISOString());
+    const per = (n: number, d: number) => (n / d).toFixed(2);
+    return {
+      first: { resources: first.resources, findings: first.findings, wcu: per(afterFirst.writeUnits, first.resources), rcu: per(afterFirst.readUnits, first.resources) },
+      next: { resources: second.resources, findings: second.findings, wcu: per(store.stats.writeUnits - afterFirst.writeUnits, second.resources), rcu: per(store.stats.readUnits - afterFirst.readUnits, second.resources) },
+    };
+  } finally {
+    await db.close();
+  }
+}
+
 async function sweepSection(): Promise<void> {
+  const capacity = await sweepCapacity();
+  console.log(
+    `\n  GPU sweep capacity per resource (the H200 examples, against dynalite): first sweep ${capacity.first.wcu} WCU, ${capacity.first.rcu} RCU (${capacity.first.resources} resources, ${capacity.first.findings} findings); next sweep ${capacity.next.wcu} WCU, ${capacity.next.rcu} RCU (${capacity.next.findings} findings)`,
+  );
   const scale = { accountRegions: 100, instancesEach: 100, discoveryLatencyMs: 300, metricLatencyMs: 200 };
   const s = await sweepScale(scale);
   const { summary } = s;

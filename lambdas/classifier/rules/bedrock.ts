@@ -10,6 +10,7 @@ import { arnOrBuild, bedrockArn, kindOfArn, resolveModelId } from '../arn';
 import type { Collector } from '../collector';
 import { at, eventSignal, fieldSignal, firstString, list, signal, str } from '../evidence';
 import type { NormalizedEvent, Signal } from '../types';
+import { loggingConfigNode } from '../../shared/lineage';
 
 export type Rule = (c: Collector) => void;
 
@@ -68,7 +69,7 @@ function lifecycle(
   };
 }
 
-const LOGGING_CONFIG = (e: NormalizedEvent) => bedrockArn(e, 'model-invocation-logging-configuration', 'default');
+const LOGGING_CONFIG = (e: NormalizedEvent) => loggingConfigNode(e.partition, e.region, e.account);
 
 function loggingConfig(c: Collector): void {
   const arn = LOGGING_CONFIG(c.event);
