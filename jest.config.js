@@ -11,5 +11,10 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
+  // Fails the run if the tests leave anything of ours in the system temp directory.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,
+  // Jest's cache defaults to the system temp dir: keep it with the dependencies instead.
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
 };

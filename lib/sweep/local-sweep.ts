@@ -4,7 +4,9 @@
  * recorded inventory (what discovery would list) and recorded metric data (what GetMetricData
  * would return), against an embedded DynamoDB. docs/gpu-sweep.md describes both file formats.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { Context } from 'aws-lambda';
 import type { GetMetricDataCommandInput, MetricDataResult } from '@aws-sdk/client-cloudwatch';
@@ -108,9 +110,16 @@ const LOCAL_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:ai-vi
 
 /** The sweep state machine's definition as the stack synthesizes it, the function ARN filled in. */
 export function synthesizedSweepDefinition(): Record<string, unknown> {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new AiVisibilityStack(app, 'AiVisibility', { env: { account: '000000000000', region: 'us-east-1' } });
-  const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  // Synthesized into a directory of its own, removed right after (an App without outdir leaves one in the temp dir).
+  const outdir = mkdtempSync(join(tmpdir(), 'ai-visibility-sweep-synth-'));
+  let template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  try {
+    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new AiVisibilityStack(app, 'AiVisibility', { env: { account: '000000000000', region: 'us-east-1' } });
+    template = app.synth().getStackByName(stack.stackName).template as typeof template;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
   const machine = Object.values(template.Resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
   if (!machine) throw new Error('the stack has no state machine');
   const definition = machine.Properties.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };

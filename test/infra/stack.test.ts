@@ -3,7 +3,7 @@
  * AwsSolutions pack with zero unacknowledged findings. Synthesis skips asset bundling
  * (`aws:cdk:bundling-stacks`); CI runs one real `cdk synth` that bundles.
  */
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations, type App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -14,11 +14,12 @@ import { ConfigError, DEFAULT_CONFIG, readConfig, type AiVisibilityConfig } from
 import { HOUSE_RUNTIME } from '../../lib/constructs/house-function';
 import { CLASSIFIER_ENVIRONMENT, DEFAULT_AGENT_ENVIRONMENT } from '../../lambdas/classifier/environment';
 import { environmentFor, EnvironmentError, readEnvironment } from '../../lambdas/shared/environment';
+import { useSynth } from '../support';
 
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+const synthesis = useSynth();
 
 function synth(config: Partial<AiVisibilityConfig> = {}): Template {
-  const app = new App({ context: NO_BUNDLING });
+  const app = synthesis.app();
   const stack = new AiVisibilityStack(app, 'AiVisibility', { config: { ...DEFAULT_CONFIG, ...config } });
   return Template.fromStack(stack);
 }
@@ -341,7 +342,7 @@ describe('opt-in data-event trail', () => {
 
 describe('cdk-nag AwsSolutions', () => {
   function nag(build: (app: App) => void): void {
-    const app = new App({ context: NO_BUNDLING });
+    const app = synthesis.app();
     build(app);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     app.synth();

@@ -7,13 +7,12 @@
  * function writes the rules through the EventBridge API (mocked). Denial bursts across batches
  * go through the classifier handler and its real directory on a real DynamoDB API (dynalite).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteRuleCommand, EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Context } from 'aws-lambda';
-import { main } from '../../bin/cli';
+import { cliRunner, useTempDirs } from '../support';
 import { createAgentCaptureSyncHandler } from '../../lambdas/agent-capture-sync/handler';
 import type { SQSEvent } from 'aws-lambda';
 import { toEnvelope } from '../../lib/replay/event-bus';
@@ -27,15 +26,11 @@ import { FIXTURES } from '../helpers';
 
 const TOOL = 'arn:aws:iam::111122223333:role/support-tools-role';
 const TOOL_WITH_PATH = 'arn:aws:iam::111122223333:role/service-role/support-tools-role';
-const STORE = mkdtempSync(join(tmpdir(), 'ai-visibility-agents-'));
+const temp = useTempDirs();
+const STORE = temp.dir('ai-visibility-agents-');
 const SCENARIO = [join(FIXTURES, 'documented', 'agents-1-setup.json'), join(FIXTURES, 'documented', 'agents-2-activity.json')];
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, (t) => (stdout += t), (t) => (stderr += t));
-  return { code, stdout, stderr };
-}
+const cli = cliRunner();
 
 let report: ReplayReport;
 
@@ -106,7 +101,7 @@ describe('the agent scenario, replayed', () => {
 
 describe('an agent declared by tag (built from the documented shapes)', () => {
   it('is followed from the next log file on, reads included', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-declared-'));
+    const dir = temp.dir('ai-visibility-declared-');
     const activity = JSON.parse(readFileSync(SCENARIO[1], 'utf8')).Records as Array<Record<string, unknown>>;
     const base = activity.find((r) => r.eventName === 'AttachRolePolicy')!;
     const bob = { type: 'IAMUser', principalId: 'AIDAEXAMPLEBOB', arn: 'arn:aws:iam::111122223333:user/bob', accountId: '111122223333', userName: 'bob' };
@@ -115,7 +110,7 @@ describe('an agent declared by tag (built from the documented shapes)', () => {
     const read = { ...base, userIdentity: identity, eventSource: 'ec2.amazonaws.com', eventName: 'DescribeInstances', eventID: 'read-1', eventTime: '2025-06-07T10:05:00Z', readOnly: true, requestParameters: { instancesSet: {} } };
     writeFileSync(join(dir, '1.json'), JSON.stringify({ Records: [tagRole] }));
     writeFileSync(join(dir, '2.json'), JSON.stringify({ Records: [read] }));
-    const { stdout } = await cli('replay', '--json', '--store', mkdtempSync(join(tmpdir(), 'ai-visibility-store-')), dir);
+    const { stdout } = await cli('replay', '--json', '--store', temp.dir('ai-visibility-store-'), dir);
     const declared = JSON.parse(stdout) as ReplayReport;
     expect(declared.agents).toEqual([expect.objectContaining({ arn: 'arn:aws:iam::111122223333:role/triage-bot', identifiedBy: [expect.objectContaining({ how: 'declared', eventId: 'tag-1' })] })]);
     expect(declared.agentActions).toEqual([expect.objectContaining({ eventId: 'read-1', class: ['read'], outcome: 'success' })]);

@@ -5,15 +5,14 @@
  * from a real H200 trace (test/fixtures/sweep, README there) or from AWS SDK clients mocked with
  * aws-sdk-client-mock, answering as the API references document.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BedrockClient, ListProvisionedModelThroughputsCommand } from '@aws-sdk/client-bedrock';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeTrainingJobCommand, ListEndpointsCommand, ListNotebookInstancesCommand, ListTrainingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
-import { main } from '../../bin/cli';
+import { cliRunner, useTempDirs } from '../support';
 import { awsDiscovery, GPU_TYPE_FILTER } from '../../lambdas/gpu-sweep/discover';
 import { fetchMetrics, planQueries, queriesPerCall, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
 import { sweepTarget } from '../../lambdas/gpu-sweep/sweep';
@@ -29,12 +28,8 @@ const INVENTORY = join(EXAMPLES, 'h200-inventory.json');
 const METRICS = join(EXAMPLES, 'h200-metrics.json');
 const ec2 = (id: string) => `arn:aws:ec2:us-east-1:111122223333:instance/${id}`;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, (t) => (stdout += t), (t) => (stderr += t));
-  return { code, stdout, stderr };
-}
+const temp = useTempDirs();
+const cli = cliRunner();
 
 describe('the synthesized state machine', () => {
   const definition = synthesizedSweepDefinition() as { States: Record<string, Record<string, unknown>>; StartAt: string; QueryLanguage?: string };
@@ -53,7 +48,7 @@ describe('the synthesized state machine', () => {
 
 describe('a local sweep over the H200 examples', () => {
   let result: Awaited<ReturnType<typeof runLocalSweep>>;
-  const STORE = mkdtempSync(join(tmpdir(), 'ai-visibility-sweep-'));
+  const STORE = temp.dir('ai-visibility-sweep-');
 
   beforeAll(async () => {
     result = await runLocalSweep(INVENTORY, METRICS, { storePath: STORE });
@@ -120,7 +115,7 @@ describe('ai-visibility sweep', () => {
   }, 60_000);
 
   it("with the replay's store, also sweeps the GPU instances the replay put in the inventory", async () => {
-    const store = mkdtempSync(join(tmpdir(), 'ai-visibility-sweep-replay-'));
+    const store = temp.dir('ai-visibility-sweep-replay-');
     // The documented RunInstances alone (the file's later StopInstances would stop it, and a stopped instance is not swept).
     const log = join(store, 'run-instances.json');
     writeFileSync(log, JSON.stringify({ Records: [documentedRecord('RunInstances')] }));
@@ -133,7 +128,7 @@ describe('ai-visibility sweep', () => {
   }, 60_000);
 
   it('says what is wrong with a bad input file, and refuses missing options', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-sweep-bad-'));
+    const dir = temp.dir('ai-visibility-sweep-bad-');
     writeFileSync(join(dir, 'inv.json'), JSON.stringify({ resources: [{ arn: 'x', kind: 'gpu' }] }));
     expect(await cli('sweep', '--inventory', join(dir, 'inv.json'), '--metrics', METRICS)).toMatchObject({ code: 1, stderr: expect.stringContaining('resources[0] of') });
     expect(await cli('sweep', '--inventory', join(dir, 'missing.json'), '--metrics', METRICS)).toMatchObject({ code: 1, stderr: expect.stringContaining('cannot read the inventory file') });
@@ -144,7 +139,7 @@ describe('ai-visibility sweep', () => {
 describe('one target failing never fails the sweep', () => {
   it('records the failure and sweeps the rest', async () => {
     const inventory = readInventory(INVENTORY);
-    const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-sweep-fail-'));
+    const dir = temp.dir('ai-visibility-sweep-fail-');
     // A second account-region whose discovery cannot run (built from the example's shape).
     const broken = { ...inventory.resources[0], arn: 'arn:aws:ec2:eu-west-1:111122223333:instance/i-0broken0000000001', region: 'eu-west-1', name: 'i-0broken0000000001', instanceType: 'not-a-type.large' };
     writeFileSync(join(dir, 'inv.json'), JSON.stringify({ resources: [...inventory.resources, broken] }));

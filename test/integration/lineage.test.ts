@@ -9,14 +9,11 @@
  * documented shape". AWS APIs with no local server (S3 GetBucketTagging, SQS) are mocked with
  * aws-sdk-client-mock, answering as the API references document.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetBucketTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { main } from '../../bin/cli';
 import { createPropagatorHandler, s3TagLookup } from '../../lambdas/lineage-propagator/handler';
 import { sqsLineageQueue } from '../../lambdas/shared/lineage-queue';
 import { createPropagator } from '../../lambdas/lineage-propagator/propagate';
@@ -30,6 +27,7 @@ import { startLocalDynamoDb, type LocalDynamoDb } from '../../lib/replay/local-d
 import { localPipeline } from '../../lib/replay/replay';
 import { scanTable, type ReplayReport } from '../../lib/replay/report';
 import { documentedRecord, FIXTURES, readJson } from '../helpers';
+import { cliRunner, useTempDirs } from '../support';
 
 const BUCKET = 'arn:aws:s3:::fraud-training-data';
 const LOCATION = 'arn:aws:s3:::fraud-training-data/2025';
@@ -392,14 +390,9 @@ describe('the lineage queue on SQS', () => {
 });
 
 describe('ai-visibility lineage ARN, and the replay report', () => {
-  const STORE = mkdtempSync(join(tmpdir(), 'ai-visibility-lineage-'));
+  const STORE = useTempDirs().dir('ai-visibility-lineage-');
   let report: ReplayReport;
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const code = await main(args, (t) => (stdout += t), (t) => (stderr += t));
-    return { code, stdout, stderr };
-  }
+  const cli = cliRunner();
 
   beforeAll(async () => {
     const replayed = await cli('replay', '--json', '--allow-quarantine', '--store', STORE, join(FIXTURES, 'documented'));

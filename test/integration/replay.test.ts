@@ -2,32 +2,27 @@
  * The local replay and its CLI, end to end: input formats, the stack's own patterns, the real
  * handler against dynalite, the `--json` contract, problem reporting and exit codes.
  */
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { main } from '../../bin/cli';
 import { startLocalDynamoDb } from '../../lib/replay/local-dynamodb';
 import { localClassifierHandler, replayInto } from '../../lib/replay/replay';
 import { buildReport, scanTable, type ReplayReport } from '../../lib/replay/report';
 import { FIXTURES, aiFixture, documentedRecord, nonAiRecords } from '../helpers';
+import { cliRunner, useTempDirs } from '../support';
 
-const STORE = mkdtempSync(join(tmpdir(), 'ai-visibility-store-'));
+const temp = useTempDirs();
+const STORE = temp.dir('ai-visibility-store-');
 
 /** The CLI, with its embedded DynamoDB in a temporary directory rather than the working tree. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main([...args, '--store', STORE], (t) => (stdout += t), (t) => (stderr += t));
-  return { code, stdout, stderr };
-}
+const cli = cliRunner({ store: STORE });
 
 async function replayJson(...paths: string[]): Promise<{ code: number; report: ReplayReport }> {
   const { code, stdout } = await cli('replay', '--json', ...paths);
   return { code, report: JSON.parse(stdout) as ReplayReport };
 }
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'ai-visibility-replay-'));
+const tmp = () => temp.dir('ai-visibility-replay-');
 
 describe('ai-visibility replay --json', () => {
   it('prints exactly one JSON document with the schemaVersion 1 fields, and exits 3 because a record was quarantined', async () => {
