@@ -4,7 +4,7 @@
  * listed at once, with defaults for everything. README.md documents each setting.
  */
 
-import { DEFAULT_CLASSIFICATION } from '../lambdas/shared/lineage';
+import { AGENT_DEFAULTS, CLASSIFICATION_DEFAULTS, SWEEP_DEFAULTS } from '../lambdas/core/defaults';
 
 export const DEFAULT_CLASSIFIER_BATCH_SIZE = 1_000;
 
@@ -66,20 +66,20 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   classifierMaxBatchingWindowSeconds: 5,
   maxReceiveCount: 5,
   agentPrincipals: [],
-  agentBehaviourWindowSeconds: 900,
-  agentDeniedBurstCount: 5,
-  agentDeniedBurstSeconds: 300,
-  actionLedgerRetentionDays: 400,
-  classificationTagKey: DEFAULT_CLASSIFICATION.tagKey,
-  classificationLevels: DEFAULT_CLASSIFICATION.levels,
-  sensitiveFromLevel: DEFAULT_CLASSIFICATION.sensitiveFrom,
+  agentBehaviourWindowSeconds: AGENT_DEFAULTS.behaviourWindowSeconds,
+  agentDeniedBurstCount: AGENT_DEFAULTS.deniedBurstCount,
+  agentDeniedBurstSeconds: AGENT_DEFAULTS.deniedBurstSeconds,
+  actionLedgerRetentionDays: AGENT_DEFAULTS.ledgerRetentionDays,
+  classificationTagKey: CLASSIFICATION_DEFAULTS.tagKey,
+  classificationLevels: CLASSIFICATION_DEFAULTS.levels,
+  sensitiveFromLevel: CLASSIFICATION_DEFAULTS.sensitiveFrom,
   sweepSchedule: 'rate(1 hour)',
-  sweepWindowMinutes: 60,
+  sweepWindowMinutes: SWEEP_DEFAULTS.windowMinutes,
   sweepMaxConcurrency: 10,
   sweepRegions: [],
-  gpuIdleBelowPct: 5,
-  gpuUnderutilizedBelowPct: 40,
-  gpuMemoryHeldFromPct: 10,
+  gpuIdleBelowPct: SWEEP_DEFAULTS.idleBelowPct,
+  gpuUnderutilizedBelowPct: SWEEP_DEFAULTS.underutilizedBelowPct,
+  gpuMemoryHeldFromPct: SWEEP_DEFAULTS.memoryHeldFromPct,
   gpuPrices: {},
 };
 
@@ -136,7 +136,7 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     const v = input[key] ?? DEFAULT_CONFIG[key];
     const ok = Array.isArray(v) && v.length >= 2 && v.every((l) => typeof l === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(l)) && new Set(v.map((l: string) => l.toLowerCase())).size === v.length;
     if (!ok) problems.push(`${key} must be a list of at least two distinct levels (letters, digits, _.:-), lowest first, got ${JSON.stringify(v)}`);
-    return ok ? (v as string[]) : [...DEFAULT_CLASSIFICATION.levels];
+    return ok ? (v as string[]) : [...CLASSIFICATION_DEFAULTS.levels];
   };
   const regions = (key: keyof AiVisibilityConfig): string[] => {
     const v = input[key] ?? DEFAULT_CONFIG[key];

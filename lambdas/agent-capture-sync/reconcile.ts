@@ -3,8 +3,8 @@
  * and a thin applier over the EventBridge API.
  */
 import { DeleteRuleCommand, ListRulesCommand, ListTargetsByRuleCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { AGENT_RULE_PREFIX, type AgentRule } from '../shared/agent-capture';
-import { CAPTURE_TARGET, ENABLED_WITH_READ_ONLY_EVENTS } from '../shared/constants';
+import { type AgentRule } from '../shared/agent-capture';
+import { AGENT_RULE_PREFIX, CAPTURE_TARGET, ENABLED_WITH_READ_ONLY_EVENTS } from '../core/constants';
 
 /** Agent rules take an agent's reads too. */
 export const RULE_STATE = ENABLED_WITH_READ_ONLY_EVENTS;

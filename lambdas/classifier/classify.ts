@@ -7,7 +7,7 @@
  * response are mapped to kinds by their resource type (arn.ts), so `ListTags` on a notebook
  * reveals the notebook. Calls by ai-visibility's own roles are dropped.
  */
-import { kindOfArn } from './arn';
+import { kindOfArn } from '../core/arn';
 import { Collector } from './collector';
 import { eventSignal, signal } from './evidence';
 import { identifyPrincipal, isOwnActivity } from './principal';

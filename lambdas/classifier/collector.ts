@@ -3,19 +3,9 @@
  * ("this ARN is an agent, created", "this call invokes a model", "this is a finding") and the
  * collector assembles a `Classification`, merging repeated sightings of the same ARN.
  */
-import { finding, type FindingRuleId } from './findings';
-import type {
-  AttributeValue,
-  Classification,
-  FindingObservation,
-  NormalizedEvent,
-  PrincipalObservation,
-  PrincipalRole,
-  ResourceKind,
-  ResourceObservation,
-  ResourceStatus,
-  Signal,
-} from './types';
+import { finding, type FindingRuleId } from '../core/findings';
+import type { Classification, NormalizedEvent } from './types';
+import type { AttributeValue, FindingObservation, PrincipalObservation, PrincipalRole, ResourceKind, ResourceObservation, ResourceStatus, Signal } from '../core/model';
 
 export interface ResourceArgs {
   readonly status?: ResourceStatus;

@@ -1,7 +1,8 @@
 /** The classifier's environment contract (see lambdas/shared/environment.ts). */
 import type { EnvironmentOf, EnvironmentSpec } from '../shared/environment';
-import { DEFAULT_AGENT_SETTINGS, type AgentSettings } from './agents/analyze';
-import { canonicalPrincipal } from './principal';
+import { canonicalPrincipal } from '../core/arn';
+import { AGENT_DEFAULTS } from '../core/defaults';
+import type { AgentSettings } from './agents/analyze';
 
 const WHOLE = /^\d{1,9}$/;
 
@@ -22,10 +23,10 @@ export type ClassifierEnvironment = EnvironmentOf<typeof CLASSIFIER_ENVIRONMENT>
 /** The defaults, as environment values (the CDK config and the local replay start from them). */
 export const DEFAULT_AGENT_ENVIRONMENT = {
   AGENT_PRINCIPALS: '',
-  AGENT_BEHAVIOUR_WINDOW_SECONDS: String(DEFAULT_AGENT_SETTINGS.behaviourWindowMs / 1000),
-  AGENT_DENIED_BURST_COUNT: String(DEFAULT_AGENT_SETTINGS.deniedBurst.count),
-  AGENT_DENIED_BURST_SECONDS: String(DEFAULT_AGENT_SETTINGS.deniedBurst.windowMs / 1000),
-  ACTION_LEDGER_RETENTION_DAYS: '400',
+  AGENT_BEHAVIOUR_WINDOW_SECONDS: String(AGENT_DEFAULTS.behaviourWindowSeconds),
+  AGENT_DENIED_BURST_COUNT: String(AGENT_DEFAULTS.deniedBurstCount),
+  AGENT_DENIED_BURST_SECONDS: String(AGENT_DEFAULTS.deniedBurstSeconds),
+  ACTION_LEDGER_RETENTION_DAYS: String(AGENT_DEFAULTS.ledgerRetentionDays),
 } as const;
 
 export function agentSettingsFrom(env: ClassifierEnvironment): AgentSettings {

@@ -2,7 +2,8 @@
  * Small helpers the rules share: read a field of the record by path, and record what was read
  * as a `Signal` (event name, field path, value), so every decision carries its evidence.
  */
-import type { NormalizedEvent, Signal } from './types';
+import type { NormalizedEvent } from './types';
+import type { Signal } from '../core/model';
 
 /**
  * Read `a.b.c` out of a record; array elements are addressed as `items.0.x`. As in `list`, a

@@ -15,7 +15,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { LineageQueue } from '../shared/lineage';
+import type { LineageQueue } from '../core/lineage';
 import { sqsLineageQueue } from '../shared/lineage-queue';
 import { readEnvironment } from '../shared/environment';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';

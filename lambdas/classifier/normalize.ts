@@ -8,7 +8,7 @@
  * turns into a quarantine record.
  */
 import { createHash } from 'node:crypto';
-import { SERVICE_STATE_EVENTS } from '../shared/constants';
+import { SERVICE_STATE_EVENTS } from '../core/constants';
 import type { CloudTrailRecord, NormalizedEvent } from './types';
 
 export type NormalizeResult = { ok: true; event: NormalizedEvent } | { ok: false; reason: string };

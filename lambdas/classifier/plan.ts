@@ -12,11 +12,13 @@
 import { groupBy } from '../shared/collections';
 import { ENTITY, INDEXES, keys, WATCH_INDEX_PK } from '../shared/table-schema';
 import type { AgentAnalysis } from './agents/analyze';
-import { parseArn } from './arn';
+import { accountOfArn } from '../core/arn';
+import { AGENT_DEFAULTS } from '../core/defaults';
 import { keyString, orderKey, type EntityWrite, type Key, type StoredValue, type VersionedValue } from '../shared/inventory-store';
-import type { Classification, FindingObservation, NormalizedEvent, PrincipalObservation, ResourceObservation } from './types';
+import type { Classification, NormalizedEvent } from './types';
+import type { FindingObservation, PrincipalObservation, ResourceObservation } from '../core/model';
 import type { LineageFacts } from './lineage/extract';
-import { nodeKind, type LineageMessage } from '../shared/lineage';
+import { nodeKind, type LineageMessage } from '../core/lineage';
 
 export interface ClassifiedEvent {
   readonly messageId: string;
@@ -232,22 +234,19 @@ export function planWrites(classified: readonly ClassifiedEvent[]): WritePlan {
   return { entities, findings: findings.list() };
 }
 
-/** Days an agent action stays in the ledger (DynamoDB TTL on `expiresAt`). */
-export const DEFAULT_LEDGER_RETENTION_DAYS = 400;
 /**
  * How long a denial marker (read only by the burst check) outlives its event: far longer than
  * any burst window, long enough for a redelivered or late batch to still see it.
  */
 const DENIAL_MARKER_RETENTION_SECONDS = 7 * 86_400;
 
-const accountOfArn = (arn: string) => parseArn(arn)?.account || /^urn:ai-visibility:[^:]+:(\d{12})/.exec(arn)?.[1] || 'unknown';
 
 /**
  * The agent step's writes: each agent's profile (an ordered merge, like any entity), its
  * ledger entries, denial markers and findings (immutable), the watched principals (immutable) and the
  * functions' execution roles.
  */
-export function planAgentWrites(analysis: AgentAnalysis, ledgerRetentionDays = DEFAULT_LEDGER_RETENTION_DAYS): { entities: PlannedEntity[]; items: PlannedItem[] } {
+export function planAgentWrites(analysis: AgentAnalysis, ledgerRetentionDays: number = AGENT_DEFAULTS.ledgerRetentionDays): { entities: PlannedEntity[]; items: PlannedItem[] } {
   const entities: PlannedEntity[] = [];
   const items = new ItemSet();
   const put = (item: Record<string, unknown> & Key, messageId: string) => items.put(item, messageId);

@@ -10,9 +10,11 @@
  * The base role is `human`, `service` or `unknown`; `classify` raises it to `ai-application`
  * when the call invokes or customizes a model.
  */
-import { OWN_ROLE_PATH } from '../shared/constants';
+import { canonicalPrincipal } from '../core/arn';
+import { OWN_ROLE_PATH } from '../core/constants';
 import { at, signal, str } from './evidence';
-import type { NormalizedEvent, PrincipalObservation, PrincipalRole, Signal } from './types';
+import type { NormalizedEvent } from './types';
+import type { PrincipalObservation, PrincipalRole, Signal } from '../core/model';
 
 /** True for calls made by ai-visibility's own roles (never classified: no self-triggering). */
 export function isOwnActivity(event: NormalizedEvent): boolean {
@@ -21,19 +23,6 @@ export function isOwnActivity(event: NormalizedEvent): boolean {
 }
 
 const BROWSER = /^Mozilla\/|^(?:[a-z0-9-]+\.)?console\.[a-z0-9.-]*amazonaws\.com$|^signin\.amazonaws\.com$|^AWS Internal$/;
-
-const IAM_ENTITY = /^arn:([^:]+):iam::([^:]*):(role|user)\/(?:[^/]*\/)*([^/]+)$/;
-
-/**
- * The canonical ARN of an IAM role or user, without its path: names are unique in an account
- * whatever the path, and the events that name a principal do so with its path (sessionIssuer,
- * CreateAgent), without it (an STS session) or by name alone (TagRole). Other ARNs are returned
- * as they are. The exact IAM ARN is kept beside it as `iamArn`.
- */
-export function canonicalPrincipal(arn: string): string {
-  const m = IAM_ENTITY.exec(arn);
-  return m ? `arn:${m[1]}:iam::${m[2]}:${m[3]}/${m[4]}` : arn;
-}
 
 /** Role ARN from an STS assumed-role ARN (the path is not in it; the sessionIssuer has it). */
 function roleFromAssumedRoleArn(arn: string): string | undefined {

@@ -12,7 +12,7 @@ import { normalize, sha256 } from './normalize';
 import { classify } from './classify';
 import { lineageMessages, planAgentWrites, planLineageWrites, planWrites, type ClassifiedEvent, type LineageSighting } from './plan';
 import { lineageOf } from './lineage/extract';
-import type { LineageQueue } from '../shared/lineage';
+import type { LineageQueue } from '../core/lineage';
 import { analyzeAgents, markCreatedByAgents, type AgentAnalysis, type AgentDirectory, type AgentSettings, type BatchEvent } from './agents/analyze';
 import { keyString, type InventoryStore, type Key } from '../shared/inventory-store';
 import { ENTITY, INDEXES, keys } from '../shared/table-schema';

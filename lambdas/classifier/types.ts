@@ -3,8 +3,10 @@
  *
  * Data flows one way: a raw input (EventBridge envelope or CloudTrail record) is normalized into
  * a `NormalizedEvent`; `classify` turns that into a `Classification` (resources, the principal,
- * findings), each part carrying the `Signal`s that justify it; the store persists those.
+ * findings: the observation types of the domain core), each part carrying the `Signal`s that
+ * justify it; the item module turns those into table items.
  */
+import type { FindingObservation, PrincipalObservation, ResourceObservation } from '../core/model';
 
 /** A CloudTrail record as CloudTrail writes it (only the fields the classifier reads are typed). */
 export interface CloudTrailRecord {
@@ -63,113 +65,6 @@ export interface NormalizedEvent {
   readonly readOnly: boolean;
   readonly errorCode?: string;
   readonly record: CloudTrailRecord;
-}
-
-/** One piece of evidence: which field of which event had which value. */
-export interface Signal {
-  readonly eventName: string;
-  readonly path: string;
-  readonly value: string | number | boolean | null;
-  readonly note?: string;
-}
-
-export const RESOURCE_KINDS = [
-  'gpu-instance',
-  'foundation-model',
-  'custom-model',
-  'imported-model',
-  'model-import-job',
-  'customization-job',
-  'provisioned-throughput',
-  'inference-profile',
-  'guardrail',
-  'agent',
-  'agent-alias',
-  'knowledge-base',
-  'flow',
-  'agent-runtime',
-  'agent-gateway',
-  'agent-memory',
-  'notebook',
-  'training-job',
-  'processing-job',
-  'transform-job',
-  'model',
-  'endpoint-config',
-  'inference-endpoint',
-  'model-artifact-store',
-  'batch-inference-job',
-  'invocation-logging-config',
-  /** Anything else an AI agent created (an instance, a bucket, a role...). */
-  'agent-created-resource',
-] as const;
-export type ResourceKind = (typeof RESOURCE_KINDS)[number];
-
-export type ResourceStatus = 'active' | 'deleted';
-export type AttributeValue = string | number | boolean | string[] | Record<string, string>;
-
-/** What one event reveals about one AI resource. */
-export interface ResourceObservation {
-  readonly arn: string;
-  readonly kind: ResourceKind;
-  /** The AWS service that owns the resource: bedrock, bedrock-agentcore, sagemaker, ec2, s3. */
-  readonly service: string;
-  readonly account: string;
-  readonly region: string;
-  readonly status: ResourceStatus;
-  /** Configuration the event shows (instanceType, modelId, ...), keyed by attribute name. */
-  readonly attributes: Readonly<Record<string, AttributeValue>>;
-  readonly signals: readonly Signal[];
-  /**
-   * The event alone cannot tell whether this is an AI resource (StopInstances names only an
-   * instance id): update it only if the inventory already knows it.
-   */
-  readonly onlyIfKnown?: boolean;
-}
-
-export const PRINCIPAL_ROLES = ['ai-application', 'human', 'service', 'unknown'] as const;
-export type PrincipalRole = (typeof PRINCIPAL_ROLES)[number];
-
-export interface PrincipalObservation {
-  /**
-   * The IAM ARN where there is one, without the path for roles and users (see
-   * `canonicalPrincipal`); otherwise a `urn:ai-visibility:...` identifier.
-   */
-  readonly arn: string;
-  /** The exact IAM ARN, when it has a path. */
-  readonly iamArn?: string;
-  /** userIdentity.type (IAMUser, AssumedRole, AWSService, ...) or `JWT` for token callers. */
-  readonly type: string;
-  readonly account: string;
-  readonly role: PrincipalRole;
-  readonly signals: readonly Signal[];
-}
-
-export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'informational'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-
-export interface FrameworkRef {
-  readonly framework: 'OWASP-LLM-2025' | 'MITRE-ATLAS' | 'MITRE-ATTACK';
-  readonly id: string;
-  readonly name: string;
-}
-
-export interface FindingObservation {
-  readonly rule: string;
-  readonly severity: Severity;
-  readonly title: string;
-  /** What the event showed, in one sentence. */
-  readonly summary: string;
-  /** `confirmed` when the event shows the risk; `possible` when it shows a change it cannot vet. */
-  readonly confidence: 'confirmed' | 'possible';
-  readonly resource: string;
-  readonly principal: string | null;
-  readonly eventId: string;
-  readonly time: string;
-  readonly account: string;
-  readonly region: string;
-  readonly frameworks: readonly FrameworkRef[];
-  readonly signals: readonly Signal[];
 }
 
 export interface Classification {

@@ -15,7 +15,7 @@ import {
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { kindOfArn } from '../classifier/arn';
+import { kindOfArn } from '../core/arn';
 import { INDEXES } from '../shared/table-schema';
 import { ACCELERATORS, acceleratorsOf } from './catalog';
 import type { SweepTarget } from './metrics';

@@ -1,7 +1,8 @@
 /** The GPU sweep function's environment contract (see lambdas/shared/environment.ts). */
 import type { EnvironmentOf, EnvironmentSpec } from '../shared/environment';
 import type { AccountRegion } from './sweep';
-import { DEFAULT_THRESHOLDS, type Thresholds } from './verdict';
+import { SWEEP_DEFAULTS } from '../core/defaults';
+import type { Thresholds } from './verdict';
 
 const PERCENT = /^(100|[1-9]?\d)(\.\d+)?$/;
 
@@ -21,10 +22,10 @@ export const GPU_SWEEP_ENVIRONMENT = {
 export type GpuSweepEnvironment = EnvironmentOf<typeof GPU_SWEEP_ENVIRONMENT>;
 
 export const DEFAULT_SWEEP_ENVIRONMENT = {
-  SWEEP_WINDOW_MINUTES: '60',
-  IDLE_BELOW_PCT: String(DEFAULT_THRESHOLDS.idleBelowPct),
-  UNDERUTILIZED_BELOW_PCT: String(DEFAULT_THRESHOLDS.underutilizedBelowPct),
-  MEMORY_HELD_FROM_PCT: String(DEFAULT_THRESHOLDS.memoryHeldFromPct),
+  SWEEP_WINDOW_MINUTES: String(SWEEP_DEFAULTS.windowMinutes),
+  IDLE_BELOW_PCT: String(SWEEP_DEFAULTS.idleBelowPct),
+  UNDERUTILIZED_BELOW_PCT: String(SWEEP_DEFAULTS.underutilizedBelowPct),
+  MEMORY_HELD_FROM_PCT: String(SWEEP_DEFAULTS.memoryHeldFromPct),
   GPU_PRICES: '',
 } as const;
 

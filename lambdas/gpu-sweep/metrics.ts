@@ -19,6 +19,7 @@
  * - Bedrock provisioned throughput: AWS/Bedrock `Invocations` by ModelId (its ARN), summed.
  */
 import type { GetMetricDataCommandInput, GetMetricDataCommandOutput, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { ACCELERATOR_KINDS, type AcceleratorKind } from '../core/kinds';
 import { pool } from '../shared/pool';
 import { acceleratorsOf } from './catalog';
 import type { AcceleratorTelemetry, Point } from './verdict';
@@ -26,8 +27,9 @@ import type { AcceleratorTelemetry, Point } from './verdict';
 export const MAX_QUERIES_PER_CALL = 500;
 export const MAX_POINTS_PER_CALL = 100_800;
 
-export const SWEEP_KINDS = ['gpu-instance', 'inference-endpoint', 'training-job', 'notebook', 'provisioned-throughput'] as const;
-export type SweepKind = (typeof SWEEP_KINDS)[number];
+/** The kinds the sweep measures (the domain core's accelerator kinds). */
+export const SWEEP_KINDS = ACCELERATOR_KINDS;
+export type SweepKind = AcceleratorKind;
 
 /** A resource to sweep, as discovery or the inventory found it. */
 export interface SweepTarget {

@@ -9,11 +9,12 @@
  * payload stays small however many GPUs there are (Step Functions passes at most 256 KiB).
  */
 import { findingItem } from '../classifier/plan';
-import { finding } from '../classifier/findings';
-import type { FindingObservation } from '../classifier/types';
+import { finding } from '../core/findings';
+import type { FindingObservation } from '../core/model';
 import { keyString, orderKey, type InventoryStore } from '../shared/inventory-store';
 import { ENTITY, INDEXES, keys } from '../shared/table-schema';
 import { pool } from '../shared/pool';
+import { SWEEP_DEFAULTS } from '../core/defaults';
 
 /** Inventory updates of one account-region in flight at once (as the classifier bounds its writes). */
 const WRITE_CONCURRENCY = 16;
@@ -197,7 +198,7 @@ export async function sweepTarget(input: Plan['targets'][number], deps: TargetDe
     );
   }
 
-  const expiresAt = Math.floor(Date.parse(window.end) / 1000) + (deps.historyDays ?? 90) * 86_400;
+  const expiresAt = Math.floor(Date.parse(window.end) / 1000) + (deps.historyDays ?? SWEEP_DEFAULTS.historyDays) * 86_400;
   const history = verdicts.map((r) => ({ ...keys.utilization(r.resource, window.end, sweepId), entity: ENTITY.utilization, sweepId, window, account, region, ...r, expiresAt, [INDEXES.byKind.partitionKey]: `SWEEP#${sweepId}`, [INDEXES.byKind.sortKey]: r.resource }));
   const failed = await deps.store.putItems([...history, ...findings.map(findingItem)]);
   if (failed.length) throw new Error(`${failed.length} sweep record(s) not written`);

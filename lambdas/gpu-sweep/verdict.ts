@@ -15,6 +15,7 @@
  * with several accelerators is judged on their mean (one busy GPU of eight is an underused
  * instance); each accelerator's own verdict is kept in the evidence.
  */
+import { SWEEP_DEFAULTS } from '../core/defaults';
 
 export const VERDICTS = ['busy', 'underutilized', 'idle', 'memory-held-idle', 'no-telemetry'] as const;
 export type Verdict = (typeof VERDICTS)[number];
@@ -29,7 +30,7 @@ export interface Thresholds {
 }
 
 /** Defaults and their reasons: docs/gpu-sweep.md. */
-export const DEFAULT_THRESHOLDS: Thresholds = { idleBelowPct: 5, underutilizedBelowPct: 40, memoryHeldFromPct: 10 };
+export const DEFAULT_THRESHOLDS: Thresholds = { idleBelowPct: SWEEP_DEFAULTS.idleBelowPct, underutilizedBelowPct: SWEEP_DEFAULTS.underutilizedBelowPct, memoryHeldFromPct: SWEEP_DEFAULTS.memoryHeldFromPct };
 
 export interface Point {
   /** Start of the 1-minute period, ISO 8601. */

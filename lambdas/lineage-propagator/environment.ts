@@ -1,6 +1,6 @@
 /** The lineage propagator's environment contract (see lambdas/shared/environment.ts). */
 import type { EnvironmentOf, EnvironmentSpec } from '../shared/environment';
-import { DEFAULT_CLASSIFICATION, type ClassificationScheme } from '../shared/lineage';
+import { DEFAULT_CLASSIFICATION, type ClassificationScheme } from '../core/lineage';
 
 const LEVEL = /^[A-Za-z0-9_.:-]{1,64}$/;
 

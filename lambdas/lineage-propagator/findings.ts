@@ -6,17 +6,15 @@
  * rule is forgotten, so a later relapse is raised again. Recomputing a node without a change
  * raises nothing: findings are not repeated.
  */
-import { finding, type FindingRuleId } from '../classifier/findings';
-import { parseArn } from '../classifier/arn';
-import type { FindingObservation, Signal } from '../classifier/types';
-import { nodeKind, rank, RELATIONS, type Cause, type ClassificationScheme, type OwnClassification, type SensitivityFrom, type UpstreamState } from '../shared/lineage';
+import { finding, type FindingRuleId } from '../core/findings';
+import { parseArn } from '../core/arn';
+import { SERVING_KINDS, TRAINED_MODEL_KINDS, TRAINING_KINDS } from '../core/kinds';
+import type { FindingObservation, Signal } from '../core/model';
+import { nodeKind, rank, RELATIONS, type Cause, type ClassificationScheme, type OwnClassification, type SensitivityFrom, type UpstreamState } from '../core/lineage';
 
 /** The level each lineage rule was last raised at, per node. */
 export type Raised = Readonly<Partial<Record<FindingRuleId, string>>>;
 
-export const TRAINING_KINDS = new Set(['training-job', 'customization-job']);
-export const SERVING_KINDS = new Set(['inference-endpoint', 'agent', 'knowledge-base', 'provisioned-throughput']);
-export const MODEL_KINDS = new Set(['model', 'custom-model', 'imported-model']);
 
 export interface NodeView {
   readonly node: string;
@@ -61,7 +59,7 @@ export function lineageFindings(
   if (from && sensitive(view.sensitivity)) {
     consider('sensitive-data-in-training', view.sensitivity, TRAINING_KINDS.has(view.kind), () => `${view.kind} ${view.node} trains on ${view.sensitivity} data from ${describe(from)}.`, () => lineageSignals(from));
     consider('sensitive-data-in-knowledge-base', view.sensitivity, view.kind === 'knowledge-base', () => `Knowledge base ${view.node} holds ${view.sensitivity} data from ${describe(from)}: it answers with it.`, () => lineageSignals(from));
-    const model = from.path.slice(0, -1).find((n) => MODEL_KINDS.has(nodeKind(n)));
+    const model = from.path.slice(0, -1).find((n) => TRAINED_MODEL_KINDS.has(nodeKind(n)));
     consider(
       'sensitive-model-exposed',
       view.sensitivity,

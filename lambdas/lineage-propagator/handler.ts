@@ -14,7 +14,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { readEnvironment } from '../shared/environment';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
-import type { LineageMessage, LineageQueue } from '../shared/lineage';
+import type { LineageMessage, LineageQueue } from '../core/lineage';
 import { sqsLineageQueue } from '../shared/lineage-queue';
 import { withHouseMiddleware } from '../shared/middleware';
 import { classificationScheme, LINEAGE_PROPAGATOR_ENVIRONMENT, type LineagePropagatorEnvironment } from './environment';

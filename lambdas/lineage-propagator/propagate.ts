@@ -32,7 +32,7 @@ import {
   type Relation,
   type SensitivityFrom,
   type UpstreamState,
-} from '../shared/lineage';
+} from '../core/lineage';
 import { findingItem } from '../classifier/plan';
 import { lineageFindings, type Raised } from './findings';
 

@@ -10,9 +10,9 @@
  * their IAM path when it is known, and without), users on `userIdentity.arn`. The rules use
  * ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS: an agent's reads are actions too.
  */
-import { CLOUDTRAIL_API_CALL } from './constants';
+import { AGENT_RULE_PREFIX, CLOUDTRAIL_API_CALL } from '../core/constants';
 
-export const AGENT_RULE_PREFIX = 'ai-visibility-agents-';
+export { AGENT_RULE_PREFIX };
 /** Stay clear of EventBridge's 4,096-character pattern limit. */
 export const MAX_PATTERN_CHARS = 3_900;
 

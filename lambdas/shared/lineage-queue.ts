@@ -3,7 +3,7 @@
  * apart from either handler so neither bundles the other's clients.
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { deduplicationIdOf, messageGroupOf, type LineageQueue } from './lineage';
+import { deduplicationIdOf, messageGroupOf, type LineageQueue } from '../core/lineage';
 
 const SEND_BATCH = 10;
 const SEND_ATTEMPTS = 4;

@@ -8,7 +8,7 @@
  *
  * docs/capture.md explains each rule, the read-only calls left out and why, and what it costs.
  */
-import { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL, OWN_ROLE_PATH, SERVICE_STATE_EVENTS } from '../../lambdas/shared/constants';
+import { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL, OWN_ROLE_PATH, SERVICE_STATE_EVENTS } from '../../lambdas/core/constants';
 
 export { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL };
 

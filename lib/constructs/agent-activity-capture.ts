@@ -17,7 +17,7 @@ import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { AGENT_CAPTURE_SYNC_ENVIRONMENT } from '../../lambdas/agent-capture-sync/environment';
-import { AGENT_RULE_PREFIX } from '../../lambdas/shared/agent-capture';
+import { AGENT_RULE_PREFIX } from '../../lambdas/core/constants';
 import { environmentFor } from '../../lambdas/shared/environment';
 import type { AiActivityCapture } from './ai-activity-capture';
 import { AiVisibilityFunction } from './house-function';

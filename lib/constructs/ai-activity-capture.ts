@@ -16,7 +16,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { captureRules, type CaptureRuleSpec } from '../capture/patterns';
-import { CAPTURE_TARGET, ENABLED_WITH_READ_ONLY_EVENTS } from '../../lambdas/shared/constants';
+import { CAPTURE_TARGET, ENABLED_WITH_READ_ONLY_EVENTS } from '../../lambdas/core/constants';
 
 export interface AiActivityCaptureProps {
   /** The rules to create. @default captureRules() */

@@ -22,7 +22,7 @@ import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { GPU_SWEEP_ENVIRONMENT } from '../../lambdas/gpu-sweep/environment';
 import { environmentFor } from '../../lambdas/shared/environment';
-import { OWN_ROLE_PATH } from '../../lambdas/shared/constants';
+import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
 import { AiVisibilityFunction } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
 import { nagArn, nagAttribute } from './nag';

@@ -15,7 +15,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { OWN_ROLE_PATH } from '../../lambdas/shared/constants';
+import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
 
 /** The newest Node.js runtime in aws-cdk-lib (cdk-nag AwsSolutions-L1 checks it stays so). */
 export const HOUSE_RUNTIME = lambda.Runtime.NODEJS_24_X;

@@ -5,9 +5,9 @@
  * deployed table, through the same queries.
  */
 import { paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { canonicalPrincipal } from '../../lambdas/classifier/principal';
+import { canonicalPrincipal } from '../../lambdas/core/arn';
 import { groupBy } from '../../lambdas/shared/collections';
-import type { Signal } from '../../lambdas/classifier/types';
+import type { Signal } from '../../lambdas/core/model';
 import { ENTITY, keys } from '../../lambdas/shared/table-schema';
 
 export interface AgentEvidenceEntry {

@@ -5,9 +5,9 @@
  * Queries: one per node, on the node's own partition.
  */
 import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { kindOfArn } from '../../lambdas/classifier/arn';
+import { kindOfArn } from '../../lambdas/core/arn';
 import { keys } from '../../lambdas/shared/table-schema';
-import { nodeKind, s3Node, type SensitivityFrom } from '../../lambdas/shared/lineage';
+import { nodeKind, s3Node, type SensitivityFrom } from '../../lambdas/core/lineage';
 
 export interface LineageEntry {
   from: string;

@@ -6,7 +6,7 @@
  * deduplicated by their FIFO deduplication id, as SQS does.
  */
 import type { PropagatorHandler } from '../../lambdas/lineage-propagator/handler';
-import { deduplicationIdOf, type LineageMessage, type LineageQueue } from '../../lambdas/shared/lineage';
+import { deduplicationIdOf, type LineageMessage, type LineageQueue } from '../../lambdas/core/lineage';
 import { lambdaContext, sqsRecord } from './lambda-shapes';
 import type { ReadProblem } from './read-logs';
 

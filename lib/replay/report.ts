@@ -7,10 +7,10 @@
  */
 import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENTITY, INDEXES, PARTITION_KEY, SORT_KEY } from '../../lambdas/shared/table-schema';
-import type { FrameworkRef, Signal } from '../../lambdas/classifier/types';
+import { severityOrder, type FrameworkRef, type Signal } from '../../lambdas/core/model';
 import { agentsFromItems, type AgentActionEntry, type AgentEntry } from '../query/agents';
 import { lineageEntry, type LineageEntry } from '../query/lineage';
-import type { SensitivityFrom } from '../../lambdas/shared/lineage';
+import type { SensitivityFrom } from '../../lambdas/core/lineage';
 
 export interface ReplayStats {
   /** Records read. */
@@ -112,7 +112,6 @@ function plain(value: unknown): unknown {
   return value;
 }
 
-const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'informational'];
 
 export function buildReport(items: Record<string, unknown>[], run: ReplayRun): ReplayReport {
   const inventory: InventoryEntry[] = [];
@@ -217,7 +216,7 @@ export function renderReport(report: ReplayReport): string {
   }
   lines.push('', `Principals: ${report.principals.length}`);
   if (report.principals.length) lines.push(table([['ROLE', 'PRINCIPAL'], ...report.principals.map((p) => [p.role, p.arn])]));
-  const bySeverity = [...report.findings].sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || a.time.localeCompare(b.time));
+  const bySeverity = [...report.findings].sort((a, b) => severityOrder(a.severity) - severityOrder(b.severity) || a.time.localeCompare(b.time));
   lines.push('', `Findings: ${report.findings.length}`);
   for (const f of bySeverity) {
     const frameworks = f.frameworks.map((x) => x.id).join(', ');

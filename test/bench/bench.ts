@@ -31,7 +31,7 @@ import { parseLogFile } from '../../lib/replay/read-logs';
 import { localClassifierEnvironment, replay, replayInto } from '../../lib/replay/replay';
 import { createClassifierHandler } from '../../lambdas/classifier/handler';
 import { createPropagator } from '../../lambdas/lineage-propagator/propagate';
-import { DEFAULT_CLASSIFICATION, type LineageMessage } from '../../lambdas/shared/lineage';
+import { DEFAULT_CLASSIFICATION, type LineageMessage } from '../../lambdas/core/lineage';
 import { sweepScale } from './sweep-scale';
 import { sweepTarget } from '../../lambdas/gpu-sweep/sweep';
 import { readInventory, readMetrics, recordedMetricReader } from '../../lib/sweep/local-sweep';

@@ -9,7 +9,8 @@
 import { classify } from '../../lambdas/classifier/classify';
 import { at } from '../../lambdas/classifier/evidence';
 import { normalize } from '../../lambdas/classifier/normalize';
-import { RESOURCE_KINDS, type Classification, type NormalizedEvent, type Signal } from '../../lambdas/classifier/types';
+import { type Classification, type NormalizedEvent } from '../../lambdas/classifier/types';
+import { RESOURCE_KINDS, type Signal } from '../../lambdas/core/model';
 import { aiFixture, aiFixtureFiles, documentedRecord, documentedRecords, nonAiRecords, normalized, readJson } from '../helpers';
 
 const run = (record: Record<string, unknown>): Classification => classify(normalized(record));

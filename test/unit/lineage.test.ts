@@ -27,7 +27,7 @@ import {
   type OwnClassification,
   type Resolved,
   type UpstreamState,
-} from '../../lambdas/shared/lineage';
+} from '../../lambdas/core/lineage';
 import { classify } from '../../lambdas/classifier/classify';
 import { aiFixture, documentedRecord, FIXTURES, normalized, readJson } from '../helpers';
 

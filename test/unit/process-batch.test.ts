@@ -9,7 +9,7 @@ import { processMessages, type InboundMessage } from '../../lambdas/classifier/p
 import { classify } from '../../lambdas/classifier/classify';
 import type { EntityWrite, InventoryStore, Key } from '../../lambdas/shared/inventory-store';
 import { aiFixture, documentedRecord, normalized } from '../helpers';
-import type { LineageMessage } from '../../lambdas/shared/lineage';
+import type { LineageMessage } from '../../lambdas/core/lineage';
 
 function msg(id: string, record: Record<string, unknown>): InboundMessage {
   return { messageId: id, body: JSON.stringify(toEnvelope(record)), receivedAt: '2025-06-05T00:00:00.000Z', source: `sqs:${id}` };

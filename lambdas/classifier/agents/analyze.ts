@@ -10,12 +10,15 @@
  * service-linked roles are never agents, and the model call must be the principal's own.
  */
 import { OWN_ACTIVITY } from '../classify';
-import { finding, type FindingRuleId } from '../findings';
+import { finding, type FindingRuleId } from '../../core/findings';
 import { eventSignal, signal } from '../evidence';
 import { isInteractiveSession } from '../principal';
-import type { Classification, FindingObservation, NormalizedEvent, PrincipalObservation, ResourceObservation, Signal } from '../types';
+import type { Classification, NormalizedEvent } from '../types';
+import type { FindingObservation, PrincipalObservation, ResourceObservation, Signal } from '../../core/model';
 import { groupBy } from '../../shared/collections';
-import { parseArn } from '../arn';
+import { AGENT_DEFAULTS } from '../../core/defaults';
+import { INVOCABLE_MODEL_KINDS } from '../../core/kinds';
+import { parseArn } from '../../core/arn';
 import { arnsIn, classifyAction, isSecretAccess, outcomeOf, touchedResources, type ActionClass } from './actions';
 import { callerOf, functionRoleOf, identifyAgents, isMutationElsewhere, principalOf, type AgentEvidence, type AgentIdentificationOptions, type FunctionRole } from './identify';
 
@@ -27,8 +30,8 @@ export interface AgentSettings extends AgentIdentificationOptions {
 }
 
 export const DEFAULT_AGENT_SETTINGS: AgentSettings = {
-  behaviourWindowMs: 15 * 60_000,
-  deniedBurst: { count: 5, windowMs: 5 * 60_000 },
+  behaviourWindowMs: AGENT_DEFAULTS.behaviourWindowSeconds * 1000,
+  deniedBurst: { count: AGENT_DEFAULTS.deniedBurstCount, windowMs: AGENT_DEFAULTS.deniedBurstSeconds * 1000 },
 };
 
 export interface PrincipalState {
@@ -90,7 +93,6 @@ export interface AgentAnalysis {
   readonly created: Array<{ readonly messageId: string; readonly event: NormalizedEvent; readonly resource: ResourceObservation }>;
 }
 
-const MODEL_KINDS = new Set(['foundation-model', 'custom-model', 'imported-model', 'inference-profile', 'provisioned-throughput']);
 
 const ms = (iso: string) => Date.parse(iso);
 
@@ -230,7 +232,7 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
       classes: classifyAction(c.event, resources),
       outcome: outcomeOf(c.event),
       resources,
-      models: c.classification.principal?.role === 'ai-application' ? c.classification.resources.filter((r) => MODEL_KINDS.has(r.kind)).map((r) => r.arn) : [],
+      models: c.classification.principal?.role === 'ai-application' ? c.classification.resources.filter((r) => INVOCABLE_MODEL_KINDS.has(r.kind)).map((r) => r.arn) : [],
     };
     actions.push(action);
     for (const f of actionFindings(action, c.caller.arn)) findings.push({ messageId: c.messageId, finding: f });

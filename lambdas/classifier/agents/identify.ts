@@ -13,11 +13,13 @@
  *   user agent is an agent framework's.
  * A person's interactive session (console, browser, IAM Identity Center, root) is never an agent.
  */
-import { AGENT_TAG_KEY } from '../../shared/constants';
-import { agentCoreArn, arnOrBuild, bedrockArn } from '../arn';
+import { AGENT_TAG_KEY } from '../../core/constants';
+import { AI_EVENT_SOURCES } from '../../core/kinds';
+import { agentCoreArn, arnOrBuild, bedrockArn, canonicalPrincipal } from '../../core/arn';
 import { eventSignal, fieldSignal, list, signal, str } from '../evidence';
-import { canonicalPrincipal, identifyPrincipal, isInteractiveSession } from '../principal';
-import type { Classification, NormalizedEvent, PrincipalObservation, Signal } from '../types';
+import { identifyPrincipal, isInteractiveSession } from '../principal';
+import type { Classification, NormalizedEvent } from '../types';
+import type { PrincipalObservation, Signal } from '../../core/model';
 import { isReadOnly } from './actions';
 
 export const AGENT_EVIDENCE_KINDS = ['declared', 'constructed', 'session', 'behaviour'] as const;
@@ -197,10 +199,8 @@ export function functionRoleOf(event: NormalizedEvent): FunctionRole | undefined
   };
 }
 
-/** The AI services: a model call there is not "a mutating call to another service". */
-const AI_SOURCES = new Set(['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com', 'sagemaker.amazonaws.com']);
 
 /** A successful write to a service other than the AI services: the second half of the behaviour heuristic. */
 export function isMutationElsewhere(event: NormalizedEvent): boolean {
-  return !event.errorCode && !isReadOnly(event) && !AI_SOURCES.has(event.eventSource);
+  return !event.errorCode && !isReadOnly(event) && !AI_EVENT_SOURCES.has(event.eventSource);
 }

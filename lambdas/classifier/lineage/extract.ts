@@ -10,10 +10,10 @@
  * S3 locations are nodes of their own (`arn:aws:s3:::bucket/prefix`), each joined to its bucket
  * by a `contains` edge, through which the bucket's classification reaches it.
  */
-import { arnOrBuild, bedrockArn, kindOfArn, resolveModelId, sageMakerArn } from '../arn';
+import { arnOrBuild, bedrockArn, kindOfArn, resolveModelId, sageMakerArn } from '../../core/arn';
 import { at, list, str } from '../evidence';
 import type { NormalizedEvent } from '../types';
-import { bucketOf, dataSourceNode, loggingConfigNode, RELATIONS, s3Node, type LineageEdge, type Relation } from '../../shared/lineage';
+import { bucketOf, dataSourceNode, loggingConfigNode, RELATIONS, s3Node, type LineageEdge, type Relation } from '../../core/lineage';
 
 export interface BucketTags {
   readonly bucket: string;

@@ -7,10 +7,10 @@
  * `additionalEventData.jwt.claims` (AgentCore developer guide, "Understanding gateway
  * CloudTrail log entries"); the status of the call is `responseElements.statusCode`.
  */
-import { agentCoreArn, arnOrBuild, kindOfArn } from '../arn';
+import { agentCoreArn, arnOrBuild, kindOfArn } from '../../core/arn';
 import type { Collector } from '../collector';
 import { eventSignal, fieldSignal, firstString, signal, str } from '../evidence';
-import type { ResourceKind } from '../types';
+import type { ResourceKind } from '../../core/model';
 import type { Rule } from './bedrock';
 
 function target(

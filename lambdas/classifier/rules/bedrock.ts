@@ -6,11 +6,12 @@
  * Where CloudTrail omits content (guardrail policies are not logged), the rule says so in the
  * finding's confidence instead of guessing.
  */
-import { arnOrBuild, bedrockArn, kindOfArn, resolveModelId } from '../arn';
+import { arnOrBuild, bedrockArn, kindOfArn, resolveModelId } from '../../core/arn';
 import type { Collector } from '../collector';
 import { at, eventSignal, fieldSignal, firstString, list, signal, str } from '../evidence';
-import type { NormalizedEvent, Signal } from '../types';
-import { loggingConfigNode } from '../../shared/lineage';
+import type { NormalizedEvent } from '../types';
+import type { Signal } from '../../core/model';
+import { loggingConfigNode } from '../../core/lineage';
 
 export type Rule = (c: Collector) => void;
 

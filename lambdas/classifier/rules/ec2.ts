@@ -8,10 +8,10 @@
  * `CreateFleetResponse.errorSet` while the call itself succeeds. Start/Stop/TerminateInstances
  * name only instance ids: they update instances the inventory already knows as GPU instances.
  */
-import { ec2InstanceArn } from '../arn';
+import { ec2InstanceArn } from '../../core/arn';
 import type { Collector } from '../collector';
 import { at, eventSignal, list, signal, str } from '../evidence';
-import type { Signal } from '../types';
+import type { Signal } from '../../core/model';
 import type { Rule } from './bedrock';
 
 /** p*, g*, gr*, inf*, trn*, dl* families, e.g. p5.48xlarge, g5g.xlarge, p6-b200.48xlarge, trn2.48xlarge. */

@@ -6,8 +6,8 @@
  * the inventory knows; a tag under `ai-visibility:` declares the bucket itself, which is how
  * users bring a store into view before any model file lands in it.
  */
-import { TAG_PREFIX } from '../../shared/constants';
-import { s3BucketArn } from '../arn';
+import { TAG_PREFIX } from '../../core/constants';
+import { s3BucketArn } from '../../core/arn';
 import { at, eventSignal, fieldSignal, list, str } from '../evidence';
 import type { Rule } from './bedrock';
 

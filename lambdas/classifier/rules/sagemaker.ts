@@ -7,10 +7,11 @@
  * request leaves out take the API default: `DirectInternetAccess` and `RootAccess` both
  * default to `Enabled` (CreateNotebookInstance API reference), so an absent field is a risky one.
  */
-import { sageMakerArn } from '../arn';
+import { sageMakerArn } from '../../core/arn';
 import type { Collector } from '../collector';
 import { at, eventSignal, fieldSignal, firstString, list, signal, str } from '../evidence';
-import type { AttributeValue, NormalizedEvent, ResourceKind, Signal } from '../types';
+import type { NormalizedEvent } from '../types';
+import type { AttributeValue, ResourceKind, Signal } from '../../core/model';
 import type { Rule } from './bedrock';
 
 type Attributes = (e: NormalizedEvent) => Record<string, AttributeValue | undefined>;

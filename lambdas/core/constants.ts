@@ -37,3 +37,6 @@ export const CAPTURE_TARGET = { id: 'CaptureQueue', maximumEventAgeInSeconds: 86
 export const SERVICE_STATE_EVENTS: Record<string, { source: string; eventSource: string; eventName: string }> = {
   'Model Customization Job State Change': { source: 'aws.bedrock', eventSource: 'bedrock.amazonaws.com', eventName: 'ModelCustomizationJobStateChange' },
 };
+
+/** Name prefix of the EventBridge rules the agent capture sync owns (lambdas/shared/agent-capture.ts). */
+export const AGENT_RULE_PREFIX = 'ai-visibility-agents-';

@@ -5,7 +5,7 @@
  * given where they fit; MITRE ATT&CK ids where the behaviour is a cloud technique ATLAS reuses
  * (disabling cloud logs, resource hijacking). docs/findings.md explains each rule.
  */
-import type { FindingObservation, FrameworkRef, NormalizedEvent, Severity, Signal } from './types';
+import type { Confidence, FindingObservation, FindingOccasion, FrameworkRef, Severity, Signal } from './model';
 
 const OWASP = {
   LLM01: { framework: 'OWASP-LLM-2025', id: 'LLM01:2025', name: 'Prompt Injection' },
@@ -166,13 +166,13 @@ export type FindingRuleId = keyof typeof FINDING_RULES;
 /** Build a finding of `rule` raised by `event` against `resource`. */
 export function finding(
   rule: FindingRuleId,
-  event: Pick<NormalizedEvent, 'eventId' | 'time' | 'account' | 'region'>,
+  event: FindingOccasion,
   args: {
     resource: string;
     principal: string | null;
     summary: string;
     signals: readonly Signal[];
-    confidence?: 'confirmed' | 'possible';
+    confidence?: Confidence;
     severity?: Severity;
   },
 ): FindingObservation {

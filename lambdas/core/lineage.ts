@@ -14,7 +14,8 @@
  * graph is one Query per node, strongly consistent, with no index.
  */
 import { createHash } from 'node:crypto';
-import { kindOfArn, parseArn } from '../classifier/arn';
+import { kindOfArn, parseArn } from './arn';
+import { CLASSIFICATION_DEFAULTS } from './defaults';
 
 export const RELATIONS = {
   /** bucket -> a location in it: carries the bucket's own classification, nothing derived. */
@@ -69,11 +70,7 @@ export interface ClassificationScheme {
   readonly sensitiveFrom: string;
 }
 
-export const DEFAULT_CLASSIFICATION: ClassificationScheme = {
-  tagKey: 'data-classification',
-  levels: ['public', 'internal', 'confidential', 'restricted'],
-  sensitiveFrom: 'confidential',
-};
+export const DEFAULT_CLASSIFICATION: ClassificationScheme = CLASSIFICATION_DEFAULTS;
 
 /** 0 for no classification, then 1.. for the levels, lowest first. */
 export function rank(scheme: ClassificationScheme, level: string | null | undefined): number {

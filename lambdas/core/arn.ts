@@ -1,6 +1,6 @@
 /**
- * ARNs: parse them, build them from the ids and names events carry, and map an ARN's resource
- * type to an inventory kind.
+ * ARNs: parse them, build them from the ids and names events carry, map an ARN's resource
+ * type to an inventory kind, and name principals canonically.
  *
  * Quirks handled here, from the service docs:
  * - SageMaker lower-cases resource names in ARNs (`ExampleEndpoint` -> `endpoint/exampleendpoint`);
@@ -10,7 +10,14 @@
  * - Bedrock `modelId` may be a model id, a cross-region inference profile id (`us.anthropic...`),
  *   or the ARN of a custom/imported model, provisioned throughput or inference profile.
  */
-import type { NormalizedEvent, ResourceKind } from './types';
+import type { ResourceKind } from './model';
+
+/** Where an ARN is built: the partition, region and account of the event that names the resource. */
+export interface Place {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+}
 
 export interface ParsedArn {
   readonly partition: string;
@@ -91,23 +98,23 @@ export function kindOfArn(arn: string): { kind: ResourceKind; arn: string; parse
   return { kind, arn: `${prefix}/${id}`, parsed };
 }
 
-export function bedrockArn(event: NormalizedEvent, type: string, id: string): string {
+export function bedrockArn(event: Place, type: string, id: string): string {
   return `arn:${event.partition}:bedrock:${event.region}:${event.account}:${type}/${id}`;
 }
 
-export function agentCoreArn(event: NormalizedEvent, type: string, id: string): string {
+export function agentCoreArn(event: Place, type: string, id: string): string {
   return `arn:${event.partition}:bedrock-agentcore:${event.region}:${event.account}:${type}/${id}`;
 }
 
-export function sageMakerArn(event: NormalizedEvent, type: string, name: string): string {
+export function sageMakerArn(event: Place, type: string, name: string): string {
   return `arn:${event.partition}:sagemaker:${event.region}:${event.account}:${type}/${name.toLowerCase()}`;
 }
 
-export function ec2InstanceArn(event: NormalizedEvent, instanceId: string): string {
+export function ec2InstanceArn(event: Place, instanceId: string): string {
   return `arn:${event.partition}:ec2:${event.region}:${event.account}:instance/${instanceId}`;
 }
 
-export function s3BucketArn(event: NormalizedEvent, bucket: string): string {
+export function s3BucketArn(event: Place, bucket: string): string {
   return `arn:${event.partition}:s3:::${bucket}`;
 }
 
@@ -119,7 +126,7 @@ export function arnOrBuild(idOrArn: string, build: (id: string) => string): stri
 const INFERENCE_PROFILE_GEO = /^(us|eu|apac|us-gov|jp|au|ca|global)\./;
 
 /** Resolve a Bedrock `modelId` (id, profile id or ARN) to the resource it names. */
-export function resolveModelId(event: NormalizedEvent, modelId: string): { kind: ResourceKind; arn: string } | undefined {
+export function resolveModelId(event: Place, modelId: string): { kind: ResourceKind; arn: string } | undefined {
   if (modelId.startsWith('arn:')) {
     const known = kindOfArn(modelId);
     return known ? { kind: known.kind, arn: known.arn } : undefined;
@@ -128,4 +135,22 @@ export function resolveModelId(event: NormalizedEvent, modelId: string): { kind:
     return { kind: 'inference-profile', arn: bedrockArn(event, 'inference-profile', modelId) };
   }
   return { kind: 'foundation-model', arn: `arn:${event.partition}:bedrock:${event.region}::foundation-model/${modelId}` };
+}
+
+const IAM_ENTITY = /^arn:([^:]+):iam::([^:]*):(role|user)\/(?:[^/]*\/)*([^/]+)$/;
+
+/**
+ * The canonical ARN of an IAM role or user, without its path: names are unique in an account
+ * whatever the path, and the events that name a principal do so with its path (sessionIssuer,
+ * CreateAgent), without it (an STS session) or by name alone (TagRole). Other ARNs are returned
+ * as they are. The exact IAM ARN is kept beside it as `iamArn`.
+ */
+export function canonicalPrincipal(arn: string): string {
+  const m = IAM_ENTITY.exec(arn);
+  return m ? `arn:${m[1]}:iam::${m[2]}:${m[3]}/${m[4]}` : arn;
+}
+
+/** The account an ARN (or an `urn:ai-visibility:<type>:<account>:...` identifier) belongs to, or `unknown`. */
+export function accountOfArn(arn: string): string {
+  return parseArn(arn)?.account || /^urn:ai-visibility:[^:]+:(\d{12})/.exec(arn)?.[1] || 'unknown';
 }

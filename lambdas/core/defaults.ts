@@ -1,0 +1,43 @@
+/**
+ * One home for each default that both a function and the deploy-time configuration need: the
+ * function's environment spec, the local runtime and `lib/config.ts` all read these, none
+ * retypes them. docs explain each (agents.md, lineage.md, gpu-sweep.md).
+ */
+
+/** The CloudWatch namespace of every function's metrics. */
+export const METRICS_NAMESPACE = 'AiVisibility';
+
+/** Agent identification and the action ledger. */
+export const AGENT_DEFAULTS = {
+  /** A model call and then a write to another service within this many seconds marks an agent. */
+  behaviourWindowSeconds: 900,
+  /** This many denied actions of an agent... */
+  deniedBurstCount: 5,
+  /** ...within this many seconds raise agent-denied-burst. */
+  deniedBurstSeconds: 300,
+  /** Days an agent action stays in the ledger (DynamoDB TTL). */
+  ledgerRetentionDays: 400,
+} as const;
+
+/** The data classification scheme lineage reads from bucket tags. */
+export const CLASSIFICATION_DEFAULTS = {
+  tagKey: 'data-classification',
+  /** Lowest first. */
+  levels: ['public', 'internal', 'confidential', 'restricted'] as readonly string[],
+  /** Findings are raised from this level up. */
+  sensitiveFrom: 'confidential',
+} as const;
+
+/** The GPU utilization sweep. */
+export const SWEEP_DEFAULTS = {
+  /** Minutes of metrics each sweep judges. */
+  windowMinutes: 60,
+  /** Mean GPU utilization (%) below which a GPU is idle. */
+  idleBelowPct: 5,
+  /** Mean GPU utilization (%) below which a GPU is underutilized. */
+  underutilizedBelowPct: 40,
+  /** Share of GPU memory (%) allocated that makes an idle GPU memory-held-idle. */
+  memoryHeldFromPct: 10,
+  /** Days a utilization record is kept. */
+  historyDays: 90,
+} as const;
