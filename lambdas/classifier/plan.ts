@@ -10,15 +10,36 @@
  * messages and SQS redelivers them.
  */
 import { groupBy } from '../shared/collections';
-import { ENTITY, INDEXES, keys, WATCH_INDEX_PK } from '../shared/table-schema';
+import {
+  agentActionItem,
+  agentDenialItem,
+  agentProfileLatest,
+  evidenceAttribute,
+  findingItem,
+  functionLatest,
+  keys,
+  keyString,
+  lineageEdgeLatest,
+  lineageTagsLatest,
+  principalLatest,
+  principalRole,
+  principalRoleSortKey,
+  RESERVED_RESOURCE_FIELDS,
+  resourceDiscoverer,
+  resourceLatest,
+  watchItem,
+  type Item,
+  type Key,
+  type StoredValue,
+} from '../shared/items';
 import type { AgentAnalysis } from './agents/analyze';
 import { accountOfArn } from '../core/arn';
 import { AGENT_DEFAULTS } from '../core/defaults';
-import { keyString, orderKey, type EntityWrite, type Key, type StoredValue, type VersionedValue } from '../shared/inventory-store';
+import { orderKey, type EntityWrite, type VersionedValue } from '../shared/inventory-store';
 import type { Classification, NormalizedEvent } from './types';
-import type { FindingObservation, PrincipalObservation, ResourceObservation } from '../core/model';
+import type { PrincipalObservation, ResourceObservation } from '../core/model';
 import type { LineageFacts } from './lineage/extract';
-import { nodeKind, type LineageMessage } from '../core/lineage';
+import type { LineageMessage } from '../core/lineage';
 
 export interface ClassifiedEvent {
   readonly messageId: string;
@@ -32,7 +53,7 @@ export interface PlannedEntity {
 }
 
 export interface PlannedItem {
-  readonly item: Record<string, unknown> & Key;
+  readonly item: Item;
   readonly messageIds: ReadonlySet<string>;
 }
 
@@ -60,9 +81,9 @@ function inOrderBy<T extends { event: NormalizedEvent }>(items: readonly T[], ke
 
 /** Immutable items, one per key, each with every message that asked for it. */
 class ItemSet {
-  private readonly items = new Map<string, { item: Record<string, unknown> & Key; messageIds: Set<string> }>();
+  private readonly items = new Map<string, { item: Item; messageIds: Set<string> }>();
 
-  put(item: Record<string, unknown> & Key, messageId: string): void {
+  put(item: Item, messageId: string): void {
     const k = keyString(item);
     const existing = this.items.get(k);
     if (existing) existing.messageIds.add(messageId);
@@ -72,24 +93,6 @@ class ItemSet {
   list(): PlannedItem[] {
     return [...this.items.values()];
   }
-}
-
-function resourceFields(r: ResourceObservation, event: NormalizedEvent): Record<string, StoredValue> {
-  return {
-    entity: ENTITY.resource,
-    arn: r.arn,
-    kind: r.kind,
-    service: r.service,
-    account: r.account,
-    region: r.region,
-    status: r.status,
-    signals: r.signals,
-    lastEventName: event.eventName,
-    [INDEXES.byKind.partitionKey]: `KIND#${r.kind}`,
-    [INDEXES.byKind.sortKey]: r.arn,
-    [INDEXES.byAccount.partitionKey]: `ACCOUNT#${r.account}`,
-    [INDEXES.byAccount.sortKey]: `RESOURCE#${r.kind}#${r.arn}`,
-  };
 }
 
 /** Each configuration attribute as the newest sighting that carried it showed it. */
@@ -105,23 +108,19 @@ function versionedAttributes(sightings: Sighting<ResourceObservation>[], reserve
   return out;
 }
 
-const RESERVED_RESOURCE_FIELDS = ['lastPrincipal', 'discoveredBy', 'firstSeen', 'firstEventId', 'lastSeen', 'lastEventId', 'usedByAccounts', 'pk', 'sk', INDEXES.byPrincipal.partitionKey, INDEXES.byPrincipal.sortKey];
 
 function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
   const head = sightings[sightings.length - 1];
-  const latest = resourceFields(head.observation, head.event);
+  const latest = resourceLatest(head.observation, head.event.eventName);
   if (head.principal) latest.lastPrincipal = head.principal;
-  const reserved = { ...latest, ...Object.fromEntries(RESERVED_RESOURCE_FIELDS.map((f) => [f, true])) };
+  const reserved: Record<string, StoredValue> = { ...latest, ...Object.fromEntries(RESERVED_RESOURCE_FIELDS.map((f) => [f, true])) };
   const fill: Record<string, StoredValue> = {};
   // Who first revealed the resource: the caller of the oldest event (or, if that one had none,
   // of the oldest that had one, as a fill).
   const earliest: Record<string, StoredValue> = {};
   const discoverer = sightings.find((s) => s.principal);
   if (discoverer?.principal) {
-    const target = discoverer === sightings[0] ? earliest : fill;
-    target.discoveredBy = discoverer.principal;
-    target[INDEXES.byPrincipal.partitionKey] = `PRINCIPAL#${discoverer.principal}`;
-    target[INDEXES.byPrincipal.sortKey] = `RESOURCE#${head.observation.arn}`;
+    Object.assign(discoverer === sightings[0] ? earliest : fill, resourceDiscoverer(discoverer.principal, head.observation.arn));
   }
   const addToSet: Record<string, string[]> = {};
   if (head.observation.kind === 'foundation-model') {
@@ -145,25 +144,9 @@ function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
 /** Identity evidence (who the caller is) as opposed to behaviour evidence (what it did). */
 const isIdentityEvidence = (path: string) => path.startsWith('userIdentity') || path === 'sessionCredentialFromConsole' || path === 'userAgent' || path.startsWith('additionalEventData');
 
-function principalFields(p: PrincipalObservation, event: NormalizedEvent): Record<string, StoredValue> {
-  return {
-    entity: ENTITY.principal,
-    arn: p.arn,
-    ...(p.iamArn ? { iamArn: p.iamArn } : {}),
-    type: p.type,
-    account: p.account,
-    lastEventName: event.eventName,
-    lastEventSource: event.eventSource,
-    [INDEXES.byAccount.partitionKey]: `ACCOUNT#${p.account}`,
-    [INDEXES.byAccount.sortKey]: `PRINCIPAL#${p.arn}`,
-    [INDEXES.byPrincipal.partitionKey]: `PRINCIPAL#${p.arn}`,
-    [INDEXES.byPrincipal.sortKey]: '#STATE',
-  };
-}
-
 function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite {
   const head = sightings[sightings.length - 1];
-  const latest = principalFields(head.observation, head.event);
+  const latest = principalLatest(head.observation, head.event);
   const fill: Record<string, StoredValue> = {};
   // The role only ever rises to ai-application, whatever the order. Its evidence is kept in two
   // order-independent fields: `identitySignals` from the principal's first event (earliest) and
@@ -174,16 +157,14 @@ function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite
   const sticky: Record<string, StoredValue> = {};
   const attributes: Record<string, VersionedValue> = {};
   if (ai) {
-    sticky.role = 'ai-application';
-    sticky[INDEXES.byKind.partitionKey] = 'ROLE#ai-application';
+    Object.assign(sticky, principalRole('ai-application'));
     attributes.aiSignals = { value: ai.observation.signals.filter((x) => !isIdentityEvidence(x.path)), at: orderKey(ai.event) };
     // The agent heuristic asks when a principal last called a model.
     attributes.lastModelCallAt = { value: ai.event.time, at: orderKey(ai.event) };
   } else {
-    fill.role = first.role;
-    fill[INDEXES.byKind.partitionKey] = `ROLE#${first.role}`;
+    Object.assign(fill, principalRole(first.role));
   }
-  fill[INDEXES.byKind.sortKey] = head.observation.arn;
+  Object.assign(fill, principalRoleSortKey(head.observation.arn));
   return {
     key: keys.principal(head.observation.arn),
     head: { time: head.event.time, eventId: head.event.eventId },
@@ -198,20 +179,6 @@ function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite
   };
 }
 
-export function findingItem(f: FindingObservation): Record<string, unknown> & Key {
-  const order = `${f.time}#${f.eventId}#${f.rule}`;
-  return {
-    ...keys.finding(f.resource, f.time, f.eventId, f.rule),
-    entity: ENTITY.finding,
-    ...f,
-    [INDEXES.byKind.partitionKey]: `SEVERITY#${f.severity}`,
-    [INDEXES.byKind.sortKey]: order,
-    [INDEXES.byAccount.partitionKey]: `ACCOUNT#${f.account}`,
-    [INDEXES.byAccount.sortKey]: `FINDING#${order}`,
-    ...(f.principal ? { [INDEXES.byPrincipal.partitionKey]: `PRINCIPAL#${f.principal}`, [INDEXES.byPrincipal.sortKey]: `FINDING#${order}` } : {}),
-  };
-}
-
 export function planWrites(classified: readonly ClassifiedEvent[]): WritePlan {
   const resources: Sighting<ResourceObservation>[] = [];
   const principals: Sighting<PrincipalObservation>[] = [];
@@ -221,7 +188,7 @@ export function planWrites(classified: readonly ClassifiedEvent[]): WritePlan {
     const principal = classification.principal?.arn;
     for (const r of classification.resources) resources.push({ messageId, event, observation: r, principal });
     if (classification.principal) principals.push({ messageId, event, observation: classification.principal });
-    for (const f of classification.findings) findings.put(findingItem(f), messageId);
+    for (const f of classification.findings) findings.put(findingItem(f, 'classifier'), messageId);
   }
 
   const entities: PlannedEntity[] = [];
@@ -234,142 +201,8 @@ export function planWrites(classified: readonly ClassifiedEvent[]): WritePlan {
   return { entities, findings: findings.list() };
 }
 
-/**
- * How long a denial marker (read only by the burst check) outlives its event: far longer than
- * any burst window, long enough for a redelivered or late batch to still see it.
- */
-const DENIAL_MARKER_RETENTION_SECONDS = 7 * 86_400;
-
-
-/**
- * The agent step's writes: each agent's profile (an ordered merge, like any entity), its
- * ledger entries, denial markers and findings (immutable), the watched principals (immutable) and the
- * functions' execution roles.
- */
-export function planAgentWrites(analysis: AgentAnalysis, ledgerRetentionDays: number = AGENT_DEFAULTS.ledgerRetentionDays): { entities: PlannedEntity[]; items: PlannedItem[] } {
-  const entities: PlannedEntity[] = [];
-  const items = new ItemSet();
-  const put = (item: Record<string, unknown> & Key, messageId: string) => items.put(item, messageId);
-
-  // Profiles: every event that shows the agent, acting or being named as one.
-  type ProfileSighting = { messageId: string; event: NormalizedEvent; agent: string };
-  const sightings: ProfileSighting[] = [
-    ...analysis.actions.map((a) => ({ messageId: a.messageId, event: a.event, agent: a.agent })),
-    ...analysis.evidence.map((e) => ({ messageId: e.messageId, event: e.event, agent: e.evidence.principal })),
-  ];
-  const evidenceOf = inOrderBy(analysis.evidence, (e) => e.evidence.principal);
-  const actionsOf = groupBy(analysis.actions, (a) => a.agent);
-  for (const [agent, list] of inOrderBy(sightings, (s) => s.agent)) {
-    const head = list[list.length - 1];
-    const account = accountOfArn(agent);
-    const attributes: Record<string, VersionedValue> = {};
-    const evidence = evidenceOf.get(agent) ?? [];
-    for (const e of evidence) {
-      attributes[`evidence:${e.evidence.how}`] = {
-        value: { how: e.evidence.how, ...(e.evidence.agent ? { agent: e.evidence.agent } : {}), eventId: e.event.eventId, time: e.event.time, signals: e.evidence.signals },
-        at: orderKey(e.event),
-      };
-    }
-    const actions = actionsOf.get(agent) ?? [];
-    const agentOf = [...new Set(evidence.flatMap((x) => (x.evidence.agent ? [x.evidence.agent] : [])))];
-    entities.push({
-      write: {
-        key: keys.agentProfile(agent),
-        head: { time: head.event.time, eventId: head.event.eventId },
-        first: { time: list[0].event.time, eventId: list[0].event.eventId },
-        latest: {
-          entity: ENTITY.agent,
-          arn: agent,
-          account,
-          lastEventName: head.event.eventName,
-          lastEventSource: head.event.eventSource,
-          [INDEXES.byKind.partitionKey]: 'AGENT',
-          [INDEXES.byKind.sortKey]: agent,
-          [INDEXES.byAccount.partitionKey]: `ACCOUNT#${account}`,
-          [INDEXES.byAccount.sortKey]: `AGENT#${agent}`,
-        },
-        attributes,
-        earliest: {},
-        fill: {},
-        sticky: {},
-        addToSet: {
-          agentOf,
-          servicesTouched: [...new Set(actions.map((a) => a.event.eventSource))],
-          modelsUsed: [...new Set(actions.flatMap((a) => a.models))],
-        },
-        onlyIfKnown: false,
-      },
-      messageIds: new Set(list.map((s) => s.messageId)),
-    });
-  }
-
-  for (const a of analysis.actions) {
-    put(
-      {
-        ...keys.agentAction(a.agent, a.event.time, a.event.eventId),
-        entity: ENTITY.agentAction,
-        agent: a.agent,
-        eventId: a.event.eventId,
-        time: a.event.time,
-        eventSource: a.event.eventSource,
-        eventName: a.event.eventName,
-        classes: a.classes,
-        outcome: a.outcome,
-        resources: a.resources,
-        account: a.event.account,
-        region: a.event.region,
-        ...(a.session ? { session: a.session } : {}),
-        ...(typeof a.event.record.sourceIPAddress === 'string' ? { sourceIPAddress: a.event.record.sourceIPAddress } : {}),
-        expiresAt: Math.floor(Date.parse(a.event.time) / 1000) + ledgerRetentionDays * 86_400,
-      },
-      a.messageId,
-    );
-  }
-  for (const a of analysis.actions.filter((x) => x.classes.includes('denied'))) {
-    put(
-      {
-        ...keys.agentDenial(a.agent, a.event.time, a.event.eventId),
-        entity: ENTITY.agentDenial,
-        time: a.event.time,
-        eventId: a.event.eventId,
-        expiresAt: Math.floor(Date.parse(a.event.time) / 1000) + DENIAL_MARKER_RETENTION_SECONDS,
-      },
-      a.messageId,
-    );
-  }
-  for (const f of analysis.findings) put(findingItem(f.finding), f.messageId);
-  for (const w of analysis.watch) {
-    put({ ...keys.watch(w.principal), entity: ENTITY.watch, principal: w.principal, ...(w.iamArn ? { iamArn: w.iamArn } : {}), reason: w.reason, [INDEXES.byKind.partitionKey]: WATCH_INDEX_PK, [INDEXES.byKind.sortKey]: w.principal }, w.messageId);
-  }
-
-  for (const [functionArn, list] of inOrderBy(analysis.functionRoles, (f) => f.fact.functionArn)) {
-    const head = list[list.length - 1];
-    entities.push({
-      write: {
-        key: keys.function(functionArn),
-        head: { time: head.event.time, eventId: head.event.eventId },
-        first: { time: list[0].event.time, eventId: list[0].event.eventId },
-        latest: { entity: ENTITY.function, arn: functionArn, signals: head.fact.signals },
-        attributes: { role: { value: head.fact.role, at: orderKey(head.event) } },
-        earliest: {},
-        fill: {},
-        sticky: {},
-        addToSet: {},
-        onlyIfKnown: false,
-      },
-      messageIds: new Set(list.map((f) => f.messageId)),
-    });
-  }
-  return { entities, items: items.list() };
-}
-
-export interface LineageSighting {
-  readonly messageId: string;
-  readonly event: NormalizedEvent;
-  readonly facts: LineageFacts;
-}
-
-function orderedWrite(key: Key, list: readonly { event: NormalizedEvent }[], latest: Record<string, StoredValue>, attributes: Record<string, VersionedValue> = {}): EntityWrite {
+/** An ordered-merge write that only sets the newest event's fields and some ordered attributes. */
+function orderedWrite(key: Key, list: readonly { event: NormalizedEvent }[], latest: Record<string, StoredValue>, attributes: Record<string, VersionedValue> = {}, addToSet: Record<string, readonly string[]> = {}): EntityWrite {
   const head = list[list.length - 1];
   return {
     key,
@@ -380,9 +213,84 @@ function orderedWrite(key: Key, list: readonly { event: NormalizedEvent }[], lat
     earliest: {},
     fill: {},
     sticky: {},
-    addToSet: {},
+    addToSet,
     onlyIfKnown: false,
   };
+}
+
+/**
+ * Agent profiles: one ordered merge per agent over every event that shows it, acting or named as
+ * one; the newest evidence of each kind is an ordered attribute, what it touched only grows.
+ */
+function planAgentProfiles(analysis: AgentAnalysis): PlannedEntity[] {
+  const sightings = [
+    ...analysis.actions.map((a) => ({ messageId: a.messageId, event: a.event, agent: a.agent })),
+    ...analysis.evidence.map((e) => ({ messageId: e.messageId, event: e.event, agent: e.evidence.principal })),
+  ];
+  const evidenceOf = inOrderBy(analysis.evidence, (e) => e.evidence.principal);
+  const actionsOf = groupBy(analysis.actions, (a) => a.agent);
+  return [...inOrderBy(sightings, (s) => s.agent)].map(([agent, list]) => {
+    const head = list[list.length - 1];
+    const evidence = evidenceOf.get(agent) ?? [];
+    const attributes: Record<string, VersionedValue> = {};
+    for (const e of evidence) {
+      attributes[evidenceAttribute(e.evidence.how)] = {
+        value: { how: e.evidence.how, ...(e.evidence.agent ? { agent: e.evidence.agent } : {}), eventId: e.event.eventId, time: e.event.time, signals: e.evidence.signals },
+        at: orderKey(e.event),
+      };
+    }
+    const actions = actionsOf.get(agent) ?? [];
+    const addToSet = {
+      agentOf: [...new Set(evidence.flatMap((x) => (x.evidence.agent ? [x.evidence.agent] : [])))],
+      servicesTouched: [...new Set(actions.map((a) => a.event.eventSource))],
+      modelsUsed: [...new Set(actions.flatMap((a) => a.models))],
+    };
+    return {
+      write: orderedWrite(keys.agentProfile(agent), list, agentProfileLatest(agent, accountOfArn(agent), head.event), attributes, addToSet),
+      messageIds: new Set(list.map((s) => s.messageId)),
+    };
+  });
+}
+
+/** The immutable facts of the agent step: ledger entries, denial markers, findings, watch marks. */
+function planAgentFacts(analysis: AgentAnalysis, ledgerRetentionDays: number): PlannedItem[] {
+  const items = new ItemSet();
+  for (const a of analysis.actions) {
+    const { event } = a;
+    const sourceIPAddress = typeof event.record.sourceIPAddress === 'string' ? event.record.sourceIPAddress : undefined;
+    const fields = { agent: a.agent, eventId: event.eventId, time: event.time, eventSource: event.eventSource, eventName: event.eventName, classes: a.classes, outcome: a.outcome, resources: a.resources, account: event.account, region: event.region, session: a.session, sourceIPAddress };
+    items.put(agentActionItem(fields, ledgerRetentionDays), a.messageId);
+    if (a.classes.includes('denied')) items.put(agentDenialItem(a.agent, event.time, event.eventId), a.messageId);
+  }
+  for (const f of analysis.findings) items.put(findingItem(f.finding, 'classifier'), f.messageId);
+  for (const w of analysis.watch) items.put(watchItem(w), w.messageId);
+  return items.list();
+}
+
+/** Lambda functions' execution roles (an agent's tools), ordered by event. */
+function planFunctionRoles(analysis: AgentAnalysis): PlannedEntity[] {
+  return [...inOrderBy(analysis.functionRoles, (f) => f.fact.functionArn)].map(([functionArn, list]) => {
+    const head = list[list.length - 1];
+    return {
+      write: orderedWrite(keys.function(functionArn), list, functionLatest(functionArn, head.fact.signals), { role: { value: head.fact.role, at: orderKey(head.event) } }),
+      messageIds: new Set(list.map((f) => f.messageId)),
+    };
+  });
+}
+
+/**
+ * The agent step's writes: each agent's profile (an ordered merge, like any entity), its ledger
+ * entries, denial markers and findings (immutable), the watched principals (immutable) and the
+ * functions' execution roles.
+ */
+export function planAgentWrites(analysis: AgentAnalysis, ledgerRetentionDays: number = AGENT_DEFAULTS.ledgerRetentionDays): { entities: PlannedEntity[]; items: PlannedItem[] } {
+  return { entities: [...planAgentProfiles(analysis), ...planFunctionRoles(analysis)], items: planAgentFacts(analysis, ledgerRetentionDays) };
+}
+
+export interface LineageSighting {
+  readonly messageId: string;
+  readonly event: NormalizedEvent;
+  readonly facts: LineageFacts;
 }
 
 /**
@@ -396,15 +304,14 @@ export function planLineageWrites(sightings: readonly LineageSighting[]): Planne
   const entities: PlannedEntity[] = [];
   for (const list of inOrderBy(edges, (e) => `${e.edge.from}\u0000${e.edge.relation}\u0000${e.edge.to}`).values()) {
     const { from, to, relation } = list[0].edge;
-    const fields = { entity: ENTITY.lineageEdge, from, to, relation, fromKind: nodeKind(from), toKind: nodeKind(to) };
     const messageIds = new Set(list.map((e) => e.messageId));
-    entities.push({ write: orderedWrite(keys.lineageOut(from, relation, to), list, { ...fields, direction: 'out' }), messageIds });
-    entities.push({ write: orderedWrite(keys.lineageIn(to, relation, from), list, { ...fields, direction: 'in' }), messageIds });
+    entities.push({ write: orderedWrite(keys.lineageOut(from, relation, to), list, lineageEdgeLatest({ from, to, relation }, 'out')), messageIds });
+    entities.push({ write: orderedWrite(keys.lineageIn(to, relation, from), list, lineageEdgeLatest({ from, to, relation }, 'in')), messageIds });
   }
   for (const list of inOrderBy(tags, (t) => t.tags.bucket).values()) {
     const head = list[list.length - 1];
     entities.push({
-      write: orderedWrite(keys.lineageTags(head.tags.bucket), list, { entity: ENTITY.lineageTags, bucket: head.tags.bucket }, { tags: { value: head.tags.tags, at: orderKey(head.event) } }),
+      write: orderedWrite(keys.lineageTags(head.tags.bucket), list, lineageTagsLatest(head.tags.bucket), { tags: { value: head.tags.tags, at: orderKey(head.event) } }),
       messageIds: new Set(list.map((t) => t.messageId)),
     });
   }

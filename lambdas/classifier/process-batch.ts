@@ -8,14 +8,14 @@
  * queue's maxReceiveCount, moves it to the dead-letter queue: bursts, throttles and partial
  * failures lose nothing, and idempotent writes make the redelivery harmless.
  */
-import { normalize, sha256 } from './normalize';
+import { normalize } from './normalize';
 import { classify } from './classify';
 import { lineageMessages, planAgentWrites, planLineageWrites, planWrites, type ClassifiedEvent, type LineageSighting } from './plan';
 import { lineageOf } from './lineage/extract';
 import type { LineageQueue } from '../core/lineage';
 import { analyzeAgents, markCreatedByAgents, type AgentAnalysis, type AgentDirectory, type AgentSettings, type BatchEvent } from './agents/analyze';
-import { keyString, type InventoryStore, type Key } from '../shared/inventory-store';
-import { ENTITY, INDEXES, keys } from '../shared/table-schema';
+import type { InventoryStore } from '../shared/inventory-store';
+import { ENTITY, familyOfKey, isOutgoingEdgeKey, keys, keyString, quarantineItem, type Item, type Key } from '../shared/items';
 import { pool } from '../shared/pool';
 
 export interface InboundMessage {
@@ -62,30 +62,10 @@ export interface BatchDependencies {
   readonly lineage?: { readonly queue: LineageQueue };
 }
 
-/** Quarantined payloads are kept whole up to this size; larger ones are truncated and marked. */
-const MAX_KEPT_PAYLOAD = 64 * 1024;
-
-export function quarantineItem(message: InboundMessage, reason: string): Record<string, unknown> & Key {
-  const id = sha256(`${message.source}\u0000${message.body}`);
-  const truncated = message.body.length > MAX_KEPT_PAYLOAD;
-  return {
-    ...keys.quarantine(id),
-    entity: ENTITY.quarantine,
-    source: message.source,
-    reason,
-    receivedAt: message.receivedAt,
-    payload: truncated ? message.body.slice(0, MAX_KEPT_PAYLOAD) : message.body,
-    payloadTruncated: truncated,
-    payloadSha256: sha256(message.body),
-    [INDEXES.byKind.partitionKey]: 'QUARANTINE',
-    [INDEXES.byKind.sortKey]: `${message.receivedAt}#${id}`,
-  };
-}
-
 export async function processMessages(messages: readonly InboundMessage[], deps: BatchDependencies): Promise<BatchOutcome> {
   const stats: BatchStats = { received: messages.length, classified: 0, ignored: 0, quarantined: 0, failed: 0, resourceWrites: 0, principalWrites: 0, findings: 0, agentActions: 0, lineageEdges: 0 };
   const ignoredReasons: Record<string, number> = {};
-  const quarantine: Array<{ item: Record<string, unknown> & Key; messageId: string }> = [];
+  const quarantine: Array<{ item: Item; messageId: string }> = [];
   const events: BatchEvent[] = [];
 
   for (const message of messages) {
@@ -148,11 +128,12 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
   const writeEntities = pool([...plan.entities, ...agentPlan.entities, ...lineagePlan], deps.concurrency ?? 16, async ({ write, messageIds }) => {
     try {
       const outcome = await deps.store.writeEntity(write);
-      if (outcome === 'created' && write.key.pk.startsWith('LINEAGE#')) createdEdges.add(keyString(write.key));
+      const family = familyOfKey(write.key);
+      if (outcome === 'created' && family === 'lineage') createdEdges.add(keyString(write.key));
       if (outcome !== 'unknown-skipped') {
-        if (write.key.pk.startsWith('PRINCIPAL#')) stats.principalWrites++;
-        else if (write.key.pk.startsWith('LINEAGE#')) {
-          if (write.key.sk.startsWith('OUT#')) stats.lineageEdges++;
+        if (family === 'principal') stats.principalWrites++;
+        else if (family === 'lineage') {
+          if (isOutgoingEdgeKey(write.key)) stats.lineageEdges++;
         } else stats.resourceWrites++;
       }
     } catch (error) {

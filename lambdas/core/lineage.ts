@@ -55,6 +55,9 @@ export const RELATIONS = {
 } as const;
 export type Relation = (typeof RELATIONS)[keyof typeof RELATIONS];
 
+const RELATION_NAMES: ReadonlySet<string> = new Set(Object.values(RELATIONS));
+export const isRelation = (v: unknown): v is Relation => typeof v === 'string' && RELATION_NAMES.has(v);
+
 export interface LineageEdge {
   readonly from: string;
   readonly to: string;

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { kindOfArn } from '../core/arn';
-import { INDEXES } from '../shared/table-schema';
+import { indexQueries, readResource } from '../shared/items';
 import { ACCELERATORS, acceleratorsOf } from './catalog';
 import type { SweepTarget } from './metrics';
 
@@ -91,25 +91,26 @@ export function awsDiscovery(clients: { ec2: EC2Client; sagemaker: SageMakerClie
 
 /** The inventory's GPU instances of an account (byAccount index, one partition per account), active ones in the region. */
 export function inventorySource(client: DynamoDBDocumentClient, tableName: string): InventorySource {
-  const { indexName, partitionKey, sortKey } = INDEXES.byAccount;
   return {
     async gpuInstances(account, region) {
       const out: SweepTarget[] = [];
+      const query = indexQueries.resourcesOfAccount(account, 'gpu-instance');
       const pages = paginateQuery(
         { client },
         {
           TableName: tableName,
-          IndexName: indexName,
+          IndexName: query.index.indexName,
           KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :kind)',
-          ExpressionAttributeNames: { '#pk': partitionKey, '#sk': sortKey },
-          ExpressionAttributeValues: { ':pk': `ACCOUNT#${account}`, ':kind': 'RESOURCE#gpu-instance#' },
+          ExpressionAttributeNames: { '#pk': query.index.partitionKey, '#sk': query.index.sortKey },
+          ExpressionAttributeValues: { ':pk': query.partition, ':kind': query.sortKeyPrefix },
         },
       );
       for await (const page of pages) {
         for (const item of page.Items ?? []) {
-          if (item.region !== region || item.status !== 'active') continue;
-          const arn = item.arn as string;
-          out.push({ arn, kind: 'gpu-instance', account, region, name: arn.split('/').pop()!, foundBy: ['inventory'] });
+          // The index projects the identity fields a resource reader needs (arn, kind, region, status).
+          const r = readResource(item);
+          if (!r || r.region !== region || r.status !== 'active') continue;
+          out.push({ arn: r.arn, kind: 'gpu-instance', account, region, name: r.arn.split('/').pop() ?? r.arn, foundBy: ['inventory'] });
         }
       }
       return out;

@@ -8,26 +8,23 @@
  * `target` writes its verdicts to the table and returns only counts, so the state machine's
  * payload stays small however many GPUs there are (Step Functions passes at most 256 KiB).
  */
-import { findingItem } from '../classifier/plan';
 import { finding } from '../core/findings';
 import type { FindingObservation } from '../core/model';
-import { keyString, orderKey, type InventoryStore } from '../shared/inventory-store';
-import { ENTITY, INDEXES, keys } from '../shared/table-schema';
-import { pool } from '../shared/pool';
 import { SWEEP_DEFAULTS } from '../core/defaults';
-
-/** Inventory updates of one account-region in flight at once (as the classifier bounds its writes). */
-const WRITE_CONCURRENCY = 16;
+import type { RecordedVerdict, SweepWindow } from '../core/utilization';
+import { orderKey, type InventoryStore } from '../shared/inventory-store';
+import { findingItem, keys, keyString, lastSweepOf, readResource, sweptResourceFill, utilizationItem, type ResourceItem } from '../shared/items';
+import { pool } from '../shared/pool';
 import { acceleratorsOf } from './catalog';
 import type { Discovery, InventorySource } from './discover';
 import { mergeTargets } from './discover';
-import { fetchMetrics, planQueries, telemetryOf, type MetricReader } from './metrics';
-import { DEFAULT_THRESHOLDS, invocationVerdict, resourceVerdict, wastedPerHour, type ResourceVerdict, type Thresholds, type Verdict, VERDICTS } from './verdict';
+import { fetchMetrics, planQueries, telemetryOf, type FetchedMetrics, type MetricReader, type PlannedQuery, type SweepTarget } from './metrics';
+import { DEFAULT_THRESHOLDS, invocationVerdict, resourceVerdict, wastedPerHour, type Thresholds, type Verdict, VERDICTS } from './verdict';
 
-export interface SweepWindow {
-  readonly start: string;
-  readonly end: string;
-}
+/** Inventory updates of one account-region in flight at once (as the classifier bounds its writes). */
+const WRITE_CONCURRENCY = 16;
+
+export type { SweepWindow };
 
 export interface AccountRegion {
   readonly account: string;
@@ -91,22 +88,7 @@ export const FINDING_OF: Partial<Record<Verdict, 'gpu-idle' | 'gpu-memory-held-i
   'no-telemetry': 'gpu-no-telemetry',
 };
 
-export interface RecordedVerdict {
-  readonly resource: string;
-  readonly kind: string;
-  readonly instanceType: string | null;
-  readonly instanceCount: number;
-  readonly verdict: Verdict;
-  readonly gpuUtilization: number | null;
-  readonly gpuMemoryUsedPct: number | null;
-  readonly cpuUtilization: number | null;
-  readonly accelerators: ResourceVerdict['accelerators'];
-  readonly wastedPerHour: number | null;
-  readonly pricePerHour: number | null;
-  readonly priceBasis: string;
-  readonly foundBy: readonly string[];
-  readonly evidence: readonly string[];
-}
+export type { RecordedVerdict };
 
 const SUMMARY = (v: Verdict, r: RecordedVerdict, window: SweepWindow) => {
   const cost = r.wastedPerHour ? `, about $${r.wastedPerHour.toFixed(2)} an hour wasted (${r.priceBasis})` : '';
@@ -122,72 +104,76 @@ const SUMMARY = (v: Verdict, r: RecordedVerdict, window: SweepWindow) => {
   }
 };
 
-/** Discover, measure, judge and record one account and region. */
-export async function sweepTarget(input: Plan['targets'][number], deps: TargetDependencies): Promise<TargetResult> {
-  const { account, region, window, sweepId, period } = input;
-  const thresholds = deps.thresholds ?? DEFAULT_THRESHOLDS;
+type Stored = ReadonlyMap<string, ResourceItem>;
+
+/** What to sweep: discovery joined with the inventory's GPU instances, with what the inventory knows of each. */
+async function targetsOf(account: string, region: string, deps: TargetDependencies): Promise<{ targets: SweepTarget[]; stored: Stored }> {
   const [discovered, known] = await Promise.all([deps.discovery.discover(account, region), deps.inventory.gpuInstances(account, region)]);
   // What the inventory knows of every target: its instance type and state, and the last sweep's verdict.
-  const stored = await deps.store.getItems([...new Set([...discovered, ...known].map((t) => t.arn))].map((arn) => keys.resource(arn)));
-  const item = (arn: string) => stored.get(keyString(keys.resource(arn)));
-  const types = new Map(known.flatMap((t) => (typeof item(t.arn)?.instanceType === 'string' ? [[t.arn, item(t.arn)!.instanceType as string] as const] : [])));
+  const arns = [...new Set([...discovered, ...known].map((t) => t.arn))];
+  const items = await deps.store.getItems(arns.map((arn) => keys.resource(arn)));
+  const stored = new Map(arns.flatMap((arn) => {
+    const r = readResource(items.get(keyString(keys.resource(arn))));
+    return r ? [[arn, r] as const] : [];
+  }));
+  const types = new Map(known.flatMap((t) => {
+    const type = stored.get(t.arn)?.instanceType;
+    return type ? [[t.arn, type] as const] : [];
+  }));
   // Every target is judged: one whose type the catalog does not know is reported, not dropped.
-  const targets = mergeTargets(
-    discovered,
-    known.filter((t) => !['stopped', 'stopping', 'terminated', 'shutting-down'].includes(String(item(t.arn)?.instanceState ?? ''))),
-    types,
-  );
+  const stopped = ['stopped', 'stopping', 'terminated', 'shutting-down'];
+  const targets = mergeTargets(discovered, known.filter((t) => !stopped.includes(stored.get(t.arn)?.instanceState ?? '')), types);
+  return { targets, stored };
+}
 
-  const queries = planQueries(targets, period);
-  const fetched = await fetchMetrics(deps.metrics, queries, window, period);
-  const at = { time: window.end, eventId: sweepId };
-  const verdicts: RecordedVerdict[] = targets.map((t) => {
-    const telemetry = telemetryOf(t, queries, fetched);
-    const acc = t.instanceType ? acceleratorsOf(t.instanceType, deps.prices) : undefined;
-    const perInstance = acc?.count ?? 0;
-    // EC2 reports each GPU; SageMaker one average per endpoint variant or training host; notebooks nothing.
-    const v =
-      t.kind === 'provisioned-throughput'
-        ? invocationVerdict(telemetry.invocations ?? [])
-        : t.kind === 'gpu-instance'
-          ? resourceVerdict(telemetry.accelerators, perInstance || 1, thresholds)
-          : t.kind === 'notebook'
-            ? resourceVerdict([], perInstance || 1, thresholds, 'accelerator')
-            : resourceVerdict(telemetry.accelerators, Math.max(1, telemetry.accelerators.length), thresholds, t.kind === 'training-job' ? 'host' : 'endpoint variant');
-    const price = acc?.pricePerHour === undefined ? undefined : acc.pricePerHour * (t.kind === 'gpu-instance' ? 1 : (t.instanceCount ?? 1));
-    return {
-      resource: t.arn,
-      kind: t.kind,
-      instanceType: t.instanceType ?? null,
-      instanceCount: t.kind === 'gpu-instance' ? 1 : (t.instanceCount ?? 1),
-      verdict: v.verdict,
-      gpuUtilization: v.gpuUtilization,
-      gpuMemoryUsedPct: v.gpuMemoryUsedPct,
-      cpuUtilization: telemetry.cpuUtilization,
-      accelerators: v.accelerators,
-      wastedPerHour: wastedPerHour(v, price),
-      pricePerHour: price ?? null,
-      priceBasis: acc?.priceBasis ?? 'unknown',
-      foundBy: t.foundBy,
-      evidence: [
-        ...v.evidence,
-        ...(t.instanceType === undefined && t.kind === 'gpu-instance' ? ['instance type unknown: the inventory has it, discovery did not see it running'] : []),
-        ...(t.instanceType !== undefined && !acc ? [`instance type ${t.instanceType} is not in the accelerator catalog (lambdas/gpu-sweep/catalog.ts): GPU count and price unknown`] : []),
-      ],
-    };
-  });
+/** One target's verdict from its telemetry, with the figures and the evidence behind it. */
+function judgeTarget(t: SweepTarget, queries: readonly PlannedQuery[], fetched: FetchedMetrics, thresholds: Thresholds, prices: TargetDependencies['prices']): RecordedVerdict {
+  const telemetry = telemetryOf(t, queries, fetched);
+  const acc = t.instanceType ? acceleratorsOf(t.instanceType, prices) : undefined;
+  const perInstance = acc?.count ?? 0;
+  // EC2 reports each GPU; SageMaker one average per endpoint variant or training host; notebooks nothing.
+  const v =
+    t.kind === 'provisioned-throughput'
+      ? invocationVerdict(telemetry.invocations ?? [])
+      : t.kind === 'gpu-instance'
+        ? resourceVerdict(telemetry.accelerators, perInstance || 1, thresholds)
+        : t.kind === 'notebook'
+          ? resourceVerdict([], perInstance || 1, thresholds, 'accelerator')
+          : resourceVerdict(telemetry.accelerators, Math.max(1, telemetry.accelerators.length), thresholds, t.kind === 'training-job' ? 'host' : 'endpoint variant');
+  const price = acc?.pricePerHour === undefined ? undefined : acc.pricePerHour * (t.kind === 'gpu-instance' ? 1 : (t.instanceCount ?? 1));
+  return {
+    resource: t.arn,
+    kind: t.kind,
+    instanceType: t.instanceType ?? null,
+    instanceCount: t.kind === 'gpu-instance' ? 1 : (t.instanceCount ?? 1),
+    verdict: v.verdict,
+    gpuUtilization: v.gpuUtilization,
+    gpuMemoryUsedPct: v.gpuMemoryUsedPct,
+    cpuUtilization: telemetry.cpuUtilization,
+    accelerators: v.accelerators,
+    wastedPerHour: wastedPerHour(v, price),
+    pricePerHour: price ?? null,
+    priceBasis: acc?.priceBasis ?? 'unknown',
+    foundBy: t.foundBy,
+    evidence: [
+      ...v.evidence,
+      ...(t.instanceType === undefined && t.kind === 'gpu-instance' ? ['instance type unknown: the inventory has it, discovery did not see it running'] : []),
+      ...(t.instanceType !== undefined && !acc ? [`instance type ${t.instanceType} is not in the accelerator catalog (lambdas/gpu-sweep/catalog.ts): GPU count and price unknown`] : []),
+    ],
+  };
+}
 
-  // Findings when a resource enters a wasteful verdict (not again every hour it stays there).
+/** Findings when a resource enters a wasteful verdict (not again every hour it stays there). */
+function verdictFindings(verdicts: readonly RecordedVerdict[], stored: Stored, sweep: { sweepId: string; window: SweepWindow; account: string; region: string }): FindingObservation[] {
   const findings: FindingObservation[] = [];
   for (const r of verdicts) {
     const rule = FINDING_OF[r.verdict];
-    const before = (item(r.resource)?.lastSweep as { verdict?: string } | undefined)?.verdict;
-    if (!rule || before === r.verdict) continue;
+    if (!rule || stored.get(r.resource)?.lastSweep?.verdict === r.verdict) continue;
     findings.push(
-      finding(rule, { eventId: sweepId, time: window.end, account, region }, {
+      finding(rule, { eventId: sweep.sweepId, time: sweep.window.end, account: sweep.account, region: sweep.region }, {
         resource: r.resource,
         principal: null,
-        summary: SUMMARY(r.verdict, r, window),
+        summary: SUMMARY(r.verdict, r, sweep.window),
         signals: [
           { eventName: 'gpu-sweep', path: 'gpuUtilization', value: r.gpuUtilization },
           { eventName: 'gpu-sweep', path: 'gpuMemoryUsedPct', value: r.gpuMemoryUsedPct },
@@ -197,42 +183,41 @@ export async function sweepTarget(input: Plan['targets'][number], deps: TargetDe
       }),
     );
   }
+  return findings;
+}
 
-  const expiresAt = Math.floor(Date.parse(window.end) / 1000) + (deps.historyDays ?? SWEEP_DEFAULTS.historyDays) * 86_400;
-  const history = verdicts.map((r) => ({ ...keys.utilization(r.resource, window.end, sweepId), entity: ENTITY.utilization, sweepId, window, account, region, ...r, expiresAt, [INDEXES.byKind.partitionKey]: `SWEEP#${sweepId}`, [INDEXES.byKind.sortKey]: r.resource }));
-  const failed = await deps.store.putItems([...history, ...findings.map(findingItem)]);
+/** The history, the findings, and each resource's `lastSweep` (a resource no event showed enters the inventory). */
+async function record(verdicts: readonly RecordedVerdict[], findings: readonly FindingObservation[], sweep: { sweepId: string; window: SweepWindow; account: string; region: string }, deps: TargetDependencies): Promise<void> {
+  const expiresAt = Math.floor(Date.parse(sweep.window.end) / 1000) + (deps.historyDays ?? SWEEP_DEFAULTS.historyDays) * 86_400;
+  const failed = await deps.store.putItems([...verdicts.map((r) => utilizationItem(r, sweep, expiresAt)), ...findings.map((f) => findingItem(f, 'gpu-sweep'))]);
   if (failed.length) throw new Error(`${failed.length} sweep record(s) not written`);
+  const at = { time: sweep.window.end, eventId: sweep.sweepId };
   await pool(verdicts, WRITE_CONCURRENCY, async (r) => {
-    const lastSweep = { verdict: r.verdict, gpuUtilization: r.gpuUtilization, gpuMemoryUsedPct: r.gpuMemoryUsedPct, wastedPerHour: r.wastedPerHour, window, sweepId };
     await deps.store.writeEntity({
       key: keys.resource(r.resource),
       head: at,
       first: at,
       latest: {},
-      attributes: { lastSweep: { value: lastSweep, at: orderKey(at) } },
+      attributes: { lastSweep: { value: lastSweepOf(r, sweep), at: orderKey(at) } },
       earliest: {},
-      // A resource the events never showed enters the inventory through the sweep.
-      fill: {
-        entity: ENTITY.resource,
-        arn: r.resource,
-        kind: r.kind,
-        service: r.resource.split(':')[2],
-        account,
-        region,
-        status: 'active',
-        signals: [{ eventName: 'gpu-sweep', path: 'foundBy', value: r.foundBy.join(',') }],
-        discoveredBy: 'gpu-sweep',
-        ...(r.instanceType ? { instanceType: r.instanceType } : {}),
-        [INDEXES.byKind.partitionKey]: `KIND#${r.kind}`,
-        [INDEXES.byKind.sortKey]: r.resource,
-        [INDEXES.byAccount.partitionKey]: `ACCOUNT#${account}`,
-        [INDEXES.byAccount.sortKey]: `RESOURCE#${r.kind}#${r.resource}`,
-      },
+      fill: sweptResourceFill({ arn: r.resource, kind: r.kind, account: sweep.account, region: sweep.region, instanceType: r.instanceType, foundBy: r.foundBy }),
       sticky: {},
       addToSet: {},
       onlyIfKnown: false,
     });
   });
+}
+
+/** Discover, measure, judge and record one account and region. */
+export async function sweepTarget(input: Plan['targets'][number], deps: TargetDependencies): Promise<TargetResult> {
+  const { account, region, window, sweepId, period } = input;
+  const sweep = { sweepId, window, account, region };
+  const { targets, stored } = await targetsOf(account, region, deps);
+  const queries = planQueries(targets, period);
+  const fetched = await fetchMetrics(deps.metrics, queries, window, period);
+  const verdicts = targets.map((t) => judgeTarget(t, queries, fetched, deps.thresholds ?? DEFAULT_THRESHOLDS, deps.prices));
+  const findings = verdictFindings(verdicts, stored, sweep);
+  await record(verdicts, findings, sweep, deps);
 
   const count = Object.fromEntries(VERDICTS.map((v) => [v, verdicts.filter((r) => r.verdict === v).length])) as Record<Verdict, number>;
   const acceleratorsOfVerdict = (r: RecordedVerdict) => (r.instanceType ? (acceleratorsOf(r.instanceType)?.count ?? 0) : 0) * r.instanceCount;

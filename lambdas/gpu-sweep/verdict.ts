@@ -16,9 +16,9 @@
  * instance); each accelerator's own verdict is kept in the evidence.
  */
 import { SWEEP_DEFAULTS } from '../core/defaults';
+import { VERDICTS, type AcceleratorVerdict, type Verdict } from '../core/utilization';
 
-export const VERDICTS = ['busy', 'underutilized', 'idle', 'memory-held-idle', 'no-telemetry'] as const;
-export type Verdict = (typeof VERDICTS)[number];
+export { VERDICTS, type Verdict, type AcceleratorVerdict };
 
 export interface Thresholds {
   /** Mean GPU utilization (%) below which a GPU is idle. */
@@ -49,13 +49,6 @@ export interface AcceleratorTelemetry {
   readonly powerDraw?: readonly Point[];
 }
 
-export interface AcceleratorVerdict {
-  readonly index: string;
-  readonly verdict: Verdict;
-  readonly gpuUtilization: number | null;
-  readonly gpuMemoryUsedPct: number | null;
-  readonly powerDrawW?: number | null;
-}
 
 export interface ResourceVerdict {
   readonly verdict: Verdict;

@@ -14,11 +14,27 @@
  * downstream a fresh message after it is written. That is what makes the result converge to
  * the same fixed point whatever the order the events came in.
  */
-import { keyString, type InventoryStore, type Key } from '../shared/inventory-store';
-import { ENTITY, INDEXES, keys, LINEAGE_RANGES } from '../shared/table-schema';
+import type { InventoryStore } from '../shared/inventory-store';
+import {
+  ENTITY,
+  findingItem,
+  keys,
+  keyString,
+  lineageNodeItem,
+  lookupItem,
+  RANGES,
+  readFreshLookup,
+  readLineageEdge,
+  readLineageNode,
+  readLineageTags,
+  readOwnClassification,
+  type Key,
+  type LineageNodeState,
+} from '../shared/items';
 import {
   isBucketNode,
   isInventoryNode,
+  isRelation,
   levelOf,
   mayChange,
   nodeKind,
@@ -29,12 +45,9 @@ import {
   type LineageMessage,
   type LineageQueue,
   type OwnClassification,
-  type Relation,
-  type SensitivityFrom,
   type UpstreamState,
 } from '../core/lineage';
-import { findingItem } from '../classifier/plan';
-import { lineageFindings, type Raised } from './findings';
+import { lineageFindings } from './findings';
 
 /** Incoming edges read per recomputation; beyond it the node is marked `upstreamTruncated`. */
 export const MAX_IN_EDGES = 1000;
@@ -74,30 +87,7 @@ export interface PropagationStats {
   tagLookups: number;
 }
 
-export interface NodeState {
-  readonly node: string;
-  readonly kind: string;
-  readonly own: OwnClassification | null;
-  readonly sensitivity: string | null;
-  readonly sensitivityFrom: SensitivityFrom | null;
-  readonly raised: Raised;
-  readonly upstreamTruncated: boolean;
-  readonly rev?: number;
-}
-
-function stateOf(item: Record<string, unknown> | undefined): NodeState | undefined {
-  if (!item) return undefined;
-  return {
-    node: item.node as string,
-    kind: item.kind as string,
-    own: (item.own as OwnClassification | undefined) ?? null,
-    sensitivity: (item.sensitivity as string | null | undefined) ?? null,
-    sensitivityFrom: (item.sensitivityFrom as SensitivityFrom | null | undefined) ?? null,
-    raised: (item.raised as Raised | undefined) ?? {},
-    upstreamTruncated: item.upstreamTruncated === true,
-    rev: typeof item.rev === 'number' ? item.rev : undefined,
-  };
-}
+export type NodeState = LineageNodeState;
 
 const sameState = (a: NodeState | undefined, b: NodeState) =>
   a !== undefined &&
@@ -133,17 +123,17 @@ export function createPropagator(deps: PropagatorDependencies) {
 
   /** A bucket's own classification: the newer of its last tag event and its last lookup, looking up when the lookup is stale. */
   async function ownClassification(bucket: string, fromEvents: Record<string, unknown> | undefined, cached: Record<string, unknown> | undefined): Promise<OwnClassification | null> {
-    const eventTags = fromEvents?.tags as Record<string, string> | undefined;
-    const eventAt = typeof fromEvents?.['tags@'] === 'string' ? (fromEvents['tags@'] as string).split('#')[0] : undefined;
-    const byEvent = eventTags && eventAt ? classificationFromTags(scheme, eventTags, eventAt, 'event') : undefined;
-    let byLookup = cached && Number(cached.expiresAt) * 1000 > now() ? (cached.value as OwnClassification) : undefined;
+    const tagged = readLineageTags(fromEvents);
+    const byEvent = tagged ? classificationFromTags(scheme, tagged.tags, tagged.at, 'event') : undefined;
+    const fresh = readFreshLookup(cached, now());
+    let byLookup = fresh ? (readOwnClassification(fresh.value) ?? undefined) : undefined;
     if (!byLookup && deps.lookupTags) {
       stats.tagLookups++;
       const at = new Date(now()).toISOString();
       const answer = await deps.lookupTags(bucket.split(':::')[1]);
       byLookup = 'tags' in answer ? classificationFromTags(scheme, answer.tags, at, 'lookup') : { level: null, at, source: 'lookup', problem: answer.problem };
       if ('problem' in answer) deps.log?.warn('cannot read the tags of a bucket: its classification is unknown', { bucket, problem: answer.problem });
-      await store.putItems([{ ...keys.lookup('bucket-tags', bucket), entity: ENTITY.lookup, value: byLookup, expiresAt: Math.floor(now() / 1000) + TAG_LOOKUP_TTL_SECONDS }]);
+      await store.putItems([lookupItem('bucket-tags', bucket, byLookup, Math.floor(now() / 1000) + TAG_LOOKUP_TTL_SECONDS)]);
     }
     if (byEvent && byLookup) return byEvent.at >= byLookup.at ? byEvent : byLookup;
     return byEvent ?? byLookup ?? (deps.lookupTags ? null : { level: null, at: '', source: 'event', problem: 'no tag event seen and no tag lookup available' });
@@ -153,13 +143,16 @@ export function createPropagator(deps: PropagatorDependencies) {
     stats.recomputed++;
     const bucket = isBucketNode(node);
     const wanted: Key[] = [keys.lineageNode(node), ...(bucket ? [keys.lineageTags(node), keys.lookup('bucket-tags', node)] : [])];
-    const [items, inEdges] = await Promise.all([store.getItems(wanted), store.queryRange(keys.lineageNode(node).pk, LINEAGE_RANGES.in.from, LINEAGE_RANGES.in.to, { limit: maxInEdges + 1 })]);
-    const before = stateOf(items.get(keyString(keys.lineageNode(node))));
+    const [items, inEdges] = await Promise.all([store.getItems(wanted), store.queryRange(keys.lineageNode(node).pk, RANGES.lineageIn.from, RANGES.lineageIn.to, { limit: maxInEdges + 1 })]);
+    const before = readLineageNode(items.get(keyString(keys.lineageNode(node))));
     const truncated = inEdges.length > maxInEdges;
-    const edges = inEdges.slice(0, maxInEdges).map((e) => ({ from: e.from as string, relation: e.relation as Relation }));
+    const edges = inEdges.slice(0, maxInEdges).flatMap((item) => {
+      const e = readLineageEdge(item);
+      return e && isRelation(e.relation) ? [{ from: e.from, relation: e.relation }] : [];
+    });
     const upstreamItems = await store.getItems([...new Set(edges.map((e) => e.from))].map((from) => keys.lineageNode(from)));
     const upstream: UpstreamState[] = edges.flatMap((e) => {
-      const s = stateOf(upstreamItems.get(keyString(keys.lineageNode(e.from))));
+      const s = readLineageNode(upstreamItems.get(keyString(keys.lineageNode(e.from))));
       return s ? [{ node: e.from, relation: e.relation, own: s.own, sensitivity: s.sensitivity, sensitivityFrom: s.sensitivityFrom }] : [];
     });
     const own = bucket ? await ownClassification(node, items.get(keyString(keys.lineageTags(node))), items.get(keyString(keys.lookup('bucket-tags', node)))) : null;
@@ -180,25 +173,12 @@ export function createPropagator(deps: PropagatorDependencies) {
     // Findings first: if the node write below fails, the retry recomputes the same change and
     // writes the same findings (same keys) again, harmlessly.
     if (findings.length) {
-      const failed = await store.putItems(findings.map(findingItem));
+      const failed = await store.putItems(findings.map((f) => findingItem(f, 'lineage-propagator')));
       if (failed.length) throw new Error(`${failed.length} lineage finding(s) not written for ${node}`);
       stats.findings += findings.length;
     }
     const rev = (before?.rev ?? 0) + 1;
-    const item = {
-      ...keys.lineageNode(node),
-      entity: ENTITY.lineageNode,
-      node,
-      kind,
-      own,
-      sensitivity: resolved.sensitivity,
-      sensitivityFrom: resolved.sensitivityFrom,
-      raised,
-      upstreamTruncated: truncated,
-      rev,
-      cause,
-      ...(resolved.sensitivity ? { [INDEXES.byKind.partitionKey]: `SENSITIVITY#${resolved.sensitivity}`, [INDEXES.byKind.sortKey]: node } : {}),
-    };
+    const item = lineageNodeItem(after, rev, cause);
     if (!(await store.putIfRevision(item, before?.rev))) throw new Error(`${node}: written concurrently; the message will be retried`);
     if (isInventoryNode(node)) {
       await store.setFieldsIf(keys.resource(node), mirror, { field: 'entity', value: ENTITY.resource });
@@ -207,17 +187,20 @@ export function createPropagator(deps: PropagatorDependencies) {
   }
 
   async function fanout(node: string, cause: Cause, after: string | undefined): Promise<void> {
-    const page = await store.queryRange(keys.lineageNode(node).pk, after ?? LINEAGE_RANGES.out.from, LINEAGE_RANGES.out.to, { limit: fanoutPage + 2 });
-    const edges = page.filter((e) => e.sk !== after).slice(0, fanoutPage + 1);
+    const page = await store.queryRange(keys.lineageNode(node).pk, after ?? RANGES.lineageOut.from, RANGES.lineageOut.to, { limit: fanoutPage + 2 });
+    const edges = page.flatMap((item) => {
+      const e = readLineageEdge(item);
+      return e && e.sk !== after && isRelation(e.relation) ? [{ ...e, relation: e.relation }] : [];
+    }).slice(0, fanoutPage + 1);
     const more = edges.length > fanoutPage;
     const current = edges.slice(0, fanoutPage);
-    const targets = [...new Set(current.map((e) => e.to as string))];
+    const targets = [...new Set(current.map((e) => e.to))];
     const states = await store.getItems([node, ...targets].map((n) => keys.lineageNode(n)));
-    const source = stateOf(states.get(keyString(keys.lineageNode(node))));
+    const source = readLineageNode(states.get(keyString(keys.lineageNode(node))));
     const messages: LineageMessage[] = [];
     for (const to of targets) {
-      const target = stateOf(states.get(keyString(keys.lineageNode(to))));
-      const relations = current.filter((e) => e.to === to).map((e) => e.relation as Relation);
+      const target = readLineageNode(states.get(keyString(keys.lineageNode(to))));
+      const relations = current.filter((e) => e.to === to).map((e) => e.relation);
       // A logging store's findings read its upstream directly: always tell it.
       const tell =
         !source ||
@@ -225,7 +208,7 @@ export function createPropagator(deps: PropagatorDependencies) {
       if (tell) messages.push({ type: 'recompute', node: to, cause });
       else stats.skipped++;
     }
-    if (more) messages.push({ type: 'fanout', node, cause, after: current[current.length - 1].sk as string });
+    if (more) messages.push({ type: 'fanout', node, cause, after: current[current.length - 1].sk });
     await send(messages);
   }
 

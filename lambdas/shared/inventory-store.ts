@@ -21,10 +21,10 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { keyString, type Key, type StoredValue } from './items';
 import { pool } from './pool';
 
-export type Key = { pk: string; sk: string };
-export type StoredValue = string | number | boolean | readonly unknown[] | Record<string, unknown> | ReadonlySet<string>;
+export { keyString, type Key, type StoredValue };
 
 export interface EventOrder {
   readonly time: string;
@@ -66,8 +66,6 @@ export interface EntityWrite {
 /** `created`: this write made the item (an `applied` write to an item that did not exist). */
 export type EntityOutcome = 'created' | 'applied' | 'older' | 'unknown-skipped';
 
-/** The map key `getItems` uses for an item. */
-export const keyString = (k: Key) => `${k.pk}\u0000${k.sk}`;
 
 export interface WriteStats {
   /** Capacity units DynamoDB reported for the base table (GSI writes are not included). */

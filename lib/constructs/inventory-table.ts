@@ -9,7 +9,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { INDEXES, PARTITION_KEY, PROJECTED_ATTRIBUTES, SORT_KEY } from '../../lambdas/shared/table-schema';
+import { INDEXES, PARTITION_KEY, PROJECTED_ATTRIBUTES, SORT_KEY, TTL_ATTRIBUTE } from '../../lambdas/shared/table-schema';
 
 export interface AiInventoryTableProps {
   /**
@@ -42,7 +42,7 @@ export class AiInventoryTable extends Construct {
       deletionProtection: retain,
       removalPolicy,
       // Records that expire: the agent action ledger and cached lookups; inventory items never do.
-      timeToLiveAttribute: 'expiresAt',
+      timeToLiveAttribute: TTL_ATTRIBUTE,
       // Keys only: the agent capture sync needs to know that a principal became watched.
       stream: dynamodb.StreamViewType.KEYS_ONLY,
     });

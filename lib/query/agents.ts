@@ -8,7 +8,7 @@ import { paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamod
 import { canonicalPrincipal } from '../../lambdas/core/arn';
 import { groupBy } from '../../lambdas/shared/collections';
 import type { Signal } from '../../lambdas/core/model';
-import { ENTITY, keys } from '../../lambdas/shared/table-schema';
+import { keys, RANGES, readAgentAction, readAgentProfile, type AgentActionItem, type AgentProfileItem, type RawItem } from '../../lambdas/shared/items';
 
 export interface AgentEvidenceEntry {
   how: string;
@@ -44,52 +44,51 @@ export interface AgentActionEntry {
   region: string;
 }
 
-const sorted = (v: unknown) => (v instanceof Set ? [...v].sort() : Array.isArray(v) ? [...v].sort() : []);
-
-export function agentActionEntry(item: Record<string, unknown>): AgentActionEntry {
+export function agentActionEntry(a: AgentActionItem): AgentActionEntry {
   return {
-    agent: item.agent as string,
-    eventId: item.eventId as string,
-    time: item.time as string,
-    eventSource: item.eventSource as string,
-    eventName: item.eventName as string,
-    class: (item.classes as string[]) ?? [],
-    outcome: item.outcome as string,
-    resources: (item.resources as string[]) ?? [],
-    ...(typeof item.session === 'string' ? { session: item.session } : {}),
-    ...(typeof item.sourceIPAddress === 'string' ? { sourceIPAddress: item.sourceIPAddress } : {}),
-    account: item.account as string,
-    region: item.region as string,
+    agent: a.agent,
+    eventId: a.eventId,
+    time: a.time,
+    eventSource: a.eventSource,
+    eventName: a.eventName,
+    class: a.classes,
+    outcome: a.outcome,
+    resources: a.resources,
+    ...(a.session !== undefined ? { session: a.session } : {}),
+    ...(a.sourceIPAddress !== undefined ? { sourceIPAddress: a.sourceIPAddress } : {}),
+    account: a.account,
+    region: a.region,
   };
 }
 
-export function agentEntry(profile: Record<string, unknown>, actions: readonly AgentActionEntry[]): AgentEntry {
-  const identifiedBy = Object.entries(profile)
-    .filter(([k]) => k.startsWith('evidence:') && !k.endsWith('@'))
-    .map(([, v]) => v as AgentEvidenceEntry)
-    .sort((a, b) => a.time.localeCompare(b.time) || a.how.localeCompare(b.how));
+export function agentEntry(profile: AgentProfileItem, actions: readonly AgentActionEntry[]): AgentEntry {
   const actionCounts: Record<string, number> = {};
   for (const a of actions) for (const c of a.class) actionCounts[c] = (actionCounts[c] ?? 0) + 1;
   return {
-    arn: profile.arn as string,
-    identifiedBy,
-    firstSeen: profile.firstSeen as string,
-    lastSeen: profile.lastSeen as string,
+    arn: profile.arn,
+    identifiedBy: profile.identifiedBy,
+    firstSeen: profile.firstSeen,
+    lastSeen: profile.lastSeen,
     actionCounts,
-    agentOf: sorted(profile.agentOf),
-    modelsUsed: sorted(profile.modelsUsed),
-    servicesTouched: sorted(profile.servicesTouched),
+    agentOf: profile.agentOf,
+    modelsUsed: profile.modelsUsed,
+    servicesTouched: profile.servicesTouched,
   };
 }
 
 /** Build every agent and its actions from a table's items (the replay report). */
-export function agentsFromItems(items: readonly Record<string, unknown>[]): { agents: AgentEntry[]; actions: AgentActionEntry[] } {
-  const actions = items.filter((i) => i.entity === ENTITY.agentAction).map(agentActionEntry);
+export function agentsFromItems(items: readonly RawItem[]): { agents: AgentEntry[]; actions: AgentActionEntry[] } {
+  const actions = items.flatMap((i) => {
+    const a = readAgentAction(i);
+    return a ? [agentActionEntry(a)] : [];
+  });
   actions.sort((a, b) => a.agent.localeCompare(b.agent) || a.time.localeCompare(b.time) || a.eventId.localeCompare(b.eventId));
   const actionsOf = groupBy(actions, (a) => a.agent);
   const agents = items
-    .filter((i) => i.entity === ENTITY.agent)
-    .map((p) => agentEntry(p, actionsOf.get(p.arn as string) ?? []))
+    .flatMap((i) => {
+      const p = readAgentProfile(i);
+      return p ? [agentEntry(p, actionsOf.get(p.arn) ?? [])] : [];
+    })
     .sort((a, b) => a.arn.localeCompare(b.arn));
   return { agents, actions };
 }
@@ -106,7 +105,7 @@ export async function readAgent(client: DynamoDBDocumentClient, tableName: strin
     {
       TableName: tableName,
       KeyConditionExpression: 'pk = :pk AND sk < :denials',
-      ExpressionAttributeValues: { ':pk': keys.agentProfile(principal).pk, ':denials': keys.agentDenialsFrom(principal, '').sk },
+      ExpressionAttributeValues: { ':pk': keys.agentProfile(principal).pk, ':denials': RANGES.agentBeforeDenials.below },
     },
   );
   for await (const page of pages) items.push(...((page.Items ?? []) as Record<string, unknown>[]));

@@ -6,7 +6,7 @@
  */
 import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { kindOfArn } from '../../lambdas/core/arn';
-import { keys } from '../../lambdas/shared/table-schema';
+import { keys, RANGES, readLineageEdge, readLineageNode, type LineageEdgeItem } from '../../lambdas/shared/items';
 import { nodeKind, s3Node, type SensitivityFrom } from '../../lambdas/core/lineage';
 
 export interface LineageEntry {
@@ -38,8 +38,8 @@ export interface LineageResult {
   truncated: boolean;
 }
 
-export function lineageEntry(item: Record<string, unknown>): LineageEntry {
-  return { from: item.from as string, to: item.to as string, relation: item.relation as string, eventId: item.firstEventId as string, time: item.firstSeen as string };
+export function lineageEntry(edge: LineageEdgeItem): LineageEntry {
+  return { from: edge.from, to: edge.to, relation: edge.relation, eventId: edge.firstEventId, time: edge.firstSeen };
 }
 
 /** The node an argument names: S3 URIs and URLs become S3 nodes, AI resource ARNs their canonical form. */
@@ -67,31 +67,36 @@ export async function readLineage(
     const cached = states.get(node);
     if (cached) return cached;
     const out = await client.send(new GetCommand({ TableName: tableName, Key: keys.lineageNode(node) }));
-    const item = out.Item;
-    const own = item?.own as { problem?: string } | null | undefined;
+    const stored = readLineageNode(out.Item);
     const n: LineageNode = {
       arn: node,
       kind: nodeKind(node),
-      sensitivity: (item?.sensitivity as string | null | undefined) ?? null,
-      sensitivityFrom: (item?.sensitivityFrom as SensitivityFrom | null | undefined) ?? null,
-      ...(own?.problem ? { classificationProblem: own.problem } : {}),
+      sensitivity: stored?.sensitivity ?? null,
+      sensitivityFrom: stored?.sensitivityFrom ?? null,
+      ...(stored?.own?.problem ? { classificationProblem: stored.own.problem } : {}),
     };
-    if (item) known = true;
+    if (out.Item) known = true;
     states.set(node, n);
     return n;
   }
 
-  async function edges(node: string, direction: 'IN#' | 'OUT#'): Promise<LineageEntry[]> {
+  async function edges(node: string, direction: 'in' | 'out'): Promise<LineageEntry[]> {
     const out: LineageEntry[] = [];
+    const range = direction === 'in' ? RANGES.lineageIn : RANGES.lineageOut;
     const pages = paginateQuery(
       { client },
-      { TableName: tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :d)', ExpressionAttributeValues: { ':pk': keys.lineageNode(node).pk, ':d': direction } },
+      { TableName: tableName, KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to', ExpressionAttributeValues: { ':pk': keys.lineageNode(node).pk, ':from': range.from, ':to': range.to } },
     );
-    for await (const page of pages) for (const item of page.Items ?? []) out.push(lineageEntry(item));
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        const edge = readLineageEdge(item);
+        if (edge) out.push(lineageEntry(edge));
+      }
+    }
     return out;
   }
 
-  async function walk(direction: 'IN#' | 'OUT#'): Promise<Array<LineageEntry & { depth: number }>> {
+  async function walk(direction: 'in' | 'out'): Promise<Array<LineageEntry & { depth: number }>> {
     const found: Array<LineageEntry & { depth: number }> = [];
     const visited = new Set([start]);
     let frontier = [start];
@@ -102,7 +107,7 @@ export async function readLineage(
         if (list.length) known = true;
         for (const e of list) {
           found.push({ ...e, depth });
-          const other = direction === 'IN#' ? e.from : e.to;
+          const other = direction === 'in' ? e.from : e.to;
           if (visited.has(other)) continue;
           if (visited.size >= maxNodes) {
             truncated = true;
@@ -120,8 +125,8 @@ export async function readLineage(
 
   const node = await state(start);
   const result: LineageResult = { node, known: false, nodes: [], truncated: false };
-  if (options.upstream) result.upstream = await walk('IN#');
-  if (options.downstream) result.downstream = await walk('OUT#');
+  if (options.upstream) result.upstream = await walk('in');
+  if (options.downstream) result.downstream = await walk('out');
   result.known = known;
   result.truncated = truncated;
   result.nodes = [...states.values()].sort((a, b) => a.arn.localeCompare(b.arn));

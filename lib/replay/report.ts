@@ -6,7 +6,7 @@
  * they never rename or remove these.
  */
 import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ENTITY, INDEXES, PARTITION_KEY, SORT_KEY } from '../../lambdas/shared/table-schema';
+import { readFinding, readLineageEdge, readPrincipal, readQuarantine, readResource, type RawItem } from '../../lambdas/shared/items';
 import { severityOrder, type FrameworkRef, type Signal } from '../../lambdas/core/model';
 import { agentsFromItems, type AgentActionEntry, type AgentEntry } from '../query/agents';
 import { lineageEntry, type LineageEntry } from '../query/lineage';
@@ -92,28 +92,13 @@ export interface ReplayReport {
   lineage: LineageEntry[];
 }
 
-/** Item attributes that are keys or bookkeeping, not resource configuration. */
-const NOT_ATTRIBUTES = new Set([
-  PARTITION_KEY,
-  SORT_KEY,
-  ...Object.values(INDEXES).flatMap((i) => [i.partitionKey, i.sortKey]),
-  ...['entity', 'arn', 'kind', 'service', 'account', 'region', 'status', 'signals', 'firstSeen', 'firstEventId', 'lastSeen', 'lastEventId', 'rev', 'sensitivity', 'sensitivityFrom'],
-]);
-
 export async function scanTable(client: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   for await (const page of paginateScan({ client }, { TableName: tableName })) items.push(...((page.Items ?? []) as Record<string, unknown>[]));
   return items;
 }
 
-function plain(value: unknown): unknown {
-  // Document client returns string sets as Set; the report is JSON.
-  if (value instanceof Set) return [...value].sort();
-  return value;
-}
-
-
-export function buildReport(items: Record<string, unknown>[], run: ReplayRun): ReplayReport {
+export function buildReport(items: readonly RawItem[], run: ReplayRun): ReplayReport {
   const inventory: InventoryEntry[] = [];
   const principals: PrincipalEntry[] = [];
   const findings: FindingEntry[] = [];
@@ -121,66 +106,38 @@ export function buildReport(items: Record<string, unknown>[], run: ReplayRun): R
   const lineage: LineageEntry[] = [];
   let handlerQuarantined = 0;
   for (const item of items) {
-    switch (item.entity) {
-      case ENTITY.resource:
-        inventory.push({
-          arn: item.arn as string,
-          kind: item.kind as string,
-          service: item.service as string,
-          account: item.account as string,
-          region: item.region as string,
-          status: item.status as string,
-          signals: item.signals as Signal[],
-          firstSeen: item.firstSeen as string,
-          lastSeen: item.lastSeen as string,
-          sensitivity: (item.sensitivity as string | null | undefined) ?? null,
-          sensitivityFrom: (item.sensitivityFrom as SensitivityFrom | null | undefined) ?? null,
-          attributes: Object.fromEntries(
-            Object.entries(item)
-              .filter(([k]) => !NOT_ATTRIBUTES.has(k) && !k.endsWith('@'))
-              .sort(([a], [b]) => a.localeCompare(b))
-              .map(([k, v]) => [k, plain(v)]),
-          ),
-        });
-        break;
-      case ENTITY.principal:
-        principals.push({
-          arn: item.arn as string,
-          role: item.role as string,
-          type: item.type as string,
-          account: item.account as string,
-          firstSeen: item.firstSeen as string,
-          lastSeen: item.lastSeen as string,
-          // Why the role: the newest AI call for AI applications, else who the caller is.
-          signals: (item.role === 'ai-application' ? [...((item.aiSignals as Signal[]) ?? []), ...((item.identitySignals as Signal[]) ?? [])] : item.identitySignals) as Signal[],
-        });
-        break;
-      case ENTITY.finding:
-        findings.push({
-          rule: item.rule as string,
-          severity: item.severity as string,
-          resource: item.resource as string,
-          principal: (item.principal as string | null) ?? null,
-          eventId: item.eventId as string,
-          time: item.time as string,
-          frameworks: item.frameworks as FrameworkRef[],
-          title: item.title as string,
-          summary: item.summary as string,
-          confidence: item.confidence as string,
-          signals: item.signals as Signal[],
-        });
-        break;
-      case ENTITY.lineageEdge:
-        if (item.direction === 'out') lineage.push(lineageEntry(item));
-        break;
-      case ENTITY.quarantine: {
-        // The handler names a message `sqs:<messageId>`; replayed messages are named by the
-        // location of their record, which is what the report shows.
-        const source = item.source as string;
-        quarantine.push({ source: source.startsWith('sqs:') ? source.slice(4) : source, reason: item.reason as string });
-        handlerQuarantined++;
-        break;
-      }
+    const resource = readResource(item);
+    if (resource) {
+      const { arn, kind, service, account, region, status, signals, firstSeen, lastSeen, sensitivity, sensitivityFrom, configuration } = resource;
+      inventory.push({ arn, kind, service, account, region, status, signals, firstSeen, lastSeen, sensitivity, sensitivityFrom, attributes: { ...configuration } });
+      continue;
+    }
+    const principal = readPrincipal(item);
+    if (principal) {
+      const { arn, role, type, account, firstSeen, lastSeen } = principal;
+      // Why the role: the newest AI call for AI applications, else who the caller is.
+      const signals = role === 'ai-application' ? [...principal.aiSignals, ...principal.identitySignals] : principal.identitySignals;
+      principals.push({ arn, role, type, account, firstSeen, lastSeen, signals });
+      continue;
+    }
+    const finding = readFinding(item);
+    if (finding) {
+      const { rule, severity, resource: subject, principal: caller, eventId, time, frameworks, title, summary, confidence, signals } = finding;
+      findings.push({ rule, severity, resource: subject, principal: caller, eventId, time, frameworks, title, summary, confidence, signals });
+      continue;
+    }
+    const edge = readLineageEdge(item);
+    if (edge) {
+      if (edge.direction === 'out') lineage.push(lineageEntry(edge));
+      continue;
+    }
+    const quarantined = readQuarantine(item);
+    if (quarantined) {
+      // The handler names a message `sqs:<messageId>`; replayed messages are named by the
+      // location of their record, which is what the report shows.
+      const source = quarantined.source;
+      quarantine.push({ source: source.startsWith('sqs:') ? source.slice(4) : source, reason: quarantined.reason });
+      handlerQuarantined++;
     }
   }
   inventory.sort((a, b) => a.kind.localeCompare(b.kind) || a.arn.localeCompare(b.arn));

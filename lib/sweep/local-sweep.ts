@@ -16,7 +16,7 @@ import { DEFAULT_SWEEP_ENVIRONMENT } from '../../lambdas/gpu-sweep/environment';
 import { SWEEP_KINDS, type MetricReader, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
 import type { Discovery } from '../../lambdas/gpu-sweep/discover';
 import type { RecordedVerdict, SweepSummary } from '../../lambdas/gpu-sweep/sweep';
-import { ENTITY } from '../../lambdas/shared/table-schema';
+import { readUtilization } from '../../lambdas/shared/items';
 import { lambdaContext } from '../replay/lambda-shapes';
 import { startLocalDynamoDb } from '../replay/local-dynamodb';
 import { LOCAL_TABLE_NAME } from '../replay/replay';
@@ -244,11 +244,12 @@ export async function runLocalSweep(
       },
     });
     const { summary } = run;
-    const verdicts = (await scanTable(db.documents, LOCAL_TABLE_NAME))
-      .filter((i) => i.entity === ENTITY.utilization && i.sweepId === summary.sweepId)
-      .map((i) => {
-        const { resource, kind, instanceType, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence, instanceCount } = i as unknown as RecordedVerdict;
-        return { resource, kind, instanceType, instanceCount, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence };
+    const verdicts: RecordedVerdict[] = (await scanTable(db.documents, LOCAL_TABLE_NAME))
+      .flatMap((i) => {
+        const u = readUtilization(i);
+        if (!u || u.sweepId !== summary.sweepId) return [];
+        const { resource, kind, instanceType, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence, instanceCount } = u;
+        return [{ resource, kind, instanceType, instanceCount, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence }];
       })
       .sort((a, b) => a.resource.localeCompare(b.resource));
     return { summary, verdicts, getMetricDataRequests: reader.requests.length, stateTransitions: run.stateTransitions, retries: run.retries };

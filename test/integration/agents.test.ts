@@ -21,7 +21,7 @@ import { LOCAL_TABLE_NAME, localClassifierHandler } from '../../lib/replay/repla
 import { scanTable, type ReplayReport } from '../../lib/replay/report';
 import { createAgentDirectory } from '../../lambdas/classifier/agents/directory';
 import { createInventoryStore } from '../../lambdas/shared/inventory-store';
-import { ENTITY, keys } from '../../lambdas/shared/table-schema';
+import { ENTITY, keys } from '../../lambdas/shared/items';
 import { FIXTURES } from '../helpers';
 
 const TOOL = 'arn:aws:iam::111122223333:role/support-tools-role';

@@ -17,7 +17,7 @@ import { awsDiscovery, GPU_TYPE_FILTER } from '../../lambdas/gpu-sweep/discover'
 import { fetchMetrics, planQueries, queriesPerCall, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
 import { sweepTarget } from '../../lambdas/gpu-sweep/sweep';
 import { createInventoryStore } from '../../lambdas/shared/inventory-store';
-import { ENTITY, keys } from '../../lambdas/shared/table-schema';
+import { ENTITY, keys } from '../../lambdas/shared/items';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../lib/replay/local-dynamodb';
 import { scanTable } from '../../lib/replay/report';
 import { readInventory, readMetrics, recordedMetricReader, runLocalSweep, synthesizedSweepDefinition } from '../../lib/sweep/local-sweep';

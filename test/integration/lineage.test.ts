@@ -20,7 +20,7 @@ import { createPropagator } from '../../lambdas/lineage-propagator/propagate';
 import { DEFAULT_CLASSIFICATION_ENVIRONMENT } from '../../lambdas/lineage-propagator/environment';
 import { createInventoryStore, type InventoryStore } from '../../lambdas/shared/inventory-store';
 import { DEFAULT_CLASSIFICATION, type LineageMessage } from '../../lambdas/core/lineage';
-import { ENTITY, keys } from '../../lambdas/shared/table-schema';
+import { ENTITY, keys } from '../../lambdas/shared/items';
 import { toEnvelope } from '../../lib/replay/event-bus';
 import { LocalLineageQueue } from '../../lib/replay/lineage-queue';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../lib/replay/local-dynamodb';

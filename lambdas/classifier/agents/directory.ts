@@ -10,8 +10,7 @@
  * and caches the answer for a day.
  */
 import type { InventoryStore } from '../../shared/inventory-store';
-import { keyString } from '../../shared/inventory-store';
-import { ENTITY, keys } from '../../shared/table-schema';
+import { keys, keyString, lookupItem, readDenial, readFreshLookup, readFunctionRole, readPrincipal, text } from '../../shared/items';
 import type { AgentDirectory, PrincipalState } from './analyze';
 
 export interface AgentLookups {
@@ -28,14 +27,14 @@ export function createAgentDirectory(store: InventoryStore, lookups: AgentLookup
       const items = await store.getItems(wanted);
       const out = new Map<string, PrincipalState>();
       for (const arn of arns) {
-        const principal = items.get(keyString(keys.principal(arn)));
+        const principal = readPrincipal(items.get(keyString(keys.principal(arn))));
         const profile = items.get(keyString(keys.agentProfile(arn)));
         const watch = items.get(keyString(keys.watch(arn)));
         if (!principal && !profile && !watch) continue;
         out.set(arn, {
           agent: profile !== undefined,
           watched: watch !== undefined,
-          lastModelCallAt: typeof principal?.lastModelCallAt === 'string' ? principal.lastModelCallAt : undefined,
+          lastModelCallAt: principal?.lastModelCallAt,
         });
       }
       return out;
@@ -47,18 +46,19 @@ export function createAgentDirectory(store: InventoryStore, lookups: AgentLookup
       const out = new Map<string, string>();
       const toLookUp: string[] = [];
       for (const f of unique) {
-        const fromEvents = items.get(keyString(keys.function(f)))?.role;
-        const cached = items.get(keyString(keys.lookup('function-role', f)));
-        if (typeof fromEvents === 'string') out.set(f, fromEvents);
-        else if (cached && Number(cached.expiresAt) * 1000 > now()) {
-          if (typeof cached.value === 'string') out.set(f, cached.value);
+        const fromEvents = readFunctionRole(items.get(keyString(keys.function(f))));
+        const cached = readFreshLookup(items.get(keyString(keys.lookup('function-role', f))), now());
+        if (fromEvents) out.set(f, fromEvents);
+        else if (cached) {
+          const role = text(cached.value);
+          if (role) out.set(f, role);
         } else if (lookups.functionRole) toLookUp.push(f);
       }
       const cache = [];
       for (const f of toLookUp) {
         const role = await lookups.functionRole!(f);
         if (role) out.set(f, role);
-        cache.push({ ...keys.lookup('function-role', f), entity: ENTITY.lookup, value: role ?? null, expiresAt: Math.floor(now() / 1000) + LOOKUP_TTL_SECONDS });
+        cache.push(lookupItem('function-role', f, role ?? null, Math.floor(now() / 1000) + LOOKUP_TTL_SECONDS));
       }
       if (cache.length) await store.putItems(cache);
       return out;
@@ -69,9 +69,11 @@ export function createAgentDirectory(store: InventoryStore, lookups: AgentLookup
       const upTo = keys.agentDenial(agent, before.time, before.eventId).sk;
       const items = await store.queryRange(pk, sk, upTo, { descending: true, limit: limit + 1 });
       return items
-        .filter((i) => i.entity === ENTITY.agentDenial && i.eventId !== before.eventId)
-        .slice(0, limit)
-        .map((i) => ({ time: i.time as string, eventId: i.eventId as string }));
+        .flatMap((i) => {
+          const d = readDenial(i);
+          return d && d.eventId !== before.eventId ? [d] : [];
+        })
+        .slice(0, limit);
     },
   };
 }

@@ -1,0 +1,385 @@
+/**
+ * Inventory items: resources, principals, findings, quarantine records and utilization history.
+ * Builders give the fields a writer stores (with their index keys); readers turn a stored item
+ * back into a typed value, or undefined when it is not one.
+ */
+import { createHash } from 'node:crypto';
+import type { SensitivityFrom } from '../../core/lineage';
+import type { FindingObservation, FindingProducer, PrincipalObservation, ResourceObservation, Signal, FrameworkRef } from '../../core/model';
+import { isVerdict, type LastSweep, type RecordedVerdict, type SweepWindow } from '../../core/utilization';
+import { INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../table-schema';
+import { ENTITY, indexKeys, keys } from './keys';
+import { frameworks, isRecord, num, plain, signals, strings, textOr, textOrNull, type Item, type RawItem, type StoredValue } from './read';
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+
+/** The fields of a resource as one event shows it: identity, status, evidence, index keys. */
+export function resourceLatest(r: ResourceObservation, eventName: string): Record<string, StoredValue> {
+  return {
+    entity: ENTITY.resource,
+    arn: r.arn,
+    kind: r.kind,
+    service: r.service,
+    account: r.account,
+    region: r.region,
+    status: r.status,
+    signals: r.signals,
+    lastEventName: eventName,
+    ...indexKeys.resourceByKind(r.kind, r.arn),
+    ...indexKeys.resourceByAccount(r.account, r.kind, r.arn),
+  };
+}
+
+/** Who first revealed a resource, and its entry in that principal's index partition. */
+export function resourceDiscoverer(principal: string, arn: string): Record<string, StoredValue> {
+  return { discoveredBy: principal, ...indexKeys.resourceByPrincipal(principal, arn) };
+}
+
+/** Fields an entity write may never take from an event's configuration attributes. */
+export const RESERVED_RESOURCE_FIELDS: readonly string[] = [
+  'lastPrincipal',
+  'discoveredBy',
+  'firstSeen',
+  'firstEventId',
+  'lastSeen',
+  'lastEventId',
+  'usedByAccounts',
+  PARTITION_KEY,
+  SORT_KEY,
+  INDEXES.byPrincipal.partitionKey,
+  INDEXES.byPrincipal.sortKey,
+];
+
+/** A resource that enters the inventory through the GPU sweep (no event showed it): set only where absent. */
+export function sweptResourceFill(r: { arn: string; kind: string; account: string; region: string; instanceType: string | null; foundBy: readonly string[] }): Record<string, StoredValue> {
+  return {
+    entity: ENTITY.resource,
+    arn: r.arn,
+    kind: r.kind,
+    service: r.arn.split(':')[2],
+    account: r.account,
+    region: r.region,
+    status: 'active',
+    signals: [{ eventName: 'gpu-sweep', path: 'foundBy', value: r.foundBy.join(',') }],
+    discoveredBy: 'gpu-sweep',
+    ...(r.instanceType ? { instanceType: r.instanceType } : {}),
+    ...indexKeys.resourceByKind(r.kind, r.arn),
+    ...indexKeys.resourceByAccount(r.account, r.kind, r.arn),
+  };
+}
+
+export interface ResourceItem {
+  readonly arn: string;
+  readonly kind: string;
+  readonly service: string;
+  readonly account: string;
+  readonly region: string;
+  readonly status: string;
+  readonly signals: Signal[];
+  readonly firstSeen: string;
+  readonly firstEventId: string;
+  readonly lastSeen: string;
+  readonly lastEventId: string;
+  readonly discoveredBy?: string;
+  /** The highest classification of the data upstream (lineage), or null when none is known. */
+  readonly sensitivity: string | null;
+  readonly sensitivityFrom: SensitivityFrom | null;
+  readonly instanceType?: string;
+  readonly instanceState?: string;
+  readonly lastSweep?: LastSweep;
+  /** Tags as the newest event that carried them showed them (configuration attribute `tags`). */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Everything else the events showed (configuration and bookkeeping fields), JSON-ready, by name. */
+  readonly configuration: Readonly<Record<string, unknown>>;
+  readonly rev?: number;
+}
+
+/** Item attributes that are keys or the typed fields above, not configuration. */
+const NOT_CONFIGURATION = new Set([
+  PARTITION_KEY,
+  SORT_KEY,
+  ...Object.values(INDEXES).flatMap((i) => [i.partitionKey, i.sortKey]),
+  ...['entity', 'arn', 'kind', 'service', 'account', 'region', 'status', 'signals', 'firstSeen', 'firstEventId', 'lastSeen', 'lastEventId', 'rev', 'sensitivity', 'sensitivityFrom'],
+]);
+
+export function readSensitivityFrom(v: unknown): SensitivityFrom | null {
+  if (!isRecord(v) || typeof v.arn !== 'string' || typeof v.tag !== 'string' || !Array.isArray(v.path)) return null;
+  return { arn: v.arn, tag: v.tag, path: strings(v.path) };
+}
+
+function readLastSweep(v: unknown): LastSweep | undefined {
+  if (!isRecord(v) || !isVerdict(v.verdict) || typeof v.sweepId !== 'string') return undefined;
+  const w = isRecord(v.window) ? v.window : {};
+  return {
+    verdict: v.verdict,
+    gpuUtilization: num(v.gpuUtilization) ?? null,
+    gpuMemoryUsedPct: num(v.gpuMemoryUsedPct) ?? null,
+    wastedPerHour: num(v.wastedPerHour) ?? null,
+    window: { start: textOr(w.start, ''), end: textOr(w.end, '') },
+    sweepId: v.sweepId,
+  };
+}
+
+function readTags(v: unknown): Record<string, string> | undefined {
+  if (!isRecord(v)) return undefined;
+  return Object.fromEntries(Object.entries(v).map(([k, value]) => [k, typeof value === 'string' ? value : JSON.stringify(value)]));
+}
+
+export function readResource(item: RawItem | undefined): ResourceItem | undefined {
+  if (!item || item.entity !== ENTITY.resource || typeof item.arn !== 'string') return undefined;
+  const configuration = Object.fromEntries(
+    Object.entries(item)
+      .filter(([k]) => !NOT_CONFIGURATION.has(k) && !k.endsWith('@'))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [k, plain(v)]),
+  );
+  const lastSweep = readLastSweep(item.lastSweep);
+  const tags = readTags(item.tags);
+  return {
+    arn: item.arn,
+    kind: textOr(item.kind, 'unknown'),
+    service: textOr(item.service, ''),
+    account: textOr(item.account, 'unknown'),
+    region: textOr(item.region, ''),
+    status: textOr(item.status, 'active'),
+    signals: signals(item.signals),
+    firstSeen: textOr(item.firstSeen, ''),
+    firstEventId: textOr(item.firstEventId, ''),
+    lastSeen: textOr(item.lastSeen, ''),
+    lastEventId: textOr(item.lastEventId, ''),
+    ...(typeof item.discoveredBy === 'string' ? { discoveredBy: item.discoveredBy } : {}),
+    sensitivity: textOrNull(item.sensitivity),
+    sensitivityFrom: readSensitivityFrom(item.sensitivityFrom),
+    ...(typeof item.instanceType === 'string' ? { instanceType: item.instanceType } : {}),
+    ...(typeof item.instanceState === 'string' ? { instanceState: item.instanceState } : {}),
+    ...(lastSweep ? { lastSweep } : {}),
+    ...(tags ? { tags } : {}),
+    configuration,
+    ...(num(item.rev) !== undefined ? { rev: num(item.rev) } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Principals
+
+/** The fields of a principal as one event shows it. */
+export function principalLatest(p: PrincipalObservation, event: { eventName: string; eventSource: string }): Record<string, StoredValue> {
+  return {
+    entity: ENTITY.principal,
+    arn: p.arn,
+    ...(p.iamArn ? { iamArn: p.iamArn } : {}),
+    type: p.type,
+    account: p.account,
+    lastEventName: event.eventName,
+    lastEventSource: event.eventSource,
+    ...indexKeys.principalByAccount(p.account, p.arn),
+    ...indexKeys.principalSelf(p.arn),
+  };
+}
+
+/** A principal's role and its index partition (`ROLE#<role>`). */
+export const principalRole = (role: string): Record<string, StoredValue> => ({ role, ...indexKeys.principalRolePartition(role) });
+export const principalRoleSortKey = (arn: string): Record<string, StoredValue> => indexKeys.principalSortKey(arn);
+
+export interface PrincipalItem {
+  readonly arn: string;
+  readonly iamArn?: string;
+  readonly role: string;
+  readonly type: string;
+  readonly account: string;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  /** Who the caller is, from its first event. */
+  readonly identitySignals: Signal[];
+  /** Its newest model call, when it is an AI application. */
+  readonly aiSignals: Signal[];
+  readonly lastModelCallAt?: string;
+}
+
+export function readPrincipal(item: RawItem | undefined): PrincipalItem | undefined {
+  if (!item || item.entity !== ENTITY.principal || typeof item.arn !== 'string') return undefined;
+  return {
+    arn: item.arn,
+    ...(typeof item.iamArn === 'string' ? { iamArn: item.iamArn } : {}),
+    role: textOr(item.role, 'unknown'),
+    type: textOr(item.type, 'Unknown'),
+    account: textOr(item.account, 'unknown'),
+    firstSeen: textOr(item.firstSeen, ''),
+    lastSeen: textOr(item.lastSeen, ''),
+    identitySignals: signals(item.identitySignals),
+    aiSignals: signals(item.aiSignals),
+    ...(typeof item.lastModelCallAt === 'string' ? { lastModelCallAt: item.lastModelCallAt } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Findings
+
+/** A finding's order in its index partitions: time, then event, then rule. */
+const findingOrder = (f: Pick<FindingObservation, 'time' | 'eventId' | 'rule'>) => `${f.time}#${f.eventId}#${f.rule}`;
+
+/**
+ * A finding's stable id: the same finding (resource, time, event, rule) always has the same id,
+ * whichever delivery wrote it; tickets and deduplication key on it.
+ */
+export function findingId(f: Pick<FindingObservation, 'resource' | 'time' | 'eventId' | 'rule'>): string {
+  const { pk, sk } = keys.finding(f.resource, f.time, f.eventId, f.rule);
+  return createHash('sha256').update(`${pk}\u0000${sk}`).digest('hex').slice(0, 32);
+}
+
+/** The one way to write a finding, whoever raised it. */
+export function findingItem(f: FindingObservation, producer: FindingProducer): Item {
+  const order = findingOrder(f);
+  return {
+    ...keys.finding(f.resource, f.time, f.eventId, f.rule),
+    entity: ENTITY.finding,
+    ...f,
+    findingId: findingId(f),
+    producer,
+    ...indexKeys.findingBySeverity(f.severity, order),
+    ...indexKeys.findingByAccount(f.account, order),
+    ...(f.principal ? indexKeys.findingByPrincipal(f.principal, order) : {}),
+  };
+}
+
+export interface FindingItem {
+  readonly findingId: string;
+  readonly producer?: FindingProducer;
+  readonly rule: string;
+  readonly severity: string;
+  readonly title: string;
+  readonly summary: string;
+  readonly confidence: string;
+  readonly resource: string;
+  readonly principal: string | null;
+  readonly eventId: string;
+  readonly time: string;
+  readonly account: string;
+  readonly region: string;
+  readonly frameworks: FrameworkRef[];
+  readonly signals: Signal[];
+}
+
+const PRODUCERS = new Set<string>(['classifier', 'lineage-propagator', 'gpu-sweep']);
+const isProducer = (v: unknown): v is FindingProducer => typeof v === 'string' && PRODUCERS.has(v);
+
+export function readFinding(item: RawItem | undefined): FindingItem | undefined {
+  if (!item || item.entity !== ENTITY.finding || typeof item.rule !== 'string' || typeof item.resource !== 'string') return undefined;
+  const base = { resource: item.resource, time: textOr(item.time, ''), eventId: textOr(item.eventId, ''), rule: item.rule };
+  return {
+    findingId: textOr(item.findingId, findingId(base)),
+    ...(isProducer(item.producer) ? { producer: item.producer } : {}),
+    ...base,
+    severity: textOr(item.severity, 'informational'),
+    title: textOr(item.title, item.rule),
+    summary: textOr(item.summary, ''),
+    confidence: textOr(item.confidence, 'confirmed'),
+    principal: textOrNull(item.principal),
+    account: textOr(item.account, 'unknown'),
+    region: textOr(item.region, ''),
+    frameworks: frameworks(item.frameworks),
+    signals: signals(item.signals),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quarantine
+
+/** Quarantined payloads are kept whole up to this size; larger ones are truncated and marked. */
+const MAX_KEPT_PAYLOAD = 64 * 1024;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Input that could not be used, kept with its reason: nothing is dropped silently. */
+export function quarantineItem(message: { source: string; body: string; receivedAt: string }, reason: string): Item {
+  const id = sha256(`${message.source}\u0000${message.body}`);
+  const truncated = message.body.length > MAX_KEPT_PAYLOAD;
+  return {
+    ...keys.quarantine(id),
+    entity: ENTITY.quarantine,
+    source: message.source,
+    reason,
+    receivedAt: message.receivedAt,
+    payload: truncated ? message.body.slice(0, MAX_KEPT_PAYLOAD) : message.body,
+    payloadTruncated: truncated,
+    payloadSha256: sha256(message.body),
+    ...indexKeys.quarantineByTime(message.receivedAt, id),
+  };
+}
+
+export interface QuarantineItem {
+  readonly source: string;
+  readonly reason: string;
+  readonly receivedAt: string;
+}
+
+export function readQuarantine(item: RawItem | undefined): QuarantineItem | undefined {
+  if (!item || item.entity !== ENTITY.quarantine) return undefined;
+  return { source: textOr(item.source, ''), reason: textOr(item.reason, ''), receivedAt: textOr(item.receivedAt, '') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Utilization history (the GPU sweep)
+
+export interface SweepPlace {
+  readonly sweepId: string;
+  readonly window: SweepWindow;
+  readonly account: string;
+  readonly region: string;
+}
+
+/** One sweep's record of one resource, kept `historyDays` (TTL). */
+export function utilizationItem(r: RecordedVerdict, sweep: SweepPlace, expiresAt: number): Item {
+  return {
+    ...keys.utilization(r.resource, sweep.window.end, sweep.sweepId),
+    entity: ENTITY.utilization,
+    sweepId: sweep.sweepId,
+    window: sweep.window,
+    account: sweep.account,
+    region: sweep.region,
+    ...r,
+    [TTL_ATTRIBUTE]: expiresAt,
+    ...indexKeys.utilizationBySweep(sweep.sweepId, r.resource),
+  };
+}
+
+/** The `lastSweep` attribute of a resource. */
+export const lastSweepOf = (r: RecordedVerdict, sweep: Pick<SweepPlace, 'sweepId' | 'window'>): LastSweep => ({
+  verdict: r.verdict,
+  gpuUtilization: r.gpuUtilization,
+  gpuMemoryUsedPct: r.gpuMemoryUsedPct,
+  wastedPerHour: r.wastedPerHour,
+  window: sweep.window,
+  sweepId: sweep.sweepId,
+});
+
+export function readUtilization(item: RawItem | undefined): (RecordedVerdict & { readonly sweepId: string }) | undefined {
+  if (!item || item.entity !== ENTITY.utilization || typeof item.resource !== 'string' || !isVerdict(item.verdict) || typeof item.sweepId !== 'string') return undefined;
+  const accelerators = Array.isArray(item.accelerators)
+    ? item.accelerators.flatMap((a) =>
+        isRecord(a) && typeof a.index === 'string' && isVerdict(a.verdict)
+          ? [{ index: a.index, verdict: a.verdict, gpuUtilization: num(a.gpuUtilization) ?? null, gpuMemoryUsedPct: num(a.gpuMemoryUsedPct) ?? null, ...('powerDrawW' in a ? { powerDrawW: num(a.powerDrawW) ?? null } : {}) }]
+          : [],
+      )
+    : [];
+  return {
+    sweepId: item.sweepId,
+    resource: item.resource,
+    kind: textOr(item.kind, 'unknown'),
+    instanceType: textOrNull(item.instanceType),
+    instanceCount: num(item.instanceCount) ?? 1,
+    verdict: item.verdict,
+    gpuUtilization: num(item.gpuUtilization) ?? null,
+    gpuMemoryUsedPct: num(item.gpuMemoryUsedPct) ?? null,
+    cpuUtilization: num(item.cpuUtilization) ?? null,
+    accelerators,
+    wastedPerHour: num(item.wastedPerHour) ?? null,
+    pricePerHour: num(item.pricePerHour) ?? null,
+    priceBasis: textOr(item.priceBasis, 'unknown'),
+    foundBy: strings(item.foundBy),
+    evidence: strings(item.evidence),
+  };
+}
+
+/** Whether an item's TTL attribute says it has expired (DynamoDB deletes such items lazily). */
+export const isExpired = (item: RawItem, nowMs: number) => (num(item[TTL_ATTRIBUTE]) ?? Infinity) * 1000 <= nowMs;

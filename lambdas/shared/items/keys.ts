@@ -1,0 +1,136 @@
+/**
+ * Item keys and index keys: the only place their values are spelled. Every writer builds keys
+ * here and every reader asks here which partition or range holds what it wants.
+ */
+import { INDEXES, type IndexDefinition } from '../table-schema';
+
+export type Key = { pk: string; sk: string };
+
+/** The map key `InventoryStore.getItems` uses for an item. */
+export const keyString = (k: Key) => `${k.pk}\u0000${k.sk}`;
+
+export const ENTITY = {
+  resource: 'resource',
+  principal: 'principal',
+  finding: 'finding',
+  quarantine: 'quarantine',
+  agent: 'agent',
+  agentAction: 'agent-action',
+  agentDenial: 'agent-denial',
+  watch: 'watch',
+  function: 'function',
+  lookup: 'lookup',
+  lineageEdge: 'lineage-edge',
+  lineageNode: 'lineage-node',
+  lineageTags: 'lineage-tags',
+  utilization: 'utilization',
+} as const;
+export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
+
+const STATE_SK = '#STATE';
+const PROFILE_SK = '#PROFILE';
+
+const PREFIX = {
+  resource: 'RESOURCE#',
+  principal: 'PRINCIPAL#',
+  quarantine: 'QUARANTINE#',
+  agent: 'AGENT#',
+  watch: 'WATCH#',
+  function: 'FUNCTION#',
+  lookup: 'LOOKUP#',
+  lineage: 'LINEAGE#',
+} as const;
+
+export const keys = {
+  resource: (arn: string): Key => ({ pk: `${PREFIX.resource}${arn}`, sk: STATE_SK }),
+  principal: (arn: string): Key => ({ pk: `${PREFIX.principal}${arn}`, sk: STATE_SK }),
+  /** A finding lives in the item collection of the resource it is about. */
+  finding: (resource: string, time: string, eventId: string, rule: string): Key => ({ pk: `${PREFIX.resource}${resource}`, sk: `FINDING#${time}#${eventId}#${rule}` }),
+  quarantine: (id: string): Key => ({ pk: `${PREFIX.quarantine}${id}`, sk: STATE_SK }),
+  /** An agent's profile and, in the same partition, its action ledger in time order. */
+  agentProfile: (principal: string): Key => ({ pk: `${PREFIX.agent}${principal}`, sk: PROFILE_SK }),
+  agentAction: (principal: string, time: string, eventId: string): Key => ({ pk: `${PREFIX.agent}${principal}`, sk: `ACTION#${time}#${eventId}` }),
+  /**
+   * A marker per denied action, so a burst check reads denials only, never the whole ledger.
+   * `DENIAL#` sorts after `#PROFILE` and `ACTION#`: reading an agent stops before the markers.
+   */
+  agentDenial: (principal: string, time: string, eventId: string): Key => ({ pk: `${PREFIX.agent}${principal}`, sk: `DENIAL#${time}#${eventId}` }),
+  agentDenialsFrom: (principal: string, time: string): Key => ({ pk: `${PREFIX.agent}${principal}`, sk: `DENIAL#${time}` }),
+  watch: (principal: string): Key => ({ pk: `${PREFIX.watch}${principal}`, sk: STATE_SK }),
+  function: (functionArn: string): Key => ({ pk: `${PREFIX.function}${functionArn}`, sk: STATE_SK }),
+  lookup: (kind: LookupKind, id: string): Key => ({ pk: `${PREFIX.lookup}${kind}#${id}`, sk: STATE_SK }),
+  /**
+   * Lineage: a node's computed sensitivity (`#NODE`), a bucket's tags as tag events showed them
+   * (`#TAGS`), and each edge under both of its nodes: `IN#relation#from` under `to`,
+   * `OUT#relation#to` under `from`. `#NODE` and `#TAGS` sort before `IN#`, `IN#` before `OUT#`.
+   */
+  lineageNode: (node: string): Key => ({ pk: `${PREFIX.lineage}${node}`, sk: '#NODE' }),
+  lineageTags: (bucket: string): Key => ({ pk: `${PREFIX.lineage}${bucket}`, sk: '#TAGS' }),
+  lineageIn: (to: string, relation: string, from: string): Key => ({ pk: `${PREFIX.lineage}${to}`, sk: `IN#${relation}#${from}` }),
+  lineageOut: (from: string, relation: string, to: string): Key => ({ pk: `${PREFIX.lineage}${from}`, sk: `OUT#${relation}#${to}` }),
+  /** A resource's utilization as one sweep measured it, in the resource's own partition. */
+  utilization: (resource: string, windowEnd: string, sweepId: string): Key => ({ pk: `${PREFIX.resource}${resource}`, sk: `UTILIZATION#${windowEnd}#${sweepId}` }),
+};
+
+/** What a cached lookup holds. */
+export type LookupKind = 'function-role' | 'bucket-tags';
+
+/** Sort-key ranges within one partition. */
+export const RANGES = {
+  /** A node's incoming and outgoing edges. */
+  lineageIn: { from: 'IN#', to: 'IN#\uffff' },
+  lineageOut: { from: 'OUT#', to: 'OUT#\uffff' },
+  /** An agent's profile and ledger, without the denial markers that sort after them. */
+  agentBeforeDenials: { below: 'DENIAL#' },
+} as const;
+
+/** The store's items of a key's partition family: what a write or a stream record is about. */
+export type KeyFamily = 'resource' | 'principal' | 'quarantine' | 'agent' | 'watch' | 'function' | 'lookup' | 'lineage' | 'unknown';
+
+export function familyOfKey(key: Pick<Key, 'pk'>): KeyFamily {
+  for (const [family, prefix] of Object.entries(PREFIX)) if (key.pk.startsWith(prefix)) return family as KeyFamily;
+  return 'unknown';
+}
+
+/** A lineage edge's key names its direction: `OUT#` under its source, `IN#` under its target. */
+export const isOutgoingEdgeKey = (key: Key) => key.pk.startsWith(PREFIX.lineage) && key.sk.startsWith(RANGES.lineageOut.from);
+
+type IndexKeys = Record<string, string>;
+const on = (index: IndexDefinition, pk: string, sk: string): IndexKeys => ({ [index.partitionKey]: pk, [index.sortKey]: sk });
+
+/** Index key values, per entity and index (docs/data-model.md, "Access patterns"). */
+export const indexKeys = {
+  resourceByKind: (kind: string, arn: string) => on(INDEXES.byKind, `KIND#${kind}`, arn),
+  resourceByAccount: (account: string, kind: string, arn: string) => on(INDEXES.byAccount, `ACCOUNT#${account}`, `RESOURCE#${kind}#${arn}`),
+  /** The principal that first revealed a resource. */
+  resourceByPrincipal: (principal: string, arn: string) => on(INDEXES.byPrincipal, `PRINCIPAL#${principal}`, `RESOURCE#${arn}`),
+  principalByRole: (role: string, arn: string) => on(INDEXES.byKind, `ROLE#${role}`, arn),
+  /** The role's partition alone (the sort key is set separately, where the role is not known yet). */
+  principalRolePartition: (role: string) => ({ [INDEXES.byKind.partitionKey]: `ROLE#${role}` }),
+  principalSortKey: (arn: string) => ({ [INDEXES.byKind.sortKey]: arn }),
+  principalByAccount: (account: string, arn: string) => on(INDEXES.byAccount, `ACCOUNT#${account}`, `PRINCIPAL#${arn}`),
+  principalSelf: (arn: string) => on(INDEXES.byPrincipal, `PRINCIPAL#${arn}`, STATE_SK),
+  findingBySeverity: (severity: string, order: string) => on(INDEXES.byKind, `SEVERITY#${severity}`, order),
+  findingByAccount: (account: string, order: string) => on(INDEXES.byAccount, `ACCOUNT#${account}`, `FINDING#${order}`),
+  findingByPrincipal: (principal: string, order: string) => on(INDEXES.byPrincipal, `PRINCIPAL#${principal}`, `FINDING#${order}`),
+  quarantineByTime: (receivedAt: string, id: string) => on(INDEXES.byKind, 'QUARANTINE', `${receivedAt}#${id}`),
+  agent: (arn: string) => on(INDEXES.byKind, 'AGENT', arn),
+  agentByAccount: (account: string, arn: string) => on(INDEXES.byAccount, `ACCOUNT#${account}`, `AGENT#${arn}`),
+  watched: (principal: string) => on(INDEXES.byKind, 'WATCH', principal),
+  nodeBySensitivity: (level: string, node: string) => on(INDEXES.byKind, `SENSITIVITY#${level}`, node),
+  utilizationBySweep: (sweepId: string, resource: string) => on(INDEXES.byKind, `SWEEP#${sweepId}`, resource),
+};
+
+/** An index query: the index, its partition, and optionally a sort-key prefix. */
+export interface IndexQuery {
+  readonly index: IndexDefinition;
+  readonly partition: string;
+  readonly sortKeyPrefix?: string;
+}
+
+export const indexQueries = {
+  /** The watched principals: the agent capture rules are built from them (sort key: the principal). */
+  watched: (): IndexQuery => ({ index: INDEXES.byKind, partition: 'WATCH' }),
+  /** An account's resources of one kind. */
+  resourcesOfAccount: (account: string, kind: string): IndexQuery => ({ index: INDEXES.byAccount, partition: `ACCOUNT#${account}`, sortKeyPrefix: `RESOURCE#${kind}#` }),
+};
