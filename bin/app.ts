@@ -5,7 +5,7 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { AiVisibilityStack } from '../lib/ai-visibility-stack';
+import { AiVisibilityStack } from '../lib/stacks/ai-visibility-stack';
 import { readConfig } from '../lib/config';
 
 const app = new App();

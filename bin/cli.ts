@@ -16,11 +16,11 @@ import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { readAgent, renderAgent } from '../lib/query/agents';
-import { readLineage, renderLineage } from '../lib/query/lineage';
-import { startLocalDynamoDb } from '../lib/replay/local-dynamodb';
-import { renderReport } from '../lib/replay/report';
-import { LOCAL_TABLE_NAME, replay } from '../lib/replay/replay';
+import { readAgent, renderAgent } from '../local/query/agents';
+import { readLineage, renderLineage } from '../local/query/lineage';
+import { startLocalDynamoDb } from '../local/replay/local-dynamodb';
+import { renderReport } from '../local/replay/report';
+import { LOCAL_TABLE_NAME, replay } from '../local/replay/replay';
 
 export const BUNDLED_SAMPLES = resolve(__dirname, '..', 'test', 'fixtures', 'cloudtrail');
 /** Where `replay` keeps its embedded DynamoDB for `agent` to read, relative to the working directory. */
@@ -196,7 +196,7 @@ async function sweepCommand(
     err(`sweep takes --inventory FILE and --metrics FILE\n\n${USAGE}\n`);
     return 2;
   }
-  const { runLocalSweep, SweepInputError } = await import('../lib/sweep/local-sweep');
+  const { runLocalSweep, SweepInputError } = await import('../local/sweep/local-sweep');
   let result;
   try {
     result = await runLocalSweep(options.inventory, options.metrics, { storePath: options.store, logLevel: options.verbose ? 'INFO' : 'ERROR' });

@@ -1,5 +1,5 @@
 /** The classifier's environment contract (see lambdas/shared/environment.ts). */
-import type { EnvironmentOf, EnvironmentSpec } from '../shared/environment';
+import { HOUSE_ENVIRONMENT, type EnvironmentOf, type EnvironmentSpec } from '../shared/environment';
 import { canonicalPrincipal } from '../core/arn';
 import { AGENT_DEFAULTS } from '../core/defaults';
 import type { AgentSettings } from './agents/analyze';
@@ -8,8 +8,7 @@ const WHOLE = /^\d{1,9}$/;
 
 export const CLASSIFIER_ENVIRONMENT = {
   TABLE_NAME: { description: 'name of the inventory DynamoDB table', pattern: /^[A-Za-z0-9_.-]{3,255}$/ },
-  POWERTOOLS_SERVICE_NAME: { description: 'service name in logs and metrics' },
-  POWERTOOLS_METRICS_NAMESPACE: { description: 'CloudWatch namespace of the classifier metrics', pattern: /^[A-Za-z0-9/_.#:-]{1,255}$/ },
+  ...HOUSE_ENVIRONMENT,
   AGENT_PRINCIPALS: { description: 'comma-separated ARNs of principals declared AI agents', pattern: /^(arn:[^,\s]+)(,arn:[^,\s]+)*$/, optional: true },
   AGENT_BEHAVIOUR_WINDOW_SECONDS: { description: 'seconds between a model call and a write elsewhere that mark an agent', pattern: WHOLE },
   AGENT_DENIED_BURST_COUNT: { description: 'denied actions that make an agent-denied-burst', pattern: WHOLE },
@@ -19,6 +18,9 @@ export const CLASSIFIER_ENVIRONMENT = {
 } as const satisfies EnvironmentSpec;
 
 export type ClassifierEnvironment = EnvironmentOf<typeof CLASSIFIER_ENVIRONMENT>;
+
+/** The classifier's Powertools service name. */
+export const CLASSIFIER_SERVICE = 'ai-visibility-classifier';
 
 /** The defaults, as environment values (the CDK config and the local replay start from them). */
 export const DEFAULT_AGENT_ENVIRONMENT = {

@@ -1,5 +1,5 @@
 /** The GPU sweep function's environment contract (see lambdas/shared/environment.ts). */
-import type { EnvironmentOf, EnvironmentSpec } from '../shared/environment';
+import { HOUSE_ENVIRONMENT, type EnvironmentOf, type EnvironmentSpec } from '../shared/environment';
 import type { AccountRegion } from './sweep';
 import { SWEEP_DEFAULTS } from '../core/defaults';
 import type { Thresholds } from './verdict';
@@ -8,6 +8,7 @@ const PERCENT = /^(100|[1-9]?\d)(\.\d+)?$/;
 
 export const GPU_SWEEP_ENVIRONMENT = {
   TABLE_NAME: { description: 'name of the inventory DynamoDB table', pattern: /^[A-Za-z0-9_.-]{3,255}$/ },
+  ...HOUSE_ENVIRONMENT,
   SWEEP_TARGETS: { description: 'comma-separated account:region pairs to sweep', pattern: /^(\d{12}:[a-z0-9-]+)(,\d{12}:[a-z0-9-]+)*$/ },
   SWEEP_WINDOW_MINUTES: { description: 'minutes of metrics each sweep judges', pattern: /^\d{1,4}$/ },
   IDLE_BELOW_PCT: { description: 'mean GPU utilization (%) below which a GPU is idle', pattern: PERCENT },
@@ -15,11 +16,12 @@ export const GPU_SWEEP_ENVIRONMENT = {
   MEMORY_HELD_FROM_PCT: { description: 'GPU memory allocated (%) that makes an idle GPU memory-held-idle', pattern: PERCENT },
   GPU_PRICES: { description: 'JSON object of USD per hour by instance type, overriding the built-in table', optional: true },
   SUMMARY_EVENT_BUS: { description: 'event bus that receives the sweep summary', pattern: /^[A-Za-z0-9/_.:-]{1,1600}$/ },
-  POWERTOOLS_SERVICE_NAME: { description: 'service name in logs and metrics' },
-  POWERTOOLS_METRICS_NAMESPACE: { description: 'CloudWatch namespace of the sweep metrics', pattern: /^[A-Za-z0-9/_.#:-]{1,255}$/ },
 } as const satisfies EnvironmentSpec;
 
 export type GpuSweepEnvironment = EnvironmentOf<typeof GPU_SWEEP_ENVIRONMENT>;
+
+/** The sweep's Powertools service name. */
+export const GPU_SWEEP_SERVICE = 'ai-visibility-gpu-sweep';
 
 export const DEFAULT_SWEEP_ENVIRONMENT = {
   SWEEP_WINDOW_MINUTES: String(SWEEP_DEFAULTS.windowMinutes),

@@ -3,19 +3,16 @@
  * `step` set to `plan`, `target` or `summarize` (sweep.ts does the work). Thin: clients for the
  * target's region, the summary event and the metrics for alarms.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { BedrockClient } from '@aws-sdk/client-bedrock';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
-import { readEnvironment } from '../shared/environment';
+import { documentClient } from '../shared/dynamodb';
+import { defineHandler, type Handler, type HouseTools } from '../shared/house-handler';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
-import { withHouseMiddleware } from '../shared/middleware';
 import { awsDiscovery, inventorySource, type Discovery, type InventorySource } from './discover';
 import { GPU_SWEEP_ENVIRONMENT, sweepSettings, type GpuSweepEnvironment } from './environment';
 import type { MetricReader } from './metrics';
@@ -26,7 +23,7 @@ export type SweepEvent =
   | ({ readonly step: 'target' } & { readonly target: Plan['targets'][number] })
   | { readonly step: 'summarize'; readonly plan: Pick<Plan, 'sweepId' | 'window'>; readonly results: ReadonlyArray<TargetResult | FailedTarget> };
 
-export type SweepHandler = (event: SweepEvent, context: Context) => Promise<Plan | TargetResult | SweepSummary>;
+export type SweepHandler = Handler<SweepEvent, Plan | TargetResult | SweepSummary>;
 
 /** Thrown when AWS throttles the sweep: the state machine retries the target with backoff. */
 export class SweepThrottledError extends Error {
@@ -39,24 +36,32 @@ export class SweepThrottledError extends Error {
 const THROTTLING = /Throttl|TooManyRequests|RequestLimitExceeded|SlowDown|LimitExceeded/;
 
 export interface SweepClients {
-  readonly store?: InventoryStore;
-  readonly dynamodb?: DynamoDBClient;
+  readonly store: InventoryStore;
+  readonly dynamodb: DynamoDBClient;
   /** Per account-region discovery and metrics. @default the AWS APIs of the target's region (own account only) */
-  readonly forTarget?: (account: string, region: string) => { discovery: Discovery; metrics: MetricReader };
-  readonly inventory?: InventorySource;
+  readonly forTarget: (account: string, region: string) => { discovery: Discovery; metrics: MetricReader };
+  readonly inventory: InventorySource;
   /** Where the summary goes. @default EventBridge PutEvents on SUMMARY_EVENT_BUS */
-  readonly publish?: (summary: SweepSummary) => Promise<void>;
-  readonly now?: () => number;
-  readonly logLevel?: string;
+  readonly publish: (summary: SweepSummary) => Promise<void>;
+  readonly now: () => number;
 }
 
 export const SUMMARY_SOURCE = 'ai-visibility';
 export const SUMMARY_DETAIL_TYPE = 'GPU Utilization Sweep Summary';
 
-export function createSweepHandler(env: GpuSweepEnvironment, clients: SweepClients = {}): SweepHandler {
-  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME, ...(clients.logLevel ? { logLevel: clients.logLevel as 'INFO' } : {}) });
-  const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME });
-  const documents = DynamoDBDocumentClient.from(clients.dynamodb ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const sweep = defineHandler({
+  environment: GPU_SWEEP_ENVIRONMENT,
+  build: (tools, clients: Partial<SweepClients>): SweepHandler => sweepSteps(tools.env, tools, clients),
+});
+
+/** The sweep function with its environment and clients given (tests, the local run). */
+export const createSweepHandler = sweep.create;
+
+/** The deployed entry point. */
+export const handler = sweep.handler;
+
+function sweepSteps(env: GpuSweepEnvironment, { logger, metrics }: Pick<HouseTools<unknown>, 'logger' | 'metrics'>, clients: Partial<SweepClients>): SweepHandler {
+  const documents = documentClient(clients.dynamodb);
   const store = clients.store ?? createInventoryStore(documents, env.TABLE_NAME);
   const inventory = clients.inventory ?? inventorySource(documents, env.TABLE_NAME);
   const settings = sweepSettings(env);
@@ -87,7 +92,7 @@ export function createSweepHandler(env: GpuSweepEnvironment, clients: SweepClien
       if (out.FailedEntryCount) throw new Error(`sweep summary not published: ${out.Entries?.[0]?.ErrorCode} ${out.Entries?.[0]?.ErrorMessage ?? ''}`);
     });
 
-  async function step(event: SweepEvent, context: Context): Promise<Plan | TargetResult | SweepSummary> {
+  return async (event, context) => {
     ownAccount ??= context.invokedFunctionArn?.split(':')[4];
     switch (event.step) {
       case 'plan': {
@@ -122,15 +127,5 @@ export function createSweepHandler(env: GpuSweepEnvironment, clients: SweepClien
         return summary;
       }
     }
-  }
-
-  return withHouseMiddleware(step, { logger, metrics }) as unknown as SweepHandler;
+  };
 }
-
-let coldStarted: SweepHandler | undefined;
-
-/** The deployed entry point. */
-export const handler: SweepHandler = (event, context) => {
-  coldStarted ??= createSweepHandler(readEnvironment(GPU_SWEEP_ENVIRONMENT));
-  return coldStarted(event, context);
-};

@@ -1,20 +1,22 @@
 /** The lineage propagator's environment contract (see lambdas/shared/environment.ts). */
-import type { EnvironmentOf, EnvironmentSpec } from '../shared/environment';
+import { HOUSE_ENVIRONMENT, type EnvironmentOf, type EnvironmentSpec } from '../shared/environment';
 import { DEFAULT_CLASSIFICATION, type ClassificationScheme } from '../core/lineage';
 
 const LEVEL = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export const LINEAGE_PROPAGATOR_ENVIRONMENT = {
   TABLE_NAME: { description: 'name of the inventory DynamoDB table', pattern: /^[A-Za-z0-9_.-]{3,255}$/ },
+  ...HOUSE_ENVIRONMENT,
   LINEAGE_QUEUE_URL: { description: 'URL of the lineage FIFO queue the propagator reads and feeds', pattern: /^https:\/\/\S+\.fifo$/ },
   CLASSIFICATION_TAG_KEY: { description: 'bucket tag that carries the data classification', pattern: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u },
   CLASSIFICATION_LEVELS: { description: 'comma-separated classification levels, lowest first', pattern: /^[A-Za-z0-9_.:-]{1,64}(,[A-Za-z0-9_.:-]{1,64})+$/ },
   SENSITIVE_FROM_LEVEL: { description: 'lowest level that raises lineage findings', pattern: LEVEL },
-  POWERTOOLS_SERVICE_NAME: { description: 'service name in logs and metrics' },
-  POWERTOOLS_METRICS_NAMESPACE: { description: 'CloudWatch namespace', pattern: /^[A-Za-z0-9/_.#:-]{1,255}$/ },
 } as const satisfies EnvironmentSpec;
 
 export type LineagePropagatorEnvironment = EnvironmentOf<typeof LINEAGE_PROPAGATOR_ENVIRONMENT>;
+
+/** The propagator's Powertools service name. */
+export const LINEAGE_PROPAGATOR_SERVICE = 'ai-visibility-lineage-propagator';
 
 export const DEFAULT_CLASSIFICATION_ENVIRONMENT = {
   CLASSIFICATION_TAG_KEY: DEFAULT_CLASSIFICATION.tagKey,

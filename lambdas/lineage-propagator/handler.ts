@@ -5,35 +5,33 @@
  * FIFO rule for partial failures: once a message fails, every message after it in the batch is
  * handed back too, unprocessed, so a node's messages are never handled out of order.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetBucketTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { readEnvironment } from '../shared/environment';
-import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { LineageMessage, LineageQueue } from '../core/lineage';
+import { documentClient } from '../shared/dynamodb';
+import { defineHandler, type Handler } from '../shared/house-handler';
+import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
 import { sqsLineageQueue } from '../shared/lineage-queue';
-import { withHouseMiddleware } from '../shared/middleware';
 import { classificationScheme, LINEAGE_PROPAGATOR_ENVIRONMENT, type LineagePropagatorEnvironment } from './environment';
 import { createPropagator, type BucketTagLookup } from './propagate';
 
-export type PropagatorHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+export type { LineagePropagatorEnvironment };
+export type PropagatorHandler = Handler<SQSEvent, SQSBatchResponse>;
 
 export interface PropagatorClients {
-  readonly dynamodb?: DynamoDBClient;
-  readonly store?: InventoryStore;
+  readonly dynamodb: DynamoDBClient;
+  readonly store: InventoryStore;
   /** Where follow-up work goes. @default the LINEAGE_QUEUE_URL queue */
-  readonly queue?: LineageQueue;
+  readonly queue: LineageQueue;
   /** @default S3 GetBucketTagging; `null` for none (the local replay) */
-  readonly lookupTags?: BucketTagLookup | null;
-  readonly logLevel?: string;
+  readonly lookupTags: BucketTagLookup | null;
   /** Clock of the tag-lookup cache. @default Date.now */
-  readonly now?: () => number;
+  readonly now: () => number;
   /** @default MAX_IN_EDGES and FANOUT_PAGE of propagate.ts */
-  readonly limits?: { readonly inEdges: number; readonly fanoutPage: number };
+  readonly limits: { readonly inEdges: number; readonly fanoutPage: number };
 }
 
 /** Parse a queue message; a malformed one is a bug upstream, reported and dropped (it can never succeed). */
@@ -47,45 +45,49 @@ export function parseLineageMessage(body: string): LineageMessage | undefined {
   }
 }
 
-export function createPropagatorHandler(env: LineagePropagatorEnvironment, clients: PropagatorClients = {}): PropagatorHandler {
-  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME, ...(clients.logLevel ? { logLevel: clients.logLevel as 'INFO' } : {}) });
-  const metrics = new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME });
-  const store =
-    clients.store ?? createInventoryStore(DynamoDBDocumentClient.from(clients.dynamodb ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }), env.TABLE_NAME);
-  const queue = clients.queue ?? sqsLineageQueue(new SQSClient({}), env.LINEAGE_QUEUE_URL);
-  const lookupTags = clients.lookupTags === null ? undefined : (clients.lookupTags ?? s3TagLookup(new S3Client({ followRegionRedirects: true })));
-  const scheme = classificationScheme(env);
+const propagator = defineHandler({
+  environment: LINEAGE_PROPAGATOR_ENVIRONMENT,
+  build({ env, logger, metrics }, clients: Partial<PropagatorClients>): PropagatorHandler {
+    const store = clients.store ?? createInventoryStore(documentClient(clients.dynamodb), env.TABLE_NAME);
+    const queue = clients.queue ?? sqsLineageQueue(new SQSClient({}), env.LINEAGE_QUEUE_URL);
+    const lookupTags = clients.lookupTags === null ? undefined : (clients.lookupTags ?? s3TagLookup(new S3Client({ followRegionRedirects: true })));
+    const scheme = classificationScheme(env);
 
-  async function propagate(event: SQSEvent): Promise<SQSBatchResponse> {
-    const propagator = createPropagator({ store, queue, scheme, lookupTags, log: logger, now: clients.now, limits: clients.limits });
-    const failures: string[] = [];
-    for (const record of event.Records) {
-      if (failures.length > 0) {
-        failures.push(record.messageId);
-        continue;
+    return async (event) => {
+      const work = createPropagator({ store, queue, scheme, lookupTags, log: logger, now: clients.now, limits: clients.limits });
+      const failures: string[] = [];
+      for (const record of event.Records) {
+        if (failures.length > 0) {
+          failures.push(record.messageId);
+          continue;
+        }
+        const message = parseLineageMessage(record.body);
+        if (!message) {
+          logger.error('malformed lineage message dropped', { messageId: record.messageId, body: record.body.slice(0, 1000) });
+          continue;
+        }
+        try {
+          await work.handle(message);
+        } catch (error) {
+          logger.warn('lineage message failed; it and the rest of the batch go back to the queue', { node: message.node, error: String(error) });
+          failures.push(record.messageId);
+        }
       }
-      const message = parseLineageMessage(record.body);
-      if (!message) {
-        logger.error('malformed lineage message dropped', { messageId: record.messageId, body: record.body.slice(0, 1000) });
-        continue;
-      }
-      try {
-        await propagator.handle(message);
-      } catch (error) {
-        logger.warn('lineage message failed; it and the rest of the batch go back to the queue', { node: message.node, error: String(error) });
-        failures.push(record.messageId);
-      }
-    }
-    const { stats } = propagator;
-    metrics.addMetric('LineageNodesRecomputed', MetricUnit.Count, stats.recomputed);
-    metrics.addMetric('LineageNodesChanged', MetricUnit.Count, stats.changed);
-    metrics.addMetric('LineageFindingsRecorded', MetricUnit.Count, stats.findings);
-    logger.info('lineage batch', { ...stats, failed: failures.length });
-    return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
-  }
+      const { stats } = work;
+      metrics.addMetric('LineageNodesRecomputed', MetricUnit.Count, stats.recomputed);
+      metrics.addMetric('LineageNodesChanged', MetricUnit.Count, stats.changed);
+      metrics.addMetric('LineageFindingsRecorded', MetricUnit.Count, stats.findings);
+      logger.info('lineage batch', { ...stats, failed: failures.length });
+      return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+    };
+  },
+});
 
-  return withHouseMiddleware(propagate, { logger, metrics }) as unknown as PropagatorHandler;
-}
+/** The propagator with its environment and clients given (tests, the local replay). */
+export const createPropagatorHandler = propagator.create;
+
+/** The deployed entry point. */
+export const handler = propagator.handler;
 
 /** Answers that mean "these tags cannot be read from here", not "try again". */
 const UNREADABLE = new Set(['AccessDenied', 'AllAccessDisabled', 'NoSuchBucket', 'PermanentRedirect', 'InvalidAccessPoint', 'AuthorizationHeaderMalformed']);
@@ -104,11 +106,3 @@ export function s3TagLookup(s3: S3Client): BucketTagLookup {
     }
   };
 }
-
-let coldStarted: PropagatorHandler | undefined;
-
-/** The deployed entry point. */
-export const handler: PropagatorHandler = (event, context) => {
-  coldStarted ??= createPropagatorHandler(readEnvironment(LINEAGE_PROPAGATOR_ENVIRONMENT));
-  return coldStarted(event, context);
-};

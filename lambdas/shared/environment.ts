@@ -4,6 +4,7 @@
  * synth error) and the handler reads them at cold start, failing with one message that lists
  * every problem instead of a `TypeError` deep in a request.
  */
+import { METRICS_NAMESPACE } from '../core/defaults';
 
 export interface EnvironmentVariable {
   readonly description: string;
@@ -52,4 +53,15 @@ export function environmentFor<S extends EnvironmentSpec>(spec: S, values: Envir
   if (problems.length > 0) throw new EnvironmentError(problems);
   // Empty optional variables are left out rather than set to ''.
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== ''));
+}
+
+/** Variables every function has: its Powertools service name and metrics namespace. */
+export const HOUSE_ENVIRONMENT = {
+  POWERTOOLS_SERVICE_NAME: { description: 'service name in logs and metrics' },
+  POWERTOOLS_METRICS_NAMESPACE: { description: 'CloudWatch namespace of the metrics', pattern: /^[A-Za-z0-9/_.#:-]{1,255}$/ },
+} as const satisfies EnvironmentSpec;
+
+/** The house variables of a function named `service` (the metrics namespace is the domain core's). */
+export function houseEnvironment(service: string): EnvironmentOf<typeof HOUSE_ENVIRONMENT> {
+  return { POWERTOOLS_SERVICE_NAME: service, POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE };
 }

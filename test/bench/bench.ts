@@ -25,16 +25,16 @@ import { processMessages, type InboundMessage } from '../../lambdas/classifier/p
 import { DEFAULT_AGENT_SETTINGS } from '../../lambdas/classifier/agents/analyze';
 import { createAgentDirectory } from '../../lambdas/classifier/agents/directory';
 import { createInventoryStore } from '../../lambdas/shared/inventory-store';
-import { compileRules, isEnvelope, matchingRules, toEnvelope } from '../../lib/replay/event-bus';
-import { startLocalDynamoDb } from '../../lib/replay/local-dynamodb';
-import { parseLogFile } from '../../lib/replay/read-logs';
-import { localClassifierEnvironment, replay, replayInto } from '../../lib/replay/replay';
+import { compileRules, isEnvelope, matchingRules, toEnvelope } from '../../local/replay/event-bus';
+import { startLocalDynamoDb } from '../../local/replay/local-dynamodb';
+import { parseLogFile } from '../../local/replay/read-logs';
+import { localClassifierEnvironment, replay, replayInto } from '../../local/replay/replay';
 import { createClassifierHandler } from '../../lambdas/classifier/handler';
 import { createPropagator } from '../../lambdas/lineage-propagator/propagate';
 import { DEFAULT_CLASSIFICATION, type LineageMessage } from '../../lambdas/core/lineage';
 import { sweepScale } from './sweep-scale';
 import { sweepTarget } from '../../lambdas/gpu-sweep/sweep';
-import { readInventory, readMetrics, recordedMetricReader } from '../../lib/sweep/local-sweep';
+import { readInventory, readMetrics, recordedMetricReader } from '../../local/sweep/local-sweep';
 import { nullStore } from './null-store';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

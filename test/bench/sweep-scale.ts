@@ -8,7 +8,7 @@
 import type { GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import { MAX_QUERIES_PER_CALL, type MetricReader, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
 import { nullStore } from './null-store';
-import { runSweepStateMachine } from '../../lib/sweep/local-sweep';
+import { runSweepStateMachine } from '../../local/sweep/local-sweep';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -9,7 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { captureRules, MODEL_FILE_SUFFIXES } from '../../lib/capture/patterns';
-import { AiVisibilityStack } from '../../lib/ai-visibility-stack';
+import { AiVisibilityStack } from '../../lib/stacks/ai-visibility-stack';
 import { ConfigError, DEFAULT_CONFIG, readConfig, type AiVisibilityConfig } from '../../lib/config';
 import { HOUSE_RUNTIME } from '../../lib/constructs/house-function';
 import { CLASSIFIER_ENVIRONMENT, DEFAULT_AGENT_ENVIRONMENT } from '../../lambdas/classifier/environment';

@@ -18,9 +18,9 @@ import { fetchMetrics, planQueries, queriesPerCall, type SweepTarget } from '../
 import { sweepTarget } from '../../lambdas/gpu-sweep/sweep';
 import { createInventoryStore } from '../../lambdas/shared/inventory-store';
 import { ENTITY, keys } from '../../lambdas/shared/items';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../lib/replay/local-dynamodb';
-import { scanTable } from '../../lib/replay/report';
-import { readInventory, readMetrics, recordedMetricReader, runLocalSweep, synthesizedSweepDefinition } from '../../lib/sweep/local-sweep';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
+import { scanTable } from '../../local/replay/report';
+import { readInventory, readMetrics, recordedMetricReader, runLocalSweep, synthesizedSweepDefinition } from '../../local/sweep/local-sweep';
 import { documentedRecord } from '../helpers';
 
 const EXAMPLES = join(__dirname, '..', 'fixtures', 'sweep');
@@ -158,7 +158,7 @@ describe('one target failing never fails the sweep', () => {
 
 describe('the shipped CloudWatch agent configuration', () => {
   it('publishes exactly the series the sweep queries: the four nvidia_smi metrics by {InstanceId, index}', () => {
-    const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'lib', 'sweep', 'cloudwatch-agent-gpu.json'), 'utf8'));
+    const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'docs', 'cloudwatch-agent-gpu.json'), 'utf8'));
     expect(config.metrics.append_dimensions).toEqual({ InstanceId: '${aws:InstanceId}' });
     expect(config.metrics.aggregation_dimensions).toEqual([['InstanceId', 'index']]);
     const queried = planQueries([{ arn: ec2('i-1'), kind: 'gpu-instance', account: '111122223333', region: 'us-east-1', name: 'i-1', instanceType: 'g5.xlarge', foundBy: ['discovery'] }]).filter((q) => q.query.MetricStat!.Metric!.Namespace === config.metrics.namespace);

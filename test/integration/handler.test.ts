@@ -6,11 +6,11 @@
  */
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { toEnvelope } from '../../lib/replay/event-bus';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../lib/replay/local-dynamodb';
+import { toEnvelope } from '../../local/replay/event-bus';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
 import { handler as deployedEntryPoint, type ClassifierHandler } from '../../lambdas/classifier/handler';
-import { localClassifierEnvironment, localClassifierHandler } from '../../lib/replay/replay';
-import { scanTable } from '../../lib/replay/report';
+import { localClassifierEnvironment, localClassifierHandler } from '../../local/replay/replay';
+import { scanTable } from '../../local/replay/report';
 import { aiFixture, documentedRecord } from '../helpers';
 
 const TABLE = 'inventory-under-test';

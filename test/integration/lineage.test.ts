@@ -21,11 +21,11 @@ import { DEFAULT_CLASSIFICATION_ENVIRONMENT } from '../../lambdas/lineage-propag
 import { createInventoryStore, type InventoryStore } from '../../lambdas/shared/inventory-store';
 import { DEFAULT_CLASSIFICATION, type LineageMessage } from '../../lambdas/core/lineage';
 import { ENTITY, keys } from '../../lambdas/shared/items';
-import { toEnvelope } from '../../lib/replay/event-bus';
-import { LocalLineageQueue } from '../../lib/replay/lineage-queue';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../lib/replay/local-dynamodb';
-import { localPipeline } from '../../lib/replay/replay';
-import { scanTable, type ReplayReport } from '../../lib/replay/report';
+import { toEnvelope } from '../../local/replay/event-bus';
+import { LocalLineageQueue } from '../../local/replay/lineage-queue';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
+import { localPipeline } from '../../local/replay/replay';
+import { scanTable, type ReplayReport } from '../../local/replay/report';
 import { documentedRecord, FIXTURES, readJson } from '../helpers';
 import { cliRunner, useTempDirs } from '../support';
 

@@ -5,9 +5,9 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { startLocalDynamoDb } from '../../lib/replay/local-dynamodb';
-import { localClassifierHandler, replayInto } from '../../lib/replay/replay';
-import { buildReport, scanTable, type ReplayReport } from '../../lib/replay/report';
+import { startLocalDynamoDb } from '../../local/replay/local-dynamodb';
+import { localClassifierHandler, replayInto } from '../../local/replay/replay';
+import { buildReport, scanTable, type ReplayReport } from '../../local/replay/report';
 import { FIXTURES, aiFixture, documentedRecord, nonAiRecords } from '../helpers';
 import { cliRunner, useTempDirs } from '../support';
 

@@ -4,7 +4,7 @@
  * fixtures/cloudtrail/non-ai none.
  */
 import { AGENT_TAG_KEY, captureRules, GPU_FAMILY_PREFIXES, MODEL_FILE_SUFFIXES, OWN_ROLE_PATH } from '../../lib/capture/patterns';
-import { compileRules, matchingRules, mayMatch, toEnvelope, isEnvelope } from '../../lib/replay/event-bus';
+import { compileRules, matchingRules, mayMatch, toEnvelope, isEnvelope } from '../../local/replay/event-bus';
 import { GPU_INSTANCE_TYPE } from '../../lambdas/classifier/rules/ec2';
 import { MODEL_FILE } from '../../lambdas/classifier/rules/s3';
 import { aiFixtureFiles, documentedRecord, documentedRecords, FIXTURES, nonAiRecords, readJson } from '../helpers';

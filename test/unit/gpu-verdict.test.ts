@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acceleratorsOf } from '../../lambdas/gpu-sweep/catalog';
 import { DEFAULT_THRESHOLDS, invocationVerdict, judge, resourceVerdict, wastedPerHour, type AcceleratorTelemetry } from '../../lambdas/gpu-sweep/verdict';
-import { minuteAverages, parseNvidiaSmiCsv, type GpuReading } from '../../lib/sweep/nvidia-smi';
+import { minuteAverages, parseNvidiaSmiCsv, type GpuReading } from '../../local/sweep/nvidia-smi';
 
 const DIR = join(__dirname, '..', 'fixtures', 'gpu', 'h200-phases');
 const readings = parseNvidiaSmiCsv(readFileSync(join(DIR, 'trace.csv'), 'utf8'));

@@ -3,7 +3,7 @@
  * back to exactly the messages that contributed to them. (Against a real DynamoDB API:
  * test/integration/handler.test.ts.) Records are real ones, or built from the documented shapes.
  */
-import { toEnvelope } from '../../lib/replay/event-bus';
+import { toEnvelope } from '../../local/replay/event-bus';
 import { planWrites } from '../../lambdas/classifier/plan';
 import { processMessages, type InboundMessage } from '../../lambdas/classifier/process-batch';
 import { classify } from '../../lambdas/classifier/classify';

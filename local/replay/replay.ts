@@ -14,10 +14,10 @@
 import type { SQSRecord } from 'aws-lambda';
 import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../../lambdas/classifier/handler';
 import { DEFAULT_AGENT_ENVIRONMENT } from '../../lambdas/classifier/environment';
-import { DEFAULT_CLASSIFIER_BATCH_SIZE } from '../config';
+import { DEFAULT_CLASSIFIER_BATCH_SIZE } from '../../lib/config';
 import { agentCaptureRules, type WatchedPrincipal } from '../../lambdas/shared/agent-capture';
 import { readWatched } from '../../lambdas/shared/watched';
-import type { CaptureRuleSpec } from '../capture/patterns';
+import type { CaptureRuleSpec } from '../../lib/capture/patterns';
 import { compileRules, isEnvelope, matchingRules, mayMatch, toEnvelope, type CompiledRules } from './event-bus';
 import { LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 import { readRecords, type ReadProblem } from './read-logs';

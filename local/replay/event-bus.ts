@@ -4,7 +4,7 @@
  * rule's state (a plain ENABLED rule never receives read-only management events).
  */
 import { createHash } from 'node:crypto';
-import { captureRules, CLOUDTRAIL_API_CALL, type CaptureRuleSpec } from '../capture/patterns';
+import { captureRules, CLOUDTRAIL_API_CALL, type CaptureRuleSpec } from '../../lib/capture/patterns';
 import { compileEventPattern, type CompiledPattern } from './event-pattern';
 
 const DETAIL_TYPE_BY_EVENT_TYPE: Record<string, string> = {

@@ -4,14 +4,14 @@
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { DEFAULT_CONFIG, type AiVisibilityConfig } from './config';
-import { AiActivityCapture } from './constructs/ai-activity-capture';
-import { AiActivityClassifier, CLASSIFIER_TIMEOUT } from './constructs/activity-classifier';
-import { AgentActivityCapture } from './constructs/agent-activity-capture';
-import { AiDataEventTrail } from './constructs/ai-data-event-trail';
-import { AiInventoryTable } from './constructs/inventory-table';
-import { LineagePropagation } from './constructs/lineage-propagation';
-import { GpuUtilizationSweep } from './constructs/gpu-utilization-sweep';
+import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
+import { AiActivityCapture } from '../constructs/ai-activity-capture';
+import { AiActivityClassifier, CLASSIFIER_TIMEOUT } from '../constructs/activity-classifier';
+import { AgentActivityCapture } from '../constructs/agent-activity-capture';
+import { AiDataEventTrail } from '../constructs/ai-data-event-trail';
+import { AiInventoryTable } from '../constructs/inventory-table';
+import { LineagePropagation } from '../constructs/lineage-propagation';
+import { GpuUtilizationSweep } from '../constructs/gpu-utilization-sweep';
 
 export interface AiVisibilityStackProps extends StackProps {
   readonly config?: AiVisibilityConfig;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { Context } from 'aws-lambda';
 import type { GetMetricDataCommandInput, MetricDataResult } from '@aws-sdk/client-cloudwatch';
-import { AiVisibilityStack } from '../ai-visibility-stack';
+import { AiVisibilityStack } from '../../lib/stacks/ai-visibility-stack';
 import { createSweepHandler, type SweepClients, type SweepEvent } from '../../lambdas/gpu-sweep/handler';
 import { DEFAULT_SWEEP_ENVIRONMENT } from '../../lambdas/gpu-sweep/environment';
 import { SWEEP_KINDS, type MetricReader, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
@@ -160,7 +160,7 @@ export interface SweepRun {
 export async function runSweepStateMachine(options: {
   readonly pairs: readonly string[];
   readonly window: { readonly start: string; readonly end: string };
-  readonly clients: SweepClients;
+  readonly clients: Partial<SweepClients>;
   readonly tableName?: string;
   readonly retryIntervalMs?: number;
   readonly logLevel?: string;
