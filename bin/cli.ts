@@ -20,7 +20,8 @@ import { readAgent, renderAgent } from '../local/query/agents';
 import { readLineage, renderLineage } from '../local/query/lineage';
 import { startLocalDynamoDb } from '../local/replay/local-dynamodb';
 import { renderReport } from '../local/replay/report';
-import { LOCAL_TABLE_NAME, replay } from '../local/replay/replay';
+import { LOCAL_TABLE_NAME } from '../local/handlers';
+import { replay } from '../local/replay/replay';
 
 export const BUNDLED_SAMPLES = resolve(__dirname, '..', 'test', 'fixtures', 'cloudtrail');
 /** Where `replay` keeps its embedded DynamoDB for `agent` to read, relative to the working directory. */

@@ -4,9 +4,9 @@
  * listed at once, with defaults for everything. README.md documents each setting.
  */
 
-import { AGENT_DEFAULTS, CLASSIFICATION_DEFAULTS, SWEEP_DEFAULTS } from '../lambdas/core/defaults';
+import { AGENT_DEFAULTS, CLASSIFICATION_DEFAULTS, CLASSIFIER_BATCH_SIZE, SWEEP_DEFAULTS } from '../lambdas/core/defaults';
+import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_SCHEDULE } from './constructs/gpu-utilization-sweep';
 
-export const DEFAULT_CLASSIFIER_BATCH_SIZE = 1_000;
 
 /** CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference). */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -62,7 +62,7 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   dataEventTrail: false,
   retainData: true,
   logRetentionDays: 365,
-  classifierBatchSize: DEFAULT_CLASSIFIER_BATCH_SIZE,
+  classifierBatchSize: CLASSIFIER_BATCH_SIZE,
   classifierMaxBatchingWindowSeconds: 5,
   maxReceiveCount: 5,
   agentPrincipals: [],
@@ -73,9 +73,9 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   classificationTagKey: CLASSIFICATION_DEFAULTS.tagKey,
   classificationLevels: CLASSIFICATION_DEFAULTS.levels,
   sensitiveFromLevel: CLASSIFICATION_DEFAULTS.sensitiveFrom,
-  sweepSchedule: 'rate(1 hour)',
+  sweepSchedule: DEFAULT_SWEEP_SCHEDULE,
   sweepWindowMinutes: SWEEP_DEFAULTS.windowMinutes,
-  sweepMaxConcurrency: 10,
+  sweepMaxConcurrency: DEFAULT_SWEEP_MAX_CONCURRENCY,
   sweepRegions: [],
   gpuIdleBelowPct: SWEEP_DEFAULTS.idleBelowPct,
   gpuUnderutilizedBelowPct: SWEEP_DEFAULTS.underutilizedBelowPct,

@@ -7,6 +7,12 @@
 /** The CloudWatch namespace of every function's metrics. */
 export const METRICS_NAMESPACE = 'AiVisibility';
 
+/**
+ * Messages per classifier invocation (the SQS event source's batch size, and the local replay's):
+ * larger batches coalesce more writes (docs/performance.md).
+ */
+export const CLASSIFIER_BATCH_SIZE = 1_000;
+
 /** Agent identification and the action ledger. */
 export const AGENT_DEFAULTS = {
   /** A model call and then a write to another service within this many seconds marks an agent. */

@@ -2,36 +2,47 @@
  * AiActivityClassifier: the Lambda that drains the capture queue, classifies each event and
  * writes the inventory. Partial batch responses let one bad message fail alone.
  */
-import { ArnFormat, Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { CLASSIFIER_ENVIRONMENT } from '../../lambdas/classifier/environment';
-import { environmentFor } from '../../lambdas/shared/environment';
-import { AiVisibilityFunction } from './house-function';
+import { CLASSIFIER_ENVIRONMENT, CLASSIFIER_SERVICE } from '../../lambdas/classifier/environment';
+import { AGENT_DEFAULTS, CLASSIFIER_BATCH_SIZE } from '../../lambdas/core/defaults';
+import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
+import { AiVisibilityFunction, type HouseFunctionOptions } from './house-function';
 import { nagArn } from './nag';
 import type { AiInventoryTable } from './inventory-table';
 import type { LineagePropagation } from './lineage-propagation';
-import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
 
 /** The classifier's timeout; the capture queue's visibility timeout must be six times it. */
 export const CLASSIFIER_TIMEOUT = Duration.seconds(60);
 
-export interface AiActivityClassifierProps {
+/** How the classifier identifies AI agents and keeps their ledgers (docs/agents.md). */
+export interface AgentSettingsProps {
+  /** ARNs of IAM roles and users declared AI agents (paths are ignored). @default none */
+  readonly principals?: readonly string[];
+  /** A model call and then a write to another service within this window marks an agent. @default 15 minutes */
+  readonly behaviourWindow?: Duration;
+  /** This many denied actions of an agent within `deniedBurstWindow` raise agent-denied-burst. @default 5 */
+  readonly deniedBurstCount?: number;
+  /** @default 5 minutes */
+  readonly deniedBurstWindow?: Duration;
+  /** Days an agent action stays in the ledger (DynamoDB TTL). @default 400 */
+  readonly ledgerRetentionDays?: number;
+}
+
+export interface AiActivityClassifierProps extends HouseFunctionOptions {
+  /** The queue of captured events. */
   readonly queue: sqs.IQueue;
   readonly inventory: AiInventoryTable;
-  readonly batchSize: number;
-  readonly maxBatchingWindow: Duration;
-  readonly logRetentionDays: number;
-  readonly logRemovalPolicy?: RemovalPolicy;
-  readonly encryptionKey: kms.IKey;
-  /** @default 'AiVisibility' */
-  readonly metricsNamespace?: string;
-  /** Agent identification and ledger settings. @default the defaults of lib/config.ts */
-  readonly agents?: Pick<AiVisibilityConfig, 'agentPrincipals' | 'agentBehaviourWindowSeconds' | 'agentDeniedBurstCount' | 'agentDeniedBurstSeconds' | 'actionLedgerRetentionDays'>;
+  /** Messages per invocation (1-10,000). @default 1,000 */
+  readonly batchSize?: number;
+  /** How long SQS may wait to fill a batch (needed above 10 messages). @default 5 seconds */
+  readonly maxBatchingWindow?: Duration;
+  /** @default the defaults of AgentSettingsProps */
+  readonly agents?: AgentSettingsProps;
   /** Where the classifier sends the lineage nodes whose sensitivity must be recomputed. */
   readonly lineage: LineagePropagation;
 }
@@ -41,7 +52,8 @@ export class AiActivityClassifier extends Construct {
 
   constructor(scope: Construct, id: string, props: AiActivityClassifierProps) {
     super(scope, id);
-    const agents = props.agents ?? DEFAULT_CONFIG;
+    const agents = props.agents ?? {};
+    const batchSize = props.batchSize ?? CLASSIFIER_BATCH_SIZE;
     this.function = new AiVisibilityFunction(this, 'Function', {
       entry: join(__dirname, '..', '..', 'lambdas', 'classifier', 'handler.ts'),
       description: 'ai-visibility: classifies captured CloudTrail activity into the AI inventory',
@@ -51,14 +63,13 @@ export class AiActivityClassifier extends Construct {
       logRemovalPolicy: props.logRemovalPolicy,
       encryptionKey: props.encryptionKey,
       environment: environmentFor(CLASSIFIER_ENVIRONMENT, {
+        ...houseEnvironment(CLASSIFIER_SERVICE),
         TABLE_NAME: props.inventory.table.tableName,
-        POWERTOOLS_SERVICE_NAME: 'ai-visibility-classifier',
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'AiVisibility',
-        AGENT_PRINCIPALS: agents.agentPrincipals.join(','),
-        AGENT_BEHAVIOUR_WINDOW_SECONDS: String(agents.agentBehaviourWindowSeconds),
-        AGENT_DENIED_BURST_COUNT: String(agents.agentDeniedBurstCount),
-        AGENT_DENIED_BURST_SECONDS: String(agents.agentDeniedBurstSeconds),
-        ACTION_LEDGER_RETENTION_DAYS: String(agents.actionLedgerRetentionDays),
+        AGENT_PRINCIPALS: (agents.principals ?? []).join(','),
+        AGENT_BEHAVIOUR_WINDOW_SECONDS: String(agents.behaviourWindow?.toSeconds() ?? AGENT_DEFAULTS.behaviourWindowSeconds),
+        AGENT_DENIED_BURST_COUNT: String(agents.deniedBurstCount ?? AGENT_DEFAULTS.deniedBurstCount),
+        AGENT_DENIED_BURST_SECONDS: String(agents.deniedBurstWindow?.toSeconds() ?? AGENT_DEFAULTS.deniedBurstSeconds),
+        ACTION_LEDGER_RETENTION_DAYS: String(agents.ledgerRetentionDays ?? AGENT_DEFAULTS.ledgerRetentionDays),
         LINEAGE_QUEUE_URL: props.lineage.queue.queueUrl,
       }),
     });
@@ -77,8 +88,8 @@ export class AiActivityClassifier extends Construct {
     });
     this.function.addEventSource(
       new SqsEventSource(props.queue, {
-        batchSize: props.batchSize,
-        maxBatchingWindow: props.batchSize > 10 ? props.maxBatchingWindow : undefined,
+        batchSize,
+        maxBatchingWindow: batchSize > 10 ? (props.maxBatchingWindow ?? Duration.seconds(5)) : undefined,
         reportBatchItemFailures: true,
       }),
     );

@@ -7,29 +7,26 @@
  * from the whole watched set (lambdas/shared/agent-capture.ts); an hourly run repairs drift.
  * The rules deliver to the same capture queue as the static rules.
  */
-import { ArnFormat, Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { AGENT_CAPTURE_SYNC_ENVIRONMENT } from '../../lambdas/agent-capture-sync/environment';
+import { AGENT_CAPTURE_SYNC_ENVIRONMENT, AGENT_CAPTURE_SYNC_SERVICE } from '../../lambdas/agent-capture-sync/environment';
 import { AGENT_RULE_PREFIX } from '../../lambdas/core/constants';
-import { environmentFor } from '../../lambdas/shared/environment';
-import type { AiActivityCapture } from './ai-activity-capture';
-import { AiVisibilityFunction } from './house-function';
+import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
+import { ruleResourceName, type AiActivityCapture } from './ai-activity-capture';
+import { AiVisibilityFunction, type HouseFunctionOptions } from './house-function';
 import { nagArn } from './nag';
 import type { AiInventoryTable } from './inventory-table';
 
-export interface AgentActivityCaptureProps {
+export interface AgentActivityCaptureProps extends HouseFunctionOptions {
   readonly inventory: AiInventoryTable;
+  /** The capture rules and queue: agent rules live on the same bus and deliver to the same queue. */
   readonly capture: AiActivityCapture;
-  readonly logRetentionDays: number;
-  readonly logRemovalPolicy?: RemovalPolicy;
-  readonly encryptionKey: kms.IKey;
   /** How often the rules are rebuilt from scratch, besides on every new watched principal. @default 1 hour */
   readonly repairEvery?: Duration;
 }
@@ -50,19 +47,18 @@ export class AgentActivityCapture extends Construct {
       logRemovalPolicy: props.logRemovalPolicy,
       encryptionKey: props.encryptionKey,
       environment: environmentFor(AGENT_CAPTURE_SYNC_ENVIRONMENT, {
+        ...houseEnvironment(AGENT_CAPTURE_SYNC_SERVICE),
         TABLE_NAME: table.tableName,
-        EVENT_BUS_NAME: 'default',
+        EVENT_BUS_NAME: props.capture.eventBus.eventBusName,
         CAPTURE_QUEUE_ARN: props.capture.queue.queueArn,
         CAPTURE_DLQ_ARN: props.capture.deadLetterQueue.queueArn,
-        POWERTOOLS_SERVICE_NAME: 'ai-visibility-agent-capture-sync',
-        POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
       }),
     });
     // Only one run at a time: two would race on the same rules.
     (this.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
 
     props.inventory.grantWatchedRead(this.function);
-    const ruleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: `${AGENT_RULE_PREFIX}*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const ruleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: ruleResourceName(props.capture.eventBus, `${AGENT_RULE_PREFIX}*`), arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     this.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['events:PutRule', 'events:PutTargets', 'events:RemoveTargets', 'events:DeleteRule', 'events:ListTargetsByRule'], resources: [ruleArn] }),
     );
@@ -88,7 +84,7 @@ export class AgentActivityCapture extends Construct {
     });
 
     Validations.of(this.function.role!).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagArn(this, 'events', `rule/${AGENT_RULE_PREFIX}*`)}]`,
+      id: `AwsSolutions-IAM5[Resource::${nagArn(this, 'events', `rule/${ruleResourceName(props.capture.eventBus, `${AGENT_RULE_PREFIX}*`)}`)}]`,
       reason: 'The function owns every rule named with this prefix: it creates and deletes them as agents are discovered, so their names are not known at deploy time.',
     });
     Validations.of(this.function.role!).acknowledge({

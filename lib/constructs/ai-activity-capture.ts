@@ -1,5 +1,5 @@
 /**
- * AiActivityCapture: EventBridge rules on the default bus that catch AI-related CloudTrail
+ * AiActivityCapture: EventBridge rules (on the default bus, or the bus given) that catch AI-related CloudTrail
  * activity and deliver it to an encrypted SQS queue.
  *
  * The rules come from lib/capture/patterns.ts (the same data the local replay evaluates). Rules
@@ -19,10 +19,12 @@ import { captureRules, type CaptureRuleSpec } from '../capture/patterns';
 import { CAPTURE_TARGET, ENABLED_WITH_READ_ONLY_EVENTS } from '../../lambdas/core/constants';
 
 export interface AiActivityCaptureProps {
+  /** The bus CloudTrail events arrive on. @default the account's default bus */
+  readonly eventBus?: events.IEventBus;
   /** The rules to create. @default captureRules() */
   readonly rules?: readonly CaptureRuleSpec[];
-  /** Visibility timeout of the queue: at least six times the consumer's timeout (AWS guidance for Lambda event sources). */
-  readonly visibilityTimeout: Duration;
+  /** Visibility timeout of the queue: at least six times the consumer's timeout (AWS guidance for Lambda event sources). @default 6 minutes */
+  readonly visibilityTimeout?: Duration;
   /** Deliveries to the consumer before a message moves to the dead-letter queue. @default 5 */
   readonly maxReceiveCount?: number;
   /** @default Duration.days(14) */
@@ -34,10 +36,13 @@ export class AiActivityCapture extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly key: kms.Key;
   readonly rules: events.CfnRule[] = [];
+  /** The bus the rules listen on. */
+  readonly eventBus: events.IEventBus;
   private readonly eventsPrincipal: iam.ServicePrincipal;
 
-  constructor(scope: Construct, id: string, props: AiActivityCaptureProps) {
+  constructor(scope: Construct, id: string, props: AiActivityCaptureProps = {}) {
     super(scope, id);
+    this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     const stack = Stack.of(this);
     this.key = new kms.Key(this, 'Key', { description: 'ai-visibility capture queues encryption', enableKeyRotation: true });
     const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
@@ -52,7 +57,7 @@ export class AiActivityCapture extends Construct {
       encryptionMasterKey: this.key,
       enforceSSL: true,
       retentionPeriod,
-      visibilityTimeout: props.visibilityTimeout,
+      visibilityTimeout: props.visibilityTimeout ?? Duration.minutes(6),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
 
@@ -60,7 +65,7 @@ export class AiActivityCapture extends Construct {
     for (const spec of props.rules ?? captureRules()) {
       const rule = new events.CfnRule(this, `${spec.id}Rule`, {
         description: `ai-visibility: ${spec.description}`.slice(0, 512),
-        eventBusName: 'default',
+        eventBusName: this.eventBus.eventBusName,
         eventPattern: spec.pattern,
         state: spec.includeReadOnlyManagementEvents ? ENABLED_WITH_READ_ONLY_EVENTS : 'ENABLED',
         targets: [
@@ -98,14 +103,24 @@ export class AiActivityCapture extends Construct {
     );
   }
 
-  /** Let rules created after deployment, named `namePattern` in this account and region, deliver to the queues. */
+  /**
+   * Let rules created after deployment on the capture bus, named `namePattern` in this account and
+   * region, deliver to the queues. Rules on a custom bus have the bus in their ARN
+   * (`rule/<bus>/<name>`), rules on the default bus do not (EventBridge ARN formats, Service
+   * Authorization Reference).
+   */
   allowRulesNamed(namePattern: string): void {
     const stack = Stack.of(this);
-    const arn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: namePattern, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const arn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: ruleResourceName(this.eventBus, namePattern), arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     for (const queue of [this.queue, this.deadLetterQueue]) {
       queue.addToResourcePolicy(
         new iam.PolicyStatement({ principals: [this.eventsPrincipal], actions: ['sqs:SendMessage'], resources: [queue.queueArn], conditions: { ArnLike: { 'aws:SourceArn': arn } } }),
       );
     }
   }
+}
+
+/** A rule's resource name in its ARN: `<name>` on the default bus, `<bus>/<name>` on any other. */
+export function ruleResourceName(bus: events.IEventBus, name: string): string {
+  return bus.eventBusName === 'default' ? name : `${bus.eventBusName}/${name}`;
 }

@@ -11,8 +11,8 @@
  * deployment lands; the Map already takes any list of account-regions.
  */
 import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -20,24 +20,45 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { GPU_SWEEP_ENVIRONMENT } from '../../lambdas/gpu-sweep/environment';
-import { environmentFor } from '../../lambdas/shared/environment';
+import { GPU_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../../lambdas/gpu-sweep/environment';
+import { SWEEP_DEFAULTS } from '../../lambdas/core/defaults';
+import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
-import { AiVisibilityFunction } from './house-function';
+import { AiVisibilityFunction, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
 import { nagArn, nagAttribute } from './nag';
-import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
 
-export interface GpuUtilizationSweepProps {
+/** When the sweep runs by default. */
+export const DEFAULT_SWEEP_SCHEDULE = 'rate(1 hour)';
+/** Account-regions swept at once by default. */
+export const DEFAULT_SWEEP_MAX_CONCURRENCY = 10;
+
+/** The verdict thresholds (docs/gpu-sweep.md explains each default). */
+export interface SweepThresholdsProps {
+  /** Mean GPU utilization (%) below which a GPU is idle. @default 5 */
+  readonly idleBelowPct?: number;
+  /** Mean GPU utilization (%) below which a GPU is underutilized. @default 40 */
+  readonly underutilizedBelowPct?: number;
+  /** GPU memory allocated (%) that makes an idle GPU memory-held-idle. @default 10 */
+  readonly memoryHeldFromPct?: number;
+}
+
+export interface GpuUtilizationSweepProps extends HouseFunctionOptions {
   readonly inventory: AiInventoryTable;
-  readonly encryptionKey: kms.IKey;
-  readonly logRetentionDays: number;
-  readonly logRemovalPolicy?: RemovalPolicy;
-  /** @default the defaults of lib/config.ts */
-  readonly settings?: Pick<
-    AiVisibilityConfig,
-    'sweepSchedule' | 'sweepWindowMinutes' | 'sweepMaxConcurrency' | 'sweepRegions' | 'gpuIdleBelowPct' | 'gpuUnderutilizedBelowPct' | 'gpuMemoryHeldFromPct' | 'gpuPrices'
-  >;
+  /** An EventBridge Scheduler rate(...) or cron(...) expression. @default "rate(1 hour)" */
+  readonly schedule?: string;
+  /** Minutes of metrics each sweep judges (1-1440). @default 60 */
+  readonly windowMinutes?: number;
+  /** Account-regions swept at once (1-40). @default 10 */
+  readonly maxConcurrency?: number;
+  /** Regions of this account to sweep. @default the stack's region */
+  readonly regions?: readonly string[];
+  /** @default the defaults of SweepThresholdsProps */
+  readonly thresholds?: SweepThresholdsProps;
+  /** USD per hour by instance type, overriding the built-in on-demand table. @default none */
+  readonly prices?: Readonly<Record<string, number>>;
+  /** The bus that receives each sweep's summary event. @default the account's default bus */
+  readonly eventBus?: events.IEventBus;
 }
 
 export class GpuUtilizationSweep extends Construct {
@@ -47,9 +68,10 @@ export class GpuUtilizationSweep extends Construct {
 
   constructor(scope: Construct, id: string, props: GpuUtilizationSweepProps) {
     super(scope, id);
-    const settings = props.settings ?? DEFAULT_CONFIG;
     const stack = Stack.of(this);
-    const regions = settings.sweepRegions.length ? settings.sweepRegions : [stack.region];
+    const regions = props.regions?.length ? props.regions : [stack.region];
+    const summaryBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'SummaryBus', 'default');
+    const prices = props.prices ?? {};
 
     this.function = new AiVisibilityFunction(this, 'Function', {
       entry: join(__dirname, '..', '..', 'lambdas', 'gpu-sweep', 'handler.ts'),
@@ -60,16 +82,15 @@ export class GpuUtilizationSweep extends Construct {
       logRemovalPolicy: props.logRemovalPolicy,
       encryptionKey: props.encryptionKey,
       environment: environmentFor(GPU_SWEEP_ENVIRONMENT, {
+        ...houseEnvironment(GPU_SWEEP_SERVICE),
         TABLE_NAME: props.inventory.table.tableName,
         SWEEP_TARGETS: regions.map((r) => `${Aws.ACCOUNT_ID}:${r}`).join(','),
-        SWEEP_WINDOW_MINUTES: String(settings.sweepWindowMinutes),
-        IDLE_BELOW_PCT: String(settings.gpuIdleBelowPct),
-        UNDERUTILIZED_BELOW_PCT: String(settings.gpuUnderutilizedBelowPct),
-        MEMORY_HELD_FROM_PCT: String(settings.gpuMemoryHeldFromPct),
-        GPU_PRICES: Object.keys(settings.gpuPrices).length ? JSON.stringify(settings.gpuPrices) : '',
-        SUMMARY_EVENT_BUS: 'default',
-        POWERTOOLS_SERVICE_NAME: 'ai-visibility-gpu-sweep',
-        POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
+        SWEEP_WINDOW_MINUTES: String(props.windowMinutes ?? SWEEP_DEFAULTS.windowMinutes),
+        IDLE_BELOW_PCT: String(props.thresholds?.idleBelowPct ?? SWEEP_DEFAULTS.idleBelowPct),
+        UNDERUTILIZED_BELOW_PCT: String(props.thresholds?.underutilizedBelowPct ?? SWEEP_DEFAULTS.underutilizedBelowPct),
+        MEMORY_HELD_FROM_PCT: String(props.thresholds?.memoryHeldFromPct ?? SWEEP_DEFAULTS.memoryHeldFromPct),
+        GPU_PRICES: Object.keys(prices).length ? JSON.stringify(prices) : '',
+        SUMMARY_EVENT_BUS: summaryBus.eventBusName,
       }),
     });
     props.inventory.grantClassifierWrites(this.function);
@@ -95,7 +116,7 @@ export class GpuUtilizationSweep extends Construct {
         resources: ['endpoint/*', 'endpoint-config/*', 'training-job/*'].map((r) => stack.formatArn({ service: 'sagemaker', resource: r.split('/')[0], resourceName: '*', region: '*' })),
       }),
     );
-    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })] }));
+    summaryBus.grantPutEventsTo(this.function);
     Validations.of(this.function.role!).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'ec2:DescribeInstances, the SageMaker and Bedrock List* calls and cloudwatch:GetMetricData support no resource-level permissions; all are read-only. The X-Ray write actions neither.',
@@ -117,7 +138,7 @@ export class GpuUtilizationSweep extends Construct {
       parameters: { failed: true, 'account.$': '$.account', 'region.$': '$.region', 'sweepId.$': '$.sweepId', 'error.$': '$.error.Cause' },
     });
     target.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
-    const perTarget = new sfn.Map(this, 'SweepAccountRegions', { itemsPath: '$.targets', maxConcurrency: settings.sweepMaxConcurrency, resultPath: '$.results' });
+    const perTarget = new sfn.Map(this, 'SweepAccountRegions', { itemsPath: '$.targets', maxConcurrency: props.maxConcurrency ?? DEFAULT_SWEEP_MAX_CONCURRENCY, resultPath: '$.results' });
     perTarget.itemProcessor(target);
     const summarizeStep = invoke('Summarize', { step: 'summarize', plan: { 'sweepId.$': '$.sweepId', 'window.$': '$.window' }, 'results.$': '$.results' });
 
@@ -146,7 +167,7 @@ export class GpuUtilizationSweep extends Construct {
 
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: 'ai-visibility: run the GPU utilization sweep',
-      schedule: scheduler.ScheduleExpression.expression(settings.sweepSchedule),
+      schedule: scheduler.ScheduleExpression.expression(props.schedule ?? DEFAULT_SWEEP_SCHEDULE),
       target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, { input: scheduler.ScheduleTargetInput.fromObject({}), role: schedulerRole }),
     });
   }

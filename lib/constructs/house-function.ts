@@ -20,7 +20,17 @@ import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
 /** The newest Node.js runtime in aws-cdk-lib (cdk-nag AwsSolutions-L1 checks it stays so). */
 export const HOUSE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
-export interface AiVisibilityFunctionProps {
+/** What every construct that makes functions takes for them. */
+export interface HouseFunctionOptions {
+  /** Days to keep the functions' logs (a CloudWatch Logs retention period). */
+  readonly logRetentionDays: number;
+  /** What happens to the log groups when the stack is deleted. @default RemovalPolicy.DESTROY */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** Key that encrypts the functions' dead-letter queues. */
+  readonly encryptionKey: kms.IKey;
+}
+
+export interface AiVisibilityFunctionProps extends HouseFunctionOptions {
   /** Path of the handler's TypeScript entry file. */
   readonly entry: string;
   readonly description: string;
@@ -30,12 +40,6 @@ export interface AiVisibilityFunctionProps {
   readonly timeout?: Duration;
   /** @default 512 */
   readonly memorySize?: number;
-  /** Days to keep the function's logs. */
-  readonly logRetentionDays: number;
-  /** Key that encrypts the dead-letter queue. */
-  readonly encryptionKey: kms.IKey;
-  /** @default RemovalPolicy.DESTROY (logs of a deleted stack) */
-  readonly logRemovalPolicy?: RemovalPolicy;
 }
 
 export class AiVisibilityFunction extends NodejsFunction {

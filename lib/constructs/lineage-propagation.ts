@@ -7,30 +7,37 @@
  * The propagator reads bucket tags (s3:GetBucketTagging) to learn a bucket's classification;
  * buckets in other accounts answer AccessDenied, which is recorded on the node, not retried.
  */
-import { Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { LINEAGE_PROPAGATOR_ENVIRONMENT } from '../../lambdas/lineage-propagator/environment';
-import { environmentFor } from '../../lambdas/shared/environment';
-import { AiVisibilityFunction } from './house-function';
+import { CLASSIFICATION_DEFAULTS } from '../../lambdas/core/defaults';
+import { LINEAGE_PROPAGATOR_ENVIRONMENT, LINEAGE_PROPAGATOR_SERVICE } from '../../lambdas/lineage-propagator/environment';
+import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
+import { AiVisibilityFunction, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
-import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
 
 const PROPAGATOR_TIMEOUT = Duration.seconds(60);
 
-export interface LineagePropagationProps {
+/** The data classification scheme read from bucket tags (docs/lineage.md). */
+export interface ClassificationProps {
+  /** The bucket tag whose value is the data's classification. @default "data-classification" */
+  readonly tagKey?: string;
+  /** The levels, lowest first (matched case-insensitively). @default public, internal, confidential, restricted */
+  readonly levels?: readonly string[];
+  /** The lowest level that raises lineage findings. @default "confidential" */
+  readonly sensitiveFrom?: string;
+}
+
+export interface LineagePropagationProps extends HouseFunctionOptions {
   readonly inventory: AiInventoryTable;
-  readonly encryptionKey: kms.IKey;
-  readonly logRetentionDays: number;
-  readonly logRemovalPolicy?: RemovalPolicy;
   /** Deliveries before a message goes to the dead-letter queue. @default 5 */
   readonly maxReceiveCount?: number;
-  /** @default the defaults of lib/config.ts */
-  readonly classification?: Pick<AiVisibilityConfig, 'classificationTagKey' | 'classificationLevels' | 'sensitiveFromLevel'>;
+  /** @default the defaults of ClassificationProps */
+  readonly classification?: ClassificationProps;
 }
 
 export class LineagePropagation extends Construct {
@@ -41,7 +48,6 @@ export class LineagePropagation extends Construct {
 
   constructor(scope: Construct, id: string, props: LineagePropagationProps) {
     super(scope, id);
-    const classification = props.classification ?? DEFAULT_CONFIG;
     this.key = props.encryptionKey;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       fifo: true,
@@ -74,13 +80,12 @@ export class LineagePropagation extends Construct {
       logRemovalPolicy: props.logRemovalPolicy,
       encryptionKey: props.encryptionKey,
       environment: environmentFor(LINEAGE_PROPAGATOR_ENVIRONMENT, {
+        ...houseEnvironment(LINEAGE_PROPAGATOR_SERVICE),
         TABLE_NAME: props.inventory.table.tableName,
         LINEAGE_QUEUE_URL: this.queue.queueUrl,
-        CLASSIFICATION_TAG_KEY: classification.classificationTagKey,
-        CLASSIFICATION_LEVELS: classification.classificationLevels.join(','),
-        SENSITIVE_FROM_LEVEL: classification.sensitiveFromLevel,
-        POWERTOOLS_SERVICE_NAME: 'ai-visibility-lineage-propagator',
-        POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
+        CLASSIFICATION_TAG_KEY: props.classification?.tagKey ?? CLASSIFICATION_DEFAULTS.tagKey,
+        CLASSIFICATION_LEVELS: (props.classification?.levels ?? CLASSIFICATION_DEFAULTS.levels).join(','),
+        SENSITIVE_FROM_LEVEL: props.classification?.sensitiveFrom ?? CLASSIFICATION_DEFAULTS.sensitiveFrom,
       }),
     });
     props.inventory.grantClassifierWrites(this.function);

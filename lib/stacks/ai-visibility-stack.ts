@@ -30,43 +30,51 @@ export class AiVisibilityStack extends Stack {
     super(scope, id, props);
     const config = props.config ?? DEFAULT_CONFIG;
 
+    const functions = {
+      logRetentionDays: config.logRetentionDays,
+      logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    };
+
     this.inventory = new AiInventoryTable(this, 'Inventory', { retain: config.retainData });
     this.capture = new AiActivityCapture(this, 'Capture', {
       visibilityTimeout: Duration.seconds(CLASSIFIER_TIMEOUT.toSeconds() * 6),
       maxReceiveCount: config.maxReceiveCount,
     });
+    const encryptionKey = this.capture.key;
     this.lineage = new LineagePropagation(this, 'Lineage', {
+      ...functions,
+      encryptionKey,
       inventory: this.inventory,
-      encryptionKey: this.capture.key,
-      logRetentionDays: config.logRetentionDays,
-      logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       maxReceiveCount: config.maxReceiveCount,
-      classification: config,
+      classification: { tagKey: config.classificationTagKey, levels: config.classificationLevels, sensitiveFrom: config.sensitiveFromLevel },
     });
     this.classifier = new AiActivityClassifier(this, 'Classifier', {
+      ...functions,
+      encryptionKey,
       queue: this.capture.queue,
       inventory: this.inventory,
       batchSize: config.classifierBatchSize,
       maxBatchingWindow: Duration.seconds(config.classifierMaxBatchingWindowSeconds),
-      logRetentionDays: config.logRetentionDays,
-      logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      encryptionKey: this.capture.key,
-      agents: config,
+      agents: {
+        principals: config.agentPrincipals,
+        behaviourWindow: Duration.seconds(config.agentBehaviourWindowSeconds),
+        deniedBurstCount: config.agentDeniedBurstCount,
+        deniedBurstWindow: Duration.seconds(config.agentDeniedBurstSeconds),
+        ledgerRetentionDays: config.actionLedgerRetentionDays,
+      },
       lineage: this.lineage,
     });
-    this.agentCapture = new AgentActivityCapture(this, 'AgentCapture', {
-      inventory: this.inventory,
-      capture: this.capture,
-      logRetentionDays: config.logRetentionDays,
-      logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      encryptionKey: this.capture.key,
-    });
+    this.agentCapture = new AgentActivityCapture(this, 'AgentCapture', { ...functions, encryptionKey, inventory: this.inventory, capture: this.capture });
     this.gpuSweep = new GpuUtilizationSweep(this, 'GpuSweep', {
+      ...functions,
+      encryptionKey,
       inventory: this.inventory,
-      encryptionKey: this.capture.key,
-      logRetentionDays: config.logRetentionDays,
-      logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      settings: config,
+      schedule: config.sweepSchedule,
+      windowMinutes: config.sweepWindowMinutes,
+      maxConcurrency: config.sweepMaxConcurrency,
+      regions: config.sweepRegions,
+      thresholds: { idleBelowPct: config.gpuIdleBelowPct, underutilizedBelowPct: config.gpuUnderutilizedBelowPct, memoryHeldFromPct: config.gpuMemoryHeldFromPct },
+      prices: config.gpuPrices,
     });
     if (config.dataEventTrail) {
       this.dataEventTrail = new AiDataEventTrail(this, 'DataEventTrail', { retain: config.retainData });

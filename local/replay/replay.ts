@@ -12,24 +12,17 @@
  * counted as matched or not, and every problem lands in the report's quarantine.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../../lambdas/classifier/handler';
-import { DEFAULT_AGENT_ENVIRONMENT } from '../../lambdas/classifier/environment';
-import { DEFAULT_CLASSIFIER_BATCH_SIZE } from '../../lib/config';
+import type { ClassifierHandler } from '../../lambdas/classifier/handler';
+import { CLASSIFIER_BATCH_SIZE } from '../../lambdas/core/defaults';
 import { agentCaptureRules, type WatchedPrincipal } from '../../lambdas/shared/agent-capture';
 import { readWatched } from '../../lambdas/shared/watched';
 import type { CaptureRuleSpec } from '../../lib/capture/patterns';
 import { compileRules, isEnvelope, matchingRules, mayMatch, toEnvelope, type CompiledRules } from './event-bus';
-import { LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
+import { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 import { readRecords, type ReadProblem } from './read-logs';
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
 import { lambdaContext, sqsRecord } from './lambda-shapes';
-import { LocalLineageQueue } from './lineage-queue';
-import { createPropagatorHandler, type PropagatorHandler } from '../../lambdas/lineage-propagator/handler';
-import { DEFAULT_CLASSIFICATION_ENVIRONMENT } from '../../lambdas/lineage-propagator/environment';
-
-export const LOCAL_TABLE_NAME = 'ai-visibility-local';
-/** The replay's lineage queue lives in memory; the URL only satisfies the environment contract. */
-const LOCAL_LINEAGE_QUEUE_URL = `https://sqs.${LOCAL_REGION}.amazonaws.com/000000000000/ai-visibility-lineage-local.fifo`;
+import { LOCAL_TABLE_NAME, localPipeline } from '../handlers';
 
 export interface ReplayProgress {
   readonly records: number;
@@ -49,49 +42,6 @@ export interface ReplayOptions {
   readonly maxDeliveries?: number;
   readonly onProgress?: (progress: ReplayProgress) => void;
   readonly logLevel?: string;
-}
-
-/** The classifier's environment contract, filled in for the local table. */
-export function localClassifierEnvironment(tableName: string): ClassifierEnvironment {
-  return {
-    TABLE_NAME: tableName,
-    POWERTOOLS_SERVICE_NAME: 'ai-visibility-classifier',
-    POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
-    ...DEFAULT_AGENT_ENVIRONMENT,
-    LINEAGE_QUEUE_URL: LOCAL_LINEAGE_QUEUE_URL,
-  };
-}
-
-/**
- * The deployed classifier handler, built against the local table (metrics are not published).
- * Its lineage work goes to `lineageQueue` (a fresh in-memory one, never drained, by default).
- */
-export function localClassifierHandler(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR', lineageQueue: LocalLineageQueue = new LocalLineageQueue()): ClassifierHandler {
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  // No AWS account locally: action-group functions resolve only from the events replayed.
-  return createClassifierHandler(localClassifierEnvironment(tableName), { dynamodb: db.client, logLevel, lookups: {}, lineageQueue });
-}
-
-/**
- * The deployed lineage propagator, built against the local table. No AWS account locally: no
- * GetBucketTagging, so buckets are classified by the tag events replayed.
- */
-export function localPropagatorHandler(db: LocalDynamoDb, tableName: string, queue: LocalLineageQueue, logLevel = 'ERROR'): PropagatorHandler {
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  return createPropagatorHandler(
-    { TABLE_NAME: tableName, LINEAGE_QUEUE_URL: LOCAL_LINEAGE_QUEUE_URL, POWERTOOLS_SERVICE_NAME: 'ai-visibility-lineage-propagator', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', ...DEFAULT_CLASSIFICATION_ENVIRONMENT },
-    { dynamodb: db.client, queue, lookupTags: null, logLevel },
-  );
-}
-
-/** The local classifier and lineage propagator, joined by an in-memory lineage queue. */
-export function localPipeline(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR') {
-  const queue = new LocalLineageQueue();
-  const propagator = localPropagatorHandler(db, tableName, queue, logLevel);
-  return {
-    handler: localClassifierHandler(db, tableName, logLevel, queue),
-    lineage: { queue, drain: () => queue.drain(propagator) },
-  };
 }
 
 interface Pending {
@@ -125,7 +75,7 @@ export async function replayInto(
     rules = agentRules.length ? compileRules([...baseRules.map((r) => r.spec), ...agentRules]) : baseRules;
   };
   await followWatched();
-  const batchSize = options.batchSize ?? DEFAULT_CLASSIFIER_BATCH_SIZE;
+  const batchSize = options.batchSize ?? CLASSIFIER_BATCH_SIZE;
   const maxDeliveries = options.maxDeliveries ?? 3;
   const problems: ReadProblem[] = [];
   const stats: ReplayStats = { records: 0, matched: 0, classified: 0, quarantined: 0, files: 0 };

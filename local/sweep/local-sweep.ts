@@ -7,19 +7,20 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Context } from 'aws-lambda';
 import type { GetMetricDataCommandInput, MetricDataResult } from '@aws-sdk/client-cloudwatch';
-import { AiVisibilityStack } from '../../lib/stacks/ai-visibility-stack';
-import { createSweepHandler, type SweepClients, type SweepEvent } from '../../lambdas/gpu-sweep/handler';
-import { DEFAULT_SWEEP_ENVIRONMENT } from '../../lambdas/gpu-sweep/environment';
+import { GpuUtilizationSweep } from '../../lib/constructs/gpu-utilization-sweep';
+import { AiInventoryTable } from '../../lib/constructs/inventory-table';
+import type { SweepClients, SweepEvent } from '../../lambdas/gpu-sweep/handler';
 import { SWEEP_KINDS, type MetricReader, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
 import type { Discovery } from '../../lambdas/gpu-sweep/discover';
 import type { RecordedVerdict, SweepSummary } from '../../lambdas/gpu-sweep/sweep';
 import { readUtilization } from '../../lambdas/shared/items';
 import { lambdaContext } from '../replay/lambda-shapes';
 import { startLocalDynamoDb } from '../replay/local-dynamodb';
-import { LOCAL_TABLE_NAME } from '../replay/replay';
+import { LOCAL_TABLE_NAME, localSweepHandler } from '../handlers';
 import { scanTable } from '../replay/report';
 
 export class SweepInputError extends Error {}
@@ -108,14 +109,18 @@ export function recordedMetricReader(metrics: RecordedMetrics): MetricReader & {
 /** The function ARN written into the local definition (its Task states run the local handler instead). */
 const LOCAL_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:ai-visibility-gpu-sweep-local';
 
-/** The sweep state machine's definition as the stack synthesizes it, the function ARN filled in. */
+/**
+ * The sweep state machine's definition as the GpuUtilizationSweep construct synthesizes it (in a
+ * stack of its own, with the table it reads), the function ARN filled in.
+ */
 export function synthesizedSweepDefinition(): Record<string, unknown> {
   // Synthesized into a directory of its own, removed right after (an App without outdir leaves one in the temp dir).
   const outdir = mkdtempSync(join(tmpdir(), 'ai-visibility-sweep-synth-'));
   let template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
   try {
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new AiVisibilityStack(app, 'AiVisibility', { env: { account: '000000000000', region: 'us-east-1' } });
+    const stack = new Stack(app, 'AiVisibilitySweep', { env: { account: '000000000000', region: 'us-east-1' } });
+    new GpuUtilizationSweep(stack, 'GpuSweep', { inventory: new AiInventoryTable(stack, 'Inventory'), encryptionKey: new kms.Key(stack, 'Key'), logRetentionDays: 1 });
     template = app.synth().getStackByName(stack.stackName).template as typeof template;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -167,25 +172,11 @@ export async function runSweepStateMachine(options: {
 }): Promise<SweepRun> {
   polyfillWithResolvers();
   const { StateMachine } = await import('aws-local-stepfunctions');
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   let published: SweepSummary | undefined;
-  const handler = createSweepHandler(
-    {
-      TABLE_NAME: options.tableName ?? LOCAL_TABLE_NAME,
-      SWEEP_TARGETS: options.pairs.join(',') || '000000000000:us-east-1',
-      SUMMARY_EVENT_BUS: 'default',
-      POWERTOOLS_SERVICE_NAME: 'ai-visibility-gpu-sweep',
-      POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
-      ...DEFAULT_SWEEP_ENVIRONMENT,
-    },
-    {
-      logLevel: options.logLevel ?? 'ERROR',
-      publish: async (summary) => {
-        published = summary;
-      },
-      ...options.clients,
-    },
-  );
+  const publish = async (summary: SweepSummary) => {
+    published = summary;
+  };
+  const handler = localSweepHandler({ pairs: options.pairs, tableName: options.tableName, logLevel: options.logLevel, clients: { publish, ...options.clients } });
   const context: Context = lambdaContext('ai-visibility-gpu-sweep-local');
   const local = async (input: unknown) => (await handler(input as SweepEvent, context)) as unknown as Record<string, unknown>;
   const machine = new StateMachine(synthesizedSweepDefinition() as never, { validationOptions: { checkArn: true, checkPaths: true } });

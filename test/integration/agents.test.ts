@@ -17,7 +17,7 @@ import { createAgentCaptureSyncHandler } from '../../lambdas/agent-capture-sync/
 import type { SQSEvent } from 'aws-lambda';
 import { toEnvelope } from '../../local/replay/event-bus';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
-import { LOCAL_TABLE_NAME, localClassifierHandler } from '../../local/replay/replay';
+import { LOCAL_TABLE_NAME, localClassifierHandler } from '../../local/handlers';
 import { scanTable, type ReplayReport } from '../../local/replay/report';
 import { createAgentDirectory } from '../../lambdas/classifier/agents/directory';
 import { createInventoryStore } from '../../lambdas/shared/inventory-store';

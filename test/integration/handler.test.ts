@@ -9,7 +9,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { toEnvelope } from '../../local/replay/event-bus';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
 import { handler as deployedEntryPoint, type ClassifierHandler } from '../../lambdas/classifier/handler';
-import { localClassifierEnvironment, localClassifierHandler } from '../../local/replay/replay';
+import { localClassifierEnvironment, localClassifierHandler } from '../../local/handlers';
 import { scanTable } from '../../local/replay/report';
 import { aiFixture, documentedRecord } from '../helpers';
 

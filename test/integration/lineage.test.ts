@@ -24,7 +24,7 @@ import { ENTITY, keys } from '../../lambdas/shared/items';
 import { toEnvelope } from '../../local/replay/event-bus';
 import { LocalLineageQueue } from '../../local/replay/lineage-queue';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
-import { localPipeline } from '../../local/replay/replay';
+import { localPipeline } from '../../local/handlers';
 import { scanTable, type ReplayReport } from '../../local/replay/report';
 import { documentedRecord, FIXTURES, readJson } from '../helpers';
 import { cliRunner, useTempDirs } from '../support';

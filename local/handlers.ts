@@ -1,0 +1,76 @@
+/**
+ * The deployed functions' own handlers, wired for the laptop in one place: each is built with
+ * the environment its construct would give it, pointed at the local store (dynalite) and at
+ * in-memory stand-ins for what has no local server (the lineage FIFO queue, the event bus).
+ * Metrics are not published locally.
+ */
+import { DEFAULT_AGENT_ENVIRONMENT, CLASSIFIER_SERVICE } from '../lambdas/classifier/environment';
+import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../lambdas/classifier/handler';
+import { DEFAULT_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../lambdas/gpu-sweep/environment';
+import { createSweepHandler, type SweepClients, type SweepHandler } from '../lambdas/gpu-sweep/handler';
+import { DEFAULT_CLASSIFICATION_ENVIRONMENT, LINEAGE_PROPAGATOR_SERVICE } from '../lambdas/lineage-propagator/environment';
+import { createPropagatorHandler, type PropagatorHandler } from '../lambdas/lineage-propagator/handler';
+import { houseEnvironment } from '../lambdas/shared/environment';
+import { LOCAL_REGION, type LocalDynamoDb } from './replay/local-dynamodb';
+import { LocalLineageQueue } from './replay/lineage-queue';
+
+/** The table every local command reads and writes. */
+export const LOCAL_TABLE_NAME = 'ai-visibility-local';
+/** The replay's lineage queue lives in memory; the URL only satisfies the environment contract. */
+const LOCAL_LINEAGE_QUEUE_URL = `https://sqs.${LOCAL_REGION}.amazonaws.com/000000000000/ai-visibility-lineage-local.fifo`;
+
+function noLocalMetrics(): void {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+}
+
+/** The classifier's environment contract, filled in for the local table. */
+export function localClassifierEnvironment(tableName: string): ClassifierEnvironment {
+  return { ...houseEnvironment(CLASSIFIER_SERVICE), TABLE_NAME: tableName, ...DEFAULT_AGENT_ENVIRONMENT, LINEAGE_QUEUE_URL: LOCAL_LINEAGE_QUEUE_URL };
+}
+
+/**
+ * The deployed classifier handler, built against the local table. Its lineage work goes to
+ * `lineageQueue` (a fresh in-memory one, never drained, by default).
+ */
+export function localClassifierHandler(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR', lineageQueue: LocalLineageQueue = new LocalLineageQueue()): ClassifierHandler {
+  noLocalMetrics();
+  // No AWS account locally: action-group functions resolve only from the events replayed.
+  return createClassifierHandler(localClassifierEnvironment(tableName), { dynamodb: db.client, logLevel, lookups: {}, lineageQueue });
+}
+
+/**
+ * The deployed lineage propagator, built against the local table. No AWS account locally: no
+ * GetBucketTagging, so buckets are classified by the tag events replayed.
+ */
+export function localPropagatorHandler(db: LocalDynamoDb, tableName: string, queue: LocalLineageQueue, logLevel = 'ERROR'): PropagatorHandler {
+  noLocalMetrics();
+  return createPropagatorHandler(
+    { ...houseEnvironment(LINEAGE_PROPAGATOR_SERVICE), TABLE_NAME: tableName, LINEAGE_QUEUE_URL: LOCAL_LINEAGE_QUEUE_URL, ...DEFAULT_CLASSIFICATION_ENVIRONMENT },
+    { dynamodb: db.client, queue, lookupTags: null, logLevel },
+  );
+}
+
+/** The local classifier and lineage propagator, joined by an in-memory lineage queue. */
+export function localPipeline(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR') {
+  const queue = new LocalLineageQueue();
+  const propagator = localPropagatorHandler(db, tableName, queue, logLevel);
+  return {
+    handler: localClassifierHandler(db, tableName, logLevel, queue),
+    lineage: { queue, drain: () => queue.drain(propagator) },
+  };
+}
+
+/** The deployed sweep function over `pairs` (account:region), with the clients given. */
+export function localSweepHandler(options: { pairs: readonly string[]; tableName?: string; logLevel?: string; clients: Partial<SweepClients> }): SweepHandler {
+  noLocalMetrics();
+  return createSweepHandler(
+    {
+      ...houseEnvironment(GPU_SWEEP_SERVICE),
+      TABLE_NAME: options.tableName ?? LOCAL_TABLE_NAME,
+      SWEEP_TARGETS: options.pairs.join(',') || '000000000000:us-east-1',
+      SUMMARY_EVENT_BUS: 'default',
+      ...DEFAULT_SWEEP_ENVIRONMENT,
+    },
+    { logLevel: options.logLevel ?? 'ERROR', ...options.clients },
+  );
+}
