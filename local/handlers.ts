@@ -4,7 +4,11 @@
  * in-memory stand-ins for what has no local server (the lineage FIFO queue, the event bus).
  * Metrics are not published locally.
  */
+import { CHANGE_FEED_SERVICE } from '../lambdas/change-feed/environment';
+import { createChangeFeedHandler, type ChangeFeedHandler } from '../lambdas/change-feed/handler';
+import { fittedEntry, type EventPublisher } from '../lambdas/change-feed/publish';
 import { DEFAULT_AGENT_ENVIRONMENT, CLASSIFIER_SERVICE } from '../lambdas/classifier/environment';
+import type { DomainEvent } from '../lambdas/core/events';
 import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../lambdas/classifier/handler';
 import { DEFAULT_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../lambdas/gpu-sweep/environment';
 import { createSweepHandler, type SweepClients, type SweepHandler } from '../lambdas/gpu-sweep/handler';
@@ -13,6 +17,7 @@ import { createPropagatorHandler, type PropagatorHandler } from '../lambdas/line
 import { houseEnvironment } from '../lambdas/shared/environment';
 import { LOCAL_REGION, type LocalDynamoDb } from './replay/local-dynamodb';
 import { LocalLineageQueue } from './replay/lineage-queue';
+import { LocalTableStream } from './replay/local-stream';
 
 /** The table every local command reads and writes. */
 export const LOCAL_TABLE_NAME = 'ai-visibility-local';
@@ -73,4 +78,41 @@ export function localSweepHandler(options: { pairs: readonly string[]; tableName
     },
     { logLevel: options.logLevel ?? 'ERROR', ...options.clients },
   );
+}
+
+/** A domain event as EventBridge delivers it to a rule's target (the fields a subscriber reads). */
+export interface PublishedEvent {
+  readonly source: string;
+  readonly 'detail-type': string;
+  readonly resources: readonly string[];
+  readonly time: string;
+  readonly detail: DomainEvent['detail'];
+}
+
+/** The domain event bus, in memory: it keeps what the change feed publishes, entry by entry as PutEvents would get it. */
+export class LocalEventBus implements EventPublisher {
+  readonly events: PublishedEvent[] = [];
+
+  constructor(private readonly name = 'ai-visibility-local') {}
+
+  async publish(events: readonly DomainEvent[]): Promise<{ published: number }> {
+    for (const event of events) {
+      const entry = fittedEntry(event, this.name);
+      this.events.push({ source: entry.Source ?? '', 'detail-type': entry.DetailType ?? '', resources: entry.Resources ?? [], time: (entry.Time ?? new Date()).toISOString(), detail: JSON.parse(entry.Detail ?? '{}') as DomainEvent['detail'] });
+    }
+    return { published: events.length };
+  }
+}
+
+/**
+ * The change feed: the local table's stream (recording the writes of `db.client` from now on)
+ * and the deployed change-feed handler publishing onto an in-memory bus.
+ */
+export function localChangeFeed(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR') {
+  noLocalMetrics();
+  const stream = new LocalTableStream(db.endpoint, tableName);
+  stream.attach(db.client);
+  const bus = new LocalEventBus();
+  const handler: ChangeFeedHandler = createChangeFeedHandler({ ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: 'ai-visibility-local' }, { publisher: bus, logLevel });
+  return { stream, bus, handler, drain: () => stream.drain(handler), close: () => stream.close() };
 }

@@ -376,6 +376,8 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
     async setFieldsIf(key, fields, where) {
       const expr = new Expression();
       for (const [k, v] of Object.entries(fields)) expr.set(k, v);
+      // Every write counts in the revision: the change feed names an item's changes by it.
+      expr.add('rev', 1);
       const condition = `attribute_exists(pk) AND ${expr.name(where.field)} = ${expr.value(where.value)}${where.absent ? ` AND attribute_not_exists(${expr.name(where.absent)})` : ''}`;
       return (await update(key, expr, condition)) !== false;
     },

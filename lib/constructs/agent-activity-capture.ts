@@ -2,21 +2,22 @@
  * AgentActivityCapture: keeps EventBridge rules that bring in every CloudTrail call of the
  * watched principals (AI agents and model callers that may be agents), whatever the service.
  *
- * The classifier marks a principal as watched (a WATCH# item); the table's stream, filtered to
- * those inserts, invokes the sync function, which rewrites the `ai-visibility-agents-*` rules
- * from the whole watched set (lambdas/shared/agent-capture.ts); an hourly run repairs drift.
+ * The classifier marks a principal as watched; the change feed publishes `Principal Watched`
+ * on the domain event bus, and a rule there invokes the sync function, which rewrites the
+ * `ai-visibility-agents-*` rules from the whole watched set (lambdas/shared/agent-capture.ts);
+ * an hourly run repairs drift.
  * The rules deliver to the same capture queue as the static rules.
  */
 import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { AGENT_CAPTURE_SYNC_ENVIRONMENT, AGENT_CAPTURE_SYNC_SERVICE } from '../../lambdas/agent-capture-sync/environment';
 import { AGENT_RULE_PREFIX } from '../../lambdas/core/constants';
+import { DETAIL_TYPES, DOMAIN_EVENT_SOURCE } from '../../lambdas/core/events';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { ruleResourceName, type AiActivityCapture } from './ai-activity-capture';
 import { AiVisibilityFunction, type HouseFunctionOptions } from './house-function';
@@ -27,6 +28,8 @@ export interface AgentActivityCaptureProps extends HouseFunctionOptions {
   readonly inventory: AiInventoryTable;
   /** The capture rules and queue: agent rules live on the same bus and deliver to the same queue. */
   readonly capture: AiActivityCapture;
+  /** The bus the change feed publishes domain events on: `Principal Watched` starts a sync. */
+  readonly domainEvents: events.IEventBus;
   /** How often the rules are rebuilt from scratch, besides on every new watched principal. @default 1 hour */
   readonly repairEvery?: Duration;
 }
@@ -65,18 +68,12 @@ export class AgentActivityCapture extends Construct {
     this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:ListRules'], resources: ['*'] }));
     props.capture.allowRulesNamed(`${AGENT_RULE_PREFIX}*`);
 
-    this.function.addEventSource(
-      new DynamoEventSource(table, {
-        startingPosition: lambda.StartingPosition.LATEST,
-        batchSize: 100,
-        maxBatchingWindow: Duration.seconds(30),
-        retryAttempts: 5,
-        // The function's own dead-letter queue; the house construct already granted sending to
-        // it and using its key (SqsDlq would grant the key again, with wildcard actions).
-        onFailure: { bind: () => ({ destination: this.function.deadLetterQueue!.queueArn }) },
-        filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT'), dynamodb: { Keys: { pk: { S: lambda.FilterRule.beginsWith('WATCH#') } } } })],
-      }),
-    );
+    new events.Rule(this, 'OnPrincipalWatched', {
+      description: 'ai-visibility: sync the agent capture rules when a principal is first watched',
+      eventBus: props.domainEvents,
+      eventPattern: { source: [DOMAIN_EVENT_SOURCE], detailType: [DETAIL_TYPES.principalWatched] },
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 4, maxEventAge: Duration.hours(6) })],
+    });
     new events.Rule(this, 'Repair', {
       description: 'ai-visibility: rebuild the agent capture rules from the watched principals',
       schedule: events.Schedule.rate(props.repairEvery ?? Duration.hours(1)),

@@ -43,8 +43,8 @@ export class AiInventoryTable extends Construct {
       removalPolicy,
       // Records that expire: the agent action ledger and cached lookups; inventory items never do.
       timeToLiveAttribute: TTL_ATTRIBUTE,
-      // Keys only: the agent capture sync needs to know that a principal became watched.
-      stream: dynamodb.StreamViewType.KEYS_ONLY,
+      // New and old images: the change feed (its one reader) turns them into domain events.
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
     });
     for (const index of Object.values(INDEXES)) {
       this.table.addGlobalSecondaryIndex({

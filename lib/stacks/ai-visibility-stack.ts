@@ -3,6 +3,7 @@
  * and composes the feature constructs, event -> queue -> classifier -> inventory.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
 import { AiActivityCapture } from '../constructs/ai-activity-capture';
@@ -10,6 +11,7 @@ import { AiActivityClassifier, CLASSIFIER_TIMEOUT } from '../constructs/activity
 import { AgentActivityCapture } from '../constructs/agent-activity-capture';
 import { AiDataEventTrail } from '../constructs/ai-data-event-trail';
 import { AiInventoryTable } from '../constructs/inventory-table';
+import { ChangeFeed } from '../constructs/change-feed';
 import { LineagePropagation } from '../constructs/lineage-propagation';
 import { GpuUtilizationSweep } from '../constructs/gpu-utilization-sweep';
 
@@ -24,6 +26,9 @@ export class AiVisibilityStack extends Stack {
   readonly agentCapture: AgentActivityCapture;
   readonly lineage: LineagePropagation;
   readonly gpuSweep: GpuUtilizationSweep;
+  /** The bus the domain events are published on. */
+  readonly domainEvents: events.EventBus;
+  readonly changeFeed: ChangeFeed;
   readonly dataEventTrail?: AiDataEventTrail;
 
   constructor(scope: Construct, id: string, props: AiVisibilityStackProps = {}) {
@@ -64,7 +69,10 @@ export class AiVisibilityStack extends Stack {
       },
       lineage: this.lineage,
     });
-    this.agentCapture = new AgentActivityCapture(this, 'AgentCapture', { ...functions, encryptionKey, inventory: this.inventory, capture: this.capture });
+    // The stack's own bus for domain events: subscribers' rules go here, not on the default bus.
+    this.domainEvents = new events.EventBus(this, 'DomainEvents', { description: 'ai-visibility domain events: findings recorded, resources inventoried and changed, agents identified' });
+    this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { ...functions, encryptionKey, inventory: this.inventory, eventBus: this.domainEvents });
+    this.agentCapture = new AgentActivityCapture(this, 'AgentCapture', { ...functions, encryptionKey, inventory: this.inventory, capture: this.capture, domainEvents: this.domainEvents });
     this.gpuSweep = new GpuUtilizationSweep(this, 'GpuSweep', {
       ...functions,
       encryptionKey,
@@ -81,6 +89,8 @@ export class AiVisibilityStack extends Stack {
     }
 
     new CfnOutput(this, 'InventoryTableName', { value: this.inventory.table.tableName, description: 'DynamoDB table with the AI inventory, principals and findings' });
+    new CfnOutput(this, 'DomainEventBusName', { value: this.domainEvents.eventBusName, description: 'Event bus of the domain events (Finding Recorded, Resource Inventoried, Resource Changed, Agent Identified, Principal Watched)' });
+    new CfnOutput(this, 'DomainEventBusArn', { value: this.domainEvents.eventBusArn, description: 'ARN of the domain event bus' });
     new CfnOutput(this, 'CaptureQueueUrl', { value: this.capture.queue.queueUrl, description: 'Queue the capture rules deliver to' });
     new CfnOutput(this, 'GpuSweepStateMachineArn', { value: this.gpuSweep.stateMachine.stateMachineArn, description: 'Step Functions state machine of the GPU utilization sweep' });
     new CfnOutput(this, 'LineageDeadLetterQueueUrl', { value: this.lineage.deadLetterQueue.queueUrl, description: 'Lineage work that could not be done' });

@@ -22,7 +22,7 @@ import { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 import { readRecords, type ReadProblem } from './read-logs';
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
 import { lambdaContext, sqsRecord } from './lambda-shapes';
-import { LOCAL_TABLE_NAME, localPipeline } from '../handlers';
+import { LOCAL_TABLE_NAME, localChangeFeed, localPipeline } from '../handlers';
 
 export interface ReplayProgress {
   readonly records: number;
@@ -59,6 +59,8 @@ export async function replayInto(
     watched?: () => Promise<readonly WatchedPrincipal[]>;
     /** The lineage work the batches queued, run to completion after each delivery. */
     lineage?: { drain(): Promise<ReadProblem[]> };
+    /** The table changes the delivery made, turned into domain events after it (and its lineage work). */
+    changeFeed?: { drain(): Promise<ReadProblem[]> };
   },
   options: ReplayOptions = {},
 ): Promise<ReplayRun> {
@@ -103,6 +105,7 @@ export async function replayInto(
       queue = retry;
     }
     if (target.lineage) problems.push(...(await target.lineage.drain()));
+    if (target.changeFeed) problems.push(...(await target.changeFeed.drain()));
     await followWatched();
   };
 
@@ -149,9 +152,14 @@ export async function replay(paths: readonly string[], options: ReplayOptions = 
   const db: LocalDynamoDb = await startLocalDynamoDb({ path: options.storePath });
   try {
     await db.resetInventoryTable(LOCAL_TABLE_NAME);
-    const { handler, lineage } = localPipeline(db, LOCAL_TABLE_NAME, options.logLevel);
-    const run = await replayInto(paths, { handler, lineage, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) }, options);
-    return buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), run);
+    const changeFeed = localChangeFeed(db, LOCAL_TABLE_NAME, options.logLevel);
+    try {
+      const { handler, lineage } = localPipeline(db, LOCAL_TABLE_NAME, options.logLevel);
+      const run = await replayInto(paths, { handler, lineage, changeFeed, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) }, options);
+      return buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), { ...run, events: changeFeed.bus.events });
+    } finally {
+      changeFeed.close();
+    }
   } finally {
     await db.close();
   }

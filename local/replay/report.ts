@@ -6,6 +6,7 @@
  * they never rename or remove these.
  */
 import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { PublishedEvent } from '../handlers';
 import { readFinding, readLineageEdge, readPrincipal, readQuarantine, readResource, type RawItem } from '../../lambdas/shared/items';
 import { severityOrder, type FrameworkRef, type Signal } from '../../lambdas/core/model';
 import { agentsFromItems, type AgentActionEntry, type AgentEntry } from '../query/agents';
@@ -31,6 +32,8 @@ export interface ReplayRun {
   readonly problems: readonly QuarantineEntry[];
   /** How many of the problems are matched events that were never written (dead-lettered). */
   readonly deadLettered: number;
+  /** The domain events the change feed published (empty when it did not run). */
+  readonly events?: readonly PublishedEvent[];
 }
 
 export interface InventoryEntry {
@@ -90,6 +93,8 @@ export interface ReplayReport {
   agents: AgentEntry[];
   agentActions: AgentActionEntry[];
   lineage: LineageEntry[];
+  /** The domain events the run produced, by detail type and id (docs/events.md). */
+  events: PublishedEvent[];
 }
 
 export async function scanTable(client: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
@@ -151,7 +156,8 @@ export function buildReport(items: readonly RawItem[], run: ReplayRun): ReplayRe
   };
   lineage.sort((a, b) => a.time.localeCompare(b.time) || a.eventId.localeCompare(b.eventId) || a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.relation.localeCompare(b.relation));
   const { agents, actions } = agentsFromItems(items);
-  return { schemaVersion: 1, stats, inventory, principals, findings, quarantine, agents, agentActions: actions, lineage };
+  const events = [...(run.events ?? [])].sort((a, b) => a['detail-type'].localeCompare(b['detail-type']) || (a.resources[0] ?? '').localeCompare(b.resources[0] ?? '') || a.detail.id.localeCompare(b.detail.id));
+  return { schemaVersion: 1, stats, inventory, principals, findings, quarantine, agents, agentActions: actions, lineage, events };
 }
 
 function table(rows: string[][]): string {
@@ -187,6 +193,9 @@ export function renderReport(report: ReplayReport): string {
   const sensitive = report.inventory.filter((r) => r.sensitivity);
   lines.push('', `Lineage: ${report.lineage.length} edge(s); ${sensitive.length} AI resource(s) carry classified data`);
   for (const r of sensitive) lines.push(`  ${r.sensitivity!.padEnd(12)} ${r.kind} ${r.arn}`, `      from ${r.sensitivityFrom!.arn} (${r.sensitivityFrom!.tag}) by way of ${r.sensitivityFrom!.path.length - 1} hop(s)`);
+  const byType = new Map<string, number>();
+  for (const e of report.events) byType.set(e['detail-type'], (byType.get(e['detail-type']) ?? 0) + 1);
+  lines.push('', `Domain events: ${report.events.length}${byType.size ? ` (${[...byType].map(([t, n]) => `${t} ${n}`).join(', ')})` : ''}`);
   lines.push('', `Quarantine: ${report.quarantine.length}`);
   for (const q of report.quarantine) lines.push(`  ${q.source}`, `      ${q.reason}`);
   return `${lines.join('\n')}\n`;

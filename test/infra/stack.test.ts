@@ -171,8 +171,8 @@ describe('classifier function (the house Lambda construct)', () => {
 
   it('has its own role under the /ai-visibility/ path, with no managed policy (every role of the stack does)', () => {
     const roles = Object.values(resources('AWS::IAM::Role')) as Array<{ Properties: Record<string, unknown> }>;
-    // The four functions' roles, the sweep state machine's and its scheduler's.
-    expect(roles).toHaveLength(6);
+    // The five functions' roles, the sweep state machine's and its scheduler's.
+    expect(roles).toHaveLength(7);
     for (const role of roles) {
       expect(role.Properties.Path).toBe('/ai-visibility/');
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -219,14 +219,14 @@ describe('classifier function (the house Lambda construct)', () => {
 describe('agent capture', () => {
   const sync = () => named('AWS::Lambda::Function', 'AgentCaptureSyncFunction').Properties;
 
-  it('runs one sync at a time, on new watched principals (stream filtered to WATCH# inserts) and hourly', () => {
+  it('runs one sync at a time, on new watched principals (Principal Watched on the domain event bus) and hourly', () => {
     expect(sync()).toMatchObject({ ReservedConcurrentExecutions: 1, Runtime: HOUSE_RUNTIME.name, Architectures: ['arm64'] });
-    expect(one('AWS::DynamoDB::Table').Properties.StreamSpecification).toEqual({ StreamViewType: 'KEYS_ONLY' });
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      EventSourceArn: { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Inventory'), 'StreamArn'] },
-      StartingPosition: 'LATEST',
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'WATCH#' }] } } } }) }] },
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'SyncFunctionDlq'), 'Arn'] } } },
+    // The sync no longer reads the table's stream: the change feed is its one reader.
+    const syncArn = { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'AgentCaptureSyncFunction'), 'Arn'] };
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: logicalId('AWS::Events::EventBus', 'DomainEvents') },
+      EventPattern: { source: ['ai-visibility'], 'detail-type': ['Principal Watched'] },
+      Targets: [Match.objectLike({ Arn: syncArn, RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 21600 } })],
     });
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)', Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'AgentCaptureSyncFunction'), 'Arn'] } })] });
     expect(sync().Environment).toMatchObject({ Variables: { EVENT_BUS_NAME: 'default', CAPTURE_QUEUE_ARN: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'CaptureQueue'), 'Arn'] } } });
@@ -240,6 +240,40 @@ describe('agent capture', () => {
     expect(byAction('events:ListRules')).toEqual(['*']);
     expect(byAction('dynamodb:Query')).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Inventory'), 'Arn'] }, '/index/byKind']] }]);
     expect(byAction('dynamodb:PutItem')).toEqual([]);
+  });
+});
+
+describe('change feed', () => {
+  const feed = () => named('AWS::Lambda::Function', 'ChangeFeedFunction').Properties;
+  const mappingsOnStream = () =>
+    Object.values(resources('AWS::Lambda::EventSourceMapping')).filter((m) => JSON.stringify((m as { Properties: { EventSourceArn: unknown } }).Properties.EventSourceArn).includes('StreamArn')) as Array<{ Properties: Record<string, unknown> }>;
+
+  it('reads the table stream with new and old images, and is its only reader', () => {
+    expect(one('AWS::DynamoDB::Table').Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    const mappings = mappingsOnStream();
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0].Properties.FunctionName).toEqual({ Ref: logicalId('AWS::Lambda::Function', 'ChangeFeedFunction') });
+  });
+
+  it('takes only the inserts and modifications of the items events are made from, bisects failures and resumes at the first failed record', () => {
+    expect(mappingsOnStream()[0].Properties).toMatchObject({
+      StartingPosition: 'TRIM_HORIZON',
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRecordAgeInSeconds: 86400,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'ChangeFeedFunctionDlq'), 'Arn'] } } },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { entity: { S: ['finding', 'resource', 'agent', 'watch'] } } } }) }] },
+    });
+  });
+
+  it('publishes on the stack\'s own domain event bus, and may publish nowhere else', () => {
+    const bus = logicalId('AWS::Events::EventBus', 'DomainEvents');
+    expect(feed()).toMatchObject({ Runtime: HOUSE_RUNTIME.name, Architectures: ['arm64'], Environment: { Variables: { EVENT_BUS_NAME: { Ref: bus }, POWERTOOLS_SERVICE_NAME: 'ai-visibility-change-feed' } } });
+    const statements = (named('AWS::IAM::Policy', 'ChangeFeedFunctionRole').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement;
+    const byAction = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource);
+    expect(byAction('events:PutEvents')).toEqual([{ 'Fn::GetAtt': [bus, 'Arn'] }]);
+    expect(byAction('dynamodb:PutItem')).toEqual([]);
+    for (const s of statements) for (const action of [s.Action].flat()) expect(action).not.toMatch(/^dynamodb:(Put|Update|Delete|BatchWrite)/);
   });
 });
 

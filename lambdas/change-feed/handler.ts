@@ -1,0 +1,88 @@
+/**
+ * Change feed Lambda: the one reader of the inventory table's stream (a stream serves at most
+ * two readers per shard; nothing else reads it). It turns item changes into domain events
+ * (domain-events.ts) and publishes them, in stream order, on the stack's event bus
+ * (publish.ts), where the agent capture sync, later capabilities and users' own rules subscribe.
+ *
+ * Partial failures follow the DynamoDB stream rules: the first record whose events could not be
+ * published is reported (ReportBatchItemFailures), and Lambda retries from there, so nothing
+ * after it is skipped and nothing is lost; events before it may be delivered twice (consumers
+ * deduplicate on `detail.id`). A record the feed cannot read is logged and counted, never left
+ * to block its shard.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DomainEvent } from '../core/events';
+import { defineHandler, type Handler } from '../shared/house-handler';
+import { CHANGE_FEED_ENVIRONMENT, type ChangeFeedEnvironment } from './environment';
+import { domainEventsOf, type ItemChange } from './domain-events';
+import { putEventsPublisher, type EventPublisher } from './publish';
+
+export type { ChangeFeedEnvironment };
+export type ChangeFeedHandler = Handler<DynamoDBStreamEvent, DynamoDBBatchResponse>;
+
+export interface ChangeFeedClients {
+  /** Where the events go. @default EventBridge PutEvents on EVENT_BUS_NAME */
+  readonly publisher: EventPublisher;
+  readonly eventbridge: EventBridgeClient;
+}
+
+/** A stream record as an item change; undefined when it carries no images the feed can read. */
+export function itemChangeOf(record: DynamoDBRecord): ItemChange | undefined {
+  const kind = record.eventName;
+  if (kind !== 'INSERT' && kind !== 'MODIFY' && kind !== 'REMOVE') return undefined;
+  const image = (i: Record<string, unknown> | undefined) => (i ? unmarshall(i as Record<string, AttributeValue>) : undefined);
+  const seconds = record.dynamodb?.ApproximateCreationDateTime;
+  return {
+    kind,
+    at: new Date(typeof seconds === 'number' ? seconds * 1000 : Date.now()).toISOString(),
+    oldImage: image(record.dynamodb?.OldImage),
+    newImage: image(record.dynamodb?.NewImage),
+  };
+}
+
+const feed = defineHandler({
+  environment: CHANGE_FEED_ENVIRONMENT,
+  build({ env, logger, metrics }, clients: Partial<ChangeFeedClients>): ChangeFeedHandler {
+    const publisher = clients.publisher ?? putEventsPublisher(clients.eventbridge ?? new EventBridgeClient({}), env.EVENT_BUS_NAME);
+
+    return async (event) => {
+      // Each record's events, in stream order, remembering which record they came from.
+      const events: DomainEvent[] = [];
+      const recordOf: number[] = [];
+      let unreadable = 0;
+      event.Records.forEach((record, i) => {
+        try {
+          const change = itemChangeOf(record);
+          for (const e of change ? domainEventsOf(change) : []) {
+            events.push(e);
+            recordOf.push(i);
+          }
+        } catch (error) {
+          unreadable++;
+          logger.error('stream record not readable; it is skipped', { sequenceNumber: record.dynamodb?.SequenceNumber, keys: record.dynamodb?.Keys, error: String(error) });
+        }
+      });
+      const { published, error } = await publisher.publish(events);
+      const counts: Record<string, number> = {};
+      for (const e of events.slice(0, published)) counts[e.detailType] = (counts[e.detailType] ?? 0) + 1;
+      metrics.addMetric('DomainEventsPublished', MetricUnit.Count, published);
+      metrics.addMetric('ChangeFeedRecordsUnreadable', MetricUnit.Count, unreadable);
+      logger.info('change feed batch', { records: event.Records.length, events: events.length, published, byType: counts });
+      if (published === events.length) return { batchItemFailures: [] };
+      const failedRecord = event.Records[recordOf[published]];
+      metrics.addMetric('DomainEventsFailed', MetricUnit.Count, events.length - published);
+      logger.error('domain events not published; the stream retries from the first record not done', { error, sequenceNumber: failedRecord.dynamodb?.SequenceNumber });
+      return { batchItemFailures: [{ itemIdentifier: failedRecord.dynamodb?.SequenceNumber ?? '' }] };
+    };
+  },
+});
+
+/** The change feed with its environment and clients given (tests, the local replay). */
+export const createChangeFeedHandler = feed.create;
+
+/** The deployed entry point. */
+export const handler = feed.handler;
