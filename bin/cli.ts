@@ -209,7 +209,7 @@ async function sweepCommand(
     throw error;
   }
   if (options.json) {
-    out(`${JSON.stringify({ schemaVersion: 1, sweep: { targets: result.verdicts.length, verdicts: result.verdicts, summary: result.summary } }, null, 2)}\n`);
+    out(`${JSON.stringify({ schemaVersion: 1, sweep: { targets: result.verdicts.length, verdicts: result.verdicts, summary: result.summary }, events: result.events }, null, 2)}\n`);
     return 0;
   }
   const { summary } = result;

@@ -51,6 +51,7 @@ export class LocalTableStream {
   private pending: Array<{ record: DynamoDBRecord; deliveries: number }> = [];
   private locks = new Map<string, Promise<unknown>>();
   private sequence = 0;
+  private attached?: DynamoDBClient;
   /** Records written, before filtering, and after (what the change feed received). */
   readonly counts = { changes: 0, delivered: 0 };
 
@@ -63,6 +64,8 @@ export class LocalTableStream {
 
   /** Record the writes `client` makes to the table from now on. */
   attach(client: DynamoDBClient): void {
+    if (this.attached) throw new Error('this stream already records a client');
+    this.attached = client;
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const keys = this.feedKeysOf(context.commandName, args.input as Record<string, unknown>);
@@ -76,7 +79,7 @@ export class LocalTableStream {
         });
       },
       // The build step sees the command's marshalled input (after the document client's marshalling).
-      { step: 'build', name: 'localTableStream' },
+      { step: 'build', name: this.middlewareName },
     );
   }
 
@@ -180,7 +183,14 @@ export class LocalTableStream {
     return problems;
   }
 
+  private get middlewareName(): string {
+    return `localTableStream:${this.tableName}`;
+  }
+
+  /** Stop recording, and release the reader. */
   close(): void {
+    this.attached?.middlewareStack.remove(this.middlewareName);
+    this.attached = undefined;
     this.reader.destroy();
   }
 }

@@ -20,7 +20,7 @@ import type { RecordedVerdict, SweepSummary } from '../../lambdas/gpu-sweep/swee
 import { readUtilization } from '../../lambdas/shared/items';
 import { lambdaContext } from '../replay/lambda-shapes';
 import { startLocalDynamoDb } from '../replay/local-dynamodb';
-import { LOCAL_TABLE_NAME, localSweepHandler } from '../handlers';
+import { LOCAL_TABLE_NAME, localChangeFeed, localSweepHandler, type PublishedEvent } from '../handlers';
 import { scanTable } from '../replay/report';
 
 export class SweepInputError extends Error {}
@@ -138,6 +138,8 @@ export interface LocalSweepResult {
   readonly getMetricDataRequests: number;
   readonly stateTransitions: number;
   readonly retries: number;
+  /** The domain events the sweep's writes produced (the change feed, run locally). */
+  readonly events: PublishedEvent[];
 }
 
 function polyfillWithResolvers(): void {
@@ -221,6 +223,7 @@ export async function runLocalSweep(
   const db = await startLocalDynamoDb({ path: options.storePath });
   try {
     if (!(await db.hasTable(LOCAL_TABLE_NAME))) await db.createInventoryTable(LOCAL_TABLE_NAME);
+    const changeFeed = localChangeFeed(db, LOCAL_TABLE_NAME, options.logLevel);
     const run = await runSweepStateMachine({
       pairs: [...new Set(inventory.resources.map((r) => `${r.account}:${r.region}`))],
       window: metrics.window,
@@ -235,6 +238,9 @@ export async function runLocalSweep(
       },
     });
     const { summary } = run;
+    const problems = await changeFeed.drain();
+    changeFeed.close();
+    if (problems.length) throw new Error(`change feed: ${problems.map((p) => p.reason).join('; ')}`);
     const verdicts: RecordedVerdict[] = (await scanTable(db.documents, LOCAL_TABLE_NAME))
       .flatMap((i) => {
         const u = readUtilization(i);
@@ -243,7 +249,7 @@ export async function runLocalSweep(
         return [{ resource, kind, instanceType, instanceCount, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence }];
       })
       .sort((a, b) => a.resource.localeCompare(b.resource));
-    return { summary, verdicts, getMetricDataRequests: reader.requests.length, stateTransitions: run.stateTransitions, retries: run.retries };
+    return { summary, verdicts, getMetricDataRequests: reader.requests.length, stateTransitions: run.stateTransitions, retries: run.retries, events: changeFeed.bus.events };
   } finally {
     await db.close();
   }
