@@ -10,7 +10,7 @@
  */
 import { normalize } from './normalize';
 import { classify } from './classify';
-import { lineageMessages, planAgentWrites, planLineageWrites, planWrites, type ClassifiedEvent, type LineageSighting } from './plan';
+import { lineageMessages, planAgentWrites, planLineageWrites, planWrites, type ClassifiedEvent, type LineageSighting, type PlannedEntity, type PlannedItem } from './plan';
 import { lineageOf } from './lineage/extract';
 import type { LineageQueue } from '../core/lineage';
 import { analyzeAgents, markCreatedByAgents, type AgentAnalysis, type AgentDirectory, type AgentSettings, type BatchEvent } from './agents/analyze';
@@ -62,12 +62,20 @@ export interface BatchDependencies {
   readonly lineage?: { readonly queue: LineageQueue };
 }
 
-export async function processMessages(messages: readonly InboundMessage[], deps: BatchDependencies): Promise<BatchOutcome> {
-  const stats: BatchStats = { received: messages.length, classified: 0, ignored: 0, quarantined: 0, failed: 0, resourceWrites: 0, principalWrites: 0, findings: 0, agentActions: 0, lineageEdges: 0 };
-  const ignoredReasons: Record<string, number> = {};
-  const quarantine: Array<{ item: Item; messageId: string }> = [];
-  const events: BatchEvent[] = [];
+/** The batch's running record: what each step counted, and the messages that must come back. */
+interface Run {
+  readonly deps: BatchDependencies;
+  readonly stats: BatchStats;
+  readonly failed: Set<string>;
+  readonly ignoredReasons: Record<string, number>;
+}
 
+type Quarantined = { readonly item: Item; readonly messageId: string };
+
+/** Parse, normalize and classify each message; what cannot be used is quarantined with its reason. */
+function readMessages(messages: readonly InboundMessage[]): { events: BatchEvent[]; quarantine: Quarantined[] } {
+  const events: BatchEvent[] = [];
+  const quarantine: Quarantined[] = [];
   for (const message of messages) {
     let input: unknown;
     try {
@@ -83,20 +91,14 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
     }
     events.push({ messageId: message.messageId, event: normalized.event, classification: classify(normalized.event) });
   }
+  return { events, quarantine };
+}
 
-  const failed = new Set<string>();
-  // The agent step reads state; if it cannot, the whole batch goes back to the queue.
-  let analysis: AgentAnalysis | undefined;
-  if (deps.agents) {
-    try {
-      analysis = await analyzeAgents(events, deps.agents.directory, deps.agents.settings);
-    } catch (error) {
-      deps.log?.error('agent step failed; the batch will be redelivered', { error: String(error) });
-      for (const m of messages) failed.add(m.messageId);
-      stats.failed = failed.size;
-      return { failedMessageIds: [...failed], stats, ignoredReasons };
-    }
-  }
+/**
+ * The events to record: classified ones (with what agents created marked on them, and that
+ * agents' non-AI creations added), counting the rest as ignored unless the agent step used them.
+ */
+function eventsToRecord(events: readonly BatchEvent[], analysis: AgentAnalysis | undefined, run: Run): { classified: ClassifiedEvent[]; usedByAgentStep: Set<string> } {
   // Events the agent step used (an agent's action, evidence of one, a tool function's role) are not "ignored".
   const usedByAgentStep = new Set([...(analysis?.actions ?? []), ...(analysis?.evidence ?? []), ...(analysis?.functionRoles ?? [])].map((x) => x.messageId));
   const createdByAgents = analysis ? markCreatedByAgents(events, analysis) : new Map();
@@ -104,92 +106,128 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
   for (const e of events) {
     if (e.classification.ignoredBecause) {
       if (usedByAgentStep.has(e.messageId)) continue;
-      stats.ignored++;
-      ignoredReasons[e.classification.ignoredBecause] = (ignoredReasons[e.classification.ignoredBecause] ?? 0) + 1;
+      run.stats.ignored++;
+      run.ignoredReasons[e.classification.ignoredBecause] = (run.ignoredReasons[e.classification.ignoredBecause] ?? 0) + 1;
       continue;
     }
     classified.push({ ...e, classification: createdByAgents.get(e.messageId) ?? e.classification });
   }
   // What agents created outside the AI services enters the inventory too.
   for (const c of analysis?.created ?? []) classified.push({ messageId: c.messageId, event: c.event, classification: { resources: [c.resource], findings: [] } });
+  return { classified, usedByAgentStep };
+}
 
-  const plan = planWrites(classified);
-  const agentPlan = analysis ? planAgentWrites(analysis, deps.agents!.ledgerRetentionDays) : { entities: [], items: [] };
-  const lineage: LineageSighting[] = [];
-  if (deps.lineage) {
-    for (const e of events) {
-      const facts = lineageOf(e.event);
-      if (facts.edges.length > 0 || facts.bucketTags) lineage.push({ messageId: e.messageId, event: e.event, facts });
-    }
+/** The lineage facts (edges, bucket tags) of the batch's events. */
+function lineageSightings(events: readonly BatchEvent[]): LineageSighting[] {
+  const out: LineageSighting[] = [];
+  for (const e of events) {
+    const facts = lineageOf(e.event);
+    if (facts.edges.length > 0 || facts.bucketTags) out.push({ messageId: e.messageId, event: e.event, facts });
   }
-  const lineagePlan = planLineageWrites(lineage);
+  return out;
+}
 
+/** The ordered merges; resolves to the lineage keys the batch created (new edges). */
+async function writeEntities(entities: readonly PlannedEntity[], run: Run): Promise<Set<string>> {
   const createdEdges = new Set<string>();
-  const writeEntities = pool([...plan.entities, ...agentPlan.entities, ...lineagePlan], deps.concurrency ?? 16, async ({ write, messageIds }) => {
+  await pool(entities, run.deps.concurrency ?? 16, async ({ write, messageIds }) => {
     try {
-      const outcome = await deps.store.writeEntity(write);
+      const outcome = await run.deps.store.writeEntity(write);
       const family = familyOfKey(write.key);
       if (outcome === 'created' && family === 'lineage') createdEdges.add(keyString(write.key));
-      if (outcome !== 'unknown-skipped') {
-        if (family === 'principal') stats.principalWrites++;
-        else if (family === 'lineage') {
-          if (isOutgoingEdgeKey(write.key)) stats.lineageEdges++;
-        } else stats.resourceWrites++;
-      }
+      if (outcome === 'unknown-skipped') return;
+      if (family === 'principal') run.stats.principalWrites++;
+      else if (family === 'lineage') {
+        if (isOutgoingEdgeKey(write.key)) run.stats.lineageEdges++;
+      } else run.stats.resourceWrites++;
     } catch (error) {
-      deps.log?.error('inventory write failed; its messages will be redelivered', { key: write.key, error: String(error) });
-      for (const id of messageIds) failed.add(id);
+      run.deps.log?.error('inventory write failed; its messages will be redelivered', { key: write.key, error: String(error) });
+      for (const id of messageIds) run.failed.add(id);
     }
   });
+  return createdEdges;
+}
 
-  // Findings, ledger entries, watch marks and quarantine records are immutable: one stream of batch puts.
-  const immutable = [...plan.findings, ...agentPlan.items, ...quarantine.map((q) => ({ item: q.item, messageIds: new Set([q.messageId]) }))];
-  const putImmutable = (async () => {
-    let failedKeys: Key[];
+/** Findings, ledger entries, watch marks and quarantine records are immutable: one stream of batch puts. */
+async function putImmutable(immutable: readonly PlannedItem[], run: Run): Promise<void> {
+  let failedKeys: Key[];
+  try {
+    failedKeys = await run.deps.store.putItems(immutable.map((i) => i.item));
+  } catch (error) {
+    run.deps.log?.error('batch put failed; its messages will be redelivered', { error: String(error) });
+    failedKeys = immutable.map((i) => ({ pk: i.item.pk, sk: i.item.sk }));
+  }
+  const failedSet = new Set(failedKeys.map(keyString));
+  const written = immutable.filter((i) => !failedSet.has(keyString(i.item)));
+  for (const i of immutable) if (failedSet.has(keyString(i.item))) for (const id of i.messageIds) run.failed.add(id);
+  run.stats.findings = written.filter((i) => i.item.entity === ENTITY.finding).length;
+  run.stats.agentActions = written.filter((i) => i.item.entity === ENTITY.agentAction).length;
+}
+
+/**
+ * Tell the propagator what changes the graph: new edges and tag changes, once the writes are in
+ * (it reads them). A redelivered message sends all of its work again, in case the delivery that
+ * wrote it could not send it. If the queue cannot take the work, its messages go back to SQS.
+ */
+async function queueLineageWork(lineage: readonly LineageSighting[], createdEdges: ReadonlySet<string>, messages: readonly InboundMessage[], run: Run): Promise<void> {
+  const queue = run.deps.lineage?.queue;
+  if (!queue || lineage.length === 0) return;
+  const redelivered = new Set(messages.filter((m) => (m.deliveries ?? 1) > 1).map((m) => m.messageId));
+  const isNew = (e: LineageSighting['facts']['edges'][number]) =>
+    createdEdges.has(keyString(keys.lineageOut(e.from, e.relation, e.to))) || createdEdges.has(keyString(keys.lineageIn(e.to, e.relation, e.from)));
+  const changed = lineage
+    .filter((s) => !run.failed.has(s.messageId))
+    .map((s) => (redelivered.has(s.messageId) ? s : { ...s, facts: { ...s.facts, edges: s.facts.edges.filter(isNew) } }))
+    .filter((s) => s.facts.edges.length > 0 || s.facts.bucketTags);
+  const work = lineageMessages(changed);
+  try {
+    if (work.length > 0) await queue.send(work.map((w) => w.message));
+  } catch (error) {
+    run.deps.log?.error('lineage work not queued; its messages will be redelivered', { error: String(error) });
+    for (const w of work) for (const id of w.messageIds) run.failed.add(id);
+  }
+}
+
+export async function processMessages(messages: readonly InboundMessage[], deps: BatchDependencies): Promise<BatchOutcome> {
+  const run: Run = {
+    deps,
+    stats: { received: messages.length, classified: 0, ignored: 0, quarantined: 0, failed: 0, resourceWrites: 0, principalWrites: 0, findings: 0, agentActions: 0, lineageEdges: 0 },
+    failed: new Set<string>(),
+    ignoredReasons: {},
+  };
+  const outcome = (): BatchOutcome => {
+    run.stats.failed = run.failed.size;
+    return { failedMessageIds: [...run.failed], stats: run.stats, ignoredReasons: run.ignoredReasons };
+  };
+  const { events, quarantine } = readMessages(messages);
+
+  // The agent step reads state; if it cannot, the whole batch goes back to the queue.
+  let analysis: AgentAnalysis | undefined;
+  if (deps.agents) {
     try {
-      failedKeys = await deps.store.putItems(immutable.map((i) => i.item));
+      analysis = await analyzeAgents(events, deps.agents.directory, deps.agents.settings);
     } catch (error) {
-      deps.log?.error('batch put failed; its messages will be redelivered', { error: String(error) });
-      failedKeys = immutable.map((i) => ({ pk: i.item.pk, sk: i.item.sk }));
-    }
-    const failedSet = new Set(failedKeys.map(keyString));
-    const written = (i: { item: Key }) => !failedSet.has(keyString(i.item));
-    for (const i of immutable) if (!written(i)) for (const id of i.messageIds) failed.add(id);
-    stats.findings = [...plan.findings, ...agentPlan.items.filter((i) => i.item.entity === ENTITY.finding)].filter(written).length;
-    stats.agentActions = agentPlan.items.filter((i) => i.item.entity === ENTITY.agentAction).filter(written).length;
-  })();
-
-  await Promise.all([writeEntities, putImmutable]);
-
-  // The propagator reads what was just written: tell it only once the writes are in. If the
-  // queue cannot take the work, the messages go back to SQS and come back to send it again.
-  if (deps.lineage && lineage.length > 0) {
-    // Only what changes the graph needs the propagator: new edges and tag changes. A redelivered
-    // message sends all of its work again, in case the delivery that wrote it could not send it.
-    const redelivered = new Set(messages.filter((m) => (m.deliveries ?? 1) > 1).map((m) => m.messageId));
-    const isNew = (e: LineageSighting['facts']['edges'][number]) =>
-      createdEdges.has(keyString(keys.lineageOut(e.from, e.relation, e.to))) || createdEdges.has(keyString(keys.lineageIn(e.to, e.relation, e.from)));
-    const changed = lineage
-      .filter((s) => !failed.has(s.messageId))
-      .map((s) => (redelivered.has(s.messageId) ? s : { ...s, facts: { ...s.facts, edges: s.facts.edges.filter(isNew) } }))
-      .filter((s) => s.facts.edges.length > 0 || s.facts.bucketTags);
-    const work = lineageMessages(changed);
-    try {
-      if (work.length > 0) await deps.lineage.queue.send(work.map((w) => w.message));
-    } catch (error) {
-      deps.log?.error('lineage work not queued; its messages will be redelivered', { error: String(error) });
-      for (const w of work) for (const id of w.messageIds) failed.add(id);
+      deps.log?.error('agent step failed; the batch will be redelivered', { error: String(error) });
+      for (const m of messages) run.failed.add(m.messageId);
+      return outcome();
     }
   }
+  const { classified, usedByAgentStep } = eventsToRecord(events, analysis, run);
+
+  const plan = planWrites(classified);
+  const agentPlan = analysis && deps.agents ? planAgentWrites(analysis, deps.agents.ledgerRetentionDays) : { entities: [], items: [] };
+  const lineage = deps.lineage ? lineageSightings(events) : [];
+  const immutable = [...plan.findings, ...agentPlan.items, ...quarantine.map((q) => ({ item: q.item, messageIds: new Set([q.messageId]) }))];
+  const [createdEdges] = await Promise.all([writeEntities([...plan.entities, ...agentPlan.entities, ...planLineageWrites(lineage)], run), putImmutable(immutable, run)]);
+  await queueLineageWork(lineage, createdEdges, messages, run);
 
   for (const q of quarantine) {
-    if (!failed.has(q.messageId)) {
-      stats.quarantined++;
+    if (!run.failed.has(q.messageId)) {
+      run.stats.quarantined++;
       deps.log?.warn('quarantined', { source: q.item.source, reason: q.item.reason });
     }
   }
   // A classified message can fail through several writes: count messages, not writes.
-  stats.classified = new Set([...classified.map((c) => c.messageId), ...usedByAgentStep].filter((id) => !failed.has(id))).size;
-  stats.failed = failed.size;
-  return { failedMessageIds: [...failed], stats, ignoredReasons };
+  run.stats.classified = new Set([...classified.map((c) => c.messageId), ...usedByAgentStep].filter((id) => !run.failed.has(id))).size;
+  return outcome();
 }

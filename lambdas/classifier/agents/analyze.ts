@@ -164,13 +164,10 @@ async function deniedBursts(actions: readonly AgentAction[], directory: AgentDir
   return out;
 }
 
-export async function analyzeAgents(batch: readonly BatchEvent[], directory: AgentDirectory, settings: AgentSettings = DEFAULT_AGENT_SETTINGS): Promise<AgentAnalysis> {
-  // Who called, for every event (classify records no principal for events outside its sources).
-  const calls = batch
-    .filter((b) => b.classification.ignoredBecause !== OWN_ACTIVITY)
-    .map((b) => ({ ...b, caller: callerOf(b.event, b.classification) }));
+type Call = BatchEvent & { readonly caller: PrincipalObservation | undefined };
 
-  // Evidence, with action-group functions resolved to their execution roles.
+/** Evidence the events carry themselves, with action-group functions resolved to their execution roles. */
+async function identifiedEvidence(calls: readonly Call[], directory: AgentDirectory, settings: AgentSettings): Promise<{ evidence: EvidenceSighting[]; functionRoles: AgentAnalysis['functionRoles'] }> {
   const functionRoles = calls.flatMap((c) => {
     const fact = functionRoleOf(c.event);
     return fact ? [{ messageId: c.messageId, event: c.event, fact }] : [];
@@ -188,15 +185,16 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
     const role = r.evidence.functionArn ? known.get(r.evidence.functionArn.replace(/:\$LATEST$/, '')) : undefined;
     if (role) evidence.push({ ...r, evidence: { ...r.evidence, ...principalOf(role) } });
   }
+  return { evidence, functionRoles };
+}
 
-  const callers = [...new Set(calls.flatMap((c) => (c.caller ? [c.caller.arn] : [])))];
-  const state = await directory.principals([...new Set([...callers, ...evidence.map((e) => e.evidence.principal)])]);
-
-  // Behaviour: a model call, then a write elsewhere within the window.
+/** Behaviour: a model call (in this batch, or the stored newest one), then a write elsewhere within the window. */
+function behaviourEvidence(calls: readonly Call[], state: ReadonlyMap<string, PrincipalState>, settings: AgentSettings): EvidenceSighting[] {
   const modelCalls = groupBy(
     calls.filter((c) => c.caller && c.classification.principal?.role === 'ai-application'),
     (c) => c.caller!.arn,
   );
+  const out: EvidenceSighting[] = [];
   for (const c of calls) {
     if (!c.caller || neverAgent(c.caller, c.event) || !isMutationElsewhere(c.event)) continue;
     const stored = state.get(c.caller.arn)?.lastModelCallAt;
@@ -205,7 +203,7 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
     const last = candidates.sort().at(-1)!;
     const gap = ms(c.event.time) - ms(last);
     if (gap <= settings.behaviourWindowMs) {
-      evidence.push({
+      out.push({
         messageId: c.messageId,
         event: c.event,
         evidence: {
@@ -216,8 +214,34 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
       });
     }
   }
+  return out;
+}
 
-  const agents = new Set<string>([...[...state].filter(([, s]) => s.agent).map(([arn]) => arn), ...evidence.map((e) => e.evidence.principal)]);
+/** What a provisioning action of an agent created outside the AI services (at most five per event), for the inventory. */
+function createdBy(c: Call, agent: string, resources: readonly string[]): AgentAnalysis['created'] {
+  return createdArns(c.event, resources)
+    .slice(0, 5)
+    .map((arn) => {
+      const parsed = parseArn(arn);
+      return {
+        messageId: c.messageId,
+        event: c.event,
+        resource: {
+          arn,
+          kind: 'agent-created-resource',
+          service: parsed?.service ?? 'unknown',
+          account: parsed?.account || c.event.account,
+          region: parsed?.region || c.event.region,
+          status: 'active',
+          attributes: { createdByAgent: agent },
+          signals: [eventSignal(c.event, 'created by an agent'), signal(c.event, 'resources', arn)],
+        },
+      };
+    });
+}
+
+/** Each agent's calls as ledger actions, the findings they raise, and what they created. */
+function agentActions(calls: readonly Call[], agents: ReadonlySet<string>): Pick<AgentAnalysis, 'actions' | 'findings' | 'created'> {
   const actions: AgentAction[] = [];
   const findings: Array<{ messageId: string; finding: FindingObservation }> = [];
   const created: AgentAnalysis['created'] = [];
@@ -236,31 +260,17 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
     };
     actions.push(action);
     for (const f of actionFindings(action, c.caller.arn)) findings.push({ messageId: c.messageId, finding: f });
-    if (action.classes.includes('provision') && action.outcome === 'success' && c.classification.resources.length === 0) {
-      // What the agent created that is not an AI resource still enters the inventory.
-      for (const arn of createdArns(c.event, resources).slice(0, 5)) {
-        const parsed = parseArn(arn);
-        created.push({
-          messageId: c.messageId,
-          event: c.event,
-          resource: {
-            arn,
-            kind: 'agent-created-resource',
-            service: parsed?.service ?? 'unknown',
-            account: parsed?.account || c.event.account,
-            region: parsed?.region || c.event.region,
-            status: 'active',
-            attributes: { createdByAgent: c.caller.arn },
-            signals: [eventSignal(c.event, 'created by an agent'), signal(c.event, 'resources', arn)],
-          },
-        });
-      }
-    }
+    // What the agent created that is not an AI resource still enters the inventory.
+    if (action.classes.includes('provision') && action.outcome === 'success' && c.classification.resources.length === 0) created.push(...createdBy(c, c.caller.arn, resources));
   }
-  findings.push(...(await deniedBursts(actions, directory, settings)));
+  return { actions, findings, created };
+}
 
-  // New agents, and model callers that are not people (candidates, watched so their behaviour
-  // can show), join the set the agent capture rules follow.
+/**
+ * New agents, and model callers that are not people (candidates, watched so their behaviour can
+ * show), join the set the agent capture rules follow.
+ */
+function watchList(calls: readonly Call[], evidence: readonly EvidenceSighting[], state: ReadonlyMap<string, PrincipalState>, agents: ReadonlySet<string>): AgentAnalysis['watch'] {
   const watch = new Map<string, AgentAnalysis['watch'][number]>();
   const iamArnOf = (arn: string) => evidence.find((e) => e.evidence.principal === arn && e.evidence.iamArn)?.evidence.iamArn ?? calls.find((c) => c.caller?.arn === arn)?.caller?.iamArn;
   for (const e of evidence) {
@@ -272,7 +282,21 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
       watch.set(c.caller.arn, { messageId: c.messageId, principal: c.caller.arn, iamArn: c.caller.iamArn, reason: 'candidate' });
     }
   }
-  return { evidence, actions, findings, functionRoles, watch: [...watch.values()], created };
+  return [...watch.values()];
+}
+
+export async function analyzeAgents(batch: readonly BatchEvent[], directory: AgentDirectory, settings: AgentSettings = DEFAULT_AGENT_SETTINGS): Promise<AgentAnalysis> {
+  // Who called, for every event (classify records no principal for events outside its sources).
+  const calls: Call[] = batch.filter((b) => b.classification.ignoredBecause !== OWN_ACTIVITY).map((b) => ({ ...b, caller: callerOf(b.event, b.classification) }));
+  const { evidence, functionRoles } = await identifiedEvidence(calls, directory, settings);
+  const callers = [...new Set(calls.flatMap((c) => (c.caller ? [c.caller.arn] : [])))];
+  const state = await directory.principals([...new Set([...callers, ...evidence.map((e) => e.evidence.principal)])]);
+  evidence.push(...behaviourEvidence(calls, state, settings));
+
+  const agents = new Set<string>([...[...state].filter(([, s]) => s.agent).map(([arn]) => arn), ...evidence.map((e) => e.evidence.principal)]);
+  const { actions, findings, created } = agentActions(calls, agents);
+  findings.push(...(await deniedBursts(actions, directory, settings)));
+  return { evidence, actions, findings, functionRoles, watch: watchList(calls, evidence, state, agents), created };
 }
 
 /** ARNs a provisioning call created: those its response names, else those CloudTrail lists. */
