@@ -26,20 +26,8 @@ export interface ItemChange {
 const idOf = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
 
 function resourceDetail(r: ResourceItem): ResourceDetail {
-  return {
-    arn: r.arn,
-    kind: r.kind,
-    service: r.service,
-    account: r.account,
-    region: r.region,
-    status: r.status,
-    firstSeen: r.firstSeen,
-    lastSeen: r.lastSeen,
-    discoveredBy: r.discoveredBy ?? null,
-    sensitivity: r.sensitivity,
-    sensitivityFrom: r.sensitivityFrom,
-    tags: r.tags ?? null,
-  };
+  const { arn, kind, service, account, region, status, firstSeen, lastSeen, sensitivity, sensitivityFrom } = r;
+  return { arn, kind, service, account, region, status, firstSeen, lastSeen, discoveredBy: r.discoveredBy ?? null, sensitivity, sensitivityFrom, tags: r.tags ?? null };
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);

@@ -11,7 +11,7 @@
  * docs/events.md show a sample of each.
  */
 import type { SensitivityFrom } from './lineage';
-import type { FindingProducer, FrameworkRef, Signal } from './model';
+import type { FindingObservation, FindingProducer, ResourceIdentity } from './model';
 
 export const DOMAIN_EVENT_SOURCE = 'ai-visibility';
 
@@ -36,24 +36,11 @@ interface DetailBase {
 }
 
 /** A finding as subscribers see it: everything the inventory holds, and where it came from. */
-export interface FindingDetail {
+export interface FindingDetail extends FindingObservation {
   /** Stable id of the finding (the same finding always has the same id). */
   readonly findingId: string;
   /** Which function raised it. */
   readonly producer: FindingProducer | 'unknown';
-  readonly rule: string;
-  readonly severity: string;
-  readonly title: string;
-  readonly summary: string;
-  readonly confidence: string;
-  readonly resource: string;
-  readonly principal: string | null;
-  readonly eventId: string;
-  readonly time: string;
-  readonly account: string;
-  readonly region: string;
-  readonly frameworks: readonly FrameworkRef[];
-  readonly signals: readonly Signal[];
   /** Set when the signals were cut to fit an EventBridge entry (256 KB); the table keeps them all. */
   readonly signalsTruncated?: true;
 }
@@ -63,13 +50,7 @@ export interface FindingRecorded extends DetailBase {
 }
 
 /** An inventory resource as subscribers see it. */
-export interface ResourceDetail {
-  readonly arn: string;
-  readonly kind: string;
-  readonly service: string;
-  readonly account: string;
-  readonly region: string;
-  readonly status: string;
+export interface ResourceDetail extends ResourceIdentity {
   readonly firstSeen: string;
   readonly lastSeen: string;
   /** Who first revealed it (a principal ARN, or `gpu-sweep`). */

@@ -52,6 +52,17 @@ export const RESOURCE_STATUSES = ['active', 'deleted'] as const;
 export type ResourceStatus = (typeof RESOURCE_STATUSES)[number];
 export type AttributeValue = string | number | boolean | string[] | Record<string, string>;
 
+/** A resource as the inventory names it. */
+export interface ResourceIdentity {
+  readonly arn: string;
+  readonly kind: string;
+  /** The AWS service that owns the resource: bedrock, bedrock-agentcore, sagemaker, ec2, s3. */
+  readonly service: string;
+  readonly account: string;
+  readonly region: string;
+  readonly status: string;
+}
+
 /** What one event reveals about one AI resource. */
 export interface ResourceObservation {
   readonly arn: string;
@@ -107,11 +118,17 @@ export interface FrameworkRef {
   readonly name: string;
 }
 
-export type Confidence = 'confirmed' | 'possible';
+export const CONFIDENCES = ['confirmed', 'possible'] as const;
+export type Confidence = (typeof CONFIDENCES)[number];
+
+const among = <T extends string>(list: readonly T[]) => (v: unknown): v is T => typeof v === 'string' && (list as readonly string[]).includes(v);
+export const isSeverity = among(SEVERITIES);
+export const isConfidence = among(CONFIDENCES);
 
 /** Which function raised a finding. */
 export const FINDING_PRODUCERS = ['classifier', 'lineage-propagator', 'gpu-sweep'] as const;
 export type FindingProducer = (typeof FINDING_PRODUCERS)[number];
+export const isFindingProducer = among(FINDING_PRODUCERS);
 
 export interface FindingObservation {
   readonly rule: string;

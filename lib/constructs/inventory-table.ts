@@ -1,6 +1,6 @@
 /**
  * AiInventoryTable: the single DynamoDB table behind the inventory, principals, findings and
- * quarantine (key design in lambdas/shared/table-schema.ts, access patterns in
+ * quarantine (physical schema in lambdas/shared/table-schema.ts, item keys in lambdas/shared/items, access patterns in
  * docs/data-model.md). On-demand, point-in-time recovery, encrypted with a customer-managed
  * key that rotates, and by default protected from deletion and kept when the stack goes.
  */

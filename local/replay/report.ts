@@ -128,7 +128,7 @@ export function buildReport(items: readonly RawItem[], run: ReplayRun): ReplayRe
     const finding = readFinding(item);
     if (finding) {
       const { rule, severity, resource: subject, principal: caller, eventId, time, frameworks, title, summary, confidence, signals } = finding;
-      findings.push({ rule, severity, resource: subject, principal: caller, eventId, time, frameworks, title, summary, confidence, signals });
+      findings.push({ rule, severity, resource: subject, principal: caller, eventId, time, frameworks: [...frameworks], title, summary, confidence, signals: [...signals] });
       continue;
     }
     const edge = readLineageEdge(item);

@@ -269,6 +269,8 @@ async function main(): Promise<void> {
 
     // 4. End to end: the real handler against dynalite, at the default batch size and a small one.
     const e2e = await timedAsync(() => replay([dir]));
+    // What the change feed adds: the recorded stream (reads around each feed item's write) and the feed's own work.
+    const e2eNoFeed = await timedAsync(() => replay([dir], { changeFeed: false }));
     const e2eSmall = await timedAsync(() => replay([dir], { batchSize: 100 }));
 
     // 5. Write units per AI event, by SQS batch size.
@@ -291,11 +293,15 @@ async function main(): Promise<void> {
       ['classifier (normalize + classify)', `${rate(corpus.records, classifyAll.seconds)} records/s`, `${(parse.seconds / classifyAll.seconds).toFixed(2)} x JSON.parse`],
       ['replay up to the store', `${rate(corpus.records, front.seconds)} records/s`, `${(parse.seconds / front.seconds).toFixed(2)} x JSON.parse; ${matched.length.toLocaleString('en-US')} matched`],
       ['replay end to end, batch 1,000', `${rate(corpus.records, e2e.seconds)} records/s`, `${(parse.seconds / e2e.seconds).toFixed(3)} x JSON.parse; ${e2e.seconds.toFixed(1)} s`],
+      ['replay end to end, batch 1,000, no change feed', `${rate(corpus.records, e2eNoFeed.seconds)} records/s`, `${(parse.seconds / e2eNoFeed.seconds).toFixed(3)} x JSON.parse; ${e2eNoFeed.seconds.toFixed(1)} s`],
       ['replay end to end, batch 100', `${rate(corpus.records, e2eSmall.seconds)} records/s`, `${(parse.seconds / e2eSmall.seconds).toFixed(3)} x JSON.parse; ${e2eSmall.seconds.toFixed(1)} s`],
     ];
     const width = Math.max(...rows.map((r) => r[0].length));
     console.log(`\nai-visibility bench: ${corpus.records.toLocaleString('en-US')} records, ${matched.length.toLocaleString('en-US')} reach the capture rules, ${e2e.result.inventory.length} inventory items, ${e2e.result.findings.length.toLocaleString('en-US')} findings, ${e2e.result.stats.quarantined} quarantined\n`);
     for (const [name, value, note] of rows) console.log(`  ${name.padEnd(width)}  ${value.padStart(20)}  ${note}`);
+    const byType = new Map<string, number>();
+    for (const e of e2e.result.events) byType.set(e['detail-type'], (byType.get(e['detail-type']) ?? 0) + 1);
+    console.log(`\n  Domain events of the end-to-end replay: ${e2e.result.events.length.toLocaleString('en-US')} (${[...byType].map(([t, n]) => `${t} ${n.toLocaleString('en-US')}`).join(', ')})`);
     console.log('\n  DynamoDB capacity per matched event (base table; dynalite-reported; a failed condition counts 1 WCU):');
     for (const b of byBatch) {
       console.log(`    batch ${String(b.size).padStart(5)}: ${(b.writeUnits / b.events).toFixed(3)} WCU, ${(b.readUnits / b.events).toFixed(3)} RCU, ${(b.requests / b.events).toFixed(3)} requests per event (${b.events.toLocaleString('en-US')} events, ${b.seconds.toFixed(1)} s)`);

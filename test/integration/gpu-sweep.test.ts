@@ -305,7 +305,7 @@ describe('the inventory joins the sweep', () => {
 
   it('sweeps a GPU instance only the inventory knows, and skips one it knows is stopped', async () => {
     const store = createInventoryStore(db.documents, 'sweep-inventory');
-    // Index keys as the classifier writes them (lambdas/classifier/plan.ts).
+    // Index keys as the item module spells them (lambdas/shared/items).
     const item = (id: string, state: string, region = 'us-east-1') => ({ ...keys.resource(ec2(id)), entity: 'resource', arn: ec2(id), kind: 'gpu-instance', account: '111122223333', region, status: 'active', instanceType: 'g6.xlarge', instanceState: state, gsi1pk: 'KIND#gpu-instance', gsi1sk: ec2(id), gsi2pk: 'ACCOUNT#111122223333', gsi2sk: `RESOURCE#gpu-instance#${ec2(id)}` });
     // A type newer than the catalog is judged too, and says why its GPUs cannot be counted.
     await store.putItems([item('i-0aaaaaaaaaaaaaaa1', 'running'), item('i-0bbbbbbbbbbbbbbb2', 'stopped'), { ...item('i-0ccccccccccccccc3', 'running'), instanceType: 'p6e-gb200.36xlarge' }, item('i-0ddddddddddddddd4', 'running', 'eu-west-1')]);

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SensitivityFrom } from '../../core/lineage';
-import type { FindingObservation, FindingProducer, PrincipalObservation, ResourceObservation, Signal, FrameworkRef } from '../../core/model';
+import { isConfidence, isFindingProducer, isSeverity, type FindingObservation, type FindingProducer, type PrincipalObservation, type ResourceIdentity, type ResourceObservation, type Signal } from '../../core/model';
 import { isVerdict, type LastSweep, type RecordedVerdict, type SweepWindow } from '../../core/utilization';
 import { INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../table-schema';
 import { ENTITY, indexKeys, keys } from './keys';
@@ -69,13 +69,7 @@ export function sweptResourceFill(r: { arn: string; kind: string; account: strin
   };
 }
 
-export interface ResourceItem {
-  readonly arn: string;
-  readonly kind: string;
-  readonly service: string;
-  readonly account: string;
-  readonly region: string;
-  readonly status: string;
+export interface ResourceItem extends ResourceIdentity {
   readonly signals: Signal[];
   readonly firstSeen: string;
   readonly firstEventId: string;
@@ -243,38 +237,23 @@ export function findingItem(f: FindingObservation, producer: FindingProducer): I
   };
 }
 
-export interface FindingItem {
+/** A stored finding: the observation, its stable id, and (for items written since producers were recorded) who raised it. */
+export interface FindingItem extends FindingObservation {
   readonly findingId: string;
   readonly producer?: FindingProducer;
-  readonly rule: string;
-  readonly severity: string;
-  readonly title: string;
-  readonly summary: string;
-  readonly confidence: string;
-  readonly resource: string;
-  readonly principal: string | null;
-  readonly eventId: string;
-  readonly time: string;
-  readonly account: string;
-  readonly region: string;
-  readonly frameworks: FrameworkRef[];
-  readonly signals: Signal[];
 }
-
-const PRODUCERS = new Set<string>(['classifier', 'lineage-propagator', 'gpu-sweep']);
-const isProducer = (v: unknown): v is FindingProducer => typeof v === 'string' && PRODUCERS.has(v);
 
 export function readFinding(item: RawItem | undefined): FindingItem | undefined {
   if (!item || item.entity !== ENTITY.finding || typeof item.rule !== 'string' || typeof item.resource !== 'string') return undefined;
   const base = { resource: item.resource, time: textOr(item.time, ''), eventId: textOr(item.eventId, ''), rule: item.rule };
   return {
     findingId: textOr(item.findingId, findingId(base)),
-    ...(isProducer(item.producer) ? { producer: item.producer } : {}),
+    ...(isFindingProducer(item.producer) ? { producer: item.producer } : {}),
     ...base,
-    severity: textOr(item.severity, 'informational'),
+    severity: isSeverity(item.severity) ? item.severity : 'informational',
     title: textOr(item.title, item.rule),
     summary: textOr(item.summary, ''),
-    confidence: textOr(item.confidence, 'confirmed'),
+    confidence: isConfidence(item.confidence) ? item.confidence : 'confirmed',
     principal: textOrNull(item.principal),
     account: textOr(item.account, 'unknown'),
     region: textOr(item.region, ''),
