@@ -72,6 +72,7 @@ export class AgentActivityCapture extends Construct {
       description: 'ai-visibility: sync the agent capture rules when a principal is first watched',
       eventBus: props.domainEvents,
       eventPattern: { source: [DOMAIN_EVENT_SOURCE], detailType: [DETAIL_TYPES.principalWatched] },
+      // An event EventBridge cannot deliver within six hours is covered by the hourly repair run.
       targets: [new targets.LambdaFunction(this.function, { retryAttempts: 4, maxEventAge: Duration.hours(6) })],
     });
     new events.Rule(this, 'Repair', {
