@@ -8,6 +8,7 @@
  * reveals the notebook. Calls by ai-visibility's own roles are dropped.
  */
 import { kindOfArn } from '../core/arn';
+import { own } from '../core/own';
 import { Collector } from './collector';
 import { eventSignal, signal } from './evidence';
 import { identifyPrincipal, isOwnActivity } from './principal';
@@ -65,11 +66,11 @@ function discover(c: Collector): void {
 
 export function classify(event: NormalizedEvent): Classification {
   if (isOwnActivity(event)) return { resources: [], findings: [], ignoredBecause: OWN_ACTIVITY };
-  const service = RULES_BY_SOURCE[event.eventSource];
+  const service = own(RULES_BY_SOURCE, event.eventSource);
   if (!service) return { resources: [], findings: [], ignoredBecause: `event source ${event.eventSource} is not an AI source` };
 
   const collector = new Collector(event, identifyPrincipal(event));
-  const rule = service.rules[event.eventName];
+  const rule = own(service.rules, event.eventName);
   if (rule) {
     rule(collector);
     // A specific rule that found nothing to record (e.g. an id missing) still lets the generic

@@ -4,6 +4,7 @@
  * collector assembles a `Classification`, merging repeated sightings of the same ARN.
  */
 import { finding, type FindingRuleId } from '../core/findings';
+import { boundedValue, LIMITS } from './boundary';
 import type { Classification, NormalizedEvent } from './types';
 import type { AttributeValue, FindingObservation, PrincipalObservation, PrincipalRole, ResourceKind, ResourceObservation, ResourceStatus, Signal } from '../core/model';
 
@@ -49,7 +50,7 @@ export class Collector {
     const region = args.region ?? (m?.[2] || this.event.region);
     const account = args.account ?? (m?.[3] || this.event.account);
     const attributes: Record<string, AttributeValue> = {};
-    for (const [k, v] of Object.entries(args.attributes ?? {})) if (v !== undefined) attributes[k] = v;
+    for (const [k, v] of Object.entries(args.attributes ?? {})) if (v !== undefined) attributes[k] = boundedValue(v);
     const previous = this.resources.get(arn);
     this.resources.set(arn, {
       arn,
@@ -59,7 +60,7 @@ export class Collector {
       region,
       status: args.status ?? previous?.status ?? 'active',
       attributes: { ...previous?.attributes, ...attributes },
-      signals: [...(previous?.signals ?? []), ...args.signals],
+      signals: [...(previous?.signals ?? []), ...args.signals].slice(0, LIMITS.signals),
       onlyIfKnown: previous ? previous.onlyIfKnown && args.onlyIfKnown : args.onlyIfKnown,
     });
   }
@@ -82,9 +83,18 @@ export class Collector {
     this.findings.push(finding(rule, this.event, { ...args, principal: this.principalArn }));
   }
 
+  /** What the boundary bounded in this record, as signals on everything the record reveals. */
+  private inputSignals(): Signal[] {
+    const notes = this.event.notes;
+    const shown = notes.slice(0, LIMITS.notes).map((n) => ({ eventName: this.event.eventName, path: 'input', value: n, note: 'bounded at the typed boundary' }));
+    return notes.length > LIMITS.notes ? [...shown, { eventName: this.event.eventName, path: 'input', value: `${notes.length - LIMITS.notes} more bounded value(s)`, note: 'bounded at the typed boundary' }] : shown;
+  }
+
   result(): Classification {
-    const resources = [...this.resources.values()];
-    if (this.ignoredBecause && resources.length === 0 && this.findings.length === 0) {
+    const bounded = this.inputSignals();
+    const resources = [...this.resources.values()].map((r) => (bounded.length ? { ...r, signals: [...r.signals, ...bounded] } : r));
+    const findings = bounded.length ? this.findings.map((f) => ({ ...f, signals: [...f.signals, ...bounded] })) : this.findings;
+    if (this.ignoredBecause && resources.length === 0 && findings.length === 0) {
       return { resources: [], findings: [], ignoredBecause: this.ignoredBecause };
     }
     const p = this.principal;
@@ -102,6 +112,6 @@ export class Collector {
             signals: this.aiSignals.length > 0 ? [...this.aiSignals, ...p.signals] : p.signals,
           }
         : undefined;
-    return { resources, principal, findings: this.findings };
+    return { resources, principal, findings };
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { NormalizedEvent } from './types';
 import type { Signal } from '../core/model';
+import { cut, LIMITS } from './boundary';
 
 /**
  * Read `a.b.c` out of a record; array elements are addressed as `items.0.x`. As in `list`, a
@@ -42,12 +43,15 @@ export function list(root: unknown, path: string): unknown[] {
 }
 
 export function signal(event: NormalizedEvent, path: string, value: unknown, note?: string): Signal {
+  // A signal's value is kept whole up to LIMITS.value characters (it is evidence, not the record).
   const scalar =
-    value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    value === null || typeof value === 'number' || typeof value === 'boolean'
       ? value
-      : value === undefined
-        ? null
-        : JSON.stringify(value);
+      : typeof value === 'string'
+        ? cut(value, LIMITS.value)
+        : value === undefined
+          ? null
+          : cut(JSON.stringify(value) ?? 'null', LIMITS.value);
   return note === undefined ? { eventName: event.eventName, path, value: scalar } : { eventName: event.eventName, path, value: scalar, note };
 }
 

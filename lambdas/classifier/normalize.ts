@@ -5,10 +5,17 @@
  * CloudTrail records (what the replay and archived logs hold). Times come as ISO 8601 or, from
  * some exporters (Panther, Athena), as `2025-01-21 17:49:47.000000000`; both are read as UTC.
  * Nothing here throws: a record it cannot use becomes a `{ ok: false, reason }` that the handler
- * turns into a quarantine record.
+ * turns into a quarantine record. Every record first crosses the typed boundary (boundary.ts):
+ * fields of the wrong type are dropped, sizes are bounded, and what was bounded is noted.
+ *
+ * Times outside what CloudTrail can have written are refused: before CloudTrail existed
+ * (`EARLIEST_EVENT_TIME`), or more than `FUTURE_SKEW_MS` after the clock. A far-future time would
+ * otherwise pin an item's state, every later real event looking older.
  */
 import { createHash } from 'node:crypto';
 import { SERVICE_STATE_EVENTS } from '../core/constants';
+import { own } from '../core/own';
+import { cut, sanitizeRecord } from './boundary';
 import type { CloudTrailRecord, NormalizedEvent } from './types';
 
 export type NormalizeResult = { ok: true; event: NormalizedEvent } | { ok: false; reason: string };
@@ -35,6 +42,11 @@ function fromStateEvent(input: Record<string, unknown>, detail: Record<string, u
   };
 }
 const EVENT_SOURCE = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com$/;
+
+/** CloudTrail launched on 2013-11-13; nothing it recorded is older. */
+export const EARLIEST_EVENT_TIME = '2013-11-01T00:00:00.000Z';
+/** How far ahead of our clock an event's time may be (clock skew between AWS and us). */
+export const FUTURE_SKEW_MS = 24 * 3_600_000;
 const TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(Z|z|[+-]\d{2}:?\d{2}|UTC)?$/;
 const ACCOUNT = /^\d{12}$/;
 
@@ -99,15 +111,15 @@ export function partitionOf(region: string): string {
   return 'aws';
 }
 
-/** Normalize an EventBridge envelope or a bare CloudTrail record. */
-export function normalize(input: unknown): NormalizeResult {
+/** Normalize an EventBridge envelope or a bare CloudTrail record; `now` bounds the event's time. */
+export function normalize(input: unknown, now: number = Date.now()): NormalizeResult {
   if (!isObject(input)) return { ok: false, reason: 'input is not a JSON object' };
 
   let record: Record<string, unknown>;
   let envelope: Record<string, unknown> | undefined;
   if ('detail-type' in input || 'detail' in input) {
     const detailType = input['detail-type'];
-    const stateEvent = typeof detailType === 'string' ? SERVICE_STATE_EVENTS[detailType] : undefined;
+    const stateEvent = typeof detailType === 'string' ? own(SERVICE_STATE_EVENTS, detailType) : undefined;
     if (typeof detailType !== 'string' || (!CLOUDTRAIL_DETAIL_TYPES.has(detailType) && (!stateEvent || input.source !== stateEvent.source))) {
       return { ok: false, reason: `unsupported EventBridge detail-type ${JSON.stringify(detailType ?? null)}: expected a CloudTrail event` };
     }
@@ -117,6 +129,8 @@ export function normalize(input: unknown): NormalizeResult {
   } else {
     record = input;
   }
+  const { record: bounded, notes } = sanitizeRecord(record);
+  record = bounded;
 
   const { eventSource, eventName } = record;
   if (typeof eventSource !== 'string' || !EVENT_SOURCE.test(eventSource)) {
@@ -128,13 +142,15 @@ export function normalize(input: unknown): NormalizeResult {
 
   const rawTime = record.eventTime ?? envelope?.time;
   const time = parseEventTime(rawTime);
+  if (time && time < EARLIEST_EVENT_TIME) return { ok: false, reason: `eventTime ${time} is before CloudTrail existed (${EARLIEST_EVENT_TIME})` };
+  if (time && Date.parse(time) > now + FUTURE_SKEW_MS) return { ok: false, reason: `eventTime ${time} is more than ${FUTURE_SKEW_MS / 3_600_000} hours in the future` };
   if (!time) {
     return {
       ok: false,
       reason:
         rawTime === undefined
           ? 'missing eventTime: the event cannot be ordered against others'
-          : `unreadable eventTime ${JSON.stringify(rawTime)}: expected ISO 8601 or "YYYY-MM-DD hh:mm:ss"`,
+          : `unreadable eventTime ${typeof rawTime === 'string' ? JSON.stringify(cut(rawTime, 64)) : `(a ${typeof rawTime})`}: expected ISO 8601 or "YYYY-MM-DD hh:mm:ss"`,
     };
   }
 
@@ -167,6 +183,7 @@ export function normalize(input: unknown): NormalizeResult {
       readOnly: asBoolean(record.readOnly),
       errorCode,
       record: record as CloudTrailRecord,
+      notes,
     },
   };
 }

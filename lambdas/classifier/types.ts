@@ -65,6 +65,8 @@ export interface NormalizedEvent {
   readonly readOnly: boolean;
   readonly errorCode?: string;
   readonly record: CloudTrailRecord;
+  /** What the typed boundary bounded or dropped (boundary.ts); empty for a well-formed record. */
+  readonly notes: readonly string[];
 }
 
 export interface Classification {

@@ -11,6 +11,7 @@
  *   or the ARN of a custom/imported model, provisioned throughput or inference profile.
  */
 import type { ResourceKind } from './model';
+import { own } from './own';
 
 /** Where an ARN is built: the partition, region and account of the event that names the resource. */
 export interface Place {
@@ -84,7 +85,8 @@ const KIND_BY_ARN_TYPE: Record<string, Record<string, ResourceKind>> = {
 export function kindOfArn(arn: string): { kind: ResourceKind; arn: string; parsed: ParsedArn } | undefined {
   const parsed = parseArn(arn);
   if (!parsed) return undefined;
-  const kind = KIND_BY_ARN_TYPE[parsed.service]?.[parsed.resourceType];
+  const byType = own(KIND_BY_ARN_TYPE, parsed.service);
+  const kind = byType ? own(byType, parsed.resourceType) : undefined;
   if (!kind || !parsed.resourceId) return undefined;
   const prefix = `arn:${parsed.partition}:${parsed.service}:${parsed.region}:${parsed.account}:${parsed.resourceType}`;
   let id = parsed.resourceId;

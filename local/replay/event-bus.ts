@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { captureRules, CLOUDTRAIL_API_CALL, type CaptureRuleSpec } from '../../lib/capture/patterns';
 import { compileEventPattern, type CompiledPattern } from './event-pattern';
+import { own } from '../../lambdas/core/own';
 
 const DETAIL_TYPE_BY_EVENT_TYPE: Record<string, string> = {
   AwsApiCall: CLOUDTRAIL_API_CALL,
@@ -37,7 +38,7 @@ export function toEnvelope(record: Record<string, unknown>): Record<string, unkn
     version: '0',
     // EventBridge assigns a fresh UUID; CloudTrail's eventID (itself a UUID) keeps replays deterministic.
     id: typeof record.eventID === 'string' ? record.eventID : createHash('sha256').update(JSON.stringify(record)).digest('hex').slice(0, 32),
-    'detail-type': DETAIL_TYPE_BY_EVENT_TYPE[eventType] ?? CLOUDTRAIL_API_CALL,
+    'detail-type': own(DETAIL_TYPE_BY_EVENT_TYPE, eventType) ?? CLOUDTRAIL_API_CALL,
     source,
     account: record.recipientAccountId ?? (isObject(record.userIdentity) ? record.userIdentity.accountId : undefined),
     time: record.eventTime,
@@ -70,7 +71,7 @@ export interface CompiledRules extends ReadonlyArray<CompiledRule> {
 
 /** The EventBridge `source` of a CloudTrail event source. */
 export function sourceOf(eventSource: string): string {
-  return SOURCE_EXCEPTIONS[eventSource] ?? `aws.${eventSource.replace(/\.amazonaws\.com$/, '')}`;
+  return own(SOURCE_EXCEPTIONS, eventSource) ?? `aws.${eventSource.replace(/\.amazonaws\.com$/, '')}`;
 }
 
 export function compileRules(rules: readonly CaptureRuleSpec[] = captureRules()): CompiledRules {

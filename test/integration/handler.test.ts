@@ -8,7 +8,8 @@ import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { toEnvelope } from '../../local/replay/event-bus';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
-import { handler as deployedEntryPoint, type ClassifierHandler } from '../../lambdas/classifier/handler';
+import { createClassifierHandler, handler as deployedEntryPoint, type ClassifierHandler } from '../../lambdas/classifier/handler';
+import { createInventoryStore, type InventoryStore } from '../../lambdas/shared/inventory-store';
 import { localClassifierEnvironment, localClassifierHandler } from '../../local/handlers';
 import { scanTable } from '../../local/replay/report';
 import { aiFixture, documentedRecord } from '../helpers';
@@ -219,17 +220,39 @@ describe('partial batch failure', () => {
   beforeAll(resetTable);
 
   it('reports exactly the messages whose writes failed, and the rest are written', async () => {
-    // DynamoDB refuses items over 400 KB: tags this large force one write to fail (S3 itself
-    // would refuse them; the point here is the failure path, built from the documented shape).
+    // The table refuses one item (as DynamoDB would a throttled or invalid write): its message alone fails.
+    const refused = 'RESOURCE#arn:aws:s3:::fraud-training-data';
+    const store = createInventoryStore(db.documents, TABLE);
+    const refusing: InventoryStore = {
+      ...store,
+      stats: store.stats,
+      writeEntity: async (w) => {
+        if (w.key.pk === refused) throw new Error('ValidationException: refused by the test');
+        return store.writeEntity(w);
+      },
+    };
+    const partial = createClassifierHandler(localClassifierEnvironment(TABLE), { store: refusing, lookups: {}, lineageQueue: { send: async () => undefined }, logLevel: 'SILENT' });
+    const failing = message(documentedRecord('PutBucketTagging'));
+    const fine = [message(aiFixture('DeleteGuardrail')), message(documentedRecord('CreateAgent'))];
+    const response = await partial({ Records: [fine[0], failing, fine[1]] } as SQSEvent, context);
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: failing.messageId }] });
+    expect(await item('RESOURCE#arn:aws:bedrock:us-east-1:111122223333:agent/AGENT12345')).toBeDefined();
+    expect(await item(refused)).toBeUndefined();
+  });
+
+  it('writes a record whose values would overflow an item, with the values bounded and a signal that says so', async () => {
+    // DynamoDB refuses items over 400 KB: 60 tags of 8,000 characters would be 480 KB.
     const oversized = documentedRecord('PutBucketTagging');
     (oversized.requestParameters as { Tagging: { TagSet: { Tag: unknown[] } } }).Tagging.TagSet.Tag.push(
       ...Array.from({ length: 60 }, (_, i) => ({ Key: `k${i}`, Value: 'v'.repeat(8_000) })),
     );
-    const failing = message(oversized);
-    const fine = [message(aiFixture('DeleteGuardrail')), message(documentedRecord('CreateAgent'))];
-    const response = await deliver([fine[0], failing, fine[1]]);
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: failing.messageId }] });
-    expect(await item('RESOURCE#arn:aws:bedrock:us-east-1:111122223333:agent/AGENT12345')).toBeDefined();
-    expect(await item('RESOURCE#arn:aws:s3:::fraud-training-data')).toBeUndefined();
+    const response = await deliver([message(oversized), message(aiFixture('DeleteGuardrail'))]);
+    expect(response).toEqual({ batchItemFailures: [] });
+    const bucket = await item('RESOURCE#arn:aws:s3:::fraud-training-data');
+    expect(bucket).toBeDefined();
+    const tags = bucket!.tags as Record<string, string>;
+    expect(tags.k0.length).toBeLessThan(8_000);
+    expect(tags.k0).toMatch(/…\[8000 characters, sha256:[0-9a-f]{16}\]$/);
+    expect(bucket!.signals).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'input', value: expect.stringMatching(/^requestParameters\.Tagging\.TagSet\.Tag\.\d+\.Value: 8000 characters, cut to \d+$/) })]));
   });
 });

@@ -14,6 +14,7 @@
  */
 import type { NormalizedEvent } from '../types';
 import { at, str } from '../evidence';
+import { own } from '../../core/own';
 
 export const ACTION_CLASSES = ['read', 'write', 'provision', 'destructive', 'privilege', 'data-access', 'cross-account', 'denied'] as const;
 export type ActionClass = (typeof ACTION_CLASSES)[number];
@@ -115,10 +116,10 @@ export function classifyAction(event: NormalizedEvent, resources: readonly strin
   classes.add(readOnly ? 'read' : 'write');
   if (!readOnly && PROVISION.test(eventName)) classes.add('provision');
   if (!readOnly && DESTRUCTIVE.test(eventName)) classes.add('destructive');
-  if ((PRIVILEGE_SOURCES.has(eventSource) && !readOnly) || PRIVILEGE_EVENTS[eventSource]?.test(eventName) || (!readOnly && POLICY_EVENT.test(eventName))) {
+  if ((PRIVILEGE_SOURCES.has(eventSource) && !readOnly) || own(PRIVILEGE_EVENTS, eventSource)?.test(eventName) || (!readOnly && POLICY_EVENT.test(eventName))) {
     classes.add('privilege');
   }
-  if (DATA_ACCESS[eventSource]?.test(eventName)) classes.add('data-access');
+  if (own(DATA_ACCESS, eventSource)?.test(eventName)) classes.add('data-access');
   if (isCrossAccount(event, resources)) classes.add('cross-account');
   if (isDenied(event)) classes.add('denied');
   return ACTION_CLASSES.filter((c) => classes.has(c));

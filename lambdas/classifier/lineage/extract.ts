@@ -12,6 +12,7 @@
  */
 import { arnOrBuild, bedrockArn, kindOfArn, resolveModelId, sageMakerArn } from '../../core/arn';
 import { at, list, str } from '../evidence';
+import { own } from '../../core/own';
 import type { NormalizedEvent } from '../types';
 import { bucketOf, dataSourceNode, loggingConfigNode, RELATIONS, s3Node, type LineageEdge, type Relation } from '../../core/lineage';
 
@@ -269,7 +270,7 @@ export function lineageOf(event: NormalizedEvent): LineageFacts {
     const tags = bucketTags(event);
     return tags ? { edges: [], bucketTags: tags } : NONE;
   }
-  const extract = EXTRACTORS[event.eventName];
+  const extract = own(EXTRACTORS, event.eventName);
   const source = event.eventSource;
   if (!extract || !(source === 'sagemaker.amazonaws.com' || source === 'bedrock.amazonaws.com' || source === 's3.amazonaws.com')) return NONE;
   const x = new Edges(event);
