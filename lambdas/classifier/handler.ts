@@ -57,7 +57,7 @@ const classifier = defineHandler({
     };
     const lineage = { queue: clients.lineageQueue ?? sqsLineageQueue(new SQSClient({}), env.LINEAGE_QUEUE_URL) };
 
-    return async (event) => {
+    return async (event, context) => {
       const outcome = await processMessages(
         event.Records.map((r) => ({
           messageId: r.messageId,
@@ -66,10 +66,11 @@ const classifier = defineHandler({
           source: `sqs:${r.messageId}`,
           deliveries: Number(r.attributes?.ApproximateReceiveCount) || 1,
         })),
-        { store, log: logger, agents, lineage },
+        { store, log: logger, agents, lineage, timeLeftMs: () => context.getRemainingTimeInMillis?.() ?? Infinity },
       );
       for (const [name, stat] of METRICS) metrics.addMetric(name, MetricUnit.Count, outcome.stats[stat]);
-      logger.info('batch classified', { ...outcome.stats, ignoredReasons: outcome.ignoredReasons });
+      metrics.addMetric('FailureIsolationRuns', MetricUnit.Count, outcome.isolationRuns);
+      logger.info('batch classified', { ...outcome.stats, isolationRuns: outcome.isolationRuns, ignoredReasons: outcome.ignoredReasons });
       return { batchItemFailures: outcome.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
     };
   },

@@ -7,6 +7,12 @@
  * writes fail is reported back as a batch item failure, so SQS redelivers it and, after the
  * queue's maxReceiveCount, moves it to the dead-letter queue: bursts, throttles and partial
  * failures lose nothing, and idempotent writes make the redelivery harmless.
+ *
+ * One bad record never takes good ones with it. Writes coalesce a batch's events per item, so a
+ * failing write (or a failing agent step) fails every message behind it; the failed messages
+ * are then processed again in halves, and halves of those, until each failure is one that fails
+ * alone (or the invocation's time runs short). Only those are reported. Rerunning is safe: every
+ * write is idempotent.
  */
 import { normalize } from './normalize';
 import { classify } from './classify';
@@ -46,7 +52,15 @@ export interface BatchStats {
 
 export interface BatchOutcome {
   readonly failedMessageIds: string[];
+  /**
+   * Counts of messages by where they ended (they add up to `received`), and of the writes done
+   * (repeated writes of a failure's isolation included).
+   */
   readonly stats: BatchStats;
+  /** Where each message ended. */
+  readonly outcomes: ReadonlyMap<string, MessageOutcome>;
+  /** How many times failed messages were processed again to isolate the ones that fail alone. */
+  readonly isolationRuns: number;
   /** Why matched events were ignored, counted: for logs and the replay summary. */
   readonly ignoredReasons: Record<string, number>;
 }
@@ -60,14 +74,25 @@ export interface BatchDependencies {
   readonly agents?: { readonly directory: AgentDirectory; readonly settings: AgentSettings; readonly ledgerRetentionDays: number };
   /** The lineage step (edges, bucket tags, and work for the propagator); skipped when absent. */
   readonly lineage?: { readonly queue: LineageQueue };
+  /** Milliseconds the invocation has left; isolating failures stops below `ISOLATION_RESERVE_MS`. @default unbounded */
+  readonly timeLeftMs?: () => number;
 }
 
-/** The batch's running record: what each step counted, and the messages that must come back. */
+/** Time kept back from isolating failures, for the last writes and the answer to SQS. */
+export const ISOLATION_RESERVE_MS = 15_000;
+
+/** Where one message ended. */
+export type MessageOutcome = 'classified' | 'ignored' | 'quarantined' | 'failed';
+
+/** One run's record: what each step counted, where each message ended, and the messages that must come back. */
 interface Run {
   readonly deps: BatchDependencies;
   readonly stats: BatchStats;
   readonly failed: Set<string>;
-  readonly ignoredReasons: Record<string, number>;
+  readonly ignored: Map<string, string>;
+  /** Quarantined messages and why. */
+  readonly quarantined: Map<string, string>;
+  readonly classified: Set<string>;
 }
 
 type Quarantined = { readonly item: Item; readonly messageId: string };
@@ -106,8 +131,7 @@ function eventsToRecord(events: readonly BatchEvent[], analysis: AgentAnalysis |
   for (const e of events) {
     if (e.classification.ignoredBecause) {
       if (usedByAgentStep.has(e.messageId)) continue;
-      run.stats.ignored++;
-      run.ignoredReasons[e.classification.ignoredBecause] = (run.ignoredReasons[e.classification.ignoredBecause] ?? 0) + 1;
+      run.ignored.set(e.messageId, e.classification.ignoredBecause);
       continue;
     }
     classified.push({ ...e, classification: createdByAgents.get(e.messageId) ?? e.classification });
@@ -188,28 +212,27 @@ async function queueLineageWork(lineage: readonly LineageSighting[], createdEdge
   }
 }
 
-export async function processMessages(messages: readonly InboundMessage[], deps: BatchDependencies): Promise<BatchOutcome> {
+/** One pass over `messages`: read, the agent step, plan, write, queue lineage work. */
+async function processOnce(messages: readonly InboundMessage[], deps: BatchDependencies): Promise<Run> {
   const run: Run = {
     deps,
     stats: { received: messages.length, classified: 0, ignored: 0, quarantined: 0, failed: 0, resourceWrites: 0, principalWrites: 0, findings: 0, agentActions: 0, lineageEdges: 0 },
     failed: new Set<string>(),
-    ignoredReasons: {},
-  };
-  const outcome = (): BatchOutcome => {
-    run.stats.failed = run.failed.size;
-    return { failedMessageIds: [...run.failed], stats: run.stats, ignoredReasons: run.ignoredReasons };
+    ignored: new Map<string, string>(),
+    quarantined: new Map<string, string>(),
+    classified: new Set<string>(),
   };
   const { events, quarantine } = readMessages(messages);
 
-  // The agent step reads state; if it cannot, the whole batch goes back to the queue.
+  // The agent step reads state; if it cannot, every message of this pass fails (and is isolated).
   let analysis: AgentAnalysis | undefined;
   if (deps.agents) {
     try {
       analysis = await analyzeAgents(events, deps.agents.directory, deps.agents.settings);
     } catch (error) {
-      deps.log?.error('agent step failed; the batch will be redelivered', { error: String(error) });
+      deps.log?.error('agent step failed; its messages are retried', { error: String(error) });
       for (const m of messages) run.failed.add(m.messageId);
-      return outcome();
+      return run;
     }
   }
   const { classified, usedByAgentStep } = eventsToRecord(events, analysis, run);
@@ -221,13 +244,52 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
   const [createdEdges] = await Promise.all([writeEntities([...plan.entities, ...agentPlan.entities, ...planLineageWrites(lineage)], run), putImmutable(immutable, run)]);
   await queueLineageWork(lineage, createdEdges, messages, run);
 
-  for (const q of quarantine) {
-    if (!run.failed.has(q.messageId)) {
-      run.stats.quarantined++;
-      deps.log?.warn('quarantined', { source: q.item.source, reason: q.item.reason });
+  for (const q of quarantine) if (!run.failed.has(q.messageId)) run.quarantined.set(q.messageId, String(q.item.reason));
+  for (const id of [...classified.map((c) => c.messageId), ...usedByAgentStep]) if (!run.failed.has(id)) run.classified.add(id);
+  return run;
+}
+
+const outcomeIn = (run: Run, id: string): MessageOutcome =>
+  run.failed.has(id) ? 'failed' : run.quarantined.has(id) ? 'quarantined' : run.classified.has(id) ? 'classified' : run.ignored.has(id) ? 'ignored' : 'classified';
+
+export async function processMessages(messages: readonly InboundMessage[], deps: BatchDependencies): Promise<BatchOutcome> {
+  const outcomes = new Map<string, MessageOutcome>();
+  const reasons = new Map<string, string>();
+  const quarantineReasons = new Map<string, string>();
+  const work = { resourceWrites: 0, principalWrites: 0, findings: 0, agentActions: 0, lineageEdges: 0 };
+  const record = (group: readonly InboundMessage[], run: Run) => {
+    for (const m of group) {
+      outcomes.set(m.messageId, outcomeIn(run, m.messageId));
+      const reason = run.ignored.get(m.messageId);
+      if (reason) reasons.set(m.messageId, reason);
+      const why = run.quarantined.get(m.messageId);
+      if (why) quarantineReasons.set(m.messageId, why);
+    }
+    for (const k of Object.keys(work) as Array<keyof typeof work>) work[k] += run.stats[k];
+  };
+
+  record(messages, await processOnce(messages, deps));
+  // Isolate: what failed together is tried again in halves, until each failure fails alone.
+  let isolationRuns = 0;
+  const failedOf = (group: readonly InboundMessage[]) => group.filter((m) => outcomes.get(m.messageId) === 'failed');
+  const pending = [failedOf(messages)].filter((g) => g.length > 1);
+  const timeLeft = deps.timeLeftMs ?? (() => Infinity);
+  while (pending.length > 0 && timeLeft() > ISOLATION_RESERVE_MS) {
+    const group = pending.shift()!;
+    const middle = Math.ceil(group.length / 2);
+    for (const half of [group.slice(0, middle), group.slice(middle)]) {
+      isolationRuns++;
+      record(half, await processOnce(half, deps));
+      const still = failedOf(half);
+      if (still.length > 1) pending.push(still);
     }
   }
-  // A classified message can fail through several writes: count messages, not writes.
-  run.stats.classified = new Set([...classified.map((c) => c.messageId), ...usedByAgentStep].filter((id) => !run.failed.has(id))).size;
-  return outcome();
+  if (isolationRuns > 0) deps.log?.warn('failures isolated', { runs: isolationRuns, failed: failedOf(messages).length, of: messages.length });
+
+  const count = (o: MessageOutcome) => [...outcomes.values()].filter((x) => x === o).length;
+  const ignoredReasons: Record<string, number> = {};
+  for (const [id, reason] of reasons) if (outcomes.get(id) === 'ignored') ignoredReasons[reason] = (ignoredReasons[reason] ?? 0) + 1;
+  for (const m of messages) if (outcomes.get(m.messageId) === 'quarantined') deps.log?.warn('quarantined', { source: m.source, reason: quarantineReasons.get(m.messageId) });
+  const stats: BatchStats = { received: messages.length, classified: count('classified'), ignored: count('ignored'), quarantined: count('quarantined'), failed: count('failed'), ...work };
+  return { failedMessageIds: failedOf(messages).map((m) => m.messageId), stats, outcomes, isolationRuns, ignoredReasons };
 }

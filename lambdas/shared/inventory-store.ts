@@ -199,10 +199,20 @@ export function changesFor(item: Record<string, unknown>, w: EntityWrite): Chang
   for (const [k, values] of Object.entries(w.addToSet)) {
     const have = stored(k);
     const missing = values.filter((v) => !(have instanceof Set && have.has(v)));
-    if (missing.length) add[k] = missing;
+    const room = Math.max(0, MAX_SET_MEMBERS - (have instanceof Set ? have.size : 0));
+    if (missing.length > room && stored(truncatedMark(k)) !== true) set[truncatedMark(k)] = true;
+    if (missing.length && room) add[k] = missing.slice(0, room);
   }
   return { set, add };
 }
+
+/**
+ * Most members a set that only grows may hold (the accounts using a foundation model, the
+ * services an agent touched): an item must stay under DynamoDB's 400 KB, or every later write
+ * to it fails. Past it, new members are dropped and `<set>Truncated` says so.
+ */
+export const MAX_SET_MEMBERS = 1_000;
+export const truncatedMark = (attribute: string) => `${attribute}Truncated`;
 
 /** Optimistic retries of the read-merge-write path before the message is handed back to SQS. */
 const MAX_MERGE_ATTEMPTS = 8;
@@ -293,7 +303,16 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
     for (const [k, v] of Object.entries(w.earliest)) if (!(k in w.latest)) u1.setIfAbsent(k, v);
     for (const [k, v] of Object.entries(w.fill)) if (!(k in w.latest) && !(k in w.earliest)) u1.setIfAbsent(k, v);
     for (const [k, v] of Object.entries(w.sticky)) u1.set(k, v);
-    for (const [k, v] of Object.entries(w.addToSet)) if (v.length) u1.add(k, new Set(v));
+    const sizeGuards: string[] = [];
+    for (const [k, v] of Object.entries(w.addToSet)) {
+      if (!v.length) continue;
+      const values = v.slice(0, MAX_SET_MEMBERS);
+      if (values.length < v.length) u1.set(truncatedMark(k), true);
+      u1.add(k, new Set(values));
+      // Only while the set has room for all of them; else the slow path adds what fits.
+      const n = u1.name(k);
+      sizeGuards.push(`(attribute_not_exists(${n}) OR size(${n}) <= ${u1.value(MAX_SET_MEMBERS - values.length)})`);
+    }
     u1.set('lastSeen', w.head.time);
     u1.set('lastEventId', w.head.eventId);
     u1.setIfAbsent('firstSeen', w.first.time);
@@ -302,7 +321,8 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
     const t = u1.value(w.head.time);
     const id = u1.value(w.head.eventId);
     const ordered = `(lastSeen < ${t} OR (lastSeen = ${t} AND lastEventId < ${id}))`;
-    const after = await update(w.key, u1, w.onlyIfKnown ? `attribute_exists(pk) AND ${ordered}` : `attribute_not_exists(pk) OR ${ordered}`, true);
+    const base = w.onlyIfKnown ? `attribute_exists(pk) AND ${ordered}` : `(attribute_not_exists(pk) OR ${ordered})`;
+    const after = await update(w.key, u1, [base, ...sizeGuards].join(' AND '), true);
     if (after === false) return mergeIntoStored(w);
     if (after) {
       const rest = changesFor(after, w);

@@ -2,9 +2,29 @@
  * Item keys and index keys: the only place their values are spelled. Every writer builds keys
  * here and every reader asks here which partition or range holds what it wants.
  */
+import { createHash } from 'node:crypto';
 import { INDEXES, type IndexDefinition } from '../table-schema';
 
 export type Key = { pk: string; sk: string };
+
+/**
+ * DynamoDB's key size limits (table and index keys alike): a partition key value holds at most
+ * 2,048 bytes, a sort key value 1,024 (DynamoDB Developer Guide, "Service, account, and table
+ * quotas": attributes). A value built from input (an ARN, an event id) that would exceed them
+ * is cut and ends with a hash of the whole, so it still names one thing, and always the same
+ * way: the same input gives the same key.
+ */
+export const PARTITION_KEY_BYTES = 2_048;
+export const SORT_KEY_BYTES = 1_024;
+
+export function withinBytes(value: string, max: number): string {
+  if (Buffer.byteLength(value) <= max) return value;
+  const mark = `…#sha256:${createHash('sha256').update(value).digest('hex').slice(0, 32)}`;
+  // Cut on a character boundary, then drop a half character the byte cut may leave.
+  return `${Buffer.from(value).subarray(0, max - Buffer.byteLength(mark)).toString().replace(/\uFFFD+$/, '')}${mark}`;
+}
+
+const key = (pk: string, sk: string): Key => ({ pk: withinBytes(pk, PARTITION_KEY_BYTES), sk: withinBytes(sk, SORT_KEY_BYTES) });
 
 /** The map key `InventoryStore.getItems` uses for an item. */
 export const keyString = (k: Key) => `${k.pk}\u0000${k.sk}`;
@@ -42,34 +62,34 @@ const PREFIX = {
 } as const;
 
 export const keys = {
-  resource: (arn: string): Key => ({ pk: `${PREFIX.resource}${arn}`, sk: STATE_SK }),
-  principal: (arn: string): Key => ({ pk: `${PREFIX.principal}${arn}`, sk: STATE_SK }),
+  resource: (arn: string): Key => key(`${PREFIX.resource}${arn}`, STATE_SK),
+  principal: (arn: string): Key => key(`${PREFIX.principal}${arn}`, STATE_SK),
   /** A finding lives in the item collection of the resource it is about. */
-  finding: (resource: string, time: string, eventId: string, rule: string): Key => ({ pk: `${PREFIX.resource}${resource}`, sk: `FINDING#${time}#${eventId}#${rule}` }),
-  quarantine: (id: string): Key => ({ pk: `${PREFIX.quarantine}${id}`, sk: STATE_SK }),
+  finding: (resource: string, time: string, eventId: string, rule: string): Key => key(`${PREFIX.resource}${resource}`, `FINDING#${time}#${eventId}#${rule}`),
+  quarantine: (id: string): Key => key(`${PREFIX.quarantine}${id}`, STATE_SK),
   /** An agent's profile and, in the same partition, its action ledger in time order. */
-  agentProfile: (principal: string): Key => ({ pk: `${PREFIX.agent}${principal}`, sk: PROFILE_SK }),
-  agentAction: (principal: string, time: string, eventId: string): Key => ({ pk: `${PREFIX.agent}${principal}`, sk: `ACTION#${time}#${eventId}` }),
+  agentProfile: (principal: string): Key => key(`${PREFIX.agent}${principal}`, PROFILE_SK),
+  agentAction: (principal: string, time: string, eventId: string): Key => key(`${PREFIX.agent}${principal}`, `ACTION#${time}#${eventId}`),
   /**
    * A marker per denied action, so a burst check reads denials only, never the whole ledger.
    * `DENIAL#` sorts after `#PROFILE` and `ACTION#`: reading an agent stops before the markers.
    */
-  agentDenial: (principal: string, time: string, eventId: string): Key => ({ pk: `${PREFIX.agent}${principal}`, sk: `DENIAL#${time}#${eventId}` }),
-  agentDenialsFrom: (principal: string, time: string): Key => ({ pk: `${PREFIX.agent}${principal}`, sk: `DENIAL#${time}` }),
-  watch: (principal: string): Key => ({ pk: `${PREFIX.watch}${principal}`, sk: STATE_SK }),
-  function: (functionArn: string): Key => ({ pk: `${PREFIX.function}${functionArn}`, sk: STATE_SK }),
-  lookup: (kind: LookupKind, id: string): Key => ({ pk: `${PREFIX.lookup}${kind}#${id}`, sk: STATE_SK }),
+  agentDenial: (principal: string, time: string, eventId: string): Key => key(`${PREFIX.agent}${principal}`, `DENIAL#${time}#${eventId}`),
+  agentDenialsFrom: (principal: string, time: string): Key => key(`${PREFIX.agent}${principal}`, `DENIAL#${time}`),
+  watch: (principal: string): Key => key(`${PREFIX.watch}${principal}`, STATE_SK),
+  function: (functionArn: string): Key => key(`${PREFIX.function}${functionArn}`, STATE_SK),
+  lookup: (kind: LookupKind, id: string): Key => key(`${PREFIX.lookup}${kind}#${id}`, STATE_SK),
   /**
    * Lineage: a node's computed sensitivity (`#NODE`), a bucket's tags as tag events showed them
    * (`#TAGS`), and each edge under both of its nodes: `IN#relation#from` under `to`,
    * `OUT#relation#to` under `from`. `#NODE` and `#TAGS` sort before `IN#`, `IN#` before `OUT#`.
    */
-  lineageNode: (node: string): Key => ({ pk: `${PREFIX.lineage}${node}`, sk: '#NODE' }),
-  lineageTags: (bucket: string): Key => ({ pk: `${PREFIX.lineage}${bucket}`, sk: '#TAGS' }),
-  lineageIn: (to: string, relation: string, from: string): Key => ({ pk: `${PREFIX.lineage}${to}`, sk: `IN#${relation}#${from}` }),
-  lineageOut: (from: string, relation: string, to: string): Key => ({ pk: `${PREFIX.lineage}${from}`, sk: `OUT#${relation}#${to}` }),
+  lineageNode: (node: string): Key => key(`${PREFIX.lineage}${node}`, '#NODE'),
+  lineageTags: (bucket: string): Key => key(`${PREFIX.lineage}${bucket}`, '#TAGS'),
+  lineageIn: (to: string, relation: string, from: string): Key => key(`${PREFIX.lineage}${to}`, `IN#${relation}#${from}`),
+  lineageOut: (from: string, relation: string, to: string): Key => key(`${PREFIX.lineage}${from}`, `OUT#${relation}#${to}`),
   /** A resource's utilization as one sweep measured it, in the resource's own partition. */
-  utilization: (resource: string, windowEnd: string, sweepId: string): Key => ({ pk: `${PREFIX.resource}${resource}`, sk: `UTILIZATION#${windowEnd}#${sweepId}` }),
+  utilization: (resource: string, windowEnd: string, sweepId: string): Key => key(`${PREFIX.resource}${resource}`, `UTILIZATION#${windowEnd}#${sweepId}`),
 };
 
 /** What a cached lookup holds. */
@@ -96,7 +116,7 @@ export function familyOfKey(key: Pick<Key, 'pk'>): KeyFamily {
 export const isOutgoingEdgeKey = (key: Key) => key.pk.startsWith(PREFIX.lineage) && key.sk.startsWith(RANGES.lineageOut.from);
 
 type IndexKeys = Record<string, string>;
-const on = (index: IndexDefinition, pk: string, sk: string): IndexKeys => ({ [index.partitionKey]: pk, [index.sortKey]: sk });
+const on = (index: IndexDefinition, pk: string, sk: string): IndexKeys => ({ [index.partitionKey]: withinBytes(pk, PARTITION_KEY_BYTES), [index.sortKey]: withinBytes(sk, SORT_KEY_BYTES) });
 
 /** Index key values, per entity and index (docs/data-model.md, "Access patterns"). */
 export const indexKeys = {
@@ -106,8 +126,8 @@ export const indexKeys = {
   resourceByPrincipal: (principal: string, arn: string) => on(INDEXES.byPrincipal, `PRINCIPAL#${principal}`, `RESOURCE#${arn}`),
   principalByRole: (role: string, arn: string) => on(INDEXES.byKind, `ROLE#${role}`, arn),
   /** The role's partition alone (the sort key is set separately, where the role is not known yet). */
-  principalRolePartition: (role: string) => ({ [INDEXES.byKind.partitionKey]: `ROLE#${role}` }),
-  principalSortKey: (arn: string) => ({ [INDEXES.byKind.sortKey]: arn }),
+  principalRolePartition: (role: string) => ({ [INDEXES.byKind.partitionKey]: withinBytes(`ROLE#${role}`, PARTITION_KEY_BYTES) }),
+  principalSortKey: (arn: string) => ({ [INDEXES.byKind.sortKey]: withinBytes(arn, SORT_KEY_BYTES) }),
   principalByAccount: (account: string, arn: string) => on(INDEXES.byAccount, `ACCOUNT#${account}`, `PRINCIPAL#${arn}`),
   principalSelf: (arn: string) => on(INDEXES.byPrincipal, `PRINCIPAL#${arn}`, STATE_SK),
   findingBySeverity: (severity: string, order: string) => on(INDEXES.byKind, `SEVERITY#${severity}`, order),
