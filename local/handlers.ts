@@ -10,6 +10,7 @@ import { fittedEntry, type EventPublisher } from '../lambdas/change-feed/publish
 import { DEFAULT_AGENT_ENVIRONMENT, CLASSIFIER_SERVICE } from '../lambdas/classifier/environment';
 import type { DomainEvent } from '../lambdas/core/events';
 import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../lambdas/classifier/handler';
+import type { BatchOutcome, MessageOutcome } from '../lambdas/classifier/process-batch';
 import { DEFAULT_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../lambdas/gpu-sweep/environment';
 import { createSweepHandler, type SweepClients, type SweepHandler } from '../lambdas/gpu-sweep/handler';
 import { DEFAULT_CLASSIFICATION_ENVIRONMENT, LINEAGE_PROPAGATOR_SERVICE } from '../lambdas/lineage-propagator/environment';
@@ -37,10 +38,26 @@ export function localClassifierEnvironment(tableName: string): ClassifierEnviron
  * The deployed classifier handler, built against the local table. Its lineage work goes to
  * `lineageQueue` (a fresh in-memory one, never drained, by default).
  */
-export function localClassifierHandler(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR', lineageQueue: LocalLineageQueue = new LocalLineageQueue()): ClassifierHandler {
+export function localClassifierHandler(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR', lineageQueue: LocalLineageQueue = new LocalLineageQueue(), tally?: OutcomeTally): ClassifierHandler {
   noLocalMetrics();
   // No AWS account locally: action-group functions resolve only from the events replayed.
-  return createClassifierHandler(localClassifierEnvironment(tableName), { dynamodb: db.client, logLevel, lookups: {}, lineageQueue });
+  return createClassifierHandler(localClassifierEnvironment(tableName), { dynamodb: db.client, logLevel, lookups: {}, lineageQueue, ...(tally ? { onOutcome: (o) => tally.add(o) } : {}) });
+}
+
+/** Where each message ended, as the classifier said after its last delivery (the replay's accounting). */
+export class OutcomeTally {
+  private readonly last = new Map<string, MessageOutcome>();
+
+  add(outcome: BatchOutcome): void {
+    for (const [id, o] of outcome.outcomes) this.last.set(id, o);
+  }
+
+  /** Messages by where they ended; `failed` ones are the replay's to redeliver or dead-letter. */
+  counts(): Record<MessageOutcome, number> {
+    const out: Record<MessageOutcome, number> = { classified: 0, ignored: 0, quarantined: 0, failed: 0 };
+    for (const o of this.last.values()) out[o]++;
+    return out;
+  }
 }
 
 /**
@@ -59,8 +76,10 @@ export function localPropagatorHandler(db: LocalDynamoDb, tableName: string, que
 export function localPipeline(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR') {
   const queue = new LocalLineageQueue();
   const propagator = localPropagatorHandler(db, tableName, queue, logLevel);
+  const tally = new OutcomeTally();
   return {
-    handler: localClassifierHandler(db, tableName, logLevel, queue),
+    handler: localClassifierHandler(db, tableName, logLevel, queue, tally),
+    tally,
     lineage: { queue, drain: () => queue.drain(propagator) },
   };
 }

@@ -20,7 +20,7 @@ import { createInventoryStore, type InventoryStore } from '../shared/inventory-s
 import { sqsLineageQueue } from '../shared/lineage-queue';
 import { createAgentDirectory, type AgentLookups } from './agents/directory';
 import { agentSettingsFrom, CLASSIFIER_ENVIRONMENT, type ClassifierEnvironment } from './environment';
-import { processMessages, type BatchStats } from './process-batch';
+import { processMessages, type BatchOutcome, type BatchStats } from './process-batch';
 
 export type { ClassifierEnvironment };
 export type ClassifierHandler = Handler<SQSEvent, SQSBatchResponse>;
@@ -33,6 +33,8 @@ export interface ClassifierClients {
   readonly lookups: AgentLookups;
   /** Where lineage work goes. @default the LINEAGE_QUEUE_URL queue */
   readonly lineageQueue: LineageQueue;
+  /** Told where each batch's messages ended (the local replay's accounting). @default nobody */
+  readonly onOutcome: (outcome: BatchOutcome) => void;
 }
 
 const METRICS: ReadonlyArray<[string, keyof BatchStats]> = [
@@ -70,6 +72,7 @@ const classifier = defineHandler({
       );
       for (const [name, stat] of METRICS) metrics.addMetric(name, MetricUnit.Count, outcome.stats[stat]);
       metrics.addMetric('FailureIsolationRuns', MetricUnit.Count, outcome.isolationRuns);
+      clients.onOutcome?.(outcome);
       logger.info('batch classified', { ...outcome.stats, isolationRuns: outcome.isolationRuns, ignoredReasons: outcome.ignoredReasons });
       return { batchItemFailures: outcome.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
     };

@@ -22,7 +22,7 @@ import { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 import { readRecords, type ReadProblem } from './read-logs';
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
 import { lambdaContext, sqsRecord } from './lambda-shapes';
-import { LOCAL_TABLE_NAME, localChangeFeed, localPipeline } from '../handlers';
+import { LOCAL_TABLE_NAME, localChangeFeed, localPipeline, type OutcomeTally } from '../handlers';
 
 export interface ReplayProgress {
   readonly records: number;
@@ -63,6 +63,8 @@ export async function replayInto(
     lineage?: { drain(): Promise<ReadProblem[]> };
     /** The table changes the delivery made, turned into domain events after it (and its lineage work). */
     changeFeed?: { drain(): Promise<ReadProblem[]> };
+    /** Where the classifier said each message ended: the stats count from it. */
+    tally?: OutcomeTally;
   },
   options: ReplayOptions = {},
 ): Promise<ReplayRun> {
@@ -82,7 +84,8 @@ export async function replayInto(
   const batchSize = options.batchSize ?? CLASSIFIER_BATCH_SIZE;
   const maxDeliveries = options.maxDeliveries ?? 3;
   const problems: ReadProblem[] = [];
-  const stats: ReplayStats = { records: 0, matched: 0, classified: 0, quarantined: 0, files: 0 };
+  const stats: ReplayStats = { records: 0, matched: 0, notMatched: 0, classified: 0, ignored: 0, quarantined: 0, problems: 0, files: 0 };
+  let recordProblems = 0;
   let batch: Pending[] = [];
   let deadLettered = 0;
 
@@ -99,6 +102,7 @@ export async function replayInto(
         p.deliveries++;
         if (p.deliveries >= maxDeliveries) {
           deadLettered++;
+          recordProblems++;
           problems.push({ source: p.record.messageId, reason: `not written after ${maxDeliveries} deliveries (deployed: moved to the dead-letter queue)` });
         } else {
           retry.push(p);
@@ -122,21 +126,18 @@ export async function replayInto(
     }
     for (const { source, value } of file.records) {
       stats.records++;
-      let envelope: Record<string, unknown>;
-      if (isEnvelope(value)) envelope = value;
-      else if (typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Record<string, unknown>).eventSource === 'string') {
-        if (!mayMatch(value as Record<string, unknown>, rules)) continue;
-        envelope = toEnvelope(value as Record<string, unknown>);
-      } else {
-        problems.push({ source, reason: 'not a CloudTrail record or EventBridge envelope (no eventSource)' });
+      const message = messageOf(value, rules, file.modifiedMs);
+      if (message.kind === 'not-matched') {
+        stats.notMatched++;
         continue;
       }
-      if (matchingRules(envelope, rules).length === 0) continue;
+      if (message.kind === 'problem') {
+        problems.push({ source, reason: message.reason });
+        recordProblems++;
+        continue;
+      }
       stats.matched++;
-      // A message is named by its record's location and "sent" at the record's own time (else
-      // the file's): replaying the same files again sends identical messages, as a redelivery would.
-      const sentAt = Date.parse(String(envelope.time ?? '').replace(' ', 'T')) || Math.floor(file.modifiedMs);
-      batch.push({ record: sqsRecord(source, JSON.stringify(envelope), sentAt), deliveries: 0 });
+      batch.push({ record: sqsRecord(source, message.body, message.sentAt), deliveries: 0 });
       if (batch.length >= batchSize) {
         await deliver(batch);
         batch = [];
@@ -146,7 +147,34 @@ export async function replayInto(
   }
   if (batch.length > 0) await deliver(batch);
   options.onProgress?.({ records: stats.records, matched: stats.matched, files: stats.files });
-  return { stats, problems, deadLettered };
+  const counts = target.tally?.counts();
+  return { stats, problems, deadLettered, recordProblems, ...(counts ? { outcomes: { classified: counts.classified, ignored: counts.ignored, quarantined: counts.quarantined } } : {}) };
+}
+
+/**
+ * What one read record becomes: an SQS message body for the capture rules it matches, nothing
+ * (no rule takes it), or a problem. Never throws: a record too deeply nested to serialize, or
+ * with fields of odd types, is a problem with its reason, and the replay goes on.
+ */
+export function messageOf(value: unknown, rules: CompiledRules, fileModifiedMs: number): { kind: 'not-matched' } | { kind: 'problem'; reason: string } | { kind: 'message'; body: string; sentAt: number } {
+  try {
+    let envelope: Record<string, unknown>;
+    if (isEnvelope(value)) envelope = value;
+    else if (typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Record<string, unknown>).eventSource === 'string') {
+      if (!mayMatch(value as Record<string, unknown>, rules)) return { kind: 'not-matched' };
+      envelope = toEnvelope(value as Record<string, unknown>);
+    } else {
+      return { kind: 'problem', reason: 'not a CloudTrail record or EventBridge envelope (no eventSource)' };
+    }
+    if (matchingRules(envelope, rules).length === 0) return { kind: 'not-matched' };
+    // A message is named by its record's location and "sent" at the record's own time (else
+    // the file's): replaying the same files again sends identical messages, as a redelivery would.
+    const time = typeof envelope.time === 'string' ? Date.parse(envelope.time.replace(' ', 'T')) : NaN;
+    return { kind: 'message', body: JSON.stringify(envelope), sentAt: Number.isFinite(time) ? time : Math.floor(fileModifiedMs) };
+  } catch (error) {
+    const reason = error instanceof RangeError ? 'nested too deeply to deliver (EventBridge accepts JSON nested at most 1,100 levels)' : `cannot be delivered: ${(error as Error).message}`;
+    return { kind: 'problem', reason };
+  }
 }
 
 /** Replay files against a fresh embedded DynamoDB and return the report. */
@@ -156,8 +184,8 @@ export async function replay(paths: readonly string[], options: ReplayOptions = 
     await db.resetInventoryTable(LOCAL_TABLE_NAME);
     const changeFeed = options.changeFeed === false ? undefined : localChangeFeed(db, LOCAL_TABLE_NAME, options.logLevel);
     try {
-      const { handler, lineage } = localPipeline(db, LOCAL_TABLE_NAME, options.logLevel);
-      const run = await replayInto(paths, { handler, lineage, changeFeed, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) }, options);
+      const { handler, lineage, tally } = localPipeline(db, LOCAL_TABLE_NAME, options.logLevel);
+      const run = await replayInto(paths, { handler, lineage, changeFeed, tally, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) }, options);
       return buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), { ...run, events: changeFeed?.bus.events ?? [] });
     } finally {
       changeFeed?.close();

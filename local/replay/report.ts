@@ -13,15 +13,26 @@ import { agentsFromItems, type AgentActionEntry, type AgentEntry } from '../quer
 import { lineageEntry, type LineageEntry } from '../query/lineage';
 import type { SensitivityFrom } from '../../lambdas/core/lineage';
 
+/**
+ * Every record is counted once, in one place: `records = notMatched + classified + quarantined`
+ * (`ignored` is part of `classified`). The quarantine list also names what is not a record
+ * (an unreadable file or line, lineage or change-feed work not done): `problems` counts those.
+ */
 export interface ReplayStats {
   /** Records read. */
   records: number;
   /** Records that matched at least one capture rule (what a deployed stack would receive). */
   matched: number;
+  /** Records no capture rule takes (a deployed stack never sees them). */
+  notMatched: number;
   /** Matched records the classifier decided on: recorded as AI activity or judged not AI. */
   classified: number;
-  /** Records kept aside with a reason: unreadable input, malformed events, undeliverable writes. */
+  /** Of those, the records judged not AI activity (e.g. a t3 instance stopped). */
+  ignored: number;
+  /** Records kept aside with a reason: not CloudTrail, malformed events, undeliverable writes. */
   quarantined: number;
+  /** Quarantine entries that are not records: unreadable files and lines, work not done. */
+  problems: number;
   files: number;
 }
 
@@ -32,6 +43,10 @@ export interface ReplayRun {
   readonly problems: readonly QuarantineEntry[];
   /** How many of the problems are matched events that were never written (dead-lettered). */
   readonly deadLettered: number;
+  /** How many of the problems are records (not CloudTrail, dead-lettered). */
+  readonly recordProblems: number;
+  /** Where the classifier said each message ended, when the run kept count (else derived from the table). */
+  readonly outcomes?: Readonly<Record<'classified' | 'ignored' | 'quarantined', number>>;
   /** The domain events the change feed published (empty when it did not run). */
   readonly events?: readonly PublishedEvent[];
 }
@@ -149,10 +164,14 @@ export function buildReport(items: readonly RawItem[], run: ReplayRun): ReplayRe
   principals.sort((a, b) => a.arn.localeCompare(b.arn));
   findings.sort((a, b) => a.time.localeCompare(b.time) || a.eventId.localeCompare(b.eventId) || a.rule.localeCompare(b.rule));
   quarantine.sort((a, b) => a.source.localeCompare(b.source, undefined, { numeric: true }));
+  // The classifier's own count of where messages ended, when the run kept it; else the table's quarantine.
+  const quarantinedByHandler = run.outcomes?.quarantined ?? handlerQuarantined;
   const stats: ReplayStats = {
     ...run.stats,
-    classified: run.stats.matched - handlerQuarantined - run.deadLettered,
-    quarantined: quarantine.length,
+    classified: run.outcomes ? run.outcomes.classified + run.outcomes.ignored : run.stats.matched - quarantinedByHandler - run.deadLettered,
+    ignored: run.outcomes?.ignored ?? 0,
+    quarantined: run.recordProblems + quarantinedByHandler,
+    problems: run.problems.length - run.recordProblems,
   };
   lineage.sort((a, b) => a.time.localeCompare(b.time) || a.eventId.localeCompare(b.eventId) || a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.relation.localeCompare(b.relation));
   const { agents, actions } = agentsFromItems(items);

@@ -31,7 +31,7 @@ describe('ai-visibility replay --json', () => {
     expect(code).toBe(3);
     const report = JSON.parse(stdout) as ReplayReport; // throws if stdout held anything else
     expect(report.schemaVersion).toBe(1);
-    expect(report.stats).toEqual({ records: 15, matched: 15, classified: 14, quarantined: 1, files: 15 });
+    expect(report.stats).toEqual({ records: 15, matched: 15, notMatched: 0, classified: 14, ignored: 0, quarantined: 1, problems: 0, files: 15 });
     expect(Object.keys(report.inventory[0])).toEqual(expect.arrayContaining(['arn', 'kind', 'service', 'account', 'region', 'status', 'signals']));
     expect(Object.keys(report.principals[0])).toEqual(expect.arrayContaining(['arn', 'role']));
     expect(Object.keys(report.findings[0])).toEqual(expect.arrayContaining(['rule', 'severity', 'resource', 'principal', 'eventId', 'time', 'frameworks']));
