@@ -129,6 +129,8 @@ export function normalize(input: unknown, now: number = Date.now()): NormalizeRe
   } else {
     record = input;
   }
+  // A time of the wrong type is dropped at the boundary: keep it to say so.
+  const timeAsGiven = record.eventTime;
   const { record: bounded, notes } = sanitizeRecord(record);
   record = bounded;
 
@@ -140,7 +142,7 @@ export function normalize(input: unknown, now: number = Date.now()): NormalizeRe
     return { ok: false, reason: `missing or malformed eventName ${JSON.stringify(eventName ?? null)}` };
   }
 
-  const rawTime = record.eventTime ?? envelope?.time;
+  const rawTime = record.eventTime ?? timeAsGiven ?? envelope?.time;
   const time = parseEventTime(rawTime);
   if (time && time < EARLIEST_EVENT_TIME) return { ok: false, reason: `eventTime ${time} is before CloudTrail existed (${EARLIEST_EVENT_TIME})` };
   if (time && Date.parse(time) > now + FUTURE_SKEW_MS) return { ok: false, reason: `eventTime ${time} is more than ${FUTURE_SKEW_MS / 3_600_000} hours in the future` };
@@ -183,6 +185,7 @@ export function normalize(input: unknown, now: number = Date.now()): NormalizeRe
       readOnly: asBoolean(record.readOnly),
       errorCode,
       record: record as CloudTrailRecord,
+      contentHash: sha256(JSON.stringify(record)).slice(0, 16),
       notes,
     },
   };

@@ -62,8 +62,13 @@ export interface WritePlan {
   readonly findings: PlannedItem[];
 }
 
-const ordering = (a: { event: NormalizedEvent }, b: { event: NormalizedEvent }) =>
-  a.event.time < b.event.time ? -1 : a.event.time > b.event.time ? 1 : a.event.eventId < b.event.eventId ? -1 : a.event.eventId > b.event.eventId ? 1 : 0;
+/** Events in order: time, eventID, then content (two different records with one eventID). */
+const ordering = (a: { event: NormalizedEvent }, b: { event: NormalizedEvent }) => {
+  const x = orderKey(a.event);
+  const y = orderKey(b.event);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+const orderOf = (event: NormalizedEvent) => ({ time: event.time, eventId: event.eventId, contentHash: event.contentHash });
 
 interface Sighting<T> {
   readonly messageId: string;
@@ -129,8 +134,8 @@ function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
   }
   return {
     key: keys.resource(head.observation.arn),
-    head: { time: head.event.time, eventId: head.event.eventId },
-    first: { time: sightings[0].event.time, eventId: sightings[0].event.eventId },
+    head: orderOf(head.event),
+    first: orderOf(sightings[0].event),
     latest,
     attributes: versionedAttributes(sightings, reserved),
     earliest,
@@ -167,8 +172,8 @@ function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite
   Object.assign(fill, principalRoleSortKey(head.observation.arn));
   return {
     key: keys.principal(head.observation.arn),
-    head: { time: head.event.time, eventId: head.event.eventId },
-    first: { time: sightings[0].event.time, eventId: sightings[0].event.eventId },
+    head: orderOf(head.event),
+    first: orderOf(sightings[0].event),
     latest,
     attributes,
     earliest,
@@ -206,8 +211,8 @@ function orderedWrite(key: Key, list: readonly { event: NormalizedEvent }[], lat
   const head = list[list.length - 1];
   return {
     key,
-    head: { time: head.event.time, eventId: head.event.eventId },
-    first: { time: list[0].event.time, eventId: list[0].event.eventId },
+    head: orderOf(head.event),
+    first: orderOf(list[0].event),
     latest,
     attributes,
     earliest: {},

@@ -29,12 +29,19 @@ export { keyString, type Key, type StoredValue };
 export interface EventOrder {
   readonly time: string;
   readonly eventId: string;
+  /**
+   * A hash of the event's content: two different records with one eventID (a replayed file can
+   * hold them) are ordered by it, so whatever order they arrive in, the same one wins.
+   */
+  readonly contentHash?: string;
 }
 
 /** The order of an event as one string: ISO times have a fixed width, so strings compare in time order. */
 export function orderKey(o: EventOrder): string {
-  return `${o.time}#${o.eventId}`;
+  return o.contentHash ? `${o.time}#${o.eventId}#${o.contentHash}` : `${o.time}#${o.eventId}`;
 }
+
+const hashOf = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** The attribute that holds the version of a configuration attribute. */
 export const versionOf = (attribute: string) => `${attribute}@`;
@@ -170,19 +177,21 @@ export function changesFor(item: Record<string, unknown>, w: EntityWrite): Chang
   const set: Record<string, StoredValue> = {};
   const add: Record<string, string[]> = {};
   const stored = (k: string) => item[k];
-  const last = typeof item.lastSeen === 'string' ? orderKey({ time: item.lastSeen, eventId: String(item.lastEventId ?? '') }) : '';
-  const first = typeof item.firstSeen === 'string' ? orderKey({ time: item.firstSeen, eventId: String(item.firstEventId ?? '') }) : undefined;
+  const last = typeof item.lastSeen === 'string' ? orderKey({ time: item.lastSeen, eventId: String(item.lastEventId ?? ''), contentHash: hashOf(item.lastEventHash) }) : '';
+  const first = typeof item.firstSeen === 'string' ? orderKey({ time: item.firstSeen, eventId: String(item.firstEventId ?? ''), contentHash: hashOf(item.firstEventHash) }) : undefined;
 
   if (orderKey(w.head) > last) {
     Object.assign(set, w.latest);
     set.lastSeen = w.head.time;
     set.lastEventId = w.head.eventId;
+    if (w.head.contentHash) set.lastEventHash = w.head.contentHash;
   } else {
     for (const [k, v] of Object.entries(w.latest)) if (stored(k) === undefined) set[k] = v;
   }
   if (first === undefined || orderKey(w.first) < first) {
     set.firstSeen = w.first.time;
     set.firstEventId = w.first.eventId;
+    if (w.first.contentHash) set.firstEventHash = w.first.contentHash;
     Object.assign(set, w.earliest);
   } else {
     for (const [k, v] of Object.entries(w.earliest)) if (stored(k) === undefined) set[k] = v;
@@ -317,10 +326,15 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
     u1.set('lastEventId', w.head.eventId);
     u1.setIfAbsent('firstSeen', w.first.time);
     u1.setIfAbsent('firstEventId', w.first.eventId);
+    if (w.head.contentHash) u1.set('lastEventHash', w.head.contentHash);
+    if (w.first.contentHash) u1.setIfAbsent('firstEventHash', w.first.contentHash);
     u1.add('rev', 1);
     const t = u1.value(w.head.time);
     const id = u1.value(w.head.eventId);
-    const ordered = `(lastSeen < ${t} OR (lastSeen = ${t} AND lastEventId < ${id}))`;
+    // Newer: a later time, or the same time and a greater eventID, or (two different records
+    // with one eventID) the same both and a greater content hash.
+    const tie = w.head.contentHash ? ` OR (lastSeen = ${t} AND lastEventId = ${id} AND (attribute_not_exists(lastEventHash) OR lastEventHash < ${u1.value(w.head.contentHash)}))` : '';
+    const ordered = `(lastSeen < ${t} OR (lastSeen = ${t} AND lastEventId < ${id})${tie})`;
     const base = w.onlyIfKnown ? `attribute_exists(pk) AND ${ordered}` : `(attribute_not_exists(pk) OR ${ordered})`;
     const after = await update(w.key, u1, [base, ...sizeGuards].join(' AND '), true);
     if (after === false) return mergeIntoStored(w);

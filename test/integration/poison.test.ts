@@ -161,3 +161,22 @@ describe('sets that only grow are bounded', () => {
     expect(await handler(sqs([later]), context)).toEqual({ batchItemFailures: [] });
   });
 });
+
+describe('two different records with one eventID', () => {
+  it('end in the same state whichever arrives first, in one batch or two', async () => {
+    const base = (await import('../helpers')).documentedRecord('CreateEndpoint');
+    const other = { ...structuredClone(base), requestParameters: { ...(base.requestParameters as object), endpointConfigName: 'another-config' } };
+    const states: unknown[] = [];
+    for (const deliveries of [[[base], [other]], [[other], [base]], [[base, other]], [[other, base]]]) {
+      const table = await freshTable();
+      const handler = localClassifierHandler(db, table);
+      for (const batch of deliveries) expect(await handler(sqs(batch), context)).toEqual({ batchItemFailures: [] });
+      const endpoint = (await scanTable(db.documents, table)).find((i) => i.kind === 'inference-endpoint')!;
+      const { rev: _writes, ...rest } = endpoint;
+      states.push(rest);
+    }
+    expect(states[1]).toEqual(states[0]);
+    expect(states[2]).toEqual(states[0]);
+    expect(states[3]).toEqual(states[0]);
+  });
+});
