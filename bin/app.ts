@@ -6,10 +6,18 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AiVisibilityStack } from '../lib/stacks/ai-visibility-stack';
-import { readConfig } from '../lib/config';
+import { ConfigError, readConfig, type AiVisibilityConfig } from '../lib/config';
 
 const app = new App();
-const config = readConfig(app.node.tryGetContext('ai-visibility'));
+let config: AiVisibilityConfig;
+try {
+  config = readConfig(app.node.tryGetContext('ai-visibility'));
+} catch (error) {
+  // A configuration mistake is the user's to fix: the list of problems, no stack trace.
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
 new AiVisibilityStack(app, 'AiVisibility', {
   description: 'ai-visibility: inventory, findings and activity of AI workloads (capture, classify, store)',
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },

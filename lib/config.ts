@@ -83,6 +83,42 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   gpuPrices: {},
 };
 
+/** A region name: a partition's prefix, a direction, a number (us-east-1, ap-southeast-5, us-gov-west-1). */
+const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso|us-isob|eusc)-(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d{1,2}$/;
+
+const CRON_FIELDS: ReadonlyArray<[string, RegExp]> = [
+  ['minutes', /^[0-9,\-*/]+$/],
+  ['hours', /^[0-9,\-*/]+$/],
+  ['day-of-month', /^[0-9,\-*/?LW]+$/],
+  ['month', /^([0-9,\-*/]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)+$/i],
+  ['day-of-week', /^([0-9,\-*/?L#]|SUN|MON|TUE|WED|THU|FRI|SAT)+$/i],
+  ['year', /^[0-9,\-*/]+$/],
+];
+
+/**
+ * What is wrong with a Scheduler expression, or undefined. The syntax (EventBridge Scheduler User
+ * Guide, "Schedule types"; EventBridge User Guide, "Rate expressions reference" and "cron
+ * expressions"): `rate(value unit)` with a positive whole value, the unit singular for 1 and
+ * plural above (`rate(1 hour)`, `rate(5 minutes)`); `cron(minutes hours day-of-month month
+ * day-of-week year)`, six fields, `?` in one of day-of-month and day-of-week.
+ */
+export function scheduleProblem(expression: string): string | undefined {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (rate) {
+    const value = Number(rate[1]);
+    if (value < 1) return 'a rate is at least 1';
+    if ((value === 1) !== !rate[2].endsWith('s')) return value === 1 ? `write rate(1 ${rate[2].replace(/s$/, '')})` : `write rate(${value} ${rate[2].replace(/s?$/, 's')})`;
+    return undefined;
+  }
+  const cron = /^cron\((.*)\)$/.exec(expression);
+  if (!cron) return 'neither rate(...) nor cron(...)';
+  const fields = cron[1].trim().split(/\s+/);
+  if (fields.length !== 6) return `a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), this one ${fields.length}`;
+  for (const [i, [name, pattern]] of CRON_FIELDS.entries()) if (!pattern.test(fields[i])) return `cron field ${name} "${fields[i]}" is not valid`;
+  if ((fields[2] === '?') === (fields[4] === '?')) return 'exactly one of day-of-month and day-of-week must be ?';
+  return undefined;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`invalid ai-visibility configuration:\n  - ${problems.join('\n  - ')}`);
@@ -140,15 +176,23 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
   };
   const regions = (key: keyof AiVisibilityConfig): string[] => {
     const v = input[key] ?? DEFAULT_CONFIG[key];
-    if (!Array.isArray(v) || !v.every((r) => typeof r === 'string' && /^[a-z]{2}(-[a-z]+)+-\d$/.test(r))) {
-      problems.push(`${key} must be a list of region names, got ${JSON.stringify(v)}`);
+    if (!Array.isArray(v) || !v.every((r) => typeof r === 'string' && REGION.test(r))) {
+      problems.push(`${key} must be a list of region names (like us-east-1), got ${JSON.stringify(v)}`);
       return [];
     }
+    if (new Set(v).size !== v.length) problems.push(`${key} names a region more than once: ${JSON.stringify(v)}`);
     return v as string[];
+  };
+  const schedule = (key: keyof AiVisibilityConfig): string => {
+    const v = input[key] ?? DEFAULT_CONFIG[key];
+    const problem = typeof v === 'string' ? scheduleProblem(v) : 'not a string';
+    if (problem) problems.push(`${key} must be an EventBridge Scheduler rate(...) or cron(...) expression: ${problem}, got ${JSON.stringify(v)}`);
+    return v as string;
   };
   const prices = (key: keyof AiVisibilityConfig): Record<string, number> => {
     const v = input[key] ?? DEFAULT_CONFIG[key];
-    if (!isObject(v) || !Object.entries(v).every(([k, n]) => /^(ml\.)?[a-z0-9-]+\.[a-z0-9]+$/.test(k) && typeof n === 'number' && n >= 0)) {
+    // Number.isFinite: JSON's 1e400 parses to Infinity, which a template writes as null.
+    if (!isObject(v) || !Object.entries(v).every(([k, n]) => /^(ml\.)?[a-z0-9-]+\.[a-z0-9]+$/.test(k) && typeof n === 'number' && Number.isFinite(n) && n >= 0)) {
       problems.push(`${key} must map instance types to non-negative USD per hour, got ${JSON.stringify(v)}`);
       return {};
     }
@@ -169,7 +213,7 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     classificationTagKey: text('classificationTagKey', /^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, 'a tag key of 1-128 characters, not starting with aws:'),
     classificationLevels: levels('classificationLevels'),
     sensitiveFromLevel: text('sensitiveFromLevel', /^[A-Za-z0-9_.:-]{1,64}$/, 'one of classificationLevels'),
-    sweepSchedule: text('sweepSchedule', /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$/, 'an EventBridge Scheduler rate(...) or cron(...) expression'),
+    sweepSchedule: schedule('sweepSchedule'),
     sweepWindowMinutes: int('sweepWindowMinutes', 1, 1_440),
     sweepMaxConcurrency: int('sweepMaxConcurrency', 1, 40),
     sweepRegions: regions('sweepRegions'),

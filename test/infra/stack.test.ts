@@ -14,6 +14,8 @@ import { ConfigError, DEFAULT_CONFIG, readConfig, type AiVisibilityConfig } from
 import { HOUSE_RUNTIME } from '../../lib/constructs/house-function';
 import { CLASSIFIER_ENVIRONMENT, DEFAULT_AGENT_ENVIRONMENT } from '../../lambdas/classifier/environment';
 import { environmentFor, EnvironmentError, readEnvironment } from '../../lambdas/shared/environment';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { useSynth } from '../support';
 
 const synthesis = useSynth();
@@ -426,6 +428,44 @@ describe('configuration', () => {
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',
       ]);
     }
+  });
+});
+
+describe('configuration that would deploy something else than meant', () => {
+  it.each([
+    [{ sweepSchedule: 'cron(not a cron)' }, /sweepSchedule must be an EventBridge Scheduler .*: a cron expression has 6 fields/],
+    [{ sweepSchedule: 'cron(0 12 * * * *)' }, /exactly one of day-of-month and day-of-week must be \?/],
+    [{ sweepSchedule: 'cron(0 25h * * ? *)' }, /cron field hours "25h" is not valid/],
+    [{ sweepSchedule: 'rate(0 minutes)' }, /a rate is at least 1/],
+    [{ sweepSchedule: 'rate(1 hours)' }, /write rate\(1 hour\)/],
+    [{ sweepSchedule: 'rate(5 hour)' }, /write rate\(5 hours\)/],
+    [{ gpuPrices: JSON.parse('{"p5.48xlarge": 1e400}') }, /gpuPrices must map instance types to non-negative USD per hour/],
+    [{ sweepRegions: ['us-east-1', 'us-east-1'] }, /sweepRegions names a region more than once/],
+    [{ sweepRegions: ['xx-yy-1'] }, /sweepRegions must be a list of region names/],
+    [{ sweepRegions: ['US-EAST-1'] }, /sweepRegions must be a list of region names/],
+  ])('refuses %j', (setting, problem) => {
+    expect(() => readConfig(setting)).toThrow(problem);
+  });
+
+  it('accepts what Scheduler and the regions accept', () => {
+    for (const sweepSchedule of ['rate(1 minute)', 'rate(30 minutes)', 'rate(1 day)', 'cron(0 * * * ? *)', 'cron(15 10 ? * MON-FRI *)', 'cron(0 8 1 JAN,JUL ? 2027)']) expect(readConfig({ sweepSchedule }).sweepSchedule).toBe(sweepSchedule);
+    expect(readConfig({ sweepRegions: ['eu-west-1', 'ap-southeast-5', 'us-gov-west-1', 'cn-north-1'] }).sweepRegions).toHaveLength(4);
+  });
+
+  it('cdk synth prints the problems and exits 1, with no stack trace', () => {
+    const temp = synthesis.temp;
+    const dir = temp.dir('ai-visibility-bad-config-');
+    const out = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'bin', 'app.ts')], {
+      // tsx keeps a cache in the temp dir: give it one of ours.
+      env: { ...process.env, TMPDIR: dir, CDK_OUTDIR: dir, CDK_CONTEXT_JSON: JSON.stringify({ 'ai-visibility': { sweepSchedule: 'rate(0 minutes)', colour: 'blue' } }) },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain('invalid ai-visibility configuration:');
+    expect(out.stderr).toContain('unknown setting "colour"');
+    expect(out.stderr).toContain('sweepSchedule must be an EventBridge Scheduler');
+    expect(out.stderr).not.toMatch(/\n\s+at /);
   });
 });
 

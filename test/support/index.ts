@@ -43,8 +43,9 @@ export function useTempDirs(): TempDirs {
 }
 
 /** CDK apps whose synthesized output lands in a temporary directory removed after the test file. */
-export function useSynth(temp: TempDirs = useTempDirs()): { app(props?: AppProps): App } {
+export function useSynth(temp: TempDirs = useTempDirs()): { app(props?: AppProps): App; temp: TempDirs } {
   return {
+    temp,
     app: (props = {}) => new App({ ...props, outdir: temp.dir('ai-visibility-cdk-out-'), context: { ...NO_BUNDLING, ...props.context } }),
   };
 }
