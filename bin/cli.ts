@@ -18,7 +18,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readAgent, renderAgent } from '../local/query/agents';
 import { readLineage, renderLineage } from '../local/query/lineage';
-import { startLocalDynamoDb } from '../local/replay/local-dynamodb';
+import { startLocalDynamoDb, StoreError } from '../local/replay/local-dynamodb';
+import { printable, printableDeep } from '../local/text';
 import { renderReport } from '../local/replay/report';
 import { LOCAL_TABLE_NAME } from '../local/handlers';
 import { replay } from '../local/replay/replay';
@@ -51,6 +52,7 @@ options:
   --allow-quarantine   exit 0 even when records were quarantined
   --verbose            classifier logs at INFO on stderr
   --store DIR          keep the embedded DynamoDB in DIR (default ${DEFAULT_STORE})
+  --max-file-mb N      refuse a file, or what a gzip file expands to, above N MiB (default 256)
   -h, --help           this help
 
 agent ARN prints one AI agent's profile and timeline, from the store of the last replay or,
@@ -85,6 +87,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         downstream: { type: 'boolean', default: false },
         inventory: { type: 'string' },
         metrics: { type: 'string' },
+        'max-file-mb': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -114,12 +117,27 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     return 2;
   }
 
+  const maxFileMb = parsed.values['max-file-mb'] === undefined ? undefined : Number(parsed.values['max-file-mb']);
+  if (maxFileMb !== undefined && (!Number.isInteger(maxFileMb) || maxFileMb < 1 || maxFileMb > 4_096)) {
+    err(`--max-file-mb must be a whole number from 1 to 4096\n`);
+    return 2;
+  }
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    err(`no such file or directory: ${missing.map((p) => printable(p)).join(', ')}\n`);
+    return 2;
+  }
+
   const started = Date.now();
   let lastProgress = started;
-  const report = await replay(paths.length > 0 ? paths : [display(BUNDLED_SAMPLES)], {
+  const skipped: Array<{ path: string; reason: string }> = [];
+  const inputs = paths.length > 0 ? paths : [display(BUNDLED_SAMPLES)];
+  const report = await withStoreErrors(err, () => replay(inputs, {
     batchSize,
     storePath: parsed.values.store,
     logLevel: parsed.values.verbose ? 'INFO' : 'ERROR',
+    skipped,
+    ...(maxFileMb ? { maxFileBytes: maxFileMb * 1024 * 1024 } : {}),
     onProgress: ({ records, matched, files }) => {
       const now = Date.now();
       if (now - lastProgress >= 2000) {
@@ -127,10 +145,32 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         err(`  ... ${records} records from ${files} file(s), ${matched} matched (${Math.round(records / ((now - started) / 1000))} records/s)\n`);
       }
     },
-  });
+  }));
+  if (!report) return 1;
+  if (skipped.length > 0) {
+    err(`skipped ${skipped.length} file(s) that are not log files${parsed.values.verbose ? ':' : ' (--verbose lists them)'}\n`);
+    if (parsed.values.verbose) for (const s of skipped) err(`  ${printable(s.path)}: ${s.reason}\n`);
+  }
+  if (report.stats.files === 0) err(`no log files under ${inputs.map((p) => printable(p)).join(', ')}\n`);
   out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
-  return report.stats.quarantined > 0 && !parsed.values['allow-quarantine'] ? 3 : 0;
+  return report.quarantine.length > 0 && !parsed.values['allow-quarantine'] ? 3 : 0;
 }
+
+/** Run `work`; a store that cannot be used is one line on stderr and undefined, never a stack trace. */
+async function withStoreErrors<T>(err: (text: string) => void, work: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StoreError) {
+      err(`${printable(error.message)}\n`);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** ARNs are at most 2,048 characters (IAM and the services' quotas); a longer argument is a mistake. */
+const MAX_ARN = 2_048;
 
 /** Run `read` against a deployed table (--table/--region) or the local store; undefined after reporting why not. */
 async function withTable<T>(
@@ -146,7 +186,8 @@ async function withTable<T>(
     err(`no local store at ${store}: run \`ai-visibility replay\` first, or give --table and --region\n`);
     return undefined;
   }
-  const db = await startLocalDynamoDb({ path: store });
+  const db = await withStoreErrors(err, () => startLocalDynamoDb({ path: store }));
+  if (!db) return undefined;
   try {
     if (!(await db.hasTable(LOCAL_TABLE_NAME))) {
       err(`the store at ${store} holds no replay: run \`ai-visibility replay\` first\n`);
@@ -166,6 +207,10 @@ async function lineageCommand(
 ): Promise<number> {
   if (args.length !== 1 || !/^(arn:|urn:ai-visibility:|s3:\/\/|https:\/\/)/.test(args[0])) {
     err(`lineage takes one ARN or S3 location\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args[0].length > MAX_ARN) {
+    err(`the ARN is ${args[0].length} characters; ARNs and S3 locations are at most ${MAX_ARN}\n`);
     return 2;
   }
   if (options.upstream && options.downstream) {
@@ -202,28 +247,32 @@ async function sweepCommand(
   try {
     result = await runLocalSweep(options.inventory, options.metrics, { storePath: options.store, logLevel: options.verbose ? 'INFO' : 'ERROR' });
   } catch (error) {
-    if (error instanceof SweepInputError) {
-      err(`${error.message}\n`);
+    if (error instanceof SweepInputError || error instanceof StoreError) {
+      err(`${printable(error.message)}\n`);
       return 1;
     }
     throw error;
   }
+  // A target that failed is a failed sweep, whatever was printed.
+  const code = result.summary.failedTargets.length > 0 ? 1 : 0;
+  if (code) err(`${result.summary.failedTargets.length} account-region(s) failed: ${result.summary.failedTargets.map((f) => printable(`${f.account}/${f.region}: ${f.error}`)).join('; ')}\n`);
   if (options.json) {
     out(`${JSON.stringify({ schemaVersion: 1, sweep: { targets: result.verdicts.length, verdicts: result.verdicts, summary: result.summary }, events: result.events }, null, 2)}\n`);
-    return 0;
+    return code;
   }
-  const { summary } = result;
+  const summary = printableDeep(result.summary);
+  const verdicts = printableDeep(result.verdicts);
   const lines = [
-    `GPU sweep ${summary.sweepId}: ${summary.window.start} to ${summary.window.end}, ${summary.targets} account-region(s), ${result.verdicts.length} resource(s)`,
+    `GPU sweep ${summary.sweepId}: ${summary.window.start} to ${summary.window.end}, ${summary.targets} account-region(s), ${verdicts.length} resource(s)`,
     `  ${Object.entries(summary.verdicts).map(([v, n]) => `${v} ${n}`).join(', ')}; ${summary.idleAccelerators} idle accelerator(s), about $${summary.wastedPerHour.toFixed(2)} an hour wasted`,
     `  ${summary.metricQueries} metric queries in ${summary.getMetricDataCalls} GetMetricData call(s)${summary.failedTargets.length ? `; failed: ${summary.failedTargets.map((f) => `${f.account}/${f.region} (${f.error})`).join(', ')}` : ''}`,
     '',
   ];
-  for (const v of result.verdicts) {
+  for (const v of verdicts) {
     lines.push(`  ${v.verdict.padEnd(17)} ${v.kind.padEnd(22)} ${v.resource}`, `      ${[v.gpuUtilization === null ? null : `GPU ${v.gpuUtilization}%`, v.gpuMemoryUsedPct === null ? null : `memory ${v.gpuMemoryUsedPct}%`, v.wastedPerHour ? `$${v.wastedPerHour.toFixed(2)}/h wasted` : null, ...v.evidence].filter(Boolean).join('; ')}`);
   }
   out(`${lines.join('\n')}\n`);
-  return 0;
+  return code;
 }
 
 async function agentCommand(
@@ -234,6 +283,10 @@ async function agentCommand(
 ): Promise<number> {
   if (args.length !== 1 || !args[0].startsWith('arn:')) {
     err(`agent takes one principal ARN\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args[0].length > MAX_ARN) {
+    err(`the ARN is ${args[0].length} characters; ARNs are at most ${MAX_ARN}\n`);
     return 2;
   }
   if (options.table !== undefined && !options.region) {

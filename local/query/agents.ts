@@ -7,6 +7,7 @@
 import { paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { canonicalPrincipal } from '../../lambdas/core/arn';
 import { groupBy } from '../../lambdas/shared/collections';
+import { printableDeep } from '../text';
 import type { Signal } from '../../lambdas/core/model';
 import { keys, RANGES, readAgentAction, readAgentProfile, type AgentActionItem, type AgentProfileItem, type RawItem } from '../../lambdas/shared/items';
 
@@ -113,7 +114,9 @@ export async function readAgent(client: DynamoDBDocumentClient, tableName: strin
   return { agent: agents[0], actions };
 }
 
-export function renderAgent(arn: string, agent: AgentEntry | undefined, actions: readonly AgentActionEntry[]): string {
+export function renderAgent(rawArn: string, rawAgent: AgentEntry | undefined, rawActions: readonly AgentActionEntry[]): string {
+  // Strings from records never reach the terminal raw.
+  const [arn, agent, actions] = printableDeep([rawArn, rawAgent, rawActions] as const);
   if (!agent) return `No AI agent ${canonicalPrincipal(arn)} in this inventory.\n`;
   const lines = [
     `Agent ${agent.arn}`,

@@ -8,6 +8,7 @@ import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk
 import { kindOfArn } from '../../lambdas/core/arn';
 import { keys, RANGES, readLineageEdge, readLineageNode, type LineageEdgeItem } from '../../lambdas/shared/items';
 import { nodeKind, s3Node, type SensitivityFrom } from '../../lambdas/core/lineage';
+import { printableDeep } from '../text';
 
 export interface LineageEntry {
   from: string;
@@ -138,7 +139,9 @@ function describe(n: LineageNode | undefined): string {
   return `${n.kind}${n.sensitivity ? `, ${n.sensitivity}` : ''}`;
 }
 
-export function renderLineage(result: LineageResult): string {
+export function renderLineage(raw: LineageResult): string {
+  // Strings from records never reach the terminal raw.
+  const result = printableDeep(raw);
   const { node } = result;
   if (!result.known) return `No lineage is recorded for ${node.arn}.\n`;
   const byArn = new Map(result.nodes.map((n) => [n.arn, n]));

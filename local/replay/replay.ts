@@ -44,6 +44,10 @@ export interface ReplayOptions {
   readonly logLevel?: string;
   /** Run the change feed over the table's changes (the report's `events`). @default true; the benchmark turns it off to measure it */
   readonly changeFeed?: boolean;
+  /** Bytes a file, or what a gzip file expands to, may hold. @default DEFAULT_MAX_FILE_BYTES */
+  readonly maxFileBytes?: number;
+  /** Files not read for their name or type, appended as they are found. */
+  readonly skipped?: Array<{ path: string; reason: string }>;
 }
 
 interface Pending {
@@ -115,7 +119,7 @@ export async function replayInto(
     await followWatched();
   };
 
-  for await (const file of readRecords(paths, problems)) {
+  for await (const file of readRecords(paths, problems, { maxFileBytes: options.maxFileBytes, skipped: options.skipped })) {
     stats.files++;
     // One delivery never spans log files: CloudTrail writes a file about every five minutes, and
     // agent capture rules updated after a delivery apply from the next file on, as they would

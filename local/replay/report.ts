@@ -7,6 +7,7 @@
  */
 import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PublishedEvent } from '../handlers';
+import { printableDeep } from '../text';
 import { readFinding, readLineageEdge, readPrincipal, readQuarantine, readResource, type RawItem } from '../../lambdas/shared/items';
 import { severityOrder, type FrameworkRef, type Signal } from '../../lambdas/core/model';
 import { agentsFromItems, type AgentActionEntry, type AgentEntry } from '../query/agents';
@@ -184,7 +185,9 @@ function table(rows: string[][]): string {
   return rows.map((r) => `  ${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')}`).join('\n');
 }
 
-export function renderReport(report: ReplayReport): string {
+export function renderReport(input: ReplayReport): string {
+  // Strings from records never reach the terminal raw.
+  const report = printableDeep(input);
   const { stats } = report;
   const lines: string[] = [];
   lines.push(

@@ -62,10 +62,11 @@ export function readInventory(path: string): RecordedInventory {
   const inv = readJsonFile<RecordedInventory>(path, 'inventory');
   if (!Array.isArray(inv?.resources)) throw new SweepInputError(`the inventory file ${path} has no "resources" list`);
   inv.resources.forEach((r, i) => {
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new SweepInputError(`resources[${i}] of ${path} is ${r === null ? 'null' : `a ${Array.isArray(r) ? 'list' : typeof r}`}, not a resource object`);
     const problems = [
       typeof r.arn === 'string' && r.arn.startsWith('arn:') ? '' : 'an "arn"',
       (SWEEP_KINDS as readonly string[]).includes(r.kind) ? '' : `a "kind" (one of ${SWEEP_KINDS.join(', ')})`,
-      /^\d{12}$/.test(String(r.account)) ? '' : 'a 12-digit "account"',
+      typeof r.account === 'string' && /^\d{12}$/.test(r.account) ? '' : 'a 12-digit "account" (a string: account ids keep their leading zeros)',
       typeof r.region === 'string' && r.region ? '' : 'a "region"',
       typeof r.name === 'string' && r.name ? '' : 'a "name"',
     ].filter(Boolean);
@@ -80,6 +81,19 @@ export function readMetrics(path: string): RecordedMetrics {
     throw new SweepInputError(`the metrics file ${path} needs a "window" with ISO "start" before "end"`);
   }
   if (!Array.isArray(m.series)) throw new SweepInputError(`the metrics file ${path} has no "series" list`);
+  m.series.forEach((s, i) => {
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new SweepInputError(`series[${i}] of ${path} is ${s === null ? 'null' : `a ${Array.isArray(s) ? 'list' : typeof s}`}, not a series object`);
+    const name = `series[${i}] (${String(s.namespace)} ${String(s.metricName)})`;
+    if (typeof s.namespace !== 'string' || typeof s.metricName !== 'string' || typeof s.stat !== 'string' || typeof s.dimensions !== 'object' || s.dimensions === null) {
+      throw new SweepInputError(`${name} of ${path} needs a "namespace", a "metricName", a "stat" and "dimensions"`);
+    }
+    if (!Array.isArray(s.points)) throw new SweepInputError(`${name} of ${path} has no "points" list`);
+    (s.points as readonly unknown[]).forEach((p: unknown, j: number) => {
+      const point = typeof p === 'object' && p !== null ? (p as Record<string, unknown>) : {};
+      if (Number.isNaN(Date.parse(String(point.t)))) throw new SweepInputError(`${name} of ${path}: points[${j}] needs an ISO "t"`);
+      if (typeof point.v !== 'number' || !Number.isFinite(point.v) || point.v < 0) throw new SweepInputError(`${name} of ${path}: points[${j}] has value ${JSON.stringify(point.v) ?? 'none'}; metric values are non-negative numbers`);
+    });
+  });
   return m;
 }
 
