@@ -52,6 +52,11 @@ export class OutcomeTally {
     for (const [id, o] of outcome.outcomes) this.last.set(id, o);
   }
 
+  /** Where one message ended (undefined: never delivered). */
+  of(messageId: string): MessageOutcome | undefined {
+    return this.last.get(messageId);
+  }
+
   /** Messages by where they ended; `failed` ones are the replay's to redeliver or dead-letter. */
   counts(): Record<MessageOutcome, number> {
     const out: Record<MessageOutcome, number> = { classified: 0, ignored: 0, quarantined: 0, failed: 0 };

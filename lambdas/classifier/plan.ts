@@ -114,10 +114,19 @@ function versionedAttributes(sightings: Sighting<ResourceObservation>[], reserve
 }
 
 
+/**
+ * The caller of the newest event that had one, ordered like a configuration attribute: an event
+ * with no caller to record (StopInstances on an instance the inventory may not know) leaves it
+ * as it is, whether it comes in the same batch or a later one.
+ */
+function lastPrincipalOf(sightings: readonly Sighting<ResourceObservation>[]): Record<string, VersionedValue> {
+  const newest = [...sightings].reverse().find((s) => s.principal);
+  return newest?.principal ? { lastPrincipal: { value: newest.principal, at: orderKey(newest.event) } } : {};
+}
+
 function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
   const head = sightings[sightings.length - 1];
   const latest = resourceLatest(head.observation, head.event.eventName);
-  if (head.principal) latest.lastPrincipal = head.principal;
   const reserved: Record<string, StoredValue> = { ...latest, ...Object.fromEntries(RESERVED_RESOURCE_FIELDS.map((f) => [f, true])) };
   const fill: Record<string, StoredValue> = {};
   // Who first revealed the resource: the caller of the oldest event (or, if that one had none,
@@ -137,7 +146,7 @@ function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
     head: orderOf(head.event),
     first: orderOf(sightings[0].event),
     latest,
-    attributes: versionedAttributes(sightings, reserved),
+    attributes: { ...versionedAttributes(sightings, reserved), ...lastPrincipalOf(sightings) },
     earliest,
     fill,
     sticky: {},

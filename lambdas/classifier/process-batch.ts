@@ -158,7 +158,8 @@ async function writeEntities(entities: readonly PlannedEntity[], run: Run): Prom
     try {
       const outcome = await run.deps.store.writeEntity(write);
       const family = familyOfKey(write.key);
-      if (outcome === 'created' && family === 'lineage') createdEdges.add(keyString(write.key));
+      // A new edge, or an edge an older event showed first (what downstream sensitivity rests on changed).
+      if ((outcome === 'created' || outcome === 'merged') && family === 'lineage') createdEdges.add(keyString(write.key));
       if (outcome === 'unknown-skipped') return;
       if (family === 'principal') run.stats.principalWrites++;
       else if (family === 'lineage') {

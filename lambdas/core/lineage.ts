@@ -162,12 +162,27 @@ export interface SensitivityFrom {
 }
 
 /** A bucket's own classification, as its tags showed it. */
+/** An event, by the two things that order it. */
+export interface EventRef {
+  readonly time: string;
+  readonly eventId: string;
+}
+
+/** The later of two events (by time, then id); undefined only when both are. */
+export function laterOf(a: EventRef | null | undefined, b: EventRef | null | undefined): EventRef | undefined {
+  if (!a) return b ?? undefined;
+  if (!b) return a;
+  return `${b.time}#${b.eventId}` > `${a.time}#${a.eventId}` ? b : a;
+}
+
 export interface OwnClassification {
   readonly level: string | null;
   /** `key=value` of the tag read, when there was one. */
   readonly tag?: string;
   /** When the tags were seen: the tag event's time, or the lookup's. */
   readonly at: string;
+  /** The tag event that showed them (source `event`). */
+  readonly eventId?: string;
   readonly source: 'event' | 'lookup';
   /** Why the tags could not be read (e.g. AccessDenied): recorded, never fatal. */
   readonly problem?: string;
@@ -179,7 +194,15 @@ export interface UpstreamState {
   readonly own?: OwnClassification | null;
   readonly sensitivity: string | null;
   readonly sensitivityFrom: SensitivityFrom | null;
+  /** The event the upstream node's sensitivity rests on (see `Resolved.basis`). */
+  readonly basis?: EventRef | null;
+  /** The event that first showed the edge. */
+  readonly edge?: EventRef;
 }
+
+/** The event an own classification rests on: the tag event, or the lookup (by its time). */
+export const ownBasis = (own: OwnClassification | null | undefined): EventRef | undefined =>
+  own?.level ? { time: own.at, eventId: own.eventId ?? `${own.source}:${own.tag ?? ''}` } : undefined;
 
 /** Paths longer than this are not followed: it bounds the stored path and ends any walk around a cycle. */
 export const MAX_PATH = 24;
@@ -187,6 +210,12 @@ export const MAX_PATH = 24;
 export interface Resolved {
   readonly sensitivity: string | null;
   readonly sensitivityFrom: SensitivityFrom | null;
+  /**
+   * The latest event among the facts the sensitivity rests on (the source's tag event and every
+   * edge on the path): when the sensitivity became true in event time, whatever order the facts
+   * arrived in. Findings are dated and attributed with it, so any order raises the same ones.
+   */
+  readonly basis: EventRef | null;
 }
 
 /**
@@ -200,28 +229,29 @@ export interface Resolved {
  * own classification: what was written into a bucket does not taint everything read from it.
  */
 export function resolveSensitivity(scheme: ClassificationScheme, node: string, own: OwnClassification | null | undefined, upstream: readonly UpstreamState[]): Resolved {
-  let best: Candidate | undefined = own?.level && own.tag && rank(scheme, own.level) > 0 ? { level: own.level, from: { arn: node, tag: own.tag, path: [node] } } : undefined;
+  let best: Candidate | undefined = own?.level && own.tag && rank(scheme, own.level) > 0 ? { level: own.level, from: { arn: node, tag: own.tag, path: [node] }, basis: ownBasis(own) } : undefined;
   for (const u of upstream) {
     const c = candidateVia(scheme, node, u);
     if (c && outranks(scheme, c, best)) best = c;
   }
-  return best ? { sensitivity: best.level, sensitivityFrom: best.from } : { sensitivity: null, sensitivityFrom: null };
+  return best ? { sensitivity: best.level, sensitivityFrom: best.from, basis: best.basis ?? null } : { sensitivity: null, sensitivityFrom: null, basis: null };
 }
 
 export interface Candidate {
   readonly level: string;
   readonly from: SensitivityFrom;
+  readonly basis?: EventRef;
 }
 
 /** What an upstream node offers `node` over one edge, or undefined (nothing, or refused: a loop, too long). */
 export function candidateVia(scheme: ClassificationScheme, node: string, u: Omit<UpstreamState, 'node'> & { node: string }): Candidate | undefined {
   if (u.relation === RELATIONS.contains) {
-    return u.own?.level && u.own.tag && rank(scheme, u.own.level) > 0 ? { level: u.own.level, from: { arn: u.node, tag: u.own.tag, path: [u.node, node] } } : undefined;
+    return u.own?.level && u.own.tag && rank(scheme, u.own.level) > 0 ? { level: u.own.level, from: { arn: u.node, tag: u.own.tag, path: [u.node, node] }, basis: laterOf(ownBasis(u.own), u.edge) } : undefined;
   }
   if (!u.sensitivity || !u.sensitivityFrom || rank(scheme, u.sensitivity) === 0) return undefined;
   const path = u.sensitivityFrom.path;
   if (path.includes(node) || path.length + 1 > MAX_PATH || path[path.length - 1] !== u.node) return undefined;
-  return { level: u.sensitivity, from: { ...u.sensitivityFrom, path: [...path, node] } };
+  return { level: u.sensitivity, from: { ...u.sensitivityFrom, path: [...path, node] }, basis: laterOf(u.basis, u.edge) };
 }
 
 /** Whether `c` wins over `best`: higher level, then shorter path (own classification first), then source and path by name. */

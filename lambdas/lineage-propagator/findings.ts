@@ -10,7 +10,7 @@ import { finding, type FindingRuleId } from '../core/findings';
 import { parseArn } from '../core/arn';
 import { SERVING_KINDS, TRAINED_MODEL_KINDS, TRAINING_KINDS } from '../core/kinds';
 import type { FindingObservation, Signal } from '../core/model';
-import { nodeKind, rank, RELATIONS, type Cause, type ClassificationScheme, type OwnClassification, type SensitivityFrom, type UpstreamState } from '../core/lineage';
+import { laterOf, nodeKind, ownBasis, rank, RELATIONS, type Cause, type ClassificationScheme, type EventRef, type OwnClassification, type SensitivityFrom, type UpstreamState } from '../core/lineage';
 
 /** The level each lineage rule was last raised at, per node. */
 export type Raised = Readonly<Partial<Record<FindingRuleId, string>>>;
@@ -22,6 +22,8 @@ export interface NodeView {
   readonly own: OwnClassification | null;
   readonly sensitivity: string | null;
   readonly sensitivityFrom: SensitivityFrom | null;
+  /** The latest event the sensitivity rests on: the findings are dated and attributed with it. */
+  readonly basis?: EventRef | null;
 }
 
 function lineageSignals(from: SensitivityFrom): Signal[] {
@@ -44,14 +46,17 @@ export function lineageFindings(
   const raised: Partial<Record<FindingRuleId, string>> = {};
   const findings: FindingObservation[] = [];
   const arn = parseArn(view.node);
-  const where = { eventId: cause.eventId, time: cause.time, account: arn?.account || cause.account, region: arn?.region || cause.region };
+  // Dated by the facts, not by the message that happened to recompute the node: any order of
+  // arrival raises the same findings (the cause is the fallback for states written before).
+  const place = { account: arn?.account || cause.account, region: arn?.region || cause.region };
+  const occasion = (basis: EventRef | null | undefined) => (basis ? { eventId: basis.eventId, time: basis.time, ...place } : { eventId: cause.eventId, time: cause.time, ...place });
   const sensitive = (level: string | null) => rank(scheme, level) >= rank(scheme, scheme.sensitiveFrom) && rank(scheme, level) > 0;
 
-  const consider = (rule: FindingRuleId, level: string | null, holds: boolean, summary: () => string, signals: () => Signal[]) => {
+  const consider = (rule: FindingRuleId, level: string | null, holds: boolean, summary: () => string, signals: () => Signal[], basis: EventRef | null | undefined = view.basis) => {
     if (!holds || !level) return;
     raised[rule] = level;
     if (rank(scheme, level) > rank(scheme, raisedBefore[rule])) {
-      findings.push(finding(rule, where, { resource: view.node, principal: null, summary: summary(), signals: signals() }));
+      findings.push(finding(rule, occasion(basis), { resource: view.node, principal: null, summary: summary(), signals: signals() }));
     }
   };
 
@@ -82,6 +87,7 @@ export function lineageFindings(
       () =>
         `${strongest.node} logs prompts and completions carrying ${strongest.sensitivity} data (from ${describe(through)}) to ${view.node}, which is ${storeLevel ? `classified only ${storeLevel}` : 'not classified'}.`,
       () => [...lineageSignals(through), { eventName: 'lineage', path: 'store.classification', value: view.own?.tag ?? null, note: storeLevel ? `store is ${storeLevel}` : 'store has no classification tag' }],
+      laterOf(laterOf(strongest.basis, strongest.edge), ownBasis(view.own)),
     );
   }
   return { raised, findings };

@@ -91,7 +91,7 @@ export type NodeState = LineageNodeState;
 
 const sameState = (a: NodeState | undefined, b: NodeState) =>
   a !== undefined &&
-  JSON.stringify([a.own, a.sensitivity, a.sensitivityFrom, a.raised, a.upstreamTruncated]) === JSON.stringify([b.own, b.sensitivity, b.sensitivityFrom, b.raised, b.upstreamTruncated]);
+  JSON.stringify([a.own, a.sensitivity, a.sensitivityFrom, a.basis, a.raised, a.upstreamTruncated]) === JSON.stringify([b.own, b.sensitivity, b.sensitivityFrom, b.basis, b.raised, b.upstreamTruncated]);
 
 /** The tag set's value for the scheme's key (exact key first, then any case). */
 function tagValue(scheme: ClassificationScheme, tags: Record<string, string>): { key: string; value: string } | undefined {
@@ -100,13 +100,14 @@ function tagValue(scheme: ClassificationScheme, tags: Record<string, string>): {
   return key === undefined ? undefined : { key, value: tags[key] };
 }
 
-export function classificationFromTags(scheme: ClassificationScheme, tags: Record<string, string>, at: string, source: OwnClassification['source']): OwnClassification {
+export function classificationFromTags(scheme: ClassificationScheme, tags: Record<string, string>, at: string, source: OwnClassification['source'], eventId?: string): OwnClassification {
   const tag = tagValue(scheme, tags);
-  if (!tag) return { level: null, at, source };
+  const seen = { at, source, ...(eventId ? { eventId } : {}) };
+  if (!tag) return { level: null, ...seen };
   const level = levelOf(scheme, tag.value);
   return level
-    ? { level, tag: `${tag.key}=${tag.value}`, at, source }
-    : { level: null, tag: `${tag.key}=${tag.value}`, at, source, problem: `${tag.key}=${tag.value} is not one of ${scheme.levels.join(', ')}` };
+    ? { level, tag: `${tag.key}=${tag.value}`, ...seen }
+    : { level: null, tag: `${tag.key}=${tag.value}`, ...seen, problem: `${tag.key}=${tag.value} is not one of ${scheme.levels.join(', ')}` };
 }
 
 export function createPropagator(deps: PropagatorDependencies) {
@@ -124,7 +125,7 @@ export function createPropagator(deps: PropagatorDependencies) {
   /** A bucket's own classification: the newer of its last tag event and its last lookup, looking up when the lookup is stale. */
   async function ownClassification(bucket: string, fromEvents: Record<string, unknown> | undefined, cached: Record<string, unknown> | undefined): Promise<OwnClassification | null> {
     const tagged = readLineageTags(fromEvents);
-    const byEvent = tagged ? classificationFromTags(scheme, tagged.tags, tagged.at, 'event') : undefined;
+    const byEvent = tagged ? classificationFromTags(scheme, tagged.tags, tagged.at, 'event', tagged.eventId) : undefined;
     const fresh = readFreshLookup(cached, now());
     let byLookup = fresh ? (readOwnClassification(fresh.value) ?? undefined) : undefined;
     if (!byLookup && deps.lookupTags) {
@@ -148,12 +149,12 @@ export function createPropagator(deps: PropagatorDependencies) {
     const truncated = inEdges.length > maxInEdges;
     const edges = inEdges.slice(0, maxInEdges).flatMap((item) => {
       const e = readLineageEdge(item);
-      return e && isRelation(e.relation) ? [{ from: e.from, relation: e.relation }] : [];
+      return e && isRelation(e.relation) ? [{ from: e.from, relation: e.relation, edge: { time: e.firstSeen, eventId: e.firstEventId } }] : [];
     });
     const upstreamItems = await store.getItems([...new Set(edges.map((e) => e.from))].map((from) => keys.lineageNode(from)));
     const upstream: UpstreamState[] = edges.flatMap((e) => {
       const s = readLineageNode(upstreamItems.get(keyString(keys.lineageNode(e.from))));
-      return s ? [{ node: e.from, relation: e.relation, own: s.own, sensitivity: s.sensitivity, sensitivityFrom: s.sensitivityFrom }] : [];
+      return s ? [{ node: e.from, relation: e.relation, own: s.own, sensitivity: s.sensitivity, sensitivityFrom: s.sensitivityFrom, basis: s.basis, edge: e.edge }] : [];
     });
     const own = bucket ? await ownClassification(node, items.get(keyString(keys.lineageTags(node))), items.get(keyString(keys.lookup('bucket-tags', node)))) : null;
     const resolved = resolveSensitivity(scheme, node, own, upstream);
@@ -223,5 +224,5 @@ export function createPropagator(deps: PropagatorDependencies) {
 
 /** Whether downstream nodes can see the change: what `resolveSensitivity` reads of a node. */
 function sensitivityChanged(before: NodeState | undefined, after: NodeState): boolean {
-  return JSON.stringify([before?.own ?? null, before?.sensitivity ?? null, before?.sensitivityFrom ?? null]) !== JSON.stringify([after.own, after.sensitivity, after.sensitivityFrom]);
+  return JSON.stringify([before?.own ?? null, before?.sensitivity ?? null, before?.sensitivityFrom ?? null, before?.basis ?? null]) !== JSON.stringify([after.own, after.sensitivity, after.sensitivityFrom, after.basis]);
 }

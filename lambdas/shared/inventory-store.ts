@@ -41,7 +41,18 @@ export function orderKey(o: EventOrder): string {
   return o.contentHash ? `${o.time}#${o.eventId}#${o.contentHash}` : `${o.time}#${o.eventId}`;
 }
 
-const hashOf = (v: unknown) => (typeof v === 'string' ? v : undefined);
+/**
+ * The stored order of an item's newest and oldest events (`lastOrder`, `firstOrder`: orderKey
+ * strings), so the fast path's condition is one comparison. Items written before these existed
+ * have only `lastSeen`/`lastEventId`: their fast path condition fails and the slow path, which
+ * reads them, merges correctly and adds the orders.
+ */
+const storedOrder = (item: Record<string, unknown>, which: 'last' | 'first'): string | undefined => {
+  const order = item[`${which}Order`];
+  if (typeof order === 'string') return order;
+  const time = item[`${which}Seen`];
+  return typeof time === 'string' ? orderKey({ time, eventId: String(item[`${which}EventId`] ?? '') }) : undefined;
+};
 
 /** The attribute that holds the version of a configuration attribute. */
 export const versionOf = (attribute: string) => `${attribute}@`;
@@ -70,8 +81,12 @@ export interface EntityWrite {
   readonly onlyIfKnown: boolean;
 }
 
-/** `created`: this write made the item (an `applied` write to an item that did not exist). */
-export type EntityOutcome = 'created' | 'applied' | 'older' | 'unknown-skipped';
+/**
+ * `created`: this write made the item (an `applied` write to an item that did not exist);
+ * `merged`: an older event changed the item (an earlier first sighting, an attribute it alone
+ * carried); `older`: an older event that changed nothing.
+ */
+export type EntityOutcome = 'created' | 'applied' | 'merged' | 'older' | 'unknown-skipped';
 
 
 export interface WriteStats {
@@ -177,21 +192,21 @@ export function changesFor(item: Record<string, unknown>, w: EntityWrite): Chang
   const set: Record<string, StoredValue> = {};
   const add: Record<string, string[]> = {};
   const stored = (k: string) => item[k];
-  const last = typeof item.lastSeen === 'string' ? orderKey({ time: item.lastSeen, eventId: String(item.lastEventId ?? ''), contentHash: hashOf(item.lastEventHash) }) : '';
-  const first = typeof item.firstSeen === 'string' ? orderKey({ time: item.firstSeen, eventId: String(item.firstEventId ?? ''), contentHash: hashOf(item.firstEventHash) }) : undefined;
+  const last = storedOrder(item, 'last') ?? '';
+  const first = storedOrder(item, 'first');
 
   if (orderKey(w.head) > last) {
     Object.assign(set, w.latest);
     set.lastSeen = w.head.time;
     set.lastEventId = w.head.eventId;
-    if (w.head.contentHash) set.lastEventHash = w.head.contentHash;
+    set.lastOrder = orderKey(w.head);
   } else {
     for (const [k, v] of Object.entries(w.latest)) if (stored(k) === undefined) set[k] = v;
   }
   if (first === undefined || orderKey(w.first) < first) {
     set.firstSeen = w.first.time;
     set.firstEventId = w.first.eventId;
-    if (w.first.contentHash) set.firstEventHash = w.first.contentHash;
+    set.firstOrder = orderKey(w.first);
     Object.assign(set, w.earliest);
   } else {
     for (const [k, v] of Object.entries(w.earliest)) if (stored(k) === undefined) set[k] = v;
@@ -288,7 +303,7 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
       if (!item) return w.onlyIfKnown ? 'unknown-skipped' : writeEntity(w);
       const changes = changesFor(item, w);
       if (isEmpty(changes)) return 'older';
-      if (await writeChanges(w.key, changes, item.rev)) return 'older';
+      if (await writeChanges(w.key, changes, item.rev)) return 'merged';
     }
     throw new Error(`${w.key.pk}: still contended after ${MAX_MERGE_ATTEMPTS} attempts`);
   }
@@ -326,15 +341,12 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
     u1.set('lastEventId', w.head.eventId);
     u1.setIfAbsent('firstSeen', w.first.time);
     u1.setIfAbsent('firstEventId', w.first.eventId);
-    if (w.head.contentHash) u1.set('lastEventHash', w.head.contentHash);
-    if (w.first.contentHash) u1.setIfAbsent('firstEventHash', w.first.contentHash);
+    u1.set('lastOrder', orderKey(w.head));
+    u1.setIfAbsent('firstOrder', orderKey(w.first));
     u1.add('rev', 1);
-    const t = u1.value(w.head.time);
-    const id = u1.value(w.head.eventId);
-    // Newer: a later time, or the same time and a greater eventID, or (two different records
-    // with one eventID) the same both and a greater content hash.
-    const tie = w.head.contentHash ? ` OR (lastSeen = ${t} AND lastEventId = ${id} AND (attribute_not_exists(lastEventHash) OR lastEventHash < ${u1.value(w.head.contentHash)}))` : '';
-    const ordered = `(lastSeen < ${t} OR (lastSeen = ${t} AND lastEventId < ${id})${tie})`;
+    // Newer: a greater order (time, then eventID, then content hash), one comparison; the slow
+    // path settles everything else (an older event, an item without a stored order).
+    const ordered = `lastOrder < ${u1.value(orderKey(w.head))}`;
     const base = w.onlyIfKnown ? `attribute_exists(pk) AND ${ordered}` : `(attribute_not_exists(pk) OR ${ordered})`;
     const after = await update(w.key, u1, [base, ...sizeGuards].join(' AND '), true);
     if (after === false) return mergeIntoStored(w);

@@ -38,6 +38,8 @@ export function resourceDiscoverer(principal: string, arn: string): Record<strin
 
 /** Fields an entity write may never take from an event's configuration attributes. */
 export const RESERVED_RESOURCE_FIELDS: readonly string[] = [
+  'lastOrder',
+  'firstOrder',
   'lastPrincipal',
   'discoveredBy',
   'firstSeen',
@@ -94,7 +96,7 @@ const NOT_CONFIGURATION = new Set([
   PARTITION_KEY,
   SORT_KEY,
   ...Object.values(INDEXES).flatMap((i) => [i.partitionKey, i.sortKey]),
-  ...['entity', 'arn', 'kind', 'service', 'account', 'region', 'status', 'signals', 'firstSeen', 'firstEventId', 'lastSeen', 'lastEventId', 'rev', 'sensitivity', 'sensitivityFrom'],
+  ...['entity', 'arn', 'kind', 'service', 'account', 'region', 'status', 'signals', 'firstSeen', 'firstEventId', 'firstOrder', 'lastSeen', 'lastEventId', 'lastOrder', 'rev', 'sensitivity', 'sensitivityFrom'],
 ]);
 
 export function readSensitivityFrom(v: unknown): SensitivityFrom | null {

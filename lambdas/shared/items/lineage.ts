@@ -2,7 +2,7 @@
  * Lineage items: each edge under both of its nodes, a node's computed sensitivity, and a
  * bucket's tags as tag events showed them (docs/lineage.md). Builders and readers.
  */
-import { nodeKind, type Cause, type OwnClassification, type Relation, type SensitivityFrom } from '../../core/lineage';
+import { nodeKind, type Cause, type EventRef, type OwnClassification, type Relation, type SensitivityFrom } from '../../core/lineage';
 import { ENTITY, indexKeys, keys } from './keys';
 import { isRecord, num, stringRecord, textOr, textOrNull, type Item, type RawItem, type StoredValue } from './read';
 import { readSensitivityFrom } from './inventory';
@@ -45,6 +45,8 @@ export interface LineageNodeState {
   readonly own: OwnClassification | null;
   readonly sensitivity: string | null;
   readonly sensitivityFrom: SensitivityFrom | null;
+  /** The latest event the sensitivity rests on (findings are attributed to it). */
+  readonly basis: EventRef | null;
   readonly raised: Raised;
   readonly upstreamTruncated: boolean;
   readonly rev?: number;
@@ -60,6 +62,7 @@ export function lineageNodeItem(state: LineageNodeState, rev: number, cause: Cau
     own: state.own,
     sensitivity: state.sensitivity,
     sensitivityFrom: state.sensitivityFrom,
+    basis: state.basis,
     raised: state.raised,
     upstreamTruncated: state.upstreamTruncated,
     rev,
@@ -74,6 +77,7 @@ export function readOwnClassification(v: unknown): OwnClassification | null {
     level: textOrNull(v.level),
     ...(typeof v.tag === 'string' ? { tag: v.tag } : {}),
     at: textOr(v.at, ''),
+    ...(typeof v.eventId === 'string' ? { eventId: v.eventId } : {}),
     source: v.source === 'lookup' ? 'lookup' : 'event',
     ...(typeof v.problem === 'string' ? { problem: v.problem } : {}),
   };
@@ -87,6 +91,7 @@ export function readLineageNode(item: RawItem | undefined): LineageNodeState | u
     own: readOwnClassification(item.own),
     sensitivity: textOrNull(item.sensitivity),
     sensitivityFrom: readSensitivityFrom(item.sensitivityFrom),
+    basis: readEventRef(item.basis),
     raised: stringRecord(item.raised),
     upstreamTruncated: item.upstreamTruncated === true,
     ...(num(item.rev) !== undefined ? { rev: num(item.rev) } : {}),
@@ -96,7 +101,13 @@ export function readLineageNode(item: RawItem | undefined): LineageNodeState | u
 /** A bucket's tags as its newest tag event showed them (the `tags` attribute is ordered by event). */
 export const lineageTagsLatest = (bucket: string): Record<string, StoredValue> => ({ entity: ENTITY.lineageTags, bucket });
 
-export function readLineageTags(item: RawItem | undefined): { tags: Record<string, string>; at: string } | undefined {
+/** A bucket's tags and the event that showed them (the `tags@` version is `<time>#<eventId>[#<hash>]`). */
+export function readLineageTags(item: RawItem | undefined): { tags: Record<string, string>; at: string; eventId: string } | undefined {
   if (!item || !isRecord(item.tags) || typeof item['tags@'] !== 'string') return undefined;
-  return { tags: stringRecord(item.tags), at: item['tags@'].split('#')[0] };
+  const [at, eventId = ''] = item['tags@'].split('#');
+  return { tags: stringRecord(item.tags), at, eventId };
+}
+
+export function readEventRef(v: unknown): EventRef | null {
+  return isRecord(v) && typeof v.time === 'string' && typeof v.eventId === 'string' ? { time: v.time, eventId: v.eventId } : null;
 }
