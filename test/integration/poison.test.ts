@@ -110,6 +110,26 @@ describe('poison records an attacker can send, among good ones', () => {
   });
 });
 
+describe('the goal: a batch of 1,000 good records with one poison of each kind', () => {
+  it('records the 1,000, and each poison is recorded bounded or set aside: nothing dead-lettered', async () => {
+    const table = await freshTable();
+    const good = invocations(1_000, 50);
+    const model = { ...structuredClone(good[0]), eventID: 'poison-model', requestParameters: { modelId: `anthropic.${'m'.repeat(1024 * 1024)}` } };
+    const caller = { ...structuredClone(good[1]), eventID: 'poison-caller', userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::956882123456:user/${'u'.repeat(2_100)}`, accountId: '956882123456' } };
+    const id = { ...structuredClone(good[2]), eventID: 'i'.repeat(1_100) };
+    const future = { ...structuredClone(good[3]), eventID: 'poison-future', eventTime: '9999-01-01T00:00:00Z' };
+    const response = await localClassifierHandler(db, table)(sqs([...good.slice(0, 500), model, caller, id, future, ...good.slice(500)]), context);
+    expect(response).toEqual({ batchItemFailures: [] });
+    const items = await scanTable(db.documents, table);
+    const { principals } = await state(table);
+    expect(principals.filter((p) => /user\/app-\d+$/.test(p.arn))).toHaveLength(50);
+    const model0 = items.find((i) => i.kind === 'foundation-model' && String(i.arn).endsWith('claude-3-5-sonnet-20240620-v1:0'))!;
+    // Every good call is on the model's item: the newest is the last good one.
+    expect(model0.lastEventId).toBe('invoke-00999');
+    expect(items.filter((i) => i.entity === 'quarantine').map((i) => i.reason)).toEqual(['eventTime 9999-01-01T00:00:00.000Z is more than 24 hours in the future']);
+  });
+});
+
 describe('isolating a coalesced write that fails', () => {
   it('1,000 good calls and one whose write the table refuses: 1,000 recorded, only the poison reported', async () => {
     const table = await freshTable();
