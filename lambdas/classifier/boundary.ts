@@ -63,25 +63,49 @@ export function boundedValue<T>(value: T): T {
   return value;
 }
 
-/** Strings, depth and breadth bounded; objects rebuilt with own properties only. */
-function prune(value: unknown, path: string, depth: number, notes: string[]): unknown {
+/** The dotted path of the value being pruned; built only when a note needs it. */
+const dotted = (path: ReadonlyArray<string | number>): string => path.join('.');
+
+/** Define a data property (a key named __proto__ stays data, never a prototype). */
+function put(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
+}
+
+/** Strings, depth and breadth bounded; objects rebuilt with own properties only. `path` is the walk's stack. */
+function prune(value: unknown, path: Array<string | number>, depth: number, notes: string[]): unknown {
   if (typeof value === 'string') {
-    if (value.length > LIMITS.string) notes.push(`${path}: ${value.length} characters, cut to ${LIMITS.string}`);
+    if (value.length <= LIMITS.string) return value;
+    notes.push(`${dotted(path)}: ${value.length} characters, cut to ${LIMITS.string}`);
     return cut(value, LIMITS.string);
   }
   if (value === null || typeof value !== 'object') return value;
   if (depth >= LIMITS.depth) {
-    notes.push(`${path}: nested deeper than ${LIMITS.depth} levels, cut`);
+    notes.push(`${dotted(path)}: nested deeper than ${LIMITS.depth} levels, cut`);
     return `[cut: nested deeper than ${LIMITS.depth} levels]`;
   }
   if (Array.isArray(value)) {
-    if (value.length > LIMITS.entries) notes.push(`${path}: ${value.length} elements, cut to ${LIMITS.entries}`);
-    return value.slice(0, LIMITS.entries).map((v, i) => prune(v, `${path}.${i}`, depth + 1, notes));
+    if (value.length > LIMITS.entries) notes.push(`${dotted(path)}: ${value.length} elements, cut to ${LIMITS.entries}`);
+    const n = Math.min(value.length, LIMITS.entries);
+    const out: unknown[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      path.push(i);
+      out[i] = prune(value[i], path, depth + 1, notes);
+      path.pop();
+    }
+    return out;
   }
-  const entries = Object.entries(value);
-  if (entries.length > LIMITS.entries) notes.push(`${path}: ${entries.length} keys, cut to ${LIMITS.entries}`);
-  // Object.fromEntries defines own properties: a key named __proto__ stays data, never a prototype.
-  return Object.fromEntries(entries.slice(0, LIMITS.entries).map(([k, v]) => [cut(k, 256), prune(v, path ? `${path}.${k}` : k, depth + 1, notes)]));
+  const keys = Object.keys(value);
+  if (keys.length > LIMITS.entries) notes.push(`${dotted(path)}: ${keys.length} keys, cut to ${LIMITS.entries}`);
+  const out: Record<string, unknown> = {};
+  const n = Math.min(keys.length, LIMITS.entries);
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    path.push(k);
+    put(out, k.length > 256 ? cut(k, 256) : k, prune((value as Record<string, unknown>)[k], path, depth + 1, notes));
+    path.pop();
+  }
+  return out;
 }
 
 const STRING_FIELDS = ['eventVersion', 'eventID', 'eventTime', 'eventSource', 'eventName', 'eventType', 'eventCategory', 'awsRegion', 'sourceIPAddress', 'userAgent', 'errorCode', 'errorMessage', 'recipientAccountId'] as const;
@@ -113,7 +137,7 @@ export function sanitizeRecord(raw: Record<string, unknown>): { record: CloudTra
   const notes: string[] = [];
   // eventID before the general cut: an over-long one is replaced, not cut.
   const eventID = raw.eventID;
-  const pruned = prune({ ...raw, eventID: typeof eventID === 'string' && eventID.length > LIMITS.eventId ? undefined : eventID }, '', 0, notes) as Record<string, unknown>;
+  const pruned = prune({ ...raw, eventID: typeof eventID === 'string' && eventID.length > LIMITS.eventId ? undefined : eventID }, [], 0, notes) as Record<string, unknown>;
   if (typeof eventID === 'string' && eventID.length > LIMITS.eventId) {
     pruned.eventID = `hashed:sha256:${sha(eventID)}`;
     notes.push(`eventID: ${eventID.length} characters (CloudTrail's are 36), replaced by its hash`);

@@ -185,8 +185,23 @@ export function normalize(input: unknown, now: number = Date.now()): NormalizeRe
       readOnly: asBoolean(record.readOnly),
       errorCode,
       record: record as CloudTrailRecord,
-      contentHash: sha256(JSON.stringify(record)).slice(0, 16),
       notes,
     },
   };
+}
+
+const contentHashes = new WeakMap<object, string>();
+
+/**
+ * A hash of the record as it crossed the boundary: it orders two different records with one
+ * eventID, so any order of arrival ends in the same state. Only a write needs it, so it is
+ * computed when first asked for (most matched records are never written), once per record.
+ */
+export function contentHashOf(event: Pick<NormalizedEvent, 'record'>): string {
+  let hash = contentHashes.get(event.record);
+  if (hash === undefined) {
+    hash = sha256(JSON.stringify(event.record)).slice(0, 16);
+    contentHashes.set(event.record, hash);
+  }
+  return hash;
 }

@@ -37,6 +37,7 @@ import { accountOfArn } from '../core/arn';
 import { AGENT_DEFAULTS } from '../core/defaults';
 import { orderKey, type EntityWrite, type VersionedValue } from '../shared/inventory-store';
 import type { Classification, NormalizedEvent } from './types';
+import { contentHashOf } from './normalize';
 import type { PrincipalObservation, ResourceObservation } from '../core/model';
 import type { LineageFacts } from './lineage/extract';
 import type { LineageMessage } from '../core/lineage';
@@ -64,11 +65,13 @@ export interface WritePlan {
 
 /** Events in order: time, eventID, then content (two different records with one eventID). */
 const ordering = (a: { event: NormalizedEvent }, b: { event: NormalizedEvent }) => {
-  const x = orderKey(a.event);
-  const y = orderKey(b.event);
+  const x = eventOrder(a.event);
+  const y = eventOrder(b.event);
   return x < y ? -1 : x > y ? 1 : 0;
 };
-const orderOf = (event: NormalizedEvent) => ({ time: event.time, eventId: event.eventId, contentHash: event.contentHash });
+const orderOf = (event: NormalizedEvent) => ({ time: event.time, eventId: event.eventId, contentHash: contentHashOf(event) });
+/** An event's place in the order every write compares: time, eventID, content hash. */
+const eventOrder = (event: NormalizedEvent): string => orderKey(orderOf(event));
 
 interface Sighting<T> {
   readonly messageId: string;
@@ -104,7 +107,7 @@ class ItemSet {
 function versionedAttributes(sightings: Sighting<ResourceObservation>[], reserved: Record<string, StoredValue>): Record<string, VersionedValue> {
   const out: Record<string, VersionedValue> = {};
   for (const s of sightings) {
-    const at = orderKey(s.event);
+    const at = eventOrder(s.event);
     for (const [name, value] of Object.entries(s.observation.attributes)) {
       // Configuration never shadows the item's own fields (kind, status, keys...).
       if (!(name in reserved) && !name.endsWith('@')) out[name] = { value, at };
@@ -121,7 +124,7 @@ function versionedAttributes(sightings: Sighting<ResourceObservation>[], reserve
  */
 function lastPrincipalOf(sightings: readonly Sighting<ResourceObservation>[]): Record<string, VersionedValue> {
   const newest = [...sightings].reverse().find((s) => s.principal);
-  return newest?.principal ? { lastPrincipal: { value: newest.principal, at: orderKey(newest.event) } } : {};
+  return newest?.principal ? { lastPrincipal: { value: newest.principal, at: eventOrder(newest.event) } } : {};
 }
 
 function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
@@ -172,9 +175,9 @@ function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite
   const attributes: Record<string, VersionedValue> = {};
   if (ai) {
     Object.assign(sticky, principalRole('ai-application'));
-    attributes.aiSignals = { value: ai.observation.signals.filter((x) => !isIdentityEvidence(x.path)), at: orderKey(ai.event) };
+    attributes.aiSignals = { value: ai.observation.signals.filter((x) => !isIdentityEvidence(x.path)), at: eventOrder(ai.event) };
     // The agent heuristic asks when a principal last called a model.
-    attributes.lastModelCallAt = { value: ai.event.time, at: orderKey(ai.event) };
+    attributes.lastModelCallAt = { value: ai.event.time, at: eventOrder(ai.event) };
   } else {
     Object.assign(fill, principalRole(first.role));
   }

@@ -65,8 +65,6 @@ export interface NormalizedEvent {
   readonly readOnly: boolean;
   readonly errorCode?: string;
   readonly record: CloudTrailRecord;
-  /** A hash of the record as it crossed the boundary: orders two different records with one eventID. */
-  readonly contentHash: string;
   /** What the typed boundary bounded or dropped (boundary.ts); empty for a well-formed record. */
   readonly notes: readonly string[];
 }

@@ -7,6 +7,7 @@ import { toEnvelope } from '../../local/replay/event-bus';
 import { planWrites } from '../../lambdas/classifier/plan';
 import { processMessages, type InboundMessage } from '../../lambdas/classifier/process-batch';
 import { classify } from '../../lambdas/classifier/classify';
+import { contentHashOf } from '../../lambdas/classifier/normalize';
 import type { EntityWrite, InventoryStore, Key } from '../../lambdas/shared/inventory-store';
 import { aiFixture, documentedRecord, normalized } from '../helpers';
 import type { LineageMessage } from '../../lambdas/core/lineage';
@@ -62,7 +63,7 @@ describe('coalescing', () => {
     expect(endpoint.messageIds).toEqual(new Set(['a', 'b']));
     expect(endpoint.write.latest).toMatchObject({ status: 'deleted', lastEventName: 'DeleteEndpoint' });
     // Ordered by the create event (its time, id and content hash).
-    expect(endpoint.write.attributes.endpointConfigName).toEqual({ value: 'fraud-model-config', at: `${create.time}#${create.eventId}#${create.contentHash}` });
+    expect(endpoint.write.attributes.endpointConfigName).toEqual({ value: 'fraud-model-config', at: `${create.time}#${create.eventId}#${contentHashOf(create)}` });
     expect(endpoint.write.earliest).toEqual({ discoveredBy: 'arn:aws:iam::111122223333:role/ml-pipeline', gsi3pk: 'PRINCIPAL#arn:aws:iam::111122223333:role/ml-pipeline', gsi3sk: 'RESOURCE#arn:aws:sagemaker:us-east-1:111122223333:endpoint/fraud-model' });
   });
 });
