@@ -169,6 +169,27 @@ async function withStoreErrors<T>(err: (text: string) => void, work: () => Promi
   }
 }
 
+/**
+ * What went wrong reaching a deployed table, in one line, for the mistakes a user makes (no
+ * credentials, a wrong table or region, no network); undefined for anything else (a bug).
+ */
+export function awsProblem(error: unknown, table: string, region: string): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { name, message } = error;
+  const code = (error as { code?: unknown }).code;
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    return 'no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or sign in with `aws sso login`';
+  }
+  if (name === 'ResourceNotFoundException') return `no table ${table} in ${region}: check --table and --region (the stack's InventoryTableName output)`;
+  if (['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'ExpiredToken', 'AccessDeniedException'].includes(name)) {
+    return `AWS refused the request (${name}): ${message.split('\n')[0]}`;
+  }
+  const network = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)\b/.exec(`${String(code)} ${message}`)?.[1] ?? (name === 'TimeoutError' ? name : undefined);
+  if (network) return `cannot reach DynamoDB in ${region} (${network}): check the region and the network`;
+  if ((error as { $metadata?: unknown }).$metadata !== undefined) return `DynamoDB answered ${name}: ${message.split('\n')[0]}`;
+  return undefined;
+}
+
 /** ARNs are at most 2,048 characters (IAM and the services' quotas); a longer argument is a mistake. */
 const MAX_ARN = 2_048;
 
@@ -179,7 +200,17 @@ async function withTable<T>(
   read: (client: DynamoDBDocumentClient, table: string) => Promise<T>,
 ): Promise<T | undefined> {
   if (options.table) {
-    return read(DynamoDBDocumentClient.from(new DynamoDBClient({ region: options.region })), options.table);
+    const client = new DynamoDBClient({ region: options.region, maxAttempts: 3 });
+    try {
+      return await read(DynamoDBDocumentClient.from(client), options.table);
+    } catch (error) {
+      const line = awsProblem(error, options.table, options.region ?? '');
+      if (!line) throw error;
+      err(`${printable(line)}\n`);
+      return undefined;
+    } finally {
+      client.destroy();
+    }
   }
   const store = options.store ?? DEFAULT_STORE;
   if (!existsSync(store)) {

@@ -22,8 +22,18 @@ export interface AiVisibilityConfig {
   readonly classifierBatchSize: number;
   /** Seconds SQS may wait to fill a batch (0-300; needed above 10 messages). Default 5. */
   readonly classifierMaxBatchingWindowSeconds: number;
+  /** Classifier invocations at once (the SQS event source's maximum concurrency, 2-1000). Default 5. */
+  readonly classifierMaxConcurrency: number;
   /** Deliveries before a message goes to the dead-letter queue. Default 5. */
   readonly maxReceiveCount: number;
+  /** The account's EventBridge event-pattern size quota in characters (2,048 unless raised by request, at most 4,096); the agent rules are sized for it. Default 2048. */
+  readonly eventPatternQuota: number;
+  /** Ship source maps with the functions and turn them on (readable stack traces, slower cold starts). Default false. */
+  readonly lambdaSourceMaps: boolean;
+  /** Email addresses subscribed to the operations topic (every alarm). Default none. */
+  readonly alarmEmails: readonly string[];
+  /** Tags put on every resource the stack creates, besides ai-visibility:stack. Default none. */
+  readonly resourceTags: Readonly<Record<string, string>>;
   /** ARNs of IAM roles and users declared AI agents (paths are ignored). Default none. */
   readonly agentPrincipals: readonly string[];
   /** A model call and then a write to another service within this many seconds marks an agent. Default 900. */
@@ -64,7 +74,12 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   logRetentionDays: 365,
   classifierBatchSize: CLASSIFIER_BATCH_SIZE,
   classifierMaxBatchingWindowSeconds: 5,
+  classifierMaxConcurrency: 5,
   maxReceiveCount: 5,
+  eventPatternQuota: 2_048,
+  lambdaSourceMaps: false,
+  alarmEmails: [],
+  resourceTags: {},
   agentPrincipals: [],
   agentBehaviourWindowSeconds: AGENT_DEFAULTS.behaviourWindowSeconds,
   agentDeniedBurstCount: AGENT_DEFAULTS.deniedBurstCount,
@@ -198,13 +213,37 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     }
     return v as Record<string, number>;
   };
+  const emails = (key: keyof AiVisibilityConfig): string[] => {
+    const v = input[key] ?? DEFAULT_CONFIG[key];
+    if (!Array.isArray(v) || !v.every((e) => typeof e === 'string' && /^[^\s@,]{1,64}@[^\s@,]+\.[^\s@,]+$/.test(e))) {
+      problems.push(`${key} must be a list of email addresses, got ${JSON.stringify(v)}`);
+      return [];
+    }
+    if (new Set(v).size !== v.length) problems.push(`${key} names an address more than once: ${JSON.stringify(v)}`);
+    return v as string[];
+  };
+  const tags = (key: keyof AiVisibilityConfig): Record<string, string> => {
+    const v = input[key] ?? DEFAULT_CONFIG[key];
+    // Tag keys 1-128 and values 0-256 characters; aws: is reserved, and ai-visibility: is this project's own.
+    const ok = isObject(v) && Object.entries(v).every(([k, t]) => /^(?!aws:)(?!ai-visibility:)[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(k) && typeof t === 'string' && /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u.test(t));
+    if (!ok || Object.keys(v).length > 40) {
+      problems.push(`${key} must map at most 40 tag keys (1-128 characters, not starting with aws: or ai-visibility:) to values of up to 256 characters, got ${JSON.stringify(v)}`);
+      return {};
+    }
+    return v as Record<string, string>;
+  };
   const config: AiVisibilityConfig = {
     dataEventTrail: bool('dataEventTrail'),
     retainData: bool('retainData'),
     logRetentionDays: int('logRetentionDays', 1, 3653),
     classifierBatchSize: int('classifierBatchSize', 1, 10_000),
     classifierMaxBatchingWindowSeconds: int('classifierMaxBatchingWindowSeconds', 0, 300),
+    classifierMaxConcurrency: int('classifierMaxConcurrency', 2, 1000),
     maxReceiveCount: int('maxReceiveCount', 1, 1000),
+    eventPatternQuota: int('eventPatternQuota', 2_048, 4_096),
+    lambdaSourceMaps: bool('lambdaSourceMaps'),
+    alarmEmails: emails('alarmEmails'),
+    resourceTags: tags('resourceTags'),
     agentPrincipals: arns('agentPrincipals'),
     agentBehaviourWindowSeconds: int('agentBehaviourWindowSeconds', 1, 86_400),
     agentDeniedBurstCount: int('agentDeniedBurstCount', 2, 10_000),

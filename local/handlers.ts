@@ -41,7 +41,7 @@ export function localClassifierEnvironment(tableName: string): ClassifierEnviron
 export function localClassifierHandler(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR', lineageQueue: LocalLineageQueue = new LocalLineageQueue(), tally?: OutcomeTally): ClassifierHandler {
   noLocalMetrics();
   // No AWS account locally: action-group functions resolve only from the events replayed.
-  return createClassifierHandler(localClassifierEnvironment(tableName), { dynamodb: db.client, logLevel, lookups: {}, lineageQueue, ...(tally ? { onOutcome: (o) => tally.add(o) } : {}) });
+  return createClassifierHandler(localClassifierEnvironment(tableName), { dynamodb: db.client, logLevel, lineageQueue, ...(tally ? { onOutcome: (o) => tally.add(o) } : {}) });
 }
 
 /** Where each message ended, as the classifier said after its last delivery (the replay's accounting). */

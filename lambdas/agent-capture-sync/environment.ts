@@ -7,6 +7,8 @@ export const AGENT_CAPTURE_SYNC_ENVIRONMENT = {
   EVENT_BUS_NAME: { description: 'bus that holds the capture rules', pattern: /^[A-Za-z0-9/_.-]{1,256}$/ },
   CAPTURE_QUEUE_ARN: { description: 'queue the rules deliver to', pattern: /^arn:aws[a-z-]*:sqs:/ },
   CAPTURE_DLQ_ARN: { description: 'dead-letter queue of the rules', pattern: /^arn:aws[a-z-]*:sqs:/ },
+  AGENT_RULE_PREFIX: { description: "name prefix of this deployment's agent rules (the only rules it changes)", pattern: /^[A-Za-z0-9_.-]{1,55}$/ },
+  EVENT_PATTERN_QUOTA: { description: "the account's EventBridge event-pattern size quota in characters (2048 by default, up to 4096)", pattern: /^\d{4}$/ },
 } as const satisfies EnvironmentSpec;
 
 export type AgentCaptureSyncEnvironment = EnvironmentOf<typeof AGENT_CAPTURE_SYNC_ENVIRONMENT>;

@@ -10,7 +10,6 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { LineageQueue } from '../core/lineage';
@@ -18,7 +17,7 @@ import { documentClient } from '../shared/dynamodb';
 import { defineHandler, type Handler } from '../shared/house-handler';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
 import { sqsLineageQueue } from '../shared/lineage-queue';
-import { createAgentDirectory, type AgentLookups } from './agents/directory';
+import { createAgentDirectory } from './agents/directory';
 import { agentSettingsFrom, CLASSIFIER_ENVIRONMENT, type ClassifierEnvironment } from './environment';
 import { processMessages, type BatchOutcome, type BatchStats } from './process-batch';
 
@@ -29,8 +28,6 @@ export interface ClassifierClients {
   readonly dynamodb: DynamoDBClient;
   /** Replaces the DynamoDB store altogether (benchmarks of everything but the database). */
   readonly store: InventoryStore;
-  /** AWS lookups of the agent step; the local replay has none. @default Lambda GetFunctionConfiguration */
-  readonly lookups: AgentLookups;
   /** Where lineage work goes. @default the LINEAGE_QUEUE_URL queue */
   readonly lineageQueue: LineageQueue;
   /** Told where each batch's messages ended (the local replay's accounting). @default nobody */
@@ -53,7 +50,7 @@ const classifier = defineHandler({
   build({ env, logger, metrics }, clients: Partial<ClassifierClients>): ClassifierHandler {
     const store = clients.store ?? createInventoryStore(documentClient(clients.dynamodb), env.TABLE_NAME);
     const agents = {
-      directory: createAgentDirectory(store, clients.lookups ?? lambdaLookups(new LambdaClient({}), logger)),
+      directory: createAgentDirectory(store),
       settings: agentSettingsFrom(env),
       ledgerRetentionDays: Number(env.ACTION_LEDGER_RETENTION_DAYS),
     };
@@ -72,8 +69,9 @@ const classifier = defineHandler({
       );
       for (const [name, stat] of METRICS) metrics.addMetric(name, MetricUnit.Count, outcome.stats[stat]);
       metrics.addMetric('FailureIsolationRuns', MetricUnit.Count, outcome.isolationRuns);
+      metrics.addMetric('EventsDeferred', MetricUnit.Count, outcome.deferred);
       clients.onOutcome?.(outcome);
-      logger.info('batch classified', { ...outcome.stats, isolationRuns: outcome.isolationRuns, ignoredReasons: outcome.ignoredReasons });
+      logger.info('batch classified', { ...outcome.stats, isolationRuns: outcome.isolationRuns, deferred: outcome.deferred, ignoredReasons: outcome.ignoredReasons });
       return { batchItemFailures: outcome.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
     };
   },
@@ -84,21 +82,3 @@ export const createClassifierHandler = classifier.create;
 
 /** The deployed entry point. */
 export const handler = classifier.handler;
-
-/**
- * Lambda GetFunctionConfiguration for the roles of agents' action-group functions. Functions in
- * other accounts, or that this role may not read, yield undefined (cached for a day).
- */
-export function lambdaLookups(lambda: LambdaClient, log: { warn(message: string, extra: Record<string, unknown>): void }): AgentLookups {
-  return {
-    async functionRole(functionArn) {
-      try {
-        const out = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionArn }));
-        return out.Role;
-      } catch (error) {
-        log.warn('cannot read the role of an agent action-group function', { functionArn, error: String(error) });
-        return undefined;
-      }
-    },
-  };
-}

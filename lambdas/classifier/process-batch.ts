@@ -61,6 +61,8 @@ export interface BatchOutcome {
   readonly outcomes: ReadonlyMap<string, MessageOutcome>;
   /** How many times failed messages were processed again to isolate the ones that fail alone. */
   readonly isolationRuns: number;
+  /** Messages handed back unprocessed (counted in `failed`) because the invocation ran out of time. */
+  readonly deferred: number;
   /** Why matched events were ignored, counted: for logs and the replay summary. */
   readonly ignoredReasons: Record<string, number>;
 }
@@ -74,12 +76,18 @@ export interface BatchDependencies {
   readonly agents?: { readonly directory: AgentDirectory; readonly settings: AgentSettings; readonly ledgerRetentionDays: number };
   /** The lineage step (edges, bucket tags, and work for the propagator); skipped when absent. */
   readonly lineage?: { readonly queue: LineageQueue };
-  /** Milliseconds the invocation has left; isolating failures stops below `ISOLATION_RESERVE_MS`. @default unbounded */
+  /**
+   * Milliseconds the invocation has left. Isolating failures stops below `ISOLATION_RESERVE_MS`;
+   * below `DEADLINE_RESERVE_MS` no new work starts, and what was not done goes back to SQS as
+   * batch item failures (a batch cut off by the timeout would come back whole). @default unbounded
+   */
   readonly timeLeftMs?: () => number;
 }
 
 /** Time kept back from isolating failures, for the last writes and the answer to SQS. */
 export const ISOLATION_RESERVE_MS = 15_000;
+/** Time kept back for the writes in flight and the answer to SQS: no new write starts below it. */
+export const DEADLINE_RESERVE_MS = 5_000;
 
 /** Where one message ended. */
 export type MessageOutcome = 'classified' | 'ignored' | 'quarantined' | 'failed';
@@ -93,6 +101,18 @@ interface Run {
   /** Quarantined messages and why. */
   readonly quarantined: Map<string, string>;
   readonly classified: Set<string>;
+  /** Messages whose work was not started for want of time (also in `failed`). */
+  readonly deferred: Set<string>;
+}
+
+const outOfTime = (run: Run): boolean => (run.deps.timeLeftMs?.() ?? Infinity) < DEADLINE_RESERVE_MS;
+
+/** Hand messages back unprocessed: they fail, and SQS delivers them again. */
+function defer(run: Run, ids: Iterable<string>): void {
+  for (const id of ids) {
+    run.failed.add(id);
+    run.deferred.add(id);
+  }
 }
 
 type Quarantined = { readonly item: Item; readonly messageId: string };
@@ -155,6 +175,7 @@ function lineageSightings(events: readonly BatchEvent[]): LineageSighting[] {
 async function writeEntities(entities: readonly PlannedEntity[], run: Run): Promise<Set<string>> {
   const createdEdges = new Set<string>();
   await pool(entities, run.deps.concurrency ?? 16, async ({ write, messageIds }) => {
+    if (outOfTime(run)) return defer(run, messageIds);
     try {
       const outcome = await run.deps.store.writeEntity(write);
       const family = familyOfKey(write.key);
@@ -176,6 +197,10 @@ async function writeEntities(entities: readonly PlannedEntity[], run: Run): Prom
 /** Findings, ledger entries, watch marks and quarantine records are immutable: one stream of batch puts. */
 async function putImmutable(immutable: readonly PlannedItem[], run: Run): Promise<void> {
   let failedKeys: Key[];
+  if (outOfTime(run)) {
+    for (const i of immutable) defer(run, i.messageIds);
+    return;
+  }
   try {
     failedKeys = await run.deps.store.putItems(immutable.map((i) => i.item));
   } catch (error) {
@@ -205,6 +230,10 @@ async function queueLineageWork(lineage: readonly LineageSighting[], createdEdge
     .map((s) => (redelivered.has(s.messageId) ? s : { ...s, facts: { ...s.facts, edges: s.facts.edges.filter(isNew) } }))
     .filter((s) => s.facts.edges.length > 0 || s.facts.bucketTags);
   const work = lineageMessages(changed);
+  if (work.length > 0 && outOfTime(run)) {
+    for (const w of work) defer(run, w.messageIds);
+    return;
+  }
   try {
     if (work.length > 0) await queue.send(work.map((w) => w.message));
   } catch (error) {
@@ -222,7 +251,12 @@ async function processOnce(messages: readonly InboundMessage[], deps: BatchDepen
     ignored: new Map<string, string>(),
     quarantined: new Map<string, string>(),
     classified: new Set<string>(),
+    deferred: new Set<string>(),
   };
+  if (outOfTime(run)) {
+    defer(run, messages.map((m) => m.messageId));
+    return run;
+  }
   const { events, quarantine } = readMessages(messages);
 
   // The agent step reads state; if it cannot, every message of this pass fails (and is isolated).
@@ -258,8 +292,11 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
   const reasons = new Map<string, string>();
   const quarantineReasons = new Map<string, string>();
   const work = { resourceWrites: 0, principalWrites: 0, findings: 0, agentActions: 0, lineageEdges: 0 };
+  const deferred = new Set<string>();
   const record = (group: readonly InboundMessage[], run: Run) => {
     for (const m of group) {
+      if (run.deferred.has(m.messageId)) deferred.add(m.messageId);
+      else deferred.delete(m.messageId);
       outcomes.set(m.messageId, outcomeIn(run, m.messageId));
       const reason = run.ignored.get(m.messageId);
       if (reason) reasons.set(m.messageId, reason);
@@ -286,11 +323,12 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
     }
   }
   if (isolationRuns > 0) deps.log?.warn('failures isolated', { runs: isolationRuns, failed: failedOf(messages).length, of: messages.length });
+  if (deferred.size > 0) deps.log?.warn('out of time: messages handed back unprocessed', { deferred: deferred.size, of: messages.length });
 
   const count = (o: MessageOutcome) => [...outcomes.values()].filter((x) => x === o).length;
   const ignoredReasons: Record<string, number> = {};
   for (const [id, reason] of reasons) if (outcomes.get(id) === 'ignored') ignoredReasons[reason] = (ignoredReasons[reason] ?? 0) + 1;
   for (const m of messages) if (outcomes.get(m.messageId) === 'quarantined') deps.log?.warn('quarantined', { source: m.source, reason: quarantineReasons.get(m.messageId) });
   const stats: BatchStats = { received: messages.length, classified: count('classified'), ignored: count('ignored'), quarantined: count('quarantined'), failed: count('failed'), ...work };
-  return { failedMessageIds: failedOf(messages).map((m) => m.messageId), stats, outcomes, isolationRuns, ignoredReasons };
+  return { failedMessageIds: failedOf(messages).map((m) => m.messageId), stats, outcomes, isolationRuns, deferred: deferred.size, ignoredReasons };
 }

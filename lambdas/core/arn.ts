@@ -156,3 +156,13 @@ export function canonicalPrincipal(arn: string): string {
 export function accountOfArn(arn: string): string {
   return parseArn(arn)?.account || /^urn:ai-visibility:[^:]+:(\d{12})/.exec(arn)?.[1] || 'unknown';
 }
+
+/** The partition a region belongs to (AWS General Reference, "Partitions"): cn-* is aws-cn, us-gov-* aws-us-gov, and so on. */
+export function partitionOfRegion(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('us-isob-')) return 'aws-iso-b';
+  if (region.startsWith('us-iso-')) return 'aws-iso';
+  if (region.startsWith('eusc-')) return 'aws-eusc';
+  return 'aws';
+}

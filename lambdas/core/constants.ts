@@ -40,3 +40,12 @@ export const SERVICE_STATE_EVENTS: Record<string, { source: string; eventSource:
 
 /** Name prefix of the EventBridge rules the agent capture sync owns (lambdas/shared/agent-capture.ts). */
 export const AGENT_RULE_PREFIX = 'ai-visibility-agents-';
+
+/** EventBridge's default event-pattern size quota, in characters (raisable to 4,096 by request). */
+export const DEFAULT_PATTERN_QUOTA = 2_048;
+
+/** EventBridge rule names: at most 64 characters of [.\-_A-Za-z0-9] (PutRule API reference). */
+export const MAX_RULE_NAME = 64;
+
+/** The longest suffix an agent rule's name gets after its prefix (`roles-001`). */
+export const AGENT_RULE_SUFFIX_CHARS = 'roles-001'.length;

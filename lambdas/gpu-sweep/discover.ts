@@ -15,7 +15,7 @@ import {
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { kindOfArn } from '../core/arn';
+import { kindOfArn, partitionOfRegion } from '../core/arn';
 import { indexQueries, readResource } from '../shared/items';
 import { ACCELERATORS, acceleratorsOf } from './catalog';
 import type { SweepTarget } from './metrics';
@@ -43,7 +43,7 @@ export function awsDiscovery(clients: { ec2: EC2Client; sagemaker: SageMakerClie
         for (const r of page.Reservations ?? []) {
           for (const i of r.Instances ?? []) {
             if (!i.InstanceId || !i.InstanceType || !acceleratorsOf(i.InstanceType)) continue;
-            found({ arn: `arn:aws:ec2:${region}:${r.OwnerId ?? account}:instance/${i.InstanceId}`, kind: 'gpu-instance', name: i.InstanceId, instanceType: i.InstanceType, instanceCount: 1 });
+            found({ arn: `arn:${partitionOfRegion(region)}:ec2:${region}:${r.OwnerId ?? account}:instance/${i.InstanceId}`, kind: 'gpu-instance', name: i.InstanceId, instanceType: i.InstanceType, instanceCount: 1 });
           }
         }
       }

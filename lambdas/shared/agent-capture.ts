@@ -3,18 +3,21 @@
  * agents, and model callers that may turn out to be agents), whatever the service. Pure: the
  * sync Lambda turns the list into rules on the bus, the local replay evaluates it directly.
  *
- * Mechanism: exact-match lists of principal ARNs, split into as many rules as the 4,096-character
- * pattern limit needs. Exact matches do not count against the quota of 30 wildcard rules per
- * bus; each rule holds about 40 roles, so the default quota of 300 rules per bus covers
- * thousands of agents. Roles are matched on `userIdentity.sessionContext.sessionIssuer.arn` (with
- * their IAM path when it is known, and without), users on `userIdentity.arn`. The rules use
- * ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS: an agent's reads are actions too.
+ * Mechanism: exact-match lists of principal ARNs, split into as many rules as the event-pattern
+ * size quota needs. That quota is 2,048 characters by default and can be raised to 4,096
+ * (EventBridge User Guide, "Amazon EventBridge quotas": "Event pattern size"); the rules are sized
+ * for the default unless the deployment says the quota was raised. Exact matches do not count
+ * against the quota of 30 wildcard rules per bus; at the default size a rule holds about 15-20
+ * roles, so the default quota of 300 rules per bus covers thousands of agents. Roles are matched
+ * on `userIdentity.sessionContext.sessionIssuer.arn` (with their IAM path when it is known, and
+ * without), users on `userIdentity.arn`. Calls a service makes on a principal's behalf
+ * (`userIdentity.invokedBy`) are not the agent's own actions: the pattern leaves them out, so
+ * they are never delivered or paid for. The rules use ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS:
+ * an agent's reads are actions too.
  */
-import { AGENT_RULE_PREFIX, CLOUDTRAIL_API_CALL } from '../core/constants';
+import { AGENT_RULE_PREFIX, CLOUDTRAIL_API_CALL, DEFAULT_PATTERN_QUOTA } from '../core/constants';
 
-export { AGENT_RULE_PREFIX };
-/** Stay clear of EventBridge's 4,096-character pattern limit. */
-export const MAX_PATTERN_CHARS = 3_900;
+export { AGENT_RULE_PREFIX, DEFAULT_PATTERN_QUOTA };
 
 export interface WatchedPrincipal {
   /** Canonical principal ARN (roles and users without their path). */
@@ -29,14 +32,21 @@ export interface AgentRule {
   readonly pattern: Record<string, unknown>;
 }
 
+export interface AgentRuleOptions {
+  /** Name prefix of the rules (one per deployment). @default AGENT_RULE_PREFIX */
+  readonly prefix?: string;
+  /** The account's event-pattern size quota. @default DEFAULT_PATTERN_QUOTA */
+  readonly patternQuota?: number;
+}
+
 const ROLE = /^arn:[^:]+:iam::\d{12}:role\//;
 const USER = /^arn:[^:]+:iam::\d{12}:user\//;
 
-function chunk(values: string[], build: (values: string[]) => Record<string, unknown>): Array<Record<string, unknown>> {
+function chunk(values: string[], limit: number, build: (values: string[]) => Record<string, unknown>): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
   let current: string[] = [];
   for (const v of values) {
-    if (current.length > 0 && JSON.stringify(build([...current, v])).length > MAX_PATTERN_CHARS) {
+    if (current.length > 0 && JSON.stringify(build([...current, v])).length > limit) {
       out.push(build(current));
       current = [];
     }
@@ -46,10 +56,14 @@ function chunk(values: string[], build: (values: string[]) => Record<string, unk
   return out;
 }
 
+/** Not a call made on the principal's behalf by a service. */
+const OWN_CALLS = { invokedBy: [{ exists: false }] };
 const apiCalls = (detail: Record<string, unknown>) => ({ 'detail-type': [CLOUDTRAIL_API_CALL], detail });
 
 /** The rules for a set of watched principals; the same set always yields the same rules. */
-export function agentCaptureRules(watched: readonly WatchedPrincipal[]): AgentRule[] {
+export function agentCaptureRules(watched: readonly WatchedPrincipal[], options: AgentRuleOptions = {}): AgentRule[] {
+  const prefix = options.prefix ?? AGENT_RULE_PREFIX;
+  const limit = options.patternQuota ?? DEFAULT_PATTERN_QUOTA;
   const roles = new Set<string>();
   const users = new Set<string>();
   for (const w of watched) {
@@ -59,11 +73,11 @@ export function agentCaptureRules(watched: readonly WatchedPrincipal[]): AgentRu
     }
   }
   const rules: AgentRule[] = [];
-  chunk([...roles].sort(), (arns) => apiCalls({ userIdentity: { sessionContext: { sessionIssuer: { arn: arns } } } })).forEach((pattern, i) =>
-    rules.push({ name: `${AGENT_RULE_PREFIX}roles-${String(i + 1).padStart(3, '0')}`, description: 'ai-visibility: every call of watched AI agent roles', pattern }),
+  chunk([...roles].sort(), limit, (arns) => apiCalls({ userIdentity: { sessionContext: { sessionIssuer: { arn: arns } }, ...OWN_CALLS } })).forEach((pattern, i) =>
+    rules.push({ name: `${prefix}roles-${String(i + 1).padStart(3, '0')}`, description: 'ai-visibility: every call of watched AI agent roles', pattern }),
   );
-  chunk([...users].sort(), (arns) => apiCalls({ userIdentity: { arn: arns } })).forEach((pattern, i) =>
-    rules.push({ name: `${AGENT_RULE_PREFIX}users-${String(i + 1).padStart(3, '0')}`, description: 'ai-visibility: every call of watched AI agent users', pattern }),
+  chunk([...users].sort(), limit, (arns) => apiCalls({ userIdentity: { arn: arns, ...OWN_CALLS } })).forEach((pattern, i) =>
+    rules.push({ name: `${prefix}users-${String(i + 1).padStart(3, '0')}`, description: 'ai-visibility: every call of watched AI agent users', pattern }),
   );
   return rules;
 }

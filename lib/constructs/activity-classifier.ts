@@ -2,8 +2,7 @@
  * AiActivityClassifier: the Lambda that drains the capture queue, classifies each event and
  * writes the inventory. Partial batch responses let one bad message fail alone.
  */
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -12,7 +11,6 @@ import { CLASSIFIER_ENVIRONMENT, CLASSIFIER_SERVICE } from '../../lambdas/classi
 import { AGENT_DEFAULTS, CLASSIFIER_BATCH_SIZE } from '../../lambdas/core/defaults';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { AiVisibilityFunction, type HouseFunctionOptions } from './house-function';
-import { nagArn } from './nag';
 import type { AiInventoryTable } from './inventory-table';
 import type { LineagePropagation } from './lineage-propagation';
 
@@ -41,6 +39,12 @@ export interface AiActivityClassifierProps extends HouseFunctionOptions {
   readonly batchSize?: number;
   /** How long SQS may wait to fill a batch (needed above 10 messages). @default 5 seconds */
   readonly maxBatchingWindow?: Duration;
+  /**
+   * Classifier invocations at once (the event source's MaximumConcurrency, 2-1000): bounds what a
+   * burst takes from the account's Lambda concurrency and the table's write rate, without a
+   * reservation. @default 5
+   */
+  readonly maxConcurrency?: number;
   /** @default the defaults of AgentSettingsProps */
   readonly agents?: AgentSettingsProps;
   /** Where the classifier sends the lineage nodes whose sensitivity must be recomputed. */
@@ -61,6 +65,7 @@ export class AiActivityClassifier extends Construct {
       memorySize: 1024,
       logRetentionDays: props.logRetentionDays,
       logRemovalPolicy: props.logRemovalPolicy,
+      sourceMaps: props.sourceMaps,
       encryptionKey: props.encryptionKey,
       environment: environmentFor(CLASSIFIER_ENVIRONMENT, {
         ...houseEnvironment(CLASSIFIER_SERVICE),
@@ -75,22 +80,12 @@ export class AiActivityClassifier extends Construct {
     });
     props.inventory.grantClassifierWrites(this.function);
     props.lineage.grantSend(this.function);
-    // The roles of agents' action-group functions, when no event showed them (same account only).
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:GetFunctionConfiguration'],
-        resources: [Stack.of(this).formatArn({ service: 'lambda', resource: 'function', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-      }),
-    );
-    Validations.of(this.function.role!).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagArn(this, 'lambda', 'function:*')}]`,
-      reason: "The action-group functions of Bedrock agents are created by users after deployment; reading their configuration (their execution role) is read-only and limited to this account and region.",
-    });
     this.function.addEventSource(
       new SqsEventSource(props.queue, {
         batchSize,
         maxBatchingWindow: batchSize > 10 ? (props.maxBatchingWindow ?? Duration.seconds(5)) : undefined,
         reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency ?? 5,
       }),
     );
   }

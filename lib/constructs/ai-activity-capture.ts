@@ -9,7 +9,7 @@
  * retries delivery for 24 hours, the consumer reports partial batch failures, and whatever
  * still cannot be processed waits in the dead-letter queue (14 days) for inspection and redrive.
  */
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -29,6 +29,8 @@ export interface AiActivityCaptureProps {
   readonly maxReceiveCount?: number;
   /** @default Duration.days(14) */
   readonly retentionPeriod?: Duration;
+  /** Keep the queues' key when the stack is deleted (messages in flight stay decryptable). @default true */
+  readonly retainKey?: boolean;
 }
 
 export class AiActivityCapture extends Construct {
@@ -44,7 +46,7 @@ export class AiActivityCapture extends Construct {
     super(scope, id);
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     const stack = Stack.of(this);
-    this.key = new kms.Key(this, 'Key', { description: 'ai-visibility capture queues encryption', enableKeyRotation: true });
+    this.key = new kms.Key(this, 'Key', { description: 'ai-visibility capture queues encryption', enableKeyRotation: true, removalPolicy: (props.retainKey ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY });
     const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.KMS,

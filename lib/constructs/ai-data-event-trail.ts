@@ -10,9 +10,22 @@
  * key ends with a model-file suffix. The trail logs no management events, so it does not
  * double-bill the organization's existing trail. Cost: $0.10 per 100,000 data events
  * delivered, plus S3 storage (docs/capture.md has an estimate).
+ *
+ * One trail per regional stack, logging that region only: each region's stack captures its own
+ * region's events from its own default bus, so a single-region trail is what each needs, no data
+ * event is logged (and charged) twice, and each region uses one of its trail quota. (A
+ * multi-region trail must include global service events, CloudTrail refuses one without them;
+ * one per regional stack would also log every region's data events once per stack.)
+ *
+ * Log files are encrypted with a customer-managed key. The key and the bucket let CloudTrail in
+ * for this trail only (`aws:SourceArn`, and the key its CloudTrail encryption context): CloudTrail
+ * User Guide, "Configure AWS KMS key policies for CloudTrail" and "Amazon S3 bucket policy for
+ * CloudTrail".
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { MODEL_FILE_SUFFIXES, S3_OBJECT_WRITE_EVENTS } from '../capture/patterns';
@@ -34,9 +47,15 @@ export interface AiDataEventTrailProps {
   readonly logFileRetentionDays?: number;
 }
 
+/** CloudTrail trail names: 3-128 characters. */
+const MAX_TRAIL_NAME = 128;
+
 export class AiDataEventTrail extends Construct {
-  readonly trail: cloudtrail.Trail;
+  readonly trail: cloudtrail.CfnTrail;
   readonly bucket: s3.Bucket;
+  readonly key: kms.Key;
+  /** The trail's ARN (known before it exists: the conditions name it). */
+  readonly trailArn: string;
 
   constructor(scope: Construct, id: string, props: AiDataEventTrailProps = {}) {
     super(scope, id);
@@ -62,15 +81,47 @@ export class AiDataEventTrail extends Construct {
       lifecycleRules: [{ expiration: Duration.days(props.logFileRetentionDays ?? 365), noncurrentVersionExpiration: Duration.days(30) }],
       removalPolicy,
     });
-    this.trail = new cloudtrail.Trail(this, 'Trail', {
-      bucket: this.bucket,
-      isMultiRegionTrail: true,
+    const stack = Stack.of(this);
+    const trailName = `${stack.stackName}-ai-data-events`.slice(-MAX_TRAIL_NAME);
+    this.trailArn = stack.formatArn({ service: 'cloudtrail', resource: 'trail', resourceName: trailName });
+    const cloudtrailPrincipal = new iam.ServicePrincipal('cloudtrail.amazonaws.com');
+    const thisTrail = { StringEquals: { 'aws:SourceArn': this.trailArn } };
+
+    this.key = new kms.Key(this, 'Key', { description: 'ai-visibility data-event trail log files', enableKeyRotation: true, removalPolicy });
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudTrailToEncryptLogs',
+        principals: [cloudtrailPrincipal],
+        actions: ['kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { ...thisTrail, StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': stack.formatArn({ service: 'cloudtrail', region: '*', resource: 'trail', resourceName: '*' }) } },
+      }),
+    );
+    this.key.addToResourcePolicy(new iam.PolicyStatement({ sid: 'AllowCloudTrailToDescribeKey', principals: [cloudtrailPrincipal], actions: ['kms:DescribeKey'], resources: ['*'], conditions: thisTrail }));
+
+    this.bucket.addToResourcePolicy(new iam.PolicyStatement({ sid: 'AWSCloudTrailAclCheck', principals: [cloudtrailPrincipal], actions: ['s3:GetBucketAcl'], resources: [this.bucket.bucketArn], conditions: thisTrail }));
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AWSCloudTrailWrite',
+        principals: [cloudtrailPrincipal],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`AWSLogs/${stack.account}/*`)],
+        conditions: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': this.trailArn } },
+      }),
+    );
+
+    const cfn = new cloudtrail.CfnTrail(this, 'Trail', {
+      trailName,
+      isLogging: true,
+      s3BucketName: this.bucket.bucketName,
+      kmsKeyId: this.key.keyArn,
+      isMultiRegionTrail: false,
       includeGlobalServiceEvents: false,
-      enableFileValidation: true,
+      enableLogFileValidation: true,
     });
-    const cfn = this.trail.node.defaultChild as cloudtrail.CfnTrail;
-    // Basic and advanced selectors exclude each other: drop the basic one the L2 writes.
-    cfn.addPropertyDeletionOverride('EventSelectors');
+    // CloudTrail checks the bucket policy when the trail is created.
+    cfn.node.addDependency(this.bucket.policy!);
+    this.trail = cfn;
     cfn.advancedEventSelectors = [
       ...AI_DATA_EVENT_RESOURCE_TYPES.map(({ type, name }) => ({
         name,

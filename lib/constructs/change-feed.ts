@@ -49,7 +49,10 @@ export class ChangeFeed extends Construct {
       memorySize: 256,
       logRetentionDays: props.logRetentionDays,
       logRemovalPolicy: props.logRemovalPolicy,
+      sourceMaps: props.sourceMaps,
       encryptionKey: props.encryptionKey,
+      // Its failure destination: stream records it could not publish within a day.
+      deadLetterQueue: true,
       environment: environmentFor(CHANGE_FEED_ENVIRONMENT, { ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: this.eventBus.eventBusName }),
     });
     this.eventBus.grantPutEventsTo(this.function);

@@ -10,11 +10,12 @@
  * `ai-visibility sweep`). Only the stack's own account is swept until the organization
  * deployment lands; the Map already takes any list of account-regions.
  */
-import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -61,10 +62,15 @@ export interface GpuUtilizationSweepProps extends HouseFunctionOptions {
   readonly eventBus?: events.IEventBus;
 }
 
+/** Lambda errors a task state retries: the service's own and throttling (Lambda.TooManyRequestsException), which CDK's retryOnServiceExceptions leaves out. */
+export const LAMBDA_TRANSIENT_ERRORS = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+
 export class GpuUtilizationSweep extends Construct {
   readonly function: AiVisibilityFunction;
   readonly stateMachine: sfn.StateMachine;
   readonly schedule: scheduler.Schedule;
+  /** Sweep starts Scheduler could not make (after its retries). */
+  readonly scheduleDeadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: GpuUtilizationSweepProps) {
     super(scope, id);
@@ -80,6 +86,7 @@ export class GpuUtilizationSweep extends Construct {
       memorySize: 1024,
       logRetentionDays: props.logRetentionDays,
       logRemovalPolicy: props.logRemovalPolicy,
+      sourceMaps: props.sourceMaps,
       encryptionKey: props.encryptionKey,
       environment: environmentFor(GPU_SWEEP_ENVIRONMENT, {
         ...houseEnvironment(GPU_SWEEP_SERVICE),
@@ -128,8 +135,11 @@ export class GpuUtilizationSweep extends Construct {
       });
     }
 
-    const invoke = (name: string, payload: Record<string, unknown>) =>
-      new tasks.LambdaInvoke(this, name, { lambdaFunction: this.function, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, retryOnServiceExceptions: true });
+    const invoke = (name: string, payload: Record<string, unknown>) => {
+      const task = new tasks.LambdaInvoke(this, name, { lambdaFunction: this.function, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, retryOnServiceExceptions: false });
+      task.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, jitterStrategy: sfn.JitterType.FULL });
+      return task;
+    };
 
     const planStep = invoke('Plan', { step: 'plan', 'input.$': '$' });
     const target = invoke('SweepTarget', { step: 'target', 'target.$': '$' });
@@ -142,10 +152,31 @@ export class GpuUtilizationSweep extends Construct {
     perTarget.itemProcessor(target);
     const summarizeStep = invoke('Summarize', { step: 'summarize', plan: { 'sweepId.$': '$.sweepId', 'window.$': '$.window' }, 'results.$': '$.results' });
 
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: props.logRetentionDays as logs.RetentionDays, removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY });
-    // Roles under the /ai-visibility/ path, like every role of the stack (the capture rules skip their calls).
-    const machineRole = new iam.Role(this, 'StateMachineRole', { path: OWN_ROLE_PATH, assumedBy: new iam.ServicePrincipal('states.amazonaws.com'), description: 'Execution role of the ai-visibility GPU sweep state machine' });
-    const schedulerRole = new iam.Role(this, 'SchedulerRole', { path: OWN_ROLE_PATH, assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'), description: 'Role EventBridge Scheduler starts the ai-visibility GPU sweep with' });
+    // Under /aws/vendedlogs/, as Step Functions advises (CloudWatch Logs resource policies stay
+    // small); the stack id's unique part keeps a retained group from blocking a later deployment.
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${stack.stackName}-gpu-sweep-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`,
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    // Roles under the /ai-visibility/ path, like every role of the stack (the capture rules skip
+    // their calls), each assumable by its service only on behalf of this account's resources
+    // (confused deputy prevention: Step Functions and Scheduler User Guides).
+    const machineRole = new iam.Role(this, 'StateMachineRole', {
+      path: OWN_ROLE_PATH,
+      assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('states.amazonaws.com'), {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      }),
+      description: 'Execution role of the ai-visibility GPU sweep state machine',
+    });
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      path: OWN_ROLE_PATH,
+      assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('scheduler.amazonaws.com'), {
+        StringEquals: { 'aws:SourceAccount': stack.account, 'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' }) },
+      }),
+      description: 'Role EventBridge Scheduler starts the ai-visibility GPU sweep with',
+    });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       role: machineRole,
       comment: 'ai-visibility GPU utilization sweep',
@@ -165,10 +196,20 @@ export class GpuUtilizationSweep extends Construct {
       reason: 'X-Ray tracing and CloudWatch Logs delivery for state machines (logs:CreateLogDelivery and the like) support no resource-level permissions.',
     });
 
+    this.scheduleDeadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    Validations.of(this.scheduleDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the sweep schedule.' });
+    // Scheduler sends to the encrypted queue with the schedule's role.
+    props.encryptionKey.grant(schedulerRole, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: 'ai-visibility: run the GPU utilization sweep',
       schedule: scheduler.ScheduleExpression.expression(props.schedule ?? DEFAULT_SWEEP_SCHEDULE),
-      target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, { input: scheduler.ScheduleTargetInput.fromObject({}), role: schedulerRole }),
+      target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, {
+        input: scheduler.ScheduleTargetInput.fromObject({}),
+        role: schedulerRole,
+        deadLetterQueue: this.scheduleDeadLetterQueue,
+        retryAttempts: 10,
+        maxEventAge: Duration.minutes(30),
+      }),
     });
   }
 }

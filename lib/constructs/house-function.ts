@@ -2,10 +2,12 @@
  * AiVisibilityFunction: the one way this project makes a Lambda function.
  *
  * It fixes what no function may forget: the latest Node.js runtime aws-cdk-lib offers, arm64,
- * JSON logs into a log group with a retention, source maps, X-Ray tracing, an encrypted
- * dead-letter queue for failed asynchronous invocations, and a role of its own under the
+ * JSON logs into a log group with a retention, X-Ray tracing, and a role of its own under the
  * `/ai-visibility/` IAM path (how the capture rules recognise, and skip, the stack's own
- * calls) that starts with nothing but writing to its own log group.
+ * calls) that starts with nothing but writing to its own log group. Source maps only when asked
+ * (they cost cold-start time). An encrypted dead-letter queue only for a function that is
+ * invoked asynchronously or sends its failures somewhere: the others are fed by queues that
+ * have their own.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -28,6 +30,8 @@ export interface HouseFunctionOptions {
   readonly logRemovalPolicy?: RemovalPolicy;
   /** Key that encrypts the functions' dead-letter queues. */
   readonly encryptionKey: kms.IKey;
+  /** Ship source maps and turn them on (stack traces point at the TypeScript). @default false */
+  readonly sourceMaps?: boolean;
 }
 
 export interface AiVisibilityFunctionProps extends HouseFunctionOptions {
@@ -40,6 +44,8 @@ export interface AiVisibilityFunctionProps extends HouseFunctionOptions {
   readonly timeout?: Duration;
   /** @default 512 */
   readonly memorySize?: number;
+  /** Give the function a dead-letter queue (for asynchronous invocations, or as a failure destination). @default false */
+  readonly deadLetterQueue?: boolean;
 }
 
 export class AiVisibilityFunction extends NodejsFunction {
@@ -56,15 +62,13 @@ export class AiVisibilityFunction extends NodejsFunction {
     // Instead of the AWSLambdaBasicExecutionRole managed policy (any log group): its own only.
     // (A log group's Arn attribute already covers its streams: it ends in ":*".)
     logGroup.grantWrite(role);
-    const deadLetterQueue = new sqs.Queue(scope, `${id}Dlq`, {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    const deadLetterQueue = props.deadLetterQueue
+      ? new sqs.Queue(scope, `${id}Dlq`, { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey, enforceSSL: true, retentionPeriod: Duration.days(14) })
+      : undefined;
     // Lambda sends failed asynchronous events with the function's role: sending to a queue
     // encrypted with a customer-managed key needs the key too (the function grants only sqs:SendMessage).
-    props.encryptionKey.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    if (deadLetterQueue) props.encryptionKey.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    const sourceMaps = props.sourceMaps ?? false;
 
     super(scope, id, {
       entry: props.entry,
@@ -81,13 +85,13 @@ export class AiVisibilityFunction extends NodejsFunction {
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       tracing: lambda.Tracing.ACTIVE,
       deadLetterQueue,
-      // Stack traces point at the TypeScript sources (the bundle ships its source map).
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      // With source maps, stack traces point at the TypeScript sources (the bundle ships its map).
+      environment: sourceMaps ? { ...props.environment, NODE_OPTIONS: '--enable-source-maps' } : props.environment,
       bundling: {
         format: OutputFormat.CJS,
         target: 'node24',
         minify: true,
-        sourceMap: true,
+        sourceMap: sourceMaps,
         sourcesContent: false,
         // Bundle the SDK too: the function runs the versions the tests ran, not the runtime's.
         externalModules: [],
@@ -98,9 +102,8 @@ export class AiVisibilityFunction extends NodejsFunction {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource must be "*".',
     });
-    Validations.of(deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the function\'s asynchronous invocations.',
-    });
+    if (deadLetterQueue) {
+      Validations.of(deadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: "This queue is itself the function's dead-letter queue." });
+    }
   }
 }

@@ -7,7 +7,7 @@
  * The propagator reads bucket tags (s3:GetBucketTagging) to learn a bucket's classification;
  * buckets in other accounts answer AccessDenied, which is recorded on the node, not retried.
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -78,6 +78,7 @@ export class LineagePropagation extends Construct {
       memorySize: 512,
       logRetentionDays: props.logRetentionDays,
       logRemovalPolicy: props.logRemovalPolicy,
+      sourceMaps: props.sourceMaps,
       encryptionKey: props.encryptionKey,
       environment: environmentFor(LINEAGE_PROPAGATOR_ENVIRONMENT, {
         ...houseEnvironment(LINEAGE_PROPAGATOR_SERVICE),
@@ -90,9 +91,9 @@ export class LineagePropagation extends Construct {
     });
     props.inventory.grantClassifierWrites(this.function);
     this.grantSend(this.function);
-    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketTagging'], resources: ['arn:aws:s3:::*'] }));
+    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetBucketTagging'], resources: [`arn:${Stack.of(this).partition}:s3:::*`] }));
     Validations.of(this.function.role!).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:aws:s3:::*]',
+      id: `AwsSolutions-IAM5[Resource::arn:${Token.isUnresolved(Stack.of(this).partition) ? '<AWS::Partition>' : Stack.of(this).partition}:s3:::*]`,
       reason: 'Any bucket can become training data, a knowledge-base source or a log store after deployment; reading its tags (its data classification) is the only S3 action granted.',
     });
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));

@@ -2,7 +2,8 @@
  * The ai-visibility stack: deploy into the security account. Thin: it reads the configuration
  * and composes the feature constructs, event -> queue -> classifier -> inventory.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { TAG_PREFIX } from '../../lambdas/core/constants';
 import * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
@@ -14,6 +15,9 @@ import { AiInventoryTable } from '../constructs/inventory-table';
 import { ChangeFeed } from '../constructs/change-feed';
 import { LineagePropagation } from '../constructs/lineage-propagation';
 import { GpuUtilizationSweep } from '../constructs/gpu-utilization-sweep';
+
+/** The tag on every resource of a deployment: its stack name. */
+export const STACK_TAG_KEY = `${TAG_PREFIX}stack`;
 
 export interface AiVisibilityStackProps extends StackProps {
   readonly config?: AiVisibilityConfig;
@@ -34,16 +38,21 @@ export class AiVisibilityStack extends Stack {
   constructor(scope: Construct, id: string, props: AiVisibilityStackProps = {}) {
     super(scope, id, props);
     const config = props.config ?? DEFAULT_CONFIG;
+    // Every resource the stack creates carries the stack's name, and the user's own tags.
+    Tags.of(this).add(STACK_TAG_KEY, this.stackName);
+    for (const [key, value] of Object.entries(config.resourceTags)) Tags.of(this).add(key, value);
 
     const functions = {
       logRetentionDays: config.logRetentionDays,
       logRemovalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      sourceMaps: config.lambdaSourceMaps,
     };
 
     this.inventory = new AiInventoryTable(this, 'Inventory', { retain: config.retainData });
     this.capture = new AiActivityCapture(this, 'Capture', {
       visibilityTimeout: Duration.seconds(CLASSIFIER_TIMEOUT.toSeconds() * 6),
       maxReceiveCount: config.maxReceiveCount,
+      retainKey: config.retainData,
     });
     const encryptionKey = this.capture.key;
     this.lineage = new LineagePropagation(this, 'Lineage', {
@@ -60,6 +69,7 @@ export class AiVisibilityStack extends Stack {
       inventory: this.inventory,
       batchSize: config.classifierBatchSize,
       maxBatchingWindow: Duration.seconds(config.classifierMaxBatchingWindowSeconds),
+      maxConcurrency: config.classifierMaxConcurrency,
       agents: {
         principals: config.agentPrincipals,
         behaviourWindow: Duration.seconds(config.agentBehaviourWindowSeconds),
@@ -72,7 +82,15 @@ export class AiVisibilityStack extends Stack {
     // The stack's own bus for domain events: subscribers' rules go here, not on the default bus.
     this.domainEvents = new events.EventBus(this, 'DomainEvents', { description: 'ai-visibility domain events: findings recorded, resources inventoried and changed, agents identified' });
     this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { ...functions, encryptionKey, inventory: this.inventory, eventBus: this.domainEvents });
-    this.agentCapture = new AgentActivityCapture(this, 'AgentCapture', { ...functions, encryptionKey, inventory: this.inventory, capture: this.capture, domainEvents: this.domainEvents });
+    this.agentCapture = new AgentActivityCapture(this, 'AgentCapture', {
+      ...functions,
+      encryptionKey,
+      inventory: this.inventory,
+      capture: this.capture,
+      domainEvents: this.domainEvents,
+      eventPatternQuota: config.eventPatternQuota,
+      maxReceiveCount: config.maxReceiveCount,
+    });
     this.gpuSweep = new GpuUtilizationSweep(this, 'GpuSweep', {
       ...functions,
       encryptionKey,

@@ -82,7 +82,7 @@ describe('capture rules', () => {
             Effect: 'Allow',
             Action: 'sqs:SendMessage',
             Principal: { Service: 'events.amazonaws.com' },
-            Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':rule/ai-visibility-agents-*']] } } },
+            Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':rule/AiVisibility-agents-*']] } } },
           }),
         ]),
       );
@@ -128,11 +128,30 @@ describe('inventory table', () => {
     const table = Object.values(disposable.findResources('AWS::DynamoDB::Table'))[0] as { DeletionPolicy: string; Properties: Record<string, unknown> };
     expect(table.DeletionPolicy).toBe('Delete');
     expect(table.Properties.DeletionProtectionEnabled).toBe(false);
+    // Nothing of it stays behind: no key, bucket or log group is retained.
+    const retained = Object.entries({ ...disposable.findResources('AWS::KMS::Key'), ...disposable.findResources('AWS::Logs::LogGroup') }).filter(([, r]) => (r as { DeletionPolicy?: string }).DeletionPolicy === 'Retain');
+    expect(retained.map(([id]) => id)).toEqual([]);
+    // And with retainData (the default), the keys that can decrypt what is kept stay too.
+    expect(named('AWS::KMS::Key', 'CaptureKey').DeletionPolicy).toBe('Retain');
+  });
+});
+
+describe('resource tags', () => {
+  it('tags every taggable resource with the stack, and with the configured tags', () => {
+    const tagged = synth({ resourceTags: { 'cost-center': 'security', team: 'secops' } });
+    const taggable = ['AWS::SQS::Queue', 'AWS::KMS::Key', 'AWS::DynamoDB::Table', 'AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::Logs::LogGroup', 'AWS::StepFunctions::StateMachine', 'AWS::Events::EventBus'];
+    for (const type of taggable) {
+      for (const [id, r] of Object.entries(tagged.findResources(type))) {
+        const tags = (r as { Properties: { Tags?: Array<{ Key: string; Value: unknown }> } }).Properties.Tags ?? [];
+        expect([id, tags]).toEqual([id, expect.arrayContaining([{ Key: 'ai-visibility:stack', Value: 'AiVisibility' }, { Key: 'cost-center', Value: 'security' }, { Key: 'team', Value: 'secops' }])]);
+      }
+    }
+    expect(() => readConfig({ resourceTags: { 'aws:createdBy': 'me' } })).toThrow(/resourceTags must map/);
   });
 });
 
 describe('classifier function (the house Lambda construct)', () => {
-  it('runs the newest Node.js runtime aws-cdk-lib offers, on arm64, with JSON logs, tracing, source maps and a DLQ', () => {
+  it('runs the newest Node.js runtime aws-cdk-lib offers, on arm64, with JSON logs and tracing', () => {
     const newest = Object.values(lambda.Runtime)
       .filter((r): r is lambda.Runtime => r instanceof lambda.Runtime && /^nodejs\d+\.x$/.test(r.name))
       .map((r) => Number(/\d+/.exec(r.name)![0]))
@@ -145,7 +164,6 @@ describe('classifier function (the house Lambda construct)', () => {
       Timeout: 60,
       LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: { Ref: logicalId('AWS::Logs::LogGroup', 'Classifier') } },
       TracingConfig: { Mode: 'Active' },
-      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'ClassifierFunctionDlq'), 'Arn'] } },
       Environment: {
         Variables: {
           TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'Inventory') },
@@ -155,20 +173,32 @@ describe('classifier function (the house Lambda construct)', () => {
           AGENT_DENIED_BURST_COUNT: '5',
           AGENT_DENIED_BURST_SECONDS: '300',
           ACTION_LEDGER_RETENTION_DAYS: '400',
-          NODE_OPTIONS: '--enable-source-maps',
         },
       },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
   });
 
-  it('drains the queue in batches with partial batch responses', () => {
+  it('source maps only when asked: they cost cold-start time', () => {
+    const classifier = (t: Template) => Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.includes('ClassifierFunction'))![1] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    expect(classifier(template).Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
+    expect(classifier(synth({ lambdaSourceMaps: true })).Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
+  it('gives a dead-letter queue only to the function that sends its failures to one (the change feed); queues feed the others', () => {
+    const withDlq = Object.entries(resources('AWS::Lambda::Function')).filter(([, f]) => (f as { Properties: Record<string, unknown> }).Properties.DeadLetterConfig).map(([id]) => id);
+    expect(withDlq).toEqual([logicalId('AWS::Lambda::Function', 'ChangeFeedFunction')]);
+  });
+
+  it('drains the queue in batches with partial batch responses, at a bounded concurrency', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'CaptureQueue'), 'Arn'] },
       BatchSize: 1000,
       MaximumBatchingWindowInSeconds: 5,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
     });
+    expect(JSON.stringify(synth({ classifierMaxConcurrency: 50 }).findResources('AWS::Lambda::EventSourceMapping'))).toContain('"MaximumConcurrency":50');
   });
 
   it('has its own role under the /ai-visibility/ path, with no managed policy (every role of the stack does)', () => {
@@ -189,8 +219,6 @@ describe('classifier function (the house Lambda construct)', () => {
     const ref = (type: string, fragment: string) => ({ 'Fn::GetAtt': [logicalId(type, fragment), 'Arn'] });
     expect(statements).toEqual([
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: ref('AWS::Logs::LogGroup', 'Classifier') },
-      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: ref('AWS::KMS::Key', 'CaptureKey') },
-      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: ref('AWS::SQS::Queue', 'ClassifierFunctionDlq') },
       { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
       { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: ref('AWS::DynamoDB::Table', 'Inventory') },
       {
@@ -206,42 +234,66 @@ describe('classifier function (the house Lambda construct)', () => {
         Resource: ref('AWS::KMS::Key', 'CaptureKey'),
         Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['sqs.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]] } } },
       },
-      {
-        Effect: 'Allow',
-        Action: 'lambda:GetFunctionConfiguration',
-        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':lambda:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':function:*']] },
-      },
       { Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'], Resource: ref('AWS::SQS::Queue', 'CaptureQueue') },
       { Effect: 'Allow', Action: 'kms:Decrypt', Resource: ref('AWS::KMS::Key', 'CaptureKey') },
     ]);
     for (const s of statements) for (const action of [s.Action].flat()) expect(action).not.toMatch(/\*$/);
   });
+
+  it("can read no function's configuration (it holds environment variables, often secrets); no role of the stack can", () => {
+    expect(JSON.stringify(resources('AWS::IAM::Policy'))).not.toMatch(/lambda:Get(Function|FunctionConfiguration)\b/);
+  });
 });
 
 describe('agent capture', () => {
   const sync = () => named('AWS::Lambda::Function', 'AgentCaptureSyncFunction').Properties;
+  const syncQueue = () => logicalId('AWS::SQS::Queue', 'AgentCaptureSyncQueue');
 
-  it('runs one sync at a time, on new watched principals (Principal Watched on the domain event bus) and hourly', () => {
-    expect(sync()).toMatchObject({ ReservedConcurrentExecutions: 1, Runtime: HOUSE_RUNTIME.name, Architectures: ['arm64'] });
-    // The sync no longer reads the table's stream: the change feed is its one reader.
-    const syncArn = { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'AgentCaptureSyncFunction'), 'Arn'] };
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventBusName: { Ref: logicalId('AWS::Events::EventBus', 'DomainEvents') },
-      EventPattern: { source: ['ai-visibility'], 'detail-type': ['Principal Watched'] },
-      Targets: [Match.objectLike({ Arn: syncArn, RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 21600 } })],
+  it('runs one sync at a time through a FIFO queue with one message group, with no reserved concurrency', () => {
+    // A reservation may not bring the unreserved pool below 10; new accounts often have 10 in all.
+    for (const fn of Object.values(resources('AWS::Lambda::Function'))) expect((fn as { Properties: Record<string, unknown> }).Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(resources('AWS::SQS::Queue')[syncQueue()]).toMatchObject({
+      Properties: { FifoQueue: true, ContentBasedDeduplication: true, KmsMasterKeyId: { 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'CaptureKey'), 'Arn'] }, RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'AgentCaptureSyncDeadLetterQueue'), 'Arn'] } } },
     });
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)', Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'AgentCaptureSyncFunction'), 'Arn'] } })] });
-    expect(sync().Environment).toMatchObject({ Variables: { EVENT_BUS_NAME: 'default', CAPTURE_QUEUE_ARN: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'CaptureQueue'), 'Arn'] } } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: { 'Fn::GetAtt': [syncQueue(), 'Arn'] }, FunctionName: { Ref: logicalId('AWS::Lambda::Function', 'AgentCaptureSyncFunction') }, BatchSize: 10 });
+    // Principal Watched (on the domain event bus) and the hourly repair both queue a request in the one group.
+    const toQueue = Match.objectLike({ Arn: { 'Fn::GetAtt': [syncQueue(), 'Arn'] }, SqsParameters: { MessageGroupId: 'agent-capture-sync' }, DeadLetterConfig: Match.anyValue() });
+    template.hasResourceProperties('AWS::Events::Rule', { EventBusName: { Ref: logicalId('AWS::Events::EventBus', 'DomainEvents') }, EventPattern: { source: ['ai-visibility'], 'detail-type': ['Principal Watched'] }, Targets: [toQueue] });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)', Targets: [toQueue] });
+    expect(sync().Environment).toMatchObject({
+      Variables: { EVENT_BUS_NAME: 'default', CAPTURE_QUEUE_ARN: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'CaptureQueue'), 'Arn'] }, AGENT_RULE_PREFIX: 'AiVisibility-agents-', EVENT_PATTERN_QUOTA: '2048' },
+    });
+    expect(synth({ eventPatternQuota: 4096 }).findResources('AWS::Lambda::Function')[logicalId('AWS::Lambda::Function', 'AgentCaptureSyncFunction')]).toMatchObject({ Properties: { Environment: { Variables: { EVENT_PATTERN_QUOTA: '4096' } } } });
   });
 
-  it('may manage only the rules named ai-visibility-agents-* and read only the watched index', () => {
-    const statements = (named('AWS::IAM::Policy', 'SyncFunctionRole').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement;
-    const byAction = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource);
-    const rulePrefix = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':rule/ai-visibility-agents-*']] };
-    for (const action of ['events:PutRule', 'events:PutTargets', 'events:RemoveTargets', 'events:DeleteRule', 'events:ListTargetsByRule']) expect(byAction(action)).toEqual([rulePrefix]);
-    expect(byAction('events:ListRules')).toEqual(['*']);
-    expect(byAction('dynamodb:Query')).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Inventory'), 'Arn'] }, '/index/byKind']] }]);
+  it("may manage only its own stack's rules, point them only at the capture queue, and read only the watched index", () => {
+    const statements = (named('AWS::IAM::Policy', 'SyncFunctionRole').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> }).Statement;
+    const byAction = (action: string) => statements.filter((s) => [s.Action].flat().includes(action));
+    const rulePrefix = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':rule/AiVisibility-agents-*']] };
+    for (const action of ['events:PutRule', 'events:PutTargets', 'events:RemoveTargets', 'events:DeleteRule', 'events:ListTargetsByRule']) expect(byAction(action).map((s) => s.Resource)).toEqual([rulePrefix]);
+    expect(byAction('events:PutTargets')[0].Condition).toEqual({ ArnEquals: { 'events:TargetArn': [{ 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'CaptureQueue'), 'Arn'] }] } });
+    expect(byAction('events:ListRules').map((s) => s.Resource)).toEqual(['*']);
+    expect(byAction('dynamodb:Query').map((s) => s.Resource)).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Inventory'), 'Arn'] }, '/index/byKind']] }]);
     expect(byAction('dynamodb:PutItem')).toEqual([]);
+  });
+
+  it('names the rules after the stack, so two stacks in one account keep apart', () => {
+    const prefixes = ['Security', 'Sandbox'].map((name) => {
+      const t = Template.fromStack(new AiVisibilityStack(synthesis.app(), name, { config: DEFAULT_CONFIG }));
+      const fn = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.includes('AgentCaptureSyncFunction'))![1] as { Properties: { Environment: { Variables: Record<string, string> } } };
+      return fn.Properties.Environment.Variables.AGENT_RULE_PREFIX;
+    });
+    expect(prefixes).toEqual(['Security-agents-', 'Sandbox-agents-']);
+  });
+
+  it('removes its rules when the stack is deleted, after the sync queue stops feeding the function', () => {
+    const cleanup = Object.entries(resources('Custom::AgentCaptureRules'));
+    expect(cleanup).toHaveLength(1);
+    const [cleanupId, resource] = cleanup[0] as [string, { Properties: Record<string, unknown> }];
+    expect(resource.Properties).toMatchObject({ ServiceToken: { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'AgentCaptureSyncFunction'), 'Arn'] }, RulePrefix: 'AiVisibility-agents-' });
+    // The mapping depends on the cleanup: CloudFormation deletes the mapping first.
+    const mapping = Object.values(resources('AWS::Lambda::EventSourceMapping')).find((m) => JSON.stringify(m).includes(syncQueue())) as { DependsOn?: string[] };
+    expect(mapping.DependsOn).toContain(cleanupId);
   });
 });
 
@@ -307,7 +359,7 @@ describe('lineage propagation', () => {
   it('may read bucket tags, its table, and send only to its own queue', () => {
     const statements = (named('AWS::IAM::Policy', 'LineageFunctionRole').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement;
     const byAction = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource);
-    expect(byAction('s3:GetBucketTagging')).toEqual(['arn:aws:s3:::*']);
+    expect(byAction('s3:GetBucketTagging')).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::*']] }]);
     expect(byAction('sqs:SendMessage')).toEqual(expect.arrayContaining([{ 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'LineageQueue'), 'Arn'] }]));
     expect(byAction('dynamodb:PutItem')).toEqual([{ 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'Inventory'), 'Arn'] }]);
     for (const s of statements) for (const action of [s.Action].flat()) expect(action).not.toMatch(/\*$/);
@@ -328,6 +380,29 @@ describe('GPU utilization sweep', () => {
     expect(schedule.ScheduleExpression).toBe('rate(1 hour)');
     expect(schedule.Target.Arn).toEqual({ Ref: logicalId('AWS::StepFunctions::StateMachine', 'GpuSweepStateMachine') });
     expect(schedule.Target.RoleArn).toEqual({ 'Fn::GetAtt': [logicalId('AWS::IAM::Role', 'GpuSweepSchedulerRole'), 'Arn'] });
+  });
+
+  it('dead-letters a start Scheduler could not make, and its roles trust their service only for this account', () => {
+    const schedule = one('AWS::Scheduler::Schedule').Properties as { Target: Record<string, unknown> };
+    expect(schedule.Target).toMatchObject({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'GpuSweepScheduleDeadLetterQueue'), 'Arn'] } }, RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 1800 } });
+    const trust = (fragment: string) => (named('AWS::IAM::Role', fragment).Properties.AssumeRolePolicyDocument as { Statement: Array<{ Condition?: Record<string, Record<string, unknown>> }> }).Statement[0].Condition;
+    expect(trust('GpuSweepSchedulerRole')).toEqual({
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' }, 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':scheduler:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':schedule-group/default']] } },
+    });
+    expect(trust('GpuSweepStateMachineRole')).toEqual({
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':stateMachine:*']] } },
+    });
+  });
+
+  it('retries throttled Lambda invocations in every task state, and logs under /aws/vendedlogs/', () => {
+    const machine = one('AWS::StepFunctions::StateMachine').Properties as { DefinitionString: { 'Fn::Join': [string, unknown[]] } };
+    const definition = JSON.parse(machine.DefinitionString['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'x')).join('')) as { States: Record<string, { Type: string; Retry?: Array<{ ErrorEquals: string[] }>; ItemProcessor?: { States: Record<string, { Type: string; Retry?: Array<{ ErrorEquals: string[] }> }> } }> };
+    const tasks = Object.values(definition.States).flatMap((st) => [st, ...Object.values(st.ItemProcessor?.States ?? {})]).filter((st) => st.Type === 'Task');
+    expect(tasks).toHaveLength(3);
+    for (const t of tasks) expect(t.Retry!.flatMap((r) => r.ErrorEquals)).toContain('Lambda.TooManyRequestsException');
+    const logGroup = named('AWS::Logs::LogGroup', 'GpuSweepStateMachineLogs').Properties as { LogGroupName: { 'Fn::Join': [string, unknown[]] } };
+    expect(logGroup.LogGroupName['Fn::Join'][1][0]).toBe('/aws/vendedlogs/states/AiVisibility-gpu-sweep-');
   });
 
   it('takes its schedule, window, concurrency, regions, thresholds and prices from the configuration', () => {
@@ -359,12 +434,50 @@ describe('opt-in data-event trail', () => {
     expect(resources('AWS::CloudTrail::Trail')).toEqual({});
   });
 
-  it('logs only AI data events, across regions, with validated log files in a locked-down bucket', () => {
-    const withTrail = synth({ dataEventTrail: true });
-    const trail = Object.values(withTrail.findResources('AWS::CloudTrail::Trail'))[0] as { Properties: Record<string, unknown> };
-    expect(trail.Properties).toMatchObject({ IsMultiRegionTrail: true, EnableLogFileValidation: true, IncludeGlobalServiceEvents: false, IsLogging: true });
-    expect(trail.Properties.EventSelectors).toBeUndefined();
-    const selectors = trail.Properties.AdvancedEventSelectors as Array<{ FieldSelectors: Array<{ Field: string; Equals?: string[]; EndsWith?: string[] }> }>;
+  const withTrail = synth({ dataEventTrail: true });
+  const trail = () => Object.values(withTrail.findResources('AWS::CloudTrail::Trail'))[0] as { Properties: Record<string, unknown>; DependsOn?: string[] };
+  const trailArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudtrail:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':trail/AiVisibility-ai-data-events']] };
+
+  it('is one trail per regional stack, for its own region: a multi-region trail would need global service events and log every region once per stack', () => {
+    // CloudTrail refuses a multi-region trail without global service events.
+    for (const t of Object.values(withTrail.findResources('AWS::CloudTrail::Trail')) as Array<{ Properties: Record<string, unknown> }>) {
+      if (t.Properties.IsMultiRegionTrail) expect(t.Properties.IncludeGlobalServiceEvents).toBe(true);
+    }
+    expect(trail().Properties).toMatchObject({ TrailName: 'AiVisibility-ai-data-events', IsMultiRegionTrail: false, IncludeGlobalServiceEvents: false });
+  });
+
+  it('encrypts its log files with a rotating key of its own that CloudTrail may use for this trail only', () => {
+    const keyId = Object.keys(withTrail.findResources('AWS::KMS::Key')).find((k) => k.includes('DataEventTrailKey'))!;
+    expect(trail().Properties.KMSKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    const key = withTrail.findResources('AWS::KMS::Key')[keyId] as { Properties: { EnableKeyRotation: boolean; KeyPolicy: { Statement: Array<Record<string, unknown>> } } };
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const forCloudTrail = key.Properties.KeyPolicy.Statement.filter((st) => JSON.stringify(st.Principal).includes('cloudtrail.amazonaws.com'));
+    expect(forCloudTrail).toEqual([
+      expect.objectContaining({
+        Action: 'kms:GenerateDataKey*',
+        Condition: {
+          StringEquals: { 'aws:SourceArn': trailArn },
+          StringLike: { 'kms:EncryptionContext:aws:cloudtrail:arn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudtrail:*:', { Ref: 'AWS::AccountId' }, ':trail/*']] } },
+        },
+      }),
+      expect.objectContaining({ Action: 'kms:DescribeKey', Condition: { StringEquals: { 'aws:SourceArn': trailArn } } }),
+    ]);
+  });
+
+  it('lets CloudTrail write to the bucket for this trail only, and creates the trail after the policy', () => {
+    const policies = withTrail.findResources('AWS::S3::BucketPolicy');
+    const [policyId, policy] = Object.entries(policies).find(([, p]) => JSON.stringify(p).includes('cloudtrail.amazonaws.com'))! as [string, { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }];
+    const forCloudTrail = policy.Properties.PolicyDocument.Statement.filter((st) => JSON.stringify(st.Principal).includes('cloudtrail.amazonaws.com'));
+    expect(forCloudTrail.map((st) => st.Action)).toEqual(['s3:GetBucketAcl', 's3:PutObject']);
+    for (const st of forCloudTrail) expect((st.Condition as { StringEquals: Record<string, unknown> }).StringEquals['aws:SourceArn']).toEqual(trailArn);
+    expect(trail().DependsOn).toContain(policyId);
+  });
+
+  it('logs only AI data events, with validated log files in a locked-down bucket', () => {
+    expect(trail().Properties).toMatchObject({ EnableLogFileValidation: true, IsLogging: true });
+    const trailProps = trail().Properties;
+    expect(trailProps.EventSelectors).toBeUndefined();
+    const selectors = trailProps.AdvancedEventSelectors as Array<{ FieldSelectors: Array<{ Field: string; Equals?: string[]; EndsWith?: string[] }> }>;
     const types = selectors.map((s) => s.FieldSelectors.find((f) => f.Field === 'resources.type')!.Equals![0]);
     expect(types).toEqual(['AWS::Bedrock::AgentAlias', 'AWS::Bedrock::KnowledgeBase', 'AWS::Bedrock::FlowAlias', 'AWS::Bedrock::Guardrail', 'AWS::BedrockAgentCore::Runtime', 'AWS::BedrockAgentCore::Gateway', 'AWS::S3::Object']);
     for (const s of selectors) expect(s.FieldSelectors).toContainEqual({ Field: 'eventCategory', Equals: ['Data'] });
@@ -422,7 +535,7 @@ describe('configuration', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toEqual([
-        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, maxReceiveCount, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices)',
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices)',
         'dataEventTrail must be true or false, got "yes"',
         expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',

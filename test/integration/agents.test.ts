@@ -204,44 +204,130 @@ describe('ai-visibility agent ARN', () => {
 
 describe('the agent capture sync', () => {
   const eventbridge = mockClient(EventBridgeClient);
+  const PREFIX = 'ai-visibility-agents-';
   const env = {
     TABLE_NAME: LOCAL_TABLE_NAME,
     EVENT_BUS_NAME: 'default',
     CAPTURE_QUEUE_ARN: 'arn:aws:sqs:us-east-1:111122223333:capture',
     CAPTURE_DLQ_ARN: 'arn:aws:sqs:us-east-1:111122223333:capture-dlq',
+    AGENT_RULE_PREFIX: PREFIX,
+    EVENT_PATTERN_QUOTA: '2048',
     POWERTOOLS_SERVICE_NAME: 'sync-test',
     POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
   };
   const context = { functionName: 'sync', awsRequestId: 'r' } as Context;
+  /** A batch of the sync queue carrying these EventBridge events. */
+  const requests = (...events: Array<Record<string, unknown>>): SQSEvent => ({
+    Records: events.map((e, i) => ({ messageId: `m${i}`, body: JSON.stringify(e), attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:111122223333:sync.fifo', awsRegion: 'us-east-1', receiptHandle: 'h' })) as SQSEvent['Records'],
+  });
+  const watchedAt = (time: string) => ({ source: 'ai-visibility', 'detail-type': 'Principal Watched', time, detail: {} });
+  const hourly = { source: 'aws.events', 'detail-type': 'Scheduled Event', time: new Date().toISOString(), detail: {} };
+  let db: LocalDynamoDb;
+  const metrics: string[] = [];
+  const stdout = jest.spyOn(process.stdout, 'write');
 
-  beforeEach(() => eventbridge.reset());
+  beforeAll(async () => {
+    db = await startLocalDynamoDb({ path: STORE });
+  });
+  afterAll(async () => {
+    await db.close();
+    stdout.mockRestore();
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  });
+  beforeEach(() => {
+    eventbridge.reset();
+    metrics.length = 0;
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    // Powertools writes metrics as EMF lines on stdout: keep the sync's failure metric.
+    stdout.mockImplementation((chunk: string | Uint8Array) => {
+      const line = String(chunk);
+      if (line.includes('AgentRuleSyncFailures')) metrics.push(line);
+      return true;
+    });
+  });
+  const failureMetric = () => metrics.map((m) => (JSON.parse(m) as { AgentRuleSyncFailures: number }).AgentRuleSyncFailures);
+  const syncHandler = (extra: Record<string, unknown> = {}) => createAgentCaptureSyncHandler(env, { dynamodb: db.client, eventbridge: eventbridge as unknown as EventBridgeClient, logLevel: 'SILENT', ...extra });
 
   it('creates a rule for the watched principals, targeting the capture queue; a second run changes nothing', async () => {
-    const db = await startLocalDynamoDb({ path: STORE });
-    try {
-      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-      const sync = createAgentCaptureSyncHandler(env, { dynamodb: db.client, eventbridge: eventbridge as unknown as EventBridgeClient });
-      eventbridge.on(ListRulesCommand).resolves({ Rules: [{ Name: 'ai-visibility-agents-roles-009', EventPattern: '{}', State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' }] });
-      eventbridge.on(PutTargetsCommand).resolves({ FailedEntryCount: 0 });
-      eventbridge.on(ListTargetsByRuleCommand).resolves({ Targets: [{ Id: 'CaptureQueue', Arn: env.CAPTURE_QUEUE_ARN }] });
-      const first = await sync({}, context);
-      expect(first).toMatchObject({ rules: 1, put: 1, removed: 1 });
-      const put = eventbridge.commandCalls(PutRuleCommand)[0].args[0].input;
-      expect(put).toMatchObject({ Name: 'ai-visibility-agents-roles-001', EventBusName: 'default', State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' });
-      const roles = (JSON.parse(put.EventPattern!) as { detail: { userIdentity: { sessionContext: { sessionIssuer: { arn: string[] } } } } }).detail.userIdentity.sessionContext.sessionIssuer.arn;
-      expect(roles).toEqual(expect.arrayContaining([TOOL, TOOL_WITH_PATH, 'arn:aws:iam::111122223333:role/report-writer']));
-      expect(eventbridge.commandCalls(PutTargetsCommand)[0].args[0].input.Targets).toEqual([
-        { Id: 'CaptureQueue', Arn: env.CAPTURE_QUEUE_ARN, DeadLetterConfig: { Arn: env.CAPTURE_DLQ_ARN }, RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 } },
-      ]);
-      expect(eventbridge.commandCalls(RemoveTargetsCommand)[0].args[0].input).toMatchObject({ Rule: 'ai-visibility-agents-roles-009', Ids: ['CaptureQueue'] });
-      expect(eventbridge.commandCalls(DeleteRuleCommand)[0].args[0].input).toMatchObject({ Name: 'ai-visibility-agents-roles-009' });
+    const sync = syncHandler();
+    eventbridge.on(ListRulesCommand).resolves({ Rules: [{ Name: 'ai-visibility-agents-roles-009', EventPattern: '{}', State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' }] });
+    eventbridge.on(PutTargetsCommand).resolves({ FailedEntryCount: 0 });
+    eventbridge.on(ListTargetsByRuleCommand).resolves({ Targets: [{ Id: 'CaptureQueue', Arn: env.CAPTURE_QUEUE_ARN }] });
+    const first = await sync(requests(hourly), context);
+    expect(first).toMatchObject({ rules: 1, put: 1, removed: 1, failed: [] });
+    expect(eventbridge.commandCalls(ListRulesCommand)[0].args[0].input).toMatchObject({ NamePrefix: PREFIX });
+    const put = eventbridge.commandCalls(PutRuleCommand)[0].args[0].input;
+    expect(put).toMatchObject({ Name: 'ai-visibility-agents-roles-001', EventBusName: 'default', State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' });
+    expect(put.EventPattern!.length).toBeLessThanOrEqual(2_048);
+    const roles = (JSON.parse(put.EventPattern!) as { detail: { userIdentity: { sessionContext: { sessionIssuer: { arn: string[] } } } } }).detail.userIdentity.sessionContext.sessionIssuer.arn;
+    expect(roles).toEqual(expect.arrayContaining([TOOL, TOOL_WITH_PATH, 'arn:aws:iam::111122223333:role/report-writer']));
+    expect(eventbridge.commandCalls(PutTargetsCommand)[0].args[0].input.Targets).toEqual([
+      { Id: 'CaptureQueue', Arn: env.CAPTURE_QUEUE_ARN, DeadLetterConfig: { Arn: env.CAPTURE_DLQ_ARN }, RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 } },
+    ]);
+    expect(eventbridge.commandCalls(RemoveTargetsCommand)[0].args[0].input).toMatchObject({ Rule: 'ai-visibility-agents-roles-009', Ids: ['CaptureQueue'] });
+    expect(eventbridge.commandCalls(DeleteRuleCommand)[0].args[0].input).toMatchObject({ Name: 'ai-visibility-agents-roles-009' });
+    expect(failureMetric()).toEqual([0]);
 
-      eventbridge.reset();
-      eventbridge.on(ListRulesCommand).resolves({ Rules: [{ Name: put.Name, EventPattern: put.EventPattern, State: put.State }] });
-      expect(await sync({}, context)).toMatchObject({ put: 0, removed: 0 });
-      expect(eventbridge.commandCalls(PutRuleCommand)).toHaveLength(0);
-    } finally {
-      await db.close();
-    }
+    eventbridge.reset();
+    eventbridge.on(ListRulesCommand).resolves({ Rules: [{ Name: put.Name, EventPattern: put.EventPattern, State: put.State }] });
+    expect(await sync(requests(hourly), context)).toMatchObject({ put: 0, removed: 0 });
+    expect(eventbridge.commandCalls(PutRuleCommand)).toHaveLength(0);
+    // A burst of Principal Watched events published before that run: covered, no run.
+    expect(await sync(requests(watchedAt(new Date(Date.now() - 60_000).toISOString()), watchedAt(new Date(Date.now() - 30_000).toISOString())), context)).toMatchObject({ skipped: true });
+    // One published since: a run.
+    expect(await sync(requests(watchedAt(new Date(Date.now() - 60_000).toISOString()), watchedAt(new Date().toISOString())), context)).not.toHaveProperty('skipped');
+  });
+
+  it('applies every rule on its own: a refused one fails the run (retried, metric) and does not stop the others', async () => {
+    const sync = syncHandler();
+    eventbridge.on(ListRulesCommand).resolves({
+      Rules: ['roles-007', 'roles-008'].map((n) => ({ Name: `${PREFIX}${n}`, EventPattern: '{}', State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS' })),
+    });
+    eventbridge.on(PutRuleCommand).rejects(Object.assign(new Error('Event pattern is not valid. Reason: Event pattern size limit exceeded'), { name: 'InvalidEventPatternException' }));
+    eventbridge.on(ListTargetsByRuleCommand).resolves({ Targets: [{ Id: 'CaptureQueue', Arn: env.CAPTURE_QUEUE_ARN }] });
+    eventbridge.on(DeleteRuleCommand, { Name: `${PREFIX}roles-007` }).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(sync(requests(hourly), context)).rejects.toThrow(/2 agent rule change\(s\) failed: put ai-visibility-agents-roles-001: InvalidEventPatternException.*remove ai-visibility-agents-roles-007: ThrottlingException/);
+    // The refused put and the throttled delete did not stop the second delete.
+    expect(eventbridge.commandCalls(DeleteRuleCommand).map((c) => c.args[0].input.Name)).toEqual([`${PREFIX}roles-007`, `${PREFIX}roles-008`]);
+    expect(failureMetric()).toEqual([2]);
+  });
+
+  it("removes this deployment's rules, and only them, when CloudFormation deletes the stack, and answers it", async () => {
+    const answers: Array<{ url: string; body: Record<string, unknown> }> = [];
+    const fetchStub = (async (url: string, init: { body: string }) => {
+      answers.push({ url, body: JSON.parse(init.body) as Record<string, unknown> });
+      return { ok: true, status: 200 };
+    }) as unknown as typeof fetch;
+    const sync = syncHandler({ fetch: fetchStub });
+    eventbridge.on(ListRulesCommand).resolves({ Rules: [{ Name: `${PREFIX}roles-001` }, { Name: `${PREFIX}users-001` }] });
+    eventbridge.on(ListTargetsByRuleCommand).resolves({ Targets: [{ Id: 'CaptureQueue', Arn: env.CAPTURE_QUEUE_ARN }] });
+    const request = {
+      RequestType: 'Delete',
+      ServiceToken: 'arn:aws:lambda:us-east-1:111122223333:function:sync',
+      ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/signed',
+      StackId: 'arn:aws:cloudformation:us-east-1:111122223333:stack/AiVisibility/1',
+      RequestId: 'req-1',
+      LogicalResourceId: 'AgentCaptureRuleCleanup',
+      PhysicalResourceId: 'AgentCaptureRuleCleanup-agent-rules',
+      ResourceType: 'Custom::AgentCaptureRules',
+      ResourceProperties: { ServiceToken: 'x', RulePrefix: PREFIX },
+    } as const;
+    expect(await sync(request, context)).toMatchObject({ removed: 2, failed: [] });
+    expect(eventbridge.commandCalls(ListRulesCommand)[0].args[0].input).toMatchObject({ NamePrefix: PREFIX });
+    expect(eventbridge.commandCalls(DeleteRuleCommand).map((c) => c.args[0].input.Name)).toEqual([`${PREFIX}roles-001`, `${PREFIX}users-001`]);
+    expect(answers).toEqual([{ url: request.ResponseURL, body: expect.objectContaining({ Status: 'SUCCESS', RequestId: 'req-1', LogicalResourceId: 'AgentCaptureRuleCleanup', PhysicalResourceId: 'AgentCaptureRuleCleanup-agent-rules', StackId: request.StackId }) }]);
+
+    // A removal that fails is answered FAILED with the reason, never left unanswered.
+    eventbridge.reset();
+    eventbridge.on(ListRulesCommand).rejects(Object.assign(new Error('not authorized to perform: events:ListRules'), { name: 'AccessDeniedException' }));
+    answers.length = 0;
+    await sync(request, context);
+    expect(answers[0].body).toMatchObject({ Status: 'FAILED', Reason: expect.stringContaining('AccessDeniedException') });
+    // Create and Update change nothing and succeed.
+    eventbridge.reset();
+    answers.length = 0;
+    await sync({ ...request, RequestType: 'Create' } as never, context);
+    expect(answers[0].body).toMatchObject({ Status: 'SUCCESS' });
+    expect(eventbridge.calls()).toHaveLength(0);
   });
 });

@@ -8,6 +8,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as localSweep from '../../local/sweep/local-sweep';
+import { startLocalDynamoDb } from '../../local/replay/local-dynamodb';
 import type { ReplayReport } from '../../local/replay/report';
 import { printable } from '../../local/text';
 import { aiFixture, FIXTURES } from '../helpers';
@@ -131,6 +132,56 @@ describe('arguments', () => {
       const { code, stderr } = await cli(command, long, '--store', store());
       expect(code).toBe(2);
       expect(stderr).toMatch(/the ARN is 3031 characters/);
+    }
+  });
+});
+
+describe('a deployed table that cannot be read', () => {
+  const ARN = 'arn:aws:iam::111122223333:role/support-tools-role';
+  const VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_ENDPOINT_URL_DYNAMODB'];
+  let saved: Record<string, string | undefined>;
+  beforeEach(() => {
+    saved = Object.fromEntries(VARS.map((v) => [v, process.env[v]]));
+  });
+  afterEach(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+  const oneLine = (stderr: string) => {
+    noTrace(stderr);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  };
+
+  it('no credentials: one line that says how to give them, exit 1', async () => {
+    const dir = temp.dir('ai-visibility-nocreds-');
+    for (const v of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete process.env[v];
+    Object.assign(process.env, { AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'), AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' });
+    const { code, stderr } = await cli('agent', ARN, '--table', 'inventory', '--region', 'eu-west-1');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^no AWS credentials: set AWS_PROFILE/);
+    oneLine(stderr);
+  });
+
+  it('an endpoint that cannot be reached: one line naming the region, exit 1', async () => {
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://127.0.0.1:9';
+    const { code, stderr } = await cli('lineage', 'arn:aws:s3:::training-data', '--table', 'inventory', '--region', 'eu-west-1');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^cannot reach DynamoDB in eu-west-1 \(ECONNREFUSED\)/);
+    oneLine(stderr);
+  });
+
+  it('a table that does not exist: one line naming it, exit 1', async () => {
+    const db = await startLocalDynamoDb({ path: store() });
+    try {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = db.endpoint;
+      const { code, stderr } = await cli('agent', ARN, '--table', 'no-such-table', '--region', 'eu-west-1');
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/^no table no-such-table in eu-west-1/);
+      oneLine(stderr);
+    } finally {
+      await db.close();
     }
   });
 });

@@ -231,7 +231,7 @@ describe('partial batch failure', () => {
         return store.writeEntity(w);
       },
     };
-    const partial = createClassifierHandler(localClassifierEnvironment(TABLE), { store: refusing, lookups: {}, lineageQueue: { send: async () => undefined }, logLevel: 'SILENT' });
+    const partial = createClassifierHandler(localClassifierEnvironment(TABLE), { store: refusing, lineageQueue: { send: async () => undefined }, logLevel: 'SILENT' });
     const failing = message(documentedRecord('PutBucketTagging'));
     const fine = [message(aiFixture('DeleteGuardrail')), message(documentedRecord('CreateAgent'))];
     const response = await partial({ Records: [fine[0], failing, fine[1]] } as SQSEvent, context);

@@ -143,7 +143,7 @@ describe('isolating a coalesced write that fails', () => {
         return base.writeEntity(w);
       },
     };
-    const handler = createClassifierHandler(localClassifierEnvironment(table), { store, lookups: {}, lineageQueue: { send: async () => undefined }, logLevel: 'SILENT' });
+    const handler = createClassifierHandler(localClassifierEnvironment(table), { store, lineageQueue: { send: async () => undefined }, logLevel: 'SILENT' });
     const good = invocations(1_000, 50);
     const poison = { ...structuredClone(good[999]), eventID: 'poison-refused', eventTime: '2024-10-02T00:00:00Z' };
     const response = await handler(sqs([...good, poison]), context);
@@ -157,7 +157,7 @@ describe('isolating a coalesced write that fails', () => {
     const table = await freshTable();
     const base = createInventoryStore(db.documents, table);
     const store: InventoryStore = { ...base, stats: base.stats, writeEntity: async () => Promise.reject(new Error('table unavailable')) };
-    const handler = createClassifierHandler(localClassifierEnvironment(table), { store, lookups: {}, lineageQueue: { send: async () => undefined }, logLevel: 'SILENT' });
+    const handler = createClassifierHandler(localClassifierEnvironment(table), { store, lineageQueue: { send: async () => undefined }, logLevel: 'SILENT' });
     const short = { ...context, getRemainingTimeInMillis: () => 5_000 } as Context;
     const response = await handler(sqs(invocations(20, 5)), short);
     expect(response.batchItemFailures).toHaveLength(20);

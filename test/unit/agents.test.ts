@@ -5,7 +5,10 @@
  * Records: real ones where they exist, else built from the documented API shapes (fixtures/
  * cloudtrail/documented, or derived here from them, as each test says).
  */
-import { agentCaptureRules, MAX_PATTERN_CHARS } from '../../lambdas/shared/agent-capture';
+import { agentCaptureRules, DEFAULT_PATTERN_QUOTA } from '../../lambdas/shared/agent-capture';
+import { AGENT_RULE_SUFFIX_CHARS, MAX_RULE_NAME } from '../../lambdas/core/constants';
+import { agentRulePrefix } from '../../lib/constructs/agent-activity-capture';
+import { compileEventPattern } from '../../local/replay/event-pattern';
 import { planRuleChanges, RULE_STATE } from '../../lambdas/agent-capture-sync/reconcile';
 import { classify } from '../../lambdas/classifier/classify';
 import { classifyAction, isSecretAccess, outcomeOf, touchedResources } from '../../lambdas/classifier/agents/actions';
@@ -256,9 +259,16 @@ describe('agent capture rules', () => {
       {
         name: 'ai-visibility-agents-roles-001',
         description: expect.any(String),
-        pattern: { 'detail-type': ['AWS API Call via CloudTrail'], detail: { userIdentity: { sessionContext: { sessionIssuer: { arn: ['arn:aws:iam::111122223333:role/service-role/support-tools-role', TOOL] } } } } },
+        pattern: {
+          'detail-type': ['AWS API Call via CloudTrail'],
+          detail: { userIdentity: { sessionContext: { sessionIssuer: { arn: ['arn:aws:iam::111122223333:role/service-role/support-tools-role', TOOL] } }, invokedBy: [{ exists: false }] } },
+        },
       },
-      { name: 'ai-visibility-agents-users-001', description: expect.any(String), pattern: { 'detail-type': ['AWS API Call via CloudTrail'], detail: { userIdentity: { arn: ['arn:aws:iam::111122223333:user/bot'] } } } },
+      {
+        name: 'ai-visibility-agents-users-001',
+        description: expect.any(String),
+        pattern: { 'detail-type': ['AWS API Call via CloudTrail'], detail: { userIdentity: { arn: ['arn:aws:iam::111122223333:user/bot'], invokedBy: [{ exists: false }] } } },
+      },
     ]);
   });
 
@@ -267,10 +277,52 @@ describe('agent capture rules', () => {
     const rules = agentCaptureRules(many);
     expect(rules.length).toBeGreaterThan(10);
     expect(rules.length).toBeLessThan(300); // the default rules-per-bus quota
-    for (const r of rules) expect(JSON.stringify(r.pattern).length).toBeLessThanOrEqual(MAX_PATTERN_CHARS);
+    for (const r of rules) expect(JSON.stringify(r.pattern).length).toBeLessThanOrEqual(DEFAULT_PATTERN_QUOTA);
     const covered = rules.flatMap((r) => ((r.pattern.detail as { userIdentity: { sessionContext: { sessionIssuer: { arn: string[] } } } }).userIdentity.sessionContext.sessionIssuer.arn));
     expect(new Set(covered).size).toBe(2_000);
     expect(agentCaptureRules([...many].reverse())).toEqual(rules);
+  });
+
+  it("fit EventBridge's default 2,048-character pattern quota with 200 long-named principals, and use a raised quota when told", () => {
+    // IAM allows role names of 64 characters and paths of 512; real ones are long and pathed.
+    const watched = Array.from({ length: 200 }, (_, i) => {
+      const name = `bedrock-agent-action-group-execution-role-${String(i).padStart(3, '0')}-${'x'.repeat(15)}`.slice(0, 64);
+      return i % 4 === 3
+        ? { principal: `arn:aws:iam::111122223333:user/agent-bot-${i}` }
+        : { principal: `arn:aws:iam::111122223333:role/${name}`, iamArn: `arn:aws:iam::111122223333:role/service-role/ai/${name}` };
+    });
+    const rules = agentCaptureRules(watched);
+    for (const r of rules) {
+      expect(JSON.stringify(r.pattern).length).toBeLessThanOrEqual(2_048);
+      expect(r.name.length).toBeLessThanOrEqual(64);
+    }
+    const values = rules.flatMap((r) => {
+      const identity = (r.pattern.detail as { userIdentity: { arn?: string[]; sessionContext?: { sessionIssuer: { arn: string[] } } } }).userIdentity;
+      return identity.arn ?? identity.sessionContext!.sessionIssuer.arn;
+    });
+    expect(new Set(values).size).toBe(150 * 2 + 50);
+    const raised = agentCaptureRules(watched, { patternQuota: 4_096 });
+    expect(raised.length).toBeLessThan(rules.length * 0.6);
+    for (const r of raised) expect(JSON.stringify(r.pattern).length).toBeLessThanOrEqual(4_096);
+  });
+
+  it("leave out the calls a service makes on the principal's behalf (invokedBy), in the pattern itself", () => {
+    const [rule] = agentCaptureRules([{ principal: TOOL }]);
+    const call = (identity: Record<string, unknown>) => ({
+      'detail-type': 'AWS API Call via CloudTrail',
+      detail: { userIdentity: { type: 'AssumedRole', sessionContext: { sessionIssuer: { type: 'Role', arn: TOOL } }, ...identity }, eventName: 'PutObject' },
+    });
+    expect(compileEventPattern(rule.pattern)(call({}))).toBe(true);
+    expect(compileEventPattern(rule.pattern)(call({ invokedBy: 'bedrock.amazonaws.com' }))).toBe(false);
+  });
+
+  it("name a deployment's rules after its stack, within EventBridge's 64 characters, distinct for long names", () => {
+    expect(agentRulePrefix('AiVisibility')).toBe('AiVisibility-agents-');
+    const a = agentRulePrefix(`ai-visibility-${'security-tooling-'.repeat(4)}a`);
+    const b = agentRulePrefix(`ai-visibility-${'security-tooling-'.repeat(4)}b`);
+    expect(a).not.toBe(b);
+    for (const p of [a, b]) expect(p.length + AGENT_RULE_SUFFIX_CHARS).toBeLessThanOrEqual(MAX_RULE_NAME);
+    expect(agentCaptureRules([{ principal: TOOL }], { prefix: a })[0].name).toBe(`${a}roles-001`);
   });
 
   it('plan only the changes: new and changed rules, stale ones removed, identical ones left alone', () => {
@@ -281,6 +333,8 @@ describe('agent capture rules', () => {
       { name: 'ai-visibility-agents-roles-999', pattern: '{}', state: RULE_STATE },
       { name: 'someone-elses-rule', pattern: '{}', state: 'ENABLED' },
     ];
-    expect(planRuleChanges(existing, [a, b])).toEqual({ put: [b], remove: ['ai-visibility-agents-roles-999'] });
+    expect(planRuleChanges(existing, [a, b], 'ai-visibility-agents-')).toEqual({ put: [b], remove: ['ai-visibility-agents-roles-999'] });
+    // Another deployment's rules are never touched.
+    expect(planRuleChanges([{ name: 'Other-agents-roles-001', pattern: '{}', state: RULE_STATE }], [a, b], 'ai-visibility-agents-').remove).toEqual([]);
   });
 });

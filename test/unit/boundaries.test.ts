@@ -103,7 +103,7 @@ describe('import boundaries', () => {
 
   it('reads the imports of every source file', () => {
     expect(tree.size).toBeGreaterThan(60);
-    expect(tree.get('lambdas/classifier/handler')).toEqual(expect.arrayContaining(['../shared/house-handler', './process-batch', '@aws-sdk/client-lambda']));
+    expect(tree.get('lambdas/classifier/handler')).toEqual(expect.arrayContaining(['../shared/house-handler', './process-batch', '@aws-sdk/client-sqs']));
     expect(tree.get('local/sweep/local-sweep')).toEqual(expect.arrayContaining(['aws-local-stepfunctions']));
   });
 

@@ -5,7 +5,7 @@
  */
 import { toEnvelope } from '../../local/replay/event-bus';
 import { planWrites } from '../../lambdas/classifier/plan';
-import { processMessages, type InboundMessage } from '../../lambdas/classifier/process-batch';
+import { DEADLINE_RESERVE_MS, processMessages, type InboundMessage } from '../../lambdas/classifier/process-batch';
 import { classify } from '../../lambdas/classifier/classify';
 import { contentHashOf } from '../../lambdas/classifier/normalize';
 import type { EntityWrite, InventoryStore, Key } from '../../lambdas/shared/inventory-store';
@@ -101,6 +101,43 @@ describe('failures map back to the messages behind them', () => {
     const outcome = await processMessages([msg('t', tiny)], { store: scriptedStore(() => false) });
     expect(outcome.stats).toMatchObject({ ignored: 1, classified: 0 });
     expect(outcome.ignoredReasons).toEqual({ 'not a GPU/accelerator instance type': 1 });
+  });
+});
+
+describe('the deadline guard', () => {
+  // 40 calls of 40 models by 40 callers: 80 entity writes, one at a time.
+  const invokes = Array.from({ length: 40 }, (_, i) => {
+    const r = aiFixture('InvokeModel') as Record<string, unknown> & { requestParameters: Record<string, unknown>; userIdentity: Record<string, unknown> };
+    return { ...r, eventID: `deadline-${i}`, requestParameters: { ...r.requestParameters, modelId: `anthropic.claude-model-${i}` }, userIdentity: { ...r.userIdentity, arn: `arn:aws:iam::111122223333:user/caller-${i}`, principalId: `AIDA${i}` } };
+  });
+  const messages = invokes.map((r, i) => msg(`m${i}`, r));
+
+  it('starts no write once the time left is short, and hands back exactly the messages it did not finish', async () => {
+    const store = scriptedStore(() => false);
+    // The clock: 30 s left, one second gone with every write.
+    const timeLeftMs = () => 30_000 - store.entities.length * 1_000;
+    const outcome = await processMessages(messages, { store, concurrency: 1, timeLeftMs });
+    expect(store.entities.length).toBe(30_000 / 1_000 - DEADLINE_RESERVE_MS / 1_000 + 1);
+    expect(outcome.deferred).toBeGreaterThan(0);
+    expect(outcome.failedMessageIds).toHaveLength(outcome.deferred);
+    expect(outcome.stats.classified + outcome.stats.failed).toBe(40);
+    expect(outcome.isolationRuns).toBe(0); // no time to isolate: nothing failed for its content
+
+    // Redelivered with time to spare, the handed-back messages complete the work: nothing is lost.
+    const again = await processMessages(messages.filter((m) => outcome.failedMessageIds.includes(m.messageId)), { store, timeLeftMs: () => 60_000 });
+    expect(again.failedMessageIds).toEqual([]);
+    const full = scriptedStore(() => false);
+    await processMessages(messages, { store: full });
+    const keysOf = (s: typeof store) => new Set(s.entities.map((e) => `${e.key.pk}|${e.key.sk}`));
+    expect(keysOf(store)).toEqual(keysOf(full));
+  });
+
+  it('hands back the whole batch when there is no time to begin', async () => {
+    const store = scriptedStore(() => false);
+    const outcome = await processMessages(messages, { store, timeLeftMs: () => DEADLINE_RESERVE_MS - 1 });
+    expect(outcome).toMatchObject({ deferred: 40, stats: { failed: 40, classified: 0 } });
+    expect(store.entities).toEqual([]);
+    expect(store.puts).toEqual([]);
   });
 });
 

@@ -5,22 +5,17 @@
  * bounded Query (at most a burst's worth of small marker items) per denial the batch cannot
  * settle alone.
  *
- * A function's role comes from CreateFunction/UpdateFunctionConfiguration events when they were
- * in view; otherwise the deployed classifier may look it up (Lambda GetFunctionConfiguration),
- * and caches the answer for a day.
+ * A function's role comes only from the CreateFunction and UpdateFunctionConfiguration events
+ * that carry it. The classifier does not call Lambda's GetFunctionConfiguration: its answer
+ * holds the function's environment variables (often secrets), which a function that parses
+ * untrusted input should never be able to read. A function created before the deployment is
+ * linked to its agent when its configuration next changes (docs/agents.md, "What it cannot see").
  */
 import type { InventoryStore } from '../../shared/inventory-store';
-import { keys, keyString, lookupItem, readDenial, readFreshLookup, readFunctionRole, readPrincipal, text } from '../../shared/items';
+import { keys, keyString, readDenial, readFunctionRole, readPrincipal } from '../../shared/items';
 import type { AgentDirectory, PrincipalState } from './analyze';
 
-export interface AgentLookups {
-  /** The execution role of a Lambda function, or undefined when it cannot be read. */
-  functionRole?(functionArn: string): Promise<string | undefined>;
-}
-
-const LOOKUP_TTL_SECONDS = 24 * 3600;
-
-export function createAgentDirectory(store: InventoryStore, lookups: AgentLookups = {}, now: () => number = Date.now): AgentDirectory {
+export function createAgentDirectory(store: InventoryStore): AgentDirectory {
   return {
     async principals(arns) {
       const wanted = arns.flatMap((arn) => [keys.principal(arn), keys.agentProfile(arn), keys.watch(arn)]);
@@ -42,25 +37,12 @@ export function createAgentDirectory(store: InventoryStore, lookups: AgentLookup
 
     async functionRoles(functionArns) {
       const unique = [...new Set(functionArns.map((f) => f.replace(/:\$LATEST$/, '')))];
-      const items = await store.getItems(unique.flatMap((f) => [keys.function(f), keys.lookup('function-role', f)]));
+      const items = await store.getItems(unique.map((f) => keys.function(f)));
       const out = new Map<string, string>();
-      const toLookUp: string[] = [];
       for (const f of unique) {
-        const fromEvents = readFunctionRole(items.get(keyString(keys.function(f))));
-        const cached = readFreshLookup(items.get(keyString(keys.lookup('function-role', f))), now());
-        if (fromEvents) out.set(f, fromEvents);
-        else if (cached) {
-          const role = text(cached.value);
-          if (role) out.set(f, role);
-        } else if (lookups.functionRole) toLookUp.push(f);
-      }
-      const cache = [];
-      for (const f of toLookUp) {
-        const role = await lookups.functionRole!(f);
+        const role = readFunctionRole(items.get(keyString(keys.function(f))));
         if (role) out.set(f, role);
-        cache.push(lookupItem('function-role', f, role ?? null, Math.floor(now() / 1000) + LOOKUP_TTL_SECONDS));
       }
-      if (cache.length) await store.putItems(cache);
       return out;
     },
 
