@@ -71,7 +71,7 @@ const classifier = defineHandler({
       metrics.addMetric('FailureIsolationRuns', MetricUnit.Count, outcome.isolationRuns);
       metrics.addMetric('EventsDeferred', MetricUnit.Count, outcome.deferred);
       clients.onOutcome?.(outcome);
-      logger.info('batch classified', { ...outcome.stats, isolationRuns: outcome.isolationRuns, deferred: outcome.deferred, ignoredReasons: outcome.ignoredReasons });
+      logger.info('batch classified', { ...outcome.stats, isolationRuns: outcome.isolationRuns, deferred: outcome.deferred, agentActionsByClass: outcome.actionsByClass, ignoredReasons: outcome.ignoredReasons });
       return { batchItemFailures: outcome.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
     };
   },

@@ -50,6 +50,9 @@ export interface BatchStats {
   lineageEdges: number;
 }
 
+/** Agent actions written to the ledger, by class (an action can have several). */
+export type ActionsByClass = Record<string, number>;
+
 export interface BatchOutcome {
   readonly failedMessageIds: string[];
   /**
@@ -63,6 +66,8 @@ export interface BatchOutcome {
   readonly isolationRuns: number;
   /** Messages handed back unprocessed (counted in `failed`) because the invocation ran out of time. */
   readonly deferred: number;
+  /** The ledger entries written, by action class. */
+  readonly actionsByClass: ActionsByClass;
   /** Why matched events were ignored, counted: for logs and the replay summary. */
   readonly ignoredReasons: Record<string, number>;
 }
@@ -103,6 +108,7 @@ interface Run {
   readonly classified: Set<string>;
   /** Messages whose work was not started for want of time (also in `failed`). */
   readonly deferred: Set<string>;
+  readonly actionsByClass: ActionsByClass;
 }
 
 const outOfTime = (run: Run): boolean => (run.deps.timeLeftMs?.() ?? Infinity) < DEADLINE_RESERVE_MS;
@@ -211,7 +217,9 @@ async function putImmutable(immutable: readonly PlannedItem[], run: Run): Promis
   const written = immutable.filter((i) => !failedSet.has(keyString(i.item)));
   for (const i of immutable) if (failedSet.has(keyString(i.item))) for (const id of i.messageIds) run.failed.add(id);
   run.stats.findings = written.filter((i) => i.item.entity === ENTITY.finding).length;
-  run.stats.agentActions = written.filter((i) => i.item.entity === ENTITY.agentAction).length;
+  const actions = written.filter((i) => i.item.entity === ENTITY.agentAction);
+  run.stats.agentActions = actions.length;
+  for (const a of actions) for (const c of Array.isArray(a.item.classes) ? a.item.classes : []) if (typeof c === 'string') run.actionsByClass[c] = (run.actionsByClass[c] ?? 0) + 1;
 }
 
 /**
@@ -252,6 +260,7 @@ async function processOnce(messages: readonly InboundMessage[], deps: BatchDepen
     quarantined: new Map<string, string>(),
     classified: new Set<string>(),
     deferred: new Set<string>(),
+    actionsByClass: {},
   };
   if (outOfTime(run)) {
     defer(run, messages.map((m) => m.messageId));
@@ -293,7 +302,9 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
   const quarantineReasons = new Map<string, string>();
   const work = { resourceWrites: 0, principalWrites: 0, findings: 0, agentActions: 0, lineageEdges: 0 };
   const deferred = new Set<string>();
+  const actionsByClass: ActionsByClass = {};
   const record = (group: readonly InboundMessage[], run: Run) => {
+    for (const [c, n] of Object.entries(run.actionsByClass)) actionsByClass[c] = (actionsByClass[c] ?? 0) + n;
     for (const m of group) {
       if (run.deferred.has(m.messageId)) deferred.add(m.messageId);
       else deferred.delete(m.messageId);
@@ -330,5 +341,5 @@ export async function processMessages(messages: readonly InboundMessage[], deps:
   for (const [id, reason] of reasons) if (outcomes.get(id) === 'ignored') ignoredReasons[reason] = (ignoredReasons[reason] ?? 0) + 1;
   for (const m of messages) if (outcomes.get(m.messageId) === 'quarantined') deps.log?.warn('quarantined', { source: m.source, reason: quarantineReasons.get(m.messageId) });
   const stats: BatchStats = { received: messages.length, classified: count('classified'), ignored: count('ignored'), quarantined: count('quarantined'), failed: count('failed'), ...work };
-  return { failedMessageIds: failedOf(messages).map((m) => m.messageId), stats, outcomes, isolationRuns, deferred: deferred.size, ignoredReasons };
+  return { failedMessageIds: failedOf(messages).map((m) => m.messageId), stats, outcomes, isolationRuns, deferred: deferred.size, actionsByClass, ignoredReasons };
 }

@@ -65,6 +65,8 @@ export class AgentActivityCapture extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   /** Name prefix of this deployment's agent rules. */
   readonly rulePrefix: string;
+  /** The hourly repair request (on the default bus). */
+  readonly repairRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: AgentActivityCaptureProps) {
     super(scope, id);
@@ -121,7 +123,7 @@ export class AgentActivityCapture extends Construct {
       eventPattern: { source: [DOMAIN_EVENT_SOURCE], detailType: [DETAIL_TYPES.principalWatched] },
       targets: [syncRequests],
     });
-    new events.Rule(this, 'Repair', {
+    this.repairRule = new events.Rule(this, 'Repair', {
       description: 'ai-visibility: rebuild the agent capture rules from the watched principals',
       schedule: events.Schedule.rate(props.repairEvery ?? Duration.hours(1)),
       targets: [syncRequests],

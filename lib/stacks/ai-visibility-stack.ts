@@ -15,6 +15,12 @@ import { AiInventoryTable } from '../constructs/inventory-table';
 import { ChangeFeed } from '../constructs/change-feed';
 import { LineagePropagation } from '../constructs/lineage-propagation';
 import { GpuUtilizationSweep } from '../constructs/gpu-utilization-sweep';
+import { OperationsMonitoring } from '../constructs/operations-monitoring';
+import { AGENT_CAPTURE_SYNC_SERVICE } from '../../lambdas/agent-capture-sync/environment';
+import { CHANGE_FEED_SERVICE } from '../../lambdas/change-feed/environment';
+import { CLASSIFIER_SERVICE } from '../../lambdas/classifier/environment';
+import { GPU_SWEEP_SERVICE } from '../../lambdas/gpu-sweep/environment';
+import { LINEAGE_PROPAGATOR_SERVICE } from '../../lambdas/lineage-propagator/environment';
 
 /** The tag on every resource of a deployment: its stack name. */
 export const STACK_TAG_KEY = `${TAG_PREFIX}stack`;
@@ -34,6 +40,7 @@ export class AiVisibilityStack extends Stack {
   readonly domainEvents: events.EventBus;
   readonly changeFeed: ChangeFeed;
   readonly dataEventTrail?: AiDataEventTrail;
+  readonly operations: OperationsMonitoring;
 
   constructor(scope: Construct, id: string, props: AiVisibilityStackProps = {}) {
     super(scope, id, props);
@@ -106,6 +113,33 @@ export class AiVisibilityStack extends Stack {
       this.dataEventTrail = new AiDataEventTrail(this, 'DataEventTrail', { retain: config.retainData });
     }
 
+    const redrive = 'Inspect the messages, fix the cause, then move them back with the SQS console\'s "Start DLQ redrive" (or aws sqs start-message-move-task).';
+    this.operations = new OperationsMonitoring(this, 'Operations', {
+      encryptionKey,
+      emails: config.alarmEmails,
+      functions: [
+        { function: this.classifier.function, service: CLASSIFIER_SERVICE, impact: 'captured events are not classified' },
+        { function: this.lineage.function, service: LINEAGE_PROPAGATOR_SERVICE, impact: 'data sensitivity is not carried down the lineage graph' },
+        { function: this.changeFeed.function, service: CHANGE_FEED_SERVICE, impact: 'no domain events (findings, inventory changes) are published', streamReader: true },
+        { function: this.agentCapture.function, service: AGENT_CAPTURE_SYNC_SERVICE, impact: 'new agents are not followed' },
+        { function: this.gpuSweep.function, service: GPU_SWEEP_SERVICE, impact: 'GPUs are not swept' },
+      ],
+      queues: [
+        { name: 'capture', queue: this.capture.queue, deadLetterQueue: this.capture.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Captured events that could not be delivered or classified after ${config.maxReceiveCount} deliveries. ${redrive}` },
+        { name: 'lineage', queue: this.lineage.queue, deadLetterQueue: this.lineage.deadLetterQueue, maxAge: Duration.minutes(30), runbook: `Lineage recomputations that failed ${config.maxReceiveCount} times: some sensitivity may be stale. ${redrive}` },
+        { name: 'agent-sync', queue: this.agentCapture.queue, deadLetterQueue: this.agentCapture.deadLetterQueue, runbook: 'Sync requests that failed every delivery: the hourly repair tries again; the sync log says why.' },
+        { name: 'change-feed-failures', deadLetterQueue: this.changeFeed.function.deadLetterQueue!, runbook: 'Stream records the change feed could not publish within a day (pointers into the stream, readable for 24 hours): their findings and changes were not announced. The change feed log says why.' },
+        { name: 'sweep-schedule', deadLetterQueue: this.gpuSweep.scheduleDeadLetterQueue, runbook: 'Sweep starts Scheduler could not make: the state machine could not be started (its role, or Step Functions throttling). Start a sweep by hand once fixed.' },
+      ],
+      rules: [...this.capture.rules.map((r) => ({ name: r.node.id.replace(/Rule$/, ''), ruleName: r.ref })), { name: 'AgentSyncRepair', ruleName: this.agentCapture.repairRule.ruleName }],
+      stateMachine: this.gpuSweep.stateMachine,
+      classifierLogs: this.classifier.function.logGroup,
+      changeFeedLogs: this.changeFeed.function.logGroup,
+      services: { classifier: CLASSIFIER_SERVICE, sweep: GPU_SWEEP_SERVICE, agentSync: AGENT_CAPTURE_SYNC_SERVICE },
+    });
+
+    new CfnOutput(this, 'OperationsTopicArn', { value: this.operations.topic.topicArn, description: 'SNS topic every alarm notifies (subscribe to it, or set alarmEmails)' });
+    new CfnOutput(this, 'DashboardName', { value: this.operations.dashboard.dashboardName, description: 'CloudWatch dashboard: pipeline health and what it sees' });
     new CfnOutput(this, 'InventoryTableName', { value: this.inventory.table.tableName, description: 'DynamoDB table with the AI inventory, principals and findings' });
     new CfnOutput(this, 'DomainEventBusName', { value: this.domainEvents.eventBusName, description: 'Event bus of the domain events (Finding Recorded, Resource Inventoried, Resource Changed, Agent Identified, Principal Watched)' });
     new CfnOutput(this, 'DomainEventBusArn', { value: this.domainEvents.eventBusArn, description: 'ARN of the domain event bus' });

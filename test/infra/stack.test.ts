@@ -489,6 +489,92 @@ describe('opt-in data-event trail', () => {
   });
 });
 
+describe('operations: every failure seen', () => {
+  type Alarm = { Properties: { MetricName?: string; Namespace?: string; Dimensions?: Array<{ Name: string; Value: unknown }>; Metrics?: Array<{ Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions?: Array<{ Name: string; Value: unknown }> } } }>; Threshold: number; ComparisonOperator: string; AlarmActions: unknown[]; AlarmDescription: string } };
+  const alarms = () => Object.values(resources('AWS::CloudWatch::Alarm')) as Alarm[];
+  const topic = { Ref: logicalId('AWS::SNS::Topic', 'OperationsTopic') };
+  /** The metrics an alarm watches, whether alone or in metric math. */
+  const watched = (a: Alarm) => [
+    ...(a.Properties.MetricName ? [{ MetricName: a.Properties.MetricName, Dimensions: a.Properties.Dimensions ?? [] }] : []),
+    ...(a.Properties.Metrics ?? []).flatMap((m) => (m.MetricStat ? [{ MetricName: m.MetricStat.Metric.MetricName, Dimensions: m.MetricStat.Metric.Dimensions ?? [] }] : [])),
+  ];
+  const on = (metric: string, dimension: string, value: unknown) =>
+    alarms().filter((a) => watched(a).some((m) => m.MetricName === metric && m.Dimensions.some((d) => d.Name === dimension && JSON.stringify(d.Value) === JSON.stringify(value))));
+  const ref = (id: string) => ({ Ref: id });
+  const queueName = (id: string) => ({ 'Fn::GetAtt': [id, 'QueueName'] });
+
+  it('has an encrypted operations topic, with the configured email subscriptions', () => {
+    expect(named('AWS::SNS::Topic', 'OperationsTopic').Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'CaptureKey'), 'Arn'] });
+    expect(resources('AWS::SNS::Subscription')).toEqual({});
+    const subscribed = synth({ alarmEmails: ['secops@example.com', 'oncall@example.com'] }).findResources('AWS::SNS::Subscription');
+    expect(Object.values(subscribed).map((s) => (s as { Properties: { Protocol: string; Endpoint: string } }).Properties)).toEqual([
+      expect.objectContaining({ Protocol: 'email', Endpoint: 'secops@example.com' }),
+      expect.objectContaining({ Protocol: 'email', Endpoint: 'oncall@example.com' }),
+    ]);
+    expect(() => readConfig({ alarmEmails: ['not an address'] })).toThrow(/alarmEmails must be a list of email addresses/);
+  });
+
+  it('alarms on messages visible in every dead-letter queue (whatever sends to it: a redrive, a function, a schedule, a rule target)', () => {
+    const dlqIds = new Set<string>();
+    const collect = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(collect);
+      else if (value && typeof value === 'object') {
+        for (const [k, v] of Object.entries(value)) {
+          if (/^(deadLetterTargetArn|TargetArn)$/.test(k) || (k === 'DeadLetterConfig' && v && typeof v === 'object')) {
+            const arn = k === 'DeadLetterConfig' ? ((v as { Arn?: unknown; TargetArn?: unknown }).Arn ?? (v as { TargetArn?: unknown }).TargetArn) : v;
+            const id = (arn as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt']?.[0];
+            if (id && resources('AWS::SQS::Queue')[id]) dlqIds.add(id);
+          }
+          collect(v);
+        }
+      }
+    };
+    collect(template.toJSON().Resources);
+    expect(dlqIds.size).toBe(5); // capture, lineage, agent sync, the change feed's failures, the sweep schedule
+    for (const id of dlqIds) {
+      const found = on('ApproximateNumberOfMessagesVisible', 'QueueName', queueName(id));
+      expect([id, found.length]).toEqual([id, 1]);
+      expect(found[0].Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topic] });
+    }
+  });
+
+  it('alarms on the age of the oldest captured event', () => {
+    expect(on('ApproximateAgeOfOldestMessage', 'QueueName', queueName(logicalId('AWS::SQS::Queue', 'CaptureQueue')))).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ Threshold: 900 }) })]);
+  });
+
+  it('alarms on the errors and throttles of every function, and on the change feed falling behind its stream', () => {
+    const functions = Object.keys(resources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(5);
+    for (const id of functions) {
+      for (const metric of ['Errors', 'Throttles']) expect([id, metric, on(metric, 'FunctionName', ref(id)).length]).toEqual([id, metric, 1]);
+    }
+    expect(on('IteratorAge', 'FunctionName', ref(logicalId('AWS::Lambda::Function', 'ChangeFeedFunction')))).toHaveLength(1);
+  });
+
+  it('alarms on failed, timed-out and aborted sweeps, failed account-regions, failed events, the quarantine rate, rule deliveries and sync failures', () => {
+    const machine = ref(logicalId('AWS::StepFunctions::StateMachine', 'GpuSweepStateMachine'));
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) expect([metric, on(metric, 'StateMachineArn', machine).length]).toEqual([metric, 1]);
+    const ours = (metric: string) => alarms().filter((a) => JSON.stringify(a.Properties).includes(`"MetricName":"${metric}"`));
+    for (const metric of ['EventsFailed', 'EventsQuarantined', 'SweepFailedTargets', 'AgentRuleSyncFailures']) expect([metric, ours(metric).length]).toEqual([metric, 1]);
+    const deliveries = alarms().filter((a) => (a.Properties.Metrics ?? []).some((m) => m.MetricStat?.Metric.MetricName === 'InvocationsSentToDlq'));
+    const ruleRefs = deliveries.map((a) => JSON.stringify(a.Properties.Metrics!.find((m) => m.MetricStat)!.MetricStat!.Metric.Dimensions));
+    for (const id of Object.keys(captureRuleResources())) expect(ruleRefs.some((r) => r.includes(`"Ref":"${id}"`))).toBe(true);
+  });
+
+  it('sends every alarm to the operations topic, each with a description of what broke and what to do', () => {
+    expect(alarms().length).toBeGreaterThan(30);
+    for (const a of alarms()) {
+      expect(a.Properties.AlarmActions).toEqual([topic]);
+      expect(a.Properties.AlarmDescription.length).toBeGreaterThan(60);
+    }
+  });
+
+  it('has a dashboard of pipeline health and of what it sees', () => {
+    const body = JSON.stringify(one('AWS::CloudWatch::Dashboard').Properties.DashboardBody);
+    for (const title of ['what it sees', 'pipeline health', 'Events per hour', 'Findings by severity', 'Findings by rule', 'Resources inventoried, by kind', 'Agent actions, by class', 'Idle GPUs and their cost']) expect([title, body.includes(title)]).toEqual([title, true]);
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   function nag(build: (app: App) => void): void {
     const app = synthesis.app();

@@ -9,7 +9,7 @@
  * that carry it. The classifier does not call Lambda's GetFunctionConfiguration: its answer
  * holds the function's environment variables (often secrets), which a function that parses
  * untrusted input should never be able to read. A function created before the deployment is
- * linked to its agent when its configuration next changes (docs/agents.md, "What it cannot see").
+ * linked to its agent when its configuration next changes (docs/agents.md).
  */
 import type { InventoryStore } from '../../shared/inventory-store';
 import { keys, keyString, readDenial, readFunctionRole, readPrincipal } from '../../shared/items';
