@@ -16,7 +16,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { houseQueue } from './house-queue';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { AGENT_CAPTURE_SYNC_ENVIRONMENT, AGENT_CAPTURE_SYNC_SERVICE } from '../../lambdas/agent-capture-sync/environment';
@@ -74,14 +75,11 @@ export class AgentActivityCapture extends Construct {
     const table = props.inventory.table;
     this.rulePrefix = agentRulePrefix(stack.stackName);
     const timeout = Duration.minutes(2);
-    this.deadLetterQueue = new sqs.Queue(this, 'SyncDeadLetterQueue', { fifo: true, encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    this.queue = new sqs.Queue(this, 'SyncQueue', {
+    this.deadLetterQueue = houseQueue(this, 'SyncDeadLetterQueue', props.encryptionKey, { fifo: true });
+    this.queue = houseQueue(this, 'SyncQueue', props.encryptionKey, {
       fifo: true,
       // Each EventBridge event has its own id, so content-based deduplication never drops a distinct request.
       contentBasedDeduplication: true,
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
       retentionPeriod: Duration.days(4),
       visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },

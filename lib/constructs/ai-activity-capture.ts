@@ -13,7 +13,8 @@ import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { houseQueue } from './house-queue';
 import { Construct } from 'constructs';
 import { captureRules, type CaptureRuleSpec } from '../capture/patterns';
 import { CAPTURE_TARGET, ENABLED_WITH_READ_ONLY_EVENTS } from '../../lambdas/core/constants';
@@ -48,16 +49,8 @@ export class AiActivityCapture extends Construct {
     const stack = Stack.of(this);
     this.key = new kms.Key(this, 'Key', { description: 'ai-visibility capture queues encryption', enableKeyRotation: true, removalPolicy: (props.retainKey ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY });
     const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
+    this.deadLetterQueue = houseQueue(this, 'DeadLetterQueue', this.key);
+    this.queue = houseQueue(this, 'Queue', this.key, {
       retentionPeriod,
       visibilityTimeout: props.visibilityTimeout ?? Duration.minutes(6),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },

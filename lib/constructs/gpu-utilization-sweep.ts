@@ -15,7 +15,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { houseQueue } from './house-queue';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -196,7 +197,7 @@ export class GpuUtilizationSweep extends Construct {
       reason: 'X-Ray tracing and CloudWatch Logs delivery for state machines (logs:CreateLogDelivery and the like) support no resource-level permissions.',
     });
 
-    this.scheduleDeadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    this.scheduleDeadLetterQueue = houseQueue(this, 'ScheduleDeadLetterQueue', props.encryptionKey);
     Validations.of(this.scheduleDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the sweep schedule.' });
     // Scheduler sends to the encrypted queue with the schedule's role.
     props.encryptionKey.grant(schedulerRole, 'kms:GenerateDataKey', 'kms:Decrypt');

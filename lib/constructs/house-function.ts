@@ -15,7 +15,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { houseQueue } from './house-queue';
 import type { Construct } from 'constructs';
 import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
 
@@ -63,7 +63,7 @@ export class AiVisibilityFunction extends NodejsFunction {
     // (A log group's Arn attribute already covers its streams: it ends in ":*".)
     logGroup.grantWrite(role);
     const deadLetterQueue = props.deadLetterQueue
-      ? new sqs.Queue(scope, `${id}Dlq`, { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey, enforceSSL: true, retentionPeriod: Duration.days(14) })
+      ? houseQueue(scope, `${id}Dlq`, props.encryptionKey)
       : undefined;
     // Lambda sends failed asynchronous events with the function's role: sending to a queue
     // encrypted with a customer-managed key needs the key too (the function grants only sqs:SendMessage).

@@ -12,6 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { houseQueue } from './house-queue';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { CLASSIFICATION_DEFAULTS } from '../../lambdas/core/defaults';
@@ -49,24 +50,14 @@ export class LineagePropagation extends Construct {
   constructor(scope: Construct, id: string, props: LineagePropagationProps) {
     super(scope, id);
     this.key = props.encryptionKey;
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      fifo: true,
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
+    this.deadLetterQueue = houseQueue(this, 'DeadLetterQueue', props.encryptionKey, { fifo: true });
+    this.queue = houseQueue(this, 'Queue', props.encryptionKey, {
       fifo: true,
       // Deduplication ids are set per message (a hash of it), not from the content.
       contentBasedDeduplication: false,
       // Ordering matters within one node only: let groups run in parallel at full throughput.
       deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
       fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
       visibilityTimeout: Duration.seconds(PROPAGATOR_TIMEOUT.toSeconds() * 6),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
