@@ -6,11 +6,10 @@ import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
 import { CLASSIFIER_ENVIRONMENT, CLASSIFIER_SERVICE } from '../../lambdas/classifier/environment';
 import { AGENT_DEFAULTS, CLASSIFIER_BATCH_SIZE } from '../../lambdas/core/defaults';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { AiVisibilityFunction, type HouseFunctionOptions } from './house-function';
+import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
 import type { LineagePropagation } from './lineage-propagation';
 
@@ -59,7 +58,7 @@ export class AiActivityClassifier extends Construct {
     const agents = props.agents ?? {};
     const batchSize = props.batchSize ?? CLASSIFIER_BATCH_SIZE;
     this.function = new AiVisibilityFunction(this, 'Function', {
-      entry: join(__dirname, '..', '..', 'lambdas', 'classifier', 'handler.ts'),
+      entry: handlerEntry('classifier'),
       description: 'ai-visibility: classifies captured CloudTrail activity into the AI inventory',
       timeout: CLASSIFIER_TIMEOUT,
       memorySize: 1024,

@@ -19,14 +19,13 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { houseQueue } from './house-queue';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
 import { AGENT_CAPTURE_SYNC_ENVIRONMENT, AGENT_CAPTURE_SYNC_SERVICE } from '../../lambdas/agent-capture-sync/environment';
 import { createHash } from 'node:crypto';
 import { AGENT_RULE_SUFFIX_CHARS, DEFAULT_PATTERN_QUOTA, MAX_RULE_NAME } from '../../lambdas/core/constants';
 import { DETAIL_TYPES, DOMAIN_EVENT_SOURCE } from '../../lambdas/core/events';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { ruleResourceName, type AiActivityCapture } from './ai-activity-capture';
-import { AiVisibilityFunction, type HouseFunctionOptions } from './house-function';
+import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import { nagArn } from './nag';
 import type { AiInventoryTable } from './inventory-table';
 
@@ -85,7 +84,7 @@ export class AgentActivityCapture extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
     this.function = new AiVisibilityFunction(this, 'SyncFunction', {
-      entry: join(__dirname, '..', '..', 'lambdas', 'agent-capture-sync', 'handler.ts'),
+      entry: handlerEntry('agent-capture-sync'),
       description: 'ai-visibility: keeps the agent capture rules in step with the watched principals',
       timeout,
       memorySize: 256,

@@ -17,10 +17,9 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
 import { CHANGE_FEED_ENVIRONMENT, CHANGE_FEED_FILTER, CHANGE_FEED_SERVICE } from '../../lambdas/change-feed/environment';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { AiVisibilityFunction, type HouseFunctionOptions } from './house-function';
+import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
 
 export interface ChangeFeedProps extends HouseFunctionOptions {
@@ -43,7 +42,7 @@ export class ChangeFeed extends Construct {
     super(scope, id);
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     this.function = new AiVisibilityFunction(this, 'Function', {
-      entry: join(__dirname, '..', '..', 'lambdas', 'change-feed', 'handler.ts'),
+      entry: handlerEntry('change-feed'),
       description: 'ai-visibility: turns inventory changes into domain events on the event bus',
       timeout: Duration.seconds(60),
       memorySize: 256,

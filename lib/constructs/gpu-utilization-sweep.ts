@@ -21,12 +21,11 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
 import { GPU_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../../lambdas/gpu-sweep/environment';
 import { SWEEP_DEFAULTS } from '../../lambdas/core/defaults';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
-import { AiVisibilityFunction, type HouseFunctionOptions } from './house-function';
+import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
 import { nagArn, nagAttribute } from './nag';
 
@@ -81,7 +80,7 @@ export class GpuUtilizationSweep extends Construct {
     const prices = props.prices ?? {};
 
     this.function = new AiVisibilityFunction(this, 'Function', {
-      entry: join(__dirname, '..', '..', 'lambdas', 'gpu-sweep', 'handler.ts'),
+      entry: handlerEntry('gpu-sweep'),
       description: 'ai-visibility: measures GPU utilization and calls out idle, memory-held-idle, underused and unmonitored accelerators',
       timeout: Duration.minutes(10),
       memorySize: 1024,

@@ -17,10 +17,20 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { houseQueue } from './house-queue';
 import type { Construct } from 'constructs';
+import { extname, join } from 'node:path';
 import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
 
 /** The newest Node.js runtime in aws-cdk-lib (cdk-nag AwsSolutions-L1 checks it stays so). */
 export const HOUSE_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/**
+ * The entry file of a function's handler, `lambdas/<name>/handler`: the TypeScript source in
+ * this repository, the compiled JavaScript in the published package (dist/), whichever this
+ * module itself is. esbuild bundles either.
+ */
+export function handlerEntry(name: string): string {
+  return join(__dirname, '..', '..', 'lambdas', name, `handler${extname(__filename)}`);
+}
 
 /** What every construct that makes functions takes for them. */
 export interface HouseFunctionOptions {

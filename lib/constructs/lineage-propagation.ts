@@ -14,11 +14,10 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { houseQueue } from './house-queue';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
 import { CLASSIFICATION_DEFAULTS } from '../../lambdas/core/defaults';
 import { LINEAGE_PROPAGATOR_ENVIRONMENT, LINEAGE_PROPAGATOR_SERVICE } from '../../lambdas/lineage-propagator/environment';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { AiVisibilityFunction, type HouseFunctionOptions } from './house-function';
+import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
 
 const PROPAGATOR_TIMEOUT = Duration.seconds(60);
@@ -63,7 +62,7 @@ export class LineagePropagation extends Construct {
     });
 
     this.function = new AiVisibilityFunction(this, 'Function', {
-      entry: join(__dirname, '..', '..', 'lambdas', 'lineage-propagator', 'handler.ts'),
+      entry: handlerEntry('lineage-propagator'),
       description: 'ai-visibility: carries data sensitivity down the lineage graph, one node per message',
       timeout: PROPAGATOR_TIMEOUT,
       memorySize: 512,
