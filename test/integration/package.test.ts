@@ -13,7 +13,7 @@ import { useTempDirs } from '../support';
 
 const ROOT = join(__dirname, '..', '..');
 const temp = useTempDirs();
-const run = (command: string, args: string[], options: ExecFileSyncOptions) => execFileSync(command, args, { encoding: 'utf8', stdio: 'pipe', ...options });
+const run = (command: string, args: string[], options: ExecFileSyncOptions): string => String(execFileSync(command, args, { encoding: 'utf8', stdio: 'pipe', ...options }));
 
 const CONSUMER_APP = `
 import { App, Duration, Stack } from 'aws-cdk-lib';
