@@ -12,7 +12,8 @@ import type { DomainEvent } from '../lambdas/core/events';
 import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../lambdas/classifier/handler';
 import type { BatchOutcome, MessageOutcome } from '../lambdas/classifier/process-batch';
 import { DEFAULT_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../lambdas/gpu-sweep/environment';
-import { createSweepHandler, type SweepClients, type SweepHandler } from '../lambdas/gpu-sweep/handler';
+import { createSweepControlHandler, type SweepClients, type SweepHandler } from '../lambdas/gpu-sweep/handler';
+import { createSweepTargetHandler } from '../lambdas/gpu-sweep/target-handler';
 import { DEFAULT_CLASSIFICATION_ENVIRONMENT, LINEAGE_PROPAGATOR_SERVICE } from '../lambdas/lineage-propagator/environment';
 import { createPropagatorHandler, type PropagatorHandler } from '../lambdas/lineage-propagator/handler';
 import { houseEnvironment } from '../lambdas/shared/environment';
@@ -89,19 +90,20 @@ export function localPipeline(db: LocalDynamoDb, tableName: string, logLevel = '
   };
 }
 
-/** The deployed sweep function over `pairs` (account:region), with the clients given. */
+/** The deployed sweep functions over `pairs` (account:region), with the clients given: SweepTarget to the target function, Plan and Summarize to the other. */
 export function localSweepHandler(options: { pairs: readonly string[]; tableName?: string; logLevel?: string; clients: Partial<SweepClients> }): SweepHandler {
   noLocalMetrics();
-  return createSweepHandler(
-    {
-      ...houseEnvironment(GPU_SWEEP_SERVICE),
-      TABLE_NAME: options.tableName ?? LOCAL_TABLE_NAME,
-      SWEEP_TARGETS: options.pairs.join(',') || '000000000000:us-east-1',
-      SUMMARY_EVENT_BUS: 'default',
-      ...DEFAULT_SWEEP_ENVIRONMENT,
-    },
-    { logLevel: options.logLevel ?? 'ERROR', ...options.clients },
-  );
+  const env = {
+    ...houseEnvironment(GPU_SWEEP_SERVICE),
+    TABLE_NAME: options.tableName ?? LOCAL_TABLE_NAME,
+    SWEEP_TARGETS: options.pairs.join(',') || '000000000000:us-east-1',
+    SUMMARY_EVENT_BUS: 'default',
+    ...DEFAULT_SWEEP_ENVIRONMENT,
+  };
+  const clients = { logLevel: options.logLevel ?? 'ERROR', ...options.clients };
+  const control = createSweepControlHandler(env, clients);
+  const target = createSweepTargetHandler(env, clients);
+  return (event, context) => (event.step === 'target' ? target(event, context) : control(event, context));
 }
 
 /** A domain event as EventBridge delivers it to a rule's target (the fields a subscriber reads). */

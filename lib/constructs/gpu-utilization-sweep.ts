@@ -66,7 +66,10 @@ export interface GpuUtilizationSweepProps extends HouseFunctionOptions {
 export const LAMBDA_TRANSIENT_ERRORS = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 
 export class GpuUtilizationSweep extends Construct {
+  /** Plans sweeps and publishes their summaries. */
   readonly function: AiVisibilityFunction;
+  /** Sweeps one account-region. */
+  readonly targetFunction: AiVisibilityFunction;
   readonly stateMachine: sfn.StateMachine;
   readonly schedule: scheduler.Schedule;
   /** Sweep starts Scheduler could not make (after its retries). */
@@ -79,16 +82,7 @@ export class GpuUtilizationSweep extends Construct {
     const summaryBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'SummaryBus', 'default');
     const prices = props.prices ?? {};
 
-    this.function = new AiVisibilityFunction(this, 'Function', {
-      entry: handlerEntry('gpu-sweep'),
-      description: 'ai-visibility: measures GPU utilization and calls out idle, memory-held-idle, underused and unmonitored accelerators',
-      timeout: Duration.minutes(10),
-      memorySize: 1024,
-      logRetentionDays: props.logRetentionDays,
-      logRemovalPolicy: props.logRemovalPolicy,
-      sourceMaps: props.sourceMaps,
-      encryptionKey: props.encryptionKey,
-      environment: environmentFor(GPU_SWEEP_ENVIRONMENT, {
+    const environment = environmentFor(GPU_SWEEP_ENVIRONMENT, {
         ...houseEnvironment(GPU_SWEEP_SERVICE),
         TABLE_NAME: props.inventory.table.tableName,
         SWEEP_TARGETS: regions.map((r) => `${Aws.ACCOUNT_ID}:${r}`).join(','),
@@ -98,13 +92,30 @@ export class GpuUtilizationSweep extends Construct {
         MEMORY_HELD_FROM_PCT: String(props.thresholds?.memoryHeldFromPct ?? SWEEP_DEFAULTS.memoryHeldFromPct),
         GPU_PRICES: Object.keys(prices).length ? JSON.stringify(prices) : '',
         SUMMARY_EVENT_BUS: summaryBus.eventBusName,
-      }),
+      });
+    const functionOptions = { logRetentionDays: props.logRetentionDays, logRemovalPolicy: props.logRemovalPolicy, sourceMaps: props.sourceMaps, encryptionKey: props.encryptionKey, environment };
+    // Plan and Summarize: no discovery or metrics client in the bundle, so they start fast.
+    this.function = new AiVisibilityFunction(this, 'Function', {
+      ...functionOptions,
+      entry: handlerEntry('gpu-sweep'),
+      description: 'ai-visibility: plans GPU utilization sweeps and publishes their summaries',
+      timeout: Duration.minutes(1),
+      memorySize: 256,
     });
-    props.inventory.grantClassifierWrites(this.function);
-    props.inventory.grantAccountRead(this.function); // the byAccount index: the inventory's GPU instances
+    summaryBus.grantPutEventsTo(this.function);
+    // SweepTarget: one account-region, with the EC2, SageMaker, Bedrock and CloudWatch clients.
+    this.targetFunction = new AiVisibilityFunction(this, 'TargetFunction', {
+      ...functionOptions,
+      entry: handlerEntry('gpu-sweep', 'target-handler'),
+      description: 'ai-visibility: measures the GPU utilization of one account-region and calls out idle, memory-held-idle, underused and unmonitored accelerators',
+      timeout: Duration.minutes(10),
+      memorySize: 1024,
+    });
+    props.inventory.grantClassifierWrites(this.targetFunction);
+    props.inventory.grantAccountRead(this.targetFunction); // the byAccount index: the inventory's GPU instances
     // Discovery and metrics: list and describe calls, none of which take a resource ARN narrower
     // than "*" for listing (EC2, SageMaker List*, Bedrock, CloudWatch service authorization references).
-    this.function.addToRolePolicy(
+    this.targetFunction.addToRolePolicy(
       new iam.PolicyStatement({
         actions: [
           'ec2:DescribeInstances',
@@ -117,32 +128,31 @@ export class GpuUtilizationSweep extends Construct {
         resources: ['*'],
       }),
     );
-    this.function.addToRolePolicy(
+    this.targetFunction.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeTrainingJob'],
         resources: ['endpoint/*', 'endpoint-config/*', 'training-job/*'].map((r) => stack.formatArn({ service: 'sagemaker', resource: r.split('/')[0], resourceName: '*', region: '*' })),
       }),
     );
-    summaryBus.grantPutEventsTo(this.function);
-    Validations.of(this.function.role!).acknowledge({
+    Validations.of(this.targetFunction.role!).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'ec2:DescribeInstances, the SageMaker and Bedrock List* calls and cloudwatch:GetMetricData support no resource-level permissions; all are read-only. The X-Ray write actions neither.',
     });
     for (const type of ['endpoint', 'endpoint-config', 'training-job']) {
-      Validations.of(this.function.role!).acknowledge({
+      Validations.of(this.targetFunction.role!).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagArn(this, 'sagemaker', `${type}/*`, '*')}]`,
         reason: 'The sweep describes whichever endpoints, endpoint configurations and training jobs are running when it runs; read-only, this account only.',
       });
     }
 
-    const invoke = (name: string, payload: Record<string, unknown>) => {
-      const task = new tasks.LambdaInvoke(this, name, { lambdaFunction: this.function, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, retryOnServiceExceptions: false });
+    const invoke = (name: string, payload: Record<string, unknown>, lambdaFunction: AiVisibilityFunction = this.function) => {
+      const task = new tasks.LambdaInvoke(this, name, { lambdaFunction, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, retryOnServiceExceptions: false });
       task.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, jitterStrategy: sfn.JitterType.FULL });
       return task;
     };
 
     const planStep = invoke('Plan', { step: 'plan', 'input.$': '$' });
-    const target = invoke('SweepTarget', { step: 'target', 'target.$': '$' });
+    const target = invoke('SweepTarget', { step: 'target', 'target.$': '$' }, this.targetFunction);
     target.addRetry({ errors: ['SweepThrottledError'], interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 4, jitterStrategy: sfn.JitterType.FULL });
     const failed = new sfn.Pass(this, 'TargetFailed', {
       parameters: { failed: true, 'account.$': '$.account', 'region.$': '$.region', 'sweepId.$': '$.sweepId', 'error.$': '$.error.Cause' },
@@ -187,10 +197,12 @@ export class GpuUtilizationSweep extends Construct {
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
 
-    Validations.of(this.stateMachine.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagAttribute(this.function)}:*]`,
-      reason: 'Step Functions invokes the sweep function by any version or alias of it (the grant CDK makes for LambdaInvoke); this function only.',
-    });
+    for (const fn of [this.function, this.targetFunction]) {
+      Validations.of(this.stateMachine.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagAttribute(fn)}:*]`,
+        reason: 'Step Functions invokes the sweep functions by any version or alias of them (the grant CDK makes for LambdaInvoke); these functions only.',
+      });
+    }
     Validations.of(this.stateMachine.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing and CloudWatch Logs delivery for state machines (logs:CreateLogDelivery and the like) support no resource-level permissions.',

@@ -24,12 +24,12 @@ import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
 export const HOUSE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /**
- * The entry file of a function's handler, `lambdas/<name>/handler`: the TypeScript source in
+ * The entry file of a function's handler, `lambdas/<name>/<file>`: the TypeScript source in
  * this repository, the compiled JavaScript in the published package (dist/), whichever this
  * module itself is. esbuild bundles either.
  */
-export function handlerEntry(name: string): string {
-  return join(__dirname, '..', '..', 'lambdas', name, `handler${extname(__filename)}`);
+export function handlerEntry(name: string, file = 'handler'): string {
+  return join(__dirname, '..', '..', 'lambdas', name, `${file}${extname(__filename)}`);
 }
 
 /** What every construct that makes functions takes for them. */
@@ -99,6 +99,8 @@ export class AiVisibilityFunction extends NodejsFunction {
       environment: sourceMaps ? { ...props.environment, NODE_OPTIONS: '--enable-source-maps' } : props.environment,
       bundling: {
         format: OutputFormat.CJS,
+        // The SDK's ES module builds, which esbuild can tree-shake (its CommonJS builds are one file per package).
+        mainFields: ['module', 'main'],
         target: 'node24',
         minify: true,
         sourceMap: sourceMaps,

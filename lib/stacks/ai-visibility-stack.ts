@@ -122,7 +122,8 @@ export class AiVisibilityStack extends Stack {
         { function: this.lineage.function, service: LINEAGE_PROPAGATOR_SERVICE, impact: 'data sensitivity is not carried down the lineage graph' },
         { function: this.changeFeed.function, service: CHANGE_FEED_SERVICE, impact: 'no domain events (findings, inventory changes) are published', streamReader: true },
         { function: this.agentCapture.function, service: AGENT_CAPTURE_SYNC_SERVICE, impact: 'new agents are not followed' },
-        { function: this.gpuSweep.function, service: GPU_SWEEP_SERVICE, impact: 'GPUs are not swept' },
+        { function: this.gpuSweep.function, service: `${GPU_SWEEP_SERVICE}-plan`, impact: 'GPU sweeps are not planned or summarized' },
+        { function: this.gpuSweep.targetFunction, service: `${GPU_SWEEP_SERVICE}-target`, impact: 'GPUs are not swept' },
       ],
       queues: [
         { name: 'capture', queue: this.capture.queue, deadLetterQueue: this.capture.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Captured events that could not be delivered or classified after ${config.maxReceiveCount} deliveries. ${redrive}` },

@@ -11,7 +11,9 @@
  *   5. DynamoDB capacity per matched event, at several SQS batch sizes;
  *   6. following an agent, per action;
  *   7. lineage: capacity per edge, work per propagator message, and a tag change on a bucket
- *      feeding 1,000 locations (how far one event's work spreads, one bounded message at a time).
+ *      feeding 1,000 locations (how far one event's work spreads, one bounded message at a time);
+ *   8. the GPU sweep's capacity and its run at 10,000 instances (sweep-scale.ts);
+ *   9. the functions' bundles: size, clients and load time against a baseline (functions.ts).
  * Results print as a table; docs/performance.md records a run.
  */
 import { randomUUID } from 'node:crypto';
@@ -37,6 +39,7 @@ import { sweepScale } from './sweep-scale';
 import { sweepTarget } from '../../lambdas/gpu-sweep/sweep';
 import { readInventory, readMetrics, recordedMetricReader } from '../../local/sweep/local-sweep';
 import { nullStore } from './null-store';
+import { measureFunctions, printFunctions } from './functions';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -229,6 +232,7 @@ async function sweepSection(): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'sweep') return sweepSection();
+  if (process.env.BENCH_ONLY === 'functions') return printFunctions(measureFunctions());
   const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-bench-'));
   try {
     const corpus = buildCorpus(dir);
@@ -316,6 +320,7 @@ async function main(): Promise<void> {
       `  Lineage, a tag change on a bucket feeding 1,000 locations: ${fan.messages.toLocaleString('en-US')} messages, at most ${fan.maxRequests} DynamoDB requests in one, ${fan.requests.toLocaleString('en-US')} requests, ${fan.readUnits.toFixed(0)} RCU, ${fan.writeUnits.toFixed(0)} WCU in all, ${fan.seconds.toFixed(1)} s against dynalite`,
     );
     await sweepSection();
+    printFunctions(measureFunctions());
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

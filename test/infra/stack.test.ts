@@ -203,8 +203,8 @@ describe('classifier function (the house Lambda construct)', () => {
 
   it('has its own role under the /ai-visibility/ path, with no managed policy (every role of the stack does)', () => {
     const roles = Object.values(resources('AWS::IAM::Role')) as Array<{ Properties: Record<string, unknown> }>;
-    // The five functions' roles, the sweep state machine's and its scheduler's.
-    expect(roles).toHaveLength(7);
+    // The six functions' roles, the sweep state machine's and its scheduler's.
+    expect(roles).toHaveLength(8);
     for (const role of roles) {
       expect(role.Properties.Path).toBe('/ai-visibility/');
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -420,13 +420,20 @@ describe('GPU utilization sweep', () => {
     expect(() => readConfig({ gpuPrices: { 'p5.48xlarge': -1 } })).toThrow(/gpuPrices must map instance types/);
   });
 
-  it('may only read what it sweeps, and publish its summary on the default bus', () => {
-    const statements = (named('AWS::IAM::Policy', 'GpuSweepFunctionRole').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement;
-    const actions = statements.flatMap((st) => [st.Action].flat());
-    for (const a of actions) expect(a).toMatch(/^(ec2:Describe|sagemaker:(List|Describe)|bedrock:List|cloudwatch:GetMetricData|events:PutEvents|dynamodb:|kms:|logs:|sqs:SendMessage|xray:Put)/);
-    const byAction = (action: string) => statements.filter((st) => [st.Action].flat().includes(action)).map((st) => st.Resource);
-    expect(byAction('events:PutEvents')).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default']] }]);
+  it('sweeps with one function and plans and summarizes with another: each may do only its part', () => {
+    const statementsOf = (fragment: string) => (named('AWS::IAM::Policy', fragment).Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement;
+    const target = statementsOf('GpuSweepTargetFunctionRole');
+    for (const a of target.flatMap((st) => [st.Action].flat())) expect(a).toMatch(/^(ec2:Describe|sagemaker:(List|Describe)|bedrock:List|cloudwatch:GetMetricData|dynamodb:|kms:|logs:|xray:Put)/);
+    const control = statementsOf('GpuSweepFunctionRole');
+    for (const a of control.flatMap((st) => [st.Action].flat())) expect(a).toMatch(/^(events:PutEvents|logs:|xray:Put)/);
+    const putEvents = control.filter((st) => [st.Action].flat().includes('events:PutEvents')).map((st) => st.Resource);
+    expect(putEvents).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default']] }]);
+    // The state machine calls the target function for SweepTarget, the other for Plan and Summarize.
+    const definition = JSON.stringify(one('AWS::StepFunctions::StateMachine').Properties);
+    expect(definition).toContain(logicalId('AWS::Lambda::Function', 'GpuSweepTargetFunction'));
+    expect(definition).toContain(logicalId('AWS::Lambda::Function', 'GpuSweepFunction'));
   });
+
 });
 
 describe('opt-in data-event trail', () => {
@@ -544,7 +551,7 @@ describe('operations: every failure seen', () => {
 
   it('alarms on the errors and throttles of every function, and on the change feed falling behind its stream', () => {
     const functions = Object.keys(resources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(6);
     for (const id of functions) {
       for (const metric of ['Errors', 'Throttles']) expect([id, metric, on(metric, 'FunctionName', ref(id)).length]).toEqual([id, metric, 1]);
     }

@@ -13,7 +13,8 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeTrainingJobCommand, ListEndpointsCommand, ListNotebookInstancesCommand, ListTrainingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import { cliRunner, useTempDirs } from '../support';
-import { awsDiscovery, GPU_TYPE_FILTER } from '../../lambdas/gpu-sweep/discover';
+import { GPU_TYPE_FILTER } from '../../lambdas/gpu-sweep/discover';
+import { awsDiscovery } from '../../lambdas/gpu-sweep/aws-apis';
 import { fetchMetrics, planQueries, queriesPerCall, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
 import { sweepTarget } from '../../lambdas/gpu-sweep/sweep';
 import { createInventoryStore } from '../../lambdas/shared/inventory-store';
@@ -189,7 +190,7 @@ describe('the summary', () => {
     const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
     const eb = mockClient(EventBridgeClient);
     eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
-    const { createSweepHandler } = await import('../../lambdas/gpu-sweep/handler');
+    const { createSweepControlHandler: createSweepHandler } = await import('../../lambdas/gpu-sweep/handler');
     const { DEFAULT_SWEEP_ENVIRONMENT } = await import('../../lambdas/gpu-sweep/environment');
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     const handler = createSweepHandler(
