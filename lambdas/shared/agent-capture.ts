@@ -7,9 +7,9 @@
  * size quota needs. That quota is 2,048 characters by default and can be raised to 4,096
  * (EventBridge User Guide, "Amazon EventBridge quotas": "Event pattern size"); the rules are sized
  * for the default unless the deployment says the quota was raised. Exact matches do not count
- * against the quota of 30 wildcard rules per bus; at the default size a rule holds about 15-20
- * roles, so the default quota of 300 rules per bus covers thousands of agents. Roles are matched
- * on `userIdentity.sessionContext.sessionIssuer.arn` (with their IAM path when it is known, and
+ * against the quota of 30 wildcard rules per bus; at the default size a rule holds about 17
+ * ARNs of 100 characters (40 of 50), so the default quota of 300 rules per bus covers thousands
+ * of agents. Roles are matched on `userIdentity.sessionContext.sessionIssuer.arn` (with their IAM path when it is known, and
  * without), users on `userIdentity.arn`. Calls a service makes on a principal's behalf
  * (`userIdentity.invokedBy`) are not the agent's own actions: the pattern leaves them out, so
  * they are never delivered or paid for. The rules use ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS:
