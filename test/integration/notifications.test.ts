@@ -1,0 +1,104 @@
+/**
+ * Finding notifications rendered from real findings: the replay of the fixtures publishes its
+ * `Finding Recorded` events, and each becomes an SNS message (attributes, the email text and the
+ * Amazon Q Developer custom-notification JSON). Redaction, console links, owner routing and
+ * filter policies are checked on their own.
+ */
+import { FINDING_RULES } from '../../lambdas/core/findings';
+import { consoleLink, dedupKeyOf, filterPolicyOf, NEXT_STEPS, ownerOf, REDACTED, renderFinding, type NotifiedFinding } from '../../lambdas/core/notifications';
+import type { ReplayReport } from '../../local/replay/report';
+import { cliRunner, useTempDirs } from '../support';
+import { FIXTURES } from '../helpers';
+
+const temp = useTempDirs();
+const cli = cliRunner();
+let findings: NotifiedFinding[];
+
+beforeAll(async () => {
+  const { stdout } = await cli('replay', '--json', '--allow-quarantine', '--store', temp.dir('ai-visibility-notify-'), FIXTURES);
+  const report = JSON.parse(stdout) as Omit<ReplayReport, 'events'> & { events: Array<{ 'detail-type': string; detail: { finding?: NotifiedFinding } }> };
+  findings = report.events.filter((e) => e['detail-type'] === 'Finding Recorded').map((e) => e.detail.finding!);
+}, 120_000);
+
+describe('a finding as a message', () => {
+  it('renders every real finding for chat (the Q Developer custom-notification schema) and for email', () => {
+    expect(findings.length).toBeGreaterThan(20);
+    for (const f of findings) {
+      const n = renderFinding(f, { owner: 'team-ml', kind: 'guardrail' });
+      const chat = JSON.parse(n.bodies.default) as { version: string; source: string; id: string; content: Record<string, unknown>; metadata: Record<string, unknown> };
+      expect(chat).toMatchObject({ version: '1.0', source: 'custom', id: f.findingId, content: { textType: 'client-markdown' }, metadata: { threadId: `${f.rule}#${f.resource}`, eventType: f.rule } });
+      expect(chat.content.title).toContain(f.title);
+      expect((chat.content.nextSteps as string[]).length).toBeGreaterThan(0);
+      expect(chat.metadata.relatedResources).toContain(f.resource);
+      // The email: what, where, who, why, evidence, what next, and a link.
+      for (const part of [f.summary, f.account, f.region, f.resource, f.principal ?? 'no principal', ...f.frameworks.map((x) => x.id), 'What to do next:', 'Open: https://']) expect([f.rule, n.bodies.email.includes(part)]).toEqual([f.rule, true]);
+      for (const s of f.signals) expect(n.bodies.email).toContain(s.path);
+      expect(n.attributes).toEqual({ severity: f.severity, rule: f.rule, account: f.account, region: f.region, owner: 'team-ml', kind: 'guardrail' });
+      expect(n.subject.length).toBeLessThanOrEqual(100);
+      expect(n.subject).toMatch(/^[\x20-\x7E]+$/);
+    }
+  });
+
+  it('says how many repeats were held back, and has no empty attribute (SNS refuses one)', () => {
+    const n = renderFinding(findings[0], { owner: null, kind: null, repeatsSince: { count: 3, since: '2026-12-01T10:00:00.000Z' } });
+    expect(n.bodies.email).toContain('And 3 more of the same since 2026-12-01T10:00:00.000Z.');
+    expect(n.bodies.default).toContain('And 3 more of the same');
+    expect(n.attributes).toMatchObject({ owner: 'none', kind: 'none' });
+  });
+
+  it('has next steps for every rule of the catalog', () => {
+    for (const rule of Object.keys(FINDING_RULES)) expect([rule, (NEXT_STEPS[rule] ?? []).length > 0]).toEqual([rule, true]);
+  });
+
+  it('never carries a secret from the event', () => {
+    const secrets = ['AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEYAAAAAAAAAAAA', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', '-----BEGIN RSA PRIVATE KEY-----MIIE', 'hunter2'];
+    const f: NotifiedFinding = {
+      ...findings[0],
+      signals: [
+        { eventName: 'InvokeModel', path: 'requestParameters.modelId', value: 'anthropic.claude-3-5-sonnet-20240620-v1:0' },
+        { eventName: 'CreateFunction20150331', path: 'requestParameters.environment.variables.DB_PASSWORD', value: 'hunter2' },
+        { eventName: 'CreateFunction20150331', path: 'requestParameters.environment.variables.AWS_KEY', value: secrets[0] },
+        { eventName: 'CreateFunction20150331', path: 'requestParameters.environment.variables.SIGNING', value: secrets[1] },
+        { eventName: 'InvokeModel', path: 'requestParameters.headers.x', value: `Bearer ${secrets[2]}` },
+        { eventName: 'PutSecretValue', path: 'requestParameters.note', value: secrets[3] },
+      ],
+    };
+    const n = renderFinding(f, { owner: null, kind: null });
+    for (const body of [n.bodies.default, n.bodies.email]) {
+      for (const s of secrets) expect(body).not.toContain(s);
+      expect(body).toContain(REDACTED);
+      expect(body).toContain('anthropic.claude-3-5-sonnet-20240620-v1:0'); // what is not a secret stays
+    }
+  });
+
+  it('links to the resource in the console, or to the event', () => {
+    const at = (resource: string, eventId = 'doc-1') => consoleLink({ resource, region: 'eu-west-1', eventId });
+    expect(at('arn:aws:ec2:eu-west-1:111122223333:instance/i-0abc')).toBe('https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#InstanceDetails:instanceId=i-0abc');
+    expect(at('arn:aws:s3:::training-data/models/x.safetensors')).toBe('https://s3.console.aws.amazon.com/s3/buckets/training-data');
+    expect(at('arn:aws:bedrock:eu-west-1:111122223333:guardrail/gr-1')).toBe('https://eu-west-1.console.aws.amazon.com/bedrock/home?region=eu-west-1#/guardrails/guardrail/gr-1');
+    expect(at('arn:aws:bedrock:eu-west-1::foundation-model/x', '1a4debbb-12e9-4bde-b8c7-ea29002bb2a7')).toBe('https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/1a4debbb-12e9-4bde-b8c7-ea29002bb2a7');
+  });
+});
+
+describe('routing', () => {
+  const KEY = 'ai-visibility:owner';
+  it('finds the owner on the resource, else the principal, else the account map, else nobody', () => {
+    expect(ownerOf({ resource: { [KEY]: 'ml-platform' }, principal: { [KEY]: 'data-eng' } }, '111122223333', { '111122223333': 'secops' }, KEY)).toBe('ml-platform');
+    expect(ownerOf({ resource: { other: 'x' }, principal: { [KEY]: 'data-eng' } }, '111122223333', { '111122223333': 'secops' }, KEY)).toBe('data-eng');
+    expect(ownerOf({ resource: null, principal: null }, '111122223333', { '111122223333': 'secops' }, KEY)).toBe('secops');
+    expect(ownerOf({}, '444455556666', { '111122223333': 'secops' }, KEY)).toBeNull();
+    expect(ownerOf({}, 'constructor', {}, KEY)).toBeNull(); // no prototype member is an account
+  });
+
+  it('turns a subscription into a filter policy and counts its combinations', () => {
+    expect(filterPolicyOf({ severities: ['critical', 'high'], owners: ['ml-platform'] })).toEqual({ policy: { severity: ['critical', 'high'], owner: ['ml-platform'] }, combinations: 2 });
+    expect(filterPolicyOf({ severities: ['high'], accounts: ['1', '2', '3'], rules: ['a', 'b'] }).combinations).toBe(6);
+    expect(filterPolicyOf({})).toEqual({ policy: {}, combinations: 1 });
+  });
+
+  it('keys repeats by rule, resource and principal', () => {
+    const f = findings[0];
+    expect(dedupKeyOf(f)).toBe(`${f.rule}#${f.resource}#${f.principal ?? '-'}`);
+    expect(dedupKeyOf({ ...f, principal: null })).toBe(`${f.rule}#${f.resource}#-`);
+  });
+});
