@@ -364,3 +364,6 @@ export function readUtilization(item: RawItem | undefined): (RecordedVerdict & {
 
 /** Whether an item's TTL attribute says it has expired (DynamoDB deletes such items lazily). */
 export const isExpired = (item: RawItem, nowMs: number) => (num(item[TTL_ATTRIBUTE]) ?? Infinity) * 1000 <= nowMs;
+
+/** The tags an item records (a resource's, as the newest tag event showed them), or undefined. */
+export const tagsOf = (item: RawItem | undefined): Record<string, string> | undefined => readTags(item?.tags);

@@ -44,6 +44,7 @@ export const ENTITY = {
   lineageNode: 'lineage-node',
   lineageTags: 'lineage-tags',
   utilization: 'utilization',
+  notifyWindow: 'notify-window',
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -58,6 +59,7 @@ const PREFIX = {
   watch: 'WATCH#',
   function: 'FUNCTION#',
   lookup: 'LOOKUP#',
+  notify: 'NOTIFY#',
   lineage: 'LINEAGE#',
 } as const;
 
@@ -79,6 +81,8 @@ export const keys = {
   watch: (principal: string): Key => key(`${PREFIX.watch}${principal}`, STATE_SK),
   function: (functionArn: string): Key => key(`${PREFIX.function}${functionArn}`, STATE_SK),
   lookup: (kind: LookupKind, id: string): Key => key(`${PREFIX.lookup}${kind}#${id}`, STATE_SK),
+  /** The notification dedup window of one rule, resource and principal. */
+  notifyWindow: (dedupKey: string): Key => key(`${PREFIX.notify}${dedupKey}`, STATE_SK),
   /**
    * Lineage: a node's computed sensitivity (`#NODE`), a bucket's tags as tag events showed them
    * (`#TAGS`), and each edge under both of its nodes: `IN#relation#from` under `to`,
