@@ -6,6 +6,9 @@
 
 import { AGENT_DEFAULTS, CLASSIFICATION_DEFAULTS, CLASSIFIER_BATCH_SIZE, SWEEP_DEFAULTS } from '../lambdas/core/defaults';
 import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_SCHEDULE } from './constructs/gpu-utilization-sweep';
+import { FINDING_RULES } from '../lambdas/core/findings';
+import { SEVERITIES, type Severity } from '../lambdas/core/model';
+import { FILTER_POLICY_LIMITS, filterPolicyOf, type SubscriptionFilter } from '../lambdas/core/notifications';
 
 
 /** CloudWatch Logs accepts only these retention periods (PutRetentionPolicy API reference). */
@@ -34,6 +37,8 @@ export interface AiVisibilityConfig {
   readonly alarmEmails: readonly string[];
   /** Tags put on every resource the stack creates, besides ai-visibility:stack. Default none. */
   readonly resourceTags: Readonly<Record<string, string>>;
+  /** Finding notifications: the severity floor, the dedup window, email subscriptions with filters, account owners. */
+  readonly notifications: NotificationsConfig;
   /** ARNs of IAM roles and users declared AI agents (paths are ignored). Default none. */
   readonly agentPrincipals: readonly string[];
   /** A model call and then a write to another service within this many seconds marks an agent. Default 900. */
@@ -68,6 +73,17 @@ export interface AiVisibilityConfig {
   readonly gpuPrices: Readonly<Record<string, number>>;
 }
 
+export interface NotificationsConfig {
+  /** The least severe finding sent. Default "medium". */
+  readonly minSeverity: Severity;
+  /** Hours within which one rule, resource and principal send one message (1-720). Default 24. */
+  readonly dedupWindowHours: number;
+  /** Email subscriptions, each with optional severities, accounts, owners and rules it receives. Default none. */
+  readonly subscriptions: ReadonlyArray<{ readonly email: string } & SubscriptionFilter>;
+  /** Account id to owner, when neither the resource nor the principal has an owner tag. Default none. */
+  readonly accountOwners: Readonly<Record<string, string>>;
+}
+
 export const DEFAULT_CONFIG: AiVisibilityConfig = {
   dataEventTrail: false,
   retainData: true,
@@ -80,6 +96,7 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   lambdaSourceMaps: false,
   alarmEmails: [],
   resourceTags: {},
+  notifications: { minSeverity: 'medium', dedupWindowHours: 24, subscriptions: [], accountOwners: {} },
   agentPrincipals: [],
   agentBehaviourWindowSeconds: AGENT_DEFAULTS.behaviourWindowSeconds,
   agentDeniedBurstCount: AGENT_DEFAULTS.deniedBurstCount,
@@ -232,6 +249,41 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     }
     return v as Record<string, string>;
   };
+  const notifications = (key: keyof AiVisibilityConfig): NotificationsConfig => {
+    const d = DEFAULT_CONFIG.notifications;
+    const v = input[key] ?? d;
+    if (!isObject(v)) {
+      problems.push(`${key} must be an object (minSeverity, dedupWindowHours, subscriptions, accountOwners), got ${JSON.stringify(v)}`);
+      return d;
+    }
+    const knownKeys = Object.keys(d);
+    for (const k of Object.keys(v)) if (!knownKeys.includes(k)) problems.push(`unknown setting "${key}.${k}" (known: ${knownKeys.join(', ')})`);
+    const minSeverity = v.minSeverity ?? d.minSeverity;
+    if (typeof minSeverity !== 'string' || !(SEVERITIES as readonly string[]).includes(minSeverity)) problems.push(`${key}.minSeverity must be one of ${SEVERITIES.join(', ')}, got ${JSON.stringify(minSeverity)}`);
+    const hours = v.dedupWindowHours ?? d.dedupWindowHours;
+    if (typeof hours !== 'number' || !Number.isInteger(hours) || hours < 1 || hours > 720) problems.push(`${key}.dedupWindowHours must be a whole number from 1 to 720, got ${JSON.stringify(hours)}`);
+    const owners = v.accountOwners ?? d.accountOwners;
+    if (!isObject(owners) || !Object.entries(owners).every(([a, o]) => /^\d{12}$/.test(a) && typeof o === 'string' && o.length > 0 && o.length <= 256)) {
+      problems.push(`${key}.accountOwners must map 12-digit account ids to owner names (1-256 characters), got ${JSON.stringify(owners)}`);
+    }
+    const subs = v.subscriptions ?? d.subscriptions;
+    const list = (x: unknown, ok: (s: string) => boolean) => x === undefined || (Array.isArray(x) && x.length > 0 && x.every((e) => typeof e === 'string' && ok(e)));
+    if (!Array.isArray(subs)) problems.push(`${key}.subscriptions must be a list, got ${JSON.stringify(subs)}`);
+    else {
+      subs.forEach((sub: unknown, i: number) => {
+        const at = `${key}.subscriptions[${i}]`;
+        if (!isObject(sub) || typeof sub.email !== 'string' || !/^[^\s@,]{1,64}@[^\s@,]+\.[^\s@,]+$/.test(sub.email)) return void problems.push(`${at} must be an object with an email address, got ${JSON.stringify(sub)}`);
+        for (const k of Object.keys(sub)) if (!['email', 'severities', 'accounts', 'owners', 'rules'].includes(k)) problems.push(`unknown setting "${at}.${k}" (known: email, severities, accounts, owners, rules)`);
+        if (!list(sub.severities, (s) => (SEVERITIES as readonly string[]).includes(s))) problems.push(`${at}.severities must be a non-empty list of ${SEVERITIES.join(', ')}, got ${JSON.stringify(sub.severities)}`);
+        if (!list(sub.accounts, (s) => /^\d{12}$/.test(s))) problems.push(`${at}.accounts must be a non-empty list of 12-digit account ids, got ${JSON.stringify(sub.accounts)}`);
+        if (!list(sub.owners, (s) => s.length > 0 && s.length <= 256)) problems.push(`${at}.owners must be a non-empty list of owner names, got ${JSON.stringify(sub.owners)}`);
+        if (!list(sub.rules, (s) => Object.hasOwn(FINDING_RULES, s))) problems.push(`${at}.rules must be a non-empty list of finding rules (docs/findings.md), got ${JSON.stringify(sub.rules)}`);
+        const { combinations } = filterPolicyOf(sub as SubscriptionFilter);
+        if (combinations > FILTER_POLICY_LIMITS.combinations) problems.push(`${at} filters on ${combinations} combinations of values; SNS allows ${FILTER_POLICY_LIMITS.combinations} (the product of the list lengths): split it into several subscriptions`);
+      });
+    }
+    return { ...d, ...v } as NotificationsConfig;
+  };
   const config: AiVisibilityConfig = {
     dataEventTrail: bool('dataEventTrail'),
     retainData: bool('retainData'),
@@ -244,6 +296,7 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     lambdaSourceMaps: bool('lambdaSourceMaps'),
     alarmEmails: emails('alarmEmails'),
     resourceTags: tags('resourceTags'),
+    notifications: notifications('notifications'),
     agentPrincipals: arns('agentPrincipals'),
     agentBehaviourWindowSeconds: int('agentBehaviourWindowSeconds', 1, 86_400),
     agentDeniedBurstCount: int('agentDeniedBurstCount', 2, 10_000),

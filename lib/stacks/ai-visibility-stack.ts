@@ -16,6 +16,8 @@ import { ChangeFeed } from '../constructs/change-feed';
 import { LineagePropagation } from '../constructs/lineage-propagation';
 import { GpuUtilizationSweep } from '../constructs/gpu-utilization-sweep';
 import { OperationsMonitoring } from '../constructs/operations-monitoring';
+import { FindingNotifications } from '../constructs/finding-notifications';
+import { NOTIFIER_SERVICE } from '../../lambdas/notifier/environment';
 import { AGENT_CAPTURE_SYNC_SERVICE } from '../../lambdas/agent-capture-sync/environment';
 import { CHANGE_FEED_SERVICE } from '../../lambdas/change-feed/environment';
 import { CLASSIFIER_SERVICE } from '../../lambdas/classifier/environment';
@@ -41,6 +43,7 @@ export class AiVisibilityStack extends Stack {
   readonly changeFeed: ChangeFeed;
   readonly dataEventTrail?: AiDataEventTrail;
   readonly operations: OperationsMonitoring;
+  readonly notifications: FindingNotifications;
 
   constructor(scope: Construct, id: string, props: AiVisibilityStackProps = {}) {
     super(scope, id, props);
@@ -113,6 +116,18 @@ export class AiVisibilityStack extends Stack {
       this.dataEventTrail = new AiDataEventTrail(this, 'DataEventTrail', { retain: config.retainData });
     }
 
+    this.notifications = new FindingNotifications(this, 'Notifications', {
+      ...functions,
+      encryptionKey,
+      inventory: this.inventory,
+      domainEvents: this.domainEvents,
+      minSeverity: config.notifications.minSeverity,
+      dedupWindowHours: config.notifications.dedupWindowHours,
+      subscriptions: config.notifications.subscriptions,
+      accountOwners: config.notifications.accountOwners,
+      maxReceiveCount: config.maxReceiveCount,
+    });
+
     const redrive = 'Inspect the messages, fix the cause, then move them back with the SQS console\'s "Start DLQ redrive" (or aws sqs start-message-move-task).';
     this.operations = new OperationsMonitoring(this, 'Operations', {
       encryptionKey,
@@ -124,10 +139,12 @@ export class AiVisibilityStack extends Stack {
         { function: this.agentCapture.function, service: AGENT_CAPTURE_SYNC_SERVICE, impact: 'new agents are not followed' },
         { function: this.gpuSweep.function, service: `${GPU_SWEEP_SERVICE}-plan`, impact: 'GPU sweeps are not planned or summarized' },
         { function: this.gpuSweep.targetFunction, service: `${GPU_SWEEP_SERVICE}-target`, impact: 'GPUs are not swept' },
+        { function: this.notifications.function, service: NOTIFIER_SERVICE, impact: 'nobody is told of new findings' },
       ],
       queues: [
         { name: 'capture', queue: this.capture.queue, deadLetterQueue: this.capture.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Captured events that could not be delivered or classified after ${config.maxReceiveCount} deliveries. ${redrive}` },
         { name: 'lineage', queue: this.lineage.queue, deadLetterQueue: this.lineage.deadLetterQueue, maxAge: Duration.minutes(30), runbook: `Lineage recomputations that failed ${config.maxReceiveCount} times: some sensitivity may be stale. ${redrive}` },
+        { name: 'notifications', queue: this.notifications.queue, deadLetterQueue: this.notifications.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Findings that could not be notified after ${config.maxReceiveCount} deliveries: nobody was told of them. ${redrive}` },
         { name: 'agent-sync', queue: this.agentCapture.queue, deadLetterQueue: this.agentCapture.deadLetterQueue, runbook: 'Sync requests that failed every delivery: the hourly repair tries again; the sync log says why.' },
         { name: 'change-feed-failures', deadLetterQueue: this.changeFeed.function.deadLetterQueue!, runbook: 'Stream records the change feed could not publish within a day (pointers into the stream, readable for 24 hours): their findings and changes were not announced. The change feed log says why.' },
         { name: 'sweep-schedule', deadLetterQueue: this.gpuSweep.scheduleDeadLetterQueue, runbook: 'Sweep starts Scheduler could not make: the state machine could not be started (its role, or Step Functions throttling). Start a sweep by hand once fixed.' },
@@ -139,6 +156,7 @@ export class AiVisibilityStack extends Stack {
       services: { classifier: CLASSIFIER_SERVICE, sweep: GPU_SWEEP_SERVICE, agentSync: AGENT_CAPTURE_SYNC_SERVICE },
     });
 
+    new CfnOutput(this, 'FindingsTopicArn', { value: this.notifications.topic.topicArn, description: 'SNS topic of new findings (email, or Amazon Q Developer chat channels: its default body is their custom-notification JSON)' });
     new CfnOutput(this, 'OperationsTopicArn', { value: this.operations.topic.topicArn, description: 'SNS topic every alarm notifies (subscribe to it, or set alarmEmails)' });
     new CfnOutput(this, 'DashboardName', { value: this.operations.dashboard.dashboardName, description: 'CloudWatch dashboard: pipeline health and what it sees' });
     new CfnOutput(this, 'InventoryTableName', { value: this.inventory.table.tableName, description: 'DynamoDB table with the AI inventory, principals and findings' });

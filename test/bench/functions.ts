@@ -23,6 +23,7 @@ export const CLIENTS_CALLED: Record<string, { readonly eager: readonly string[] 
   ChangeFeed: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/util-dynamodb'] },
   AgentCaptureSync: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'] },
   GpuSweepFunction: { eager: ['@aws-sdk/client-eventbridge'] },
+  Notifications: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sns'] },
   GpuSweepTargetFunction: { eager: ['@aws-sdk/client-ec2', '@aws-sdk/client-sagemaker', '@aws-sdk/client-bedrock', '@aws-sdk/client-cloudwatch', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-eventbridge'] },
 };
 
@@ -38,6 +39,7 @@ const BASELINE_USE: Record<string, string> = {
   '@aws-sdk/client-sagemaker': 'SageMakerClient',
   '@aws-sdk/client-bedrock': 'BedrockClient',
   '@aws-sdk/client-cloudwatch': 'CloudWatchClient',
+  '@aws-sdk/client-sns': 'SNSClient',
 };
 
 export interface FunctionBundle {

@@ -203,8 +203,8 @@ describe('classifier function (the house Lambda construct)', () => {
 
   it('has its own role under the /ai-visibility/ path, with no managed policy (every role of the stack does)', () => {
     const roles = Object.values(resources('AWS::IAM::Role')) as Array<{ Properties: Record<string, unknown> }>;
-    // The six functions' roles, the sweep state machine's and its scheduler's.
-    expect(roles).toHaveLength(8);
+    // The seven functions' roles, the sweep state machine's and its scheduler's.
+    expect(roles).toHaveLength(9);
     for (const role of roles) {
       expect(role.Properties.Path).toBe('/ai-visibility/');
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -496,6 +496,58 @@ describe('opt-in data-event trail', () => {
   });
 });
 
+describe('finding notifications', () => {
+  it('have their own encrypted topic, fed by a rule that takes Finding Recorded at or above the floor into a queue with a dead-letter queue', () => {
+    expect(named('AWS::SNS::Topic', 'NotificationsTopic').Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'CaptureKey'), 'Arn'] });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: logicalId('AWS::Events::EventBus', 'DomainEvents') },
+      EventPattern: { source: ['ai-visibility'], 'detail-type': ['Finding Recorded'], detail: { finding: { severity: ['critical', 'high', 'medium'] } } },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'NotificationsQueue'), 'Arn'] }, DeadLetterConfig: Match.anyValue() })],
+    });
+    const strict = synth({ notifications: { ...DEFAULT_CONFIG.notifications, minSeverity: 'high' } });
+    expect(JSON.stringify(strict.findResources('AWS::Events::Rule'))).toContain('"severity":["critical","high"]');
+    const fn = named('AWS::Lambda::Function', 'NotificationsFunction').Properties as { Environment: { Variables: Record<string, unknown> } };
+    expect(fn.Environment.Variables).toMatchObject({ MIN_SEVERITY: 'medium', DEDUP_WINDOW_HOURS: '24', ACCOUNT_OWNERS: '{}', OWNER_TAG_KEY: 'ai-visibility:owner', FINDINGS_TOPIC_ARN: { Ref: logicalId('AWS::SNS::Topic', 'NotificationsTopic') } });
+  });
+
+  it('may publish to its topic only, with the key through SNS only', () => {
+    const statements = (named('AWS::IAM::Policy', 'NotificationsFunctionRole').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> }).Statement;
+    expect(statements.filter((st) => [st.Action].flat().includes('sns:Publish')).map((st) => st.Resource)).toEqual([{ Ref: logicalId('AWS::SNS::Topic', 'NotificationsTopic') }]);
+    const kms = statements.find((st) => JSON.stringify(st.Condition ?? {}).includes('sns.'));
+    expect(kms).toMatchObject({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'] });
+  });
+
+  it('subscribe each configured address with a filter policy on the message attributes, within SNS limits', () => {
+    const subscribed = synth({
+      notifications: {
+        ...DEFAULT_CONFIG.notifications,
+        subscriptions: [{ email: 'ml-team@example.com', owners: ['ml-platform'], severities: ['critical', 'high'] }, { email: 'secops@example.com' }],
+        accountOwners: { '111122223333': 'secops' },
+      },
+    });
+    const subs = Object.values(subscribed.findResources('AWS::SNS::Subscription')).map((s) => (s as { Properties: { Endpoint: string; FilterPolicy?: Record<string, unknown>; TopicArn: unknown } }).Properties).filter((p) => JSON.stringify(p.TopicArn).includes('NotificationsTopic'));
+    expect(subs).toEqual([
+      expect.objectContaining({ Endpoint: 'ml-team@example.com', FilterPolicy: { severity: ['critical', 'high'], owner: ['ml-platform'] } }),
+      expect.objectContaining({ Endpoint: 'secops@example.com' }),
+    ]);
+    expect(subs[1].FilterPolicy).toBeUndefined();
+    for (const p of subs) {
+      const policy = p.FilterPolicy ?? {};
+      expect(Object.keys(policy).length).toBeLessThanOrEqual(5);
+      expect(Object.values(policy).reduce((n: number, v) => n * (v as unknown[]).length, 1)).toBeLessThanOrEqual(150);
+    }
+  });
+
+  it('refuses subscriptions SNS or the catalog would not take, each problem named', () => {
+    const many = Array.from({ length: 13 }, (_, i) => String(100000000000 + i));
+    expect(() => readConfig({ notifications: { subscriptions: [{ email: 'a@example.com', accounts: many, severities: ['critical', 'high', 'medium', 'low'], rules: ['gpu-idle', 'gpu-no-telemetry', 'gpu-underutilized'] }] } })).toThrow(/filters on 156 combinations of values; SNS allows 150/);
+    expect(() => readConfig({ notifications: { minSeverity: 'urgent' } })).toThrow(/notifications.minSeverity must be one of critical, high, medium, low, informational/);
+    expect(() => readConfig({ notifications: { subscriptions: [{ email: 'a@example.com', rules: ['no-such-rule'] }] } })).toThrow(/subscriptions\[0\].rules must be a non-empty list of finding rules/);
+    expect(() => readConfig({ notifications: { accountOwners: { '12': 'x' } } })).toThrow(/accountOwners must map 12-digit account ids/);
+    expect(() => readConfig({ notifications: { dedupWindow: 3 } })).toThrow(/unknown setting "notifications.dedupWindow"/);
+  });
+});
+
 describe('operations: every failure seen', () => {
   type Alarm = { Properties: { MetricName?: string; Namespace?: string; Dimensions?: Array<{ Name: string; Value: unknown }>; Metrics?: Array<{ Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions?: Array<{ Name: string; Value: unknown }> } } }>; Threshold: number; ComparisonOperator: string; AlarmActions: unknown[]; AlarmDescription: string } };
   const alarms = () => Object.values(resources('AWS::CloudWatch::Alarm')) as Alarm[];
@@ -537,7 +589,7 @@ describe('operations: every failure seen', () => {
       }
     };
     collect(template.toJSON().Resources);
-    expect(dlqIds.size).toBe(5); // capture, lineage, agent sync, the change feed's failures, the sweep schedule
+    expect(dlqIds.size).toBe(6); // capture, lineage, agent sync, notifications, the change feed's failures, the sweep schedule
     for (const id of dlqIds) {
       const found = on('ApproximateNumberOfMessagesVisible', 'QueueName', queueName(id));
       expect([id, found.length]).toEqual([id, 1]);
@@ -551,7 +603,7 @@ describe('operations: every failure seen', () => {
 
   it('alarms on the errors and throttles of every function, and on the change feed falling behind its stream', () => {
     const functions = Object.keys(resources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     for (const id of functions) {
       for (const metric of ['Errors', 'Throttles']) expect([id, metric, on(metric, 'FunctionName', ref(id)).length]).toEqual([id, metric, 1]);
     }
@@ -628,7 +680,7 @@ describe('configuration', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toEqual([
-        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices)',
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices)',
         'dataEventTrail must be true or false, got "yes"',
         expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',

@@ -1,0 +1,121 @@
+/**
+ * FindingNotifications: findings reach people. A rule on the domain event bus takes `Finding
+ * Recorded` events at or above the severity floor (filtered in the pattern, so the rest cost
+ * nothing) into a queue; the notifier (lambdas/notifier) publishes one message per new finding to
+ * the findings topic (SNS, KMS-encrypted, separate from the operations topic), deduplicated per
+ * rule, resource and principal within a window, with the owner in its attributes.
+ *
+ * Subscriptions come from the configuration: each email address with optional severities,
+ * accounts, owners and rules, made SNS subscription filter policies on the message attributes
+ * (at most 5 keys and 150 combinations each: SNS Developer Guide, "Subscription filter policy
+ * constraints"; these use 4 keys at most and the configuration refuses more combinations). Chat
+ * channels subscribe through Amazon Q Developer in chat applications: the topic's default body is
+ * its custom-notification JSON.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DETAIL_TYPES, DOMAIN_EVENT_SOURCE } from '../../lambdas/core/events';
+import { SEVERITIES, type Severity } from '../../lambdas/core/model';
+import { filterPolicyOf, type SubscriptionFilter } from '../../lambdas/core/notifications';
+import { NOTIFIER_ENVIRONMENT, NOTIFIER_SERVICE, OWNER_TAG_KEY } from '../../lambdas/notifier/environment';
+import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
+import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
+import { houseQueue } from './house-queue';
+import type { AiInventoryTable } from './inventory-table';
+
+/** An email subscription and what it receives (every key optional: nothing set, everything). */
+export interface EmailSubscriptionProps extends SubscriptionFilter {
+  readonly email: string;
+}
+
+export interface FindingNotificationsProps extends HouseFunctionOptions {
+  readonly inventory: AiInventoryTable;
+  /** The bus the change feed publishes `Finding Recorded` on. */
+  readonly domainEvents: events.IEventBus;
+  /** The least severe finding sent. @default "medium" */
+  readonly minSeverity?: Severity;
+  /** Hours within which one rule, resource and principal send one message. @default 24 */
+  readonly dedupWindowHours?: number;
+  /** @default none */
+  readonly subscriptions?: readonly EmailSubscriptionProps[];
+  /** Account id to owner, the last fallback of owner routing. @default none */
+  readonly accountOwners?: Readonly<Record<string, string>>;
+  /** The tag whose value is an owner. @default "ai-visibility:owner" */
+  readonly ownerTagKey?: string;
+  /** Deliveries before a message goes to the dead-letter queue. @default 5 */
+  readonly maxReceiveCount?: number;
+}
+
+export class FindingNotifications extends Construct {
+  readonly topic: sns.Topic;
+  readonly function: AiVisibilityFunction;
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: FindingNotificationsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const minSeverity = props.minSeverity ?? 'medium';
+    const timeout = Duration.seconds(60);
+
+    this.topic = new sns.Topic(this, 'Topic', { displayName: `ai-visibility findings (${stack.stackName})`, masterKey: props.encryptionKey, enforceSSL: true });
+    for (const s of props.subscriptions ?? []) {
+      const { policy, combinations } = filterPolicyOf(s);
+      if (combinations > 150) throw new Error(`the subscription of ${s.email} makes ${combinations} filter combinations; SNS allows 150`);
+      const filterPolicy = Object.fromEntries(Object.entries(policy).map(([k, values]) => [k, sns.SubscriptionFilter.stringFilter({ allowlist: values })]));
+      // No key set: no filter policy at all (it receives everything).
+      this.topic.addSubscription(new subscriptions.EmailSubscription(s.email, Object.keys(filterPolicy).length ? { filterPolicy } : {}));
+    }
+
+    this.deadLetterQueue = houseQueue(this, 'DeadLetterQueue', props.encryptionKey);
+    this.queue = houseQueue(this, 'Queue', props.encryptionKey, {
+      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+    });
+    const atOrAbove = SEVERITIES.slice(0, SEVERITIES.indexOf(minSeverity) + 1);
+    new events.Rule(this, 'OnFindingRecorded', {
+      description: `ai-visibility: notify findings of severity ${minSeverity} or above`,
+      eventBus: props.domainEvents,
+      eventPattern: { source: [DOMAIN_EVENT_SOURCE], detailType: [DETAIL_TYPES.findingRecorded], detail: { finding: { severity: [...atOrAbove] } } },
+      targets: [new targets.SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+    });
+
+    this.function = new AiVisibilityFunction(this, 'Function', {
+      entry: handlerEntry('notifier'),
+      description: 'ai-visibility: sends findings to the findings topic, deduplicated and routed by owner',
+      timeout,
+      memorySize: 256,
+      logRetentionDays: props.logRetentionDays,
+      logRemovalPolicy: props.logRemovalPolicy,
+      sourceMaps: props.sourceMaps,
+      encryptionKey: props.encryptionKey,
+      environment: environmentFor(NOTIFIER_ENVIRONMENT, {
+        ...houseEnvironment(NOTIFIER_SERVICE),
+        TABLE_NAME: props.inventory.table.tableName,
+        FINDINGS_TOPIC_ARN: this.topic.topicArn,
+        MIN_SEVERITY: minSeverity,
+        DEDUP_WINDOW_HOURS: String(props.dedupWindowHours ?? 24),
+        ACCOUNT_OWNERS: JSON.stringify(props.accountOwners ?? {}),
+        OWNER_TAG_KEY: props.ownerTagKey ?? OWNER_TAG_KEY,
+      }),
+    });
+    props.inventory.grantClassifierWrites(this.function);
+    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
+    // Publishing to a topic encrypted with a customer-managed key needs the key, through SNS only.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [props.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sns.${stack.region}.${stack.urlSuffix}` } },
+      }),
+    );
+    this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
+  }
+}
