@@ -11,8 +11,8 @@
  * Exit codes: 0 done, 3 done but something was quarantined (unless --allow-quarantine),
  * 1 failure, 2 usage error.
  */
-import { existsSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -21,7 +21,8 @@ import { readLineage, renderLineage } from '../local/query/lineage';
 import { startLocalDynamoDb, StoreError } from '../local/replay/local-dynamodb';
 import { printable, printableDeep } from '../local/text';
 import { renderReport } from '../local/replay/report';
-import { LOCAL_TABLE_NAME } from '../local/handlers';
+import { LOCAL_FINDINGS_TOPIC, LOCAL_TABLE_NAME } from '../local/handlers';
+import type { FindingNotification } from '../lambdas/core/notifications';
 import { replay } from '../local/replay/replay';
 
 export const BUNDLED_SAMPLES = resolve(__dirname, '..', 'test', 'fixtures', 'cloudtrail');
@@ -53,6 +54,8 @@ options:
   --verbose            classifier logs at INFO on stderr
   --store DIR          keep the embedded DynamoDB in DIR (default ${DEFAULT_STORE})
   --max-file-mb N      refuse a file, or what a gzip file expands to, above N MiB (default 256)
+  --notifications FILE write what the notifier would publish for the replayed findings, after
+                       dedup, one JSON line per SNS message (topic, subject, attributes, bodies)
   -h, --help           this help
 
 agent ARN prints one AI agent's profile and timeline, from the store of the last replay or,
@@ -88,6 +91,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         inventory: { type: 'string' },
         metrics: { type: 'string' },
         'max-file-mb': { type: 'string' },
+        notifications: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -128,6 +132,13 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     return 2;
   }
 
+  const notificationsFile = parsed.values.notifications;
+  if (notificationsFile !== undefined && (notificationsFile === '' || !existsSync(dirname(resolve(notificationsFile))))) {
+    err(`--notifications needs a file in an existing directory, got ${printable(JSON.stringify(notificationsFile))}\n`);
+    return 2;
+  }
+  const notifications: string[] = [];
+
   const started = Date.now();
   let lastProgress = started;
   const skipped: Array<{ path: string; reason: string }> = [];
@@ -138,6 +149,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     logLevel: parsed.values.verbose ? 'INFO' : 'ERROR',
     skipped,
     ...(maxFileMb ? { maxFileBytes: maxFileMb * 1024 * 1024 } : {}),
+    ...(notificationsFile !== undefined ? { notify: (n: FindingNotification) => void notifications.push(JSON.stringify({ topic: LOCAL_FINDINGS_TOPIC, subject: n.subject, attributes: n.attributes, bodies: n.bodies })) } : {}),
     onProgress: ({ records, matched, files }) => {
       const now = Date.now();
       if (now - lastProgress >= 2000) {
@@ -150,6 +162,15 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
   if (skipped.length > 0) {
     err(`skipped ${skipped.length} file(s) that are not log files${parsed.values.verbose ? ':' : ' (--verbose lists them)'}\n`);
     if (parsed.values.verbose) for (const s of skipped) err(`  ${printable(s.path)}: ${s.reason}\n`);
+  }
+  if (notificationsFile !== undefined) {
+    try {
+      writeFileSync(notificationsFile, notifications.map((l) => `${l}\n`).join(''));
+    } catch (error) {
+      err(`cannot write ${printable(notificationsFile)}: ${printable((error as Error).message)}\n`);
+      return 1;
+    }
+    err(`${notifications.length} notification(s) written to ${printable(notificationsFile)}\n`);
   }
   if (report.stats.files === 0) err(`no log files under ${inputs.map((p) => printable(p)).join(', ')}\n`);
   out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));

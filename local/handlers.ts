@@ -20,6 +20,11 @@ import { houseEnvironment } from '../lambdas/shared/environment';
 import { LOCAL_REGION, type LocalDynamoDb } from './replay/local-dynamodb';
 import { LocalLineageQueue } from './replay/lineage-queue';
 import { LocalTableStream } from './replay/local-stream';
+import { lambdaContext } from './replay/lambda-shapes';
+import type { SQSEvent } from 'aws-lambda';
+import type { FindingNotification } from '../lambdas/core/notifications';
+import { NOTIFIER_SERVICE, OWNER_TAG_KEY } from '../lambdas/notifier/environment';
+import { createNotifierHandler } from '../lambdas/notifier/handler';
 
 /** The table every local command reads and writes. */
 export const LOCAL_TABLE_NAME = 'ai-visibility-local';
@@ -142,3 +147,37 @@ export function localChangeFeed(db: LocalDynamoDb, tableName: string, logLevel =
   const handler: ChangeFeedHandler = createChangeFeedHandler({ ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: 'ai-visibility-local' }, { publisher: bus, logLevel });
   return { stream, bus, handler, drain: () => stream.drain(handler), close: () => stream.close() };
 }
+
+/** The topic ARN the local notifier names in what it would publish. */
+export const LOCAL_FINDINGS_TOPIC = 'arn:aws:sns:local:000000000000:ai-visibility-findings';
+
+/**
+ * The deployed notifier over the local table: each `Finding Recorded` event, in order, as its
+ * own delivery at the finding's time (so the dedup window runs on the events' timeline, not the
+ * replay's clock), its messages handed to `publish` instead of SNS.
+ */
+export async function notifyLocally(db: LocalDynamoDb, tableName: string, events: readonly PublishedEvent[], publish: (n: FindingNotification) => void, options: { minSeverity?: string; dedupWindowHours?: number; logLevel?: string } = {}): Promise<void> {
+  noLocalMetrics();
+  let clock = 0;
+  const handler = createNotifierHandler(
+    {
+      ...houseEnvironment(NOTIFIER_SERVICE),
+      TABLE_NAME: tableName,
+      FINDINGS_TOPIC_ARN: LOCAL_FINDINGS_TOPIC,
+      MIN_SEVERITY: options.minSeverity ?? 'medium',
+      DEDUP_WINDOW_HOURS: String(options.dedupWindowHours ?? 24),
+      ACCOUNT_OWNERS: '{}',
+      OWNER_TAG_KEY,
+    },
+    { dynamodb: db.client, now: () => clock, publish: async (n) => publish(n), logLevel: options.logLevel ?? 'ERROR' },
+  );
+  const context = lambdaContext('ai-visibility-notifier-local');
+  for (const [i, e] of events.entries()) {
+    if (e['detail-type'] !== 'Finding Recorded') continue;
+    const finding = (e.detail as { finding?: { time?: string } }).finding;
+    clock = Date.parse(finding?.time ?? '') || Date.parse(e.time);
+    const result = await handler({ Records: [{ messageId: `event-${i}`, body: JSON.stringify(e) }] } as SQSEvent, context);
+    if (result.batchItemFailures.length) throw new Error(`the notifier failed on event ${i}`);
+  }
+}
+

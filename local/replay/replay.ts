@@ -22,7 +22,8 @@ import { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 import { readRecords, type ReadProblem } from './read-logs';
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
 import { lambdaContext, sqsRecord } from './lambda-shapes';
-import { LOCAL_TABLE_NAME, localChangeFeed, localPipeline, type OutcomeTally } from '../handlers';
+import { LOCAL_TABLE_NAME, localChangeFeed, localPipeline, notifyLocally, type OutcomeTally } from '../handlers';
+import type { FindingNotification } from '../../lambdas/core/notifications';
 
 export interface ReplayProgress {
   readonly records: number;
@@ -48,6 +49,8 @@ export interface ReplayOptions {
   readonly maxFileBytes?: number;
   /** Files not read for their name or type, appended as they are found. */
   readonly skipped?: Array<{ path: string; reason: string }>;
+  /** Run the notifier over the replay's findings and hand it what it would publish (after dedup). @default not run */
+  readonly notify?: (notification: FindingNotification) => void;
 }
 
 interface Pending {
@@ -190,7 +193,10 @@ export async function replay(paths: readonly string[], options: ReplayOptions = 
     try {
       const { handler, lineage, tally } = localPipeline(db, LOCAL_TABLE_NAME, options.logLevel);
       const run = await replayInto(paths, { handler, lineage, changeFeed, tally, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) }, options);
-      return buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), { ...run, events: changeFeed?.bus.events ?? [] });
+      const report = buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), { ...run, events: changeFeed?.bus.events ?? [] });
+      // After the report: the notifier's dedup windows are items of the table too.
+      if (options.notify) await notifyLocally(db, LOCAL_TABLE_NAME, changeFeed?.bus.events ?? [], options.notify, { logLevel: options.logLevel });
+      return report;
     } finally {
       changeFeed?.close();
     }

@@ -4,7 +4,10 @@
  * Amazon Q Developer custom-notification JSON). Redaction, console links, owner routing and
  * filter policies are checked on their own.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { FINDING_RULES } from '../../lambdas/core/findings';
+import { atLeast } from '../../lambdas/core/notifications';
 import { consoleLink, dedupKeyOf, filterPolicyOf, NEXT_STEPS, ownerOf, REDACTED, renderFinding, type NotifiedFinding } from '../../lambdas/core/notifications';
 import type { ReplayReport } from '../../local/replay/report';
 import { cliRunner, useTempDirs } from '../support';
@@ -100,5 +103,31 @@ describe('routing', () => {
     const f = findings[0];
     expect(dedupKeyOf(f)).toBe(`${f.rule}#${f.resource}#${f.principal ?? '-'}`);
     expect(dedupKeyOf({ ...f, principal: null })).toBe(`${f.rule}#${f.resource}#-`);
+  });
+});
+
+describe('replay --notifications', () => {
+  it('writes what the notifier would publish, after the severity floor and dedup, one JSON line per message', async () => {
+    const file = join(temp.dir('ai-visibility-notify-out-'), 'notifications.jsonl');
+    const { code, stderr } = await cli('replay', '--allow-quarantine', '--store', temp.dir('ai-visibility-notify-store-'), '--notifications', file, FIXTURES);
+    expect(code).toBe(0);
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { topic: string; subject: string; attributes: Record<string, string>; bodies: { default: string; email: string } });
+    expect(stderr).toContain(`${lines.length} notification(s) written to`);
+    // One per distinct rule, resource and principal among the findings at or above medium.
+    const distinct = new Set(findings.filter((f) => atLeast(f.severity, 'medium')).map(dedupKeyOf));
+    expect(lines).toHaveLength(distinct.size);
+    expect(lines.length).toBeLessThan(findings.length);
+    for (const l of lines) {
+      expect(l.topic).toMatch(/^arn:aws:sns:/);
+      expect(['critical', 'high', 'medium']).toContain(l.attributes.severity);
+      expect(JSON.parse(l.bodies.default)).toMatchObject({ version: '1.0', source: 'custom' });
+      expect(l.bodies.email).toContain('What to do next:');
+    }
+  }, 120_000);
+
+  it('a file in a directory that does not exist is a usage error', async () => {
+    const { code, stderr } = await cli('replay', '--notifications', join(temp.dir('ai-visibility-notify-bad-'), 'no', 'such', 'dir', 'n.jsonl'), FIXTURES);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^--notifications needs a file in an existing directory/);
   });
 });
