@@ -39,6 +39,8 @@ export interface AiVisibilityConfig {
   readonly resourceTags: Readonly<Record<string, string>>;
   /** Finding notifications: the severity floor, the dedup window, email subscriptions with filters, account owners. */
   readonly notifications: NotificationsConfig;
+  /** Import findings into AWS Security Hub (enabled in the account and region), and archive those of deleted resources. Default false. */
+  readonly securityHubExport: boolean;
   /** ARNs of IAM roles and users declared AI agents (paths are ignored). Default none. */
   readonly agentPrincipals: readonly string[];
   /** A model call and then a write to another service within this many seconds marks an agent. Default 900. */
@@ -97,6 +99,7 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   alarmEmails: [],
   resourceTags: {},
   notifications: { minSeverity: 'medium', dedupWindowHours: 24, subscriptions: [], accountOwners: {} },
+  securityHubExport: false,
   agentPrincipals: [],
   agentBehaviourWindowSeconds: AGENT_DEFAULTS.behaviourWindowSeconds,
   agentDeniedBurstCount: AGENT_DEFAULTS.deniedBurstCount,
@@ -297,6 +300,7 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     alarmEmails: emails('alarmEmails'),
     resourceTags: tags('resourceTags'),
     notifications: notifications('notifications'),
+    securityHubExport: bool('securityHubExport'),
     agentPrincipals: arns('agentPrincipals'),
     agentBehaviourWindowSeconds: int('agentBehaviourWindowSeconds', 1, 86_400),
     agentDeniedBurstCount: int('agentDeniedBurstCount', 2, 10_000),

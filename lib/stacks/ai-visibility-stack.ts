@@ -17,6 +17,8 @@ import { LineagePropagation } from '../constructs/lineage-propagation';
 import { GpuUtilizationSweep } from '../constructs/gpu-utilization-sweep';
 import { OperationsMonitoring } from '../constructs/operations-monitoring';
 import { FindingNotifications } from '../constructs/finding-notifications';
+import { SecurityHubExport } from '../constructs/security-hub-export';
+import { SECURITY_HUB_EXPORT_SERVICE } from '../../lambdas/security-hub-export/environment';
 import { NOTIFIER_SERVICE } from '../../lambdas/notifier/environment';
 import { AGENT_CAPTURE_SYNC_SERVICE } from '../../lambdas/agent-capture-sync/environment';
 import { CHANGE_FEED_SERVICE } from '../../lambdas/change-feed/environment';
@@ -44,6 +46,7 @@ export class AiVisibilityStack extends Stack {
   readonly dataEventTrail?: AiDataEventTrail;
   readonly operations: OperationsMonitoring;
   readonly notifications: FindingNotifications;
+  readonly securityHubExport?: SecurityHubExport;
 
   constructor(scope: Construct, id: string, props: AiVisibilityStackProps = {}) {
     super(scope, id, props);
@@ -128,6 +131,10 @@ export class AiVisibilityStack extends Stack {
       maxReceiveCount: config.maxReceiveCount,
     });
 
+    if (config.securityHubExport) {
+      this.securityHubExport = new SecurityHubExport(this, 'SecurityHubExport', { ...functions, encryptionKey, inventory: this.inventory, domainEvents: this.domainEvents, maxReceiveCount: config.maxReceiveCount });
+    }
+
     const redrive = 'Inspect the messages, fix the cause, then move them back with the SQS console\'s "Start DLQ redrive" (or aws sqs start-message-move-task).';
     this.operations = new OperationsMonitoring(this, 'Operations', {
       encryptionKey,
@@ -140,11 +147,15 @@ export class AiVisibilityStack extends Stack {
         { function: this.gpuSweep.function, service: `${GPU_SWEEP_SERVICE}-plan`, impact: 'GPU sweeps are not planned or summarized' },
         { function: this.gpuSweep.targetFunction, service: `${GPU_SWEEP_SERVICE}-target`, impact: 'GPUs are not swept' },
         { function: this.notifications.function, service: NOTIFIER_SERVICE, impact: 'nobody is told of new findings' },
+        ...(this.securityHubExport ? [{ function: this.securityHubExport.function, service: SECURITY_HUB_EXPORT_SERVICE, impact: 'findings do not reach Security Hub' }] : []),
       ],
       queues: [
         { name: 'capture', queue: this.capture.queue, deadLetterQueue: this.capture.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Captured events that could not be delivered or classified after ${config.maxReceiveCount} deliveries. ${redrive}` },
         { name: 'lineage', queue: this.lineage.queue, deadLetterQueue: this.lineage.deadLetterQueue, maxAge: Duration.minutes(30), runbook: `Lineage recomputations that failed ${config.maxReceiveCount} times: some sensitivity may be stale. ${redrive}` },
         { name: 'notifications', queue: this.notifications.queue, deadLetterQueue: this.notifications.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Findings that could not be notified after ${config.maxReceiveCount} deliveries: nobody was told of them. ${redrive}` },
+        ...(this.securityHubExport
+          ? [{ name: 'security-hub-export', queue: this.securityHubExport.queue, deadLetterQueue: this.securityHubExport.deadLetterQueue, maxAge: Duration.minutes(30), runbook: `Findings Security Hub did not take after ${config.maxReceiveCount} deliveries (is Security Hub enabled in this region?). ${redrive}` }]
+          : []),
         { name: 'agent-sync', queue: this.agentCapture.queue, deadLetterQueue: this.agentCapture.deadLetterQueue, runbook: 'Sync requests that failed every delivery: the hourly repair tries again; the sync log says why.' },
         { name: 'change-feed-failures', deadLetterQueue: this.changeFeed.function.deadLetterQueue!, runbook: 'Stream records the change feed could not publish within a day (pointers into the stream, readable for 24 hours): their findings and changes were not announced. The change feed log says why.' },
         { name: 'sweep-schedule', deadLetterQueue: this.gpuSweep.scheduleDeadLetterQueue, runbook: 'Sweep starts Scheduler could not make: the state machine could not be started (its role, or Step Functions throttling). Start a sweep by hand once fixed.' },

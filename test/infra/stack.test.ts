@@ -17,6 +17,7 @@ import { environmentFor, EnvironmentError, readEnvironment } from '../../lambdas
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { useSynth } from '../support';
+import { compileEventPattern } from '../../local/replay/event-pattern';
 
 const synthesis = useSynth();
 
@@ -548,6 +549,32 @@ describe('finding notifications', () => {
   });
 });
 
+describe('Security Hub export (opt-in)', () => {
+  it('is off by default', () => {
+    expect(Object.keys(resources('AWS::Lambda::Function')).some((id) => id.startsWith('SecurityHubExport'))).toBe(false);
+  });
+
+  it("takes findings and deleted resources off the domain bus, and may import only into the account's default product", () => {
+    const withExport = synth({ securityHubExport: true });
+    const rule = Object.entries(withExport.findResources('AWS::Events::Rule')).find(([id]) => id.startsWith('SecurityHubExport'))![1] as { Properties: { EventPattern: Record<string, unknown> } };
+    const matches = compileEventPattern(rule.Properties.EventPattern);
+    const event = (detailType: string, detail: Record<string, unknown>) => ({ source: 'ai-visibility', 'detail-type': detailType, detail });
+    expect(matches(event('Finding Recorded', { finding: { rule: 'guardrail-deleted' } }))).toBe(true);
+    expect(matches(event('Resource Changed', { resource: { status: 'deleted' }, changed: ['status'] }))).toBe(true);
+    expect(matches(event('Resource Changed', { resource: { status: 'active' }, changed: ['tags'] }))).toBe(false);
+    expect(matches(event('Resource Inventoried', { resource: { status: 'deleted' } }))).toBe(false);
+    const policy = Object.entries(withExport.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('SecurityHubExport'))![1] as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } };
+    const imports = policy.Properties.PolicyDocument.Statement.filter((st) => [st.Action].flat().includes('securityhub:BatchImportFindings'));
+    expect(imports.map((st) => st.Resource)).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':securityhub:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':product/', { Ref: 'AWS::AccountId' }, '/default']] }]);
+    const mapping = Object.values(withExport.findResources('AWS::Lambda::EventSourceMapping')).find((m) => JSON.stringify(m).includes('SecurityHubExportQueue')) as { Properties: Record<string, unknown> };
+    expect(mapping.Properties).toMatchObject({ ScalingConfig: { MaximumConcurrency: 2 }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    // Its function and queue are alarmed like the others.
+    const alarms = JSON.stringify(withExport.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toContain(Object.keys(withExport.findResources('AWS::Lambda::Function')).find((id) => id.startsWith('SecurityHubExport'))!);
+    expect(alarms).toContain('security-hub-export');
+  });
+});
+
 describe('operations: every failure seen', () => {
   type Alarm = { Properties: { MetricName?: string; Namespace?: string; Dimensions?: Array<{ Name: string; Value: unknown }>; Metrics?: Array<{ Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions?: Array<{ Name: string; Value: unknown }> } } }>; Threshold: number; ComparisonOperator: string; AlarmActions: unknown[]; AlarmDescription: string } };
   const alarms = () => Object.values(resources('AWS::CloudWatch::Alarm')) as Alarm[];
@@ -645,6 +672,7 @@ describe('cdk-nag AwsSolutions', () => {
   it.each([
     ['default configuration', DEFAULT_CONFIG],
     ['with the data-event trail, nothing retained', { ...DEFAULT_CONFIG, dataEventTrail: true, retainData: false }],
+    ['with the Security Hub export and email subscriptions', { ...DEFAULT_CONFIG, securityHubExport: true, alarmEmails: ['ops@example.com'], notifications: { ...DEFAULT_CONFIG.notifications, subscriptions: [{ email: 'secops@example.com', severities: ['high'] }] } }],
   ])('passes with zero unacknowledged findings: %s', (_name, config) => {
     expect(() => nag((app) => new AiVisibilityStack(app, 'AiVisibility', { config }))).not.toThrow();
   });
@@ -680,7 +708,7 @@ describe('configuration', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toEqual([
-        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices)',
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices)',
         'dataEventTrail must be true or false, got "yes"',
         expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',
