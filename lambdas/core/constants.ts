@@ -16,6 +16,9 @@ export const TAG_PREFIX = 'ai-visibility:';
 /** The tag (value `true`) that declares an IAM role or user an AI agent. */
 export const AGENT_TAG_KEY = `${TAG_PREFIX}agent`;
 
+/** The tag whose value is a resource's owner: notifications are routed by it. */
+export const OWNER_TAG_KEY = `${TAG_PREFIX}owner`;
+
 /** The detail-type of CloudTrail API calls on EventBridge. */
 export const CLOUDTRAIL_API_CALL = 'AWS API Call via CloudTrail';
 

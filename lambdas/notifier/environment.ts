@@ -16,5 +16,5 @@ export type NotifierEnvironment = EnvironmentOf<typeof NOTIFIER_ENVIRONMENT>;
 /** The notifier's Powertools service name. */
 export const NOTIFIER_SERVICE = 'ai-visibility-notifier';
 
-/** The owner tag by default. */
-export const OWNER_TAG_KEY = 'ai-visibility:owner';
+/** The owner tag (the classifier records it on resources; lambdas/classifier/tags.ts). */
+export { OWNER_TAG_KEY } from '../core/constants';

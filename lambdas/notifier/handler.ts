@@ -29,6 +29,19 @@ export interface NotifierClients {
 
 export type NotifierHandler = Handler<SQSEvent, SQSBatchResponse>;
 
+/**
+ * A resource's tags as the inventory knows them: the tag set an event recorded (S3 buckets), and
+ * the owner the classifier took from create requests and tag calls (its `owner` attribute; empty
+ * once the tag was removed).
+ */
+function resourceTags(item: Record<string, unknown> | undefined, tagKey: string): Record<string, string> | undefined {
+  const tags = tagsOf(item);
+  if (typeof item?.owner !== 'string') return tags;
+  const { [tagKey]: _removed, ...rest } = tags ?? {};
+  void _removed;
+  return item.owner ? { ...rest, [tagKey]: item.owner } : rest;
+}
+
 /** The finding of a `Finding Recorded` event in an SQS body, or undefined. */
 function findingOf(body: string): NotifiedFinding | undefined {
   try {
@@ -90,7 +103,7 @@ const notifier = defineHandler({
           const principalKey = f.principal ? keys.principal(f.principal) : undefined;
           const items = await store.getItems(principalKey ? [resourceKey, principalKey] : [resourceKey]);
           const resource = items.get(keyString(resourceKey));
-          const owner = ownerOf({ resource: tagsOf(resource), principal: principalKey ? tagsOf(items.get(keyString(principalKey))) : undefined }, f.account, accountOwners, env.OWNER_TAG_KEY);
+          const owner = ownerOf({ resource: resourceTags(resource, env.OWNER_TAG_KEY), principal: principalKey ? tagsOf(items.get(keyString(principalKey))) : undefined }, f.account, accountOwners, env.OWNER_TAG_KEY);
           await publish(renderFinding(f, { owner, kind: readResource(resource)?.kind ?? null, repeatsSince: decision.repeatsSince }));
           await windows.markSent(dedupKey, f.findingId);
           counts.sent++;

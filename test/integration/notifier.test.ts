@@ -131,6 +131,20 @@ describe('the notifier', () => {
     expect(sns.commandCalls(PublishCommand)[0].args[0].input.MessageAttributes).toMatchObject({ owner: { StringValue: 'ml-platform' } });
   });
 
+  it('routes by the owner the classifier learned from the events, and falls back when the tag was removed', async () => {
+    const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
+    const f = high();
+    const owners: string[] = [];
+    for (const owner of ['data-eng', '']) {
+      const name = await table();
+      await db.documents.send(new PutCommand({ TableName: name, Item: { ...keys.resource(f.resource), entity: 'resource', arn: f.resource, kind: 'guardrail', owner } }));
+      sns.resetHistory();
+      await createNotifierHandler(env(name), { dynamodb: db.client, now: () => T0, logLevel: 'SILENT' })(batch(f), context);
+      owners.push(sns.commandCalls(PublishCommand)[0].args[0].input.MessageAttributes!.owner.StringValue!);
+    }
+    expect(owners).toEqual(['data-eng', f.account === '111122223333' ? 'secops' : 'none']);
+  });
+
   it('fails alone the message it could not publish, and sends it on redelivery', async () => {
     const name = await table();
     const [a, b] = findings.filter((f) => f.severity === 'high' && f.rule !== high().rule).slice(0, 2).concat(high()).slice(0, 2);
