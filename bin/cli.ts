@@ -21,6 +21,7 @@ import { readLineage, renderLineage } from '../local/query/lineage';
 import { startLocalDynamoDb, StoreError } from '../local/replay/local-dynamodb';
 import { printable, printableDeep } from '../local/text';
 import { renderReport } from '../local/replay/report';
+import { renderDigest } from '../lambdas/digest/digest';
 import { LOCAL_FINDINGS_TOPIC, LOCAL_TABLE_NAME } from '../local/handlers';
 import type { FindingNotification } from '../lambdas/core/notifications';
 import { replay } from '../local/replay/replay';
@@ -54,6 +55,7 @@ options:
   --verbose            classifier logs at INFO on stderr
   --store DIR          keep the embedded DynamoDB in DIR (default ${DEFAULT_STORE})
   --max-file-mb N      refuse a file, or what a gzip file expands to, above N MiB (default 256)
+  --digest             print the digest of the replayed period (everything, then one per owner)
   --notifications FILE write what the notifier would publish for the replayed findings, after
                        dedup, one JSON line per SNS message (topic, subject, attributes, bodies)
   -h, --help           this help
@@ -92,6 +94,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         metrics: { type: 'string' },
         'max-file-mb': { type: 'string' },
         notifications: { type: 'string' },
+        digest: { type: 'boolean' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -149,6 +152,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     logLevel: parsed.values.verbose ? 'INFO' : 'ERROR',
     skipped,
     ...(maxFileMb ? { maxFileBytes: maxFileMb * 1024 * 1024 } : {}),
+    ...(parsed.values.digest ? { digest: true } : {}),
     ...(notificationsFile !== undefined ? { notify: (n: FindingNotification) => void notifications.push(JSON.stringify({ topic: LOCAL_FINDINGS_TOPIC, subject: n.subject, attributes: n.attributes, bodies: n.bodies })) } : {}),
     onProgress: ({ records, matched, files }) => {
       const now = Date.now();
@@ -174,6 +178,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
   }
   if (report.stats.files === 0) err(`no log files under ${inputs.map((p) => printable(p)).join(', ')}\n`);
   out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
+  if (report.digest && !parsed.values.json) for (const d of [report.digest.everything, ...report.digest.byOwner]) out(`\n${renderDigest(d).split('\n').map((line) => printable(line)).join('\n')}`);
   return report.quarantine.length > 0 && !parsed.values['allow-quarantine'] ? 3 : 0;
 }
 

@@ -24,6 +24,8 @@ import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayS
 import { lambdaContext, sqsRecord } from './lambda-shapes';
 import { LOCAL_TABLE_NAME, localChangeFeed, localPipeline, notifyLocally, type OutcomeTally } from '../handlers';
 import type { FindingNotification } from '../../lambdas/core/notifications';
+import { OWNER_TAG_KEY } from '../../lambdas/core/constants';
+import { buildDigests, type Digest } from '../../lambdas/digest/digest';
 
 export interface ReplayProgress {
   readonly records: number;
@@ -51,6 +53,19 @@ export interface ReplayOptions {
   readonly skipped?: Array<{ path: string; reason: string }>;
   /** Run the notifier over the replay's findings and hand it what it would publish (after dedup). @default not run */
   readonly notify?: (notification: FindingNotification) => void;
+  /** Build the digest of the replayed period (the notifier runs first, for its held-back counts). @default not built */
+  readonly digest?: boolean;
+}
+
+/** The replay's report, with the digest when asked for. */
+export type ReplayResult = ReplayReport & { digest?: { everything: Digest; byOwner: Digest[] } };
+
+/** The replayed period: from the earliest resource, finding or quarantined record to just after the latest. */
+function periodOf(items: readonly Record<string, unknown>[]): { since: string; until: string } {
+  const times = items.flatMap((i) => [i.firstSeen, i.time, i.lastSeen, i.receivedAt].filter((t): t is string => typeof t === 'string' && /^\d{4}-\d\d-\d\dT/.test(t)));
+  if (times.length === 0) return { since: new Date(0).toISOString(), until: new Date(0).toISOString() };
+  times.sort();
+  return { since: times[0], until: new Date(Date.parse(times[times.length - 1]) + 1).toISOString() };
 }
 
 interface Pending {
@@ -185,7 +200,7 @@ export function messageOf(value: unknown, rules: CompiledRules, fileModifiedMs: 
 }
 
 /** Replay files against a fresh embedded DynamoDB and return the report. */
-export async function replay(paths: readonly string[], options: ReplayOptions = {}): Promise<ReplayReport> {
+export async function replay(paths: readonly string[], options: ReplayOptions = {}): Promise<ReplayResult> {
   const db: LocalDynamoDb = await startLocalDynamoDb({ path: options.storePath });
   try {
     await db.resetInventoryTable(LOCAL_TABLE_NAME);
@@ -195,8 +210,10 @@ export async function replay(paths: readonly string[], options: ReplayOptions = 
       const run = await replayInto(paths, { handler, lineage, changeFeed, tally, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) }, options);
       const report = buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), { ...run, events: changeFeed?.bus.events ?? [] });
       // After the report: the notifier's dedup windows are items of the table too.
-      if (options.notify) await notifyLocally(db, LOCAL_TABLE_NAME, changeFeed?.bus.events ?? [], options.notify, { logLevel: options.logLevel });
-      return report;
+      if (options.notify || options.digest) await notifyLocally(db, LOCAL_TABLE_NAME, changeFeed?.bus.events ?? [], options.notify ?? (() => undefined), { logLevel: options.logLevel });
+      if (!options.digest) return report;
+      const items = await scanTable(db.documents, LOCAL_TABLE_NAME);
+      return { ...report, digest: buildDigests({ ...periodOf(items), items, ownerTagKey: OWNER_TAG_KEY }) };
     } finally {
       changeFeed?.close();
     }

@@ -1,0 +1,143 @@
+/**
+ * The daily digest: what a period brought, from the inventory table's items. New AI resources
+ * by kind and account, findings by severity and rule (with the repeats the dedup window held
+ * back), agents identified and their riskiest actions, the top idle GPUs by waste per hour, and
+ * pipeline health (quarantined records, dead-lettered messages). One digest for everything and
+ * one per owner with findings. Pure: the replay (`--digest`) and the scheduled digest build it
+ * from the items they read.
+ */
+import { severityOrder } from '../core/model';
+import { ENTITY, readAgentAction, readAgentProfile, readFinding, readQuarantine, readResource, readUtilization, tagsOf, type RawItem } from '../shared/items';
+
+export interface DigestInput {
+  /** The period, [since, until), ISO times. */
+  readonly since: string;
+  readonly until: string;
+  readonly items: readonly RawItem[];
+  /** Messages waiting in each dead-letter queue, when known (the scheduled digest reads them). */
+  readonly deadLettered?: Readonly<Record<string, number>>;
+  readonly accountOwners?: Readonly<Record<string, string>>;
+  readonly ownerTagKey: string;
+}
+
+export interface Digest {
+  readonly since: string;
+  readonly until: string;
+  /** Null for the digest of everything. */
+  readonly owner: string | null;
+  readonly newResources: ReadonlyArray<{ readonly kind: string; readonly account: string; readonly count: number }>;
+  readonly findings: ReadonlyArray<{ readonly rule: string; readonly severity: string; readonly count: number; readonly heldBack: number }>;
+  readonly findingsBySeverity: Readonly<Record<string, number>>;
+  readonly agents: ReadonlyArray<{ readonly arn: string; readonly account: string; readonly firstSeen: string; readonly riskiest: ReadonlyArray<{ readonly eventName: string; readonly classes: readonly string[]; readonly time: string; readonly outcome: string }> }>;
+  readonly idleGpus: ReadonlyArray<{ readonly resource: string; readonly verdict: string; readonly instanceType: string | null; readonly wastedPerHour: number }>;
+  readonly health: { readonly quarantined: number; readonly deadLettered: Readonly<Record<string, number>> };
+}
+
+/** Action classes in the order of risk a digest lists an agent's actions in. */
+const RISK = ['destructive', 'privilege', 'cross-account', 'data-access', 'denied', 'provision'];
+const riskOf = (classes: readonly string[]) => Math.min(...classes.map((c) => (RISK.includes(c) ? RISK.indexOf(c) : RISK.length)), RISK.length);
+const within = (time: string | undefined, since: string, until: string) => typeof time === 'string' && time >= since && time < until;
+
+function ownerOfItem(item: RawItem | undefined, account: string, input: DigestInput): string | null {
+  if (typeof item?.owner === 'string' && item.owner) return item.owner;
+  const tags = tagsOf(item);
+  if (tags && Object.hasOwn(tags, input.ownerTagKey) && tags[input.ownerTagKey]) return tags[input.ownerTagKey];
+  const owners = input.accountOwners ?? {};
+  return Object.hasOwn(owners, account) ? owners[account] : null;
+}
+
+/** The digests of a period: everything, and one per owner that has findings in it. */
+export function buildDigests(input: DigestInput): { everything: Digest; byOwner: Digest[] } {
+  const { since, until } = input;
+  const resourceItems = new Map<string, RawItem>();
+  for (const item of input.items) if (item.entity === ENTITY.resource && typeof item.arn === 'string') resourceItems.set(item.arn, item);
+  const heldBack = new Map<string, number>();
+  for (const item of input.items) {
+    if (item.entity !== ENTITY.notifyWindow || typeof item.dedupKey !== 'string' || typeof item.repeats !== 'number') continue;
+    const rule = item.dedupKey.split('#')[0];
+    heldBack.set(rule, (heldBack.get(rule) ?? 0) + item.repeats);
+  }
+
+  type Owned<T> = { readonly owner: string | null; readonly value: T };
+  const resources: Array<Owned<{ kind: string; account: string }>> = [];
+  const findings: Array<Owned<{ rule: string; severity: string }>> = [];
+  const agents: Array<Owned<Digest['agents'][number]>> = [];
+  const idle: Array<Owned<Digest['idleGpus'][number]>> = [];
+  const actionsByAgent = new Map<string, Array<Digest['agents'][number]['riskiest'][number]>>();
+  let quarantined = 0;
+  const latestVerdict = new Map<string, { time: string; value: Digest['idleGpus'][number]; account: string }>();
+
+  for (const item of input.items) {
+    const r = readResource(item);
+    if (r && within(r.firstSeen, since, until)) resources.push({ owner: ownerOfItem(item, r.account, input), value: { kind: r.kind, account: r.account } });
+    const f = readFinding(item);
+    if (f && within(f.time, since, until)) findings.push({ owner: ownerOfItem(resourceItems.get(f.resource), f.account, input), value: { rule: f.rule, severity: f.severity } });
+    const a = readAgentProfile(item);
+    if (a && within(a.firstSeen, since, until)) agents.push({ owner: ownerOfItem(undefined, a.account, input), value: { arn: a.arn, account: a.account, firstSeen: a.firstSeen, riskiest: [] } });
+    const act = readAgentAction(item);
+    if (act && within(act.time, since, until) && riskOf(act.classes) < RISK.length) {
+      const list = actionsByAgent.get(act.agent) ?? [];
+      list.push({ eventName: act.eventName, classes: act.classes, time: act.time, outcome: act.outcome });
+      actionsByAgent.set(act.agent, list);
+    }
+    const q = readQuarantine(item);
+    if (q && within(q.receivedAt, since, until)) quarantined++;
+    const u = readUtilization(item);
+    // A sweep's verdicts are dated by the end of the window it judged.
+    const windowEnd = typeof (item.window as { end?: unknown } | undefined)?.end === 'string' ? ((item.window as { end: string }).end) : undefined;
+    if (u && windowEnd && within(windowEnd, since, until)) {
+      const prev = latestVerdict.get(u.resource);
+      const account = typeof item.account === 'string' ? item.account : (u.resource.split(':')[4] ?? '');
+      if (!prev || windowEnd > prev.time) latestVerdict.set(u.resource, { time: windowEnd, account, value: { resource: u.resource, verdict: u.verdict, instanceType: u.instanceType ?? null, wastedPerHour: u.wastedPerHour ?? 0 } });
+    }
+  }
+  for (const { value, account } of latestVerdict.values()) {
+    if (value.verdict === 'idle' || value.verdict === 'memory-held-idle') idle.push({ owner: ownerOfItem(resourceItems.get(value.resource), account, input), value });
+  }
+  const withActions = agents.map((a) => ({ ...a, value: { ...a.value, riskiest: [...(actionsByAgent.get(a.value.arn) ?? [])].sort((x, y) => riskOf(x.classes) - riskOf(y.classes) || y.time.localeCompare(x.time)).slice(0, 5) } }));
+
+  const digestOf = (owner: string | null, keep: (o: string | null) => boolean): Digest => {
+    const counts = new Map<string, { kind: string; account: string; count: number }>();
+    for (const { owner: o, value } of resources) {
+      if (!keep(o)) continue;
+      const k = `${value.kind}\u0000${value.account}`;
+      counts.set(k, { ...value, count: (counts.get(k)?.count ?? 0) + 1 });
+    }
+    const rules = new Map<string, { rule: string; severity: string; count: number; heldBack: number }>();
+    const bySeverity: Record<string, number> = {};
+    for (const { owner: o, value } of findings) {
+      if (!keep(o)) continue;
+      rules.set(value.rule, { ...value, count: (rules.get(value.rule)?.count ?? 0) + 1, heldBack: owner === null ? heldBack.get(value.rule) ?? 0 : 0 });
+      bySeverity[value.severity] = (bySeverity[value.severity] ?? 0) + 1;
+    }
+    return {
+      since,
+      until,
+      owner,
+      newResources: [...counts.values()].sort((a, b) => b.count - a.count || a.kind.localeCompare(b.kind)),
+      findings: [...rules.values()].sort((a, b) => severityOrder(a.severity) - severityOrder(b.severity) || b.count - a.count || a.rule.localeCompare(b.rule)),
+      findingsBySeverity: bySeverity,
+      agents: withActions.filter((a) => keep(a.owner)).map((a) => a.value),
+      idleGpus: idle.filter((g) => keep(g.owner)).map((g) => g.value).sort((a, b) => b.wastedPerHour - a.wastedPerHour).slice(0, 10),
+      health: owner === null ? { quarantined, deadLettered: { ...(input.deadLettered ?? {}) } } : { quarantined: 0, deadLettered: {} },
+    };
+  };
+  const owners = [...new Set(findings.map((f) => f.owner).filter((o): o is string => o !== null))].sort();
+  return { everything: digestOf(null, () => true), byOwner: owners.map((o) => digestOf(o, (x) => x === o)) };
+}
+
+/** The digest as text (email, the terminal). */
+export function renderDigest(d: Digest): string {
+  const lines = [`ai-visibility digest${d.owner ? ` for ${d.owner}` : ''}: ${d.since} to ${d.until}`, ''];
+  const section = (title: string, rows: string[]) => lines.push(title, ...(rows.length ? rows.map((r) => `  - ${r}`) : ['  (none)']), '');
+  section('New AI resources', d.newResources.map((r) => `${r.count} ${r.kind} in ${r.account}`));
+  const severities = Object.entries(d.findingsBySeverity).sort(([a], [b]) => severityOrder(a) - severityOrder(b));
+  section(`Findings${severities.length ? ` (${severities.map(([s, n]) => `${n} ${s}`).join(', ')})` : ''}`, d.findings.map((f) => `${f.severity} ${f.rule}: ${f.count}${f.heldBack ? ` (and ${f.heldBack} repeats held back)` : ''}`));
+  section('Agents identified', d.agents.map((a) => `${a.arn} (${a.account}, first seen ${a.firstSeen})${a.riskiest.length ? `: ${a.riskiest.map((x) => `${x.eventName} [${x.classes.join(', ')}]${x.outcome !== 'success' ? ` ${x.outcome}` : ''}`).join('; ')}` : ''}`));
+  section('Top idle GPUs', d.idleGpus.map((g) => `${g.resource} (${g.instanceType ?? 'unknown type'}): ${g.verdict}, $${g.wastedPerHour.toFixed(2)} an hour`));
+  if (d.owner === null) {
+    const dlq = Object.entries(d.health.deadLettered);
+    section('Pipeline health', [`${d.health.quarantined} record(s) quarantined`, ...(dlq.length ? dlq.map(([q, n]) => `${n} message(s) in the ${q} dead-letter queue`) : [])]);
+  }
+  return lines.join('\n').trimEnd() + '\n';
+}

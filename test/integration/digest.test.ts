@@ -1,0 +1,82 @@
+/**
+ * The digest of a period, from a replayed store (the fixtures) and from items built with the
+ * item module's own builders: counts that add up to the report's, owners apart, the period's
+ * edges, idle GPUs ranked by waste.
+ */
+import { buildDigests, renderDigest } from '../../lambdas/digest/digest';
+import { OWNER_TAG_KEY } from '../../lambdas/core/constants';
+import { ENTITY, keys } from '../../lambdas/shared/items';
+import type { ReplayResult } from '../../local/replay/replay';
+import { cliRunner, useTempDirs } from '../support';
+import { FIXTURES } from '../helpers';
+
+const temp = useTempDirs();
+const cli = cliRunner();
+
+describe('replay --digest', () => {
+  it('sums up the replayed period as the report does, with the repeats the notifier held back', async () => {
+    const { code, stdout } = await cli('replay', '--json', '--allow-quarantine', '--digest', '--store', temp.dir('ai-visibility-digest-'), FIXTURES);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as ReplayResult;
+    const d = report.digest!.everything;
+    expect(d.owner).toBeNull();
+    expect(d.newResources.reduce((n, r) => n + r.count, 0)).toBe(report.inventory.length);
+    expect(d.findings.reduce((n, f) => n + f.count, 0)).toBe(report.findings.length);
+    expect(Object.values(d.findingsBySeverity).reduce((n, c) => n + c, 0)).toBe(report.findings.length);
+    expect(d.agents).toHaveLength(report.agents.length);
+    expect(d.health.quarantined).toBe(report.stats.quarantined);
+    // The notifier held back one repeat of a rule, resource and principal within its window.
+    expect(d.findings.reduce((n, f) => n + f.heldBack, 0)).toBeGreaterThan(0);
+    // The agent that deleted a bucket shows its riskiest action first.
+    const tool = d.agents.find((a) => a.arn.endsWith('role/support-tools-role'))!;
+    expect(tool.riskiest[0]).toMatchObject({ eventName: 'DeleteBucket', classes: expect.arrayContaining(['destructive']) });
+    expect(report.digest!.byOwner).toEqual([]); // the fixtures name no owner
+  }, 120_000);
+
+  it('prints the digest after the report', async () => {
+    const { stdout } = await cli('replay', '--allow-quarantine', '--digest', '--store', temp.dir('ai-visibility-digest-text-'), FIXTURES);
+    for (const title of ['ai-visibility digest:', 'New AI resources', 'Findings (', 'Agents identified', 'Top idle GPUs', 'Pipeline health']) expect(stdout).toContain(title);
+  }, 120_000);
+});
+
+describe('digests by owner', () => {
+  const since = '2026-12-01T00:00:00.000Z';
+  const until = '2026-12-02T00:00:00.000Z';
+  const resource = (arn: string, account: string, firstSeen: string, extra: Record<string, unknown> = {}) => ({ ...keys.resource(arn), entity: ENTITY.resource, arn, kind: 'gpu-instance', service: 'ec2', account, region: 'us-east-1', status: 'active', firstSeen, lastSeen: firstSeen, firstEventId: 'e', lastEventId: 'e', ...extra });
+  const finding = (arn: string, account: string, time: string, rule: string, severity: string) => ({ ...keys.finding(arn, time, `ev-${rule}`, rule), entity: ENTITY.finding, rule, severity, title: rule, summary: rule, confidence: 'confirmed', resource: arn, principal: null, eventId: `ev-${rule}`, time, account, region: 'us-east-1', frameworks: [], signals: [] });
+  const utilization = (arn: string, account: string, end: string, verdict: string, wastedPerHour: number) => ({ ...keys.utilization(arn, end, 's1'), entity: ENTITY.utilization, sweepId: 's1', window: { start: since, end }, account, region: 'us-east-1', resource: arn, kind: 'gpu-instance', verdict, instanceType: 'p5.48xlarge', wastedPerHour, accelerators: [], foundBy: ['discovery'], evidence: [] });
+  const A = 'arn:aws:ec2:us-east-1:111122223333:instance/i-a';
+  const B = 'arn:aws:ec2:us-east-1:444455556666:instance/i-b';
+  const C = 'arn:aws:ec2:us-east-1:444455556666:instance/i-c';
+  const items = [
+    resource(A, '111122223333', '2026-12-01T08:00:00.000Z', { owner: 'ml-platform' }),
+    resource(B, '444455556666', '2026-12-01T09:00:00.000Z', { tags: { [OWNER_TAG_KEY]: 'research' } }),
+    resource(C, '444455556666', '2026-11-30T09:00:00.000Z'), // before the period
+    finding(A, '111122223333', '2026-12-01T08:05:00.000Z', 'gpu-idle', 'medium'),
+    finding(B, '444455556666', '2026-12-01T09:05:00.000Z', 'gpu-memory-held-idle', 'medium'),
+    finding(C, '444455556666', '2026-12-01T23:59:59.999Z', 'gpu-no-telemetry', 'medium'), // the period's last millisecond
+    finding(C, '444455556666', until, 'gpu-underutilized', 'low'), // the next period
+    utilization(A, '111122223333', '2026-12-01T10:00:00.000Z', 'idle', 98.32),
+    utilization(B, '444455556666', '2026-12-01T10:00:00.000Z', 'memory-held-idle', 12.24),
+    utilization(C, '444455556666', '2026-12-01T10:00:00.000Z', 'busy', 0),
+  ];
+
+  it('gives each owner its own findings, resources and idle GPUs, and everything to the digest of everything', () => {
+    const { everything, byOwner } = buildDigests({ since, until, items, ownerTagKey: OWNER_TAG_KEY, accountOwners: { '444455556666': 'data-eng' } });
+    expect(everything.findings.map((f) => f.rule).sort()).toEqual(['gpu-idle', 'gpu-memory-held-idle', 'gpu-no-telemetry']);
+    expect(everything.newResources.reduce((n, r) => n + r.count, 0)).toBe(2);
+    expect(everything.idleGpus.map((g) => g.resource)).toEqual([A, B]); // by waste, busy ones left out
+    expect(byOwner.map((d) => [d.owner, d.findings.map((f) => f.rule)])).toEqual([
+      ['data-eng', ['gpu-no-telemetry']],
+      ['ml-platform', ['gpu-idle']],
+      ['research', ['gpu-memory-held-idle']],
+    ]);
+    const research = byOwner.find((d) => d.owner === 'research')!;
+    expect(research.idleGpus.map((g) => g.resource)).toEqual([B]);
+    expect(research.health).toEqual({ quarantined: 0, deadLettered: {} });
+    const text = renderDigest(research);
+    expect(text).toContain('ai-visibility digest for research');
+    expect(text).toContain('$12.24 an hour');
+    expect(text).not.toContain('Pipeline health');
+  });
+});
