@@ -84,6 +84,8 @@ export interface NotificationsConfig {
   readonly subscriptions: ReadonlyArray<{ readonly email: string } & SubscriptionFilter>;
   /** Account id to owner, when neither the resource nor the principal has an owner tag. Default none. */
   readonly accountOwners: Readonly<Record<string, string>>;
+  /** The daily digest: sent when `enabled` (default: when there is a subscription), at `schedule` (EventBridge Scheduler, UTC; default "cron(0 8 * * ? *)"). */
+  readonly digest: { readonly enabled?: boolean; readonly schedule: string };
 }
 
 export const DEFAULT_CONFIG: AiVisibilityConfig = {
@@ -98,7 +100,7 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   lambdaSourceMaps: false,
   alarmEmails: [],
   resourceTags: {},
-  notifications: { minSeverity: 'medium', dedupWindowHours: 24, subscriptions: [], accountOwners: {} },
+  notifications: { minSeverity: 'medium', dedupWindowHours: 24, subscriptions: [], accountOwners: {}, digest: { schedule: 'cron(0 8 * * ? *)' } },
   securityHubExport: false,
   agentPrincipals: [],
   agentBehaviourWindowSeconds: AGENT_DEFAULTS.behaviourWindowSeconds,
@@ -285,7 +287,14 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
         if (combinations > FILTER_POLICY_LIMITS.combinations) problems.push(`${at} filters on ${combinations} combinations of values; SNS allows ${FILTER_POLICY_LIMITS.combinations} (the product of the list lengths): split it into several subscriptions`);
       });
     }
-    return { ...d, ...v } as NotificationsConfig;
+    const digest = v.digest ?? d.digest;
+    if (!isObject(digest) || Object.keys(digest).some((k) => k !== 'enabled' && k !== 'schedule') || (digest.enabled !== undefined && typeof digest.enabled !== 'boolean')) {
+      problems.push(`${key}.digest must be an object with enabled (true or false) and schedule, got ${JSON.stringify(digest)}`);
+    } else if (digest.schedule !== undefined) {
+      const problem = typeof digest.schedule === 'string' ? scheduleProblem(digest.schedule) : 'not a string';
+      if (problem) problems.push(`${key}.digest.schedule must be an EventBridge Scheduler rate(...) or cron(...) expression: ${problem}, got ${JSON.stringify(digest.schedule)}`);
+    }
+    return { ...d, ...v, digest: { ...d.digest, ...(isObject(digest) ? digest : {}) } } as NotificationsConfig;
   };
   const config: AiVisibilityConfig = {
     dataEventTrail: bool('dataEventTrail'),

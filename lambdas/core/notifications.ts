@@ -228,13 +228,20 @@ export interface SubscriptionFilter {
 /** SNS subscription filter policy limits (SNS Developer Guide, "Subscription filter policy constraints"). */
 export const FILTER_POLICY_LIMITS = { keys: 5, combinations: 150 } as const;
 
+/**
+ * What a digest message carries in the attributes a subscription filters on: a subscription
+ * filtered by severity, account or rule still receives the digest (its owner's, when it filters
+ * by owner).
+ */
+export const DIGEST_ATTRIBUTES = { severity: 'digest', rule: 'digest', account: 'all', kind: 'digest' } as const;
+
 /** The filter policy of a subscription, and the number of combinations it makes (the product of the value counts). */
 export function filterPolicyOf(filter: SubscriptionFilter): { policy: Record<string, string[]>; combinations: number } {
   const policy: Record<string, string[]> = {};
-  if (filter.severities?.length) policy.severity = [...filter.severities];
-  if (filter.accounts?.length) policy.account = [...filter.accounts];
+  if (filter.severities?.length) policy.severity = [...filter.severities, DIGEST_ATTRIBUTES.severity];
+  if (filter.accounts?.length) policy.account = [...filter.accounts, DIGEST_ATTRIBUTES.account];
   if (filter.owners?.length) policy.owner = [...filter.owners];
-  if (filter.rules?.length) policy.rule = [...filter.rules];
+  if (filter.rules?.length) policy.rule = [...filter.rules, DIGEST_ATTRIBUTES.rule];
   const combinations = Object.values(policy).reduce((n, v) => n * v.length, 1);
   return { policy, combinations };
 }

@@ -12,7 +12,11 @@
  * channels subscribe through Amazon Q Developer in chat applications: the topic's default body is
  * its custom-notification JSON.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
+import { DIGEST_ENVIRONMENT, DIGEST_SERVICE } from '../../lambdas/digest/environment';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -28,6 +32,7 @@ import { NOTIFIER_ENVIRONMENT, NOTIFIER_SERVICE, OWNER_TAG_KEY } from '../../lam
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import { houseQueue } from './house-queue';
+import { nagAttribute } from './nag';
 import type { AiInventoryTable } from './inventory-table';
 
 /** An email subscription and what it receives (every key optional: nothing set, everything). */
@@ -51,13 +56,25 @@ export interface FindingNotificationsProps extends HouseFunctionOptions {
   readonly ownerTagKey?: string;
   /** Deliveries before a message goes to the dead-letter queue. @default 5 */
   readonly maxReceiveCount?: number;
+  /** Send the daily digest. @default true when there is a subscription */
+  readonly digest?: boolean;
+  /** When the digest runs (EventBridge Scheduler, UTC). @default "cron(0 8 * * ? *)" */
+  readonly digestSchedule?: string;
+  /** The dead-letter queues whose depth the digest reports, by name. @default none */
+  readonly deadLetterQueues?: Readonly<Record<string, sqs.IQueue>>;
 }
+
+/** When the digest runs by default: 08:00 UTC every day. */
+export const DEFAULT_DIGEST_SCHEDULE = 'cron(0 8 * * ? *)';
 
 export class FindingNotifications extends Construct {
   readonly topic: sns.Topic;
   readonly function: AiVisibilityFunction;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** The daily digest, when it is sent. */
+  readonly digestFunction?: AiVisibilityFunction;
+  readonly digestScheduleDeadLetterQueue?: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: FindingNotificationsProps) {
     super(scope, id);
@@ -117,5 +134,58 @@ export class FindingNotifications extends Construct {
       }),
     );
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
+
+    if (props.digest ?? (props.subscriptions ?? []).length > 0) this.addDigest(props, stack);
+  }
+
+  private addDigest(props: FindingNotificationsProps, stack: Stack): void {
+    const queues: Record<string, sqs.IQueue> = { notifications: this.deadLetterQueue, ...(props.deadLetterQueues ?? {}) };
+    const fn = new AiVisibilityFunction(this, 'DigestFunction', {
+      entry: handlerEntry('digest'),
+      description: 'ai-visibility: the daily digest of new AI resources, findings, agents, idle GPUs and pipeline health',
+      timeout: Duration.minutes(5),
+      memorySize: 1024,
+      logRetentionDays: props.logRetentionDays,
+      logRemovalPolicy: props.logRemovalPolicy,
+      sourceMaps: props.sourceMaps,
+      encryptionKey: props.encryptionKey,
+      environment: environmentFor(DIGEST_ENVIRONMENT, {
+        ...houseEnvironment(DIGEST_SERVICE),
+        TABLE_NAME: props.inventory.table.tableName,
+        FINDINGS_TOPIC_ARN: this.topic.topicArn,
+        PERIOD_HOURS: '24',
+        DEAD_LETTER_QUEUES: stack.toJsonString(Object.fromEntries(Object.entries(queues).map(([name, q]) => [name, q.queueUrl]))),
+        ACCOUNT_OWNERS: JSON.stringify(props.accountOwners ?? {}),
+        OWNER_TAG_KEY: props.ownerTagKey ?? OWNER_TAG_KEY,
+      }),
+    });
+    // One Scan of the base table a day (no index), decrypted through DynamoDB only.
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [props.inventory.table.tableArn] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [props.inventory.key.keyArn], conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.${stack.urlSuffix}` } } }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.encryptionKey.keyArn], conditions: { StringEquals: { 'kms:ViaService': `sns.${stack.region}.${stack.urlSuffix}` } } }));
+    const queueArns = Object.values(queues).map((q) => q.queueArn);
+    if (queueArns.length) fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: queueArns }));
+
+    const role = new iam.Role(this, 'DigestSchedulerRole', {
+      path: OWN_ROLE_PATH,
+      assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('scheduler.amazonaws.com'), {
+        StringEquals: { 'aws:SourceAccount': stack.account, 'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' }) },
+      }),
+      description: 'Role EventBridge Scheduler starts the ai-visibility digest with',
+    });
+    const dlq = houseQueue(this, 'DigestScheduleDeadLetterQueue', props.encryptionKey);
+    Validations.of(dlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the digest schedule.' });
+    props.encryptionKey.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    new scheduler.Schedule(this, 'DigestSchedule', {
+      description: 'ai-visibility: send the daily digest',
+      schedule: scheduler.ScheduleExpression.expression(props.digestSchedule ?? DEFAULT_DIGEST_SCHEDULE),
+      target: new schedulerTargets.LambdaInvoke(fn, { role, deadLetterQueue: dlq, retryAttempts: 3, maxEventAge: Duration.hours(2) }),
+    });
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagAttribute(fn)}:*]`,
+      reason: 'Scheduler invokes the digest function by any version or alias of it (the grant CDK makes for LambdaInvoke); this function only.',
+    });
+    Object.assign(this, { digestFunction: fn, digestScheduleDeadLetterQueue: dlq });
   }
 }

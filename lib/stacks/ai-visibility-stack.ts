@@ -129,6 +129,15 @@ export class AiVisibilityStack extends Stack {
       subscriptions: config.notifications.subscriptions,
       accountOwners: config.notifications.accountOwners,
       maxReceiveCount: config.maxReceiveCount,
+      digest: config.notifications.digest.enabled,
+      digestSchedule: config.notifications.digest.schedule,
+      deadLetterQueues: {
+        capture: this.capture.deadLetterQueue,
+        lineage: this.lineage.deadLetterQueue,
+        'agent-sync': this.agentCapture.deadLetterQueue,
+        'change-feed-failures': this.changeFeed.function.deadLetterQueue!,
+        'sweep-schedule': this.gpuSweep.scheduleDeadLetterQueue,
+      },
     });
 
     if (config.securityHubExport) {
@@ -147,6 +156,7 @@ export class AiVisibilityStack extends Stack {
         { function: this.gpuSweep.function, service: `${GPU_SWEEP_SERVICE}-plan`, impact: 'GPU sweeps are not planned or summarized' },
         { function: this.gpuSweep.targetFunction, service: `${GPU_SWEEP_SERVICE}-target`, impact: 'GPUs are not swept' },
         { function: this.notifications.function, service: NOTIFIER_SERVICE, impact: 'nobody is told of new findings' },
+        ...(this.notifications.digestFunction ? [{ function: this.notifications.digestFunction, service: 'ai-visibility-digest', impact: 'the daily digest is not sent' }] : []),
         ...(this.securityHubExport ? [{ function: this.securityHubExport.function, service: SECURITY_HUB_EXPORT_SERVICE, impact: 'findings do not reach Security Hub' }] : []),
       ],
       queues: [
@@ -155,6 +165,9 @@ export class AiVisibilityStack extends Stack {
         { name: 'notifications', queue: this.notifications.queue, deadLetterQueue: this.notifications.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Findings that could not be notified after ${config.maxReceiveCount} deliveries: nobody was told of them. ${redrive}` },
         ...(this.securityHubExport
           ? [{ name: 'security-hub-export', queue: this.securityHubExport.queue, deadLetterQueue: this.securityHubExport.deadLetterQueue, maxAge: Duration.minutes(30), runbook: `Findings Security Hub did not take after ${config.maxReceiveCount} deliveries (is Security Hub enabled in this region?). ${redrive}` }]
+          : []),
+        ...(this.notifications.digestScheduleDeadLetterQueue
+          ? [{ name: 'digest-schedule', deadLetterQueue: this.notifications.digestScheduleDeadLetterQueue, runbook: 'Digest runs Scheduler could not start (the digest function or its role). Invoke the digest function by hand once fixed.' }]
           : []),
         { name: 'agent-sync', queue: this.agentCapture.queue, deadLetterQueue: this.agentCapture.deadLetterQueue, runbook: 'Sync requests that failed every delivery: the hourly repair tries again; the sync log says why.' },
         { name: 'change-feed-failures', deadLetterQueue: this.changeFeed.function.deadLetterQueue!, runbook: 'Stream records the change feed could not publish within a day (pointers into the stream, readable for 24 hours): their findings and changes were not announced. The change feed log says why.' },

@@ -528,7 +528,7 @@ describe('finding notifications', () => {
     });
     const subs = Object.values(subscribed.findResources('AWS::SNS::Subscription')).map((s) => (s as { Properties: { Endpoint: string; FilterPolicy?: Record<string, unknown>; TopicArn: unknown } }).Properties).filter((p) => JSON.stringify(p.TopicArn).includes('NotificationsTopic'));
     expect(subs).toEqual([
-      expect.objectContaining({ Endpoint: 'ml-team@example.com', FilterPolicy: { severity: ['critical', 'high'], owner: ['ml-platform'] } }),
+      expect.objectContaining({ Endpoint: 'ml-team@example.com', FilterPolicy: { severity: ['critical', 'high', 'digest'], owner: ['ml-platform'] } }),
       expect.objectContaining({ Endpoint: 'secops@example.com' }),
     ]);
     expect(subs[1].FilterPolicy).toBeUndefined();
@@ -539,9 +539,25 @@ describe('finding notifications', () => {
     }
   });
 
+  it('send the daily digest when someone subscribes (08:00 UTC by default), reading the table once and the dead-letter queue depths', () => {
+    expect(Object.keys(resources('AWS::Scheduler::Schedule'))).toHaveLength(1); // the sweep's only: no subscription, no digest
+    const withDigest = synth({ notifications: { ...DEFAULT_CONFIG.notifications, subscriptions: [{ email: 'secops@example.com' }] } });
+    const schedules = Object.entries(withDigest.findResources('AWS::Scheduler::Schedule')).filter(([id]) => id.startsWith('NotificationsDigest'));
+    expect(schedules).toHaveLength(1);
+    expect((schedules[0][1] as { Properties: { ScheduleExpression: string; Target: Record<string, unknown> } }).Properties).toMatchObject({ ScheduleExpression: 'cron(0 8 * * ? *)', Target: { DeadLetterConfig: expect.anything(), RetryPolicy: { MaximumRetryAttempts: 3 } } });
+    const policy = Object.entries(withDigest.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('NotificationsDigestFunctionRole'))![1] as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } };
+    const byAction = (action: string) => policy.Properties.PolicyDocument.Statement.filter((st) => [st.Action].flat().includes(action)).map((st) => st.Resource);
+    expect(byAction('dynamodb:Scan')).toEqual([{ 'Fn::GetAtt': [Object.keys(withDigest.findResources('AWS::DynamoDB::Table'))[0], 'Arn'] }]);
+    expect(JSON.stringify(byAction('sqs:GetQueueAttributes'))).toContain('DeadLetterQueue');
+    expect(policy.Properties.PolicyDocument.Statement.flatMap((st) => [st.Action].flat()).filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:Scan']);
+    const off = synth({ notifications: { ...DEFAULT_CONFIG.notifications, subscriptions: [{ email: 'secops@example.com' }], digest: { enabled: false, schedule: 'cron(0 8 * * ? *)' } } });
+    expect(Object.keys(off.findResources('AWS::Scheduler::Schedule')).filter((id) => id.startsWith('NotificationsDigest'))).toEqual([]);
+    expect(() => readConfig({ notifications: { digest: { schedule: 'daily' } } })).toThrow(/notifications.digest.schedule must be an EventBridge Scheduler/);
+  });
+
   it('refuses subscriptions SNS or the catalog would not take, each problem named', () => {
     const many = Array.from({ length: 13 }, (_, i) => String(100000000000 + i));
-    expect(() => readConfig({ notifications: { subscriptions: [{ email: 'a@example.com', accounts: many, severities: ['critical', 'high', 'medium', 'low'], rules: ['gpu-idle', 'gpu-no-telemetry', 'gpu-underutilized'] }] } })).toThrow(/filters on 156 combinations of values; SNS allows 150/);
+    expect(() => readConfig({ notifications: { subscriptions: [{ email: 'a@example.com', accounts: many, severities: ['critical', 'high', 'medium', 'low'], rules: ['gpu-idle', 'gpu-no-telemetry', 'gpu-underutilized'] }] } })).toThrow(/filters on 280 combinations of values; SNS allows 150/);
     expect(() => readConfig({ notifications: { minSeverity: 'urgent' } })).toThrow(/notifications.minSeverity must be one of critical, high, medium, low, informational/);
     expect(() => readConfig({ notifications: { subscriptions: [{ email: 'a@example.com', rules: ['no-such-rule'] }] } })).toThrow(/subscriptions\[0\].rules must be a non-empty list of finding rules/);
     expect(() => readConfig({ notifications: { accountOwners: { '12': 'x' } } })).toThrow(/accountOwners must map 12-digit account ids/);

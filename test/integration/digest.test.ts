@@ -3,7 +3,16 @@
  * item module's own builders: counts that add up to the report's, owners apart, the period's
  * edges, idle GPUs ranked by waste.
  */
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Context } from 'aws-lambda';
 import { buildDigests, renderDigest } from '../../lambdas/digest/digest';
+import { createDigestHandler } from '../../lambdas/digest/handler';
+import { DIGEST_SERVICE } from '../../lambdas/digest/environment';
+import { houseEnvironment } from '../../lambdas/shared/environment';
+import { LOCAL_TABLE_NAME } from '../../local/handlers';
+import { startLocalDynamoDb } from '../../local/replay/local-dynamodb';
 import { OWNER_TAG_KEY } from '../../lambdas/core/constants';
 import { ENTITY, keys } from '../../lambdas/shared/items';
 import type { ReplayResult } from '../../local/replay/replay';
@@ -79,4 +88,44 @@ describe('digests by owner', () => {
     expect(text).toContain('$12.24 an hour');
     expect(text).not.toContain('Pipeline health');
   });
+});
+
+describe('the scheduled digest', () => {
+  it('reads the table and the dead-letter queues, and publishes one digest for everything, let through every filtered subscription', async () => {
+    const store = temp.dir('ai-visibility-digest-scheduled-');
+    await cli('replay', '--allow-quarantine', '--store', store, FIXTURES);
+    const db = await startLocalDynamoDb({ path: store });
+    const sns = mockClient(SNSClient);
+    const sqs = mockClient(SQSClient);
+    try {
+      sns.on(PublishCommand).resolves({ MessageId: 'm' });
+      sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '3' } });
+      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+      const handler = createDigestHandler(
+        {
+          ...houseEnvironment(DIGEST_SERVICE),
+          TABLE_NAME: LOCAL_TABLE_NAME,
+          FINDINGS_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:findings',
+          // The fixtures span years: a period that takes them all.
+          PERIOD_HOURS: '99999',
+          DEAD_LETTER_QUEUES: JSON.stringify({ capture: 'https://sqs.us-east-1.amazonaws.com/111122223333/capture-dlq' }),
+          ACCOUNT_OWNERS: '{}',
+          OWNER_TAG_KEY,
+        },
+        { dynamodb: db.client, sns: sns as unknown as SNSClient, sqs: sqs as unknown as SQSClient, now: () => Date.parse('2026-12-02T08:00:00.000Z'), logLevel: 'SILENT' },
+      );
+      const result = await handler({}, { functionName: 'digest', awsRequestId: 'r' } as Context);
+      expect(result).toMatchObject({ published: 1, owners: [] });
+      const input = sns.commandCalls(PublishCommand)[0].args[0].input;
+      expect(input.MessageAttributes).toMatchObject({ kind: { StringValue: 'digest' }, severity: { StringValue: 'digest' }, rule: { StringValue: 'digest' }, account: { StringValue: 'all' }, owner: { StringValue: 'none' } });
+      const bodies = JSON.parse(input.Message!) as { default: string; email: string };
+      expect(bodies.email).toContain('New AI resources');
+      expect(bodies.email).toContain('3 message(s) in the capture dead-letter queue');
+      expect(JSON.parse(bodies.default)).toMatchObject({ version: '1.0', source: 'custom', metadata: { threadId: 'digest#all', eventType: 'digest' } });
+    } finally {
+      sns.restore();
+      sqs.restore();
+      await db.close();
+    }
+  }, 120_000);
 });

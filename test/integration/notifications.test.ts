@@ -93,9 +93,9 @@ describe('routing', () => {
     expect(ownerOf({}, 'constructor', {}, KEY)).toBeNull(); // no prototype member is an account
   });
 
-  it('turns a subscription into a filter policy and counts its combinations', () => {
-    expect(filterPolicyOf({ severities: ['critical', 'high'], owners: ['ml-platform'] })).toEqual({ policy: { severity: ['critical', 'high'], owner: ['ml-platform'] }, combinations: 2 });
-    expect(filterPolicyOf({ severities: ['high'], accounts: ['1', '2', '3'], rules: ['a', 'b'] }).combinations).toBe(6);
+  it('turns a subscription into a filter policy (that still lets the digest through) and counts its combinations', () => {
+    expect(filterPolicyOf({ severities: ['critical', 'high'], owners: ['ml-platform'] })).toEqual({ policy: { severity: ['critical', 'high', 'digest'], owner: ['ml-platform'] }, combinations: 3 });
+    expect(filterPolicyOf({ severities: ['high'], accounts: ['1', '2', '3'], rules: ['a', 'b'] }).combinations).toBe(2 * 4 * 3);
     expect(filterPolicyOf({})).toEqual({ policy: {}, combinations: 1 });
   });
 
