@@ -56,8 +56,10 @@ options:
   --store DIR          keep the embedded DynamoDB in DIR (default ${DEFAULT_STORE})
   --max-file-mb N      refuse a file, or what a gzip file expands to, above N MiB (default 256)
   --digest             print the digest of the replayed period (everything, then one per owner)
-  --notifications FILE write what the notifier would publish for the replayed findings, after
-                       dedup, one JSON line per SNS message (topic, subject, attributes, bodies)
+  --notifications FILE write what would be sent for the replayed findings, one JSON line each:
+                       every SNS message of the notifier after dedup (type sns-publish: topic,
+                       subject, attributes, bodies) and every BatchImportFindings batch of the
+                       Security Hub export (type securityhub-batch: findings)
   -h, --help           this help
 
 agent ARN prints one AI agent's profile and timeline, from the store of the last replay or,
@@ -153,7 +155,12 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     skipped,
     ...(maxFileMb ? { maxFileBytes: maxFileMb * 1024 * 1024 } : {}),
     ...(parsed.values.digest ? { digest: true } : {}),
-    ...(notificationsFile !== undefined ? { notify: (n: FindingNotification) => void notifications.push(JSON.stringify({ topic: LOCAL_FINDINGS_TOPIC, subject: n.subject, attributes: n.attributes, bodies: n.bodies })) } : {}),
+    ...(notificationsFile !== undefined
+      ? {
+          notify: (n: FindingNotification) => void notifications.push(JSON.stringify({ type: 'sns-publish', topic: LOCAL_FINDINGS_TOPIC, subject: n.subject, attributes: n.attributes, bodies: n.bodies })),
+          securityHubBatch: (findings: ReadonlyArray<Record<string, unknown>>) => void notifications.push(JSON.stringify({ type: 'securityhub-batch', findings })),
+        }
+      : {}),
     onProgress: ({ records, matched, files }) => {
       const now = Date.now();
       if (now - lastProgress >= 2000) {
@@ -174,7 +181,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
       err(`cannot write ${printable(notificationsFile)}: ${printable((error as Error).message)}\n`);
       return 1;
     }
-    err(`${notifications.length} notification(s) written to ${printable(notificationsFile)}\n`);
+    err(`${notifications.length} line(s) written to ${printable(notificationsFile)} (SNS messages and Security Hub batches)\n`);
   }
   if (report.stats.files === 0) err(`no log files under ${inputs.map((p) => printable(p)).join(', ')}\n`);
   out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));

@@ -25,6 +25,9 @@ import type { SQSEvent } from 'aws-lambda';
 import type { FindingNotification } from '../lambdas/core/notifications';
 import { NOTIFIER_SERVICE, OWNER_TAG_KEY } from '../lambdas/notifier/environment';
 import { createNotifierHandler } from '../lambdas/notifier/handler';
+import type { SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { SECURITY_HUB_EXPORT_SERVICE } from '../lambdas/security-hub-export/environment';
+import { createSecurityHubExportHandler } from '../lambdas/security-hub-export/handler';
 
 /** The table every local command reads and writes. */
 export const LOCAL_TABLE_NAME = 'ai-visibility-local';
@@ -178,6 +181,30 @@ export async function notifyLocally(db: LocalDynamoDb, tableName: string, events
     clock = Date.parse(finding?.time ?? '') || Date.parse(e.time);
     const result = await handler({ Records: [{ messageId: `event-${i}`, body: JSON.stringify(e) }] } as SQSEvent, context);
     if (result.batchItemFailures.length) throw new Error(`the notifier failed on event ${i}`);
+  }
+}
+
+/**
+ * The deployed Security Hub exporter over the replay's events (findings, and resources that
+ * became deleted), ten at a time as its queue delivers them, its BatchImportFindings calls handed
+ * to `onBatch` (and answered as fully imported) instead of sent.
+ */
+export async function exportLocally(db: LocalDynamoDb, tableName: string, events: readonly PublishedEvent[], onBatch: (findings: ReadonlyArray<Record<string, unknown>>) => void, logLevel = 'ERROR'): Promise<void> {
+  noLocalMetrics();
+  const securityHub = {
+    send: async (command: { input: { Findings?: ReadonlyArray<Record<string, unknown>> } }) => {
+      const findings = command.input.Findings ?? [];
+      onBatch(findings);
+      return { SuccessCount: findings.length, FailedCount: 0, FailedFindings: [] };
+    },
+  } as unknown as SecurityHubClient;
+  const handler = createSecurityHubExportHandler({ ...houseEnvironment(SECURITY_HUB_EXPORT_SERVICE), TABLE_NAME: tableName, PARTITION: 'aws' }, { dynamodb: db.client, securityHub, logLevel });
+  const wanted = events.filter((e) => e['detail-type'] === 'Finding Recorded' || (e['detail-type'] === 'Resource Changed' && (e.detail as { resource?: { status?: string }; changed?: string[] }).resource?.status === 'deleted' && ((e.detail as { changed?: string[] }).changed ?? []).includes('status')));
+  const context = lambdaContext('ai-visibility-security-hub-export-local');
+  for (let i = 0; i < wanted.length; i += 10) {
+    const records = wanted.slice(i, i + 10).map((e, j) => ({ messageId: `event-${i + j}`, body: JSON.stringify(e) }));
+    const result = await handler({ Records: records } as SQSEvent, context);
+    if (result.batchItemFailures.length) throw new Error(`the Security Hub exporter failed on ${result.batchItemFailures.length} event(s)`);
   }
 }
 

@@ -22,7 +22,7 @@ import { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 import { readRecords, type ReadProblem } from './read-logs';
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
 import { lambdaContext, sqsRecord } from './lambda-shapes';
-import { LOCAL_TABLE_NAME, localChangeFeed, localPipeline, notifyLocally, type OutcomeTally } from '../handlers';
+import { exportLocally, LOCAL_TABLE_NAME, localChangeFeed, localPipeline, notifyLocally, type OutcomeTally } from '../handlers';
 import type { FindingNotification } from '../../lambdas/core/notifications';
 import { OWNER_TAG_KEY } from '../../lambdas/core/constants';
 import { buildDigests, type Digest } from '../../lambdas/digest/digest';
@@ -55,6 +55,8 @@ export interface ReplayOptions {
   readonly notify?: (notification: FindingNotification) => void;
   /** Build the digest of the replayed period (the notifier runs first, for its held-back counts). @default not built */
   readonly digest?: boolean;
+  /** Run the Security Hub exporter over the replay's events and hand it each BatchImportFindings batch it would send. @default not run */
+  readonly securityHubBatch?: (findings: ReadonlyArray<Record<string, unknown>>) => void;
 }
 
 /** The replay's report, with the digest when asked for. */
@@ -211,6 +213,7 @@ export async function replay(paths: readonly string[], options: ReplayOptions = 
       const report = buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), { ...run, events: changeFeed?.bus.events ?? [] });
       // After the report: the notifier's dedup windows are items of the table too.
       if (options.notify || options.digest) await notifyLocally(db, LOCAL_TABLE_NAME, changeFeed?.bus.events ?? [], options.notify ?? (() => undefined), { logLevel: options.logLevel });
+      if (options.securityHubBatch) await exportLocally(db, LOCAL_TABLE_NAME, changeFeed?.bus.events ?? [], options.securityHubBatch, options.logLevel);
       if (!options.digest) return report;
       const items = await scanTable(db.documents, LOCAL_TABLE_NAME);
       return { ...report, digest: buildDigests({ ...periodOf(items), items, ownerTagKey: OWNER_TAG_KEY }) };

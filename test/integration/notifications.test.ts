@@ -111,8 +111,14 @@ describe('replay --notifications', () => {
     const file = join(temp.dir('ai-visibility-notify-out-'), 'notifications.jsonl');
     const { code, stderr } = await cli('replay', '--allow-quarantine', '--store', temp.dir('ai-visibility-notify-store-'), '--notifications', file, FIXTURES);
     expect(code).toBe(0);
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { topic: string; subject: string; attributes: Record<string, string>; bodies: { default: string; email: string } });
-    expect(stderr).toContain(`${lines.length} notification(s) written to`);
+    const all = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; topic: string; subject: string; attributes: Record<string, string>; bodies: { default: string; email: string }; findings?: Array<Record<string, unknown>> });
+    expect(stderr).toContain(`${all.length} line(s) written to`);
+    const lines = all.filter((l) => l.type === 'sns-publish');
+    // And what the Security Hub export would import: every finding, in batches within the limit.
+    const batches = all.filter((l) => l.type === 'securityhub-batch');
+    expect(batches.flatMap((b) => b.findings!)).toHaveLength(findings.length);
+    for (const b of batches) expect(b.findings!.length).toBeLessThanOrEqual(100);
+    for (const f of batches.flatMap((b) => b.findings!)) expect(f).toMatchObject({ SchemaVersion: '2018-10-08', RecordState: expect.stringMatching(/^(ACTIVE|ARCHIVED)$/) });
     // One per distinct rule, resource and principal among the findings at or above medium.
     const distinct = new Set(findings.filter((f) => atLeast(f.severity, 'medium')).map(dedupKeyOf));
     expect(lines).toHaveLength(distinct.size);
