@@ -11,28 +11,13 @@
  * `threadId` (notifications with one threadId thread together), `summary`, `eventType`,
  * `relatedResources[]` and `additionalContext{}`.
  */
-import { severityOrder, type FrameworkRef, type Severity, type Signal } from './model';
+import { severityOrder, type FindingObservation, type Severity, type Signal } from './model';
 
 /** Whether a severity is `min` or more severe (an unknown one never is). */
 export const atLeast = (severity: string, min: Severity): boolean => severityOrder(severity) <= severityOrder(min);
 
 /** What a finding notification is made from (a `Finding Recorded` event's finding). */
-export interface NotifiedFinding {
-  readonly findingId: string;
-  readonly rule: string;
-  readonly severity: Severity;
-  readonly title: string;
-  readonly summary: string;
-  readonly confidence: string;
-  readonly resource: string;
-  readonly principal: string | null;
-  readonly eventId: string;
-  readonly time: string;
-  readonly account: string;
-  readonly region: string;
-  readonly frameworks: readonly FrameworkRef[];
-  readonly signals: readonly Signal[];
-}
+export type NotifiedFinding = FindingObservation & { readonly findingId: string };
 
 export interface NotificationContext {
   /** Who owns the resource (or principal, or account), or null. */

@@ -12,29 +12,14 @@
  *   imports only into the calling account: the finding's AwsAccountId must be the caller's;
  * - at most 100 findings and 6 MB a call, and 240 KB a finding.
  */
-import type { FrameworkRef, Severity, Signal } from './model';
+import type { FindingObservation, Severity } from './model';
 import { redact } from './notifications';
 
 export const ASFF_SCHEMA_VERSION = '2018-10-08';
 export const BATCH_IMPORT_LIMITS = { findings: 100, bytes: 6 * 1024 * 1024, findingBytes: 240 * 1024 } as const;
 
-/** What an ASFF finding is made from (a `Finding Recorded` event's finding). */
-export interface ExportedFinding {
-  readonly rule: string;
-  readonly severity: Severity;
-  readonly title: string;
-  readonly summary: string;
-  readonly confidence: string;
-  readonly resource: string;
-  readonly principal: string | null;
-  readonly eventId: string;
-  readonly time: string;
-  readonly account: string;
-  readonly region: string;
-  readonly frameworks: readonly FrameworkRef[];
-  readonly signals: readonly Signal[];
-  readonly findingId?: string;
-}
+/** What an ASFF finding is made from (a `Finding Recorded` event's finding, or a stored one). */
+export type ExportedFinding = FindingObservation & { readonly findingId?: string };
 
 const LABELS: Record<Severity, string> = { critical: 'CRITICAL', high: 'HIGH', medium: 'MEDIUM', low: 'LOW', informational: 'INFORMATIONAL' };
 

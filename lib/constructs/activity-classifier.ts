@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { CLASSIFIER_ENVIRONMENT, CLASSIFIER_SERVICE } from '../../lambdas/classifier/environment';
 import { AGENT_DEFAULTS, CLASSIFIER_BATCH_SIZE } from '../../lambdas/core/defaults';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
+import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
 import type { LineagePropagation } from './lineage-propagation';
 
@@ -62,10 +62,7 @@ export class AiActivityClassifier extends Construct {
       description: 'ai-visibility: classifies captured CloudTrail activity into the AI inventory',
       timeout: CLASSIFIER_TIMEOUT,
       memorySize: 1024,
-      logRetentionDays: props.logRetentionDays,
-      logRemovalPolicy: props.logRemovalPolicy,
-      sourceMaps: props.sourceMaps,
-      encryptionKey: props.encryptionKey,
+      ...houseOptions(props),
       environment: environmentFor(CLASSIFIER_ENVIRONMENT, {
         ...houseEnvironment(CLASSIFIER_SERVICE),
         TABLE_NAME: props.inventory.table.tableName,

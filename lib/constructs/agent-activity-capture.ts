@@ -25,7 +25,7 @@ import { AGENT_RULE_SUFFIX_CHARS, DEFAULT_PATTERN_QUOTA, MAX_RULE_NAME } from '.
 import { DETAIL_TYPES, DOMAIN_EVENT_SOURCE } from '../../lambdas/core/events';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { ruleResourceName, type AiActivityCapture } from './ai-activity-capture';
-import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
+import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
 import { nagArn } from './nag';
 import type { AiInventoryTable } from './inventory-table';
 
@@ -88,10 +88,7 @@ export class AgentActivityCapture extends Construct {
       description: 'ai-visibility: keeps the agent capture rules in step with the watched principals',
       timeout,
       memorySize: 256,
-      logRetentionDays: props.logRetentionDays,
-      logRemovalPolicy: props.logRemovalPolicy,
-      sourceMaps: props.sourceMaps,
-      encryptionKey: props.encryptionKey,
+      ...houseOptions(props),
       environment: environmentFor(AGENT_CAPTURE_SYNC_ENVIRONMENT, {
         ...houseEnvironment(AGENT_CAPTURE_SYNC_SERVICE),
         TABLE_NAME: table.tableName,

@@ -19,7 +19,7 @@ import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { CHANGE_FEED_ENVIRONMENT, CHANGE_FEED_FILTER, CHANGE_FEED_SERVICE } from '../../lambdas/change-feed/environment';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
+import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
 
 export interface ChangeFeedProps extends HouseFunctionOptions {
@@ -46,10 +46,7 @@ export class ChangeFeed extends Construct {
       description: 'ai-visibility: turns inventory changes into domain events on the event bus',
       timeout: Duration.seconds(60),
       memorySize: 256,
-      logRetentionDays: props.logRetentionDays,
-      logRemovalPolicy: props.logRemovalPolicy,
-      sourceMaps: props.sourceMaps,
-      encryptionKey: props.encryptionKey,
+      ...houseOptions(props),
       // Its failure destination: stream records it could not publish within a day.
       deadLetterQueue: true,
       environment: environmentFor(CHANGE_FEED_ENVIRONMENT, { ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: this.eventBus.eventBusName }),

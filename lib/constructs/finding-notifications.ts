@@ -30,7 +30,7 @@ import { SEVERITIES, type Severity } from '../../lambdas/core/model';
 import { filterPolicyOf, type SubscriptionFilter } from '../../lambdas/core/notifications';
 import { NOTIFIER_ENVIRONMENT, NOTIFIER_SERVICE, OWNER_TAG_KEY } from '../../lambdas/notifier/environment';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
+import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
 import { houseQueue } from './house-queue';
 import { nagAttribute } from './nag';
 import type { AiInventoryTable } from './inventory-table';
@@ -109,10 +109,7 @@ export class FindingNotifications extends Construct {
       description: 'ai-visibility: sends findings to the findings topic, deduplicated and routed by owner',
       timeout,
       memorySize: 256,
-      logRetentionDays: props.logRetentionDays,
-      logRemovalPolicy: props.logRemovalPolicy,
-      sourceMaps: props.sourceMaps,
-      encryptionKey: props.encryptionKey,
+      ...houseOptions(props),
       environment: environmentFor(NOTIFIER_ENVIRONMENT, {
         ...houseEnvironment(NOTIFIER_SERVICE),
         TABLE_NAME: props.inventory.table.tableName,
@@ -145,10 +142,7 @@ export class FindingNotifications extends Construct {
       description: 'ai-visibility: the daily digest of new AI resources, findings, agents, idle GPUs and pipeline health',
       timeout: Duration.minutes(5),
       memorySize: 1024,
-      logRetentionDays: props.logRetentionDays,
-      logRemovalPolicy: props.logRemovalPolicy,
-      sourceMaps: props.sourceMaps,
-      encryptionKey: props.encryptionKey,
+      ...houseOptions(props),
       environment: environmentFor(DIGEST_ENVIRONMENT, {
         ...houseEnvironment(DIGEST_SERVICE),
         TABLE_NAME: props.inventory.table.tableName,

@@ -44,6 +44,11 @@ export interface HouseFunctionOptions {
   readonly sourceMaps?: boolean;
 }
 
+/** The house options of a construct's props, to spread into each of its functions. */
+export function houseOptions(props: HouseFunctionOptions): HouseFunctionOptions {
+  return { logRetentionDays: props.logRetentionDays, logRemovalPolicy: props.logRemovalPolicy, sourceMaps: props.sourceMaps, encryptionKey: props.encryptionKey };
+}
+
 export interface AiVisibilityFunctionProps extends HouseFunctionOptions {
   /** Path of the handler's TypeScript entry file. */
   readonly entry: string;

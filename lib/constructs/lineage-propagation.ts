@@ -17,7 +17,7 @@ import { Construct } from 'constructs';
 import { CLASSIFICATION_DEFAULTS } from '../../lambdas/core/defaults';
 import { LINEAGE_PROPAGATOR_ENVIRONMENT, LINEAGE_PROPAGATOR_SERVICE } from '../../lambdas/lineage-propagator/environment';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
+import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
 
 const PROPAGATOR_TIMEOUT = Duration.seconds(60);
@@ -66,10 +66,7 @@ export class LineagePropagation extends Construct {
       description: 'ai-visibility: carries data sensitivity down the lineage graph, one node per message',
       timeout: PROPAGATOR_TIMEOUT,
       memorySize: 512,
-      logRetentionDays: props.logRetentionDays,
-      logRemovalPolicy: props.logRemovalPolicy,
-      sourceMaps: props.sourceMaps,
-      encryptionKey: props.encryptionKey,
+      ...houseOptions(props),
       environment: environmentFor(LINEAGE_PROPAGATOR_ENVIRONMENT, {
         ...houseEnvironment(LINEAGE_PROPAGATOR_SERVICE),
         TABLE_NAME: props.inventory.table.tableName,

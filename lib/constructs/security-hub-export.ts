@@ -16,7 +16,7 @@ import { Construct } from 'constructs';
 import { DETAIL_TYPES, DOMAIN_EVENT_SOURCE } from '../../lambdas/core/events';
 import { SECURITY_HUB_EXPORT_ENVIRONMENT, SECURITY_HUB_EXPORT_SERVICE } from '../../lambdas/security-hub-export/environment';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
+import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
 import { houseQueue } from './house-queue';
 import type { AiInventoryTable } from './inventory-table';
 
@@ -57,10 +57,7 @@ export class SecurityHubExport extends Construct {
       description: 'ai-visibility: imports findings into AWS Security Hub (ASFF) and archives those of deleted resources',
       timeout,
       memorySize: 256,
-      logRetentionDays: props.logRetentionDays,
-      logRemovalPolicy: props.logRemovalPolicy,
-      sourceMaps: props.sourceMaps,
-      encryptionKey: props.encryptionKey,
+      ...houseOptions(props),
       environment: environmentFor(SECURITY_HUB_EXPORT_ENVIRONMENT, { ...houseEnvironment(SECURITY_HUB_EXPORT_SERVICE), TABLE_NAME: props.inventory.table.tableName, PARTITION: stack.partition }),
     });
     props.inventory.grantClassifierWrites(this.function);
