@@ -253,7 +253,7 @@ function planAgentProfiles(analysis: AgentAnalysis): PlannedEntity[] {
     for (const e of evidence) {
       attributes[evidenceAttribute(e.evidence.how)] = {
         value: { how: e.evidence.how, ...(e.evidence.agent ? { agent: e.evidence.agent } : {}), eventId: e.event.eventId, time: e.event.time, signals: e.evidence.signals },
-        at: orderKey(e.event),
+        at: eventOrder(e.event),
       };
     }
     const actions = actionsOf.get(agent) ?? [];
@@ -289,7 +289,7 @@ function planFunctionRoles(analysis: AgentAnalysis): PlannedEntity[] {
   return [...inOrderBy(analysis.functionRoles, (f) => f.fact.functionArn)].map(([functionArn, list]) => {
     const head = list[list.length - 1];
     return {
-      write: orderedWrite(keys.function(functionArn), list, functionLatest(functionArn, head.fact.signals), { role: { value: head.fact.role, at: orderKey(head.event) } }),
+      write: orderedWrite(keys.function(functionArn), list, functionLatest(functionArn, head.fact.signals), { role: { value: head.fact.role, at: eventOrder(head.event) } }),
       messageIds: new Set(list.map((f) => f.messageId)),
     };
   });
@@ -328,7 +328,7 @@ export function planLineageWrites(sightings: readonly LineageSighting[]): Planne
   for (const list of inOrderBy(tags, (t) => t.tags.bucket).values()) {
     const head = list[list.length - 1];
     entities.push({
-      write: orderedWrite(keys.lineageTags(head.tags.bucket), list, lineageTagsLatest(head.tags.bucket), { tags: { value: head.tags.tags, at: orderKey(head.event) } }),
+      write: orderedWrite(keys.lineageTags(head.tags.bucket), list, lineageTagsLatest(head.tags.bucket), { tags: { value: head.tags.tags, at: eventOrder(head.event) } }),
       messageIds: new Set(list.map((t) => t.messageId)),
     });
   }

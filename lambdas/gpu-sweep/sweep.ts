@@ -191,7 +191,7 @@ async function record(verdicts: readonly RecordedVerdict[], findings: readonly F
   const expiresAt = Math.floor(Date.parse(sweep.window.end) / 1000) + (deps.historyDays ?? SWEEP_DEFAULTS.historyDays) * 86_400;
   const failed = await deps.store.putItems([...verdicts.map((r) => utilizationItem(r, sweep, expiresAt)), ...findings.map((f) => findingItem(f, 'gpu-sweep'))]);
   if (failed.length) throw new Error(`${failed.length} sweep record(s) not written`);
-  const at = { time: sweep.window.end, eventId: sweep.sweepId };
+  const at = { time: sweep.window.end, eventId: sweep.sweepId, contentHash: undefined };
   await pool(verdicts, WRITE_CONCURRENCY, async (r) => {
     await deps.store.writeEntity({
       key: keys.resource(r.resource),

@@ -31,9 +31,11 @@ export interface EventOrder {
   readonly eventId: string;
   /**
    * A hash of the event's content: two different records with one eventID (a replayed file can
-   * hold them) are ordered by it, so whatever order they arrive in, the same one wins.
+   * hold them) are ordered by it, so whatever order they arrive in, the same one wins. Always
+   * named (undefined where there is no record, a sweep): an event passed as its own order would
+   * silently drop it (the hash is computed apart, normalize.ts contentHashOf).
    */
-  readonly contentHash?: string;
+  readonly contentHash: string | undefined;
 }
 
 /** The order of an event as one string: ISO times have a fixed width, so strings compare in time order. */
@@ -51,7 +53,7 @@ const storedOrder = (item: Record<string, unknown>, which: 'last' | 'first'): st
   const order = item[`${which}Order`];
   if (typeof order === 'string') return order;
   const time = item[`${which}Seen`];
-  return typeof time === 'string' ? orderKey({ time, eventId: String(item[`${which}EventId`] ?? '') }) : undefined;
+  return typeof time === 'string' ? orderKey({ time, eventId: String(item[`${which}EventId`] ?? ''), contentHash: undefined }) : undefined;
 };
 
 /** The attribute that holds the version of a configuration attribute. */

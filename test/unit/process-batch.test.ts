@@ -191,3 +191,14 @@ describe('the lineage step', () => {
     expect(q.sent[0].map((m) => m.node).sort()).toEqual(['arn:aws:sagemaker:us-east-1:111122223333:endpoint-config/fraud-model-config', 'arn:aws:sagemaker:us-east-1:111122223333:endpoint/fraud-model']);
   });
 });
+
+describe('every ordered attribute carries the content hash', () => {
+  it("so two different records with one eventID order a bucket's tags the same way as everything else", async () => {
+    const { planLineageWrites } = await import('../../lambdas/classifier/plan');
+    const { lineageOf } = await import('../../lambdas/classifier/lineage/extract');
+    const event = normalized(documentedRecord('PutBucketTagging'));
+    const [entity] = planLineageWrites([{ messageId: 'm', event, facts: lineageOf(event) }]);
+    expect(entity.write.attributes.tags.at).toBe(`${event.time}#${event.eventId}#${contentHashOf(event)}`);
+    expect(entity.write.head).toEqual({ time: event.time, eventId: event.eventId, contentHash: contentHashOf(event) });
+  });
+});
