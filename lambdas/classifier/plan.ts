@@ -22,6 +22,7 @@ import {
   lineageEdgeLatest,
   lineageTagsLatest,
   principalLatest,
+  principalOwnerLatest,
   principalRole,
   principalRoleSortKey,
   RESERVED_RESOURCE_FIELDS,
@@ -40,6 +41,7 @@ import type { Classification, NormalizedEvent } from './types';
 import { contentHashOf } from './normalize';
 import type { PrincipalObservation, ResourceObservation } from '../core/model';
 import type { LineageFacts } from './lineage/extract';
+import type { PrincipalOwnerTag } from './tags';
 import type { LineageMessage } from '../core/lineage';
 
 export interface ClassifiedEvent {
@@ -333,6 +335,27 @@ export function planLineageWrites(sightings: readonly LineageSighting[]): Planne
     });
   }
   return entities;
+}
+
+export interface PrincipalOwnerSighting {
+  readonly messageId: string;
+  readonly event: NormalizedEvent;
+  readonly tag: PrincipalOwnerTag;
+}
+
+/**
+ * Each principal's owner tag as its newest IAM tag call shows it (an ordered attribute, empty once
+ * removed), in its own item beside the principal's state: the notifier and the digest read it
+ * when a finding's resource has no owner.
+ */
+export function planPrincipalOwners(sightings: readonly PrincipalOwnerSighting[]): PlannedEntity[] {
+  return [...inOrderBy(sightings, (s) => s.tag.principal)].map(([principal, list]) => {
+    const head = list[list.length - 1];
+    return {
+      write: orderedWrite(keys.principalOwner(principal), list, principalOwnerLatest(principal), { owner: { value: head.tag.owner ?? '', at: eventOrder(head.event) } }),
+      messageIds: new Set(list.map((s) => s.messageId)),
+    };
+  });
 }
 
 /**

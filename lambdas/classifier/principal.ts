@@ -10,7 +10,7 @@
  * The base role is `human`, `service` or `unknown`; `classify` raises it to `ai-application`
  * when the call invokes or customizes a model.
  */
-import { canonicalPrincipal } from '../core/arn';
+import { canonicalPrincipal, roleOfSession } from '../core/arn';
 import { OWN_ROLE_PATH } from '../core/constants';
 import { at, signal, str } from './evidence';
 import type { NormalizedEvent } from './types';
@@ -23,12 +23,6 @@ export function isOwnActivity(event: NormalizedEvent): boolean {
 }
 
 const BROWSER = /^Mozilla\/|^(?:[a-z0-9-]+\.)?console\.[a-z0-9.-]*amazonaws\.com$|^signin\.amazonaws\.com$|^AWS Internal$/;
-
-/** Role ARN from an STS assumed-role ARN (the path is not in it; the sessionIssuer has it). */
-function roleFromAssumedRoleArn(arn: string): string | undefined {
-  const m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
-  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : undefined;
-}
 
 /**
  * A person at a keyboard: a console session, a browser, an IAM Identity Center permission set,
@@ -71,7 +65,7 @@ export function identifyPrincipal(event: NormalizedEvent): Omit<PrincipalObserva
     case 'AssumedRole': {
       const issuerArn = str(identity, 'sessionContext.sessionIssuer.arn');
       const sessionArn = identity.arn;
-      const roleArn = issuerArn ?? (sessionArn ? roleFromAssumedRoleArn(sessionArn) : undefined);
+      const roleArn = issuerArn ?? (sessionArn ? roleOfSession(sessionArn) : undefined);
       if (!roleArn && !sessionArn) return result(`urn:ai-visibility:AssumedRole:${account}:${identity.principalId ?? 'unknown'}`, 'unknown', []);
       if (roleArn?.includes('/aws-service-role/')) {
         return result(roleArn, 'service', [signal(event, 'userIdentity.sessionContext.sessionIssuer.arn', roleArn, 'service-linked role')]);

@@ -4,9 +4,12 @@
  * references of each: Bedrock and bedrock-agent `tags: [{key, value}]` or a `tags` map, and
  * `tagKeys` on UntagResource; SageMaker `Tags: [{Key, Value}]` (AddTags, Create*) and `TagKeys`
  * (DeleteTags); EC2 `tagSpecificationSet.items[].tags[]` (RunInstances) and `tagSet.items[]`
- * (CreateTags), `tagSet` on DeleteTags; AgentCore a `tags` map. Pure.
+ * (CreateTags), `tagSet` on DeleteTags; AgentCore a `tags` map; IAM `tags: [{key, value}]`
+ * (TagRole, TagUser, CreateRole, CreateUser) and `tagKeys` (UntagRole, UntagUser). Pure.
  */
-import { isPlainObject } from './boundary';
+import { cut, isPlainObject } from './boundary';
+import { str } from './evidence';
+import type { NormalizedEvent } from './types';
 
 export interface OwnerTag {
   /** The owner, or null when the request removes the tag. */
@@ -16,7 +19,7 @@ export interface OwnerTag {
 }
 
 const MAX_DEPTH = 5;
-const REMOVAL_EVENTS = new Set(['UntagResource', 'DeleteTags']);
+const REMOVAL_EVENTS = new Set(['UntagResource', 'DeleteTags', 'UntagRole', 'UntagUser']);
 
 /** The owner tag a request sets or removes, or undefined when it does neither. */
 export function ownerTagOf(requestParameters: unknown, eventName: string, tagKey: string): OwnerTag | undefined {
@@ -51,4 +54,35 @@ export function ownerTagOf(requestParameters: unknown, eventName: string, tagKey
   };
   visit(requestParameters, 'requestParameters', 0);
   return found;
+}
+
+/** A principal's owner tag, set or removed by an IAM call: the owner routing's second choice. */
+export interface PrincipalOwnerTag extends OwnerTag {
+  /** The canonical ARN of the role or user (no path: the events name it by name alone). */
+  readonly principal: string;
+}
+
+/** The IAM calls that tag a role or user, and the request field that names it. */
+const IAM_TAG_CALLS: Readonly<Record<string, 'role' | 'user'>> = {
+  TagRole: 'role',
+  UntagRole: 'role',
+  CreateRole: 'role',
+  TagUser: 'user',
+  UntagUser: 'user',
+  CreateUser: 'user',
+};
+
+/**
+ * The owner tag an IAM call sets on or removes from a role or user, or undefined. A failed call
+ * changed nothing. The account is the one the event was recorded in (IAM is global: the role is
+ * the account's own).
+ */
+export function principalOwnerOf(event: NormalizedEvent, tagKey: string): PrincipalOwnerTag | undefined {
+  if (event.errorCode || event.eventSource !== 'iam.amazonaws.com' || !Object.hasOwn(IAM_TAG_CALLS, event.eventName)) return undefined;
+  const entity = IAM_TAG_CALLS[event.eventName];
+  const name = str(event.record, `requestParameters.${entity}Name`);
+  const account = event.account;
+  if (!name || name.includes('/') || !/^\d{12}$/.test(account)) return undefined;
+  const tag = ownerTagOf(event.record.requestParameters, event.eventName, tagKey);
+  return tag ? { principal: `arn:${event.partition}:iam::${account}:${entity}/${name}`, owner: tag.owner === null ? null : cut(tag.owner, 256), path: tag.path } : undefined;
 }

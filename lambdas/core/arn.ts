@@ -152,6 +152,23 @@ export function canonicalPrincipal(arn: string): string {
   return m ? `arn:${m[1]}:iam::${m[2]}:${m[3]}/${m[4]}` : arn;
 }
 
+/** The role ARN behind an STS assumed-role session ARN (the path is not in it; the sessionIssuer has it). */
+export function roleOfSession(arn: string): string | undefined {
+  const m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
+  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : undefined;
+}
+
+/**
+ * The IAM role or user that carries a principal's tags, canonical (no path): the role behind a
+ * session, the role or user itself; undefined for what IAM cannot tag (root, a web identity).
+ */
+export function taggedPrincipalOf(arn: string): string | undefined {
+  const role = roleOfSession(arn);
+  if (role) return role;
+  const canonical = canonicalPrincipal(arn);
+  return IAM_ENTITY.test(canonical) ? canonical : undefined;
+}
+
 /** The account an ARN (or an `urn:ai-visibility:<type>:<account>:...` identifier) belongs to, or `unknown`. */
 export function accountOfArn(arn: string): string {
   return parseArn(arn)?.account || /^urn:ai-visibility:[^:]+:(\d{12})/.exec(arn)?.[1] || 'unknown';

@@ -7,7 +7,9 @@
  * from the items they read.
  */
 import { severityOrder } from '../core/model';
-import { ENTITY, readAgentAction, readAgentProfile, readFinding, readQuarantine, readResource, readUtilization, tagsOf, type RawItem } from '../shared/items';
+import { taggedPrincipalOf } from '../core/arn';
+import { ownerOf } from '../core/notifications';
+import { ENTITY, ownerTagsOf, readAgentAction, readAgentProfile, readFinding, readQuarantine, readResource, readUtilization, type RawItem } from '../shared/items';
 
 export interface DigestInput {
   /** The period, [since, until), ISO times. */
@@ -38,19 +40,25 @@ const RISK = ['destructive', 'privilege', 'cross-account', 'data-access', 'denie
 const riskOf = (classes: readonly string[]) => Math.min(...classes.map((c) => (RISK.includes(c) ? RISK.indexOf(c) : RISK.length)), RISK.length);
 const within = (time: string | undefined, since: string, until: string) => typeof time === 'string' && time >= since && time < until;
 
-function ownerOfItem(item: RawItem | undefined, account: string, input: DigestInput): string | null {
-  if (typeof item?.owner === 'string' && item.owner) return item.owner;
-  const tags = tagsOf(item);
-  if (tags && Object.hasOwn(tags, input.ownerTagKey) && tags[input.ownerTagKey]) return tags[input.ownerTagKey];
-  const owners = input.accountOwners ?? {};
-  return Object.hasOwn(owners, account) ? owners[account] : null;
+/** The owner of what an item is about: its own tag, else its principal's, else its account's (core/notifications ownerOf). */
+function ownerOfItem(item: RawItem | undefined, principalOwner: RawItem | undefined, account: string, input: DigestInput): string | null {
+  return ownerOf({ resource: ownerTagsOf(item, input.ownerTagKey), principal: ownerTagsOf(principalOwner, input.ownerTagKey) }, account, input.accountOwners ?? {}, input.ownerTagKey);
 }
 
 /** The digests of a period: everything, and one per owner that has findings in it. */
 export function buildDigests(input: DigestInput): { everything: Digest; byOwner: Digest[] } {
   const { since, until } = input;
   const resourceItems = new Map<string, RawItem>();
-  for (const item of input.items) if (item.entity === ENTITY.resource && typeof item.arn === 'string') resourceItems.set(item.arn, item);
+  const principalOwners = new Map<string, RawItem>();
+  for (const item of input.items) {
+    if (item.entity === ENTITY.resource && typeof item.arn === 'string') resourceItems.set(item.arn, item);
+    if (item.entity === ENTITY.principalOwner && typeof item.arn === 'string') principalOwners.set(item.arn, item);
+  }
+  // A principal's owner item is keyed by the role or user that carries its tags (a session's role).
+  const ownerOfPrincipal = (arn: string | null | undefined) => {
+    const tagged = arn ? taggedPrincipalOf(arn) : undefined;
+    return tagged ? principalOwners.get(tagged) : undefined;
+  };
   const heldBack = new Map<string, number>();
   for (const item of input.items) {
     if (item.entity !== ENTITY.notifyWindow || typeof item.dedupKey !== 'string' || typeof item.repeats !== 'number') continue;
@@ -69,11 +77,11 @@ export function buildDigests(input: DigestInput): { everything: Digest; byOwner:
 
   for (const item of input.items) {
     const r = readResource(item);
-    if (r && within(r.firstSeen, since, until)) resources.push({ owner: ownerOfItem(item, r.account, input), value: { kind: r.kind, account: r.account } });
+    if (r && within(r.firstSeen, since, until)) resources.push({ owner: ownerOfItem(item, ownerOfPrincipal(r.discoveredBy), r.account, input), value: { kind: r.kind, account: r.account } });
     const f = readFinding(item);
-    if (f && within(f.time, since, until)) findings.push({ owner: ownerOfItem(resourceItems.get(f.resource), f.account, input), value: { rule: f.rule, severity: f.severity } });
+    if (f && within(f.time, since, until)) findings.push({ owner: ownerOfItem(resourceItems.get(f.resource), ownerOfPrincipal(f.principal), f.account, input), value: { rule: f.rule, severity: f.severity } });
     const a = readAgentProfile(item);
-    if (a && within(a.firstSeen, since, until)) agents.push({ owner: ownerOfItem(undefined, a.account, input), value: { arn: a.arn, account: a.account, firstSeen: a.firstSeen, riskiest: [] } });
+    if (a && within(a.firstSeen, since, until)) agents.push({ owner: ownerOfItem(undefined, ownerOfPrincipal(a.arn), a.account, input), value: { arn: a.arn, account: a.account, firstSeen: a.firstSeen, riskiest: [] } });
     const act = readAgentAction(item);
     if (act && within(act.time, since, until) && riskOf(act.classes) < RISK.length) {
       const list = actionsByAgent.get(act.agent) ?? [];
@@ -92,7 +100,7 @@ export function buildDigests(input: DigestInput): { everything: Digest; byOwner:
     }
   }
   for (const { value, account } of latestVerdict.values()) {
-    if (value.verdict === 'idle' || value.verdict === 'memory-held-idle') idle.push({ owner: ownerOfItem(resourceItems.get(value.resource), account, input), value });
+    if (value.verdict === 'idle' || value.verdict === 'memory-held-idle') idle.push({ owner: ownerOfItem(resourceItems.get(value.resource), ownerOfPrincipal(readResource(resourceItems.get(value.resource))?.discoveredBy), account, input), value });
   }
   const withActions = agents.map((a) => ({ ...a, value: { ...a.value, riskiest: [...(actionsByAgent.get(a.value.arn) ?? [])].sort((x, y) => riskOf(x.classes) - riskOf(y.classes) || y.time.localeCompare(x.time)).slice(0, 5) } }));
 

@@ -11,10 +11,11 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { atLeast, dedupKeyOf, ownerOf, renderFinding, type FindingNotification, type NotifiedFinding } from '../core/notifications';
 import type { Severity } from '../core/model';
+import { taggedPrincipalOf } from '../core/arn';
 import { documentClient } from '../shared/dynamodb';
 import { defineHandler, type Handler } from '../shared/house-handler';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
-import { keys, keyString, readResource, tagsOf } from '../shared/items';
+import { keys, keyString, ownerTagsOf, readResource } from '../shared/items';
 import { dynamoDedupWindows, type DedupWindows } from './dedup';
 import { NOTIFIER_ENVIRONMENT } from './environment';
 
@@ -28,19 +29,6 @@ export interface NotifierClients {
 }
 
 export type NotifierHandler = Handler<SQSEvent, SQSBatchResponse>;
-
-/**
- * A resource's tags as the inventory knows them: the tag set an event recorded (S3 buckets), and
- * the owner the classifier took from create requests and tag calls (its `owner` attribute; empty
- * once the tag was removed).
- */
-function resourceTags(item: Record<string, unknown> | undefined, tagKey: string): Record<string, string> | undefined {
-  const tags = tagsOf(item);
-  if (typeof item?.owner !== 'string') return tags;
-  const { [tagKey]: _removed, ...rest } = tags ?? {};
-  void _removed;
-  return item.owner ? { ...rest, [tagKey]: item.owner } : rest;
-}
 
 /** The finding of a `Finding Recorded` event in an SQS body, or undefined. */
 function findingOf(body: string): NotifiedFinding | undefined {
@@ -99,11 +87,14 @@ const notifier = defineHandler({
             counts[decision.reason === 'repeat' ? 'repeats' : 'duplicates']++;
             continue;
           }
+          // The owner: the resource's tag, else the principal's (its owner item), else the account's.
           const resourceKey = keys.resource(f.resource);
-          const principalKey = f.principal ? keys.principal(f.principal) : undefined;
+          const tagged = f.principal ? taggedPrincipalOf(f.principal) : undefined;
+          const principalKey = tagged ? keys.principalOwner(tagged) : undefined;
           const items = await store.getItems(principalKey ? [resourceKey, principalKey] : [resourceKey]);
           const resource = items.get(keyString(resourceKey));
-          const owner = ownerOf({ resource: resourceTags(resource, env.OWNER_TAG_KEY), principal: principalKey ? tagsOf(items.get(keyString(principalKey))) : undefined }, f.account, accountOwners, env.OWNER_TAG_KEY);
+          const principal = principalKey ? ownerTagsOf(items.get(keyString(principalKey)), env.OWNER_TAG_KEY) : undefined;
+          const owner = ownerOf({ resource: ownerTagsOf(resource, env.OWNER_TAG_KEY), principal }, f.account, accountOwners, env.OWNER_TAG_KEY);
           await publish(renderFinding(f, { owner, kind: readResource(resource)?.kind ?? null, repeatsSince: decision.repeatsSince }));
           await windows.markSent(dedupKey, f.findingId);
           counts.sent++;

@@ -8,7 +8,7 @@
  *
  * docs/capture.md explains each rule, the read-only calls left out and why, and what it costs.
  */
-import { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL, OWN_ROLE_PATH, SERVICE_STATE_EVENTS } from '../../lambdas/core/constants';
+import { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL, OWN_ROLE_PATH, OWNER_TAG_KEY, SERVICE_STATE_EVENTS } from '../../lambdas/core/constants';
 
 export { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL };
 
@@ -228,7 +228,7 @@ export function captureRules(): CaptureRuleSpec[] {
     },
     {
       id: 'AgentDeclarations',
-      description: 'IAM roles and users tagged ai-visibility:agent, and role sessions assumed with that tag',
+      description: 'IAM roles and users tagged ai-visibility:agent (and role sessions assumed with that tag), and their ai-visibility:owner tags set or removed',
       // Tagged AssumeRole calls are rare; read-only or not, they must arrive.
       includeReadOnlyManagementEvents: true,
       pattern: {
@@ -236,9 +236,14 @@ export function captureRules(): CaptureRuleSpec[] {
         'detail-type': [CLOUDTRAIL_API_CALL],
         detail: {
           eventSource: ['iam.amazonaws.com', 'sts.amazonaws.com'],
-          eventName: ['TagRole', 'TagUser', 'AssumeRole'],
-          requestParameters: { tags: { key: [{ 'equals-ignore-case': AGENT_TAG_KEY }] } },
           userIdentity: notOwnRoles(),
+          $or: [
+            { eventName: ['TagRole', 'TagUser', 'AssumeRole'], requestParameters: { tags: { key: [{ 'equals-ignore-case': AGENT_TAG_KEY }] } } },
+            // A principal's owner routes the findings of what it does when the resource has none
+            // (docs/notifications.md). The key is matched as written, as on every other resource.
+            { eventName: ['TagRole', 'TagUser', 'CreateRole', 'CreateUser'], requestParameters: { tags: { key: [OWNER_TAG_KEY] } } },
+            { eventName: ['UntagRole', 'UntagUser'], requestParameters: { tagKeys: [OWNER_TAG_KEY] } },
+          ],
         },
       },
     },

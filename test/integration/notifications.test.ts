@@ -4,14 +4,15 @@
  * Amazon Q Developer custom-notification JSON). Redaction, console links, owner routing and
  * filter policies are checked on their own.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FINDING_RULES } from '../../lambdas/core/findings';
 import { atLeast } from '../../lambdas/core/notifications';
 import { consoleLink, dedupKeyOf, filterPolicyOf, NEXT_STEPS, ownerOf, REDACTED, renderFinding, type NotifiedFinding } from '../../lambdas/core/notifications';
 import type { ReplayReport } from '../../local/replay/report';
 import { cliRunner, useTempDirs } from '../support';
-import { FIXTURES } from '../helpers';
+import { FIXTURES, readJson } from '../helpers';
+import { OWNER_TAG_KEY } from '../../lambdas/core/constants';
 
 const temp = useTempDirs();
 const cli = cliRunner();
@@ -129,6 +130,48 @@ describe('replay --notifications', () => {
       expect(JSON.parse(l.bodies.default)).toMatchObject({ version: '1.0', source: 'custom' });
       expect(l.bodies.email).toContain('What to do next:');
     }
+  }, 120_000);
+
+  it("routes a finding by its principal's owner tag, learned from IAM tag calls in any order, and falls back once the tag is removed", async () => {
+    const dir = temp.dir('ai-visibility-notify-owners-');
+    // IAM calls in the documented agent activity's record shape (AttachRolePolicy), made by an
+    // administrator (an IAM user, not the agent), with the TagRole/TagUser/UntagUser parameters
+    // of the IAM API reference. bob's removal comes first in the file but is the newest: it wins.
+    const base = (readJson(`${FIXTURES}/documented/agents-2-activity.json`).Records as Record<string, unknown>[]).find((r) => r.eventName === 'AttachRolePolicy')!;
+    const admin = { type: 'IAMUser', principalId: 'AIDAEXAMPLEADMIN0001', arn: 'arn:aws:iam::111122223333:user/admin', accountId: '111122223333', userName: 'admin' };
+    const iam = (eventName: string, eventTime: string, requestParameters: Record<string, unknown>) => ({ ...structuredClone(base), userIdentity: admin, eventName, eventTime, eventID: `owner-${eventName}-${eventTime}`, requestParameters });
+    writeFileSync(
+      join(dir, 'iam-owner-tags.json'),
+      JSON.stringify({
+        Records: [
+          iam('UntagUser', '2026-01-02T00:00:00Z', { userName: 'bob', tagKeys: [OWNER_TAG_KEY] }),
+          iam('TagRole', '2026-01-01T00:00:00Z', { roleName: 'DevAdmin', tags: [{ key: 'team', value: 'red' }, { key: OWNER_TAG_KEY, value: 'red-team' }] }),
+          iam('TagUser', '2026-01-01T00:00:00Z', { userName: 'bob', tags: [{ key: OWNER_TAG_KEY, value: 'data-eng' }] }),
+        ],
+      }),
+    );
+    const file = join(temp.dir('ai-visibility-notify-owners-out-'), 'notifications.jsonl');
+    const { code, stdout } = await cli('replay', '--json', '--digest', '--allow-quarantine', '--store', temp.dir('ai-visibility-notify-owners-store-'), '--notifications', file, FIXTURES, dir);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { events: Array<{ 'detail-type': string; detail: { finding?: NotifiedFinding } }>; digest: { byOwner: Array<{ owner: string; findingsBySeverity: Record<string, number> }> } };
+    // The IAM calls add no finding: the same findings as the fixtures alone.
+    const found = report.events.filter((e) => e['detail-type'] === 'Finding Recorded').map((e) => e.detail.finding!);
+    expect(found.map((f) => f.findingId).sort()).toEqual(findings.map((f) => f.findingId).sort());
+    const byId = new Map(found.map((f) => [f.findingId, f]));
+    const owners = new Map<string, string>();
+    for (const line of readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; attributes: Record<string, string>; bodies: { default: string } })) {
+      if (line.type !== 'sns-publish' || line.attributes.rule === 'digest') continue;
+      const f = byId.get((JSON.parse(line.bodies.default) as { id: string }).id)!;
+      owners.set(`${f.principal}`, line.attributes.owner);
+    }
+    // mallory's session is of DevAdmin: the role's owner. bob's tag was removed: nobody.
+    expect(owners.get('arn:aws:sts::111122223333:assumed-role/DevAdmin/mallory')).toBe('red-team');
+    expect(owners.get('arn:aws:iam::111122223333:user/bob')).toBe('none');
+    expect(owners.get('arn:aws:iam::111122223333:user/alice')).toBe('none');
+    // The digest has red-team's findings apart, and no digest for data-eng.
+    const redTeam = findings.filter((f) => f.principal?.includes(':assumed-role/DevAdmin/') && f.account === '111122223333');
+    expect(report.digest.byOwner.map((d) => d.owner)).toEqual(['red-team']);
+    expect(Object.values(report.digest.byOwner[0].findingsBySeverity).reduce((a, b) => a + b, 0)).toBe(redTeam.length);
   }, 120_000);
 
   it('a file in a directory that does not exist is a usage error', async () => {

@@ -12,7 +12,7 @@ import { dynamoDedupWindows } from '../../lambdas/notifier/dedup';
 import { createNotifierHandler } from '../../lambdas/notifier/handler';
 import { NOTIFIER_SERVICE, OWNER_TAG_KEY } from '../../lambdas/notifier/environment';
 import { houseEnvironment } from '../../lambdas/shared/environment';
-import { keys } from '../../lambdas/shared/items';
+import { keys, principalOwnerLatest } from '../../lambdas/shared/items';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
 import { cliRunner, useTempDirs } from '../support';
 import { FIXTURES } from '../helpers';
@@ -143,6 +143,21 @@ describe('the notifier', () => {
       owners.push(sns.commandCalls(PublishCommand)[0].args[0].input.MessageAttributes!.owner.StringValue!);
     }
     expect(owners).toEqual(['data-eng', f.account === '111122223333' ? 'secops' : 'none']);
+  });
+
+  it("routes by the principal's owner (the role behind a session) when the resource has none, and by the resource's first", async () => {
+    const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
+    const f = { ...high(), principal: 'arn:aws:sts::111122223333:assumed-role/DevAdmin/mallory', account: '111122223333' };
+    const owners: string[] = [];
+    for (const resourceOwner of [undefined, 'ml-platform']) {
+      const name = await table();
+      await db.documents.send(new PutCommand({ TableName: name, Item: { ...keys.principalOwner('arn:aws:iam::111122223333:role/DevAdmin'), ...principalOwnerLatest('arn:aws:iam::111122223333:role/DevAdmin'), owner: 'red-team' } }));
+      if (resourceOwner) await db.documents.send(new PutCommand({ TableName: name, Item: { ...keys.resource(f.resource), entity: 'resource', arn: f.resource, kind: 'guardrail', owner: resourceOwner } }));
+      sns.resetHistory();
+      await createNotifierHandler(env(name), { dynamodb: db.client, now: () => T0, logLevel: 'SILENT' })(batch(f), context);
+      owners.push(sns.commandCalls(PublishCommand)[0].args[0].input.MessageAttributes!.owner.StringValue!);
+    }
+    expect(owners).toEqual(['red-team', 'ml-platform']);
   });
 
   it('fails alone the message it could not publish, and sends it on redelivery', async () => {

@@ -9,6 +9,7 @@ import { GPU_INSTANCE_TYPE } from '../../lambdas/classifier/rules/ec2';
 import { MODEL_FILE } from '../../lambdas/classifier/rules/s3';
 import { aiFixtureFiles, documentedRecord, documentedRecords, FIXTURES, nonAiRecords, readJson } from '../helpers';
 import { basename } from 'node:path';
+import { OWNER_TAG_KEY } from '../../lambdas/core/constants';
 
 const rules = compileRules();
 const envelopeOf = (value: Record<string, unknown>) => (isEnvelope(value) ? value : toEnvelope(value));
@@ -117,7 +118,19 @@ describe('agent declarations', () => {
   it.each(['TagRole', 'TagUser', 'AssumeRole'])('bring in %s with the ai-visibility:agent tag, in any case, and nothing else (built from the documented shape)', (eventName) => {
     expect(rulesFor(tag(eventName, 'ai-visibility:agent'))).toEqual(['AgentDeclarations']);
     expect(rulesFor(tag(eventName, 'AI-Visibility:Agent'))).toEqual(['AgentDeclarations']);
-    expect(rulesFor(tag(eventName, 'ai-visibility:owner'))).toEqual([]);
+    expect(rulesFor(tag(eventName, 'team'))).toEqual([]);
+  });
+
+  it.each(['TagRole', 'TagUser', 'CreateRole', 'CreateUser'])("bring in %s setting the ai-visibility:owner tag (a principal's owner routes its findings)", (eventName) => {
+    expect(rulesFor(tag(eventName, OWNER_TAG_KEY))).toEqual(['AgentDeclarations']);
+  });
+
+  it('bring in UntagRole and UntagUser removing the owner tag, and no session tagged with an owner', () => {
+    const untag = (eventName: string, tagKeys: string[]) => ({ ...tag(eventName, 'team'), requestParameters: { roleName: 'triage-bot', userName: 'triage-bot', tagKeys } });
+    expect(rulesFor(untag('UntagRole', ['team', OWNER_TAG_KEY]))).toEqual(['AgentDeclarations']);
+    expect(rulesFor(untag('UntagUser', [OWNER_TAG_KEY]))).toEqual(['AgentDeclarations']);
+    expect(rulesFor(untag('UntagRole', ['team']))).toEqual([]);
+    expect(rulesFor(tag('AssumeRole', OWNER_TAG_KEY))).toEqual([]);
   });
 
   it('use the documented agent tag key', () => {

@@ -4,11 +4,13 @@
  * (test/fixtures/cloudtrail/SOURCES.md), with the tag parameters each API documents added.
  */
 import { classify } from '../../lambdas/classifier/classify';
-import { ownerTagOf } from '../../lambdas/classifier/tags';
+import { ownerTagOf, principalOwnerOf } from '../../lambdas/classifier/tags';
+import { taggedPrincipalOf } from '../../lambdas/core/arn';
 import { OWNER_TAG_KEY } from '../../lambdas/core/constants';
-import { aiFixture, documentedRecord, normalized } from '../helpers';
+import { aiFixture, documentedRecord, FIXTURES, normalized, readJson } from '../helpers';
 
 const KEY = OWNER_TAG_KEY;
+const documentedActivity = (eventName: string) => structuredClone((readJson(`${FIXTURES}/documented/agents-2-activity.json`).Records as Record<string, unknown>[]).find((r) => r.eventName === eventName)!);
 const withParams = (record: Record<string, unknown>, params: Record<string, unknown>, eventName?: string) => ({
   ...record,
   ...(eventName ? { eventName } : {}),
@@ -57,5 +59,50 @@ describe('the classifier records the owner on the resource', () => {
 
   it('and none when the request carries no owner tag', () => {
     for (const r of classify(normalized(aiFixture('CreateEndpoint'))).resources) expect(r.attributes.owner).toBeUndefined();
+  });
+});
+
+describe("a principal's owner tag, from the IAM calls that set or remove it", () => {
+  // The IAM record shape of the documented agent activity (AttachRolePolicy), with the TagRole,
+  // TagUser, CreateRole, UntagRole and UntagUser parameters the IAM API reference documents
+  // (RoleName/UserName, Tags, TagKeys; CloudTrail writes them camelCased).
+  const iam = (eventName: string, requestParameters: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    normalized({ ...documentedActivity('AttachRolePolicy'), eventName, eventID: `${eventName}-1`, requestParameters, ...extra });
+
+  it('names the role or user, canonical, with the owner and where it was', () => {
+    expect(principalOwnerOf(iam('TagRole', { roleName: 'triage-bot', tags: [{ key: 'team', value: 'x' }, { key: KEY, value: 'ml-platform' }] }), KEY)).toEqual({
+      principal: 'arn:aws:iam::111122223333:role/triage-bot',
+      owner: 'ml-platform',
+      path: 'requestParameters.tags.1',
+    });
+    expect(principalOwnerOf(iam('TagUser', { userName: 'bob', tags: [{ key: KEY, value: 'data-eng' }] }), KEY)).toMatchObject({ principal: 'arn:aws:iam::111122223333:user/bob', owner: 'data-eng' });
+    expect(principalOwnerOf(iam('CreateRole', { roleName: 'etl', path: '/service-role/', assumeRolePolicyDocument: '{}', tags: [{ key: KEY, value: 'data-eng' }] }), KEY)).toMatchObject({ principal: 'arn:aws:iam::111122223333:role/etl', owner: 'data-eng' });
+    expect(principalOwnerOf(iam('CreateUser', { userName: 'ci', tags: [{ key: KEY, value: 'platform' }] }), KEY)?.principal).toBe('arn:aws:iam::111122223333:user/ci');
+  });
+
+  it('is removed by UntagRole and UntagUser naming the key, and untouched by those that do not', () => {
+    expect(principalOwnerOf(iam('UntagRole', { roleName: 'triage-bot', tagKeys: ['team', KEY] }), KEY)).toEqual({ principal: 'arn:aws:iam::111122223333:role/triage-bot', owner: null, path: 'requestParameters.tagKeys.1' });
+    expect(principalOwnerOf(iam('UntagUser', { userName: 'bob', tagKeys: [KEY] }), KEY)?.owner).toBeNull();
+    expect(principalOwnerOf(iam('UntagRole', { roleName: 'triage-bot', tagKeys: ['team'] }), KEY)).toBeUndefined();
+  });
+
+  it('is nothing for a failed call, another tag, another service or event, or a name that is not one', () => {
+    const tags = [{ key: KEY, value: 'ml-platform' }];
+    expect(principalOwnerOf(iam('TagRole', { roleName: 'triage-bot', tags }, { errorCode: 'AccessDenied', errorMessage: 'denied' }), KEY)).toBeUndefined();
+    expect(principalOwnerOf(iam('TagRole', { roleName: 'triage-bot', tags: [{ key: 'team', value: 'x' }] }), KEY)).toBeUndefined();
+    expect(principalOwnerOf(iam('TagPolicy', { policyArn: 'arn:aws:iam::111122223333:policy/p', tags }), KEY)).toBeUndefined();
+    expect(principalOwnerOf(iam('TagRole', { roleName: 'a/b', tags }), KEY)).toBeUndefined();
+    expect(principalOwnerOf(iam('TagRole', { tags }), KEY)).toBeUndefined();
+    expect(principalOwnerOf(normalized(withParams(aiFixture('CreateEndpoint'), { Tags: [{ Key: KEY, Value: 'fraud' }] })), KEY)).toBeUndefined();
+  });
+});
+
+describe('the principal whose tags an owner is read from', () => {
+  it('is the role behind a session, the role or user itself without its path, and nothing IAM cannot tag', () => {
+    expect(taggedPrincipalOf('arn:aws:sts::111122223333:assumed-role/DevAdmin/mallory')).toBe('arn:aws:iam::111122223333:role/DevAdmin');
+    expect(taggedPrincipalOf('arn:aws:iam::111122223333:role/service-role/support-tools-role')).toBe('arn:aws:iam::111122223333:role/support-tools-role');
+    expect(taggedPrincipalOf('arn:aws:iam::111122223333:user/bob')).toBe('arn:aws:iam::111122223333:user/bob');
+    expect(taggedPrincipalOf('arn:aws:iam::111122223333:root')).toBeUndefined();
+    expect(taggedPrincipalOf('urn:ai-visibility:jwt:https://issuer#sub')).toBeUndefined();
   });
 });

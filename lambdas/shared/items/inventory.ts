@@ -178,6 +178,9 @@ export function principalLatest(p: PrincipalObservation, event: { eventName: str
 export const principalRole = (role: string): Record<string, StoredValue> => ({ role, ...indexKeys.principalRolePartition(role) });
 export const principalRoleSortKey = (arn: string): Record<string, StoredValue> => indexKeys.principalSortKey(arn);
 
+/** The fields of a principal's owner-tag item (`keys.principalOwner`); its `owner` attribute is ordered by event. */
+export const principalOwnerLatest = (arn: string): Record<string, StoredValue> => ({ entity: ENTITY.principalOwner, arn });
+
 export interface PrincipalItem {
   readonly arn: string;
   readonly iamArn?: string;
@@ -367,3 +370,16 @@ export const isExpired = (item: RawItem, nowMs: number) => (num(item[TTL_ATTRIBU
 
 /** The tags an item records (a resource's, as the newest tag event showed them), or undefined. */
 export const tagsOf = (item: RawItem | undefined): Record<string, string> | undefined => readTags(item?.tags);
+
+/**
+ * The tags an owner is read from: the item's tag set (a bucket's, as its newest tag event showed
+ * it) with the owner the classifier took from create requests and tag calls over it (the `owner`
+ * attribute, empty once the tag was removed). For a resource's state and a principal's owner item
+ * alike; undefined when the item records neither.
+ */
+export function ownerTagsOf(item: RawItem | undefined, tagKey: string): Record<string, string> | undefined {
+  const tags = tagsOf(item);
+  if (typeof item?.owner !== 'string') return tags;
+  const rest = Object.fromEntries(Object.entries(tags ?? {}).filter(([k]) => k !== tagKey));
+  return item.owner ? { ...rest, [tagKey]: item.owner } : rest;
+}

@@ -45,6 +45,7 @@ export const ENTITY = {
   lineageTags: 'lineage-tags',
   utilization: 'utilization',
   notifyWindow: 'notify-window',
+  principalOwner: 'principal-owner',
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -66,6 +67,12 @@ const PREFIX = {
 export const keys = {
   resource: (arn: string): Key => key(`${PREFIX.resource}${arn}`, STATE_SK),
   principal: (arn: string): Key => key(`${PREFIX.principal}${arn}`, STATE_SK),
+  /**
+   * A principal's owner tag as its newest IAM tag call showed it, beside (not in) its state: a
+   * role is often tagged before it makes any AI call, and the inventory lists only principals
+   * that did.
+   */
+  principalOwner: (arn: string): Key => key(`${PREFIX.principal}${arn}`, '#OWNER'),
   /** A finding lives in the item collection of the resource it is about. */
   finding: (resource: string, time: string, eventId: string, rule: string): Key => key(`${PREFIX.resource}${resource}`, `FINDING#${time}#${eventId}#${rule}`),
   quarantine: (id: string): Key => key(`${PREFIX.quarantine}${id}`, STATE_SK),
