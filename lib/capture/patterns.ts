@@ -191,7 +191,7 @@ export function captureRules(): CaptureRuleSpec[] {
     {
       id: 'GpuInstances',
       description:
-        'EC2 launches of GPU/accelerator instances (type in the request or the response, refused launches included) and state changes of instances',
+        'EC2 launches of GPU/accelerator instances (type in the request or the response, refused launches included), state changes of instances, and their owner tags',
       includeReadOnlyManagementEvents: false,
       pattern: cloudTrailPattern('aws.ec2', {
         eventSource: ['ec2.amazonaws.com'],
@@ -213,6 +213,8 @@ export function captureRules(): CaptureRuleSpec[] {
           // Start/Stop/Terminate name only instance ids: the classifier updates the ones the
           // inventory already knows as GPU instances and ignores the rest.
           { eventName: ['StartInstances', 'StopInstances', 'TerminateInstances'] },
+          // The owner tag set or removed after launch (owner routing): the same, for the instances.
+          { eventName: ['CreateTags', 'DeleteTags'], requestParameters: { tagSet: { items: { key: [OWNER_TAG_KEY] } } } },
         ],
       }),
     },

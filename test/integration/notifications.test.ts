@@ -11,7 +11,7 @@ import { atLeast } from '../../lambdas/core/notifications';
 import { consoleLink, dedupKeyOf, filterPolicyOf, NEXT_STEPS, ownerOf, REDACTED, renderFinding, type NotifiedFinding } from '../../lambdas/core/notifications';
 import type { ReplayReport } from '../../local/replay/report';
 import { cliRunner, useTempDirs } from '../support';
-import { FIXTURES, readJson } from '../helpers';
+import { documentedRecord, FIXTURES, readJson } from '../helpers';
 import { OWNER_TAG_KEY } from '../../lambdas/core/constants';
 
 const temp = useTempDirs();
@@ -132,7 +132,7 @@ describe('replay --notifications', () => {
     }
   }, 120_000);
 
-  it("routes a finding by its principal's owner tag, learned from IAM tag calls in any order, and falls back once the tag is removed", async () => {
+  it("routes a finding by its principal's owner tag, learned from IAM tag calls in any order, and falls back once the tag is removed; learns an instance's owner tagged after launch", async () => {
     const dir = temp.dir('ai-visibility-notify-owners-');
     // IAM calls in the documented agent activity's record shape (AttachRolePolicy), made by an
     // administrator (an IAM user, not the agent), with the TagRole/TagUser/UntagUser parameters
@@ -147,14 +147,17 @@ describe('replay --notifications', () => {
           iam('UntagUser', '2026-01-02T00:00:00Z', { userName: 'bob', tagKeys: [OWNER_TAG_KEY] }),
           iam('TagRole', '2026-01-01T00:00:00Z', { roleName: 'DevAdmin', tags: [{ key: 'team', value: 'red' }, { key: OWNER_TAG_KEY, value: 'red-team' }] }),
           iam('TagUser', '2026-01-01T00:00:00Z', { userName: 'bob', tags: [{ key: OWNER_TAG_KEY, value: 'data-eng' }] }),
+          // And a GPU instance of the fixtures tagged after launch (EC2 CreateTags, API reference shape).
+          { ...documentedRecord('RunInstances'), eventName: 'CreateTags', eventTime: '2026-01-01T00:00:00Z', eventID: 'owner-CreateTags', requestParameters: { resourcesSet: { items: [{ resourceId: 'i-0gpu0000000000001' }] }, tagSet: { items: [{ key: OWNER_TAG_KEY, value: 'research' }] } }, responseElements: { _return: true } },
         ],
       }),
     );
     const file = join(temp.dir('ai-visibility-notify-owners-out-'), 'notifications.jsonl');
     const { code, stdout } = await cli('replay', '--json', '--digest', '--allow-quarantine', '--store', temp.dir('ai-visibility-notify-owners-store-'), '--notifications', file, FIXTURES, dir);
     expect(code).toBe(0);
-    const report = JSON.parse(stdout) as { events: Array<{ 'detail-type': string; detail: { finding?: NotifiedFinding } }>; digest: { byOwner: Array<{ owner: string; findingsBySeverity: Record<string, number> }> } };
-    // The IAM calls add no finding: the same findings as the fixtures alone.
+    const report = JSON.parse(stdout) as { inventory: Array<{ arn: string; attributes: Record<string, unknown> }>; events: Array<{ 'detail-type': string; detail: { finding?: NotifiedFinding } }>; digest: { byOwner: Array<{ owner: string; findingsBySeverity: Record<string, number> }> } };
+    expect(report.inventory.find((r) => r.arn.endsWith(':instance/i-0gpu0000000000001'))?.attributes.owner).toBe('research');
+    // The tag calls add no finding: the same findings as the fixtures alone.
     const found = report.events.filter((e) => e['detail-type'] === 'Finding Recorded').map((e) => e.detail.finding!);
     expect(found.map((f) => f.findingId).sort()).toEqual(findings.map((f) => f.findingId).sort());
     const byId = new Map(found.map((f) => [f.findingId, f]));

@@ -133,6 +133,13 @@ describe('agent declarations', () => {
     expect(rulesFor(tag('AssumeRole', OWNER_TAG_KEY))).toEqual([]);
   });
 
+  it("bring in EC2 CreateTags and DeleteTags with the owner tag (an instance's owner), and no other tag call", () => {
+    const tagCall = (eventName: string, key: string) => ({ ...documentedRecord('RunInstances'), eventName, eventID: `${eventName}-${key}`, requestParameters: { resourcesSet: { items: [{ resourceId: 'i-0gpu0000000000001' }] }, tagSet: { items: [{ key: 'team', value: 'x' }, { key }] } } });
+    expect(rulesFor(tagCall('CreateTags', OWNER_TAG_KEY))).toEqual(['GpuInstances']);
+    expect(rulesFor(tagCall('DeleteTags', OWNER_TAG_KEY))).toEqual(['GpuInstances']);
+    expect(rulesFor(tagCall('CreateTags', 'team'))).toEqual([]);
+  });
+
   it('use the documented agent tag key', () => {
     expect(AGENT_TAG_KEY).toBe('ai-visibility:agent');
   });

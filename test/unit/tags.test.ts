@@ -106,3 +106,24 @@ describe('the principal whose tags an owner is read from', () => {
     expect(taggedPrincipalOf('urn:ai-visibility:jwt:https://issuer#sub')).toBeUndefined();
   });
 });
+
+describe("an instance's owner tag set after launch (EC2 CreateTags, DeleteTags)", () => {
+  // The documented RunInstances record's shape, with the CreateTags/DeleteTags parameters of the
+  // EC2 API reference (resourcesSet of ids, tagSet of key/value items).
+  const tagCall = (eventName: string, resourceIds: string[], tags: Array<{ key: string; value?: string }>) => {
+    const run = documentedRecord('RunInstances');
+    return { ...run, eventName, eventID: `${eventName}-1`, requestParameters: { resourcesSet: { items: resourceIds.map((resourceId) => ({ resourceId })) }, tagSet: { items: tags } }, responseElements: { _return: true } };
+  };
+
+  it('records the owner on each instance named, only where the inventory knows it as a GPU instance', () => {
+    const { resources } = classify(normalized(tagCall('CreateTags', ['vol-0123', 'i-0gpu0000000000001'], [{ key: 'team', value: 'x' }, { key: KEY, value: 'research' }])));
+    expect(resources).toEqual([expect.objectContaining({ arn: 'arn:aws:ec2:us-east-1:111122223333:instance/i-0gpu0000000000001', kind: 'gpu-instance', onlyIfKnown: true, attributes: { owner: 'research' } })]);
+    const removed = classify(normalized(tagCall('DeleteTags', ['i-0gpu0000000000001'], [{ key: KEY }]))).resources;
+    expect(removed.map((r) => r.attributes.owner)).toEqual(['']);
+  });
+
+  it('ignores a call that touches another tag or no instance', () => {
+    expect(classify(normalized(tagCall('CreateTags', ['i-0gpu0000000000001'], [{ key: 'team', value: 'x' }]))).ignoredBecause).toMatch(/does not touch the owner tag/);
+    expect(classify(normalized(tagCall('CreateTags', ['vol-0123'], [{ key: KEY, value: 'research' }]))).ignoredBecause).toMatch(/tags no instance/);
+  });
+});
