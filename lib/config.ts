@@ -7,7 +7,8 @@
 import { AGENT_DEFAULTS, CLASSIFICATION_DEFAULTS, CLASSIFIER_BATCH_SIZE, SWEEP_DEFAULTS } from '../lambdas/core/defaults';
 import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_SCHEDULE } from './constructs/gpu-utilization-sweep';
 import { FINDING_RULES } from '../lambdas/core/findings';
-import { SEVERITIES, type Severity } from '../lambdas/core/model';
+import { RESOURCE_KINDS, SEVERITIES, type Severity } from '../lambdas/core/model';
+import { DEFAULT_TAG_PREFIX, prefixProblem } from '../lambdas/core/tagging';
 import { FILTER_POLICY_LIMITS, filterPolicyOf, type SubscriptionFilter } from '../lambdas/core/notifications';
 
 
@@ -41,6 +42,8 @@ export interface AiVisibilityConfig {
   readonly notifications: NotificationsConfig;
   /** Import findings into AWS Security Hub (enabled in the account and region), and archive those of deleted resources. Default false. */
   readonly securityHubExport: boolean;
+  /** The tagger: `ai-visibility:*` tags on classified resources. On by default; `prefix` (default "ai-visibility:") and kinds to `exclude` (default none). */
+  readonly tagging: TaggingConfig;
   /** ARNs of IAM roles and users declared AI agents (paths are ignored). Default none. */
   readonly agentPrincipals: readonly string[];
   /** A model call and then a write to another service within this many seconds marks an agent. Default 900. */
@@ -75,6 +78,15 @@ export interface AiVisibilityConfig {
   readonly gpuPrices: Readonly<Record<string, number>>;
 }
 
+export interface TaggingConfig {
+  /** Tag classified resources. Default true. */
+  readonly enabled: boolean;
+  /** The prefix of every tag key written (not aws:). Default "ai-visibility:". */
+  readonly prefix: string;
+  /** Resource kinds never tagged (docs/data-model.md lists the kinds). Default none. */
+  readonly exclude: readonly string[];
+}
+
 export interface NotificationsConfig {
   /** The least severe finding sent. Default "medium". */
   readonly minSeverity: Severity;
@@ -102,6 +114,7 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   resourceTags: {},
   notifications: { minSeverity: 'medium', dedupWindowHours: 24, subscriptions: [], accountOwners: {}, digest: { schedule: 'cron(0 8 * * ? *)' } },
   securityHubExport: false,
+  tagging: { enabled: true, prefix: DEFAULT_TAG_PREFIX, exclude: [] },
   agentPrincipals: [],
   agentBehaviourWindowSeconds: AGENT_DEFAULTS.behaviourWindowSeconds,
   agentDeniedBurstCount: AGENT_DEFAULTS.deniedBurstCount,
@@ -296,6 +309,21 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     }
     return { ...d, ...v, digest: { ...d.digest, ...(isObject(digest) ? digest : {}) } } as NotificationsConfig;
   };
+  const tagging = (key: keyof AiVisibilityConfig): TaggingConfig => {
+    const d = DEFAULT_CONFIG.tagging;
+    const v = input[key] ?? d;
+    if (!isObject(v)) {
+      problems.push(`${key} must be an object (enabled, prefix, exclude), got ${JSON.stringify(v)}`);
+      return d;
+    }
+    for (const k of Object.keys(v)) if (!Object.hasOwn(d, k)) problems.push(`unknown setting "${key}.${k}" (known: ${Object.keys(d).join(', ')})`);
+    const out = { ...d, ...v } as TaggingConfig;
+    if (typeof out.enabled !== 'boolean') problems.push(`${key}.enabled must be true or false, got ${JSON.stringify(out.enabled)}`);
+    const problem = typeof out.prefix === 'string' ? prefixProblem(out.prefix) : 'is not a string';
+    if (problem) problems.push(`${key}.prefix ${problem}, got ${JSON.stringify(out.prefix)}`);
+    if (!Array.isArray(out.exclude) || !out.exclude.every((k) => (RESOURCE_KINDS as readonly string[]).includes(k))) problems.push(`${key}.exclude must be a list of resource kinds (${RESOURCE_KINDS.join(', ')}), got ${JSON.stringify(out.exclude)}`);
+    return out;
+  };
   const config: AiVisibilityConfig = {
     dataEventTrail: bool('dataEventTrail'),
     retainData: bool('retainData'),
@@ -310,6 +338,7 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     resourceTags: tags('resourceTags'),
     notifications: notifications('notifications'),
     securityHubExport: bool('securityHubExport'),
+    tagging: tagging('tagging'),
     agentPrincipals: arns('agentPrincipals'),
     agentBehaviourWindowSeconds: int('agentBehaviourWindowSeconds', 1, 86_400),
     agentDeniedBurstCount: int('agentDeniedBurstCount', 2, 10_000),

@@ -5,7 +5,7 @@
  *   finding inserted                              Finding Recorded
  *   resource inserted (or first becomes one)      Resource Inventoried
  *   resource modified in kind, status,            Resource Changed (which aspects, and their old values)
- *     sensitivity or tags
+ *     sensitivity, tags or GPU verdict
  *   agent profile inserted                        Agent Identified
  *   watched principal inserted                    Principal Watched
  *
@@ -27,7 +27,7 @@ const idOf = (...parts: string[]) => createHash('sha256').update(parts.join('\u0
 
 function resourceDetail(r: ResourceItem): ResourceDetail {
   const { arn, kind, service, account, region, status, firstSeen, lastSeen, sensitivity, sensitivityFrom } = r;
-  return { arn, kind, service, account, region, status, firstSeen, lastSeen, discoveredBy: r.discoveredBy ?? null, sensitivity, sensitivityFrom, tags: r.tags ?? null };
+  return { arn, kind, service, account, region, status, firstSeen, lastSeen, discoveredBy: r.discoveredBy ?? null, sensitivity, sensitivityFrom, tags: r.tags ?? null, gpuVerdict: r.lastSweep?.verdict ?? null };
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -53,6 +53,7 @@ function resourceEvents(change: ItemChange): DomainEvent[] {
     if (a === 'kind') previous.kind = old.kind;
     if (a === 'status') previous.status = old.status;
     if (a === 'tags') previous.tags = old.tags;
+    if (a === 'gpuVerdict') previous.gpuVerdict = old.gpuVerdict;
     if (a === 'sensitivity') {
       previous.sensitivity = old.sensitivity;
       previous.sensitivityFrom = old.sensitivityFrom;

@@ -59,6 +59,8 @@ export interface ResourceDetail extends ResourceIdentity {
   readonly sensitivityFrom: SensitivityFrom | null;
   /** Tags as the newest tag event showed them, when the inventory records them (S3 buckets). */
   readonly tags: Readonly<Record<string, string>> | null;
+  /** The newest GPU sweep's verdict on it (idle, busy, ...), when one judged it. */
+  readonly gpuVerdict?: string | null;
 }
 
 export interface ResourceInventoried extends DetailBase {
@@ -66,7 +68,7 @@ export interface ResourceInventoried extends DetailBase {
 }
 
 /** The aspects of a resource whose change is an event; `lastSeen` and evidence alone are not. */
-export const RESOURCE_ASPECTS = ['kind', 'status', 'sensitivity', 'tags'] as const;
+export const RESOURCE_ASPECTS = ['kind', 'status', 'sensitivity', 'tags', 'gpuVerdict'] as const;
 export type ResourceAspect = (typeof RESOURCE_ASPECTS)[number];
 
 export interface ResourceChanged extends DetailBase {

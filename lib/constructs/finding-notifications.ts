@@ -17,8 +17,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
 import { DIGEST_ENVIRONMENT, DIGEST_SERVICE } from '../../lambdas/digest/environment';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -31,7 +30,7 @@ import { filterPolicyOf, type SubscriptionFilter } from '../../lambdas/core/noti
 import { NOTIFIER_ENVIRONMENT, NOTIFIER_SERVICE, OWNER_TAG_KEY } from '../../lambdas/notifier/environment';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
-import { houseQueue } from './house-queue';
+import { domainEventQueue, houseQueue } from './house-queue';
 import { nagAttribute } from './nag';
 import type { AiInventoryTable } from './inventory-table';
 
@@ -91,18 +90,14 @@ export class FindingNotifications extends Construct {
       this.topic.addSubscription(new subscriptions.EmailSubscription(s.email, Object.keys(filterPolicy).length ? { filterPolicy } : {}));
     }
 
-    this.deadLetterQueue = houseQueue(this, 'DeadLetterQueue', props.encryptionKey);
-    this.queue = houseQueue(this, 'Queue', props.encryptionKey, {
-      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
-    });
     const atOrAbove = SEVERITIES.slice(0, SEVERITIES.indexOf(minSeverity) + 1);
-    new events.Rule(this, 'OnFindingRecorded', {
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = domainEventQueue(this, {
+      ...props,
+      ruleId: 'OnFindingRecorded',
       description: `ai-visibility: notify findings of severity ${minSeverity} or above`,
-      eventBus: props.domainEvents,
       eventPattern: { source: [DOMAIN_EVENT_SOURCE], detailType: [DETAIL_TYPES.findingRecorded], detail: { finding: { severity: [...atOrAbove] } } },
-      targets: [new targets.SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
-    });
+      consumerTimeout: timeout,
+    }));
 
     this.function = new AiVisibilityFunction(this, 'Function', {
       entry: handlerEntry('notifier'),

@@ -13,6 +13,12 @@ export function nagArn(scope: IConstruct, service: string, resource: string, reg
   return `arn:${show(stack.partition, 'Partition')}:${service}:${region ?? show(stack.region, 'Region')}:${show(stack.account, 'AccountId')}:${resource}`;
 }
 
+/** How cdk-nag writes this stack's partition: `aws` where known, `<AWS::Partition>` where not. */
+export function nagPartition(scope: IConstruct): string {
+  const { partition } = Stack.of(scope);
+  return Token.isUnresolved(partition) ? '<AWS::Partition>' : partition;
+}
+
 /** How cdk-nag writes a resource's Arn attribute: `<LogicalId.Arn>`. */
 export function nagAttribute(resource: IConstruct & { node: { defaultChild?: IConstruct } }, attribute = 'Arn'): string {
   return `<${Stack.of(resource).getLogicalId(resource.node.defaultChild as CfnElement)}.${attribute}>`;

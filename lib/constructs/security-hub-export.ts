@@ -7,8 +7,7 @@
  * Security Hub must be enabled in the account and region.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -17,7 +16,7 @@ import { DETAIL_TYPES, DOMAIN_EVENT_SOURCE } from '../../lambdas/core/events';
 import { SECURITY_HUB_EXPORT_ENVIRONMENT, SECURITY_HUB_EXPORT_SERVICE } from '../../lambdas/security-hub-export/environment';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
-import { houseQueue } from './house-queue';
+import { domainEventQueue } from './house-queue';
 import type { AiInventoryTable } from './inventory-table';
 
 export interface SecurityHubExportProps extends HouseFunctionOptions {
@@ -36,22 +35,18 @@ export class SecurityHubExport extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const timeout = Duration.seconds(60);
-    this.deadLetterQueue = houseQueue(this, 'DeadLetterQueue', props.encryptionKey);
-    this.queue = houseQueue(this, 'Queue', props.encryptionKey, {
-      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
-    });
-    new events.Rule(this, 'OnFindingOrDeletion', {
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = domainEventQueue(this, {
+      ...props,
+      ruleId: 'OnFindingOrDeletion',
       description: 'ai-visibility: export findings to Security Hub, and archive those of deleted resources',
-      eventBus: props.domainEvents,
       eventPattern: {
         source: [DOMAIN_EVENT_SOURCE],
         // Findings, and resources whose status became deleted.
         detail: { $or: [{ finding: { rule: [{ exists: true }] } }, { resource: { status: ['deleted'] }, changed: ['status'] }] } as never,
         detailType: [DETAIL_TYPES.findingRecorded, DETAIL_TYPES.resourceChanged],
       },
-      targets: [new targets.SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
-    });
+      consumerTimeout: timeout,
+    }));
     this.function = new AiVisibilityFunction(this, 'Function', {
       entry: handlerEntry('security-hub-export'),
       description: 'ai-visibility: imports findings into AWS Security Hub (ASFF) and archives those of deleted resources',

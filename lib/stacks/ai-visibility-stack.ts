@@ -18,6 +18,8 @@ import { GpuUtilizationSweep } from '../constructs/gpu-utilization-sweep';
 import { OperationsMonitoring } from '../constructs/operations-monitoring';
 import { FindingNotifications } from '../constructs/finding-notifications';
 import { SecurityHubExport } from '../constructs/security-hub-export';
+import { ResourceTagger } from '../constructs/resource-tagger';
+import { TAGGER_SERVICE } from '../../lambdas/tagger/environment';
 import { SECURITY_HUB_EXPORT_SERVICE } from '../../lambdas/security-hub-export/environment';
 import { NOTIFIER_SERVICE } from '../../lambdas/notifier/environment';
 import { AGENT_CAPTURE_SYNC_SERVICE } from '../../lambdas/agent-capture-sync/environment';
@@ -47,6 +49,7 @@ export class AiVisibilityStack extends Stack {
   readonly operations: OperationsMonitoring;
   readonly notifications: FindingNotifications;
   readonly securityHubExport?: SecurityHubExport;
+  readonly tagger?: ResourceTagger;
 
   constructor(scope: Construct, id: string, props: AiVisibilityStackProps = {}) {
     super(scope, id, props);
@@ -144,6 +147,10 @@ export class AiVisibilityStack extends Stack {
       this.securityHubExport = new SecurityHubExport(this, 'SecurityHubExport', { ...functions, encryptionKey, inventory: this.inventory, domainEvents: this.domainEvents, maxReceiveCount: config.maxReceiveCount });
     }
 
+    if (config.tagging.enabled) {
+      this.tagger = new ResourceTagger(this, 'Tagger', { ...functions, encryptionKey, inventory: this.inventory, domainEvents: this.domainEvents, prefix: config.tagging.prefix, exclude: config.tagging.exclude, maxReceiveCount: config.maxReceiveCount });
+    }
+
     const redrive = 'Inspect the messages, fix the cause, then move them back with the SQS console\'s "Start DLQ redrive" (or aws sqs start-message-move-task).';
     this.operations = new OperationsMonitoring(this, 'Operations', {
       encryptionKey,
@@ -158,6 +165,7 @@ export class AiVisibilityStack extends Stack {
         { function: this.notifications.function, service: NOTIFIER_SERVICE, impact: 'nobody is told of new findings' },
         ...(this.notifications.digestFunction ? [{ function: this.notifications.digestFunction, service: 'ai-visibility-digest', impact: 'the daily digest is not sent' }] : []),
         ...(this.securityHubExport ? [{ function: this.securityHubExport.function, service: SECURITY_HUB_EXPORT_SERVICE, impact: 'findings do not reach Security Hub' }] : []),
+        ...(this.tagger ? [{ function: this.tagger.function, service: TAGGER_SERVICE, impact: 'resources are not tagged' }] : []),
       ],
       queues: [
         { name: 'capture', queue: this.capture.queue, deadLetterQueue: this.capture.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Captured events that could not be delivered or classified after ${config.maxReceiveCount} deliveries. ${redrive}` },
@@ -165,6 +173,9 @@ export class AiVisibilityStack extends Stack {
         { name: 'notifications', queue: this.notifications.queue, deadLetterQueue: this.notifications.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Findings that could not be notified after ${config.maxReceiveCount} deliveries: nobody was told of them. ${redrive}` },
         ...(this.securityHubExport
           ? [{ name: 'security-hub-export', queue: this.securityHubExport.queue, deadLetterQueue: this.securityHubExport.deadLetterQueue, maxAge: Duration.minutes(30), runbook: `Findings Security Hub did not take after ${config.maxReceiveCount} deliveries (is Security Hub enabled in this region?). ${redrive}` }]
+          : []),
+        ...(this.tagger
+          ? [{ name: 'tagger', queue: this.tagger.queue, deadLetterQueue: this.tagger.deadLetterQueue, maxAge: Duration.minutes(30), runbook: `Resources whose tags could not be written after ${config.maxReceiveCount} deliveries (throttling that did not clear, or a service error). The tagger log says which. ${redrive}` }]
           : []),
         ...(this.notifications.digestScheduleDeadLetterQueue
           ? [{ name: 'digest-schedule', deadLetterQueue: this.notifications.digestScheduleDeadLetterQueue, runbook: 'Digest runs Scheduler could not start (the digest function or its role). Invoke the digest function by hand once fixed.' }]

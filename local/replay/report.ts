@@ -8,7 +8,8 @@
 import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PublishedEvent } from '../handlers';
 import { printableDeep } from '../text';
-import { readFinding, readLineageEdge, readPrincipal, readQuarantine, readResource, type RawItem } from '../../lambdas/shared/items';
+import { readFinding, readLineageEdge, readPrincipal, readQuarantine, readResource, taggableOf, type RawItem } from '../../lambdas/shared/items';
+import { DEFAULT_TAG_PREFIX, planTags } from '../../lambdas/core/tagging';
 import { severityOrder, type FrameworkRef, type Signal } from '../../lambdas/core/model';
 import { agentsFromItems, type AgentActionEntry, type AgentEntry } from '../query/agents';
 import { lineageEntry, type LineageEntry } from '../query/lineage';
@@ -94,6 +95,13 @@ export interface FindingEntry {
   signals: Signal[];
 }
 
+/** What the tagger would write on a resource, or why it cannot (the deployed tagger's plan). */
+export interface TaggingEntry {
+  arn: string;
+  set?: Record<string, string>;
+  untaggable?: string;
+}
+
 export interface QuarantineEntry {
   source: string;
   reason: string;
@@ -111,6 +119,8 @@ export interface ReplayReport {
   lineage: LineageEntry[];
   /** The domain events the run produced, by detail type and id (docs/events.md). */
   events: PublishedEvent[];
+  /** The tags the tagger would write, planned as if a stack ran in each account (docs/tagging.md). */
+  tagging: TaggingEntry[];
 }
 
 export async function scanTable(client: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
@@ -125,12 +135,16 @@ export function buildReport(items: readonly RawItem[], run: ReplayRun): ReplayRe
   const findings: FindingEntry[] = [];
   const quarantine: QuarantineEntry[] = [...run.problems];
   const lineage: LineageEntry[] = [];
+  const tagging: TaggingEntry[] = [];
   let handlerQuarantined = 0;
   for (const item of items) {
     const resource = readResource(item);
     if (resource) {
       const { arn, kind, service, account, region, status, signals, firstSeen, lastSeen, sensitivity, sensitivityFrom, configuration } = resource;
       inventory.push({ arn, kind, service, account, region, status, signals, firstSeen, lastSeen, sensitivity, sensitivityFrom, attributes: { ...configuration } });
+      const plan = planTags(taggableOf(resource), undefined, { prefix: DEFAULT_TAG_PREFIX, exclude: [], account: null });
+      if (plan.action === 'set') tagging.push({ arn, set: { ...plan.set } });
+      if (plan.action === 'untaggable') tagging.push({ arn, untaggable: plan.reason });
       continue;
     }
     const principal = readPrincipal(item);
@@ -177,7 +191,8 @@ export function buildReport(items: readonly RawItem[], run: ReplayRun): ReplayRe
   lineage.sort((a, b) => a.time.localeCompare(b.time) || a.eventId.localeCompare(b.eventId) || a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.relation.localeCompare(b.relation));
   const { agents, actions } = agentsFromItems(items);
   const events = [...(run.events ?? [])].sort((a, b) => a['detail-type'].localeCompare(b['detail-type']) || (a.resources[0] ?? '').localeCompare(b.resources[0] ?? '') || a.detail.id.localeCompare(b.detail.id));
-  return { schemaVersion: 1, stats, inventory, principals, findings, quarantine, agents, agentActions: actions, lineage, events };
+  tagging.sort((a, b) => a.arn.localeCompare(b.arn));
+  return { schemaVersion: 1, stats, inventory, principals, findings, quarantine, agents, agentActions: actions, lineage, events, tagging };
 }
 
 function table(rows: string[][]): string {

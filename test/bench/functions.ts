@@ -25,6 +25,7 @@ export const CLIENTS_CALLED: Record<string, { readonly eager: readonly string[] 
   GpuSweepFunction: { eager: ['@aws-sdk/client-eventbridge'] },
   Notifications: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sns'] },
   NotificationsDigest: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sns', '@aws-sdk/client-sqs'] },
+  Tagger: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-bedrock', '@aws-sdk/client-bedrock-agent', '@aws-sdk/client-bedrock-agentcore-control', '@aws-sdk/client-s3'] },
   SecurityHubExport: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-securityhub'] },
   GpuSweepTargetFunction: { eager: ['@aws-sdk/client-ec2', '@aws-sdk/client-sagemaker', '@aws-sdk/client-bedrock', '@aws-sdk/client-cloudwatch', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-eventbridge'] },
 };
@@ -43,6 +44,9 @@ const BASELINE_USE: Record<string, string> = {
   '@aws-sdk/client-cloudwatch': 'CloudWatchClient',
   '@aws-sdk/client-sns': 'SNSClient',
   '@aws-sdk/client-securityhub': 'SecurityHubClient',
+  '@aws-sdk/client-resource-groups-tagging-api': 'ResourceGroupsTaggingAPIClient',
+  '@aws-sdk/client-bedrock-agent': 'BedrockAgentClient',
+  '@aws-sdk/client-bedrock-agentcore-control': 'BedrockAgentCoreControlClient',
 };
 
 export interface FunctionBundle {

@@ -204,8 +204,8 @@ describe('classifier function (the house Lambda construct)', () => {
 
   it('has its own role under the /ai-visibility/ path, with no managed policy (every role of the stack does)', () => {
     const roles = Object.values(resources('AWS::IAM::Role')) as Array<{ Properties: Record<string, unknown> }>;
-    // The seven functions' roles, the sweep state machine's and its scheduler's.
-    expect(roles).toHaveLength(9);
+    // The eight functions' roles (the tagger's too), the sweep state machine's and its scheduler's.
+    expect(roles).toHaveLength(10);
     for (const role of roles) {
       expect(role.Properties.Path).toBe('/ai-visibility/');
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -591,6 +591,35 @@ describe('Security Hub export (opt-in)', () => {
   });
 });
 
+describe('the tagger (on by default)', () => {
+  const policyOf = (t: Template) => Object.entries(t.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('TaggerTaggingPolicy'))?.[1] as { Properties: { PolicyDocument: { Statement: Array<{ Sid: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> }> } } } | undefined;
+
+  it('takes resource events off the domain bus, and may write only tag keys under its prefix, in this account', () => {
+    const rule = Object.entries(resources('AWS::Events::Rule')).find(([id]) => id.startsWith('TaggerOnResource'))![1] as { Properties: { EventPattern: Record<string, unknown> } };
+    const matches = compileEventPattern(rule.Properties.EventPattern);
+    expect(matches({ source: 'ai-visibility', 'detail-type': 'Resource Inventoried', detail: {} })).toBe(true);
+    expect(matches({ source: 'ai-visibility', 'detail-type': 'Resource Changed', detail: {} })).toBe(true);
+    expect(matches({ source: 'ai-visibility', 'detail-type': 'Finding Recorded', detail: {} })).toBe(false);
+    const statements = policyOf(template)!.Properties.PolicyDocument.Statement;
+    for (const st of statements.filter((x) => x.Sid !== 'S3Buckets')) expect([st.Sid, st.Condition]).toEqual([st.Sid, { 'ForAllValues:StringLike': { 'aws:TagKeys': ['ai-visibility:*'] } }]);
+    expect(statements.find((x) => x.Sid === 'S3Buckets')!.Condition).toEqual({ StringEquals: { 'aws:ResourceAccount': { Ref: 'AWS::AccountId' } } });
+    for (const st of statements.filter((x) => x.Resource !== '*' && x.Sid !== 'S3Buckets')) expect(JSON.stringify(st.Resource)).toContain('{"Ref":"AWS::AccountId"}');
+    expect(statements.filter((x) => x.Resource === '*').map((x) => x.Action)).toEqual(['tag:TagResources']);
+    // A prefix of one's own reaches the condition and the function.
+    const custom = synth({ tagging: { enabled: true, prefix: 'acme:ai:', exclude: ['gpu-instance'] } });
+    expect(JSON.stringify(policyOf(custom))).toContain('"acme:ai:*"');
+    expect(JSON.stringify(custom.findResources('AWS::Lambda::Function'))).toContain('"TAG_PREFIX":"acme:ai:"');
+  });
+
+  it('is gone when turned off, and refuses a reserved prefix or an unknown kind', () => {
+    expect(policyOf(synth({ tagging: { enabled: false, prefix: 'ai-visibility:', exclude: [] } }))).toBeUndefined();
+    expect(() => readConfig({ tagging: { prefix: 'aws:ai:' } })).toThrow(/tagging.prefix starts with "aws:", which AWS reserves/);
+    expect(() => readConfig({ tagging: { exclude: ['spaceship'] } })).toThrow(/tagging.exclude must be a list of resource kinds/);
+    expect(() => readConfig({ tagging: { on: true } })).toThrow(/unknown setting "tagging.on"/);
+    expect(readConfig({ tagging: { exclude: ['gpu-instance'] } }).tagging).toEqual({ enabled: true, prefix: 'ai-visibility:', exclude: ['gpu-instance'] });
+  });
+});
+
 describe('operations: every failure seen', () => {
   type Alarm = { Properties: { MetricName?: string; Namespace?: string; Dimensions?: Array<{ Name: string; Value: unknown }>; Metrics?: Array<{ Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions?: Array<{ Name: string; Value: unknown }> } } }>; Threshold: number; ComparisonOperator: string; AlarmActions: unknown[]; AlarmDescription: string } };
   const alarms = () => Object.values(resources('AWS::CloudWatch::Alarm')) as Alarm[];
@@ -632,7 +661,7 @@ describe('operations: every failure seen', () => {
       }
     };
     collect(template.toJSON().Resources);
-    expect(dlqIds.size).toBe(6); // capture, lineage, agent sync, notifications, the change feed's failures, the sweep schedule
+    expect(dlqIds.size).toBe(7); // capture, lineage, agent sync, notifications, the tagger, the change feed's failures, the sweep schedule
     for (const id of dlqIds) {
       const found = on('ApproximateNumberOfMessagesVisible', 'QueueName', queueName(id));
       expect([id, found.length]).toEqual([id, 1]);
@@ -646,7 +675,7 @@ describe('operations: every failure seen', () => {
 
   it('alarms on the errors and throttles of every function, and on the change feed falling behind its stream', () => {
     const functions = Object.keys(resources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(8);
     for (const id of functions) {
       for (const metric of ['Errors', 'Throttles']) expect([id, metric, on(metric, 'FunctionName', ref(id)).length]).toEqual([id, metric, 1]);
     }
@@ -724,7 +753,7 @@ describe('configuration', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toEqual([
-        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices)',
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, tagging, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices)',
         'dataEventTrail must be true or false, got "yes"',
         expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',

@@ -163,3 +163,45 @@ describe('pattern hygiene', () => {
     for (const type of ['t2.micro', 'm3.medium', 'c7g.large', 'r6i.xlarge', 'mac2.metal']) expect(GPU_INSTANCE_TYPE.test(type)).toBe(false);
   });
 });
+
+describe("the tagger's own tag calls (loop safety)", () => {
+  // The tag calls the tagger makes, in each API's CloudTrail shape (the documented RunInstances
+  // record's envelope, with the request parameters of TagResources, CreateTags, Bedrock
+  // TagResource, SageMaker AddTags, AgentCore TagResource and PutBucketTagging), made by a role
+  // under the stack's path (every role of the stack is: test/infra/stack.test.ts).
+  const taggerSession = {
+    type: 'AssumedRole',
+    principalId: 'AROAEXAMPLETAGGER0001:AiVisibility-TaggerFunction',
+    arn: 'arn:aws:sts::111122223333:assumed-role/AiVisibility-TaggerFunctionServiceRole-1A2B3C/AiVisibility-TaggerFunction',
+    accountId: '111122223333',
+    sessionContext: { sessionIssuer: { type: 'Role', principalId: 'AROAEXAMPLETAGGER0001', arn: `arn:aws:iam::111122223333:role${OWN_ROLE_PATH}AiVisibility-TaggerFunctionServiceRole-1A2B3C`, accountId: '111122223333', userName: 'AiVisibility-TaggerFunctionServiceRole-1A2B3C' } },
+  };
+  const call = (eventSource: string, eventName: string, requestParameters: Record<string, unknown>, userIdentity: Record<string, unknown> = taggerSession) => ({
+    ...documentedRecord('RunInstances'),
+    eventSource,
+    eventName,
+    eventID: `tagger-${eventName}-${eventSource}`,
+    userIdentity,
+    requestParameters,
+    responseElements: null,
+  });
+  const ours = { 'ai-visibility:kind': 'gpu-instance', [OWNER_TAG_KEY]: 'not ours to write, but even so' };
+  const calls = [
+    call('tagging.amazonaws.com', 'TagResources', { resourceARNList: ['arn:aws:ec2:us-east-1:111122223333:instance/i-0gpu0000000000001'], tags: ours }),
+    call('ec2.amazonaws.com', 'CreateTags', { resourcesSet: { items: [{ resourceId: 'i-0gpu0000000000001' }] }, tagSet: { items: Object.entries(ours).map(([key, value]) => ({ key, value })) } }),
+    call('bedrock.amazonaws.com', 'TagResource', { resourceARN: 'arn:aws:bedrock:us-east-1:111122223333:guardrail/g1', tags: [{ key: 'ai-visibility:kind', value: 'guardrail' }] }),
+    call('sagemaker.amazonaws.com', 'AddTags', { resourceArn: 'arn:aws:sagemaker:us-east-1:111122223333:endpoint/e', tags: [{ key: 'ai-visibility:kind', value: 'inference-endpoint' }] }),
+    call('bedrock-agentcore.amazonaws.com', 'TagResource', { resourceArn: 'arn:aws:bedrock-agentcore:us-east-1:111122223333:runtime/r', tags: { 'ai-visibility:kind': 'agent-runtime' } }),
+    call('s3.amazonaws.com', 'PutBucketTagging', { bucketName: 'models', Tagging: { TagSet: { Tag: [{ Key: 'ai-visibility:kind', Value: 'model-artifact-store' }] } } }),
+  ];
+
+  it('match no capture rule, so they never come back as events', () => {
+    for (const c of calls) expect([c.eventSource, c.eventName, rulesFor(c)]).toEqual([c.eventSource, c.eventName, []]);
+  });
+
+  it('while the same calls by anyone else are captured (the exclusion is the role, not the call)', () => {
+    const alice = { type: 'IAMUser', principalId: 'AIDAEXAMPLEALICE0001', arn: 'arn:aws:iam::111122223333:user/alice', accountId: '111122223333', userName: 'alice' };
+    const theirs = calls.slice(1).map((c) => ({ ...c, userIdentity: alice }));
+    for (const c of theirs) expect([c.eventSource, c.eventName, rulesFor(c).length]).toEqual([c.eventSource, c.eventName, 1]);
+  });
+});

@@ -79,6 +79,15 @@ describe('table changes become domain events', () => {
     expect(domainEventsOf(change('MODIFY', tagged, resourceImage()))[0].detail).toMatchObject({ changed: ['tags'], before: { tags: null }, resource: { tags: { team: 'ml', 'data-classification': 'internal' } } });
   });
 
+  it("a new GPU sweep verdict is an aspect (the tagger's gpu-verdict); the same verdict an hour later is no event", () => {
+    const sweep = (verdict: string, sweepId: string, gpuUtilization: number) => ({ lastSweep: { verdict, gpuUtilization, gpuMemoryUsedPct: 1, wastedPerHour: 3, window: { start: '2026-12-01T09:00:00.000Z', end: '2026-12-01T10:00:00.000Z' }, sweepId } });
+    const busy = resourceImage({ ...sweep('busy', 's-1', 80), rev: 6 });
+    const idle = resourceImage({ ...sweep('idle', 's-2', 1), rev: 7 });
+    expect(domainEventsOf(change('MODIFY', idle, busy))[0].detail).toMatchObject({ changed: ['gpuVerdict'], before: { gpuVerdict: 'busy' }, resource: { gpuVerdict: 'idle' } });
+    expect(domainEventsOf(change('MODIFY', resourceImage({ ...sweep('idle', 's-3', 2), rev: 8 }), idle))).toEqual([]);
+    expect(domainEventsOf(change('MODIFY', busy, resourceImage()))[0].detail).toMatchObject({ changed: ['gpuVerdict'], before: { gpuVerdict: null } });
+  });
+
   it('an item that only now becomes a resource (the sweep fills one in) is inventoried', () => {
     const { entity: _entity, ...withoutEntity } = resourceImage();
     expect(types(domainEventsOf(change('MODIFY', resourceImage(), withoutEntity)))).toEqual([DETAIL_TYPES.resourceInventoried]);

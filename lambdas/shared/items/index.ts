@@ -8,3 +8,4 @@ export * from './read';
 export * from './inventory';
 export * from './agents';
 export * from './lineage';
+export * from './tagging';

@@ -46,6 +46,7 @@ export const ENTITY = {
   utilization: 'utilization',
   notifyWindow: 'notify-window',
   principalOwner: 'principal-owner',
+  taggerState: 'tagger-state',
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -99,6 +100,8 @@ export const keys = {
   lineageTags: (bucket: string): Key => key(`${PREFIX.lineage}${bucket}`, '#TAGS'),
   lineageIn: (to: string, relation: string, from: string): Key => key(`${PREFIX.lineage}${to}`, `IN#${relation}#${from}`),
   lineageOut: (from: string, relation: string, to: string): Key => key(`${PREFIX.lineage}${from}`, `OUT#${relation}#${to}`),
+  /** What the tagger wrote on a resource (or why it cannot), beside the resource's state. */
+  taggerState: (resource: string): Key => key(`${PREFIX.resource}${resource}`, '#TAGGER'),
   /** A resource's utilization as one sweep measured it, in the resource's own partition. */
   utilization: (resource: string, windowEnd: string, sweepId: string): Key => key(`${PREFIX.resource}${resource}`, `UTILIZATION#${windowEnd}#${sweepId}`),
 };

@@ -1,0 +1,147 @@
+/**
+ * Tagger Lambda: `Resource Inventoried` and `Resource Changed` events (from the domain event bus,
+ * through its queue) become `ai-visibility:*` tags on the resources (core/tagging.ts decides,
+ * writers.ts writes). It reads each resource and what it last wrote, writes only the tags whose
+ * value is not already right, and records what it wrote, or that a resource cannot be tagged
+ * (once: never retried). A write that fails for good is recorded and not retried until the
+ * resource changes; one that still fails after the retries comes back through SQS (partial
+ * batch responses), and after the queue's deliveries to its dead-letter queue.
+ *
+ * Loop-safe: its role is under the stack's role path, which every capture pattern excludes, so
+ * its own tag calls never come back as events; its bookkeeping is outside the change feed.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { planTags, tagBatches, type TagPlan, type TaggingSettings } from '../core/tagging';
+import { documentClient } from '../shared/dynamodb';
+import { defineHandler, type Handler } from '../shared/house-handler';
+import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
+import { keys, keyString, readResource, readTaggerState, taggableOf, taggerStateItem, type Item } from '../shared/items';
+import { pool } from '../shared/pool';
+import { TAGGER_ENVIRONMENT } from './environment';
+import { awsTagWriter, defaultTagClients, writeWithRetries, type RetryOptions, type TagFailure, type TagWriter } from './writers';
+
+export interface TaggerClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly store: InventoryStore;
+  readonly writer: TagWriter;
+  readonly retry: RetryOptions;
+  readonly now: () => number;
+}
+
+export type TaggerHandler = Handler<SQSEvent, SQSBatchResponse>;
+
+export interface TaggingOutcome {
+  readonly plans: readonly TagPlan[];
+  /** Resources tagged, with the tags written. */
+  readonly tagged: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** Resources whose write failed for good (recorded, not retried). */
+  readonly refused: ReadonlyMap<string, TagFailure>;
+  /** Resources whose write may succeed later: their messages come back. */
+  readonly retry: ReadonlySet<string>;
+  readonly calls: number;
+}
+
+export interface TaggingDependencies {
+  readonly store: InventoryStore;
+  readonly writer: TagWriter;
+  readonly settings: TaggingSettings;
+  readonly retry?: RetryOptions;
+  readonly now: () => number;
+}
+
+/** Plan, write and record the tags of some resources. */
+export async function tagResources(arns: readonly string[], deps: TaggingDependencies): Promise<TaggingOutcome> {
+  const items = await deps.store.getItems(arns.flatMap((arn) => [keys.resource(arn), keys.taggerState(arn)]));
+  const states = new Map(arns.map((arn) => [arn, readTaggerState(items.get(keyString(keys.taggerState(arn))))]));
+  const plans: TagPlan[] = arns.map((arn) => {
+    const r = readResource(items.get(keyString(keys.resource(arn))));
+    return r ? planTags(taggableOf(r), states.get(arn), deps.settings) : { arn, action: 'skip', reason: 'not in the inventory' };
+  });
+  const tagged = new Map<string, Readonly<Record<string, string>>>();
+  const refused = new Map<string, TagFailure>();
+  const retry = new Set<string>();
+  let calls = 0;
+  await pool(tagBatches(plans), 4, async (batch) => {
+    const { failures, attempts } = await writeWithRetries(batch, deps.writer, deps.retry);
+    calls += attempts;
+    for (const arn of batch.arns) {
+      const f = failures.get(arn);
+      if (!f) tagged.set(arn, batch.tags);
+      else if (f.retriable) retry.add(arn);
+      else refused.set(arn, f);
+    }
+  });
+  const at = new Date(deps.now()).toISOString();
+  const records: Item[] = [];
+  for (const p of plans) {
+    const state = states.get(p.arn);
+    const applied = state?.applied ?? {};
+    if (p.action === 'untaggable') records.push(taggerStateItem({ arn: p.arn, applied, untaggable: p.reason, updatedAt: at }));
+    const written = tagged.get(p.arn);
+    if (written) records.push(taggerStateItem({ arn: p.arn, applied: { ...applied, ...written }, updatedAt: at }));
+    const f = refused.get(p.arn);
+    if (f) records.push(taggerStateItem({ arn: p.arn, applied, lastError: `${f.code}: ${f.message}`, updatedAt: at }));
+  }
+  const unrecorded = await deps.store.putItems(records);
+  // What was written but not recorded is written again next time: the same values, harmless.
+  for (const k of unrecorded) retry.add(String(records.find((r) => r.pk === k.pk && r.sk === k.sk)?.arn));
+  return { plans, tagged, refused, retry, calls };
+}
+
+/** The resource ARN of a `Resource Inventoried` or `Resource Changed` event in an SQS body. */
+function resourceOf(body: string): string | undefined {
+  try {
+    const event = JSON.parse(body) as { 'detail-type'?: unknown; detail?: { resource?: { arn?: unknown } } };
+    const arn = event.detail?.resource?.arn;
+    return (event['detail-type'] === 'Resource Inventoried' || event['detail-type'] === 'Resource Changed') && typeof arn === 'string' ? arn : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const tagger = defineHandler({
+  environment: TAGGER_ENVIRONMENT,
+  build({ env, logger, metrics }, clients: Partial<TaggerClients>): TaggerHandler {
+    const store = clients.store ?? createInventoryStore(documentClient(clients.dynamodb), env.TABLE_NAME);
+    const writer = clients.writer ?? awsTagWriter(defaultTagClients());
+    const exclude = JSON.parse(env.EXCLUDE_KINDS) as unknown;
+    const settings: TaggingSettings = { prefix: env.TAG_PREFIX, exclude: Array.isArray(exclude) ? exclude.filter((k): k is string => typeof k === 'string') : [], account: env.ACCOUNT_ID };
+    const now = clients.now ?? Date.now;
+
+    return async (event) => {
+      const messagesOf = new Map<string, string[]>();
+      for (const record of event.Records) {
+        const arn = resourceOf(record.body);
+        if (!arn) {
+          logger.warn('not a resource event; dropped', { messageId: record.messageId });
+          continue;
+        }
+        messagesOf.set(arn, [...(messagesOf.get(arn) ?? []), record.messageId]);
+      }
+      const arns = [...messagesOf.keys()];
+      let outcome: TaggingOutcome;
+      try {
+        outcome = await tagResources(arns, { store, writer, settings, retry: clients.retry, now });
+      } catch (error) {
+        logger.error('tagging failed; the batch comes back', { error: String(error) });
+        return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+      }
+      const untaggable = outcome.plans.filter((p) => p.action === 'untaggable').length;
+      for (const [arn, f] of outcome.refused) logger.warn('tags refused for good; recorded, not retried until the resource changes', { arn, code: f.code, message: f.message });
+      metrics.addMetric('ResourcesTagged', MetricUnit.Count, outcome.tagged.size);
+      metrics.addMetric('ResourcesUntaggable', MetricUnit.Count, untaggable);
+      metrics.addMetric('TagWritesRefused', MetricUnit.Count, outcome.refused.size);
+      metrics.addMetric('TagWritesRetried', MetricUnit.Count, outcome.retry.size);
+      logger.info('resources tagged', { resources: arns.length, tagged: outcome.tagged.size, untaggable, refused: outcome.refused.size, retry: outcome.retry.size, calls: outcome.calls });
+      return { batchItemFailures: [...outcome.retry].flatMap((arn) => messagesOf.get(arn) ?? []).map((itemIdentifier) => ({ itemIdentifier })) };
+    };
+  },
+});
+
+/** The tagger with its environment and clients given (tests). */
+export const createTaggerHandler = tagger.create;
+
+/** The deployed entry point. */
+export const handler = tagger.handler;
