@@ -7,6 +7,7 @@
 import { CHANGE_FEED_SERVICE } from '../lambdas/change-feed/environment';
 import { createChangeFeedHandler, type ChangeFeedHandler } from '../lambdas/change-feed/handler';
 import { fittedEntry, type EventPublisher } from '../lambdas/change-feed/publish';
+import { createInventoryStore } from '../lambdas/shared/inventory-store';
 import { DEFAULT_AGENT_ENVIRONMENT, CLASSIFIER_SERVICE } from '../lambdas/classifier/environment';
 import type { DomainEvent } from '../lambdas/core/events';
 import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../lambdas/classifier/handler';
@@ -147,7 +148,7 @@ export function localChangeFeed(db: LocalDynamoDb, tableName: string, logLevel =
   const stream = new LocalTableStream(db.endpoint, tableName);
   stream.attach(db.client);
   const bus = new LocalEventBus();
-  const handler: ChangeFeedHandler = createChangeFeedHandler({ ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: 'ai-visibility-local' }, { publisher: bus, logLevel });
+  const handler: ChangeFeedHandler = createChangeFeedHandler({ ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: 'ai-visibility-local', TABLE_NAME: tableName }, { publisher: bus, store: createInventoryStore(db.documents, tableName), logLevel });
   return { stream, bus, handler, drain: () => stream.drain(handler), close: () => stream.close() };
 }
 

@@ -5,7 +5,7 @@
  *   finding inserted                              Finding Recorded
  *   resource inserted (or first becomes one)      Resource Inventoried
  *   resource modified in kind, status,            Resource Changed (which aspects, and their old values)
- *     sensitivity, tags or GPU verdict
+ *     sensitivity, tags, GPU verdict or exclusion
  *   agent profile inserted                        Agent Identified
  *   watched principal inserted                    Principal Watched
  *
@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DETAIL_TYPES, DETAIL_VERSION, RESOURCE_ASPECTS, type DomainEvent, type ResourceAspect, type ResourceDetail } from '../core/events';
-import { readAgentProfile, readFinding, readResource, readWatch, type RawItem, type ResourceItem } from '../shared/items';
+import { controlsOf, readAgentProfile, readFinding, readResource, readWatch, type RawItem, type ResourceItem } from '../shared/items';
 
 export interface ItemChange {
   readonly kind: 'INSERT' | 'MODIFY' | 'REMOVE';
@@ -27,7 +27,7 @@ const idOf = (...parts: string[]) => createHash('sha256').update(parts.join('\u0
 
 function resourceDetail(r: ResourceItem): ResourceDetail {
   const { arn, kind, service, account, region, status, firstSeen, lastSeen, sensitivity, sensitivityFrom } = r;
-  return { arn, kind, service, account, region, status, firstSeen, lastSeen, discoveredBy: r.discoveredBy ?? null, sensitivity, sensitivityFrom, tags: r.tags ?? null, gpuVerdict: r.lastSweep?.verdict ?? null };
+  return { arn, kind, service, account, region, status, firstSeen, lastSeen, discoveredBy: r.discoveredBy ?? null, sensitivity, sensitivityFrom, tags: r.tags ?? null, gpuVerdict: r.lastSweep?.verdict ?? null, excluded: controlsOf(r.configuration).excluded !== null };
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -54,6 +54,7 @@ function resourceEvents(change: ItemChange): DomainEvent[] {
     if (a === 'status') previous.status = old.status;
     if (a === 'tags') previous.tags = old.tags;
     if (a === 'gpuVerdict') previous.gpuVerdict = old.gpuVerdict;
+    if (a === 'excluded') previous.excluded = old.excluded;
     if (a === 'sensitivity') {
       previous.sensitivity = old.sensitivity;
       previous.sensitivityFrom = old.sensitivityFrom;

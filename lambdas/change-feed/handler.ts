@@ -20,6 +20,10 @@ import { defineHandler, type Handler } from '../shared/house-handler';
 import { CHANGE_FEED_ENVIRONMENT, type ChangeFeedEnvironment } from './environment';
 import { domainEventsOf, type ItemChange } from './domain-events';
 import { putEventsPublisher, type EventPublisher } from './publish';
+import { excludedFindings } from './exclusions';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { documentClient } from '../shared/dynamodb';
+import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
 
 export type { ChangeFeedEnvironment };
 export type ChangeFeedHandler = Handler<DynamoDBStreamEvent, DynamoDBBatchResponse>;
@@ -28,6 +32,9 @@ export interface ChangeFeedClients {
   /** Where the events go. @default EventBridge PutEvents on EVENT_BUS_NAME */
   readonly publisher: EventPublisher;
   readonly eventbridge: EventBridgeClient;
+  /** Where the exclusions are read (resource and principal controls). @default the table TABLE_NAME */
+  readonly store: Pick<InventoryStore, 'getItems'>;
+  readonly dynamodb: DynamoDBClient;
 }
 
 /** A stream record as an item change; undefined when it carries no images the feed can read. */
@@ -67,30 +74,42 @@ const feed = defineHandler({
   environment: CHANGE_FEED_ENVIRONMENT,
   build({ env, logger, metrics }, clients: Partial<ChangeFeedClients>): ChangeFeedHandler {
     const publisher = clients.publisher ?? putEventsPublisher(clients.eventbridge ?? new EventBridgeClient({}), env.EVENT_BUS_NAME);
+    const store = clients.store ?? createInventoryStore(documentClient(clients.dynamodb), env.TABLE_NAME);
 
     return async (event) => {
       // Each record's events, in stream order, remembering which record they came from.
-      const events: DomainEvent[] = [];
-      const recordOf: number[] = [];
+      const all: DomainEvent[] = [];
+      const allRecordOf: number[] = [];
       let unreadable = 0;
       event.Records.forEach((record, i) => {
         try {
           const change = itemChangeOf(record);
           for (const e of change ? domainEventsOf(change) : []) {
-            events.push(e);
-            recordOf.push(i);
+            all.push(e);
+            allRecordOf.push(i);
           }
         } catch (error) {
           unreadable++;
           logger.error('stream record not readable; it is skipped', { sequenceNumber: record.dynamodb?.SequenceNumber, keys: record.dynamodb?.Keys, error: String(error) });
         }
       });
+      // Findings of what is excluded are not announced; if the exclusions cannot be read, the batch is retried.
+      let excluded: Set<number>;
+      try {
+        excluded = await excludedFindings(all, store);
+      } catch (error) {
+        logger.error('exclusions not readable; the stream retries the batch', { error: String(error) });
+        return { batchItemFailures: event.Records.length ? [{ itemIdentifier: event.Records[0].dynamodb?.SequenceNumber ?? '' }] : [] };
+      }
+      const events = all.filter((_, i) => !excluded.has(i));
+      const recordOf = allRecordOf.filter((_, i) => !excluded.has(i));
+      metrics.addMetric('FindingsExcluded', MetricUnit.Count, excluded.size);
       const { published, error } = await publisher.publish(events);
       const counts: Record<string, number> = {};
       for (const e of events.slice(0, published)) counts[e.detailType] = (counts[e.detailType] ?? 0) + 1;
       metrics.addMetric('DomainEventsPublished', MetricUnit.Count, published);
       metrics.addMetric('ChangeFeedRecordsUnreadable', MetricUnit.Count, unreadable);
-      logger.info('change feed batch', { records: event.Records.length, events: events.length, published, byType: counts });
+      logger.info('change feed batch', { records: event.Records.length, events: events.length, published, excludedFindings: excluded.size, byType: counts });
       // One line per published event, with what the dashboard counts it by (Logs Insights).
       for (const e of events.slice(0, published)) logger.info(DOMAIN_EVENT_LOG_LINE, dashboardFields(e));
       if (published === events.length) return { batchItemFailures: [] };

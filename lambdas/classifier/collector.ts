@@ -4,9 +4,9 @@
  * collector assembles a `Classification`, merging repeated sightings of the same ARN.
  */
 import { finding, type FindingRuleId } from '../core/findings';
-import { boundedValue, cut, LIMITS } from './boundary';
-import { ownerTagOf } from './tags';
-import { OWNER_TAG_KEY } from '../core/constants';
+import { boundedValue, LIMITS } from './boundary';
+import { controlTagsOf } from './tags';
+import { CONTROL_TAGS } from '../core/constants';
 import type { Classification, NormalizedEvent } from './types';
 import type { AttributeValue, FindingObservation, PrincipalObservation, PrincipalRole, ResourceKind, ResourceObservation, ResourceStatus, Signal } from '../core/model';
 
@@ -92,20 +92,27 @@ export class Collector {
     return notes.length > LIMITS.notes ? [...shown, { eventName: this.event.eventName, path: 'input', value: `${notes.length - LIMITS.notes} more bounded value(s)`, note: 'bounded at the typed boundary' }] : shown;
   }
 
-  /** The owner tag the request sets or removes, on every resource it records (ordered like any attribute). */
-  private withOwner(r: ResourceObservation): ResourceObservation {
-    const tag = ownerTagOf(this.event.record.requestParameters, this.event.eventName, OWNER_TAG_KEY);
-    if (!tag) return r;
-    return {
-      ...r,
-      attributes: { ...r.attributes, owner: tag.owner === null ? '' : cut(tag.owner, 256) },
-      signals: [...r.signals, { eventName: this.event.eventName, path: tag.path, value: tag.owner, note: tag.owner === null ? 'owner tag removed' : 'owner tag' }].slice(0, LIMITS.signals + 1),
-    };
+  /**
+   * The control tags the request sets or removes (owner, ignore, expected-idle, idle-action), on
+   * every resource it records, ordered like any attribute; an empty value once removed. Who set
+   * or removed `ignore`, and when, goes with it (`ignoreSetBy`): an exclusion is never silent.
+   */
+  private withControls(r: ResourceObservation): ResourceObservation {
+    const tags = controlTagsOf(this.event.record.requestParameters, this.event.eventName);
+    if (tags.length === 0) return r;
+    const attributes: Record<string, AttributeValue> = { ...r.attributes };
+    const signals: Signal[] = [];
+    for (const t of tags) {
+      attributes[t.attribute] = t.value ?? '';
+      if (t.attribute === 'ignore') attributes.ignoreSetBy = { by: this.principalArn ?? 'unknown', at: this.event.time, eventId: this.event.eventId, value: t.value ?? '' };
+      signals.push({ eventName: this.event.eventName, path: t.path, value: t.value, note: t.value === null ? `${t.key} tag removed` : `${t.key} tag` });
+    }
+    return { ...r, attributes, signals: [...r.signals, ...signals].slice(0, LIMITS.signals + CONTROL_TAGS.length) };
   }
 
   result(): Classification {
     const bounded = this.inputSignals();
-    const resources = [...this.resources.values()].map((r) => this.withOwner(r)).map((r) => (bounded.length ? { ...r, signals: [...r.signals, ...bounded] } : r));
+    const resources = [...this.resources.values()].map((r) => this.withControls(r)).map((r) => (bounded.length ? { ...r, signals: [...r.signals, ...bounded] } : r));
     const findings = bounded.length ? this.findings.map((f) => ({ ...f, signals: [...f.signals, ...bounded] })) : this.findings;
     if (this.ignoredBecause && resources.length === 0 && findings.length === 0) {
       return { resources: [], findings: [], ignoredBecause: this.ignoredBecause };

@@ -22,7 +22,7 @@ import {
   lineageEdgeLatest,
   lineageTagsLatest,
   principalLatest,
-  principalOwnerLatest,
+  principalTagsLatest,
   principalRole,
   principalRoleSortKey,
   RESERVED_RESOURCE_FIELDS,
@@ -41,7 +41,7 @@ import type { Classification, NormalizedEvent } from './types';
 import { contentHashOf } from './normalize';
 import type { PrincipalObservation, ResourceObservation } from '../core/model';
 import type { LineageFacts } from './lineage/extract';
-import type { PrincipalOwnerTag } from './tags';
+import type { PrincipalTags } from './tags';
 import type { LineageMessage } from '../core/lineage';
 
 export interface ClassifiedEvent {
@@ -337,24 +337,31 @@ export function planLineageWrites(sightings: readonly LineageSighting[]): Planne
   return entities;
 }
 
-export interface PrincipalOwnerSighting {
+export interface PrincipalTagSighting {
   readonly messageId: string;
   readonly event: NormalizedEvent;
-  readonly tag: PrincipalOwnerTag;
+  readonly tags: PrincipalTags;
 }
 
 /**
- * Each principal's owner tag as its newest IAM tag call shows it (an ordered attribute, empty once
- * removed), in its own item beside the principal's state: the notifier and the digest read it
- * when a finding's resource has no owner.
+ * Each principal's control tags (owner, ignore) as its newest IAM tag call shows each (ordered
+ * attributes, empty once removed; who set or removed `ignore`, and when, beside it), in its own
+ * item beside the principal's state: the notifier, the digest and the change feed read it.
  */
-export function planPrincipalOwners(sightings: readonly PrincipalOwnerSighting[]): PlannedEntity[] {
-  return [...inOrderBy(sightings, (s) => s.tag.principal)].map(([principal, list]) => {
-    const head = list[list.length - 1];
-    return {
-      write: orderedWrite(keys.principalOwner(principal), list, principalOwnerLatest(principal), { owner: { value: head.tag.owner ?? '', at: eventOrder(head.event) } }),
-      messageIds: new Set(list.map((s) => s.messageId)),
-    };
+export function planPrincipalTags(sightings: readonly PrincipalTagSighting[]): PlannedEntity[] {
+  return [...inOrderBy(sightings, (s) => s.tags.principal)].map(([principal, list]) => {
+    const attributes: Record<string, VersionedValue> = {};
+    for (const s of list) {
+      const at = eventOrder(s.event);
+      for (const t of s.tags.tags) {
+        attributes[t.attribute] = { value: t.value ?? '', at };
+        if (t.attribute === 'ignore') {
+          const by = typeof s.event.record.userIdentity?.arn === 'string' ? s.event.record.userIdentity.arn : 'unknown';
+          attributes.ignoreSetBy = { value: { by, at: s.event.time, eventId: s.event.eventId, value: t.value ?? '' }, at };
+        }
+      }
+    }
+    return { write: orderedWrite(keys.principalTags(principal), list, principalTagsLatest(principal), attributes), messageIds: new Set(list.map((s) => s.messageId)) };
   });
 }
 

@@ -17,9 +17,8 @@
 import { normalize } from './normalize';
 import { classify } from './classify';
 import { isOwnActivity } from './principal';
-import { lineageMessages, planAgentWrites, planLineageWrites, planPrincipalOwners, planWrites, type ClassifiedEvent, type LineageSighting, type PlannedEntity, type PlannedItem, type PrincipalOwnerSighting } from './plan';
-import { principalOwnerOf } from './tags';
-import { OWNER_TAG_KEY } from '../core/constants';
+import { lineageMessages, planAgentWrites, planLineageWrites, planPrincipalTags, planWrites, type ClassifiedEvent, type LineageSighting, type PlannedEntity, type PlannedItem, type PrincipalTagSighting } from './plan';
+import { principalTagsOf } from './tags';
 import { lineageOf } from './lineage/extract';
 import type { LineageQueue } from '../core/lineage';
 import { analyzeAgents, markCreatedByAgents, type AgentAnalysis, type AgentDirectory, type AgentSettings, type BatchEvent } from './agents/analyze';
@@ -180,13 +179,13 @@ function lineageSightings(events: readonly BatchEvent[]): LineageSighting[] {
   return out;
 }
 
-/** The owner tags IAM calls set on or remove from roles and users (not the stack's own calls). */
-function principalOwnerSightings(events: readonly BatchEvent[]): PrincipalOwnerSighting[] {
-  const out: PrincipalOwnerSighting[] = [];
+/** The control tags (owner, ignore) IAM calls set on or remove from roles and users (not the stack's own calls). */
+function principalTagSightings(events: readonly BatchEvent[]): PrincipalTagSighting[] {
+  const out: PrincipalTagSighting[] = [];
   for (const e of events) {
     if (isOwnActivity(e.event)) continue;
-    const tag = principalOwnerOf(e.event, OWNER_TAG_KEY);
-    if (tag) out.push({ messageId: e.messageId, event: e.event, tag });
+    const tags = principalTagsOf(e.event);
+    if (tags) out.push({ messageId: e.messageId, event: e.event, tags });
   }
   return out;
 }
@@ -298,13 +297,13 @@ async function processOnce(messages: readonly InboundMessage[], deps: BatchDepen
   const plan = planWrites(classified);
   const agentPlan = analysis && deps.agents ? planAgentWrites(analysis, deps.agents.ledgerRetentionDays) : { entities: [], items: [] };
   const lineage = deps.lineage ? lineageSightings(events) : [];
-  const owners = principalOwnerSightings(events);
+  const principalTags = principalTagSightings(events);
   const immutable = [...plan.findings, ...agentPlan.items, ...quarantine.map((q) => ({ item: q.item, messageIds: new Set([q.messageId]) }))];
-  const [createdEdges] = await Promise.all([writeEntities([...plan.entities, ...agentPlan.entities, ...planLineageWrites(lineage), ...planPrincipalOwners(owners)], run), putImmutable(immutable, run)]);
+  const [createdEdges] = await Promise.all([writeEntities([...plan.entities, ...agentPlan.entities, ...planLineageWrites(lineage), ...planPrincipalTags(principalTags)], run), putImmutable(immutable, run)]);
   await queueLineageWork(lineage, createdEdges, messages, run);
 
   for (const q of quarantine) if (!run.failed.has(q.messageId)) run.quarantined.set(q.messageId, String(q.item.reason));
-  for (const id of [...classified.map((c) => c.messageId), ...usedByAgentStep, ...owners.map((o) => o.messageId)]) if (!run.failed.has(id)) run.classified.add(id);
+  for (const id of [...classified.map((c) => c.messageId), ...usedByAgentStep, ...principalTags.map((o) => o.messageId)]) if (!run.failed.has(id)) run.classified.add(id);
   return run;
 }
 

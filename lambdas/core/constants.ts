@@ -19,6 +19,27 @@ export const AGENT_TAG_KEY = `${TAG_PREFIX}agent`;
 /** The tag whose value is a resource's owner: notifications are routed by it. */
 export const OWNER_TAG_KEY = `${TAG_PREFIX}owner`;
 
+/** `true` on a resource or principal: no findings, notifications or tags for it (docs/tagging.md). */
+export const IGNORE_TAG_KEY = `${TAG_PREFIX}ignore`;
+
+/** `true` on an accelerator resource: idle verdicts raise no finding (docs/tagging.md). */
+export const EXPECTED_IDLE_TAG_KEY = `${TAG_PREFIX}expected-idle`;
+
+/** `notify` or `stop` on an accelerator resource: the opt-in remediation of idle ones (docs/tagging.md). */
+export const IDLE_ACTION_TAG_KEY = `${TAG_PREFIX}idle-action`;
+
+/** The tags that steer the system, and the inventory attribute each becomes. */
+export const CONTROL_TAGS = [
+  { key: OWNER_TAG_KEY, attribute: 'owner' },
+  { key: IGNORE_TAG_KEY, attribute: 'ignore' },
+  { key: EXPECTED_IDLE_TAG_KEY, attribute: 'expectedIdle' },
+  { key: IDLE_ACTION_TAG_KEY, attribute: 'idleAction' },
+] as const;
+export type ControlAttribute = (typeof CONTROL_TAGS)[number]['attribute'];
+
+/** The control tags a principal (an IAM role or user) carries. */
+export const PRINCIPAL_CONTROL_KEYS: readonly string[] = [OWNER_TAG_KEY, IGNORE_TAG_KEY];
+
 /** The detail-type of CloudTrail API calls on EventBridge. */
 export const CLOUDTRAIL_API_CALL = 'AWS API Call via CloudTrail';
 

@@ -61,6 +61,8 @@ export interface ResourceDetail extends ResourceIdentity {
   readonly tags: Readonly<Record<string, string>> | null;
   /** The newest GPU sweep's verdict on it (idle, busy, ...), when one judged it. */
   readonly gpuVerdict?: string | null;
+  /** Tagged `ai-visibility:ignore=true`: its findings are not published and it is not tagged. */
+  readonly excluded?: boolean;
 }
 
 export interface ResourceInventoried extends DetailBase {
@@ -68,7 +70,7 @@ export interface ResourceInventoried extends DetailBase {
 }
 
 /** The aspects of a resource whose change is an event; `lastSeen` and evidence alone are not. */
-export const RESOURCE_ASPECTS = ['kind', 'status', 'sensitivity', 'tags', 'gpuVerdict'] as const;
+export const RESOURCE_ASPECTS = ['kind', 'status', 'sensitivity', 'tags', 'gpuVerdict', 'excluded'] as const;
 export type ResourceAspect = (typeof RESOURCE_ASPECTS)[number];
 
 export interface ResourceChanged extends DetailBase {

@@ -56,6 +56,8 @@ export interface TaggableResource {
   readonly createdByAgent: string | null;
   /** Tags the events showed on the resource (a bucket's tag set), when the inventory has them. */
   readonly tags: Readonly<Record<string, string>> | null;
+  /** Tagged `ai-visibility:ignore=true`: no tags are written. */
+  readonly excluded: boolean;
 }
 
 /** What the tagger wrote on a resource, as it last confirmed it. */
@@ -122,6 +124,7 @@ export function desiredTags(r: TaggableResource, prefix: string): Record<string,
 export function planTags(r: TaggableResource, state: TaggerState | undefined, settings: TaggingSettings): TagPlan {
   if (state?.untaggable) return { arn: r.arn, action: 'skip', reason: `untaggable: ${state.untaggable}` };
   if (r.status === 'deleted') return { arn: r.arn, action: 'skip', reason: 'deleted' };
+  if (r.excluded) return { arn: r.arn, action: 'skip', reason: 'excluded (ai-visibility:ignore)' };
   if (settings.exclude.includes(r.kind)) return { arn: r.arn, action: 'skip', reason: `kind ${r.kind} is excluded` };
   const route = routeOf(r, settings);
   if ('untaggable' in route) return { arn: r.arn, action: 'untaggable', reason: route.untaggable };

@@ -9,7 +9,7 @@
 import { severityOrder } from '../core/model';
 import { taggedPrincipalOf } from '../core/arn';
 import { ownerOf } from '../core/notifications';
-import { ENTITY, ownerTagsOf, readAgentAction, readAgentProfile, readFinding, readQuarantine, readResource, readUtilization, type RawItem } from '../shared/items';
+import { controlsOf, ENTITY, ownerTagsOf, readAgentAction, readAgentProfile, readFinding, readQuarantine, readResource, readUtilization, type RawItem } from '../shared/items';
 
 export interface DigestInput {
   /** The period, [since, until), ISO times. */
@@ -49,15 +49,15 @@ function ownerOfItem(item: RawItem | undefined, principalOwner: RawItem | undefi
 export function buildDigests(input: DigestInput): { everything: Digest; byOwner: Digest[] } {
   const { since, until } = input;
   const resourceItems = new Map<string, RawItem>();
-  const principalOwners = new Map<string, RawItem>();
+  const principalTagItems = new Map<string, RawItem>();
   for (const item of input.items) {
     if (item.entity === ENTITY.resource && typeof item.arn === 'string') resourceItems.set(item.arn, item);
-    if (item.entity === ENTITY.principalOwner && typeof item.arn === 'string') principalOwners.set(item.arn, item);
+    if (item.entity === ENTITY.principalTags && typeof item.arn === 'string') principalTagItems.set(item.arn, item);
   }
   // A principal's owner item is keyed by the role or user that carries its tags (a session's role).
-  const ownerOfPrincipal = (arn: string | null | undefined) => {
+  const principalTagsItemOf = (arn: string | null | undefined) => {
     const tagged = arn ? taggedPrincipalOf(arn) : undefined;
-    return tagged ? principalOwners.get(tagged) : undefined;
+    return tagged ? principalTagItems.get(tagged) : undefined;
   };
   const heldBack = new Map<string, number>();
   for (const item of input.items) {
@@ -77,11 +77,13 @@ export function buildDigests(input: DigestInput): { everything: Digest; byOwner:
 
   for (const item of input.items) {
     const r = readResource(item);
-    if (r && within(r.firstSeen, since, until)) resources.push({ owner: ownerOfItem(item, ownerOfPrincipal(r.discoveredBy), r.account, input), value: { kind: r.kind, account: r.account } });
+    if (r && within(r.firstSeen, since, until)) resources.push({ owner: ownerOfItem(item, principalTagsItemOf(r.discoveredBy), r.account, input), value: { kind: r.kind, account: r.account } });
     const f = readFinding(item);
-    if (f && within(f.time, since, until)) findings.push({ owner: ownerOfItem(resourceItems.get(f.resource), ownerOfPrincipal(f.principal), f.account, input), value: { rule: f.rule, severity: f.severity } });
+    // A finding of an excluded resource or principal (ai-visibility:ignore) is not reported.
+    const excluded = f && (controlsOf(resourceItems.get(f.resource)).excluded || controlsOf(principalTagsItemOf(f.principal)).excluded);
+    if (f && !excluded && within(f.time, since, until)) findings.push({ owner: ownerOfItem(resourceItems.get(f.resource), principalTagsItemOf(f.principal), f.account, input), value: { rule: f.rule, severity: f.severity } });
     const a = readAgentProfile(item);
-    if (a && within(a.firstSeen, since, until)) agents.push({ owner: ownerOfItem(undefined, ownerOfPrincipal(a.arn), a.account, input), value: { arn: a.arn, account: a.account, firstSeen: a.firstSeen, riskiest: [] } });
+    if (a && within(a.firstSeen, since, until)) agents.push({ owner: ownerOfItem(undefined, principalTagsItemOf(a.arn), a.account, input), value: { arn: a.arn, account: a.account, firstSeen: a.firstSeen, riskiest: [] } });
     const act = readAgentAction(item);
     if (act && within(act.time, since, until) && riskOf(act.classes) < RISK.length) {
       const list = actionsByAgent.get(act.agent) ?? [];
@@ -100,7 +102,7 @@ export function buildDigests(input: DigestInput): { everything: Digest; byOwner:
     }
   }
   for (const { value, account } of latestVerdict.values()) {
-    if (value.verdict === 'idle' || value.verdict === 'memory-held-idle') idle.push({ owner: ownerOfItem(resourceItems.get(value.resource), ownerOfPrincipal(readResource(resourceItems.get(value.resource))?.discoveredBy), account, input), value });
+    if (value.verdict === 'idle' || value.verdict === 'memory-held-idle') idle.push({ owner: ownerOfItem(resourceItems.get(value.resource), principalTagsItemOf(readResource(resourceItems.get(value.resource))?.discoveredBy), account, input), value });
   }
   const withActions = agents.map((a) => ({ ...a, value: { ...a.value, riskiest: [...(actionsByAgent.get(a.value.arn) ?? [])].sort((x, y) => riskOf(x.classes) - riskOf(y.classes) || y.time.localeCompare(x.time)).slice(0, 5) } }));
 

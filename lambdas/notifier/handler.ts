@@ -90,7 +90,7 @@ const notifier = defineHandler({
           // The owner: the resource's tag, else the principal's (its owner item), else the account's.
           const resourceKey = keys.resource(f.resource);
           const tagged = f.principal ? taggedPrincipalOf(f.principal) : undefined;
-          const principalKey = tagged ? keys.principalOwner(tagged) : undefined;
+          const principalKey = tagged ? keys.principalTags(tagged) : undefined;
           const items = await store.getItems(principalKey ? [resourceKey, principalKey] : [resourceKey]);
           const resource = items.get(keyString(resourceKey));
           const principal = principalKey ? ownerTagsOf(items.get(keyString(principalKey)), env.OWNER_TAG_KEY) : undefined;

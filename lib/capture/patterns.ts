@@ -8,7 +8,7 @@
  *
  * docs/capture.md explains each rule, the read-only calls left out and why, and what it costs.
  */
-import { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL, OWN_ROLE_PATH, OWNER_TAG_KEY, SERVICE_STATE_EVENTS } from '../../lambdas/core/constants';
+import { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL, CONTROL_TAGS, OWN_ROLE_PATH, PRINCIPAL_CONTROL_KEYS, SERVICE_STATE_EVENTS } from '../../lambdas/core/constants';
 
 export { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL };
 
@@ -191,7 +191,7 @@ export function captureRules(): CaptureRuleSpec[] {
     {
       id: 'GpuInstances',
       description:
-        'EC2 launches of GPU/accelerator instances (type in the request or the response, refused launches included), state changes of instances, and their owner tags',
+        'EC2 launches of GPU/accelerator instances (type in the request or the response, refused launches included), state changes of instances, and their control tags',
       includeReadOnlyManagementEvents: false,
       pattern: cloudTrailPattern('aws.ec2', {
         eventSource: ['ec2.amazonaws.com'],
@@ -213,8 +213,8 @@ export function captureRules(): CaptureRuleSpec[] {
           // Start/Stop/Terminate name only instance ids: the classifier updates the ones the
           // inventory already knows as GPU instances and ignores the rest.
           { eventName: ['StartInstances', 'StopInstances', 'TerminateInstances'] },
-          // The owner tag set or removed after launch (owner routing): the same, for the instances.
-          { eventName: ['CreateTags', 'DeleteTags'], requestParameters: { tagSet: { items: { key: [OWNER_TAG_KEY] } } } },
+          // A control tag (owner, ignore, expected-idle, idle-action) set or removed after launch: the same, for the instances.
+          { eventName: ['CreateTags', 'DeleteTags'], requestParameters: { tagSet: { items: { key: CONTROL_TAGS.map((t) => t.key) } } } },
         ],
       }),
     },
@@ -230,7 +230,7 @@ export function captureRules(): CaptureRuleSpec[] {
     },
     {
       id: 'AgentDeclarations',
-      description: 'IAM roles and users tagged ai-visibility:agent (and role sessions assumed with that tag), and their ai-visibility:owner tags set or removed',
+      description: 'IAM roles and users tagged ai-visibility:agent (and role sessions assumed with that tag), and their ai-visibility:owner and ignore tags set or removed',
       // Tagged AssumeRole calls are rare; read-only or not, they must arrive.
       includeReadOnlyManagementEvents: true,
       pattern: {
@@ -242,9 +242,10 @@ export function captureRules(): CaptureRuleSpec[] {
           $or: [
             { eventName: ['TagRole', 'TagUser', 'AssumeRole'], requestParameters: { tags: { key: [{ 'equals-ignore-case': AGENT_TAG_KEY }] } } },
             // A principal's owner routes the findings of what it does when the resource has none
-            // (docs/notifications.md). The key is matched as written, as on every other resource.
-            { eventName: ['TagRole', 'TagUser', 'CreateRole', 'CreateUser'], requestParameters: { tags: { key: [OWNER_TAG_KEY] } } },
-            { eventName: ['UntagRole', 'UntagUser'], requestParameters: { tagKeys: [OWNER_TAG_KEY] } },
+            // (docs/notifications.md); its ignore tag silences them (docs/tagging.md). The keys are
+            // matched as written, as on every other resource.
+            { eventName: ['TagRole', 'TagUser', 'CreateRole', 'CreateUser'], requestParameters: { tags: { key: [...PRINCIPAL_CONTROL_KEYS] } } },
+            { eventName: ['UntagRole', 'UntagUser'], requestParameters: { tagKeys: [...PRINCIPAL_CONTROL_KEYS] } },
           ],
         },
       },

@@ -49,9 +49,11 @@ export class ChangeFeed extends Construct {
       ...houseOptions(props),
       // Its failure destination: stream records it could not publish within a day.
       deadLetterQueue: true,
-      environment: environmentFor(CHANGE_FEED_ENVIRONMENT, { ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: this.eventBus.eventBusName }),
+      environment: environmentFor(CHANGE_FEED_ENVIRONMENT, { ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: this.eventBus.eventBusName, TABLE_NAME: props.inventory.table.tableName }),
     });
     this.eventBus.grantPutEventsTo(this.function);
+    // The controls of a finding's resource and principal: an excluded one's findings are not published.
+    props.inventory.grantItemRead(this.function);
     this.function.addEventSource(
       new DynamoEventSource(props.inventory.table, {
         // From the oldest record still in the stream: a mapping created (or re-created) later misses nothing the stream holds.

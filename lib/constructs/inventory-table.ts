@@ -80,6 +80,12 @@ export class AiInventoryTable extends Construct {
     });
   }
 
+  /** Reading items by key (GetItem, BatchGetItem) on the table only: the change feed's exclusions. */
+  grantItemRead(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resourceArns: [this.table.tableArn] });
+    this.grantKeyViaDynamoDb(grantee, ['kms:Decrypt', 'kms:DescribeKey']);
+  }
+
   /** Reading the watched principals from the byKind index. */
   grantWatchedRead(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${INDEXES.byKind.indexName}`] });

@@ -8,7 +8,8 @@
 import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PublishedEvent } from '../handlers';
 import { printableDeep } from '../text';
-import { readFinding, readLineageEdge, readPrincipal, readQuarantine, readResource, taggableOf, type RawItem } from '../../lambdas/shared/items';
+import { controlsOf, ENTITY, readFinding, readLineageEdge, readPrincipal, readQuarantine, readResource, taggableOf, type RawItem } from '../../lambdas/shared/items';
+import { taggedPrincipalOf } from '../../lambdas/core/arn';
 import { DEFAULT_TAG_PREFIX, planTags } from '../../lambdas/core/tagging';
 import { severityOrder, type FrameworkRef, type Signal } from '../../lambdas/core/model';
 import { agentsFromItems, type AgentActionEntry, type AgentEntry } from '../query/agents';
@@ -95,6 +96,16 @@ export interface FindingEntry {
   signals: Signal[];
 }
 
+/** A resource or principal tagged ai-visibility:ignore=true, who set it and when, and the findings it holds back. */
+export interface ExcludedEntry {
+  arn: string;
+  type: 'resource' | 'principal';
+  by: string;
+  at: string;
+  eventId: string;
+  findingsHeldBack: number;
+}
+
 /** What the tagger would write on a resource, or why it cannot (the deployed tagger's plan). */
 export interface TaggingEntry {
   arn: string;
@@ -121,6 +132,8 @@ export interface ReplayReport {
   events: PublishedEvent[];
   /** The tags the tagger would write, planned as if a stack ran in each account (docs/tagging.md). */
   tagging: TaggingEntry[];
+  /** What is excluded by ai-visibility:ignore; its findings are left out of `findings` (docs/tagging.md). */
+  excluded: ExcludedEntry[];
 }
 
 export async function scanTable(client: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
@@ -136,6 +149,15 @@ export function buildReport(items: readonly RawItem[], run: ReplayRun): ReplayRe
   const quarantine: QuarantineEntry[] = [...run.problems];
   const lineage: LineageEntry[] = [];
   const tagging: TaggingEntry[] = [];
+  // What ignore excludes, read first: a finding of an excluded resource or principal is held back.
+  const excludedBy = new Map<string, ExcludedEntry>();
+  for (const item of items) {
+    const isResource = item.entity === ENTITY.resource;
+    if (!isResource && item.entity !== ENTITY.principalTags) continue;
+    const e = controlsOf(item).excluded;
+    if (e && typeof item.arn === 'string') excludedBy.set(item.arn, { arn: item.arn, type: isResource ? 'resource' : 'principal', ...e, findingsHeldBack: 0 });
+  }
+  const exclusionOf = (resource: string, principal: string | null) => excludedBy.get(resource) ?? (principal ? excludedBy.get(taggedPrincipalOf(principal) ?? '') : undefined);
   let handlerQuarantined = 0;
   for (const item of items) {
     const resource = readResource(item);
@@ -157,6 +179,11 @@ export function buildReport(items: readonly RawItem[], run: ReplayRun): ReplayRe
     }
     const finding = readFinding(item);
     if (finding) {
+      const exclusion = exclusionOf(finding.resource, finding.principal);
+      if (exclusion) {
+        exclusion.findingsHeldBack++;
+        continue;
+      }
       const { rule, severity, resource: subject, principal: caller, eventId, time, frameworks, title, summary, confidence, signals } = finding;
       findings.push({ rule, severity, resource: subject, principal: caller, eventId, time, frameworks: [...frameworks], title, summary, confidence, signals: [...signals] });
       continue;
@@ -192,7 +219,8 @@ export function buildReport(items: readonly RawItem[], run: ReplayRun): ReplayRe
   const { agents, actions } = agentsFromItems(items);
   const events = [...(run.events ?? [])].sort((a, b) => a['detail-type'].localeCompare(b['detail-type']) || (a.resources[0] ?? '').localeCompare(b.resources[0] ?? '') || a.detail.id.localeCompare(b.detail.id));
   tagging.sort((a, b) => a.arn.localeCompare(b.arn));
-  return { schemaVersion: 1, stats, inventory, principals, findings, quarantine, agents, agentActions: actions, lineage, events, tagging };
+  const excluded = [...excludedBy.values()].sort((a, b) => a.arn.localeCompare(b.arn));
+  return { schemaVersion: 1, stats, inventory, principals, findings, quarantine, agents, agentActions: actions, lineage, events, tagging, excluded };
 }
 
 function table(rows: string[][]): string {

@@ -26,16 +26,35 @@ import { cliRunner, useTempDirs } from '../support';
 
 const context = { functionName: 'change-feed', awsRequestId: 'r', invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:change-feed' } as Context;
 const BUS = 'ai-visibility-domain-events';
+const EXCLUSIONS_TABLE = 'exclusions-none';
 const eventbridge = mockClient(EventBridgeClient);
 
 let db: LocalDynamoDb;
+const savedEnv = { ...process.env };
 beforeAll(async () => {
   db = await startLocalDynamoDb();
-  Object.assign(process.env, { EVENT_BUS_NAME: BUS, POWERTOOLS_SERVICE_NAME: 'ai-visibility-change-feed', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' });
+  // The deployed entry point reads exclusions from TABLE_NAME with the default client: here, an
+  // empty inventory table on the local DynamoDB (nothing is excluded; the exclusions have their own test).
+  await db.createInventoryTable(EXCLUSIONS_TABLE);
+  Object.assign(process.env, {
+    EVENT_BUS_NAME: BUS,
+    TABLE_NAME: EXCLUSIONS_TABLE,
+    AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    POWERTOOLS_SERVICE_NAME: 'ai-visibility-change-feed',
+    POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  });
 });
 afterAll(async () => {
   eventbridge.restore();
   await db.close();
+  // The variables this file set do not reach the next test file of this worker.
+  for (const k of Object.keys(process.env)) if (!(k in savedEnv)) delete process.env[k];
+  Object.assign(process.env, savedEnv);
 });
 beforeEach(() => {
   eventbridge.reset();

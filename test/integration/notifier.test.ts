@@ -12,7 +12,7 @@ import { dynamoDedupWindows } from '../../lambdas/notifier/dedup';
 import { createNotifierHandler } from '../../lambdas/notifier/handler';
 import { NOTIFIER_SERVICE, OWNER_TAG_KEY } from '../../lambdas/notifier/environment';
 import { houseEnvironment } from '../../lambdas/shared/environment';
-import { keys, principalOwnerLatest } from '../../lambdas/shared/items';
+import { keys, principalTagsLatest } from '../../lambdas/shared/items';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
 import { cliRunner, useTempDirs } from '../support';
 import { FIXTURES } from '../helpers';
@@ -151,7 +151,7 @@ describe('the notifier', () => {
     const owners: string[] = [];
     for (const resourceOwner of [undefined, 'ml-platform']) {
       const name = await table();
-      await db.documents.send(new PutCommand({ TableName: name, Item: { ...keys.principalOwner('arn:aws:iam::111122223333:role/DevAdmin'), ...principalOwnerLatest('arn:aws:iam::111122223333:role/DevAdmin'), owner: 'red-team' } }));
+      await db.documents.send(new PutCommand({ TableName: name, Item: { ...keys.principalTags('arn:aws:iam::111122223333:role/DevAdmin'), ...principalTagsLatest('arn:aws:iam::111122223333:role/DevAdmin'), owner: 'red-team' } }));
       if (resourceOwner) await db.documents.send(new PutCommand({ TableName: name, Item: { ...keys.resource(f.resource), entity: 'resource', arn: f.resource, kind: 'guardrail', owner: resourceOwner } }));
       sns.resetHistory();
       await createNotifierHandler(env(name), { dynamodb: db.client, now: () => T0, logLevel: 'SILENT' })(batch(f), context);

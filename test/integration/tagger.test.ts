@@ -21,9 +21,9 @@ import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local
 import { scanTable } from '../../local/replay/report';
 import { cliRunner, useTempDirs } from '../support';
 import { documentedRecord, FIXTURES } from '../helpers';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OWNER_TAG_KEY } from '../../lambdas/core/constants';
+import { IGNORE_TAG_KEY, OWNER_TAG_KEY } from '../../lambdas/core/constants';
 
 const temp = useTempDirs();
 const cli = cliRunner();
@@ -340,5 +340,48 @@ describe('a tag event on a known resource', () => {
     const after = (JSON.parse(stdout) as { inventory: Array<{ arn: string; kind: string; firstSeen: string; lastSeen: string; attributes: Record<string, unknown> }> }).inventory.find((r) => r.arn === guardrail.arn)!;
     expect(after).toMatchObject({ kind: 'guardrail', firstSeen: guardrail.firstSeen, lastSeen: '2025-09-01T00:00:00.000Z' });
     expect(after.attributes.owner).toBe('trust-and-safety');
+  }, 120_000);
+});
+
+describe('the ignore control, from the events', () => {
+  const admin = { type: 'IAMUser', principalId: 'AIDAEXAMPLEADMIN0001', arn: 'arn:aws:iam::111122223333:user/admin', accountId: '111122223333', userName: 'admin' };
+  const iam = (eventName: string, eventTime: string, requestParameters: Record<string, unknown>) => ({ ...documentedRecord('RunInstances'), eventSource: 'iam.amazonaws.com', eventName, eventTime, eventID: `ignore-${eventName}-${eventTime}`, userIdentity: admin, requestParameters, responseElements: null });
+  const bedrockTag = { ...documentedRecord('RunInstances'), eventSource: 'bedrock.amazonaws.com', eventName: 'TagResource', eventTime: '2026-01-01T00:00:00Z', eventID: 'ignore-guardrail', userIdentity: admin, requestParameters: { resourceARN: 'arn:aws:bedrock:us-east-1:111122223333:guardrail/gr7example1', tags: [{ key: IGNORE_TAG_KEY, value: 'true' }] }, responseElements: null };
+  type Report = { findings: Array<{ principal: string | null; resource: string }>; events: Array<{ 'detail-type': string; detail: { finding?: { principal: string | null } } }>; excluded: Array<Record<string, unknown>>; tagging: Array<{ arn: string }> };
+  const replay = async (records: unknown[]): Promise<{ report: Report; notified: Array<{ attributes: Record<string, string>; bodies: { email: string } }> }> => {
+    const dir = temp.dir('ai-visibility-ignore-');
+    writeFileSync(join(dir, 'controls.json'), JSON.stringify({ Records: records }));
+    const file = join(temp.dir('ai-visibility-ignore-out-'), 'n.jsonl');
+    // The tag calls first: an exclusion holds back what is raised after it (what was announced before stays announced).
+    const { code, stdout } = await cli('replay', '--json', '--allow-quarantine', '--store', temp.dir('ai-visibility-ignore-store-'), '--notifications', file, dir, FIXTURES);
+    expect(code).toBe(0);
+    const notified = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'sns-publish');
+    return { report: JSON.parse(stdout) as Report, notified };
+  };
+  const MALLORY = 'arn:aws:sts::111122223333:assumed-role/DevAdmin/mallory';
+
+  it("holds back the findings of an ignored principal (a session's role) and resource everywhere, says who excluded them and when, and writes no tags", async () => {
+    const { report, notified } = await replay([iam('TagRole', '2026-01-01T00:00:00Z', { roleName: 'DevAdmin', tags: [{ key: IGNORE_TAG_KEY, value: 'true' }] }), bedrockTag]);
+    const all = (await cli('replay', '--json', '--allow-quarantine', '--store', temp.dir('ai-visibility-ignore-base-'), FIXTURES)).stdout;
+    const before = (JSON.parse(all) as Report).findings.filter((f) => f.principal === MALLORY).length;
+    expect(before).toBeGreaterThan(0);
+    expect(report.findings.filter((f) => f.principal === MALLORY)).toEqual([]);
+    expect(report.events.filter((e) => e['detail-type'] === 'Finding Recorded' && e.detail.finding?.principal === MALLORY)).toEqual([]);
+    expect(notified.filter((n) => n.bodies.email.includes('assumed-role/DevAdmin/mallory'))).toEqual([]);
+    expect(report.excluded).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ arn: 'arn:aws:iam::111122223333:role/DevAdmin', type: 'principal', by: admin.arn, at: '2026-01-01T00:00:00.000Z', eventId: 'ignore-TagRole-2026-01-01T00:00:00Z' }),
+        expect.objectContaining({ arn: 'arn:aws:bedrock:us-east-1:111122223333:guardrail/gr7example1', type: 'resource', by: admin.arn, eventId: 'ignore-guardrail' }),
+      ]),
+    );
+    // Each held-back finding is counted once, against the resource's exclusion first.
+    expect(report.excluded.reduce((n, e) => n + Number(e.findingsHeldBack), 0)).toBeGreaterThanOrEqual(before);
+    expect(report.tagging.map((t) => t.arn)).not.toContain('arn:aws:bedrock:us-east-1:111122223333:guardrail/gr7example1');
+  }, 180_000);
+
+  it('brings them back once the tag is removed (the newest tag call wins, whatever the order)', async () => {
+    const { report } = await replay([iam('UntagRole', '2026-02-01T00:00:00Z', { roleName: 'DevAdmin', tagKeys: [IGNORE_TAG_KEY] }), iam('TagRole', '2026-01-01T00:00:00Z', { roleName: 'DevAdmin', tags: [{ key: IGNORE_TAG_KEY, value: 'true' }] })]);
+    expect(report.findings.filter((f) => f.principal === MALLORY).length).toBeGreaterThan(0);
+    expect(report.excluded).toEqual([]);
   }, 120_000);
 });

@@ -4,12 +4,18 @@
  * (test/fixtures/cloudtrail/SOURCES.md), with the tag parameters each API documents added.
  */
 import { classify } from '../../lambdas/classifier/classify';
-import { ownerTagOf, principalOwnerOf } from '../../lambdas/classifier/tags';
+import { requestTagOf, principalTagsOf } from '../../lambdas/classifier/tags';
 import { taggedPrincipalOf } from '../../lambdas/core/arn';
-import { OWNER_TAG_KEY } from '../../lambdas/core/constants';
+import { EXPECTED_IDLE_TAG_KEY, IDLE_ACTION_TAG_KEY, IGNORE_TAG_KEY, OWNER_TAG_KEY } from '../../lambdas/core/constants';
 import { aiFixture, documentedRecord, FIXTURES, normalized, readJson } from '../helpers';
 
 const KEY = OWNER_TAG_KEY;
+/** A principal's owner tag as principalTagsOf reports it. */
+const principalOwnerOf = (event: ReturnType<typeof normalized>, key: string) => {
+  const p = principalTagsOf(event);
+  const t = p?.tags.find((x) => x.key === key);
+  return p && t ? { principal: p.principal, owner: t.value, path: t.path } : undefined;
+};
 const documentedActivity = (eventName: string) => structuredClone((readJson(`${FIXTURES}/documented/agents-2-activity.json`).Records as Record<string, unknown>[]).find((r) => r.eventName === eventName)!);
 const withParams = (record: Record<string, unknown>, params: Record<string, unknown>, eventName?: string) => ({
   ...record,
@@ -19,25 +25,25 @@ const withParams = (record: Record<string, unknown>, params: Record<string, unkn
 
 describe('the owner tag in a request', () => {
   it('is found in each documented shape', () => {
-    expect(ownerTagOf({ name: 'g', tags: [{ key: 'team', value: 'x' }, { key: KEY, value: 'ml-platform' }] }, 'CreateGuardrail', KEY)).toEqual({ owner: 'ml-platform', path: 'requestParameters.tags.1' });
-    expect(ownerTagOf({ resourceARN: 'arn', tags: [{ key: KEY, value: 'data-eng' }] }, 'TagResource', KEY)?.owner).toBe('data-eng');
-    expect(ownerTagOf({ EndpointName: 'e', Tags: [{ Key: KEY, Value: 'fraud' }] }, 'CreateEndpoint', KEY)?.owner).toBe('fraud');
-    expect(ownerTagOf({ ResourceArn: 'arn', Tags: [{ Key: KEY, Value: 'fraud' }] }, 'AddTags', KEY)?.owner).toBe('fraud');
-    expect(ownerTagOf({ tagSpecificationSet: { items: [{ resourceType: 'instance', tags: [{ key: KEY, value: 'research' }] }] } }, 'RunInstances', KEY)).toEqual({ owner: 'research', path: 'requestParameters.tagSpecificationSet.items.0.tags.0' });
-    expect(ownerTagOf({ resourcesSet: { items: [{ resourceId: 'i-1' }] }, tagSet: { items: [{ key: KEY, value: 'research' }] } }, 'CreateTags', KEY)?.owner).toBe('research');
-    expect(ownerTagOf({ agentRuntimeName: 'r', tags: { [KEY]: 'agents' } }, 'CreateAgentRuntime', KEY)?.owner).toBe('agents');
+    expect(requestTagOf({ name: 'g', tags: [{ key: 'team', value: 'x' }, { key: KEY, value: 'ml-platform' }] }, 'CreateGuardrail', KEY)).toEqual({ value: 'ml-platform', path: 'requestParameters.tags.1' });
+    expect(requestTagOf({ resourceARN: 'arn', tags: [{ key: KEY, value: 'data-eng' }] }, 'TagResource', KEY)?.value).toBe('data-eng');
+    expect(requestTagOf({ EndpointName: 'e', Tags: [{ Key: KEY, Value: 'fraud' }] }, 'CreateEndpoint', KEY)?.value).toBe('fraud');
+    expect(requestTagOf({ ResourceArn: 'arn', Tags: [{ Key: KEY, Value: 'fraud' }] }, 'AddTags', KEY)?.value).toBe('fraud');
+    expect(requestTagOf({ tagSpecificationSet: { items: [{ resourceType: 'instance', tags: [{ key: KEY, value: 'research' }] }] } }, 'RunInstances', KEY)).toEqual({ value: 'research', path: 'requestParameters.tagSpecificationSet.items.0.tags.0' });
+    expect(requestTagOf({ resourcesSet: { items: [{ resourceId: 'i-1' }] }, tagSet: { items: [{ key: KEY, value: 'research' }] } }, 'CreateTags', KEY)?.value).toBe('research');
+    expect(requestTagOf({ agentRuntimeName: 'r', tags: { [KEY]: 'agents' } }, 'CreateAgentRuntime', KEY)?.value).toBe('agents');
   });
 
   it('is removed by the untag calls', () => {
-    expect(ownerTagOf({ resourceARN: 'arn', tagKeys: [KEY] }, 'UntagResource', KEY)).toEqual({ owner: null, path: 'requestParameters.tagKeys.0' });
-    expect(ownerTagOf({ ResourceArn: 'arn', TagKeys: ['other', KEY] }, 'DeleteTags', KEY)?.owner).toBeNull();
-    expect(ownerTagOf({ resourcesSet: { items: [{ resourceId: 'i-1' }] }, tagSet: { items: [{ key: KEY }] } }, 'DeleteTags', KEY)?.owner).toBeNull();
+    expect(requestTagOf({ resourceARN: 'arn', tagKeys: [KEY] }, 'UntagResource', KEY)).toEqual({ value: null, path: 'requestParameters.tagKeys.0' });
+    expect(requestTagOf({ ResourceArn: 'arn', TagKeys: ['other', KEY] }, 'DeleteTags', KEY)?.value).toBeNull();
+    expect(requestTagOf({ resourcesSet: { items: [{ resourceId: 'i-1' }] }, tagSet: { items: [{ key: KEY }] } }, 'DeleteTags', KEY)?.value).toBeNull();
   });
 
   it('is absent when no tag names it, and never read from a prototype member', () => {
-    expect(ownerTagOf({ tags: [{ key: 'team', value: 'x' }] }, 'CreateGuardrail', KEY)).toBeUndefined();
-    expect(ownerTagOf({ tags: JSON.parse('{"__proto__": {"ai-visibility:owner": "evil"}}') as unknown }, 'CreateGuardrail', KEY)).toBeUndefined();
-    expect(ownerTagOf(undefined, 'CreateGuardrail', KEY)).toBeUndefined();
+    expect(requestTagOf({ tags: [{ key: 'team', value: 'x' }] }, 'CreateGuardrail', KEY)).toBeUndefined();
+    expect(requestTagOf({ tags: JSON.parse('{"__proto__": {"ai-visibility:owner": "evil"}}') as unknown }, 'CreateGuardrail', KEY)).toBeUndefined();
+    expect(requestTagOf(undefined, 'CreateGuardrail', KEY)).toBeUndefined();
   });
 });
 
@@ -46,7 +52,7 @@ describe('the classifier records the owner on the resource', () => {
     const event = normalized(withParams(aiFixture('CreateEndpoint'), { Tags: [{ Key: KEY, Value: 'fraud-detection' }] }));
     const [resource] = classify(event).resources;
     expect(resource.attributes.owner).toBe('fraud-detection');
-    expect(resource.signals).toContainEqual(expect.objectContaining({ path: 'requestParameters.Tags.0', value: 'fraud-detection', note: 'owner tag' }));
+    expect(resource.signals).toContainEqual(expect.objectContaining({ path: 'requestParameters.Tags.0', value: 'fraud-detection', note: 'ai-visibility:owner tag' }));
   });
 
   it('from a create request of Bedrock (CreateGuardrail, built from the documented shape) and EC2 (RunInstances)', () => {
@@ -123,7 +129,26 @@ describe("an instance's owner tag set after launch (EC2 CreateTags, DeleteTags)"
   });
 
   it('ignores a call that touches another tag or no instance', () => {
-    expect(classify(normalized(tagCall('CreateTags', ['i-0gpu0000000000001'], [{ key: 'team', value: 'x' }]))).ignoredBecause).toMatch(/does not touch the owner tag/);
+    expect(classify(normalized(tagCall('CreateTags', ['i-0gpu0000000000001'], [{ key: 'team', value: 'x' }]))).ignoredBecause).toMatch(/touches no control tag/);
     expect(classify(normalized(tagCall('CreateTags', ['vol-0123'], [{ key: KEY, value: 'research' }]))).ignoredBecause).toMatch(/tags no instance/);
+  });
+});
+
+describe('the control tags (ignore, expected-idle, idle-action) beside the owner', () => {
+  it('become ordered attributes on the resource, with who set or removed ignore and when', () => {
+    const event = normalized(withParams(documentedRecord('CreateGuardrail'), { tags: [{ key: IGNORE_TAG_KEY, value: 'true' }, { key: OWNER_TAG_KEY, value: 'ml' }] }));
+    const [guardrail] = classify(event).resources;
+    expect(guardrail.attributes).toMatchObject({ ignore: 'true', owner: 'ml', ignoreSetBy: { by: expect.stringMatching(/^arn:/), at: event.time, eventId: event.eventId, value: 'true' } });
+    const removed = classify(normalized(withParams(documentedRecord('CreateGuardrail'), { tags: undefined, tagKeys: [IGNORE_TAG_KEY] }, 'UntagResource'))).resources;
+    expect(removed.length).toBeGreaterThan(0);
+    for (const r of removed) expect(r.attributes).toMatchObject({ ignore: '', ignoreSetBy: { value: '' } });
+    const instance = classify(normalized(withParams(documentedRecord('RunInstances'), { tagSpecificationSet: { items: [{ resourceType: 'instance', tags: [{ key: EXPECTED_IDLE_TAG_KEY, value: 'true' }, { key: IDLE_ACTION_TAG_KEY, value: 'stop' }] }] } }))).resources;
+    expect(instance.length).toBeGreaterThan(0);
+    for (const r of instance) expect(r.attributes).toMatchObject({ expectedIdle: 'true', idleAction: 'stop' });
+  });
+
+  it("of a principal are its owner and ignore, from IAM's tag calls", () => {
+    const iam = normalized({ ...(readJson(`${FIXTURES}/documented/agents-2-activity.json`).Records as Record<string, unknown>[]).find((r) => r.eventName === 'AttachRolePolicy')!, eventName: 'TagRole', requestParameters: { roleName: 'ci', tags: [{ key: IGNORE_TAG_KEY, value: 'true' }, { key: EXPECTED_IDLE_TAG_KEY, value: 'true' }] } });
+    expect(principalTagsOf(iam)).toEqual({ principal: 'arn:aws:iam::111122223333:role/ci', tags: [{ key: IGNORE_TAG_KEY, attribute: 'ignore', value: 'true', path: 'requestParameters.tags.0' }] });
   });
 });

@@ -7,15 +7,14 @@
  * nest it in their launch specifications; CreateFleet also reports per-override failures in
  * `CreateFleetResponse.errorSet` while the call itself succeeds. Start/Stop/TerminateInstances
  * name only instance ids: they update instances the inventory already knows as GPU instances, and
- * so do CreateTags/DeleteTags that set or remove the owner tag.
+ * so do CreateTags/DeleteTags that set or remove a control tag.
  */
 import { ec2InstanceArn } from '../../core/arn';
 import type { Collector } from '../collector';
 import { at, eventSignal, list, signal, str } from '../evidence';
 import type { Signal } from '../../core/model';
 import type { Rule } from './bedrock';
-import { ownerTagOf } from '../tags';
-import { OWNER_TAG_KEY } from '../../core/constants';
+import { controlTagsOf } from '../tags';
 
 /** p*, g*, gr*, inf*, trn*, dl* families, e.g. p5.48xlarge, g5g.xlarge, p6-b200.48xlarge, trn2.48xlarge. */
 export const GPU_INSTANCE_TYPE = /^(?:p|g|gr|inf|trn|dl)\d[a-z0-9-]*\.[a-z0-9]+$/i;
@@ -161,13 +160,14 @@ const stateChange: Rule = (c) => {
 };
 
 /**
- * CreateTags/DeleteTags setting or removing the owner tag on instances the inventory knows as GPU
- * instances (the collector records the owner on each); other resources and other tags are
+ * CreateTags/DeleteTags setting or removing a control tag (owner, ignore, expected-idle,
+ * idle-action) on instances the inventory knows as GPU instances (the collector records them on
+ * each); other resources and other tags are
  * ignored. Shape: `resourcesSet.items[].resourceId`, `tagSet.items[]` (EC2 API reference, CreateTags).
  */
 const ownerTagChange: Rule = (c) => {
   if (c.event.errorCode) return c.ignore(`failed ${c.event.eventName} changes no tag`);
-  if (!ownerTagOf(c.event.record.requestParameters, c.event.eventName, OWNER_TAG_KEY)) return c.ignore(`${c.event.eventName} does not touch the owner tag`);
+  if (controlTagsOf(c.event.record.requestParameters, c.event.eventName).length === 0) return c.ignore(`${c.event.eventName} touches no control tag`);
   for (const [i, item] of list(c.event.record, 'requestParameters.resourcesSet.items').entries()) {
     const id = str(item, 'resourceId');
     if (!id?.startsWith('i-')) continue;

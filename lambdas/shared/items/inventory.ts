@@ -178,8 +178,8 @@ export function principalLatest(p: PrincipalObservation, event: { eventName: str
 export const principalRole = (role: string): Record<string, StoredValue> => ({ role, ...indexKeys.principalRolePartition(role) });
 export const principalRoleSortKey = (arn: string): Record<string, StoredValue> => indexKeys.principalSortKey(arn);
 
-/** The fields of a principal's owner-tag item (`keys.principalOwner`); its `owner` attribute is ordered by event. */
-export const principalOwnerLatest = (arn: string): Record<string, StoredValue> => ({ entity: ENTITY.principalOwner, arn });
+/** The fields of a principal's owner-tag item (`keys.principalTags`); its `owner` attribute is ordered by event. */
+export const principalTagsLatest = (arn: string): Record<string, StoredValue> => ({ entity: ENTITY.principalTags, arn });
 
 export interface PrincipalItem {
   readonly arn: string;
@@ -382,4 +382,34 @@ export function ownerTagsOf(item: RawItem | undefined, tagKey: string): Record<s
   if (typeof item?.owner !== 'string') return tags;
   const rest = Object.fromEntries(Object.entries(tags ?? {}).filter(([k]) => k !== tagKey));
   return item.owner ? { ...rest, [tagKey]: item.owner } : rest;
+}
+
+/** Who set `ai-visibility:ignore` on a resource or principal, and when (the event that did). */
+export interface Exclusion {
+  readonly by: string;
+  readonly at: string;
+  readonly eventId: string;
+}
+
+/** What a resource's or principal's control tags say (docs/tagging.md). */
+export interface Controls {
+  /** Set when `ai-visibility:ignore` is `true`: no findings, notifications or tags for it. */
+  readonly excluded: Exclusion | null;
+  /** `ai-visibility:expected-idle` is `true`: idle verdicts raise no finding. */
+  readonly expectedIdle: boolean;
+  /** `ai-visibility:idle-action`: what the opt-in remediation may do about it when idle. */
+  readonly idleAction: 'notify' | 'stop' | null;
+}
+
+const isTrue = (v: unknown) => typeof v === 'string' && v.trim().toLowerCase() === 'true';
+
+/** The controls an item (a resource's state, a principal's tags item) records. */
+export function controlsOf(item: RawItem | undefined): Controls {
+  const by = isRecord(item?.ignoreSetBy) ? item.ignoreSetBy : {};
+  const action = typeof item?.idleAction === 'string' ? item.idleAction.trim().toLowerCase() : '';
+  return {
+    excluded: isTrue(item?.ignore) ? { by: textOr(by.by, 'unknown'), at: textOr(by.at, ''), eventId: textOr(by.eventId, '') } : null,
+    expectedIdle: isTrue(item?.expectedIdle),
+    idleAction: action === 'notify' || action === 'stop' ? action : null,
+  };
 }

@@ -45,7 +45,7 @@ export const ENTITY = {
   lineageTags: 'lineage-tags',
   utilization: 'utilization',
   notifyWindow: 'notify-window',
-  principalOwner: 'principal-owner',
+  principalTags: 'principal-tags',
   taggerState: 'tagger-state',
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
@@ -73,7 +73,7 @@ export const keys = {
    * role is often tagged before it makes any AI call, and the inventory lists only principals
    * that did.
    */
-  principalOwner: (arn: string): Key => key(`${PREFIX.principal}${arn}`, '#OWNER'),
+  principalTags: (arn: string): Key => key(`${PREFIX.principal}${arn}`, '#TAGS'),
   /** A finding lives in the item collection of the resource it is about. */
   finding: (resource: string, time: string, eventId: string, rule: string): Key => key(`${PREFIX.resource}${resource}`, `FINDING#${time}#${eventId}#${rule}`),
   quarantine: (id: string): Key => key(`${PREFIX.quarantine}${id}`, STATE_SK),

@@ -6,7 +6,7 @@
 import type { TaggableResource, TaggerState } from '../../core/tagging';
 import { ENTITY, keys } from './keys';
 import { isRecord, stringRecord, type Item, type RawItem } from './read';
-import type { ResourceItem } from './inventory';
+import { controlsOf, type ResourceItem } from './inventory';
 
 export interface TaggerStateItem extends TaggerState {
   readonly arn: string;
@@ -52,5 +52,6 @@ export function taggableOf(r: ResourceItem): TaggableResource {
     gpuVerdict: r.lastSweep?.verdict ?? null,
     createdByAgent: typeof createdByAgent === 'string' ? createdByAgent : null,
     tags: r.tags ?? null,
+    excluded: controlsOf(r.configuration).excluded !== null,
   };
 }
