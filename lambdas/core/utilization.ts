@@ -36,6 +36,8 @@ export interface RecordedVerdict {
   readonly priceBasis: string;
   readonly foundBy: readonly string[];
   readonly evidence: readonly string[];
+  /** Idle, and tagged `ai-visibility:expected-idle=true`: no finding, shown as expected. */
+  readonly expectedIdle?: true;
 }
 
 /** The newest sweep's verdict, kept on the resource's inventory item. */

@@ -95,7 +95,8 @@ export function buildDigests(input: DigestInput): { everything: Digest; byOwner:
     const u = readUtilization(item);
     // A sweep's verdicts are dated by the end of the window it judged.
     const windowEnd = typeof (item.window as { end?: unknown } | undefined)?.end === 'string' ? ((item.window as { end: string }).end) : undefined;
-    if (u && windowEnd && within(windowEnd, since, until)) {
+    // An expected-idle GPU (ai-visibility:expected-idle) is not waste to report.
+    if (u && !u.expectedIdle && windowEnd && within(windowEnd, since, until)) {
       const prev = latestVerdict.get(u.resource);
       const account = typeof item.account === 'string' ? item.account : (u.resource.split(':')[4] ?? '');
       if (!prev || windowEnd > prev.time) latestVerdict.set(u.resource, { time: windowEnd, account, value: { resource: u.resource, verdict: u.verdict, instanceType: u.instanceType ?? null, wastedPerHour: u.wastedPerHour ?? 0 } });

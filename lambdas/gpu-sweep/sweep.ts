@@ -13,7 +13,7 @@ import type { FindingObservation } from '../core/model';
 import { SWEEP_DEFAULTS } from '../core/defaults';
 import type { RecordedVerdict, SweepWindow } from '../core/utilization';
 import { orderKey, type InventoryStore } from '../shared/inventory-store';
-import { findingItem, keys, keyString, lastSweepOf, readResource, sweptResourceFill, utilizationItem, type ResourceItem } from '../shared/items';
+import { controlsOf, findingItem, keys, keyString, lastSweepOf, readResource, sweptResourceFill, utilizationItem, type ResourceItem } from '../shared/items';
 import { pool } from '../shared/pool';
 import { acceleratorsOf } from './catalog';
 import type { Discovery, InventorySource } from './discover';
@@ -163,12 +163,21 @@ function judgeTarget(t: SweepTarget, queries: readonly PlannedQuery[], fetched: 
   };
 }
 
+const IDLE: ReadonlySet<Verdict> = new Set<Verdict>(['idle', 'memory-held-idle']);
+
+/** An idle verdict on a resource tagged `ai-visibility:expected-idle=true` is expected: it raises no finding. */
+function expectedIdleOf(r: RecordedVerdict, stored: Stored): RecordedVerdict {
+  const item = stored.get(r.resource);
+  if (!IDLE.has(r.verdict) || !item || !controlsOf(item.configuration).expectedIdle) return r;
+  return { ...r, expectedIdle: true, evidence: [...r.evidence, 'expected idle: tagged ai-visibility:expected-idle=true'] };
+}
+
 /** Findings when a resource enters a wasteful verdict (not again every hour it stays there). */
 function verdictFindings(verdicts: readonly RecordedVerdict[], stored: Stored, sweep: { sweepId: string; window: SweepWindow; account: string; region: string }): FindingObservation[] {
   const findings: FindingObservation[] = [];
   for (const r of verdicts) {
     const rule = FINDING_OF[r.verdict];
-    if (!rule || stored.get(r.resource)?.lastSweep?.verdict === r.verdict) continue;
+    if (!rule || r.expectedIdle || stored.get(r.resource)?.lastSweep?.verdict === r.verdict) continue;
     findings.push(
       finding(rule, { eventId: sweep.sweepId, time: sweep.window.end, account: sweep.account, region: sweep.region }, {
         resource: r.resource,
@@ -215,7 +224,7 @@ export async function sweepTarget(input: Plan['targets'][number], deps: TargetDe
   const { targets, stored } = await targetsOf(account, region, deps);
   const queries = planQueries(targets, period);
   const fetched = await fetchMetrics(deps.metrics, queries, window, period);
-  const verdicts = targets.map((t) => judgeTarget(t, queries, fetched, deps.thresholds ?? DEFAULT_THRESHOLDS, deps.prices));
+  const verdicts = targets.map((t) => expectedIdleOf(judgeTarget(t, queries, fetched, deps.thresholds ?? DEFAULT_THRESHOLDS, deps.prices), stored));
   const findings = verdictFindings(verdicts, stored, sweep);
   await record(verdicts, findings, sweep, deps);
 

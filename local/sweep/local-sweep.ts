@@ -259,8 +259,8 @@ export async function runLocalSweep(
       .flatMap((i) => {
         const u = readUtilization(i);
         if (!u || u.sweepId !== summary.sweepId) return [];
-        const { resource, kind, instanceType, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence, instanceCount } = u;
-        return [{ resource, kind, instanceType, instanceCount, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence }];
+        const { resource, kind, instanceType, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence, instanceCount, expectedIdle } = u;
+        return [{ resource, kind, instanceType, instanceCount, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence, ...(expectedIdle ? { expectedIdle } : {}) }];
       })
       .sort((a, b) => a.resource.localeCompare(b.resource));
     return { summary, verdicts, getMetricDataRequests: reader.requests.length, stateTransitions: run.stateTransitions, retries: run.retries, events: changeFeed.bus.events };

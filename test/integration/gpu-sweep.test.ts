@@ -324,4 +324,36 @@ describe('the inventory joins the sweep', () => {
     ]);
     expect(history.find((h) => h.resource === ec2('i-0ccccccccccccccc3'))?.evidence).toContainEqual(expect.stringContaining('p6e-gb200.36xlarge is not in the accelerator catalog'));
   });
+
+  it('raises no finding for an idle GPU tagged ai-visibility:expected-idle=true, and says it is expected; the other idle ones still raise theirs', async () => {
+    await db.createInventoryTable('sweep-expected-idle');
+    const store = createInventoryStore(db.documents, 'sweep-expected-idle');
+    const inventory = readInventory(INVENTORY);
+    const metrics = readMetrics(METRICS);
+    const here = inventory.resources.filter((r) => r.account === '111122223333' && r.region === 'us-east-1');
+    const { inventorySource } = await import('../../lambdas/gpu-sweep/discover');
+    const sweep = (table: string, sweepId: string) =>
+      sweepTarget(
+        { account: '111122223333', region: 'us-east-1', sweepId, window: metrics.window, period: 60 },
+        { discovery: { discover: async () => here.map((r) => ({ ...r, foundBy: ['discovery' as const] })) }, inventory: inventorySource(db.documents, table), metrics: recordedMetricReader(metrics), store: createInventoryStore(db.documents, table) },
+      );
+    // First, untagged: which are idle.
+    await db.createInventoryTable('sweep-expected-idle-base');
+    await sweep('sweep-expected-idle-base', 'base');
+    const baseItems = await scanTable(db.documents, 'sweep-expected-idle-base');
+    const idle = baseItems.filter((i) => i.entity === ENTITY.utilization && i.verdict === 'idle').map((i) => String(i.resource));
+    const idleFindings = baseItems.filter((i) => i.entity === ENTITY.finding && i.rule === 'gpu-idle').length;
+    expect(idle.length).toBeGreaterThan(1);
+    // Tagged as the classifier records the tag from CreateTags (its expectedIdle attribute).
+    const [expected] = idle;
+    await store.putItems([{ ...keys.resource(expected), entity: 'resource', arn: expected, kind: 'gpu-instance', account: '111122223333', region: 'us-east-1', status: 'active', expectedIdle: 'true' }]);
+    await sweep('sweep-expected-idle', 'tagged');
+    const items = await scanTable(db.documents, 'sweep-expected-idle');
+    const verdict = items.find((i) => i.entity === ENTITY.utilization && i.resource === expected)!;
+    expect(verdict).toMatchObject({ verdict: 'idle', expectedIdle: true });
+    expect(verdict.evidence).toContainEqual(expect.stringContaining('expected idle'));
+    const findings = items.filter((i) => i.entity === ENTITY.finding && i.rule === 'gpu-idle');
+    expect(findings.map((f) => f.pk)).not.toContain(keys.resource(expected).pk);
+    expect(findings).toHaveLength(idleFindings - 1);
+  });
 });

@@ -362,6 +362,7 @@ export function readUtilization(item: RawItem | undefined): (RecordedVerdict & {
     priceBasis: textOr(item.priceBasis, 'unknown'),
     foundBy: strings(item.foundBy),
     evidence: strings(item.evidence),
+    ...(item.expectedIdle === true ? { expectedIdle: true as const } : {}),
   };
 }
 
