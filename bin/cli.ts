@@ -4,7 +4,7 @@
  *   ai-visibility replay [PATH...] [--json] [--batch-size N] [--allow-quarantine] [--verbose] [--store DIR]
  *   ai-visibility agent ARN [--json] [--store DIR | --table NAME --region R]
  *   ai-visibility lineage ARN [--upstream | --downstream] [--json] [--store DIR | --table NAME --region R]
- *   ai-visibility sweep --inventory FILE --metrics FILE [--json] [--store DIR]
+ *   ai-visibility sweep --inventory FILE --metrics FILE [--json] [--store DIR] [--idle-sweeps N]
  *
  * With `--json`, stdout carries exactly one JSON document and everything else (logs, progress)
  * goes to stderr: stdout is reserved before any library can write to it.
@@ -39,7 +39,7 @@ function display(path: string): string {
 const USAGE = `usage: ai-visibility replay [PATH...] [options]
        ai-visibility agent ARN [--json] [--store DIR | --table NAME --region REGION]
        ai-visibility lineage ARN [--upstream | --downstream] [--json] [--store DIR | --table NAME --region REGION]
-       ai-visibility sweep --inventory FILE --metrics FILE [--json] [--store DIR]
+       ai-visibility sweep --inventory FILE --metrics FILE [--json] [--store DIR] [--idle-sweeps N]
 
 Replays recorded CloudTrail activity through the ai-visibility pipeline locally, against an
 embedded DynamoDB, and prints what a deployed stack would have recorded.
@@ -72,7 +72,9 @@ location (s3://bucket/prefix). Same stores as agent.
 
 sweep runs the GPU utilization sweep's synthesized state machine locally over a recorded
 inventory and recorded metric data (formats in docs/gpu-sweep.md; examples built from a real
-H200 trace in test/fixtures/sweep) and prints each resource's verdict.
+H200 trace in test/fixtures/sweep) and prints each resource's verdict, and the remediation in dry
+run: what it would do about idle resources tagged ai-visibility:idle-action (an inventory
+resource may carry its "tags") once they are idle --idle-sweeps N sweeps in a row (default 3).
 
 exit codes: 0 done; 3 done, something quarantined; 1 failure; 2 usage error`;
 
@@ -97,6 +99,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         'max-file-mb': { type: 'string' },
         notifications: { type: 'string' },
         digest: { type: 'boolean' },
+        'idle-sweeps': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -298,7 +301,7 @@ async function lineageCommand(
 
 async function sweepCommand(
   args: string[],
-  options: { json?: boolean; store?: string; inventory?: string; metrics?: string; verbose?: boolean },
+  options: { json?: boolean; store?: string; inventory?: string; metrics?: string; verbose?: boolean; 'idle-sweeps'?: string },
   out: (text: string) => void,
   err: (text: string) => void,
 ): Promise<number> {
@@ -306,10 +309,15 @@ async function sweepCommand(
     err(`sweep takes --inventory FILE and --metrics FILE\n\n${USAGE}\n`);
     return 2;
   }
+  const idleSweeps = options['idle-sweeps'] === undefined ? undefined : Number(options['idle-sweeps']);
+  if (idleSweeps !== undefined && (!Number.isInteger(idleSweeps) || idleSweeps < 1 || idleSweeps > 999)) {
+    err(`--idle-sweeps takes a whole number from 1 to 999, got ${JSON.stringify(options['idle-sweeps'])}\n`);
+    return 2;
+  }
   const { runLocalSweep, SweepInputError } = await import('../local/sweep/local-sweep');
   let result;
   try {
-    result = await runLocalSweep(options.inventory, options.metrics, { storePath: options.store, logLevel: options.verbose ? 'INFO' : 'ERROR' });
+    result = await runLocalSweep(options.inventory, options.metrics, { storePath: options.store, logLevel: options.verbose ? 'INFO' : 'ERROR', idleSweeps });
   } catch (error) {
     if (error instanceof SweepInputError || error instanceof StoreError) {
       err(`${printable(error.message)}\n`);
@@ -321,7 +329,7 @@ async function sweepCommand(
   const code = result.summary.failedTargets.length > 0 ? 1 : 0;
   if (code) err(`${result.summary.failedTargets.length} account-region(s) failed: ${result.summary.failedTargets.map((f) => printable(`${f.account}/${f.region}: ${f.error}`)).join('; ')}\n`);
   if (options.json) {
-    out(`${JSON.stringify({ schemaVersion: 1, sweep: { targets: result.verdicts.length, verdicts: result.verdicts, summary: result.summary }, events: result.events }, null, 2)}\n`);
+    out(`${JSON.stringify({ schemaVersion: 1, sweep: { targets: result.verdicts.length, verdicts: result.verdicts, summary: result.summary, remediation: result.remediation }, events: result.events }, null, 2)}\n`);
     return code;
   }
   const summary = printableDeep(result.summary);
@@ -335,6 +343,10 @@ async function sweepCommand(
   for (const v of verdicts) {
     lines.push(`  ${v.verdict.padEnd(17)} ${v.kind.padEnd(22)} ${v.resource}`, `      ${[v.gpuUtilization === null ? null : `GPU ${v.gpuUtilization}%`, v.gpuMemoryUsedPct === null ? null : `memory ${v.gpuMemoryUsedPct}%`, v.wastedPerHour ? `$${v.wastedPerHour.toFixed(2)}/h wasted` : null, ...v.evidence].filter(Boolean).join('; ')}`);
   }
+  const { planned, pending } = printableDeep(result.remediation);
+  if (planned.length || pending.length) lines.push('', `  remediation (dry run, after ${result.remediation.idleSweeps} consecutive idle sweeps):`);
+  for (const p of planned) lines.push(`    would ${p.action === 'notify' ? 'notify about' : p.action === 'stop-instance' ? 'stop the instance' : 'stop the notebook'} ${p.resource}: ${p.why}${p.undo ? `; undo: ${p.undo}` : ''}${p.notifyOnly ? `; notify only: ${p.notifyOnly}` : ''}`);
+  for (const p of pending) lines.push(`    ${p.resource} (idle-action=${p.idleAction}): idle ${p.idleSweeps} of ${result.remediation.idleSweeps} sweeps`);
   out(`${lines.join('\n')}\n`);
   return code;
 }

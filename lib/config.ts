@@ -9,6 +9,7 @@ import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_SCHEDULE } from './constru
 import { FINDING_RULES } from '../lambdas/core/findings';
 import { RESOURCE_KINDS, SEVERITIES, type Severity } from '../lambdas/core/model';
 import { DEFAULT_TAG_PREFIX, prefixProblem } from '../lambdas/core/tagging';
+import { REMEDIATION_DEFAULTS, REMEDIATION_MODES, type RemediationSettings } from '../lambdas/core/remediation';
 import { FILTER_POLICY_LIMITS, filterPolicyOf, type SubscriptionFilter } from '../lambdas/core/notifications';
 
 
@@ -76,6 +77,8 @@ export interface AiVisibilityConfig {
   readonly gpuMemoryHeldFromPct: number;
   /** USD per hour by instance type, overriding the built-in on-demand table. Default none. */
   readonly gpuPrices: Readonly<Record<string, number>>;
+  /** The opt-in remediation of idle accelerators tagged ai-visibility:idle-action: `mode` off (default), dry-run or on; after `idleSweeps` consecutive idle sweeps (default 3). */
+  readonly remediation: RemediationSettings;
 }
 
 export interface TaggingConfig {
@@ -131,6 +134,7 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   gpuUnderutilizedBelowPct: SWEEP_DEFAULTS.underutilizedBelowPct,
   gpuMemoryHeldFromPct: SWEEP_DEFAULTS.memoryHeldFromPct,
   gpuPrices: {},
+  remediation: REMEDIATION_DEFAULTS,
 };
 
 /** A region name: a partition's prefix, a direction, a number (us-east-1, ap-southeast-5, us-gov-west-1). */
@@ -324,6 +328,19 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     if (!Array.isArray(out.exclude) || !out.exclude.every((k) => (RESOURCE_KINDS as readonly string[]).includes(k))) problems.push(`${key}.exclude must be a list of resource kinds (${RESOURCE_KINDS.join(', ')}), got ${JSON.stringify(out.exclude)}`);
     return out;
   };
+  const remediation = (key: keyof AiVisibilityConfig): RemediationSettings => {
+    const d = DEFAULT_CONFIG.remediation;
+    const v = input[key] ?? d;
+    if (!isObject(v)) {
+      problems.push(`${key} must be an object (mode, idleSweeps), got ${JSON.stringify(v)}`);
+      return d;
+    }
+    for (const k of Object.keys(v)) if (!Object.hasOwn(d, k)) problems.push(`unknown setting "${key}.${k}" (known: ${Object.keys(d).join(', ')})`);
+    const out = { ...d, ...v } as RemediationSettings;
+    if (!(REMEDIATION_MODES as readonly unknown[]).includes(out.mode)) problems.push(`${key}.mode must be one of ${REMEDIATION_MODES.join(', ')}, got ${JSON.stringify(out.mode)}`);
+    if (typeof out.idleSweeps !== 'number' || !Number.isInteger(out.idleSweeps) || out.idleSweeps < 1 || out.idleSweeps > 999) problems.push(`${key}.idleSweeps must be a whole number from 1 to 999, got ${JSON.stringify(out.idleSweeps)}`);
+    return out;
+  };
   const config: AiVisibilityConfig = {
     dataEventTrail: bool('dataEventTrail'),
     retainData: bool('retainData'),
@@ -355,6 +372,7 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     gpuUnderutilizedBelowPct: int('gpuUnderutilizedBelowPct', 0, 100),
     gpuMemoryHeldFromPct: int('gpuMemoryHeldFromPct', 0, 100),
     gpuPrices: prices('gpuPrices'),
+    remediation: remediation('remediation'),
   };
   if (config.gpuIdleBelowPct > config.gpuUnderutilizedBelowPct) problems.push(`gpuIdleBelowPct (${config.gpuIdleBelowPct}) must not be above gpuUnderutilizedBelowPct (${config.gpuUnderutilizedBelowPct})`);
   if (!config.classificationLevels.some((l) => l.toLowerCase() === config.sensitiveFromLevel.toLowerCase())) {

@@ -8,6 +8,7 @@ import { CHANGE_FEED_SERVICE } from '../lambdas/change-feed/environment';
 import { createChangeFeedHandler, type ChangeFeedHandler } from '../lambdas/change-feed/handler';
 import { fittedEntry, type EventPublisher } from '../lambdas/change-feed/publish';
 import { createInventoryStore } from '../lambdas/shared/inventory-store';
+import type { RemediationSettings } from '../lambdas/core/remediation';
 import { DEFAULT_AGENT_ENVIRONMENT, CLASSIFIER_SERVICE } from '../lambdas/classifier/environment';
 import type { DomainEvent } from '../lambdas/core/events';
 import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../lambdas/classifier/handler';
@@ -100,7 +101,7 @@ export function localPipeline(db: LocalDynamoDb, tableName: string, logLevel = '
 }
 
 /** The deployed sweep functions over `pairs` (account:region), with the clients given: SweepTarget to the target function, Plan and Summarize to the other. */
-export function localSweepHandler(options: { pairs: readonly string[]; tableName?: string; logLevel?: string; clients: Partial<SweepClients> }): SweepHandler {
+export function localSweepHandler(options: { pairs: readonly string[]; tableName?: string; logLevel?: string; clients: Partial<SweepClients>; remediation?: RemediationSettings }): SweepHandler {
   noLocalMetrics();
   const env = {
     ...houseEnvironment(GPU_SWEEP_SERVICE),
@@ -108,6 +109,7 @@ export function localSweepHandler(options: { pairs: readonly string[]; tableName
     SWEEP_TARGETS: options.pairs.join(',') || '000000000000:us-east-1',
     SUMMARY_EVENT_BUS: 'default',
     ...DEFAULT_SWEEP_ENVIRONMENT,
+    ...(options.remediation ? { REMEDIATION_MODE: options.remediation.mode, REMEDIATION_IDLE_SWEEPS: String(options.remediation.idleSweeps) } : {}),
   };
   const clients = { logLevel: options.logLevel ?? 'ERROR', ...options.clients };
   const control = createSweepControlHandler(env, clients);

@@ -134,6 +134,11 @@ export const FINDING_RULES = {
     title: 'An accelerator resource is underutilized',
     frameworks: [OWASP.LLM10],
   },
+  'gpu-idle-remediation': {
+    severity: 'medium',
+    title: 'An idle accelerator was stopped, or would be (opt-in remediation)',
+    frameworks: [OWASP.LLM10],
+  },
   'gpu-no-telemetry': {
     severity: 'medium',
     title: 'An accelerator resource publishes no GPU metrics (a blind spot)',

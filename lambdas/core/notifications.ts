@@ -68,6 +68,7 @@ export const NEXT_STEPS: Readonly<Record<string, readonly string[]>> = {
   'gpu-idle': ['Stop or scale down the resource if nothing needs it, or tell its owner.'],
   'gpu-memory-held-idle': ['Find the process holding GPU memory without computing (a stuck job or notebook kernel) and stop it.'],
   'gpu-underutilized': ['Consider a smaller instance type or fewer instances.'],
+  'gpu-idle-remediation': ['If the resource is needed, start it again (the undo command is in the evidence) and tag it ai-visibility:expected-idle=true or remove ai-visibility:idle-action.', 'If it was a dry run, set remediation.mode to "on" to act.'],
   'gpu-no-telemetry': ['Install the CloudWatch agent with the GPU configuration (docs/cloudwatch-agent-gpu.json) so the sweep can judge the resource.'],
   'sensitive-data-in-training': ['Confirm the training data may be used for this model; check who can call the model it produces.'],
   'sensitive-data-in-knowledge-base': ['Confirm the data may be served through the knowledge base and who can query it.'],

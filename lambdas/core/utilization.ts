@@ -48,6 +48,10 @@ export interface LastSweep {
   readonly wastedPerHour: number | null;
   readonly window: SweepWindow;
   readonly sweepId: string;
+  /** Consecutive idle or memory-held-idle sweeps, this one included (the remediation's count). */
+  readonly idleSweeps?: number;
+  /** When that streak began (its first window's start). */
+  readonly idleSince?: string | null;
 }
 
 export const isVerdict = (v: unknown): v is Verdict => typeof v === 'string' && (VERDICTS as readonly string[]).includes(v);

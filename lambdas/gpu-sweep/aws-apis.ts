@@ -6,7 +6,7 @@
  */
 import { BedrockClient, paginateListProvisionedModelThroughputs } from '@aws-sdk/client-bedrock';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { EC2Client, paginateDescribeInstances } from '@aws-sdk/client-ec2';
+import { EC2Client, paginateDescribeInstances, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   DescribeEndpointCommand,
   DescribeEndpointConfigCommand,
@@ -15,18 +15,38 @@ import {
   paginateListNotebookInstances,
   paginateListTrainingJobs,
   SageMakerClient,
+  StopNotebookInstanceCommand,
 } from '@aws-sdk/client-sagemaker';
 import { kindOfArn, partitionOfRegion } from '../core/arn';
 import { acceleratorsOf } from './catalog';
 import { GPU_TYPE_FILTER, type Discovery } from './discover';
 import type { MetricReader, SweepTarget } from './metrics';
+import type { RemediationActions } from './sweep';
 
-/** Discovery and metrics for a region, with clients of that region. */
-export function regionalApis(region: string): { discovery: Discovery; metrics: MetricReader } {
+/** Discovery, metrics and the remediation's actions for a region, with clients of that region. */
+export function regionalApis(region: string): { discovery: Discovery; metrics: MetricReader; remediation: RemediationActions } {
   const cloudwatch = new CloudWatchClient({ region });
+  const ec2 = new EC2Client({ region });
+  const sagemaker = new SageMakerClient({ region });
   return {
-    discovery: awsDiscovery({ ec2: new EC2Client({ region }), sagemaker: new SageMakerClient({ region }), bedrock: new BedrockClient({ region }) }),
+    discovery: awsDiscovery({ ec2, sagemaker, bedrock: new BedrockClient({ region }) }),
     metrics: { getMetricData: (input) => cloudwatch.send(new GetMetricDataCommand(input)) },
+    remediation: remediationActions({ ec2, sagemaker }),
+  };
+}
+
+/**
+ * Stop, never terminate: `StopInstances` (EC2) and `StopNotebookInstance` (SageMaker). The role
+ * may call them only on resources tagged ai-visibility:idle-action=stop (aws:ResourceTag).
+ */
+export function remediationActions(clients: { ec2: Pick<EC2Client, 'send'>; sagemaker: Pick<SageMakerClient, 'send'> }): RemediationActions {
+  return {
+    stopInstance: async (_region, instanceId) => {
+      await clients.ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] }));
+    },
+    stopNotebook: async (_region, name) => {
+      await clients.sagemaker.send(new StopNotebookInstanceCommand({ NotebookInstanceName: name }));
+    },
   };
 }
 

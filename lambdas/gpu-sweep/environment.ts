@@ -2,6 +2,7 @@
 import { HOUSE_ENVIRONMENT, type EnvironmentOf, type EnvironmentSpec } from '../shared/environment';
 import type { AccountRegion } from './sweep';
 import { SWEEP_DEFAULTS } from '../core/defaults';
+import { REMEDIATION_DEFAULTS, type RemediationSettings } from '../core/remediation';
 import type { Thresholds } from './verdict';
 
 const PERCENT = /^(100|[1-9]?\d)(\.\d+)?$/;
@@ -16,6 +17,8 @@ export const GPU_SWEEP_ENVIRONMENT = {
   MEMORY_HELD_FROM_PCT: { description: 'GPU memory allocated (%) that makes an idle GPU memory-held-idle', pattern: PERCENT },
   GPU_PRICES: { description: 'JSON object of USD per hour by instance type, overriding the built-in table', optional: true },
   SUMMARY_EVENT_BUS: { description: 'event bus that receives the sweep summary', pattern: /^[A-Za-z0-9/_.:-]{1,1600}$/ },
+  REMEDIATION_MODE: { description: 'the remediation of idle accelerators tagged ai-visibility:idle-action: off, dry-run or on', pattern: /^(off|dry-run|on)$/ },
+  REMEDIATION_IDLE_SWEEPS: { description: 'consecutive idle sweeps before the remediation acts', pattern: /^[1-9]\d{0,2}$/ },
 } as const satisfies EnvironmentSpec;
 
 export type GpuSweepEnvironment = EnvironmentOf<typeof GPU_SWEEP_ENVIRONMENT>;
@@ -29,9 +32,11 @@ export const DEFAULT_SWEEP_ENVIRONMENT = {
   UNDERUTILIZED_BELOW_PCT: String(SWEEP_DEFAULTS.underutilizedBelowPct),
   MEMORY_HELD_FROM_PCT: String(SWEEP_DEFAULTS.memoryHeldFromPct),
   GPU_PRICES: '',
+  REMEDIATION_MODE: REMEDIATION_DEFAULTS.mode,
+  REMEDIATION_IDLE_SWEEPS: String(REMEDIATION_DEFAULTS.idleSweeps),
 } as const;
 
-export function sweepSettings(env: GpuSweepEnvironment): { targets: AccountRegion[]; windowMinutes: number; thresholds: Thresholds; prices: Record<string, number> } {
+export function sweepSettings(env: GpuSweepEnvironment): { targets: AccountRegion[]; windowMinutes: number; thresholds: Thresholds; prices: Record<string, number>; remediation: RemediationSettings } {
   const thresholds = { idleBelowPct: Number(env.IDLE_BELOW_PCT), underutilizedBelowPct: Number(env.UNDERUTILIZED_BELOW_PCT), memoryHeldFromPct: Number(env.MEMORY_HELD_FROM_PCT) };
   if (thresholds.idleBelowPct > thresholds.underutilizedBelowPct) throw new Error(`IDLE_BELOW_PCT (${thresholds.idleBelowPct}) is above UNDERUTILIZED_BELOW_PCT (${thresholds.underutilizedBelowPct})`);
   let prices: Record<string, number> = {};
@@ -50,5 +55,6 @@ export function sweepSettings(env: GpuSweepEnvironment): { targets: AccountRegio
     windowMinutes: Number(env.SWEEP_WINDOW_MINUTES),
     thresholds,
     prices,
+    remediation: { mode: env.REMEDIATION_MODE as RemediationSettings['mode'], idleSweeps: Number(env.REMEDIATION_IDLE_SWEEPS) },
   };
 }

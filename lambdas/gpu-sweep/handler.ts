@@ -13,7 +13,7 @@ import type { InventoryStore } from '../shared/inventory-store';
 import type { Discovery, InventorySource } from './discover';
 import { GPU_SWEEP_ENVIRONMENT, sweepSettings } from './environment';
 import type { MetricReader } from './metrics';
-import { plan, summarize, type FailedTarget, type Plan, type PlanInput, type SweepSummary, type TargetResult } from './sweep';
+import { plan, summarize, type FailedTarget, type Plan, type PlanInput, type RemediationActions, type SweepSummary, type TargetResult } from './sweep';
 
 export type SweepEvent =
   | ({ readonly step: 'plan' } & { readonly input?: PlanInput })
@@ -39,6 +39,8 @@ export interface SweepClients {
 export interface TargetApis {
   readonly discovery: Discovery;
   readonly metrics: MetricReader;
+  /** What the remediation may do there (mode on). @default none: a plan to stop fails, recorded */
+  readonly remediation?: RemediationActions;
 }
 
 export const SUMMARY_SOURCE = 'ai-visibility';

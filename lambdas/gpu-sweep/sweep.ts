@@ -13,7 +13,8 @@ import type { FindingObservation } from '../core/model';
 import { SWEEP_DEFAULTS } from '../core/defaults';
 import type { RecordedVerdict, SweepWindow } from '../core/utilization';
 import { orderKey, type InventoryStore } from '../shared/inventory-store';
-import { controlsOf, findingItem, keys, keyString, lastSweepOf, readResource, sweptResourceFill, utilizationItem, type ResourceItem } from '../shared/items';
+import { controlsOf, findingItem, keys, keyString, lastSweepOf, readResource, remediationItem, sweptResourceFill, utilizationItem, type RemediationItem, type ResourceItem } from '../shared/items';
+import { nextIdleStreak, planRemediation, REMEDIATION_DEFAULTS, type RemediationSettings } from '../core/remediation';
 import { pool } from '../shared/pool';
 import { acceleratorsOf } from './catalog';
 import type { Discovery, InventorySource } from './discover';
@@ -79,6 +80,62 @@ export interface TargetDependencies {
   readonly prices?: Readonly<Record<string, number>>;
   /** Days a utilization record is kept. @default 90 */
   readonly historyDays?: number;
+  /** The opt-in remediation of idle accelerators (core/remediation.ts). @default off */
+  readonly remediation?: { readonly settings: RemediationSettings; readonly actions?: RemediationActions };
+}
+
+/** What the remediation may do (the target function's role may do it only to resources tagged idle-action=stop). */
+export interface RemediationActions {
+  stopInstance(region: string, instanceId: string): Promise<void>;
+  stopNotebook(region: string, name: string): Promise<void>;
+}
+
+type Streak = { idleSweeps: number; idleSince: string | null };
+
+/**
+ * The remediation of this sweep's idle resources: each plan acted on (mode `on`) or not (dry
+ * run, notify), recorded with who, what, why, when and how to undo it, and a finding so it is
+ * notified like any other.
+ */
+async function remediate(verdicts: readonly RecordedVerdict[], stored: Stored, streaks: ReadonlyMap<string, Streak>, sweep: { sweepId: string; window: SweepWindow; account: string; region: string }, deps: TargetDependencies): Promise<{ items: RemediationItem[]; findings: FindingObservation[] }> {
+  const settings = deps.remediation?.settings ?? REMEDIATION_DEFAULTS;
+  const items: RemediationItem[] = [];
+  const findings: FindingObservation[] = [];
+  if (settings.mode === 'off') return { items, findings };
+  for (const r of verdicts) {
+    const streak = streaks.get(r.resource) ?? { idleSweeps: 0, idleSince: null };
+    const controls = controlsOf(stored.get(r.resource)?.configuration);
+    const plan = planRemediation({ resource: r.resource, kind: r.kind, region: sweep.region, verdict: r.verdict, ...streak, idleAction: controls.idleAction, expectedIdle: Boolean(r.expectedIdle), gpuUtilization: r.gpuUtilization, wastedPerHour: r.wastedPerHour }, settings);
+    if (!plan || controls.excluded) continue;
+    let outcome = plan.dryRun ? 'dry-run' : plan.action === 'notify' ? 'notified' : 'done';
+    if (!plan.dryRun && plan.action !== 'notify') {
+      const id = r.resource.split('/').pop() ?? r.resource;
+      try {
+        if (!deps.remediation?.actions) throw new Error('remediation is on but the function has no actions');
+        if (plan.action === 'stop-instance') await deps.remediation.actions.stopInstance(sweep.region, id);
+        else await deps.remediation.actions.stopNotebook(sweep.region, id);
+      } catch (error) {
+        outcome = `failed: ${String((error as Error)?.message ?? error).slice(0, 300)}`;
+      }
+    }
+    items.push({ ...plan, at: sweep.window.end, by: `ai-visibility GPU sweep ${sweep.sweepId}`, sweepId: sweep.sweepId, outcome });
+    const verb = plan.dryRun ? `Would ${plan.action === 'notify' ? 'notify about' : 'stop'}` : plan.action === 'notify' ? 'Notifying about' : outcome === 'done' ? 'Stopped' : 'Could not stop';
+    findings.push(
+      finding('gpu-idle-remediation', { eventId: sweep.sweepId, time: sweep.window.end, account: sweep.account, region: sweep.region }, {
+        resource: r.resource,
+        principal: null,
+        summary: `${verb} ${r.kind} ${r.resource}: ${plan.why}.${plan.undo ? ` Undo: ${plan.undo}` : ''}${plan.notifyOnly ? ` Notified only: ${plan.notifyOnly}.` : ''}`,
+        signals: [
+          { eventName: 'gpu-sweep', path: 'remediation.action', value: plan.action },
+          { eventName: 'gpu-sweep', path: 'remediation.dryRun', value: plan.dryRun },
+          { eventName: 'gpu-sweep', path: 'remediation.outcome', value: outcome },
+          { eventName: 'gpu-sweep', path: 'remediation.why', value: plan.why },
+          ...(plan.undo ? [{ eventName: 'gpu-sweep', path: 'remediation.undo', value: plan.undo }] : []),
+        ],
+      }),
+    );
+  }
+  return { items, findings };
 }
 
 export const FINDING_OF: Partial<Record<Verdict, 'gpu-idle' | 'gpu-memory-held-idle' | 'gpu-underutilized' | 'gpu-no-telemetry'>> = {
@@ -196,9 +253,9 @@ function verdictFindings(verdicts: readonly RecordedVerdict[], stored: Stored, s
 }
 
 /** The history, the findings, and each resource's `lastSweep` (a resource no event showed enters the inventory). */
-async function record(verdicts: readonly RecordedVerdict[], findings: readonly FindingObservation[], sweep: { sweepId: string; window: SweepWindow; account: string; region: string }, deps: TargetDependencies): Promise<void> {
+async function record(verdicts: readonly RecordedVerdict[], findings: readonly FindingObservation[], sweep: { sweepId: string; window: SweepWindow; account: string; region: string }, deps: TargetDependencies, streaks: ReadonlyMap<string, Streak>, remediations: readonly RemediationItem[]): Promise<void> {
   const expiresAt = Math.floor(Date.parse(sweep.window.end) / 1000) + (deps.historyDays ?? SWEEP_DEFAULTS.historyDays) * 86_400;
-  const failed = await deps.store.putItems([...verdicts.map((r) => utilizationItem(r, sweep, expiresAt)), ...findings.map((f) => findingItem(f, 'gpu-sweep'))]);
+  const failed = await deps.store.putItems([...verdicts.map((r) => utilizationItem(r, sweep, expiresAt)), ...findings.map((f) => findingItem(f, 'gpu-sweep')), ...remediations.map(remediationItem)]);
   if (failed.length) throw new Error(`${failed.length} sweep record(s) not written`);
   const at = { time: sweep.window.end, eventId: sweep.sweepId, contentHash: undefined };
   await pool(verdicts, WRITE_CONCURRENCY, async (r) => {
@@ -207,7 +264,7 @@ async function record(verdicts: readonly RecordedVerdict[], findings: readonly F
       head: at,
       first: at,
       latest: {},
-      attributes: { lastSweep: { value: lastSweepOf(r, sweep), at: orderKey(at) } },
+      attributes: { lastSweep: { value: lastSweepOf(r, sweep, streaks.get(r.resource)), at: orderKey(at) } },
       earliest: {},
       fill: sweptResourceFill({ arn: r.resource, kind: r.kind, account: sweep.account, region: sweep.region, instanceType: r.instanceType, foundBy: r.foundBy }),
       sticky: {},
@@ -225,8 +282,10 @@ export async function sweepTarget(input: Plan['targets'][number], deps: TargetDe
   const queries = planQueries(targets, period);
   const fetched = await fetchMetrics(deps.metrics, queries, window, period);
   const verdicts = targets.map((t) => expectedIdleOf(judgeTarget(t, queries, fetched, deps.thresholds ?? DEFAULT_THRESHOLDS, deps.prices), stored));
-  const findings = verdictFindings(verdicts, stored, sweep);
-  await record(verdicts, findings, sweep, deps);
+  const streaks = new Map(verdicts.map((r) => [r.resource, nextIdleStreak(stored.get(r.resource)?.lastSweep, r.verdict, window.start)] as const));
+  const remediation = await remediate(verdicts, stored, streaks, sweep, deps);
+  const findings = [...verdictFindings(verdicts, stored, sweep), ...remediation.findings];
+  await record(verdicts, findings, sweep, deps, streaks, remediation.items);
 
   const count = Object.fromEntries(VERDICTS.map((v) => [v, verdicts.filter((r) => r.verdict === v).length])) as Record<Verdict, number>;
   const acceleratorsOfVerdict = (r: RecordedVerdict) => (r.instanceType ? (acceleratorsOf(r.instanceType)?.count ?? 0) : 0) * r.instanceCount;

@@ -52,7 +52,8 @@ const target = defineHandler({
       if (event.step !== 'target') throw new Error(`this function sweeps account-regions; step ${JSON.stringify(event.step)} belongs to the plan-and-summarize function`);
       const { account, region } = event.target;
       try {
-        const result = await sweepTarget(event.target, { ...forTarget(account, region), inventory, store, thresholds: settings.thresholds, prices: settings.prices });
+        const apis = forTarget(account, region);
+        const result = await sweepTarget(event.target, { ...apis, inventory, store, thresholds: settings.thresholds, prices: settings.prices, remediation: { settings: settings.remediation, actions: apis.remediation } });
         logger.info('account-region swept', { ...result });
         metrics.addMetric('SweepResourcesJudged', MetricUnit.Count, result.resources);
         metrics.addMetric('GetMetricDataRequests', MetricUnit.Count, result.getMetricDataRequests);

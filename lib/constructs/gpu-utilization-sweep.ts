@@ -24,7 +24,8 @@ import { Construct } from 'constructs';
 import { GPU_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../../lambdas/gpu-sweep/environment';
 import { SWEEP_DEFAULTS } from '../../lambdas/core/defaults';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
+import { IDLE_ACTION_TAG_KEY, OWN_ROLE_PATH } from '../../lambdas/core/constants';
+import { REMEDIATION_DEFAULTS, type RemediationSettings } from '../../lambdas/core/remediation';
 import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
 import { nagArn, nagAttribute } from './nag';
@@ -60,6 +61,12 @@ export interface GpuUtilizationSweepProps extends HouseFunctionOptions {
   readonly prices?: Readonly<Record<string, number>>;
   /** The bus that receives each sweep's summary event. @default the account's default bus */
   readonly eventBus?: events.IEventBus;
+  /**
+   * The opt-in remediation of idle accelerators tagged ai-visibility:idle-action (docs/tagging.md):
+   * off, dry-run (planned, recorded and notified, nothing done) or on, after `idleSweeps`
+   * consecutive idle sweeps. @default { mode: 'off', idleSweeps: 3 }
+   */
+  readonly remediation?: Partial<RemediationSettings>;
 }
 
 /** Lambda errors a task state retries: the service's own and throttling (Lambda.TooManyRequestsException), which CDK's retryOnServiceExceptions leaves out. */
@@ -81,6 +88,7 @@ export class GpuUtilizationSweep extends Construct {
     const regions = props.regions?.length ? props.regions : [stack.region];
     const summaryBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'SummaryBus', 'default');
     const prices = props.prices ?? {};
+    const remediation: RemediationSettings = { ...REMEDIATION_DEFAULTS, ...props.remediation };
 
     const environment = environmentFor(GPU_SWEEP_ENVIRONMENT, {
         ...houseEnvironment(GPU_SWEEP_SERVICE),
@@ -92,6 +100,8 @@ export class GpuUtilizationSweep extends Construct {
         MEMORY_HELD_FROM_PCT: String(props.thresholds?.memoryHeldFromPct ?? SWEEP_DEFAULTS.memoryHeldFromPct),
         GPU_PRICES: Object.keys(prices).length ? JSON.stringify(prices) : '',
         SUMMARY_EVENT_BUS: summaryBus.eventBusName,
+        REMEDIATION_MODE: remediation.mode,
+        REMEDIATION_IDLE_SWEEPS: String(remediation.idleSweeps),
       });
     const functionOptions = { logRetentionDays: props.logRetentionDays, logRemovalPolicy: props.logRemovalPolicy, sourceMaps: props.sourceMaps, encryptionKey: props.encryptionKey, environment };
     // Plan and Summarize: no discovery or metrics client in the bundle, so they start fast.
@@ -134,6 +144,20 @@ export class GpuUtilizationSweep extends Construct {
         resources: ['endpoint/*', 'endpoint-config/*', 'training-job/*'].map((r) => stack.formatArn({ service: 'sagemaker', resource: r.split('/')[0], resourceName: '*', region: '*' })),
       }),
     );
+    if (remediation.mode === 'on') {
+      // Stop, never terminate, and only what its owner tagged idle-action=stop: the condition is
+      // on the resource's own tag (aws:ResourceTag), which EC2 StopInstances and SageMaker
+      // StopNotebookInstance support (Service Authorization Reference).
+      const tagged = { StringEquals: { [`aws:ResourceTag/${IDLE_ACTION_TAG_KEY}`]: 'stop' } };
+      this.targetFunction.addToRolePolicy(new iam.PolicyStatement({ sid: 'RemediationStopInstances', actions: ['ec2:StopInstances'], resources: [`arn:${stack.partition}:ec2:*:${stack.account}:instance/*`], conditions: tagged }));
+      this.targetFunction.addToRolePolicy(new iam.PolicyStatement({ sid: 'RemediationStopNotebooks', actions: ['sagemaker:StopNotebookInstance'], resources: [`arn:${stack.partition}:sagemaker:*:${stack.account}:notebook-instance/*`], conditions: tagged }));
+      for (const [service, resource] of [['ec2', 'instance/*'], ['sagemaker', 'notebook-instance/*']] as const) {
+        Validations.of(this.targetFunction.role!).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${nagArn(this, service, resource, '*')}]`,
+          reason: `The remediation stops idle ${service === 'ec2' ? 'instances' : 'notebook instances'} named only at run time, in this account, and only those tagged ${IDLE_ACTION_TAG_KEY}=stop (aws:ResourceTag condition).`,
+        });
+      }
+    }
     Validations.of(this.targetFunction.role!).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'ec2:DescribeInstances, the SageMaker and Bedrock List* calls and cloudwatch:GetMetricData support no resource-level permissions; all are read-only. The X-Ray write actions neither.',

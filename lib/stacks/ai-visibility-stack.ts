@@ -117,6 +117,7 @@ export class AiVisibilityStack extends Stack {
       regions: config.sweepRegions,
       thresholds: { idleBelowPct: config.gpuIdleBelowPct, underutilizedBelowPct: config.gpuUnderutilizedBelowPct, memoryHeldFromPct: config.gpuMemoryHeldFromPct },
       prices: config.gpuPrices,
+      remediation: config.remediation,
     });
     if (config.dataEventTrail) {
       this.dataEventTrail = new AiDataEventTrail(this, 'DataEventTrail', { retain: config.retainData });

@@ -17,16 +17,20 @@ import type { SweepClients, SweepEvent } from '../../lambdas/gpu-sweep/handler';
 import { SWEEP_KINDS, type MetricReader, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
 import type { Discovery } from '../../lambdas/gpu-sweep/discover';
 import type { RecordedVerdict, SweepSummary } from '../../lambdas/gpu-sweep/sweep';
-import { readUtilization } from '../../lambdas/shared/items';
+import { controlsOf, keys, keyString, readRemediation, readResource, readUtilization, sweptResourceFill, type RemediationItem } from '../../lambdas/shared/items';
+import { createInventoryStore } from '../../lambdas/shared/inventory-store';
+import { CONTROL_TAGS } from '../../lambdas/core/constants';
+import { REMEDIATION_DEFAULTS, type RemediationSettings } from '../../lambdas/core/remediation';
 import { lambdaContext } from '../replay/lambda-shapes';
-import { startLocalDynamoDb } from '../replay/local-dynamodb';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../replay/local-dynamodb';
 import { LOCAL_TABLE_NAME, localChangeFeed, localSweepHandler, type PublishedEvent } from '../handlers';
 import { scanTable } from '../replay/report';
 
 export class SweepInputError extends Error {}
 
 export interface RecordedInventory {
-  readonly resources: ReadonlyArray<Omit<SweepTarget, 'foundBy'>>;
+  /** Each may carry `tags` (its control tags: ai-visibility:idle-action, expected-idle, ignore, owner), for a store that has not learned them from events. */
+  readonly resources: ReadonlyArray<Omit<SweepTarget, 'foundBy'> & { readonly tags?: Readonly<Record<string, string>> }>;
 }
 
 export interface RecordedSeries {
@@ -69,6 +73,7 @@ export function readInventory(path: string): RecordedInventory {
       typeof r.account === 'string' && /^\d{12}$/.test(r.account) ? '' : 'a 12-digit "account" (a string: account ids keep their leading zeros)',
       typeof r.region === 'string' && r.region ? '' : 'a "region"',
       typeof r.name === 'string' && r.name ? '' : 'a "name"',
+      r.tags === undefined || (typeof r.tags === 'object' && r.tags !== null && !Array.isArray(r.tags) && Object.values(r.tags).every((v) => typeof v === 'string')) ? '' : '"tags" that map keys to string values (when given)',
     ].filter(Boolean);
     if (problems.length) throw new SweepInputError(`resources[${i}] of ${path} needs ${problems.join(', ')}`);
   });
@@ -146,9 +151,17 @@ export function synthesizedSweepDefinition(): Record<string, unknown> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/** The remediation in dry run: what this sweep would do, and what is tagged and idle but not yet due. */
+export interface LocalRemediation {
+  readonly idleSweeps: number;
+  readonly planned: RemediationItem[];
+  readonly pending: ReadonlyArray<{ readonly resource: string; readonly idleAction: string; readonly idleSweeps: number }>;
+}
+
 export interface LocalSweepResult {
   readonly summary: SweepSummary;
   readonly verdicts: RecordedVerdict[];
+  readonly remediation: LocalRemediation;
   readonly getMetricDataRequests: number;
   readonly stateTransitions: number;
   readonly retries: number;
@@ -185,6 +198,7 @@ export async function runSweepStateMachine(options: {
   readonly tableName?: string;
   readonly retryIntervalMs?: number;
   readonly logLevel?: string;
+  readonly remediation?: RemediationSettings;
 }): Promise<SweepRun> {
   polyfillWithResolvers();
   const { StateMachine } = await import('aws-local-stepfunctions');
@@ -192,7 +206,7 @@ export async function runSweepStateMachine(options: {
   const publish = async (summary: SweepSummary) => {
     published = summary;
   };
-  const handler = localSweepHandler({ pairs: options.pairs, tableName: options.tableName, logLevel: options.logLevel, clients: { publish, ...options.clients } });
+  const handler = localSweepHandler({ pairs: options.pairs, tableName: options.tableName, logLevel: options.logLevel, clients: { publish, ...options.clients }, remediation: options.remediation });
   const context: Context = lambdaContext('ai-visibility-gpu-sweep-local');
   const local = async (input: unknown) => (await handler(input as SweepEvent, context)) as unknown as Record<string, unknown>;
   const machine = new StateMachine(synthesizedSweepDefinition() as never, { validationOptions: { checkArn: true, checkPaths: true } });
@@ -218,6 +232,23 @@ export async function runSweepStateMachine(options: {
   return { summary, stateTransitions: transitions, retries };
 }
 
+/** The inventory file's control tags, as resource items the sweep reads (where the store has none yet). */
+async function seedControlTags(db: LocalDynamoDb, inventory: RecordedInventory): Promise<void> {
+  const tagged = inventory.resources.filter((r) => r.tags && Object.keys(r.tags).length > 0);
+  if (tagged.length === 0) return;
+  const store = createInventoryStore(db.documents, LOCAL_TABLE_NAME);
+  const existing = await store.getItems(tagged.map((r) => keys.resource(r.arn)));
+  const items = tagged
+    .filter((r) => !existing.has(keyString(keys.resource(r.arn))))
+    .map((r) => ({
+      ...keys.resource(r.arn),
+      ...sweptResourceFill({ arn: r.arn, kind: r.kind, account: r.account, region: r.region, instanceType: r.instanceType ?? null, foundBy: ['inventory'] }),
+      ...Object.fromEntries(CONTROL_TAGS.flatMap((c) => (r.tags && Object.hasOwn(r.tags, c.key) ? [[c.attribute, r.tags[c.key]]] : []))),
+    }));
+  const failed = await store.putItems(items);
+  if (failed.length) throw new Error(`${failed.length} tagged resource(s) of the inventory not written`);
+}
+
 /** Run the synthesized sweep over recorded files. */
 export async function runLocalSweep(
   inventoryPath: string,
@@ -229,6 +260,8 @@ export async function runLocalSweep(
     discovery?: (account: string, region: string, recorded: readonly SweepTarget[]) => Discovery;
     /** Milliseconds between retries of a throttled target (tests). @default the definition's backoff */
     retryIntervalMs?: number;
+    /** Consecutive idle sweeps before the (dry-run) remediation plans an action. @default 3, as deployed */
+    idleSweeps?: number;
   } = {},
 ): Promise<LocalSweepResult> {
   const inventory = readInventory(inventoryPath);
@@ -237,8 +270,11 @@ export async function runLocalSweep(
   const db = await startLocalDynamoDb({ path: options.storePath });
   try {
     if (!(await db.hasTable(LOCAL_TABLE_NAME))) await db.createInventoryTable(LOCAL_TABLE_NAME);
+    await seedControlTags(db, inventory);
     const changeFeed = localChangeFeed(db, LOCAL_TABLE_NAME, options.logLevel);
+    const remediation: RemediationSettings = { mode: 'dry-run', idleSweeps: options.idleSweeps ?? REMEDIATION_DEFAULTS.idleSweeps };
     const run = await runSweepStateMachine({
+      remediation,
       pairs: [...new Set(inventory.resources.map((r) => `${r.account}:${r.region}`))],
       window: metrics.window,
       retryIntervalMs: options.retryIntervalMs,
@@ -263,7 +299,15 @@ export async function runLocalSweep(
         return [{ resource, kind, instanceType, instanceCount, verdict, gpuUtilization, gpuMemoryUsedPct, cpuUtilization, accelerators, wastedPerHour, pricePerHour, priceBasis, foundBy, evidence, ...(expectedIdle ? { expectedIdle } : {}) }];
       })
       .sort((a, b) => a.resource.localeCompare(b.resource));
-    return { summary, verdicts, getMetricDataRequests: reader.requests.length, stateTransitions: run.stateTransitions, retries: run.retries, events: changeFeed.bus.events };
+    const items = await scanTable(db.documents, LOCAL_TABLE_NAME);
+    const planned = items.flatMap((i) => readRemediation(i) ?? []).filter((r) => r.sweepId === summary.sweepId);
+    const pending = items.flatMap((i) => {
+      const r = readResource(i);
+      const action = r ? controlsOf(r.configuration).idleAction : null;
+      const streak = r?.lastSweep?.idleSweeps ?? 0;
+      return r && action && streak > 0 && !planned.some((p) => p.resource === r.arn) ? [{ resource: r.arn, idleAction: action, idleSweeps: streak }] : [];
+    });
+    return { summary, verdicts, remediation: { idleSweeps: remediation.idleSweeps, planned, pending }, getMetricDataRequests: reader.requests.length, stateTransitions: run.stateTransitions, retries: run.retries, events: changeFeed.bus.events };
   } finally {
     await db.close();
   }

@@ -620,6 +620,26 @@ describe('the tagger (on by default)', () => {
   });
 });
 
+describe('the remediation of idle accelerators (opt-in)', () => {
+  const stopStatements = (t: Template) =>
+    Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown }> } } }).Properties.PolicyDocument.Statement.filter((st) => [st.Action].flat().some((a) => a === 'ec2:StopInstances' || a === 'sagemaker:StopNotebookInstance')));
+
+  it('may stop nothing unless turned on, and then only instances and notebooks tagged idle-action=stop, never terminate', () => {
+    expect(stopStatements(template)).toEqual([]);
+    expect(stopStatements(synth({ remediation: { mode: 'dry-run', idleSweeps: 3 } }))).toEqual([]);
+    const on = synth({ remediation: { mode: 'on', idleSweeps: 2 } });
+    const statements = stopStatements(on);
+    expect(statements.map((st) => st.Action).sort()).toEqual(['ec2:StopInstances', 'sagemaker:StopNotebookInstance']);
+    for (const st of statements) expect(st.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/ai-visibility:idle-action': 'stop' } });
+    expect(JSON.stringify(on.findResources('AWS::IAM::Policy'))).not.toContain('TerminateInstances');
+    const target = Object.entries(on.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('GpuSweepTargetFunction'))![1];
+    expect(JSON.stringify(target)).toContain('"REMEDIATION_MODE":"on"');
+    expect(JSON.stringify(target)).toContain('"REMEDIATION_IDLE_SWEEPS":"2"');
+    expect(() => readConfig({ remediation: { mode: 'yes' } })).toThrow(/remediation.mode must be one of off, dry-run, on/);
+    expect(() => readConfig({ remediation: { idleSweeps: 0 } })).toThrow(/remediation.idleSweeps must be a whole number from 1 to 999/);
+  });
+});
+
 describe('operations: every failure seen', () => {
   type Alarm = { Properties: { MetricName?: string; Namespace?: string; Dimensions?: Array<{ Name: string; Value: unknown }>; Metrics?: Array<{ Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions?: Array<{ Name: string; Value: unknown }> } } }>; Threshold: number; ComparisonOperator: string; AlarmActions: unknown[]; AlarmDescription: string } };
   const alarms = () => Object.values(resources('AWS::CloudWatch::Alarm')) as Alarm[];
@@ -753,7 +773,7 @@ describe('configuration', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toEqual([
-        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, tagging, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices)',
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, tagging, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices, remediation)',
         'dataEventTrail must be true or false, got "yes"',
         expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',

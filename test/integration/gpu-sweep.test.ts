@@ -16,9 +16,10 @@ import { cliRunner, useTempDirs } from '../support';
 import { GPU_TYPE_FILTER } from '../../lambdas/gpu-sweep/discover';
 import { awsDiscovery } from '../../lambdas/gpu-sweep/aws-apis';
 import { fetchMetrics, planQueries, queriesPerCall, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
-import { sweepTarget } from '../../lambdas/gpu-sweep/sweep';
+import { sweepTarget, type RemediationActions } from '../../lambdas/gpu-sweep/sweep';
+import { nextIdleStreak, planRemediation, type RemediationCandidate } from '../../lambdas/core/remediation';
 import { createInventoryStore } from '../../lambdas/shared/inventory-store';
-import { ENTITY, keys } from '../../lambdas/shared/items';
+import { ENTITY, keys, readRemediation } from '../../lambdas/shared/items';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
 import { scanTable } from '../../local/replay/report';
 import { readInventory, readMetrics, recordedMetricReader, runLocalSweep, synthesizedSweepDefinition } from '../../local/sweep/local-sweep';
@@ -114,6 +115,25 @@ describe('ai-visibility sweep', () => {
     expect(out.sweep.targets).toBe(9);
     for (const v of out.sweep.verdicts) expect(Object.keys(v)).toEqual(expect.arrayContaining(['resource', 'kind', 'verdict', 'gpuUtilization', 'gpuMemoryUsedPct', 'evidence']));
   }, 60_000);
+
+  it('shows the remediation in dry run: what it would do about a tagged idle resource once due, and what is not due yet', async () => {
+    // The H200 inventory with its idle instance tagged idle-action=stop and a busy one tagged too.
+    const inventory = JSON.parse(readFileSync(INVENTORY, 'utf8')) as { resources: Array<Record<string, unknown>> };
+    const idle = inventory.resources.find((r) => r.phase === 'idle')!;
+    const busy = inventory.resources.find((r) => r.phase === 'saturated')!;
+    idle.tags = { 'ai-visibility:idle-action': 'stop' };
+    busy.tags = { 'ai-visibility:idle-action': 'stop' };
+    const file = join(temp.dir('ai-visibility-sweep-tagged-'), 'inventory.json');
+    writeFileSync(file, JSON.stringify(inventory));
+    const due = JSON.parse((await cli('sweep', '--inventory', file, '--metrics', METRICS, '--json', '--idle-sweeps', '1')).stdout);
+    expect(due.sweep.remediation).toMatchObject({ idleSweeps: 1, pending: [] });
+    expect(due.sweep.remediation.planned).toEqual([expect.objectContaining({ resource: idle.arn, action: 'stop-instance', dryRun: true, outcome: 'dry-run', undo: expect.stringContaining(String(idle.name)) })]);
+    const later = JSON.parse((await cli('sweep', '--inventory', file, '--metrics', METRICS, '--json')).stdout);
+    expect(later.sweep.remediation).toEqual({ idleSweeps: 3, planned: [], pending: [{ resource: idle.arn, idleAction: 'stop', idleSweeps: 1 }] });
+    const text = (await cli('sweep', '--inventory', file, '--metrics', METRICS, '--idle-sweeps', '1')).stdout;
+    expect(text).toContain(`would stop the instance ${idle.arn}`);
+    expect((await cli('sweep', '--inventory', file, '--metrics', METRICS, '--idle-sweeps', '0')).code).toBe(2);
+  }, 120_000);
 
   it("with the replay's store, also sweeps the GPU instances the replay put in the inventory", async () => {
     const store = temp.dir('ai-visibility-sweep-replay-');
@@ -293,6 +313,99 @@ describe('discovery through the AWS APIs', () => {
     ec2Mock.restore();
     sm.restore();
     br.restore();
+  });
+});
+
+describe('the opt-in remediation of idle accelerators', () => {
+  const candidate = (over: Partial<RemediationCandidate> = {}): RemediationCandidate => ({ resource: ec2('i-0a1e000000000001'), kind: 'gpu-instance', region: 'us-east-1', verdict: 'idle', idleSweeps: 3, idleSince: '2026-12-01T07:00:00.000Z', idleAction: 'stop', expectedIdle: false, gpuUtilization: 0, wastedPerHour: 98.32, ...over });
+  const on = { mode: 'on' as const, idleSweeps: 3 };
+
+  it('acts once per streak, at the Nth consecutive idle sweep, only on what is tagged, and says how to undo it', () => {
+    expect(planRemediation(candidate(), on)).toMatchObject({ action: 'stop-instance', dryRun: false, undo: 'aws ec2 start-instances --instance-ids i-0a1e000000000001 --region us-east-1', why: expect.stringContaining('idle in 3 consecutive sweeps since 2026-12-01T07:00:00.000Z') });
+    expect(planRemediation(candidate({ idleSweeps: 2 }), on)).toBeUndefined();
+    expect(planRemediation(candidate({ idleSweeps: 4 }), on)).toBeUndefined();
+    expect(planRemediation(candidate({ idleAction: null }), on)).toBeUndefined();
+    expect(planRemediation(candidate({ expectedIdle: true }), on)).toBeUndefined();
+    expect(planRemediation(candidate({ verdict: 'busy', idleSweeps: 0 }), on)).toBeUndefined();
+    expect(planRemediation(candidate(), { mode: 'off', idleSweeps: 3 })).toBeUndefined();
+    expect(planRemediation(candidate(), { mode: 'dry-run', idleSweeps: 3 })).toMatchObject({ action: 'stop-instance', dryRun: true });
+    expect(planRemediation(candidate({ kind: 'notebook', resource: 'arn:aws:sagemaker:us-east-1:111122223333:notebook-instance/research' }), on)).toMatchObject({ action: 'stop-notebook', undo: 'aws sagemaker start-notebook-instance --notebook-instance-name research --region us-east-1' });
+    // An endpoint is never deleted or reconfigured: it is notified, and the reason names the API's requirement.
+    expect(planRemediation(candidate({ kind: 'inference-endpoint', resource: 'arn:aws:sagemaker:us-east-1:111122223333:endpoint/e' }), on)).toMatchObject({ action: 'notify', undo: null, notifyOnly: expect.stringContaining('MinInstanceCount 0') });
+    expect(planRemediation(candidate({ idleAction: 'notify' }), on)).toMatchObject({ action: 'notify', notifyOnly: 'tagged idle-action=notify' });
+  });
+
+  it('counts consecutive idle sweeps, and a busy one starts over', () => {
+    let streak = nextIdleStreak(undefined, 'idle', 'w1');
+    expect(streak).toEqual({ idleSweeps: 1, idleSince: 'w1' });
+    streak = nextIdleStreak(streak, 'memory-held-idle', 'w2');
+    expect(streak).toEqual({ idleSweeps: 2, idleSince: 'w1' });
+    streak = nextIdleStreak(streak, 'busy', 'w3');
+    expect(streak).toEqual({ idleSweeps: 0, idleSince: null });
+    expect(nextIdleStreak(streak, 'idle', 'w4')).toEqual({ idleSweeps: 1, idleSince: 'w4' });
+  });
+
+  describe('in the sweep, against a table (dynalite)', () => {
+    let db: LocalDynamoDb;
+    beforeAll(async () => {
+      db = await startLocalDynamoDb();
+    });
+    afterAll(async () => db.close());
+    const inventory = readInventory(INVENTORY);
+    const metrics = readMetrics(METRICS);
+    const here = inventory.resources.filter((r) => r.account === '111122223333' && r.region === 'us-east-1');
+    const run = async (table: string, sweepId: string, settings: { mode: 'off' | 'dry-run' | 'on'; idleSweeps: number }, actions?: RemediationActions) => {
+      const { inventorySource } = await import('../../lambdas/gpu-sweep/discover');
+      return sweepTarget(
+        { account: '111122223333', region: 'us-east-1', sweepId, window: metrics.window, period: 60 },
+        { discovery: { discover: async () => here.map((r) => ({ ...r, foundBy: ['discovery' as const] })) }, inventory: inventorySource(db.documents, table), metrics: recordedMetricReader(metrics), store: createInventoryStore(db.documents, table), remediation: { settings, actions } },
+      );
+    };
+    const idleOne = async (table: string) => {
+      await db.createInventoryTable(table);
+      await run(table, 'sweep-0', { mode: 'off', idleSweeps: 3 });
+      const items = await scanTable(db.documents, table);
+      const idle = items.filter((i) => i.entity === ENTITY.utilization && i.verdict === 'idle').map((i) => String(i.resource));
+      await db.documents.send(new (await import('@aws-sdk/lib-dynamodb')).UpdateCommand({ TableName: table, Key: keys.resource(idle[0]), UpdateExpression: 'SET idleAction = :stop', ExpressionAttributeValues: { ':stop': 'stop' } }));
+      return { tagged: idle[0], others: idle.slice(1) };
+    };
+
+    it('stops the tagged idle instance at the third idle sweep, records who, what, why, when and the undo, and raises a finding to notify', async () => {
+      // sweep-0 found it idle before it was tagged: the streak counts it (one).
+      const { tagged } = await idleOne('remediate-on');
+      const stopped: string[] = [];
+      const actions: RemediationActions = { stopInstance: async (_r, id) => void stopped.push(id), stopNotebook: async () => undefined };
+      await run('remediate-on', 'sweep-1', on, actions);
+      expect(stopped).toEqual([]);
+      await run('remediate-on', 'sweep-2', on, actions);
+      expect(stopped).toEqual([tagged.split('/').pop()]);
+      // Only the tagged one, and only once per streak.
+      await run('remediate-on', 'sweep-3', on, actions);
+      expect(stopped).toHaveLength(1);
+      const items = await scanTable(db.documents, 'remediate-on');
+      const records = items.flatMap((i) => readRemediation(i) ?? []);
+      expect(records).toEqual([expect.objectContaining({ resource: tagged, action: 'stop-instance', dryRun: false, outcome: 'done', by: 'ai-visibility GPU sweep sweep-2', sweepId: 'sweep-2', at: metrics.window.end, undo: expect.stringContaining('aws ec2 start-instances'), why: expect.stringContaining('3 consecutive sweeps') })]);
+      const findings = items.filter((i) => i.entity === ENTITY.finding && i.rule === 'gpu-idle-remediation');
+      expect(findings).toHaveLength(1);
+      expect(String(findings[0].summary)).toMatch(/^Stopped gpu-instance .* Undo: aws ec2 start-instances/);
+    });
+
+    it('in dry run, records and notifies what it would do and calls nothing; a failed stop is recorded as failed', async () => {
+      const { tagged } = await idleOne('remediate-dry');
+      const calls: string[] = [];
+      const actions: RemediationActions = { stopInstance: async (_r, id) => void calls.push(id), stopNotebook: async () => undefined };
+      for (const id of ['sweep-1', 'sweep-2', 'sweep-3']) await run('remediate-dry', id, { mode: 'dry-run', idleSweeps: 3 }, actions);
+      // (sweep-0, sweep-1, sweep-2 make three: the dry run is recorded at sweep-2, once.)
+      expect(calls).toEqual([]);
+      const dry = (await scanTable(db.documents, 'remediate-dry')).flatMap((i) => readRemediation(i) ?? []);
+      expect(dry).toEqual([expect.objectContaining({ resource: tagged, dryRun: true, outcome: 'dry-run' })]);
+
+      await idleOne('remediate-fail');
+      const refusing: RemediationActions = { stopInstance: async () => Promise.reject(new Error('UnauthorizedOperation: not tagged')), stopNotebook: async () => undefined };
+      await run('remediate-fail', 'sweep-1', { mode: 'on', idleSweeps: 2 }, refusing);
+      const failed = (await scanTable(db.documents, 'remediate-fail')).flatMap((i) => readRemediation(i) ?? []);
+      expect(failed).toEqual([expect.objectContaining({ outcome: 'failed: UnauthorizedOperation: not tagged' })]);
+    });
   });
 });
 

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { SensitivityFrom } from '../../core/lineage';
 import { isConfidence, isFindingProducer, isSeverity, type FindingObservation, type FindingProducer, type PrincipalObservation, type ResourceIdentity, type ResourceObservation, type Signal } from '../../core/model';
 import { isVerdict, type LastSweep, type RecordedVerdict, type SweepWindow } from '../../core/utilization';
+import type { RemediationPlan } from '../../core/remediation';
 import { INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../table-schema';
 import { ENTITY, indexKeys, keys } from './keys';
 import { frameworks, isRecord, num, plain, signals, strings, textOr, textOrNull, type Item, type RawItem, type StoredValue } from './read';
@@ -114,6 +115,8 @@ function readLastSweep(v: unknown): LastSweep | undefined {
     wastedPerHour: num(v.wastedPerHour) ?? null,
     window: { start: textOr(w.start, ''), end: textOr(w.end, '') },
     sweepId: v.sweepId,
+    idleSweeps: num(v.idleSweeps) ?? 0,
+    idleSince: textOrNull(v.idleSince),
   };
 }
 
@@ -328,7 +331,8 @@ export function utilizationItem(r: RecordedVerdict, sweep: SweepPlace, expiresAt
 }
 
 /** The `lastSweep` attribute of a resource. */
-export const lastSweepOf = (r: RecordedVerdict, sweep: Pick<SweepPlace, 'sweepId' | 'window'>): LastSweep => ({
+export const lastSweepOf = (r: RecordedVerdict, sweep: Pick<SweepPlace, 'sweepId' | 'window'>, streak: { idleSweeps: number; idleSince: string | null } = { idleSweeps: 0, idleSince: null }): LastSweep => ({
+  ...streak,
   verdict: r.verdict,
   gpuUtilization: r.gpuUtilization,
   gpuMemoryUsedPct: r.gpuMemoryUsedPct,
@@ -412,5 +416,37 @@ export function controlsOf(item: RawItem | undefined): Controls {
     excluded: isTrue(item?.ignore) ? { by: textOr(by.by, 'unknown'), at: textOr(by.at, ''), eventId: textOr(by.eventId, '') } : null,
     expectedIdle: isTrue(item?.expectedIdle),
     idleAction: action === 'notify' || action === 'stop' ? action : null,
+  };
+}
+
+/** A remediation as recorded: what was done (or would be), who, why, when, how to undo it, and how it went. */
+export interface RemediationItem extends RemediationPlan {
+  readonly at: string;
+  readonly by: string;
+  readonly sweepId: string;
+  /** `done`, `dry-run`, `notified`, or `failed: <error>`. */
+  readonly outcome: string;
+}
+
+export function remediationItem(r: RemediationItem): Item {
+  return { ...keys.remediation(r.resource, r.at, r.sweepId), entity: ENTITY.remediation, ...r };
+}
+
+export function readRemediation(item: RawItem | undefined): RemediationItem | undefined {
+  if (!item || item.entity !== ENTITY.remediation || typeof item.resource !== 'string' || typeof item.action !== 'string') return undefined;
+  const action = item.action === 'stop-instance' || item.action === 'stop-notebook' ? item.action : 'notify';
+  return {
+    resource: item.resource,
+    kind: textOr(item.kind, 'unknown'),
+    region: textOr(item.region, ''),
+    action,
+    dryRun: item.dryRun === true,
+    why: textOr(item.why, ''),
+    undo: textOrNull(item.undo),
+    ...(typeof item.notifyOnly === 'string' ? { notifyOnly: item.notifyOnly } : {}),
+    at: textOr(item.at, ''),
+    by: textOr(item.by, ''),
+    sweepId: textOr(item.sweepId, ''),
+    outcome: textOr(item.outcome, ''),
   };
 }

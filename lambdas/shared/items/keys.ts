@@ -47,6 +47,7 @@ export const ENTITY = {
   notifyWindow: 'notify-window',
   principalTags: 'principal-tags',
   taggerState: 'tagger-state',
+  remediation: 'remediation',
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -102,6 +103,8 @@ export const keys = {
   lineageOut: (from: string, relation: string, to: string): Key => key(`${PREFIX.lineage}${from}`, `OUT#${relation}#${to}`),
   /** What the tagger wrote on a resource (or why it cannot), beside the resource's state. */
   taggerState: (resource: string): Key => key(`${PREFIX.resource}${resource}`, '#TAGGER'),
+  /** A remediation (or dry run) of an idle resource, in the resource's own partition. */
+  remediation: (resource: string, time: string, sweepId: string): Key => key(`${PREFIX.resource}${resource}`, `REMEDIATION#${time}#${sweepId}`),
   /** A resource's utilization as one sweep measured it, in the resource's own partition. */
   utilization: (resource: string, windowEnd: string, sweepId: string): Key => key(`${PREFIX.resource}${resource}`, `UTILIZATION#${windowEnd}#${sweepId}`),
 };
