@@ -111,7 +111,8 @@ export function localSweepHandler(options: { pairs: readonly string[]; tableName
     ...DEFAULT_SWEEP_ENVIRONMENT,
     ...(options.remediation ? { REMEDIATION_MODE: options.remediation.mode, REMEDIATION_IDLE_SWEEPS: String(options.remediation.idleSweeps) } : {}),
   };
-  const clients = { logLevel: options.logLevel ?? 'ERROR', ...options.clients };
+  // No tag lookups locally (no AWS): the events and the inventory file's tags decide.
+  const clients = { logLevel: options.logLevel ?? 'ERROR', tagLookup: null, ...options.clients };
   const control = createSweepControlHandler(env, clients);
   const target = createSweepTargetHandler(env, clients);
   return (event, context) => (event.step === 'target' ? target(event, context) : control(event, context));
@@ -150,7 +151,7 @@ export function localChangeFeed(db: LocalDynamoDb, tableName: string, logLevel =
   const stream = new LocalTableStream(db.endpoint, tableName);
   stream.attach(db.client);
   const bus = new LocalEventBus();
-  const handler: ChangeFeedHandler = createChangeFeedHandler({ ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: 'ai-visibility-local', TABLE_NAME: tableName }, { publisher: bus, store: createInventoryStore(db.documents, tableName), logLevel });
+  const handler: ChangeFeedHandler = createChangeFeedHandler({ ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: 'ai-visibility-local', TABLE_NAME: tableName }, { publisher: bus, store: createInventoryStore(db.documents, tableName), tagLookup: null, logLevel });
   return { stream, bus, handler, drain: () => stream.drain(handler), close: () => stream.close() };
 }
 

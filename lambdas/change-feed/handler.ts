@@ -20,7 +20,8 @@ import { defineHandler, type Handler } from '../shared/house-handler';
 import { CHANGE_FEED_ENVIRONMENT, type ChangeFeedEnvironment } from './environment';
 import { domainEventsOf, type ItemChange } from './domain-events';
 import { putEventsPublisher, type EventPublisher } from './publish';
-import { excludedFindings } from './exclusions';
+import { excludedFindings, type TagLookup } from './exclusions';
+import { cachedTagLookup, type TagLookupApis } from '../shared/tag-lookup';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../shared/dynamodb';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
@@ -32,9 +33,11 @@ export interface ChangeFeedClients {
   /** Where the events go. @default EventBridge PutEvents on EVENT_BUS_NAME */
   readonly publisher: EventPublisher;
   readonly eventbridge: EventBridgeClient;
-  /** Where the exclusions are read (resource and principal controls). @default the table TABLE_NAME */
-  readonly store: Pick<InventoryStore, 'getItems'>;
+  /** Where the exclusions are read (resource and principal controls) and tag lookups cached. @default the table TABLE_NAME */
+  readonly store: Pick<InventoryStore, 'getItems' | 'putItems'>;
   readonly dynamodb: DynamoDBClient;
+  /** Where tags are looked up; null: no lookups (the local replay). @default the Tagging API and IAM */
+  readonly tagLookup: TagLookupApis | null;
 }
 
 /** A stream record as an item change; undefined when it carries no images the feed can read. */
@@ -75,6 +78,7 @@ const feed = defineHandler({
   build({ env, logger, metrics }, clients: Partial<ChangeFeedClients>): ChangeFeedHandler {
     const publisher = clients.publisher ?? putEventsPublisher(clients.eventbridge ?? new EventBridgeClient({}), env.EVENT_BUS_NAME);
     const store = clients.store ?? createInventoryStore(documentClient(clients.dynamodb), env.TABLE_NAME);
+    const lookup: TagLookup | undefined = cachedTagLookup(clients.tagLookup, { store, now: Date.now, logger });
 
     return async (event) => {
       // Each record's events, in stream order, remembering which record they came from.
@@ -96,7 +100,7 @@ const feed = defineHandler({
       // Findings of what is excluded are not announced; if the exclusions cannot be read, the batch is retried.
       let excluded: Set<number>;
       try {
-        excluded = await excludedFindings(all, store);
+        excluded = await excludedFindings(all, store, lookup);
       } catch (error) {
         logger.error('exclusions not readable; the stream retries the batch', { error: String(error) });
         return { batchItemFailures: event.Records.length ? [{ itemIdentifier: event.Records[0].dynamodb?.SequenceNumber ?? '' }] : [] };

@@ -13,6 +13,7 @@ import type { InventoryStore } from '../shared/inventory-store';
 import type { Discovery, InventorySource } from './discover';
 import { GPU_SWEEP_ENVIRONMENT, sweepSettings } from './environment';
 import type { MetricReader } from './metrics';
+import type { TagLookupApis } from '../shared/tag-lookup';
 import { plan, summarize, type FailedTarget, type Plan, type PlanInput, type RemediationActions, type SweepSummary, type TargetResult } from './sweep';
 
 export type SweepEvent =
@@ -29,6 +30,8 @@ export interface SweepClients {
   readonly dynamodb: DynamoDBClient;
   /** Per account-region discovery and metrics (the target function: the AWS APIs of the target's region, own account only). */
   readonly forTarget: (account: string, region: string) => TargetApis;
+  /** Where control tags are looked up; null: no lookups (the local run). @default the Tagging API */
+  readonly tagLookup: TagLookupApis | null;
   /** The inventory's GPU instances (the target function: the table's byAccount index). */
   readonly inventory: InventorySource;
   /** Where the summary goes. @default EventBridge PutEvents on SUMMARY_EVENT_BUS */

@@ -13,7 +13,8 @@ import type { FindingObservation } from '../core/model';
 import { SWEEP_DEFAULTS } from '../core/defaults';
 import type { RecordedVerdict, SweepWindow } from '../core/utilization';
 import { orderKey, type InventoryStore } from '../shared/inventory-store';
-import { controlsOf, findingItem, keys, keyString, lastSweepOf, readResource, remediationItem, sweptResourceFill, utilizationItem, type RemediationItem, type ResourceItem } from '../shared/items';
+import { controlsOf, findingItem, keys, keyString, lastSweepOf, readResource, remediationItem, sweptResourceFill, utilizationItem, type LookedUpTags, type RemediationItem, type ResourceItem } from '../shared/items';
+import type { LookupRequest } from '../shared/tag-lookup';
 import { nextIdleStreak, planRemediation, REMEDIATION_DEFAULTS, type RemediationSettings } from '../core/remediation';
 import { pool } from '../shared/pool';
 import { acceleratorsOf } from './catalog';
@@ -80,6 +81,8 @@ export interface TargetDependencies {
   readonly prices?: Readonly<Record<string, number>>;
   /** Days a utilization record is kept. @default 90 */
   readonly historyDays?: number;
+  /** Tags looked up for what the events never tagged (expected-idle, idle-action set before the deploy). @default none */
+  readonly tagLookup?: (request: LookupRequest) => Promise<Map<string, LookedUpTags>>;
   /** The opt-in remediation of idle accelerators (core/remediation.ts). @default off */
   readonly remediation?: { readonly settings: RemediationSettings; readonly actions?: RemediationActions };
 }
@@ -97,14 +100,14 @@ type Streak = { idleSweeps: number; idleSince: string | null };
  * run, notify), recorded with who, what, why, when and how to undo it, and a finding so it is
  * notified like any other.
  */
-async function remediate(verdicts: readonly RecordedVerdict[], stored: Stored, streaks: ReadonlyMap<string, Streak>, sweep: { sweepId: string; window: SweepWindow; account: string; region: string }, deps: TargetDependencies): Promise<{ items: RemediationItem[]; findings: FindingObservation[] }> {
+async function remediate(verdicts: readonly RecordedVerdict[], stored: Stored, looked: ReadonlyMap<string, LookedUpTags>, streaks: ReadonlyMap<string, Streak>, sweep: { sweepId: string; window: SweepWindow; account: string; region: string }, deps: TargetDependencies): Promise<{ items: RemediationItem[]; findings: FindingObservation[] }> {
   const settings = deps.remediation?.settings ?? REMEDIATION_DEFAULTS;
   const items: RemediationItem[] = [];
   const findings: FindingObservation[] = [];
   if (settings.mode === 'off') return { items, findings };
   for (const r of verdicts) {
     const streak = streaks.get(r.resource) ?? { idleSweeps: 0, idleSince: null };
-    const controls = controlsOf(stored.get(r.resource)?.configuration);
+    const controls = controlsOf(stored.get(r.resource)?.configuration, looked.get(r.resource));
     const plan = planRemediation({ resource: r.resource, kind: r.kind, region: sweep.region, verdict: r.verdict, ...streak, idleAction: controls.idleAction, expectedIdle: Boolean(r.expectedIdle), gpuUtilization: r.gpuUtilization, wastedPerHour: r.wastedPerHour }, settings);
     if (!plan || controls.excluded) continue;
     let outcome = plan.dryRun ? 'dry-run' : plan.action === 'notify' ? 'notified' : 'done';
@@ -223,9 +226,9 @@ function judgeTarget(t: SweepTarget, queries: readonly PlannedQuery[], fetched: 
 const IDLE: ReadonlySet<Verdict> = new Set<Verdict>(['idle', 'memory-held-idle']);
 
 /** An idle verdict on a resource tagged `ai-visibility:expected-idle=true` is expected: it raises no finding. */
-function expectedIdleOf(r: RecordedVerdict, stored: Stored): RecordedVerdict {
+function expectedIdleOf(r: RecordedVerdict, stored: Stored, looked: ReadonlyMap<string, LookedUpTags>): RecordedVerdict {
   const item = stored.get(r.resource);
-  if (!IDLE.has(r.verdict) || !item || !controlsOf(item.configuration).expectedIdle) return r;
+  if (!IDLE.has(r.verdict) || !controlsOf(item?.configuration, looked.get(r.resource)).expectedIdle) return r;
   return { ...r, expectedIdle: true, evidence: [...r.evidence, 'expected idle: tagged ai-visibility:expected-idle=true'] };
 }
 
@@ -281,9 +284,10 @@ export async function sweepTarget(input: Plan['targets'][number], deps: TargetDe
   const { targets, stored } = await targetsOf(account, region, deps);
   const queries = planQueries(targets, period);
   const fetched = await fetchMetrics(deps.metrics, queries, window, period);
-  const verdicts = targets.map((t) => expectedIdleOf(judgeTarget(t, queries, fetched, deps.thresholds ?? DEFAULT_THRESHOLDS, deps.prices), stored));
+  const looked = deps.tagLookup ? await deps.tagLookup({ resources: targets.map((t) => ({ arn: t.arn, region })) }) : new Map<string, LookedUpTags>();
+  const verdicts = targets.map((t) => expectedIdleOf(judgeTarget(t, queries, fetched, deps.thresholds ?? DEFAULT_THRESHOLDS, deps.prices), stored, looked));
   const streaks = new Map(verdicts.map((r) => [r.resource, nextIdleStreak(stored.get(r.resource)?.lastSweep, r.verdict, window.start)] as const));
-  const remediation = await remediate(verdicts, stored, streaks, sweep, deps);
+  const remediation = await remediate(verdicts, stored, looked, streaks, sweep, deps);
   const findings = [...verdictFindings(verdicts, stored, sweep), ...remediation.findings];
   await record(verdicts, findings, sweep, deps, streaks, remediation.items);
 

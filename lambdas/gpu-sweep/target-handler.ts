@@ -9,6 +9,7 @@ import { documentClient } from '../shared/dynamodb';
 import { defineHandler, type Handler } from '../shared/house-handler';
 import { createInventoryStore } from '../shared/inventory-store';
 import { regionalApis } from './aws-apis';
+import { cachedTagLookup } from '../shared/tag-lookup';
 import { inventorySource } from './discover';
 import { GPU_SWEEP_ENVIRONMENT, sweepSettings } from './environment';
 import type { SweepClients, SweepEvent, TargetApis } from './handler';
@@ -33,6 +34,8 @@ const target = defineHandler({
     const documents = documentClient(clients.dynamodb);
     const store = clients.store ?? createInventoryStore(documents, env.TABLE_NAME);
     const inventory = clients.inventory ?? inventorySource(documents, env.TABLE_NAME);
+    // Control tags set before the deploy (expected-idle, idle-action): looked up, cached in the table.
+    const tagLookup = cachedTagLookup(clients.tagLookup, { store, now: Date.now, logger });
     let ownAccount: string | undefined;
     const regional = new Map<string, TargetApis>();
     const forTarget =
@@ -53,7 +56,7 @@ const target = defineHandler({
       const { account, region } = event.target;
       try {
         const apis = forTarget(account, region);
-        const result = await sweepTarget(event.target, { ...apis, inventory, store, thresholds: settings.thresholds, prices: settings.prices, remediation: { settings: settings.remediation, actions: apis.remediation } });
+        const result = await sweepTarget(event.target, { ...apis, inventory, store, thresholds: settings.thresholds, prices: settings.prices, tagLookup, remediation: { settings: settings.remediation, actions: apis.remediation } });
         logger.info('account-region swept', { ...result });
         metrics.addMetric('SweepResourcesJudged', MetricUnit.Count, result.resources);
         metrics.addMetric('GetMetricDataRequests', MetricUnit.Count, result.getMetricDataRequests);

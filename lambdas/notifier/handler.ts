@@ -15,7 +15,7 @@ import { taggedPrincipalOf } from '../core/arn';
 import { documentClient } from '../shared/dynamodb';
 import { defineHandler, type Handler } from '../shared/house-handler';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
-import { keys, keyString, ownerTagsOf, readResource } from '../shared/items';
+import { keys, keyString, ownerTagsOf, readFreshLookup, readResource, withLookedUpTags, type Key, type LookedUpTags } from '../shared/items';
 import { dynamoDedupWindows, type DedupWindows } from './dedup';
 import { NOTIFIER_ENVIRONMENT } from './environment';
 
@@ -88,12 +88,19 @@ const notifier = defineHandler({
             continue;
           }
           // The owner: the resource's tag, else the principal's (its owner item), else the account's.
+          // With the tags the change feed looked up (cached) under what the events showed.
           const resourceKey = keys.resource(f.resource);
           const tagged = f.principal ? taggedPrincipalOf(f.principal) : undefined;
           const principalKey = tagged ? keys.principalTags(tagged) : undefined;
-          const items = await store.getItems(principalKey ? [resourceKey, principalKey] : [resourceKey]);
-          const resource = items.get(keyString(resourceKey));
-          const principal = principalKey ? ownerTagsOf(items.get(keyString(principalKey)), env.OWNER_TAG_KEY) : undefined;
+          const lookupKeys = [keys.lookup('resource-tags', f.resource), ...(tagged ? [keys.lookup('principal-tags', tagged)] : [])];
+          const items = await store.getItems([resourceKey, ...(principalKey ? [principalKey] : []), ...lookupKeys]);
+          const looked = (k: Key) => {
+            const fresh = readFreshLookup(items.get(keyString(k)), now());
+            const v = fresh?.value as LookedUpTags | undefined;
+            return v && typeof v.at === 'string' && typeof v.tags === 'object' ? v : undefined;
+          };
+          const resource = withLookedUpTags(items.get(keyString(resourceKey)), looked(lookupKeys[0]));
+          const principal = principalKey ? ownerTagsOf(withLookedUpTags(items.get(keyString(principalKey)), tagged ? looked(keys.lookup('principal-tags', tagged)) : undefined), env.OWNER_TAG_KEY) : undefined;
           const owner = ownerOf({ resource: ownerTagsOf(resource, env.OWNER_TAG_KEY), principal }, f.account, accountOwners, env.OWNER_TAG_KEY);
           await publish(renderFinding(f, { owner, kind: readResource(resource)?.kind ?? null, repeatsSince: decision.repeatsSince }));
           await windows.markSent(dedupKey, f.findingId);

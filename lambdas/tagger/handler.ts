@@ -17,7 +17,8 @@ import { planTags, tagBatches, type TagPlan, type TaggingSettings } from '../cor
 import { documentClient } from '../shared/dynamodb';
 import { defineHandler, type Handler } from '../shared/house-handler';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
-import { keys, keyString, readResource, readTaggerState, taggableOf, taggerStateItem, type Item } from '../shared/items';
+import { keys, keyString, readResource, readTaggerState, taggableOf, taggerStateItem, type Item, type LookedUpTags } from '../shared/items';
+import { cachedTagLookup, type LookupRequest, type TagLookupApis } from '../shared/tag-lookup';
 import { pool } from '../shared/pool';
 import { TAGGER_ENVIRONMENT } from './environment';
 import { awsTagWriter, defaultTagClients, writeWithRetries, type RetryOptions, type TagFailure, type TagWriter } from './writers';
@@ -28,6 +29,8 @@ export interface TaggerClients {
   readonly writer: TagWriter;
   readonly retry: RetryOptions;
   readonly now: () => number;
+  /** Where the resources' tags are read; null: not (tests). @default the Tagging API's GetResources */
+  readonly tagLookup: TagLookupApis | null;
 }
 
 export type TaggerHandler = Handler<SQSEvent, SQSBatchResponse>;
@@ -49,15 +52,22 @@ export interface TaggingDependencies {
   readonly settings: TaggingSettings;
   readonly retry?: RetryOptions;
   readonly now: () => number;
+  /** The resources' current tags (cached): values already right are not rewritten, and an ignore tag set before the deploy counts. @default none */
+  readonly tagLookup?: (request: LookupRequest) => Promise<Map<string, LookedUpTags>>;
 }
 
 /** Plan, write and record the tags of some resources. */
 export async function tagResources(arns: readonly string[], deps: TaggingDependencies): Promise<TaggingOutcome> {
   const items = await deps.store.getItems(arns.flatMap((arn) => [keys.resource(arn), keys.taggerState(arn)]));
   const states = new Map(arns.map((arn) => [arn, readTaggerState(items.get(keyString(keys.taggerState(arn))))]));
-  const plans: TagPlan[] = arns.map((arn) => {
+  const resources = new Map(arns.flatMap((arn) => {
     const r = readResource(items.get(keyString(keys.resource(arn))));
-    return r ? planTags(taggableOf(r), states.get(arn), deps.settings) : { arn, action: 'skip', reason: 'not in the inventory' };
+    return r ? [[arn, r] as const] : [];
+  }));
+  const looked = deps.tagLookup ? await deps.tagLookup({ resources: [...resources.values()].map((r) => ({ arn: r.arn, region: r.region })) }) : new Map<string, LookedUpTags>();
+  const plans: TagPlan[] = arns.map((arn) => {
+    const r = resources.get(arn);
+    return r ? planTags(taggableOf(r, looked.get(arn)), states.get(arn), deps.settings) : { arn, action: 'skip', reason: 'not in the inventory' };
   });
   const tagged = new Map<string, Readonly<Record<string, string>>>();
   const refused = new Map<string, TagFailure>();
@@ -109,6 +119,7 @@ const tagger = defineHandler({
     const exclude = JSON.parse(env.EXCLUDE_KINDS) as unknown;
     const settings: TaggingSettings = { prefix: env.TAG_PREFIX, exclude: Array.isArray(exclude) ? exclude.filter((k): k is string => typeof k === 'string') : [], account: env.ACCOUNT_ID };
     const now = clients.now ?? Date.now;
+    const tagLookup = cachedTagLookup(clients.tagLookup, { store, now, logger });
 
     return async (event) => {
       const messagesOf = new Map<string, string[]>();
@@ -123,7 +134,7 @@ const tagger = defineHandler({
       const arns = [...messagesOf.keys()];
       let outcome: TaggingOutcome;
       try {
-        outcome = await tagResources(arns, { store, writer, settings, retry: clients.retry, now });
+        outcome = await tagResources(arns, { store, writer, settings, retry: clients.retry, now, tagLookup });
       } catch (error) {
         logger.error('tagging failed; the batch comes back', { error: String(error) });
         return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };

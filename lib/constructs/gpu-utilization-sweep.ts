@@ -134,6 +134,8 @@ export class GpuUtilizationSweep extends Construct {
           'sagemaker:ListNotebookInstances',
           'bedrock:ListProvisionedModelThroughputs',
           'cloudwatch:GetMetricData',
+          // Control tags set before the deploy (expected-idle, idle-action), read-only.
+          'tag:GetResources',
         ],
         resources: ['*'],
       }),
@@ -160,7 +162,7 @@ export class GpuUtilizationSweep extends Construct {
     }
     Validations.of(this.targetFunction.role!).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ec2:DescribeInstances, the SageMaker and Bedrock List* calls and cloudwatch:GetMetricData support no resource-level permissions; all are read-only. The X-Ray write actions neither.',
+      reason: 'ec2:DescribeInstances, the SageMaker and Bedrock List* calls, cloudwatch:GetMetricData and tag:GetResources support no resource-level permissions; all are read-only. The X-Ray write actions neither.',
     });
     for (const type of ['endpoint', 'endpoint-config', 'training-job']) {
       Validations.of(this.targetFunction.role!).acknowledge({

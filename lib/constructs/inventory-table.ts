@@ -80,10 +80,19 @@ export class AiInventoryTable extends Construct {
     });
   }
 
-  /** Reading items by key (GetItem, BatchGetItem) on the table only: the change feed's exclusions. */
-  grantItemRead(grantee: iam.IGrantable): void {
+  /**
+   * Reading items by key, and writing only cached lookups: puts are limited to partition keys
+   * under `LOOKUP#` (dynamodb:LeadingKeys), so the change feed cannot change the inventory it reads.
+   */
+  grantItemReadAndLookupCache(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resourceArns: [this.table.tableArn] });
-    this.grantKeyViaDynamoDb(grantee, ['kms:Decrypt', 'kms:DescribeKey']);
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LOOKUP#*'] } },
+    });
+    this.grantKeyViaDynamoDb(grantee, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']);
   }
 
   /** Reading the watched principals from the byKind index. */

@@ -79,6 +79,8 @@ export class ResourceTagger extends Construct {
       statements: [
         // The Tagging API calls the service's own action for each ARN: both are needed.
         new iam.PolicyStatement({ sid: 'TaggingApi', actions: ['tag:TagResources'], resources: ['*'], conditions: onlyOurKeys }),
+        // The resources' current tags (a value already right is not rewritten; ignore set before the deploy counts).
+        new iam.PolicyStatement({ sid: 'TagLookups', actions: ['tag:GetResources'], resources: ['*'] }),
         new iam.PolicyStatement({ sid: 'Ec2Instances', actions: ['ec2:CreateTags'], resources: [inAccount('ec2', 'instance/*')], conditions: onlyOurKeys }),
         new iam.PolicyStatement({ sid: 'SageMaker', actions: ['sagemaker:AddTags'], resources: [inAccount('sagemaker', '*')], conditions: onlyOurKeys }),
         new iam.PolicyStatement({ sid: 'BedrockAndAgents', actions: ['bedrock:TagResource'], resources: [inAccount('bedrock', '*')], conditions: onlyOurKeys }),
@@ -95,7 +97,7 @@ export class ResourceTagger extends Construct {
     });
     Validations.of(policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'tag:TagResources supports no resource-level permissions (Service Authorization Reference, Resource Groups Tagging API); it is limited to keys under the prefix, and each ARN also needs the service\'s own tagging action, scoped below.',
+      reason: 'tag:TagResources and tag:GetResources support no resource-level permissions (Service Authorization Reference, Resource Groups Tagging API); TagResources is limited to keys under the prefix, and each ARN also needs the service\'s own tagging action, scoped below; GetResources only reads tags.',
     });
     for (const [service, resource] of [['ec2', 'instance/*'], ['sagemaker', '*'], ['bedrock', '*'], ['bedrock-agentcore', '*']] as const) {
       Validations.of(policy).acknowledge({

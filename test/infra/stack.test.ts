@@ -327,8 +327,11 @@ describe('change feed', () => {
     const statements = (named('AWS::IAM::Policy', 'ChangeFeedFunctionRole').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement;
     const byAction = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => s.Resource);
     expect(byAction('events:PutEvents')).toEqual([{ 'Fn::GetAtt': [bus, 'Arn'] }]);
-    expect(byAction('dynamodb:PutItem')).toEqual([]);
-    for (const s of statements) for (const action of [s.Action].flat()) expect(action).not.toMatch(/^dynamodb:(Put|Update|Delete|BatchWrite)/);
+    // It reads the controls of findings and caches tag lookups: it may put only under LOOKUP#, and never update or delete.
+    for (const s of statements.filter((x) => [x.Action].flat().some((a) => /^dynamodb:(Put|BatchWrite)/.test(a)))) expect((s as { Condition?: unknown }).Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LOOKUP#*'] } });
+    for (const s of statements) for (const action of [s.Action].flat()) expect(action).not.toMatch(/^dynamodb:(Update|Delete)/);
+    const lookups = (named('AWS::IAM::Policy', 'ChangeFeedTagLookups').Properties.PolicyDocument as { Statement: Array<{ Action: string | string[] }> }).Statement.flatMap((st) => [st.Action].flat());
+    expect(lookups.sort()).toEqual(['iam:ListRoleTags', 'iam:ListUserTags', 'tag:GetResources']);
   });
 });
 
@@ -424,7 +427,7 @@ describe('GPU utilization sweep', () => {
   it('sweeps with one function and plans and summarizes with another: each may do only its part', () => {
     const statementsOf = (fragment: string) => (named('AWS::IAM::Policy', fragment).Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement;
     const target = statementsOf('GpuSweepTargetFunctionRole');
-    for (const a of target.flatMap((st) => [st.Action].flat())) expect(a).toMatch(/^(ec2:Describe|sagemaker:(List|Describe)|bedrock:List|cloudwatch:GetMetricData|dynamodb:|kms:|logs:|xray:Put)/);
+    for (const a of target.flatMap((st) => [st.Action].flat())) expect(a).toMatch(/^(ec2:Describe|sagemaker:(List|Describe)|bedrock:List|cloudwatch:GetMetricData|tag:GetResources|dynamodb:|kms:|logs:|xray:Put)/);
     const control = statementsOf('GpuSweepFunctionRole');
     for (const a of control.flatMap((st) => [st.Action].flat())) expect(a).toMatch(/^(events:PutEvents|logs:|xray:Put)/);
     const putEvents = control.filter((st) => [st.Action].flat().includes('events:PutEvents')).map((st) => st.Resource);
@@ -601,10 +604,12 @@ describe('the tagger (on by default)', () => {
     expect(matches({ source: 'ai-visibility', 'detail-type': 'Resource Changed', detail: {} })).toBe(true);
     expect(matches({ source: 'ai-visibility', 'detail-type': 'Finding Recorded', detail: {} })).toBe(false);
     const statements = policyOf(template)!.Properties.PolicyDocument.Statement;
-    for (const st of statements.filter((x) => x.Sid !== 'S3Buckets')) expect([st.Sid, st.Condition]).toEqual([st.Sid, { 'ForAllValues:StringLike': { 'aws:TagKeys': ['ai-visibility:*'] } }]);
+    // Every write is limited to keys under the prefix; the one read (GetResources) writes nothing.
+    for (const st of statements.filter((x) => x.Sid !== 'S3Buckets' && x.Sid !== 'TagLookups')) expect([st.Sid, st.Condition]).toEqual([st.Sid, { 'ForAllValues:StringLike': { 'aws:TagKeys': ['ai-visibility:*'] } }]);
+    expect(statements.find((x) => x.Sid === 'TagLookups')!.Action).toBe('tag:GetResources');
     expect(statements.find((x) => x.Sid === 'S3Buckets')!.Condition).toEqual({ StringEquals: { 'aws:ResourceAccount': { Ref: 'AWS::AccountId' } } });
     for (const st of statements.filter((x) => x.Resource !== '*' && x.Sid !== 'S3Buckets')) expect(JSON.stringify(st.Resource)).toContain('{"Ref":"AWS::AccountId"}');
-    expect(statements.filter((x) => x.Resource === '*').map((x) => x.Action)).toEqual(['tag:TagResources']);
+    expect(statements.filter((x) => x.Resource === '*').map((x) => x.Action)).toEqual(['tag:TagResources', 'tag:GetResources']);
     // A prefix of one's own reaches the condition and the function.
     const custom = synth({ tagging: { enabled: true, prefix: 'acme:ai:', exclude: ['gpu-instance'] } });
     expect(JSON.stringify(policyOf(custom))).toContain('"acme:ai:*"');

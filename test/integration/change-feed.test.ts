@@ -40,6 +40,10 @@ beforeAll(async () => {
     EVENT_BUS_NAME: BUS,
     TABLE_NAME: EXCLUSIONS_TABLE,
     AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+    // Tag lookups (Tagging API, IAM) have no local server: they fail at once, and the events alone decide.
+    AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: 'http://127.0.0.1:9',
+    AWS_ENDPOINT_URL_IAM: 'http://127.0.0.1:9',
+    AWS_MAX_ATTEMPTS: '1',
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',

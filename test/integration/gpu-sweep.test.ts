@@ -469,4 +469,31 @@ describe('the inventory joins the sweep', () => {
     expect(findings.map((f) => f.pk)).not.toContain(keys.resource(expected).pk);
     expect(findings).toHaveLength(idleFindings - 1);
   });
+
+  it('counts expected-idle tagged before the deploy, as the Tagging API lookup reads it', async () => {
+    await db.createInventoryTable('sweep-expected-idle-lookup');
+    const inventory = readInventory(INVENTORY);
+    const metrics = readMetrics(METRICS);
+    const here = inventory.resources.filter((r) => r.account === '111122223333' && r.region === 'us-east-1');
+    const idleOne = here.find((r) => (r as { phase?: string }).phase === 'idle')!;
+    const { inventorySource } = await import('../../lambdas/gpu-sweep/discover');
+    const asked: string[] = [];
+    await sweepTarget(
+      { account: '111122223333', region: 'us-east-1', sweepId: 'lookup', window: metrics.window, period: 60 },
+      {
+        discovery: { discover: async () => here.map((r) => ({ ...r, foundBy: ['discovery' as const] })) },
+        inventory: inventorySource(db.documents, 'sweep-expected-idle-lookup'),
+        metrics: recordedMetricReader(metrics),
+        store: createInventoryStore(db.documents, 'sweep-expected-idle-lookup'),
+        tagLookup: async (request) => {
+          asked.push(...(request.resources ?? []).map((r) => r.arn));
+          return new Map([[idleOne.arn, { tags: { 'ai-visibility:expected-idle': 'true' }, at: '2026-01-01T00:00:00.000Z' }]]);
+        },
+      },
+    );
+    expect(asked).toContain(idleOne.arn);
+    const items = await scanTable(db.documents, 'sweep-expected-idle-lookup');
+    expect(items.find((i) => i.entity === ENTITY.utilization && i.resource === idleOne.arn)).toMatchObject({ verdict: 'idle', expectedIdle: true });
+    expect(items.filter((i) => i.entity === ENTITY.finding && i.pk === keys.resource(idleOne.arn).pk)).toEqual([]);
+  });
 });

@@ -282,7 +282,7 @@ describe('the tagger against the replay table', () => {
       calls.push(b);
       return new Map();
     };
-    const handler = createTaggerHandler(env, { dynamodb: db.client, writer, now: () => NOW, logLevel: 'SILENT' });
+    const handler = createTaggerHandler(env, { dynamodb: db.client, writer, tagLookup: null, now: () => NOW, logLevel: 'SILENT' });
     const arns = resources.map((r) => r.arn);
     expect(await handler(sqs(arns), context)).toEqual({ batchItemFailures: [] });
     const taggable = resources.filter((r) => planTags(taggableOf(r), undefined, SETTINGS).action === 'set');
@@ -321,7 +321,7 @@ describe('the tagger against the replay table', () => {
     expect(n).toBeGreaterThanOrEqual(3);
     const state = readTaggerState((await store.getItems([keys.taggerState(b)])).get(keyString(keys.taggerState(b))));
     expect(state).toMatchObject({ lastError: 'AccessDeniedException: no', applied: {} });
-    const handler = createTaggerHandler(env, { dynamodb: db.client, writer, retry: { ...noSleep, attempts: 2 }, now: () => NOW, logLevel: 'SILENT' });
+    const handler = createTaggerHandler(env, { dynamodb: db.client, writer, tagLookup: null, retry: { ...noSleep, attempts: 2 }, now: () => NOW, logLevel: 'SILENT' });
     expect(await handler(sqs([a, b]), context)).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
   });
 });

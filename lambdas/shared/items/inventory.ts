@@ -8,6 +8,7 @@ import type { SensitivityFrom } from '../../core/lineage';
 import { isConfidence, isFindingProducer, isSeverity, type FindingObservation, type FindingProducer, type PrincipalObservation, type ResourceIdentity, type ResourceObservation, type Signal } from '../../core/model';
 import { isVerdict, type LastSweep, type RecordedVerdict, type SweepWindow } from '../../core/utilization';
 import type { RemediationPlan } from '../../core/remediation';
+import { CONTROL_TAGS } from '../../core/constants';
 import { INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../table-schema';
 import { ENTITY, indexKeys, keys } from './keys';
 import { frameworks, isRecord, num, plain, signals, strings, textOr, textOrNull, type Item, type RawItem, type StoredValue } from './read';
@@ -408,13 +409,38 @@ export interface Controls {
 
 const isTrue = (v: unknown) => typeof v === 'string' && v.trim().toLowerCase() === 'true';
 
-/** The controls an item (a resource's state, a principal's tags item) records. */
-export function controlsOf(item: RawItem | undefined): Controls {
-  const by = isRecord(item?.ignoreSetBy) ? item.ignoreSetBy : {};
-  const action = typeof item?.idleAction === 'string' ? item.idleAction.trim().toLowerCase() : '';
+/** Tags a lookup read (Tagging API GetResources, IAM ListRoleTags), and when. */
+export interface LookedUpTags {
+  readonly tags: Readonly<Record<string, string>>;
+  readonly at: string;
+}
+
+/**
+ * An item's control attributes with a lookup's tags under them: for each control, the newer of
+ * the last tag event that set it (its `<attribute>@` version) and the lookup wins, so a tag set
+ * before the deploy counts, and a later tag call overrides it.
+ */
+export function withLookedUpTags(item: RawItem | undefined, lookup: LookedUpTags | undefined): RawItem | undefined {
+  if (!lookup) return item;
+  const out: Record<string, unknown> = { ...(item ?? {}) };
+  for (const { key, attribute } of CONTROL_TAGS) {
+    const version = typeof item?.[`${attribute}@`] === 'string' ? String(item[`${attribute}@`]).split('#')[0] : undefined;
+    if (version !== undefined && item?.[attribute] !== undefined && version >= lookup.at) continue;
+    const value = Object.hasOwn(lookup.tags, key) ? lookup.tags[key] : '';
+    out[attribute] = value;
+    if (attribute === 'ignore') out.ignoreSetBy = { by: 'tag lookup', at: lookup.at, eventId: '', value };
+  }
+  return out;
+}
+
+/** The controls an item (a resource's state, a principal's tags item) records, with a lookup's tags under them. */
+export function controlsOf(item: RawItem | undefined, lookup?: LookedUpTags): Controls {
+  const merged = withLookedUpTags(item, lookup);
+  const by = isRecord(merged?.ignoreSetBy) ? merged.ignoreSetBy : {};
+  const action = typeof merged?.idleAction === 'string' ? merged.idleAction.trim().toLowerCase() : '';
   return {
-    excluded: isTrue(item?.ignore) ? { by: textOr(by.by, 'unknown'), at: textOr(by.at, ''), eventId: textOr(by.eventId, '') } : null,
-    expectedIdle: isTrue(item?.expectedIdle),
+    excluded: isTrue(merged?.ignore) ? { by: textOr(by.by, 'unknown'), at: textOr(by.at, ''), eventId: textOr(by.eventId, '') } : null,
+    expectedIdle: isTrue(merged?.expectedIdle),
     idleAction: action === 'notify' || action === 'stop' ? action : null,
   };
 }

@@ -110,7 +110,7 @@ export const keys = {
 };
 
 /** What a cached lookup holds. */
-export type LookupKind = 'function-role' | 'bucket-tags';
+export type LookupKind = 'function-role' | 'bucket-tags' | 'resource-tags' | 'principal-tags';
 
 /** Sort-key ranges within one partition. */
 export const RANGES = {

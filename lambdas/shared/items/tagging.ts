@@ -6,7 +6,7 @@
 import type { TaggableResource, TaggerState } from '../../core/tagging';
 import { ENTITY, keys } from './keys';
 import { isRecord, stringRecord, type Item, type RawItem } from './read';
-import { controlsOf, type ResourceItem } from './inventory';
+import { controlsOf, type LookedUpTags, type ResourceItem } from './inventory';
 
 export interface TaggerStateItem extends TaggerState {
   readonly arn: string;
@@ -38,8 +38,8 @@ export function readTaggerState(item: RawItem | undefined): TaggerStateItem | un
   };
 }
 
-/** What the tagger reads of an inventory resource. */
-export function taggableOf(r: ResourceItem): TaggableResource {
+/** What the tagger reads of an inventory resource, with the tags a lookup found on it. */
+export function taggableOf(r: ResourceItem, lookup?: LookedUpTags): TaggableResource {
   const createdByAgent = r.configuration.createdByAgent;
   return {
     arn: r.arn,
@@ -51,7 +51,7 @@ export function taggableOf(r: ResourceItem): TaggableResource {
     sensitivity: r.sensitivity,
     gpuVerdict: r.lastSweep?.verdict ?? null,
     createdByAgent: typeof createdByAgent === 'string' ? createdByAgent : null,
-    tags: r.tags ?? null,
-    excluded: controlsOf(r.configuration).excluded !== null,
+    tags: lookup ? { ...lookup.tags, ...(r.tags ?? {}) } : (r.tags ?? null),
+    excluded: controlsOf(r.configuration, lookup).excluded !== null,
   };
 }

@@ -1,0 +1,137 @@
+/**
+ * Cached tag lookups: the tags of resources and principals tagged before the deploy (or whose
+ * tag calls were never captured), so the controls (ignore, owner, expected-idle, idle-action)
+ * count for them too. Resources through the Resource Groups Tagging API `GetResources`
+ * (`ResourceARNList`: at most 100 ARNs a call, one region; it does not cover IAM), roles and
+ * users through IAM `ListRoleTags`/`ListUserTags` (paginated with `Marker`). Each answer is kept
+ * as a lookup item for six hours (a failed one for one hour), so a burst of findings costs one
+ * call. `items/inventory.ts` `withLookedUpTags` puts the answer under what the events showed:
+ * the newer wins.
+ */
+import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { IAMClient, ListRoleTagsCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
+import { keys, keyString, lookupItem, readFreshLookup, type LookedUpTags, type LookupKind } from './items';
+import type { InventoryStore } from './inventory-store';
+
+export const TAG_LOOKUP_TTL_SECONDS = 6 * 3600;
+export const FAILED_LOOKUP_TTL_SECONDS = 3600;
+/** GetResources takes at most 100 ARNs (API reference, ResourceARNList). */
+export const GET_RESOURCES_BATCH = 100;
+
+export interface TagLookupApis {
+  /** The tags of each ARN (of one region); an ARN with none may be missing. */
+  resourceTags(region: string, arns: readonly string[]): Promise<Map<string, Record<string, string>>>;
+  /** The tags of an IAM role or user (canonical ARN). */
+  principalTags(arn: string): Promise<Record<string, string>>;
+}
+
+export interface LookupRequest {
+  readonly resources?: ReadonlyArray<{ readonly arn: string; readonly region: string }>;
+  readonly principals?: readonly string[];
+}
+
+type Cached = LookedUpTags | { readonly problem: string; readonly at: string };
+
+const isTags = (v: unknown): v is LookedUpTags => typeof v === 'object' && v !== null && typeof (v as LookedUpTags).at === 'string' && typeof (v as LookedUpTags).tags === 'object';
+
+/**
+ * The tags of the resources and principals asked for, from the cache or looked up (and cached).
+ * A lookup that fails is cached as a problem and leaves that ARN out: what the events showed
+ * still holds.
+ */
+export async function lookUpTags(request: LookupRequest, deps: { store: Pick<InventoryStore, 'getItems' | 'putItems'>; apis: TagLookupApis; now: () => number; log?: { warn(message: string, extra?: Record<string, unknown>): void } }): Promise<Map<string, LookedUpTags>> {
+  const wanted: Array<{ kind: LookupKind; arn: string; region?: string }> = [
+    ...(request.resources ?? []).filter((r) => r.arn.startsWith('arn:')).map((r) => ({ kind: 'resource-tags' as const, arn: r.arn, region: r.region })),
+    ...(request.principals ?? []).map((arn) => ({ kind: 'principal-tags' as const, arn })),
+  ];
+  const unique = new Map(wanted.map((w) => [`${w.kind}\u0000${w.arn}`, w]));
+  const out = new Map<string, LookedUpTags>();
+  if (unique.size === 0) return out;
+  const cached = await deps.store.getItems([...unique.values()].map((w) => keys.lookup(w.kind, w.arn)));
+  const stale: typeof wanted = [];
+  for (const w of unique.values()) {
+    const fresh = readFreshLookup(cached.get(keyString(keys.lookup(w.kind, w.arn))), deps.now());
+    if (!fresh) stale.push(w);
+    else if (isTags(fresh.value)) out.set(w.arn, fresh.value);
+  }
+  if (stale.length === 0) return out;
+  const at = new Date(deps.now()).toISOString();
+  const answers = new Map<string, Cached>();
+  const byRegion = new Map<string, string[]>();
+  for (const w of stale.filter((x) => x.kind === 'resource-tags')) byRegion.set(w.region ?? '', [...(byRegion.get(w.region ?? '') ?? []), w.arn]);
+  for (const [region, arns] of byRegion) {
+    for (let i = 0; i < arns.length; i += GET_RESOURCES_BATCH) {
+      const batch = arns.slice(i, i + GET_RESOURCES_BATCH);
+      try {
+        const found = await deps.apis.resourceTags(region, batch);
+        for (const arn of batch) answers.set(`resource-tags\u0000${arn}`, { tags: found.get(arn) ?? {}, at });
+      } catch (error) {
+        deps.log?.warn('resource tags not readable; the events alone decide', { region, resources: batch.length, error: String(error) });
+        for (const arn of batch) answers.set(`resource-tags\u0000${arn}`, { problem: String(error).slice(0, 300), at });
+      }
+    }
+  }
+  for (const w of stale.filter((x) => x.kind === 'principal-tags')) {
+    try {
+      answers.set(`principal-tags\u0000${w.arn}`, { tags: await deps.apis.principalTags(w.arn), at });
+    } catch (error) {
+      deps.log?.warn('principal tags not readable; the events alone decide', { principal: w.arn, error: String(error) });
+      answers.set(`principal-tags\u0000${w.arn}`, { problem: String(error).slice(0, 300), at });
+    }
+  }
+  const nowSeconds = Math.floor(deps.now() / 1000);
+  const items = [...answers].map(([k, v]) => {
+    const w = unique.get(k)!;
+    if (isTags(v)) out.set(w.arn, v);
+    return lookupItem(w.kind, w.arn, v, nowSeconds + (isTags(v) ? TAG_LOOKUP_TTL_SECONDS : FAILED_LOOKUP_TTL_SECONDS));
+  });
+  // A cache write that fails costs a lookup next time, nothing else.
+  await deps.store.putItems(items).catch((error: unknown) => deps.log?.warn('tag lookups not cached', { error: String(error) }));
+  return out;
+}
+
+/** A handler's lookups: `apis` as given (null: none, as locally), else over the SDK; cached in `store`. */
+export function cachedTagLookup(
+  apis: TagLookupApis | null | undefined,
+  deps: { store: Pick<InventoryStore, 'getItems' | 'putItems'>; now: () => number; logger: { warn(message: string, extra: Record<string, unknown>): void } },
+): ((request: LookupRequest) => Promise<Map<string, LookedUpTags>>) | undefined {
+  const chosen = apis === undefined ? awsTagLookupApis() : apis;
+  if (!chosen) return undefined;
+  return (request) => lookUpTags(request, { store: deps.store, apis: chosen, now: deps.now, log: { warn: (message, extra) => deps.logger.warn(message, extra ?? {}) } });
+}
+
+/** The lookups over the SDK: one Tagging API client per region, one IAM client. */
+export function awsTagLookupApis(): TagLookupApis {
+  const tagging = new Map<string, ResourceGroupsTaggingAPIClient>();
+  let iam: IAMClient | undefined;
+  return {
+    async resourceTags(region, arns) {
+      let client = tagging.get(region);
+      if (!client) {
+        client = new ResourceGroupsTaggingAPIClient({ region });
+        tagging.set(region, client);
+      }
+      const out = new Map<string, Record<string, string>>();
+      let token: string | undefined;
+      do {
+        const page = await client.send(new GetResourcesCommand({ ResourceARNList: [...arns], ...(token ? { PaginationToken: token } : {}) }));
+        for (const m of page.ResourceTagMappingList ?? []) if (m.ResourceARN) out.set(m.ResourceARN, Object.fromEntries((m.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])));
+        token = page.PaginationToken || undefined;
+      } while (token);
+      return out;
+    },
+    async principalTags(arn) {
+      iam ??= new IAMClient({});
+      const m = /:(role|user)\/(?:.*\/)?([^/]+)$/.exec(arn);
+      if (!m) return {};
+      const out: Record<string, string> = {};
+      let marker: string | undefined;
+      do {
+        const page = m[1] === 'role' ? await iam.send(new ListRoleTagsCommand({ RoleName: m[2], Marker: marker })) : await iam.send(new ListUserTagsCommand({ UserName: m[2], Marker: marker }));
+        for (const t of page.Tags ?? []) if (t.Key) out[t.Key] = t.Value ?? '';
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+      return out;
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * Tags set before the deploy: the cached lookups (Tagging API GetResources, IAM ListRoleTags,
+ * mocked in their documented response shapes) against a real table (dynalite), and every
+ * control through them: ignore (the change feed holds back the finding), owner (the notifier),
+ * expected-idle and idle-action (the sweep), and the tagger (no value already right rewritten).
+ * Each also set after (by an event, newer than the lookup) and removed.
+ */
+import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { IAMClient, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { excludedFindings } from '../../lambdas/change-feed/exclusions';
+import { EXPECTED_IDLE_TAG_KEY, IDLE_ACTION_TAG_KEY, IGNORE_TAG_KEY, OWNER_TAG_KEY } from '../../lambdas/core/constants';
+import { DETAIL_TYPES, DETAIL_VERSION, type DomainEvent } from '../../lambdas/core/events';
+import { planTags } from '../../lambdas/core/tagging';
+import { createNotifierHandler } from '../../lambdas/notifier/handler';
+import { NOTIFIER_SERVICE } from '../../lambdas/notifier/environment';
+import { houseEnvironment } from '../../lambdas/shared/environment';
+import { createInventoryStore, type InventoryStore } from '../../lambdas/shared/inventory-store';
+import { controlsOf, keys, keyString, lookupItem, readResource, taggableOf, type RawItem } from '../../lambdas/shared/items';
+import { awsTagLookupApis, lookUpTags, TAG_LOOKUP_TTL_SECONDS, type TagLookupApis } from '../../lambdas/shared/tag-lookup';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
+
+const NOW = Date.parse('2026-12-02T00:00:00.000Z');
+const GUARDRAIL = 'arn:aws:bedrock:us-east-1:111122223333:guardrail/gr7example1';
+const ROLE = 'arn:aws:iam::111122223333:role/DevAdmin';
+let db: LocalDynamoDb;
+let tables = 0;
+beforeAll(async () => {
+  db = await startLocalDynamoDb();
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+});
+afterAll(async () => db.close());
+async function store(): Promise<{ name: string; store: InventoryStore }> {
+  const name = `lookup-${++tables}`;
+  await db.createInventoryTable(name);
+  return { name, store: createInventoryStore(db.documents, name) };
+}
+
+/** A fake of the two lookups, counting calls. */
+function fakeApis(resourceTags: Record<string, Record<string, string>>, principalTags: Record<string, Record<string, string>>) {
+  const calls = { resources: [] as string[][], principals: [] as string[] };
+  const apis: TagLookupApis = {
+    resourceTags: async (_region, arns) => {
+      calls.resources.push([...arns]);
+      return new Map(arns.flatMap((a) => (resourceTags[a] ? [[a, resourceTags[a]] as const] : [])));
+    },
+    principalTags: async (arn) => {
+      calls.principals.push(arn);
+      if (arn.includes('forbidden')) throw Object.assign(new Error('not authorized'), { name: 'AccessDenied' });
+      return principalTags[arn] ?? {};
+    },
+  };
+  return { apis, calls };
+}
+
+describe('the lookups, over the documented API shapes', () => {
+  const tagging = mockClient(ResourceGroupsTaggingAPIClient);
+  const iam = mockClient(IAMClient);
+  afterAll(() => {
+    tagging.restore();
+    iam.restore();
+  });
+
+  it('GetResources by ARN list (following PaginationToken) and ListRoleTags (following Marker)', async () => {
+    tagging.on(GetResourcesCommand).resolvesOnce({ ResourceTagMappingList: [{ ResourceARN: GUARDRAIL, Tags: [{ Key: IGNORE_TAG_KEY, Value: 'true' }] }], PaginationToken: 'p2' }).resolves({ ResourceTagMappingList: [], PaginationToken: '' });
+    iam.on(ListRoleTagsCommand).resolvesOnce({ Tags: [{ Key: OWNER_TAG_KEY, Value: 'red-team' }], IsTruncated: true, Marker: 'm2' }).resolves({ Tags: [{ Key: 'team', Value: 'red' }], IsTruncated: false });
+    const apis = awsTagLookupApis();
+    expect(await apis.resourceTags('us-east-1', [GUARDRAIL])).toEqual(new Map([[GUARDRAIL, { [IGNORE_TAG_KEY]: 'true' }]]));
+    expect(tagging.commandCalls(GetResourcesCommand).map((c) => c.args[0].input)).toEqual([{ ResourceARNList: [GUARDRAIL] }, { ResourceARNList: [GUARDRAIL], PaginationToken: 'p2' }]);
+    expect(await apis.principalTags(ROLE)).toEqual({ [OWNER_TAG_KEY]: 'red-team', team: 'red' });
+    expect(iam.commandCalls(ListRoleTagsCommand).map((c) => c.args[0].input)).toEqual([{ RoleName: 'DevAdmin', Marker: undefined }, { RoleName: 'DevAdmin', Marker: 'm2' }]);
+  });
+
+  it('are cached for six hours (one call for a burst), in batches of 100 ARNs a region, and a failure is cached as such and leaves the ARN to the events', async () => {
+    const { store: s } = await store();
+    const arns = Array.from({ length: 150 }, (_, i) => `arn:aws:ec2:us-east-1:111122223333:instance/i-${i}`);
+    const { apis, calls } = fakeApis({ [arns[0]]: { [EXPECTED_IDLE_TAG_KEY]: 'true' } }, { [ROLE]: { [IGNORE_TAG_KEY]: 'true' } });
+    let clock = NOW;
+    const ask = () => lookUpTags({ resources: arns.map((arn) => ({ arn, region: 'us-east-1' })), principals: [ROLE, 'arn:aws:iam::111122223333:role/forbidden'] }, { store: s, apis, now: () => clock });
+    const first = await ask();
+    expect(calls.resources.map((b) => b.length)).toEqual([100, 50]);
+    expect(first.get(arns[0])).toEqual({ tags: { [EXPECTED_IDLE_TAG_KEY]: 'true' }, at: '2026-12-02T00:00:00.000Z' });
+    expect(first.get(arns[1])).toEqual({ tags: {}, at: '2026-12-02T00:00:00.000Z' });
+    expect(first.get(ROLE)?.tags).toEqual({ [IGNORE_TAG_KEY]: 'true' });
+    expect(first.has('arn:aws:iam::111122223333:role/forbidden')).toBe(false);
+    await ask();
+    expect([calls.resources.length, calls.principals.length]).toEqual([2, 2]);
+    // Six hours later the answers are looked up again (the failed one after one).
+    clock = NOW + TAG_LOOKUP_TTL_SECONDS * 1000 + 1;
+    await ask();
+    expect([calls.resources.length, calls.principals.length]).toEqual([4, 4]);
+  });
+});
+
+describe('a lookup under the events: the newer wins', () => {
+  const item = (attrs: Record<string, unknown>): RawItem => ({ ...keys.resource(GUARDRAIL), entity: 'resource', arn: GUARDRAIL, ...attrs });
+  const lookup = (tags: Record<string, string>, at = '2026-12-01T00:00:00.000Z') => ({ tags, at });
+
+  it('counts a tag set before the deploy, lets a later tag call override it or remove it, and keeps an event newer than the lookup', () => {
+    expect(controlsOf(item({}), lookup({ [IGNORE_TAG_KEY]: 'true' })).excluded).toEqual({ by: 'tag lookup', at: '2026-12-01T00:00:00.000Z', eventId: '' });
+    // Removed by an UntagResource after the lookup: not excluded.
+    expect(controlsOf(item({ ignore: '', 'ignore@': '2026-12-01T12:00:00.000Z#untag-1' }), lookup({ [IGNORE_TAG_KEY]: 'true' })).excluded).toBeNull();
+    // Set by an event after the lookup that did not see it yet: excluded.
+    expect(controlsOf(item({ ignore: 'true', 'ignore@': '2026-12-01T12:00:00.000Z#tag-1', ignoreSetBy: { by: 'arn:aws:iam::111122223333:user/alice', at: '2026-12-01T12:00:00.000Z', eventId: 'tag-1' } }), lookup({})).excluded?.by).toBe('arn:aws:iam::111122223333:user/alice');
+    // An old event, a newer lookup that no longer shows the tag: the lookup wins.
+    expect(controlsOf(item({ ignore: 'true', 'ignore@': '2026-11-01T00:00:00.000Z#tag-0' }), lookup({})).excluded).toBeNull();
+    expect(controlsOf(item({}), lookup({ [EXPECTED_IDLE_TAG_KEY]: 'true', [IDLE_ACTION_TAG_KEY]: 'stop' }))).toMatchObject({ expectedIdle: true, idleAction: 'stop' });
+  });
+});
+
+describe('every control, tagged before the deploy', () => {
+  const finding = (resource: string, principal: string | null) =>
+    ({
+      detailType: DETAIL_TYPES.findingRecorded,
+      resources: [resource],
+      detail: { version: DETAIL_VERSION, id: 'f', changedAt: '2026-12-02T00:00:00.000Z', finding: { findingId: 'f', producer: 'classifier', rule: 'guardrail-deleted', severity: 'high', title: 't', summary: 's', confidence: 'confirmed', resource, principal, eventId: 'e', time: '2026-12-01T00:00:00.000Z', account: '111122223333', region: 'us-east-1', frameworks: [], signals: [] } },
+    }) as unknown as DomainEvent;
+
+  it('ignore: the change feed holds back the findings of a resource or role a lookup finds ignored', async () => {
+    const { store: s } = await store();
+    const { apis } = fakeApis({ [GUARDRAIL]: { [IGNORE_TAG_KEY]: 'true' } }, { [ROLE]: { [IGNORE_TAG_KEY]: 'true' } });
+    const lookup = (request: Parameters<typeof lookUpTags>[0]) => lookUpTags(request, { store: s, apis, now: () => NOW });
+    const other = 'arn:aws:bedrock:us-east-1:111122223333:guardrail/other';
+    const events = [finding(GUARDRAIL, null), finding(other, 'arn:aws:sts::111122223333:assumed-role/DevAdmin/mallory'), finding(other, 'arn:aws:iam::111122223333:user/alice')];
+    expect([...(await excludedFindings(events, s, lookup))]).toEqual([0, 1]);
+    // Without lookups (the replay), only what the events showed counts.
+    expect([...(await excludedFindings(events, s))]).toEqual([]);
+  });
+
+  it('owner: the notifier routes by the tags the change feed looked up', async () => {
+    const { name, store: s } = await store();
+    await s.putItems([lookupItem('principal-tags', ROLE, { tags: { [OWNER_TAG_KEY]: 'red-team' }, at: '2026-12-01T00:00:00.000Z' }, Math.floor(NOW / 1000) + 3600)]);
+    const sns = mockClient(SNSClient);
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    const env = { ...houseEnvironment(NOTIFIER_SERVICE), TABLE_NAME: name, FINDINGS_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:findings', MIN_SEVERITY: 'medium', DEDUP_WINDOW_HOURS: '24', ACCOUNT_OWNERS: '{}', OWNER_TAG_KEY };
+    const f = (finding(GUARDRAIL, 'arn:aws:sts::111122223333:assumed-role/DevAdmin/mallory').detail as unknown as { finding: Record<string, unknown> }).finding;
+    const event: SQSEvent = { Records: [{ messageId: 'm0', body: JSON.stringify({ 'detail-type': 'Finding Recorded', detail: { finding: f } }) }] as SQSEvent['Records'] };
+    await createNotifierHandler(env, { dynamodb: db.client, now: () => NOW, logLevel: 'SILENT' })(event, { functionName: 'n', awsRequestId: 'r' } as Context);
+    expect(sns.commandCalls(PublishCommand)[0].args[0].input.MessageAttributes?.owner.StringValue).toBe('red-team');
+    sns.restore();
+  });
+
+  it('the tagger: a value a lookup shows already right is not rewritten, and a resource a lookup finds ignored is not tagged', async () => {
+    const r = readResource({ ...keys.resource(GUARDRAIL), entity: 'resource', arn: GUARDRAIL, kind: 'guardrail', service: 'bedrock', account: '111122223333', region: 'us-east-1', status: 'active', firstSeen: '2025-06-02T11:30:00.000Z', lastSeen: '2025-06-02T11:30:00.000Z' })!;
+    const settings = { prefix: 'ai-visibility:', exclude: [], account: '111122223333' };
+    expect(planTags(taggableOf(r, { tags: { 'ai-visibility:kind': 'guardrail' }, at: '2026-12-01T00:00:00.000Z' }), undefined, settings)).toEqual({ arn: GUARDRAIL, action: 'set', route: 'bedrock', region: 'us-east-1', set: { 'ai-visibility:first-seen': '2025-06-02' } });
+    expect(planTags(taggableOf(r, { tags: { [IGNORE_TAG_KEY]: 'true' }, at: '2026-12-01T00:00:00.000Z' }), undefined, settings)).toMatchObject({ action: 'skip', reason: 'excluded (ai-visibility:ignore)' });
+    expect(keyString(keys.lookup('resource-tags', GUARDRAIL))).toContain('LOOKUP#resource-tags#');
+  });
+});
