@@ -15,6 +15,7 @@ export const CLASSIFIER_ENVIRONMENT = {
   AGENT_DENIED_BURST_SECONDS: { description: 'window of an agent-denied-burst, in seconds', pattern: WHOLE },
   ACTION_LEDGER_RETENTION_DAYS: { description: 'days an agent action stays in the ledger', pattern: WHOLE },
   LINEAGE_QUEUE_URL: { description: 'URL of the lineage FIFO queue: nodes whose sensitivity must be recomputed', pattern: /^https:\/\/\S+\.fifo$/ },
+  AGENT_TAG_LOOKUPS: { description: "'true': look up (cached) the agent tag of AI applications' roles, for agents tagged before the deploy", pattern: /^(true|false)$/, optional: true },
 } as const satisfies EnvironmentSpec;
 
 export type ClassifierEnvironment = EnvironmentOf<typeof CLASSIFIER_ENVIRONMENT>;
@@ -29,6 +30,8 @@ export const DEFAULT_AGENT_ENVIRONMENT = {
   AGENT_DENIED_BURST_COUNT: String(AGENT_DEFAULTS.deniedBurstCount),
   AGENT_DENIED_BURST_SECONDS: String(AGENT_DEFAULTS.deniedBurstSeconds),
   ACTION_LEDGER_RETENTION_DAYS: String(AGENT_DEFAULTS.ledgerRetentionDays),
+  // No lookups unless the stack asks (deployed): the local replay and the tests have no AWS.
+  AGENT_TAG_LOOKUPS: 'false',
 } as const;
 
 export function agentSettingsFrom(env: ClassifierEnvironment): AgentSettings {

@@ -18,6 +18,7 @@ import { defineHandler, type Handler } from '../shared/house-handler';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
 import { sqsLineageQueue } from '../shared/lineage-queue';
 import { createAgentDirectory } from './agents/directory';
+import { cachedTagLookup, type TagLookupApis } from '../shared/tag-lookup';
 import { agentSettingsFrom, CLASSIFIER_ENVIRONMENT, type ClassifierEnvironment } from './environment';
 import { processMessages, type BatchOutcome, type BatchStats } from './process-batch';
 
@@ -32,6 +33,8 @@ export interface ClassifierClients {
   readonly lineageQueue: LineageQueue;
   /** Told where each batch's messages ended (the local replay's accounting). @default nobody */
   readonly onOutcome: (outcome: BatchOutcome) => void;
+  /** Where roles' agent tags are looked up when AGENT_TAG_LOOKUPS is true. @default IAM ListRoleTags/ListUserTags */
+  readonly tagLookup: TagLookupApis | null;
 }
 
 const METRICS: ReadonlyArray<[string, keyof BatchStats]> = [
@@ -50,7 +53,8 @@ const classifier = defineHandler({
   build({ env, logger, metrics }, clients: Partial<ClassifierClients>): ClassifierHandler {
     const store = clients.store ?? createInventoryStore(documentClient(clients.dynamodb), env.TABLE_NAME);
     const agents = {
-      directory: createAgentDirectory(store),
+      // Agents declared by a tag set before the deploy: looked up only where the stack asks (deployed).
+      directory: createAgentDirectory(store, env.AGENT_TAG_LOOKUPS === 'true' ? cachedTagLookup(clients.tagLookup, { store, now: Date.now, logger }) : undefined),
       settings: agentSettingsFrom(env),
       ledgerRetentionDays: Number(env.ACTION_LEDGER_RETENTION_DAYS),
     };

@@ -8,8 +8,8 @@
  * call. `items/inventory.ts` `withLookedUpTags` puts the answer under what the events showed:
  * the newer wins.
  */
-import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { IAMClient, ListRoleTagsCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
+import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { keys, keyString, lookupItem, readFreshLookup, type LookedUpTags, type LookupKind } from './items';
 import type { InventoryStore } from './inventory-store';
 
@@ -100,12 +100,16 @@ export function cachedTagLookup(
   return (request) => lookUpTags(request, { store: deps.store, apis: chosen, now: deps.now, log: { warn: (message, extra) => deps.logger.warn(message, extra ?? {}) } });
 }
 
-/** The lookups over the SDK: one Tagging API client per region, one IAM client. */
+/**
+ * The lookups over the SDK: one Tagging API client per region, one IAM client. The clients load
+ * when first used, not at cold start: most invocations look nothing up (the answers are cached).
+ */
 export function awsTagLookupApis(): TagLookupApis {
   const tagging = new Map<string, ResourceGroupsTaggingAPIClient>();
   let iam: IAMClient | undefined;
   return {
     async resourceTags(region, arns) {
+      const { GetResourcesCommand, ResourceGroupsTaggingAPIClient } = await import('@aws-sdk/client-resource-groups-tagging-api');
       let client = tagging.get(region);
       if (!client) {
         client = new ResourceGroupsTaggingAPIClient({ region });
@@ -121,6 +125,7 @@ export function awsTagLookupApis(): TagLookupApis {
       return out;
     },
     async principalTags(arn) {
+      const { IAMClient, ListRoleTagsCommand, ListUserTagsCommand } = await import('@aws-sdk/client-iam');
       iam ??= new IAMClient({});
       const m = /:(role|user)\/(?:.*\/)?([^/]+)$/.exec(arn);
       if (!m) return {};

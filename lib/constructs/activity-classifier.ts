@@ -2,7 +2,8 @@
  * AiActivityClassifier: the Lambda that drains the capture queue, classifies each event and
  * writes the inventory. Partial batch responses let one bad message fail alone.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -12,6 +13,7 @@ import { environmentFor, houseEnvironment } from '../../lambdas/shared/environme
 import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
 import type { LineagePropagation } from './lineage-propagation';
+import { nagPartition } from './nag';
 
 /** The classifier's timeout; the capture queue's visibility timeout must be six times it. */
 export const CLASSIFIER_TIMEOUT = Duration.seconds(60);
@@ -72,9 +74,24 @@ export class AiActivityClassifier extends Construct {
         AGENT_DENIED_BURST_SECONDS: String(agents.deniedBurstWindow?.toSeconds() ?? AGENT_DEFAULTS.deniedBurstSeconds),
         ACTION_LEDGER_RETENTION_DAYS: String(agents.ledgerRetentionDays ?? AGENT_DEFAULTS.ledgerRetentionDays),
         LINEAGE_QUEUE_URL: props.lineage.queue.queueUrl,
+        AGENT_TAG_LOOKUPS: 'true',
       }),
     });
     props.inventory.grantClassifierWrites(this.function);
+    // Agents declared by a tag set before the deploy: the roles' and users' tags, read-only, this account.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AgentTagLookups',
+        actions: ['iam:ListRoleTags', 'iam:ListUserTags'],
+        resources: ['role', 'user'].map((resource) => Stack.of(this).formatArn({ service: 'iam', region: '', resource, resourceName: '*' })),
+      }),
+    );
+    for (const type of ['role', 'user']) {
+      Validations.of(this.function.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(this)}:iam::${Token.isUnresolved(Stack.of(this).account) ? '<AWS::AccountId>' : Stack.of(this).account}:${type}/*]`,
+        reason: `The AI applications whose agent tag the classifier reads are named only at run time; it only reads ${type} tags, in this account.`,
+      });
+    }
     props.lineage.grantSend(this.function);
     this.function.addEventSource(
       new SqsEventSource(props.queue, {

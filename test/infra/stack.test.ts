@@ -228,6 +228,13 @@ describe('classifier function (the house Lambda construct)', () => {
         Resource: ref('AWS::KMS::Key', 'InventoryKey'),
         Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]] } } },
       },
+      // The agent tag of roles and users tagged before the deploy: read-only, this account's.
+      {
+        Sid: 'AgentTagLookups',
+        Effect: 'Allow',
+        Action: ['iam:ListRoleTags', 'iam:ListUserTags'],
+        Resource: ['role', 'user'].map((r) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, `:${r}/*`]] })),
+      },
       { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: ref('AWS::SQS::Queue', 'LineageQueue') },
       {
         Effect: 'Allow',

@@ -21,6 +21,11 @@ import { createInventoryStore, type InventoryStore } from '../../lambdas/shared/
 import { controlsOf, keys, keyString, lookupItem, readResource, taggableOf, type RawItem } from '../../lambdas/shared/items';
 import { awsTagLookupApis, lookUpTags, TAG_LOOKUP_TTL_SECONDS, type TagLookupApis } from '../../lambdas/shared/tag-lookup';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
+import { analyzeAgents } from '../../lambdas/classifier/agents/analyze';
+import { createAgentDirectory } from '../../lambdas/classifier/agents/directory';
+import { classify } from '../../lambdas/classifier/classify';
+import { taggedPrincipalOf } from '../../lambdas/core/arn';
+import { aiFixture, normalized } from '../helpers';
 
 const NOW = Date.parse('2026-12-02T00:00:00.000Z');
 const GUARDRAIL = 'arn:aws:bedrock:us-east-1:111122223333:guardrail/gr7example1';
@@ -148,5 +153,27 @@ describe('every control, tagged before the deploy', () => {
     expect(planTags(taggableOf(r, { tags: { 'ai-visibility:kind': 'guardrail' }, at: '2026-12-01T00:00:00.000Z' }), undefined, settings)).toEqual({ arn: GUARDRAIL, action: 'set', route: 'bedrock', region: 'us-east-1', set: { 'ai-visibility:first-seen': '2025-06-02' } });
     expect(planTags(taggableOf(r, { tags: { [IGNORE_TAG_KEY]: 'true' }, at: '2026-12-01T00:00:00.000Z' }), undefined, settings)).toMatchObject({ action: 'skip', reason: 'excluded (ai-visibility:ignore)' });
     expect(keyString(keys.lookup('resource-tags', GUARDRAIL))).toContain('LOOKUP#resource-tags#');
+  });
+});
+
+describe('agent=true, tagged before the deploy', () => {
+  it("declares an AI application an agent when a lookup finds the tag on its role, and not without it", async () => {
+    const event = normalized(aiFixture('InvokeModel'));
+    const classification = classify(event);
+    expect(classification.principal?.role).toBe('ai-application');
+    const caller = classification.principal!.arn;
+    const role = taggedPrincipalOf(caller)!;
+    const { store: s } = await store();
+    const batch = [{ messageId: 'm1', event, classification }];
+    const { apis, calls } = fakeApis({}, { [role]: { 'AI-Visibility:Agent': 'True' } });
+    const withLookup = createAgentDirectory(s, (request) => lookUpTags(request, { store: s, apis, now: () => NOW }));
+    const found = await analyzeAgents(batch, withLookup);
+    expect(found.evidence).toEqual([expect.objectContaining({ evidence: expect.objectContaining({ principal: caller, how: 'declared', signals: [expect.objectContaining({ note: `ai-visibility:agent=true on ${role} (tag lookup)` })] }) })]);
+    expect(calls.principals).toEqual([role]);
+    // Untagged, or no lookups (the replay): not an agent by tag.
+    const { apis: untagged } = fakeApis({}, {});
+    const { store: other } = await store();
+    expect((await analyzeAgents(batch, createAgentDirectory(other, (request) => lookUpTags(request, { store: other, apis: untagged, now: () => NOW })))).evidence).toEqual([]);
+    expect((await analyzeAgents(batch, createAgentDirectory(s))).evidence).toEqual([]);
   });
 });

@@ -18,7 +18,8 @@ import type { FindingObservation, PrincipalObservation, ResourceObservation, Sig
 import { groupBy } from '../../shared/collections';
 import { AGENT_DEFAULTS } from '../../core/defaults';
 import { INVOCABLE_MODEL_KINDS } from '../../core/kinds';
-import { parseArn } from '../../core/arn';
+import { parseArn, taggedPrincipalOf } from '../../core/arn';
+import { AGENT_TAG_KEY } from '../../core/constants';
 import { arnsIn, classifyAction, isSecretAccess, outcomeOf, touchedResources, type ActionClass } from './actions';
 import { callerOf, functionRoleOf, identifyAgents, isMutationElsewhere, principalOf, type AgentEvidence, type AgentIdentificationOptions, type FunctionRole } from './identify';
 
@@ -56,6 +57,11 @@ export interface AgentDirectory {
    * than `from`, nearest first, at most `limit`; `before` itself is left out.
    */
   deniedBefore(agent: string, from: string, before: Denial, limit: number): Promise<Denial[]>;
+  /**
+   * Which of these roles and users carry `ai-visibility:agent=true` as a (cached) tag lookup
+   * reads it: agents declared by a tag set before the deploy. @default none (no lookups)
+   */
+  declaredByTag?(principals: readonly string[]): Promise<Set<string>>;
 }
 
 export interface BatchEvent {
@@ -293,10 +299,38 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
   const state = await directory.principals([...new Set([...callers, ...evidence.map((e) => e.evidence.principal)])]);
   evidence.push(...behaviourEvidence(calls, state, settings));
 
+  evidence.push(...(await lookedUpDeclarations(calls, state, evidence, directory)));
+
   const agents = new Set<string>([...[...state].filter(([, s]) => s.agent).map(([arn]) => arn), ...evidence.map((e) => e.evidence.principal)]);
   const { actions, findings, created } = agentActions(calls, agents);
   findings.push(...(await deniedBursts(actions, directory, settings)));
   return { evidence, actions, findings, functionRoles, watch: watchList(calls, evidence, state, agents), created };
+}
+
+/**
+ * Declared by a tag set before the deploy: the AI applications of the batch not yet known as
+ * agents whose role (or user) a lookup finds tagged `ai-visibility:agent=true`; one sighting per
+ * principal, its first call of the batch.
+ */
+async function lookedUpDeclarations(calls: readonly Call[], state: ReadonlyMap<string, PrincipalState>, evidence: readonly EvidenceSighting[], directory: AgentDirectory): Promise<EvidenceSighting[]> {
+  if (!directory.declaredByTag) return [];
+  const known = new Set(evidence.map((e) => e.evidence.principal));
+  const first = new Map<string, Call>();
+  for (const c of calls) {
+    if (!c.caller || c.classification.principal?.role !== 'ai-application' || state.get(c.caller.arn)?.agent || known.has(c.caller.arn) || isInteractiveSession(c.event)) continue;
+    if (!first.has(c.caller.arn)) first.set(c.caller.arn, c);
+  }
+  const tagged = new Map([...first.keys()].flatMap((arn) => {
+    const t = taggedPrincipalOf(arn);
+    return t ? [[arn, t] as const] : [];
+  }));
+  if (tagged.size === 0) return [];
+  const declared = await directory.declaredByTag([...new Set(tagged.values())]);
+  return [...first].flatMap(([arn, c]) =>
+    declared.has(tagged.get(arn) ?? '')
+      ? [{ messageId: c.messageId, event: c.event, evidence: { principal: arn, how: 'declared' as const, signals: [signal(c.event, 'userIdentity.arn', arn, `${AGENT_TAG_KEY}=true on ${tagged.get(arn)} (tag lookup)`)] } }]
+      : [],
+  );
 }
 
 /** ARNs a provisioning call created: those its response names, else those CloudTrail lists. */

@@ -12,11 +12,21 @@
  * linked to its agent when its configuration next changes (docs/agents.md).
  */
 import type { InventoryStore } from '../../shared/inventory-store';
-import { keys, keyString, readDenial, readFunctionRole, readPrincipal } from '../../shared/items';
+import { keys, keyString, readDenial, readFunctionRole, readPrincipal, type LookedUpTags } from '../../shared/items';
+import type { LookupRequest } from '../../shared/tag-lookup';
+import { AGENT_TAG_KEY } from '../../core/constants';
 import type { AgentDirectory, PrincipalState } from './analyze';
 
-export function createAgentDirectory(store: InventoryStore): AgentDirectory {
+export function createAgentDirectory(store: InventoryStore, tagLookup?: (request: LookupRequest) => Promise<Map<string, LookedUpTags>>): AgentDirectory {
   return {
+    ...(tagLookup
+      ? {
+          async declaredByTag(principals: readonly string[]) {
+            const found = await tagLookup({ principals });
+            return new Set([...found].filter(([, t]) => Object.entries(t.tags).some(([k, v]) => k.toLowerCase() === AGENT_TAG_KEY && v.trim().toLowerCase() === 'true')).map(([arn]) => arn));
+          },
+        }
+      : {}),
     async principals(arns) {
       const wanted = arns.flatMap((arn) => [keys.principal(arn), keys.agentProfile(arn), keys.watch(arn)]);
       const items = await store.getItems(wanted);
