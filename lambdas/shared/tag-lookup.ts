@@ -30,6 +30,12 @@ export interface LookupRequest {
   readonly principals?: readonly string[];
 }
 
+/**
+ * What GetResources can answer for: an account's own ARN, or an S3 bucket. An AWS-owned ARN (a
+ * foundation model: no account) is left out, as one bad ARN fails the whole call.
+ */
+const LOOKABLE = /^arn:[^:]+:(s3:::[^/]+$|[^:]+:[^:]*:\d{12}:)/;
+
 type Cached = LookedUpTags | { readonly problem: string; readonly at: string };
 
 const isTags = (v: unknown): v is LookedUpTags => typeof v === 'object' && v !== null && typeof (v as LookedUpTags).at === 'string' && typeof (v as LookedUpTags).tags === 'object';
@@ -41,7 +47,7 @@ const isTags = (v: unknown): v is LookedUpTags => typeof v === 'object' && v !==
  */
 export async function lookUpTags(request: LookupRequest, deps: { store: Pick<InventoryStore, 'getItems' | 'putItems'>; apis: TagLookupApis; now: () => number; log?: { warn(message: string, extra?: Record<string, unknown>): void } }): Promise<Map<string, LookedUpTags>> {
   const wanted: Array<{ kind: LookupKind; arn: string; region?: string }> = [
-    ...(request.resources ?? []).filter((r) => r.arn.startsWith('arn:')).map((r) => ({ kind: 'resource-tags' as const, arn: r.arn, region: r.region })),
+    ...(request.resources ?? []).filter((r) => LOOKABLE.test(r.arn)).map((r) => ({ kind: 'resource-tags' as const, arn: r.arn, region: r.region })),
     ...(request.principals ?? []).map((arn) => ({ kind: 'principal-tags' as const, arn })),
   ];
   const unique = new Map(wanted.map((w) => [`${w.kind}\u0000${w.arn}`, w]));
