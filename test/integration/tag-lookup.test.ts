@@ -90,15 +90,15 @@ describe('the lookups, over the documented API shapes', () => {
     expect(first.get(arns[1])).toEqual({ tags: {}, at: '2026-12-02T00:00:00.000Z' });
     expect(first.get(ROLE)?.tags).toEqual({ [IGNORE_TAG_KEY]: 'true' });
     expect(first.has('arn:aws:iam::111122223333:role/forbidden')).toBe(false);
-    // What GetResources cannot answer for (an AWS-owned foundation model) is never asked: one bad ARN would fail the call.
-    await lookUpTags({ resources: [{ arn: 'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2', region: 'us-east-1' }, { arn: 'arn:aws:s3:::models', region: 'us-east-1' }] }, { store: s, apis, now: () => clock });
-    expect(calls.resources.at(-1)).toEqual(['arn:aws:s3:::models']);
     await ask();
     expect([calls.resources.length, calls.principals.length]).toEqual([2, 2]);
     // Six hours later the answers are looked up again (the failed one after one).
     clock = NOW + TAG_LOOKUP_TTL_SECONDS * 1000 + 1;
     await ask();
     expect([calls.resources.length, calls.principals.length]).toEqual([4, 4]);
+    // What GetResources cannot answer for (an AWS-owned foundation model) is never asked: one bad ARN would fail the call.
+    await lookUpTags({ resources: [{ arn: 'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-v2', region: 'us-east-1' }, { arn: 'arn:aws:s3:::models', region: 'us-east-1' }] }, { store: s, apis, now: () => clock });
+    expect(calls.resources.at(-1)).toEqual(['arn:aws:s3:::models']);
   });
 });
 
