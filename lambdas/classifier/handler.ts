@@ -18,7 +18,7 @@ import { defineHandler, type Handler } from '../shared/house-handler';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
 import { sqsLineageQueue } from '../shared/lineage-queue';
 import { createAgentDirectory } from './agents/directory';
-import { cachedTagLookup, type TagLookupApis } from '../shared/tag-lookup';
+import { awsTagLookupApis, cachedTagLookup, type TagLookupApis } from '../shared/tag-lookup';
 import { agentSettingsFrom, CLASSIFIER_ENVIRONMENT, type ClassifierEnvironment } from './environment';
 import { processMessages, type BatchOutcome, type BatchStats } from './process-batch';
 
@@ -52,9 +52,12 @@ const classifier = defineHandler({
   environment: CLASSIFIER_ENVIRONMENT,
   build({ env, logger, metrics }, clients: Partial<ClassifierClients>): ClassifierHandler {
     const store = clients.store ?? createInventoryStore(documentClient(clients.dynamodb), env.TABLE_NAME);
+    // Roles' and users' tags (agents declared before the deploy; the ignore and owner tags of the
+    // principals of its findings, cached for the change feed and the notifier): looked up only
+    // where the stack asks (deployed), with the IAM client.
+    const tagLookup = env.AGENT_TAG_LOOKUPS === 'true' ? cachedTagLookup(clients.tagLookup, { store, now: Date.now, logger }, awsTagLookupApis) : undefined;
     const agents = {
-      // Agents declared by a tag set before the deploy: looked up only where the stack asks (deployed).
-      directory: createAgentDirectory(store, env.AGENT_TAG_LOOKUPS === 'true' ? cachedTagLookup(clients.tagLookup, { store, now: Date.now, logger }) : undefined),
+      directory: createAgentDirectory(store, tagLookup),
       settings: agentSettingsFrom(env),
       ledgerRetentionDays: Number(env.ACTION_LEDGER_RETENTION_DAYS),
     };
@@ -69,7 +72,7 @@ const classifier = defineHandler({
           source: `sqs:${r.messageId}`,
           deliveries: Number(r.attributes?.ApproximateReceiveCount) || 1,
         })),
-        { store, log: logger, agents, lineage, timeLeftMs: () => context.getRemainingTimeInMillis?.() ?? Infinity },
+        { store, log: logger, agents, lineage, timeLeftMs: () => context.getRemainingTimeInMillis?.() ?? Infinity, ...(tagLookup ? { lookupPrincipals: (principals: readonly string[]) => tagLookup({ principals }) } : {}) },
       );
       for (const [name, stat] of METRICS) metrics.addMetric(name, MetricUnit.Count, outcome.stats[stat]);
       metrics.addMetric('FailureIsolationRuns', MetricUnit.Count, outcome.isolationRuns);

@@ -17,6 +17,7 @@
 import { normalize } from './normalize';
 import { classify } from './classify';
 import { isOwnActivity } from './principal';
+import { taggedPrincipalOf } from '../core/arn';
 import { lineageMessages, planAgentWrites, planLineageWrites, planPrincipalTags, planWrites, type ClassifiedEvent, type LineageSighting, type PlannedEntity, type PlannedItem, type PrincipalTagSighting } from './plan';
 import { principalTagsOf } from './tags';
 import { lineageOf } from './lineage/extract';
@@ -83,6 +84,11 @@ export interface BatchDependencies {
   readonly agents?: { readonly directory: AgentDirectory; readonly settings: AgentSettings; readonly ledgerRetentionDays: number };
   /** The lineage step (edges, bucket tags, and work for the propagator); skipped when absent. */
   readonly lineage?: { readonly queue: LineageQueue };
+  /**
+   * Looks up (and caches) the tags of the principals of the findings about to be written, so the
+   * change feed can read their ignore tag from the cache without an IAM client. @default none
+   */
+  readonly lookupPrincipals?: (principals: readonly string[]) => Promise<unknown>;
   /**
    * Milliseconds the invocation has left. Isolating failures stops below `ISOLATION_RESERVE_MS`;
    * below `DEADLINE_RESERVE_MS` no new work starts, and what was not done goes back to SQS as
@@ -188,6 +194,18 @@ function principalTagSightings(events: readonly BatchEvent[]): PrincipalTagSight
     if (tags) out.push({ messageId: e.messageId, event: e.event, tags });
   }
   return out;
+}
+
+/** The tags of the findings' principals, cached before the findings are written (a failure only leaves the feed to the events). */
+async function lookUpFindingPrincipals(immutable: readonly PlannedItem[], run: Run): Promise<void> {
+  if (!run.deps.lookupPrincipals || outOfTime(run)) return;
+  const principals = [...new Set(immutable.flatMap((i) => (i.item.entity === ENTITY.finding && typeof i.item.principal === 'string' ? [taggedPrincipalOf(i.item.principal)] : [])).filter((p): p is string => Boolean(p)))];
+  if (principals.length === 0) return;
+  try {
+    await run.deps.lookupPrincipals(principals);
+  } catch (error) {
+    run.deps.log?.warn('principal tags not looked up; the change feed decides by the events', { error: String(error) });
+  }
 }
 
 /** The ordered merges; resolves to the lineage keys the batch created (new edges). */
@@ -299,6 +317,7 @@ async function processOnce(messages: readonly InboundMessage[], deps: BatchDepen
   const lineage = deps.lineage ? lineageSightings(events) : [];
   const principalTags = principalTagSightings(events);
   const immutable = [...plan.findings, ...agentPlan.items, ...quarantine.map((q) => ({ item: q.item, messageIds: new Set([q.messageId]) }))];
+  await lookUpFindingPrincipals(immutable, run);
   const [createdEdges] = await Promise.all([writeEntities([...plan.entities, ...agentPlan.entities, ...planLineageWrites(lineage), ...planPrincipalTags(principalTags)], run), putImmutable(immutable, run)]);
   await queueLineageWork(lineage, createdEdges, messages, run);
 

@@ -21,8 +21,12 @@ export const GET_RESOURCES_BATCH = 100;
 export interface TagLookupApis {
   /** The tags of each ARN (of one region); an ARN with none may be missing. */
   resourceTags(region: string, arns: readonly string[]): Promise<Map<string, Record<string, string>>>;
-  /** The tags of an IAM role or user (canonical ARN). */
-  principalTags(arn: string): Promise<Record<string, string>>;
+  /**
+   * The tags of an IAM role or user (canonical ARN). Absent: principals are read from the cache
+   * only (the change feed: the classifier looked them up when it wrote the findings, and the
+   * IAM client stays out of the feed's bundle).
+   */
+  principalTags?(arn: string): Promise<Record<string, string>>;
 }
 
 export interface LookupRequest {
@@ -77,9 +81,10 @@ export async function lookUpTags(request: LookupRequest, deps: { store: Pick<Inv
       }
     }
   }
-  for (const w of stale.filter((x) => x.kind === 'principal-tags')) {
+  const principalTags = deps.apis.principalTags?.bind(deps.apis);
+  for (const w of stale.filter((x) => x.kind === 'principal-tags' && principalTags)) {
     try {
-      answers.set(`principal-tags\u0000${w.arn}`, { tags: await deps.apis.principalTags(w.arn), at });
+      answers.set(`principal-tags\u0000${w.arn}`, { tags: await principalTags!(w.arn), at });
     } catch (error) {
       deps.log?.warn('principal tags not readable; the events alone decide', { principal: w.arn, error: String(error) });
       answers.set(`principal-tags\u0000${w.arn}`, { problem: String(error).slice(0, 300), at });
@@ -100,19 +105,17 @@ export async function lookUpTags(request: LookupRequest, deps: { store: Pick<Inv
 export function cachedTagLookup(
   apis: TagLookupApis | null | undefined,
   deps: { store: Pick<InventoryStore, 'getItems' | 'putItems'>; now: () => number; logger: { warn(message: string, extra: Record<string, unknown>): void } },
+  /** The SDK lookups when none are given: resources only (no IAM client in the bundle), or with principals. */
+  defaults: () => TagLookupApis = awsResourceTagLookupApis,
 ): ((request: LookupRequest) => Promise<Map<string, LookedUpTags>>) | undefined {
-  const chosen = apis === undefined ? awsTagLookupApis() : apis;
+  const chosen = apis === undefined ? defaults() : apis;
   if (!chosen) return undefined;
   return (request) => lookUpTags(request, { store: deps.store, apis: chosen, now: deps.now, log: { warn: (message, extra) => deps.logger.warn(message, extra ?? {}) } });
 }
 
-/**
- * The lookups over the SDK: one Tagging API client per region, one IAM client. The clients load
- * when first used, not at cold start: most invocations look nothing up (the answers are cached).
- */
-export function awsTagLookupApis(): TagLookupApis {
+/** Resource tags over the SDK (one Tagging API client per region, loaded on first use); principals from the cache only. */
+export function awsResourceTagLookupApis(): TagLookupApis {
   const tagging = new Map<string, ResourceGroupsTaggingAPIClient>();
-  let iam: IAMClient | undefined;
   return {
     async resourceTags(region, arns) {
       const { GetResourcesCommand, ResourceGroupsTaggingAPIClient } = await import('@aws-sdk/client-resource-groups-tagging-api');
@@ -130,6 +133,18 @@ export function awsTagLookupApis(): TagLookupApis {
       } while (token);
       return out;
     },
+  };
+}
+
+/**
+ * Resource and principal tags over the SDK: the Tagging API, and one IAM client (loaded on first
+ * use) for roles and users. Only where principals are looked up (the classifier), as the IAM
+ * client is large.
+ */
+export function awsTagLookupApis(): TagLookupApis {
+  let iam: IAMClient | undefined;
+  return {
+    ...awsResourceTagLookupApis(),
     async principalTags(arn) {
       const { IAMClient, ListRoleTagsCommand, ListUserTagsCommand } = await import('@aws-sdk/client-iam');
       iam ??= new IAMClient({});

@@ -12,7 +12,7 @@
  * could not publish, so the stream retries from there; records that still fail after a day go
  * to the function's dead-letter queue (as stream pointers: the records stay readable for 24 hours).
  */
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -22,7 +22,6 @@ import { CHANGE_FEED_ENVIRONMENT, CHANGE_FEED_FILTER, CHANGE_FEED_SERVICE } from
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
-import { nagPartition } from './nag';
 
 export interface ChangeFeedProps extends HouseFunctionOptions {
   /** The inventory table; its stream must carry new and old images. */
@@ -55,24 +54,15 @@ export class ChangeFeed extends Construct {
     });
     this.eventBus.grantPutEventsTo(this.function);
     // The controls of a finding's resource and principal: an excluded one's findings are not
-    // published. Read from the table, and looked up (cached in the table) for what was tagged
-    // before the deploy: tag:GetResources has no resource-level permissions; IAM's tag reads are
-    // scoped to this account's roles and users.
+    // published. Read from the table; a resource's tags are also looked up (cached in the table)
+    // for what was tagged before the deploy (tag:GetResources has no resource-level permissions).
+    // Principals' tags come from the cache the classifier fills: no IAM here.
     props.inventory.grantItemReadAndLookupCache(this.function);
     const lookups = new iam.Policy(this, 'TagLookups', {
       roles: [this.function.role!],
-      statements: [
-        new iam.PolicyStatement({ actions: ['tag:GetResources'], resources: ['*'] }),
-        new iam.PolicyStatement({ actions: ['iam:ListRoleTags', 'iam:ListUserTags'], resources: [Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' }), Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'user', resourceName: '*' })] }),
-      ],
+      statements: [new iam.PolicyStatement({ actions: ['tag:GetResources'], resources: ['*'] })],
     });
     Validations.of(lookups).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'tag:GetResources supports no resource-level permissions (Service Authorization Reference, Resource Groups Tagging API); it only reads tags.' });
-    for (const type of ['role', 'user']) {
-      Validations.of(lookups).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(this)}:iam::${Token.isUnresolved(Stack.of(this).account) ? '<AWS::AccountId>' : Stack.of(this).account}:${type}/*]`,
-        reason: `The ${type}s whose findings the feed checks are named only at run time; it only reads their tags, in this account.`,
-      });
-    }
     this.function.addEventSource(
       new DynamoEventSource(props.inventory.table, {
         // From the oldest record still in the stream: a mapping created (or re-created) later misses nothing the stream holds.

@@ -18,17 +18,17 @@ import { DEFAULT_CONFIG } from '../../lib/config';
  * function's name starts with (longest match wins).
  */
 export const CLIENTS_CALLED: Record<string, { readonly eager: readonly string[] }> = {
-  // The tag lookups (lambdas/shared/tag-lookup.ts) load their two clients on first use; they are the handler's clients all the same.
+  // The tag lookups (lambdas/shared/tag-lookup.ts) load their clients on first use; they are the handler's clients all the same. Only the classifier looks up principals (IAM).
   Classifier: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-iam'] },
   Lineage: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-s3'] },
-  ChangeFeed: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/util-dynamodb', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-iam'] },
+  ChangeFeed: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/util-dynamodb', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api'] },
   AgentCaptureSync: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'] },
   GpuSweepFunction: { eager: ['@aws-sdk/client-eventbridge'] },
   Notifications: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sns'] },
   NotificationsDigest: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sns', '@aws-sdk/client-sqs'] },
-  Tagger: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-bedrock', '@aws-sdk/client-bedrock-agent', '@aws-sdk/client-bedrock-agentcore-control', '@aws-sdk/client-s3', '@aws-sdk/client-iam'] },
+  Tagger: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-bedrock', '@aws-sdk/client-bedrock-agent', '@aws-sdk/client-bedrock-agentcore-control', '@aws-sdk/client-s3'] },
   SecurityHubExport: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-securityhub'] },
-  GpuSweepTargetFunction: { eager: ['@aws-sdk/client-ec2', '@aws-sdk/client-sagemaker', '@aws-sdk/client-bedrock', '@aws-sdk/client-cloudwatch', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-eventbridge', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-iam'] },
+  GpuSweepTargetFunction: { eager: ['@aws-sdk/client-ec2', '@aws-sdk/client-sagemaker', '@aws-sdk/client-bedrock', '@aws-sdk/client-cloudwatch', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-eventbridge', '@aws-sdk/client-resource-groups-tagging-api'] },
 };
 
 /** What the baseline imports of each package: its client, or the helper the handler uses. */

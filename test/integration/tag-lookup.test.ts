@@ -26,6 +26,9 @@ import { createAgentDirectory } from '../../lambdas/classifier/agents/directory'
 import { classify } from '../../lambdas/classifier/classify';
 import { taggedPrincipalOf } from '../../lambdas/core/arn';
 import { aiFixture, normalized } from '../helpers';
+import { createClassifierHandler } from '../../lambdas/classifier/handler';
+import { localClassifierEnvironment } from '../../local/handlers';
+import { toEnvelope } from '../../local/replay/event-bus';
 
 const NOW = Date.parse('2026-12-02T00:00:00.000Z');
 const GUARDRAIL = 'arn:aws:bedrock:us-east-1:111122223333:guardrail/gr7example1';
@@ -74,7 +77,7 @@ describe('the lookups, over the documented API shapes', () => {
     const apis = awsTagLookupApis();
     expect(await apis.resourceTags('us-east-1', [GUARDRAIL])).toEqual(new Map([[GUARDRAIL, { [IGNORE_TAG_KEY]: 'true' }]]));
     expect(tagging.commandCalls(GetResourcesCommand).map((c) => c.args[0].input)).toEqual([{ ResourceARNList: [GUARDRAIL] }, { ResourceARNList: [GUARDRAIL], PaginationToken: 'p2' }]);
-    expect(await apis.principalTags(ROLE)).toEqual({ [OWNER_TAG_KEY]: 'red-team', team: 'red' });
+    expect(await apis.principalTags!(ROLE)).toEqual({ [OWNER_TAG_KEY]: 'red-team', team: 'red' });
     expect(iam.commandCalls(ListRoleTagsCommand).map((c) => c.args[0].input)).toEqual([{ RoleName: 'DevAdmin', Marker: undefined }, { RoleName: 'DevAdmin', Marker: 'm2' }]);
   });
 
@@ -178,5 +181,25 @@ describe('agent=true, tagged before the deploy', () => {
     const { store: other } = await store();
     expect((await analyzeAgents(batch, createAgentDirectory(other, (request) => lookUpTags(request, { store: other, apis: untagged, now: () => NOW })))).evidence).toEqual([]);
     expect((await analyzeAgents(batch, createAgentDirectory(s))).evidence).toEqual([]);
+  });
+});
+
+describe('principal tags: looked up by the classifier, read from the cache by the change feed', () => {
+  it('the classifier caches the tags of the principals of the findings it writes; a lookup without IAM reads only the cache', async () => {
+    const { name, store: s } = await store();
+    const record = aiFixture('DeleteGuardrail');
+    const { apis, calls } = fakeApis({}, {});
+    const taggedApis: TagLookupApis = { ...apis, principalTags: async (arn) => ((calls.principals.push(arn), { [IGNORE_TAG_KEY]: 'true' })) };
+    const handler = createClassifierHandler({ ...localClassifierEnvironment(name), AGENT_TAG_LOOKUPS: 'true' }, { store: s, lineageQueue: { send: async () => undefined }, tagLookup: taggedApis, logLevel: 'SILENT' });
+    const body = JSON.stringify(toEnvelope(record));
+    await handler({ Records: [{ messageId: 'm1', body, attributes: { SentTimestamp: String(NOW), ApproximateReceiveCount: '1' } }] } as unknown as SQSEvent, { getRemainingTimeInMillis: () => 60_000 } as unknown as Context);
+    const principal = classify(normalized(record)).findings[0].principal!;
+    const role = taggedPrincipalOf(principal)!;
+    expect(calls.principals).toContain(role);
+    // The change feed's lookups (no IAM) find it in the cache; an uncached principal is not looked up.
+    const resourceOnly: TagLookupApis = { resourceTags: apis.resourceTags };
+    const found = await lookUpTags({ principals: [role, 'arn:aws:iam::111122223333:role/never-seen'] }, { store: s, apis: resourceOnly, now: () => NOW + 1000 });
+    expect(found.get(role)?.tags).toEqual({ [IGNORE_TAG_KEY]: 'true' });
+    expect(found.has('arn:aws:iam::111122223333:role/never-seen')).toBe(false);
   });
 });
