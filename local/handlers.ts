@@ -42,7 +42,7 @@ function noLocalMetrics(): void {
 
 /** The classifier's environment contract, filled in for the local table. */
 export function localClassifierEnvironment(tableName: string): ClassifierEnvironment {
-  return { ...houseEnvironment(CLASSIFIER_SERVICE), TABLE_NAME: tableName, ...DEFAULT_AGENT_ENVIRONMENT, LINEAGE_QUEUE_URL: LOCAL_LINEAGE_QUEUE_URL };
+  return { ...houseEnvironment(CLASSIFIER_SERVICE), TABLE_NAME: tableName, ...DEFAULT_AGENT_ENVIRONMENT, LINEAGE_QUEUE_URL: LOCAL_LINEAGE_QUEUE_URL, CLASSIFICATION_TAG_KEY: DEFAULT_CLASSIFICATION_ENVIRONMENT.CLASSIFICATION_TAG_KEY };
 }
 
 /**

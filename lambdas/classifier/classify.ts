@@ -53,7 +53,8 @@ function arnsIn(event: NormalizedEvent): Array<{ path: string; arn: string }> {
 
 /** Record every AI resource the event names; never marks anything deleted (no rule said so). */
 function discover(c: Collector): void {
-  if (c.event.eventName.startsWith('Delete')) return;
+  // A deletion is not a sighting of a live resource; a tag removal (SageMaker DeleteTags) is.
+  if (c.event.eventName.startsWith('Delete') && c.event.eventName !== 'DeleteTags') return;
   for (const { path, arn } of arnsIn(c.event)) {
     const known = kindOfArn(arn);
     if (!known) continue;

@@ -13,6 +13,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { LineageQueue } from '../core/lineage';
+import { CLASSIFICATION_DEFAULTS } from '../core/defaults';
 import { documentClient } from '../shared/dynamodb';
 import { defineHandler, type Handler } from '../shared/house-handler';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
@@ -61,7 +62,7 @@ const classifier = defineHandler({
       settings: agentSettingsFrom(env),
       ledgerRetentionDays: Number(env.ACTION_LEDGER_RETENTION_DAYS),
     };
-    const lineage = { queue: clients.lineageQueue ?? sqsLineageQueue(new SQSClient({}), env.LINEAGE_QUEUE_URL) };
+    const lineage = { queue: clients.lineageQueue ?? sqsLineageQueue(new SQSClient({}), env.LINEAGE_QUEUE_URL), tagKey: env.CLASSIFICATION_TAG_KEY || CLASSIFICATION_DEFAULTS.tagKey };
 
     return async (event, context) => {
       const outcome = await processMessages(

@@ -313,13 +313,13 @@ export interface LineageSighting {
 }
 
 /**
- * The lineage step's writes: each edge under both of its nodes, and each bucket's tags as its
- * newest tag event shows them. Ordered merges: an edge's `firstSeen`/`firstEventId` name the
+ * The lineage step's writes: each edge under both of its nodes, and each node's tags (a bucket's
+ * set, another resource's classification tag) as its newest tag event shows them. Ordered merges: an edge's `firstSeen`/`firstEventId` name the
  * event that first showed it, whatever order the events come in.
  */
 export function planLineageWrites(sightings: readonly LineageSighting[]): PlannedEntity[] {
   const edges = sightings.flatMap((s) => s.facts.edges.map((edge) => ({ ...s, edge })));
-  const tags = sightings.flatMap((s) => (s.facts.bucketTags ? [{ ...s, tags: s.facts.bucketTags }] : []));
+  const tags = sightings.flatMap((s) => (s.facts.tags ?? []).map((tags) => ({ ...s, tags })));
   const entities: PlannedEntity[] = [];
   for (const list of inOrderBy(edges, (e) => `${e.edge.from}\u0000${e.edge.relation}\u0000${e.edge.to}`).values()) {
     const { from, to, relation } = list[0].edge;
@@ -327,10 +327,10 @@ export function planLineageWrites(sightings: readonly LineageSighting[]): Planne
     entities.push({ write: orderedWrite(keys.lineageOut(from, relation, to), list, lineageEdgeLatest({ from, to, relation }, 'out')), messageIds });
     entities.push({ write: orderedWrite(keys.lineageIn(to, relation, from), list, lineageEdgeLatest({ from, to, relation }, 'in')), messageIds });
   }
-  for (const list of inOrderBy(tags, (t) => t.tags.bucket).values()) {
+  for (const list of inOrderBy(tags, (t) => t.tags.node).values()) {
     const head = list[list.length - 1];
     entities.push({
-      write: orderedWrite(keys.lineageTags(head.tags.bucket), list, lineageTagsLatest(head.tags.bucket), { tags: { value: head.tags.tags, at: eventOrder(head.event) } }),
+      write: orderedWrite(keys.lineageTags(head.tags.node), list, lineageTagsLatest(head.tags.node), { tags: { value: head.tags.tags, at: eventOrder(head.event) } }),
       messageIds: new Set(list.map((t) => t.messageId)),
     });
   }
@@ -367,7 +367,7 @@ export function planPrincipalTags(sightings: readonly PrincipalTagSighting[]): P
 
 /**
  * What the propagator must recompute after the lineage writes: every node of a new edge and
- * every bucket whose tags changed, once each, caused by the newest event that touched it.
+ * every node whose tags changed, once each, caused by the newest event that touched it.
  */
 export function lineageMessages(sightings: readonly LineageSighting[]): Array<{ message: LineageMessage; messageIds: Set<string> }> {
   const touched = new Map<string, { sighting: LineageSighting; messageIds: Set<string> }>();
@@ -384,7 +384,7 @@ export function lineageMessages(sightings: readonly LineageSighting[]): Array<{ 
       touch(e.from, s);
       touch(e.to, s);
     }
-    if (s.facts.bucketTags) touch(s.facts.bucketTags.bucket, s);
+    for (const t of s.facts.tags ?? []) touch(t.node, s);
   }
   return [...touched].map(([node, { sighting, messageIds }]) => ({
     message: { type: 'recompute', node, cause: { eventId: sighting.event.eventId, time: sighting.event.time, account: sighting.event.account, region: sighting.event.region } },

@@ -82,8 +82,11 @@ export interface BatchDependencies {
   readonly concurrency?: number;
   /** The agent step (identification, ledger, agent findings); skipped when absent. */
   readonly agents?: { readonly directory: AgentDirectory; readonly settings: AgentSettings; readonly ledgerRetentionDays: number };
-  /** The lineage step (edges, bucket tags, and work for the propagator); skipped when absent. */
-  readonly lineage?: { readonly queue: LineageQueue };
+  /**
+   * The lineage step (edges, classification tags, and work for the propagator); skipped when
+   * absent. `tagKey`: the classification tag (default `data-classification`).
+   */
+  readonly lineage?: { readonly queue: LineageQueue; readonly tagKey?: string };
   /**
    * Looks up (and caches) the tags of the principals of the findings about to be written, so the
    * change feed can read their ignore tag from the cache without an IAM client. @default none
@@ -175,12 +178,12 @@ function eventsToRecord(events: readonly BatchEvent[], analysis: AgentAnalysis |
   return { classified, usedByAgentStep };
 }
 
-/** The lineage facts (edges, bucket tags) of the batch's events. */
-function lineageSightings(events: readonly BatchEvent[]): LineageSighting[] {
+/** The lineage facts (edges, classification tags) of the batch's events. */
+function lineageSightings(events: readonly BatchEvent[], tagKey: string | undefined): LineageSighting[] {
   const out: LineageSighting[] = [];
   for (const e of events) {
-    const facts = lineageOf(e.event);
-    if (facts.edges.length > 0 || facts.bucketTags) out.push({ messageId: e.messageId, event: e.event, facts });
+    const facts = lineageOf(e.event, tagKey);
+    if (facts.edges.length > 0 || facts.tags) out.push({ messageId: e.messageId, event: e.event, facts });
   }
   return out;
 }
@@ -267,7 +270,7 @@ async function queueLineageWork(lineage: readonly LineageSighting[], createdEdge
   const changed = lineage
     .filter((s) => !run.failed.has(s.messageId))
     .map((s) => (redelivered.has(s.messageId) ? s : { ...s, facts: { ...s.facts, edges: s.facts.edges.filter(isNew) } }))
-    .filter((s) => s.facts.edges.length > 0 || s.facts.bucketTags);
+    .filter((s) => s.facts.edges.length > 0 || s.facts.tags);
   const work = lineageMessages(changed);
   if (work.length > 0 && outOfTime(run)) {
     for (const w of work) defer(run, w.messageIds);
@@ -314,7 +317,7 @@ async function processOnce(messages: readonly InboundMessage[], deps: BatchDepen
 
   const plan = planWrites(classified);
   const agentPlan = analysis && deps.agents ? planAgentWrites(analysis, deps.agents.ledgerRetentionDays) : { entities: [], items: [] };
-  const lineage = deps.lineage ? lineageSightings(events) : [];
+  const lineage = deps.lineage ? lineageSightings(events, deps.lineage.tagKey) : [];
   const principalTags = principalTagSightings(events);
   const immutable = [...plan.findings, ...agentPlan.items, ...quarantine.map((q) => ({ item: q.item, messageIds: new Set([q.messageId]) }))];
   await lookUpFindingPrincipals(immutable, run);

@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { kindOfArn, parseArn } from './arn';
 import { CLASSIFICATION_DEFAULTS } from './defaults';
+import { routeOf } from './tagging';
 
 export const RELATIONS = {
   /** bucket -> a location in it: carries the bucket's own classification, nothing derived. */
@@ -137,6 +138,20 @@ export function nodeKind(node: string): string {
   if (arn?.service === 'logs' && arn.resourceType === 'log-group') return 'log-group';
   if (arn?.service === 'bedrock' && arn.resourceType === 'model-invocation-logging-configuration') return 'invocation-logging-config';
   return 'unknown';
+}
+
+/**
+ * Whether a node can carry a classification of its own, from its tags: a bucket, or a resource
+ * its owner can tag (a knowledge base over Confluence, a SageMaker model trained elsewhere, a log
+ * group). Not an S3 location (its bucket's classification reaches it over `contains`), a
+ * knowledge-base data source (no ARN, no tags), nor what AWS owns or cannot be tagged (foundation
+ * models, system inference profiles, AgentCore memory, the logging configuration): the same
+ * answer the tagger's `routeOf` gives.
+ */
+export function carriesOwnClassification(node: string): boolean {
+  if (isBucketNode(node)) return true;
+  if (bucketOf(node) || !/^arn:[^:]+:[^:]+:[^:]*:\d{12}:/.test(node)) return false;
+  return 'route' in routeOf({ arn: node, kind: nodeKind(node), account: '' }, { account: null });
 }
 
 /** Kinds whose sensitivity is mirrored onto their inventory item. */

@@ -8,9 +8,10 @@ export const LINEAGE_PROPAGATOR_ENVIRONMENT = {
   TABLE_NAME: { description: 'name of the inventory DynamoDB table', pattern: /^[A-Za-z0-9_.-]{3,255}$/ },
   ...HOUSE_ENVIRONMENT,
   LINEAGE_QUEUE_URL: { description: 'URL of the lineage FIFO queue the propagator reads and feeds', pattern: /^https:\/\/\S+\.fifo$/ },
-  CLASSIFICATION_TAG_KEY: { description: 'bucket tag that carries the data classification', pattern: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u },
+  CLASSIFICATION_TAG_KEY: { description: 'the tag that carries the data classification (of a bucket, or any taggable node)', pattern: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u },
   CLASSIFICATION_LEVELS: { description: 'comma-separated classification levels, lowest first', pattern: /^[A-Za-z0-9_.:-]{1,64}(,[A-Za-z0-9_.:-]{1,64})+$/ },
   SENSITIVE_FROM_LEVEL: { description: 'lowest level that raises lineage findings', pattern: LEVEL },
+  RESOURCE_TAG_LOOKUPS: { description: "'true': look up (Tagging API GetResources, cached) the classification tag of nodes other than buckets, for tags set before the deploy", pattern: /^(true|false)$/, optional: true },
 } as const satisfies EnvironmentSpec;
 
 export type LineagePropagatorEnvironment = EnvironmentOf<typeof LINEAGE_PROPAGATOR_ENVIRONMENT>;
@@ -22,6 +23,8 @@ export const DEFAULT_CLASSIFICATION_ENVIRONMENT = {
   CLASSIFICATION_TAG_KEY: DEFAULT_CLASSIFICATION.tagKey,
   CLASSIFICATION_LEVELS: DEFAULT_CLASSIFICATION.levels.join(','),
   SENSITIVE_FROM_LEVEL: DEFAULT_CLASSIFICATION.sensitiveFrom,
+  // No lookups unless the stack asks (deployed): the local replay and the tests have no AWS.
+  RESOURCE_TAG_LOOKUPS: 'false',
 } as const;
 
 /** The scheme the variables describe; a threshold that is not one of the levels is an error. */

@@ -35,6 +35,8 @@ function lineageSignals(from: SensitivityFrom): Signal[] {
 }
 
 const describe = (from: SensitivityFrom) => `${from.arn} (${from.tag})${from.path.length > 2 ? `, by way of ${from.path.slice(1, -1).join(' -> ')}` : ''}`;
+/** Where a node's data comes from: its upstream source, or its own classification tag. */
+const origin = (from: SensitivityFrom) => (from.path.length === 1 ? `(its own tag ${from.tag})` : `from ${describe(from)}`);
 
 export function lineageFindings(
   scheme: ClassificationScheme,
@@ -62,8 +64,8 @@ export function lineageFindings(
 
   const from = view.sensitivityFrom;
   if (from && sensitive(view.sensitivity)) {
-    consider('sensitive-data-in-training', view.sensitivity, TRAINING_KINDS.has(view.kind), () => `${view.kind} ${view.node} trains on ${view.sensitivity} data from ${describe(from)}.`, () => lineageSignals(from));
-    consider('sensitive-data-in-knowledge-base', view.sensitivity, view.kind === 'knowledge-base', () => `Knowledge base ${view.node} holds ${view.sensitivity} data from ${describe(from)}: it answers with it.`, () => lineageSignals(from));
+    consider('sensitive-data-in-training', view.sensitivity, TRAINING_KINDS.has(view.kind), () => `${view.kind} ${view.node} trains on ${view.sensitivity} data ${origin(from)}.`, () => lineageSignals(from));
+    consider('sensitive-data-in-knowledge-base', view.sensitivity, view.kind === 'knowledge-base', () => `Knowledge base ${view.node} holds ${view.sensitivity} data ${origin(from)}: it answers with it.`, () => lineageSignals(from));
     const model = from.path.slice(0, -1).find((n) => TRAINED_MODEL_KINDS.has(nodeKind(n)));
     consider(
       'sensitive-model-exposed',

@@ -15,6 +15,7 @@ import { documentClient } from '../shared/dynamodb';
 import { defineHandler, type Handler } from '../shared/house-handler';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
 import { sqsLineageQueue } from '../shared/lineage-queue';
+import { cachedTagLookup, type TagLookupApis } from '../shared/tag-lookup';
 import { classificationScheme, LINEAGE_PROPAGATOR_ENVIRONMENT, type LineagePropagatorEnvironment } from './environment';
 import { createPropagator, type BucketTagLookup } from './propagate';
 
@@ -28,6 +29,8 @@ export interface PropagatorClients {
   readonly queue: LineageQueue;
   /** @default S3 GetBucketTagging; `null` for none (the local replay) */
   readonly lookupTags: BucketTagLookup | null;
+  /** Other resources' tags, where RESOURCE_TAG_LOOKUPS is 'true'. @default the Tagging API */
+  readonly tagLookup: TagLookupApis | null;
   /** Clock of the tag-lookup cache. @default Date.now */
   readonly now: () => number;
   /** @default MAX_IN_EDGES and FANOUT_PAGE of propagate.ts */
@@ -52,9 +55,10 @@ const propagator = defineHandler({
     const queue = clients.queue ?? sqsLineageQueue(new SQSClient({}), env.LINEAGE_QUEUE_URL);
     const lookupTags = clients.lookupTags === null ? undefined : (clients.lookupTags ?? s3TagLookup(new S3Client({ followRegionRedirects: true })));
     const scheme = classificationScheme(env);
+    const lookupResourceTags = env.RESOURCE_TAG_LOOKUPS === 'true' ? cachedTagLookup(clients.tagLookup, { store, now: clients.now ?? Date.now, logger }) : undefined;
 
     return async (event) => {
-      const work = createPropagator({ store, queue, scheme, lookupTags, log: logger, now: clients.now, limits: clients.limits });
+      const work = createPropagator({ store, queue, scheme, lookupTags, lookupResourceTags, log: logger, now: clients.now, limits: clients.limits });
       const failures: string[] = [];
       for (const record of event.Records) {
         if (failures.length > 0) {

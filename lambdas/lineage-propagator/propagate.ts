@@ -1,8 +1,9 @@
 /**
  * The lineage propagator: carries sensitivity down the lineage graph, one node per message.
  *
- * A `recompute` message recomputes one node from its own classification (buckets: their tags)
- * and its upstream nodes' stored states (`resolveSensitivity`); when the result changes, it
+ * A `recompute` message recomputes one node from its own classification (the classification tag
+ * of a bucket, or of any node its owner can tag: `carriesOwnClassification`) and its upstream
+ * nodes' stored states (`resolveSensitivity`); when the result changes, it
  * stores it, mirrors it onto the node's inventory item, raises the findings the change calls for,
  * and sends one `fanout` message. A `fanout` message sends a `recompute` to one page of the
  * node's downstream nodes, and a `fanout` for the next page. So no invocation walks the graph:
@@ -31,7 +32,10 @@ import {
   type Key,
   type LineageNodeState,
 } from '../shared/items';
+import type { LookedUpTags } from '../shared/items';
+import type { LookupRequest } from '../shared/tag-lookup';
 import {
+  carriesOwnClassification,
   isBucketNode,
   isInventoryNode,
   isRelation,
@@ -71,6 +75,12 @@ export interface PropagatorDependencies {
   readonly scheme: ClassificationScheme;
   /** Absent locally: buckets are then classified by the tag events replayed only. */
   readonly lookupTags?: BucketTagLookup;
+  /**
+   * The tags of other resources (cached GetResources, shared with the change feed and the
+   * tagger); a failed lookup leaves the resource out, and the tag events alone decide. Absent
+   * locally.
+   */
+  readonly lookupResourceTags?: (request: LookupRequest) => Promise<Map<string, LookedUpTags>>;
   readonly now?: () => number;
   readonly log?: { warn(message: string, extra: Record<string, unknown>): void };
   /** @default MAX_IN_EDGES and FANOUT_PAGE */
@@ -140,10 +150,32 @@ export function createPropagator(deps: PropagatorDependencies) {
     return byEvent ?? byLookup ?? (deps.lookupTags ? null : { level: null, at: '', source: 'event', problem: 'no tag event seen and no tag lookup available' });
   }
 
+  /**
+   * Another taggable node's own classification: the newer of its last classification tag event
+   * and the (cached) lookup of its tags. Null when neither shows the tag: an untagged knowledge
+   * base is not "unclassified" news, only its upstream decides.
+   */
+  async function resourceClassification(node: string, fromEvents: Record<string, unknown> | undefined): Promise<OwnClassification | null> {
+    const tagged = readLineageTags(fromEvents);
+    const byEvent = tagged ? classificationFromTags(scheme, tagged.tags, tagged.at, 'event', tagged.eventId) : undefined;
+    let byLookup: OwnClassification | undefined;
+    if (deps.lookupResourceTags) {
+      const region = node.split(':')[3] ?? '';
+      const found = (await deps.lookupResourceTags({ resources: [{ arn: node, region }] })).get(node);
+      if (found) {
+        stats.tagLookups++;
+        byLookup = classificationFromTags(scheme, found.tags, found.at, 'lookup');
+      }
+    }
+    const newer = byEvent && byLookup ? (byEvent.at >= byLookup.at ? byEvent : byLookup) : (byEvent ?? byLookup);
+    return newer && (newer.level || newer.tag || newer.problem) ? newer : null;
+  }
+
   async function recompute(node: string, cause: Cause): Promise<void> {
     stats.recomputed++;
     const bucket = isBucketNode(node);
-    const wanted: Key[] = [keys.lineageNode(node), ...(bucket ? [keys.lineageTags(node), keys.lookup('bucket-tags', node)] : [])];
+    const taggable = carriesOwnClassification(node);
+    const wanted: Key[] = [keys.lineageNode(node), ...(taggable ? [keys.lineageTags(node)] : []), ...(bucket ? [keys.lookup('bucket-tags', node)] : [])];
     const [items, inEdges] = await Promise.all([store.getItems(wanted), store.queryRange(keys.lineageNode(node).pk, RANGES.lineageIn.from, RANGES.lineageIn.to, { limit: maxInEdges + 1 })]);
     const before = readLineageNode(items.get(keyString(keys.lineageNode(node))));
     const truncated = inEdges.length > maxInEdges;
@@ -156,7 +188,8 @@ export function createPropagator(deps: PropagatorDependencies) {
       const s = readLineageNode(upstreamItems.get(keyString(keys.lineageNode(e.from))));
       return s ? [{ node: e.from, relation: e.relation, own: s.own, sensitivity: s.sensitivity, sensitivityFrom: s.sensitivityFrom, basis: s.basis, edge: e.edge }] : [];
     });
-    const own = bucket ? await ownClassification(node, items.get(keyString(keys.lineageTags(node))), items.get(keyString(keys.lookup('bucket-tags', node)))) : null;
+    const tags = items.get(keyString(keys.lineageTags(node)));
+    const own = bucket ? await ownClassification(node, tags, items.get(keyString(keys.lookup('bucket-tags', node)))) : taggable ? await resourceClassification(node, tags) : null;
     const resolved = resolveSensitivity(scheme, node, own, upstream);
     const kind = nodeKind(node);
     const { raised, findings } = lineageFindings(scheme, { node, kind, own, ...resolved }, before?.raised ?? {}, upstream, cause);

@@ -74,6 +74,7 @@ export class AiActivityClassifier extends Construct {
         AGENT_DENIED_BURST_SECONDS: String(agents.deniedBurstWindow?.toSeconds() ?? AGENT_DEFAULTS.deniedBurstSeconds),
         ACTION_LEDGER_RETENTION_DAYS: String(agents.ledgerRetentionDays ?? AGENT_DEFAULTS.ledgerRetentionDays),
         LINEAGE_QUEUE_URL: props.lineage.queue.queueUrl,
+        CLASSIFICATION_TAG_KEY: props.lineage.classificationTagKey,
         AGENT_TAG_LOOKUPS: 'true',
       }),
     });

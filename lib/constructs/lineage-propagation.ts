@@ -44,11 +44,14 @@ export class LineagePropagation extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly function: AiVisibilityFunction;
+  /** The tag that classifies data: the classifier reads it from the events too. */
+  readonly classificationTagKey: string;
   private readonly key: kms.IKey;
 
   constructor(scope: Construct, id: string, props: LineagePropagationProps) {
     super(scope, id);
     this.key = props.encryptionKey;
+    this.classificationTagKey = props.classification?.tagKey ?? CLASSIFICATION_DEFAULTS.tagKey;
     this.deadLetterQueue = houseQueue(this, 'DeadLetterQueue', props.encryptionKey, { fifo: true });
     this.queue = houseQueue(this, 'Queue', props.encryptionKey, {
       fifo: true,
@@ -71,9 +74,10 @@ export class LineagePropagation extends Construct {
         ...houseEnvironment(LINEAGE_PROPAGATOR_SERVICE),
         TABLE_NAME: props.inventory.table.tableName,
         LINEAGE_QUEUE_URL: this.queue.queueUrl,
-        CLASSIFICATION_TAG_KEY: props.classification?.tagKey ?? CLASSIFICATION_DEFAULTS.tagKey,
+        CLASSIFICATION_TAG_KEY: this.classificationTagKey,
         CLASSIFICATION_LEVELS: (props.classification?.levels ?? CLASSIFICATION_DEFAULTS.levels).join(','),
         SENSITIVE_FROM_LEVEL: props.classification?.sensitiveFrom ?? CLASSIFICATION_DEFAULTS.sensitiveFrom,
+        RESOURCE_TAG_LOOKUPS: 'true',
       }),
     });
     props.inventory.grantClassifierWrites(this.function);
@@ -83,6 +87,13 @@ export class LineagePropagation extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:${Token.isUnresolved(Stack.of(this).partition) ? '<AWS::Partition>' : Stack.of(this).partition}:s3:::*]`,
       reason: 'Any bucket can become training data, a knowledge-base source or a log store after deployment; reading its tags (its data classification) is the only S3 action granted.',
     });
+    // The classification tag of the other taggable nodes (a knowledge base, a SageMaker model, a
+    // log group), for tags set before the deploy; cached in the table with the change feed's lookups.
+    const lookups = new iam.Policy(this, 'TagLookups', {
+      roles: [this.function.role!],
+      statements: [new iam.PolicyStatement({ actions: ['tag:GetResources'], resources: ['*'] })],
+    });
+    Validations.of(lookups).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'tag:GetResources supports no resource-level permissions (Service Authorization Reference, Resource Groups Tagging API); it only reads tags.' });
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
   }
 

@@ -20,7 +20,7 @@ import { DEFAULT_CONFIG } from '../../lib/config';
 export const CLIENTS_CALLED: Record<string, { readonly eager: readonly string[] }> = {
   // The tag lookups (lambdas/shared/tag-lookup.ts) load their clients on first use; they are the handler's clients all the same. Only the classifier looks up principals (IAM).
   Classifier: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-iam'] },
-  Lineage: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-s3'] },
+  Lineage: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-s3', '@aws-sdk/client-resource-groups-tagging-api'] },
   ChangeFeed: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/util-dynamodb', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api'] },
   AgentCaptureSync: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'] },
   GpuSweepFunction: { eager: ['@aws-sdk/client-eventbridge'] },

@@ -360,11 +360,22 @@ describe('lineage propagation', () => {
   it('gets the classification scheme from the configuration, and the classifier gets the queue', () => {
     expect(variables('LineageFunction')).toMatchObject({ CLASSIFICATION_TAG_KEY: 'data-classification', CLASSIFICATION_LEVELS: 'public,internal,confidential,restricted', SENSITIVE_FROM_LEVEL: 'confidential' });
     const custom = synth({ classificationTagKey: 'sensitivity', classificationLevels: ['low', 'high'], sensitiveFromLevel: 'high' });
-    const fn = Object.values(custom.findResources('AWS::Lambda::Function')).find((f) => (f as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment?.Variables?.CLASSIFICATION_TAG_KEY) as {
-      Properties: { Environment: { Variables: Record<string, unknown> } };
-    };
-    expect(fn.Properties.Environment.Variables).toMatchObject({ CLASSIFICATION_TAG_KEY: 'sensitivity', CLASSIFICATION_LEVELS: 'low,high', SENSITIVE_FROM_LEVEL: 'high' });
+    const withKey = Object.entries(custom.findResources('AWS::Lambda::Function'))
+      .map(([id, f]) => [id, (f as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment?.Variables ?? {}] as const)
+      .filter(([, v]) => v.CLASSIFICATION_TAG_KEY);
+    // The propagator reads the scheme; the classifier reads the key from the tag calls of resources other than buckets.
+    expect(withKey.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['ClassifierFunction', 'LineageFunction']);
+    expect(withKey.find(([id]) => id.startsWith('Lineage'))![1]).toMatchObject({ CLASSIFICATION_TAG_KEY: 'sensitivity', CLASSIFICATION_LEVELS: 'low,high', SENSITIVE_FROM_LEVEL: 'high', RESOURCE_TAG_LOOKUPS: 'true' });
+    expect(withKey.find(([id]) => id.startsWith('Classifier'))![1]).toMatchObject({ CLASSIFICATION_TAG_KEY: 'sensitivity' });
     expect(variables('ClassifierFunction').LINEAGE_QUEUE_URL).toEqual({ Ref: logicalId('AWS::SQS::Queue', 'LineageQueue') });
+  });
+
+  it('may look up the tags of other resources (tag:GetResources, which has no resource-level permissions), in a policy of its own', () => {
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('LineageTagLookups'));
+    expect(policies).toHaveLength(1);
+    const [, policy] = policies[0] as [string, { Properties: { PolicyDocument: { Statement: unknown[] }; Roles: unknown[] } }];
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Action: 'tag:GetResources', Effect: 'Allow', Resource: '*' }]);
+    expect(policy.Properties.Roles).toEqual([{ Ref: logicalId('AWS::IAM::Role', 'LineageFunctionRole') }]);
   });
 
   it('may read bucket tags, its table, and send only to its own queue', () => {
@@ -834,10 +845,10 @@ describe('configuration that would deploy something else than meant', () => {
 
 describe('environment contract', () => {
   it('fails at synth on a missing or malformed literal, and accepts deploy-time tokens', () => {
-    expect(() => environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, TABLE_NAME: 'x', POWERTOOLS_SERVICE_NAME: '', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', LINEAGE_QUEUE_URL: '${Token[TOKEN.9]}' })).toThrow(
+    expect(() => environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, TABLE_NAME: 'x', POWERTOOLS_SERVICE_NAME: '', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', LINEAGE_QUEUE_URL: '${Token[TOKEN.9]}', CLASSIFICATION_TAG_KEY: '' })).toThrow(
       /TABLE_NAME="x" does not match .*; POWERTOOLS_SERVICE_NAME is not set/,
     );
-    const built = environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, TABLE_NAME: '${Token[TOKEN.123]}', POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'n', LINEAGE_QUEUE_URL: '${Token[TOKEN.9]}' });
+    const built = environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, TABLE_NAME: '${Token[TOKEN.123]}', POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'n', LINEAGE_QUEUE_URL: '${Token[TOKEN.9]}', CLASSIFICATION_TAG_KEY: '' });
     expect(built).toMatchObject({ TABLE_NAME: '${Token[TOKEN.123]}' });
     expect(built).not.toHaveProperty('AGENT_PRINCIPALS'); // an empty optional variable is left out
   });

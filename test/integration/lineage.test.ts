@@ -41,6 +41,11 @@ const CHAIN = [BUCKET, LOCATION, JOB, ARTIFACT, MODEL, CONFIG, ENDPOINT];
 const context = { functionName: 'test', awsRequestId: 'req', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
 let sequence = 0;
 
+/** The propagator Lambda's environment, and its SQS messages. */
+const env = { TABLE_NAME: 'handler', LINEAGE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/lineage.fifo', POWERTOOLS_SERVICE_NAME: 'p', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', ...DEFAULT_CLASSIFICATION_ENVIRONMENT };
+const message = (node: string, n: number) => ({ messageId: `lm-${n}`, body: JSON.stringify({ type: 'recompute', node, cause: { eventId: `e${n}`, time: '2025-07-01T00:00:00.000Z', account: '111122223333', region: 'us-east-1' } }) });
+const batch = (records: Array<{ messageId: string; body: string }>) => ({ Records: records.map((r) => ({ ...r, attributes: {}, messageAttributes: {} })) }) as unknown as SQSEvent;
+
 /** A CloudTrail record as the capture queue delivers it, or an EventBridge event as is. */
 function sqsEvent(records: ReadonlyArray<Record<string, unknown>>): SQSEvent {
   return {
@@ -217,6 +222,86 @@ describe('a Bedrock customization chain (lineage-bedrock.json and the job state 
   });
 });
 
+describe('a classification tag on a resource other than a bucket (a knowledge base over non-S3 data)', () => {
+  const AGENT = 'arn:aws:bedrock:us-east-1:111122223333:agent/AGENTSUPP01';
+  const KB = 'arn:aws:bedrock:us-east-1:111122223333:knowledge-base/KBHRPOL001';
+  const records = readJson(join(FIXTURES, 'documented', 'lineage-bedrock.json')).Records as Array<Record<string, unknown>>;
+  const named = (name: string) => structuredClone(records.find((r) => r.eventName === name)!);
+  // Bedrock (bedrock-agent) TagResource/UntagResource, built from the API reference's request shape.
+  const kbTag = (value: string | null, id: string, time: string) => ({
+    ...named('AssociateAgentKnowledgeBase'),
+    eventName: value === null ? 'UntagResource' : 'TagResource',
+    eventID: id,
+    eventTime: time,
+    requestParameters: value === null ? { resourceArn: KB, tagKeys: ['data-classification'] } : { resourceArn: KB, tags: { 'data-classification': value } },
+    responseElements: null,
+  });
+  const graph = () => [named('CreateAgent'), named('CreateKnowledgeBase'), named('AssociateAgentKnowledgeBase')];
+
+  it('classifies the knowledge base by its own tag, carries it to the agent, raises the finding, and clears on removal', async () => {
+    const p = await pipeline(db, 'kb-tag');
+    await p.deliver(...graph());
+    expect((await p.node(KB))?.sensitivity ?? null).toBeNull();
+    await p.deliver(kbTag('restricted', 'kb-up', '2025-07-02T00:00:00Z'));
+    expect(await p.node(KB)).toMatchObject({ own: { level: 'restricted', tag: 'data-classification=restricted', source: 'event', eventId: 'kb-up' }, sensitivity: 'restricted', sensitivityFrom: { arn: KB, path: [KB] } });
+    expect(await p.node(AGENT)).toMatchObject({ sensitivity: 'restricted', sensitivityFrom: { arn: KB, tag: 'data-classification=restricted', path: [KB, AGENT] } });
+    expect(await p.resource(KB)).toMatchObject({ sensitivity: 'restricted' });
+    expect(await p.resource(AGENT)).toMatchObject({ sensitivity: 'restricted' });
+    expect(await p.findings()).toEqual([['sensitive-data-in-knowledge-base', KB, 'kb-up']]);
+    const finding = (await scanTable(db.documents, 'kb-tag')).find((i) => i.entity === ENTITY.finding && i.rule === 'sensitive-data-in-knowledge-base');
+    expect(finding?.summary).toBe(`Knowledge base ${KB} holds restricted data (its own tag data-classification=restricted): it answers with it.`);
+    await p.deliver(kbTag(null, 'kb-off', '2025-07-03T00:00:00Z'));
+    expect(await p.node(KB)).toMatchObject({ own: null, sensitivity: null });
+    expect(await p.node(AGENT)).toMatchObject({ sensitivity: null });
+  });
+
+  it('ends in the same state whatever order the tag calls arrive in: the newest call decides', async () => {
+    const p = await pipeline(db, 'kb-tag-order');
+    await p.deliver(kbTag(null, 'kb-off', '2025-07-03T00:00:00Z'));
+    await p.deliver(kbTag('restricted', 'kb-up', '2025-07-02T00:00:00Z'));
+    await p.deliver(...graph());
+    expect(await p.node(KB)).toMatchObject({ own: null, sensitivity: null });
+    expect(await p.node(AGENT)).toMatchObject({ sensitivity: null });
+    expect(await p.findings()).toEqual([]);
+    // Tagged again after the removal, the calls delivered newest first: tagged.
+    const q = await pipeline(db, 'kb-tag-order-2');
+    await q.deliver(...graph());
+    await q.deliver(kbTag('confidential', 'kb-again', '2025-07-04T00:00:00Z'));
+    await q.deliver(kbTag(null, 'kb-off', '2025-07-03T00:00:00Z'));
+    expect(await q.node(AGENT)).toMatchObject({ sensitivity: 'confidential', sensitivityFrom: { arn: KB, path: [KB, AGENT] } });
+  });
+
+  it('deployed, looks up the tags of what was tagged before the deploy (cached), and a later removal event wins over the lookup', async () => {
+    await db.createInventoryTable('kb-lookup');
+    const asked: string[][] = [];
+    const tagLookup = {
+      async resourceTags(region: string, arns: readonly string[]) {
+        asked.push([region, ...arns]);
+        return new Map(arns.filter((a) => a === KB).map((a) => [a, { 'data-classification': 'Confidential', team: 'hr' }]));
+      },
+    };
+    let now = Date.parse('2025-07-02T00:00:00Z');
+    const queue = new LocalLineageQueue();
+    const handler = createPropagatorHandler({ ...env, TABLE_NAME: 'kb-lookup', RESOURCE_TAG_LOOKUPS: 'true' }, { dynamodb: db.client, queue, lookupTags: null, tagLookup, logLevel: 'SILENT', now: () => now });
+    const store = createInventoryStore(db.documents, 'kb-lookup');
+    const node = async (n: string) => (await store.getItems([keys.lineageNode(n)])).values().next().value;
+    expect((await handler(batch([message(KB, 40), message(AGENT, 41)]), context)).batchItemFailures).toEqual([]);
+    expect(await node(KB)).toMatchObject({ own: { level: 'confidential', tag: 'data-classification=Confidential', source: 'lookup', at: '2025-07-02T00:00:00.000Z' }, sensitivity: 'confidential' });
+    // The agent was looked up too, and has no classification tag: no own classification.
+    expect(await node(AGENT)).toMatchObject({ own: null, sensitivity: null });
+    expect(asked).toEqual([['us-east-1', KB], ['us-east-1', AGENT]]);
+    // Within the TTL the cache answers.
+    await handler(batch([message(KB, 42)]), context);
+    expect(asked).toHaveLength(2);
+    // An UntagResource after the lookup (the classifier wrote the node's tags): the event wins.
+    const classifier = localPipeline(db, 'kb-lookup');
+    expect(await classifier.handler(sqsEvent([kbTag(null, 'kb-off-late', '2025-07-02T06:00:00Z')]), context)).toEqual({ batchItemFailures: [] });
+    now += 3600_000;
+    await handler(batch([message(KB, 43)]), context);
+    expect(await node(KB)).toMatchObject({ own: null, sensitivity: null });
+  });
+});
+
 describe('the inventory item appears after the sensitivity', () => {
   it("a bucket tagged first and given its first model file later shows its classification in the inventory", async () => {
     const p = await pipeline(db, 'late-item');
@@ -313,9 +398,6 @@ describe('bounded work per message', () => {
 });
 
 describe('the propagator Lambda', () => {
-  const env = { TABLE_NAME: 'handler', LINEAGE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/lineage.fifo', POWERTOOLS_SERVICE_NAME: 'p', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', ...DEFAULT_CLASSIFICATION_ENVIRONMENT };
-  const message = (node: string, n: number) => ({ messageId: `lm-${n}`, body: JSON.stringify({ type: 'recompute', node, cause: { eventId: `e${n}`, time: '2025-07-01T00:00:00.000Z', account: '111122223333', region: 'us-east-1' } }) });
-  const batch = (records: Array<{ messageId: string; body: string }>) => ({ Records: records.map((r) => ({ ...r, attributes: {}, messageAttributes: {} })) }) as unknown as SQSEvent;
 
   beforeAll(async () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';

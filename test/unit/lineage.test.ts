@@ -16,6 +16,7 @@ import { lineageFindings } from '../../lambdas/lineage-propagator/findings';
 import { classificationFromTags } from '../../lambdas/lineage-propagator/propagate';
 import { classificationScheme } from '../../lambdas/lineage-propagator/environment';
 import {
+  carriesOwnClassification,
   DEFAULT_CLASSIFICATION,
   MAX_PATH,
   mayChange,
@@ -250,8 +251,8 @@ describe('edges from S3 and bucket tags', () => {
 
   it('PutBucketTagging carries the whole tag set, DeleteBucketTagging an empty one', () => {
     const tagging = documentedRecord('PutBucketTagging');
-    expect(lineageOf(normalized(tagging))).toEqual({ edges: [], bucketTags: { bucket: 'arn:aws:s3:::fraud-training-data', tags: { 'ai-visibility:kind': 'model-artifact-store', 'data-classification': 'confidential' } } });
-    expect(lineageOf(normalized({ ...tagging, eventName: 'DeleteBucketTagging', requestParameters: { bucketName: 'fraud-training-data', tagging: '' } }))).toEqual({ edges: [], bucketTags: { bucket: 'arn:aws:s3:::fraud-training-data', tags: {} } });
+    expect(lineageOf(normalized(tagging))).toEqual({ edges: [], tags: [{ node: 'arn:aws:s3:::fraud-training-data', tags: { 'ai-visibility:kind': 'model-artifact-store', 'data-classification': 'confidential' } }] });
+    expect(lineageOf(normalized({ ...tagging, eventName: 'DeleteBucketTagging', requestParameters: { bucketName: 'fraud-training-data', tagging: '' } }))).toEqual({ edges: [], tags: [{ node: 'arn:aws:s3:::fraud-training-data', tags: {} }] });
   });
 });
 
@@ -421,5 +422,61 @@ describe('lineageFindings', () => {
     expect(lineageFindings(scheme, { ...weak, own: { ...weak.own, level: 'restricted' } }, {}, upstream, cause).findings).toEqual([]);
     const unclassified = lineageFindings(scheme, { ...weak, own: null }, {}, upstream, cause);
     expect(unclassified.findings[0].summary).toContain('which is not classified');
+  });
+});
+
+describe('the classification tag of resources other than buckets', () => {
+  const KB = 'arn:aws:bedrock:us-east-1:111122223333:knowledge-base/KBHRPOL001';
+  const KEY = DEFAULT_CLASSIFICATION.tagKey;
+  // Tag calls built from each API reference's request shape (no public CloudTrail record of them: SOURCES.md).
+  const call = (eventSource: string, eventName: string, requestParameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ ...bedrockRecord('CreateKnowledgeBase'), eventSource, eventName, requestParameters, responseElements: null, ...extra });
+  const tagsOf = (record: Record<string, unknown>, key = KEY) => lineageOf(normalized(record), key).tags ?? [];
+
+  it('a tag call sets it on the resource it names, in each service request shape (canonical ARN), and removes it', () => {
+    expect(tagsOf(call('bedrock.amazonaws.com', 'TagResource', { resourceARN: KB, tags: [{ key: KEY, value: 'restricted' }, { key: 'team', value: 'hr' }] }))).toEqual([{ node: KB, tags: { [KEY]: 'restricted' } }]);
+    expect(tagsOf(call('bedrock.amazonaws.com', 'UntagResource', { resourceArn: KB, tagKeys: [KEY] }))).toEqual([{ node: KB, tags: {} }]);
+    expect(tagsOf(call('sagemaker.amazonaws.com', 'AddTags', { resourceArn: 'arn:aws:sagemaker:us-east-1:111122223333:model/Fraud-Model', tags: [{ key: KEY, value: 'confidential' }] }))).toEqual([
+      { node: 'arn:aws:sagemaker:us-east-1:111122223333:model/fraud-model', tags: { [KEY]: 'confidential' } },
+    ]);
+    expect(tagsOf(call('sagemaker.amazonaws.com', 'DeleteTags', { ResourceArn: 'arn:aws:sagemaker:us-east-1:111122223333:model/fraud-model', TagKeys: [KEY] }))).toEqual([{ node: 'arn:aws:sagemaker:us-east-1:111122223333:model/fraud-model', tags: {} }]);
+    expect(tagsOf(call('bedrock-agentcore.amazonaws.com', 'TagResource', { resourceArn: 'arn:aws:bedrock-agentcore:us-east-1:111122223333:runtime/support-rt-abc', tags: { [KEY]: 'internal' } }))).toEqual([
+      { node: 'arn:aws:bedrock-agentcore:us-east-1:111122223333:runtime/support-rt-abc', tags: { [KEY]: 'internal' } },
+    ]);
+  });
+
+  it('a create call tags what it creates (the one resource its response names), not the models it uses (built from the documented shape)', () => {
+    const kb = bedrockRecord('CreateKnowledgeBase') as { requestParameters: Record<string, unknown> } & Record<string, unknown>;
+    kb.requestParameters.tags = { [KEY]: 'restricted' };
+    expect(tagsOf(kb)).toEqual([{ node: KB, tags: { [KEY]: 'restricted' } }]);
+    const agent = bedrockRecord('CreateAgent') as { requestParameters: Record<string, unknown> } & Record<string, unknown>;
+    agent.requestParameters.tags = { [KEY]: 'confidential' };
+    // The response also names the provisioned model the agent uses (`foundationModel`): only the agent is tagged.
+    expect(tagsOf(agent)).toEqual([{ node: 'arn:aws:bedrock:us-east-1:111122223333:agent/AGENTSUPP01', tags: { [KEY]: 'confidential' } }]);
+  });
+
+  it('nothing from a failed call, a call that does not touch the key, a foundation model or what cannot be tagged; the configured key is the one read', () => {
+    const set = { resourceARN: KB, tags: [{ key: KEY, value: 'restricted' }] };
+    expect(tagsOf(call('bedrock.amazonaws.com', 'TagResource', set, { errorCode: 'AccessDeniedException' }))).toEqual([]);
+    expect(tagsOf(call('bedrock.amazonaws.com', 'TagResource', { resourceARN: KB, tags: [{ key: 'team', value: 'hr' }] }))).toEqual([]);
+    expect(tagsOf(call('bedrock.amazonaws.com', 'TagResource', { resourceARN: 'arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0', tags: set.tags }))).toEqual([]);
+    expect(tagsOf(call('bedrock-agentcore.amazonaws.com', 'TagResource', { resourceArn: 'arn:aws:bedrock-agentcore:us-east-1:111122223333:memory/m-1', tags: { [KEY]: 'internal' } }))).toEqual([]);
+    expect(tagsOf(call('bedrock.amazonaws.com', 'TagResource', set), 'sensitivity')).toEqual([]);
+    expect(tagsOf(call('bedrock.amazonaws.com', 'TagResource', { resourceARN: KB, tags: [{ key: 'sensitivity', value: 'high' }] }), 'sensitivity')).toEqual([{ node: KB, tags: { sensitivity: 'high' } }]);
+  });
+
+  it.each([
+    ['arn:aws:s3:::hr-policy-docs', true],
+    ['arn:aws:s3:::hr-policy-docs/policies', false],
+    [KB, true],
+    ['arn:aws:sagemaker:us-east-1:111122223333:model/fraud-model', true],
+    ['arn:aws:logs:us-east-1:111122223333:log-group:bedrock/invocations', true],
+    ['arn:aws:lambda:us-east-1:111122223333:function:ticket-tools', true],
+    ['arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0', false],
+    ['arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0', false],
+    ['arn:aws:bedrock:us-east-1:111122223333:model-invocation-logging-configuration/default', false],
+    ['arn:aws:bedrock-agentcore:us-east-1:111122223333:memory/m-1', false],
+    ['urn:ai-visibility:bedrock:us-east-1:111122223333:knowledge-base/KBHRPOL001/data-source/DSHR000001', false],
+  ])('%s carries a classification of its own: %s', (node, expected) => {
+    expect(carriesOwnClassification(node)).toBe(expected);
   });
 });

@@ -63,6 +63,13 @@ describe('the classifier records the owner on the resource', () => {
     for (const r of instances) expect(r.attributes.owner).toBe('research');
   });
 
+  it('from SageMaker AddTags, and removed by DeleteTags, a tag call and not a deletion (built from the API reference request shape)', () => {
+    const endpoint = 'arn:aws:sagemaker:us-east-1:111122223333:endpoint/fraud-model';
+    const call = (eventName: string, requestParameters: Record<string, unknown>) => normalized({ ...aiFixture('CreateEndpoint'), eventName, requestParameters, responseElements: null });
+    expect(classify(call('AddTags', { resourceArn: endpoint, tags: [{ key: KEY, value: 'fraud-detection' }] })).resources).toEqual([expect.objectContaining({ arn: endpoint, attributes: { owner: 'fraud-detection' } })]);
+    expect(classify(call('DeleteTags', { resourceArn: endpoint, tagKeys: [KEY] })).resources).toEqual([expect.objectContaining({ arn: endpoint, status: 'active', attributes: { owner: '' } })]);
+  });
+
   it('and none when the request carries no owner tag', () => {
     for (const r of classify(normalized(aiFixture('CreateEndpoint'))).resources) expect(r.attributes.owner).toBeUndefined();
   });

@@ -10,21 +10,29 @@
  * S3 locations are nodes of their own (`arn:aws:s3:::bucket/prefix`), each joined to its bucket
  * by a `contains` edge, through which the bucket's classification reaches it.
  */
+import { CLASSIFICATION_DEFAULTS } from '../../core/defaults';
 import { arnOrBuild, bedrockArn, kindOfArn, resolveModelId, sageMakerArn } from '../../core/arn';
 import { at, list, str } from '../evidence';
 import { own } from '../../core/own';
+import { cut } from '../boundary';
+import { requestTagOf } from '../tags';
 import type { NormalizedEvent } from '../types';
-import { bucketOf, dataSourceNode, loggingConfigNode, RELATIONS, s3Node, type LineageEdge, type Relation } from '../../core/lineage';
+import { bucketOf, carriesOwnClassification, dataSourceNode, loggingConfigNode, RELATIONS, s3Node, type LineageEdge, type Relation } from '../../core/lineage';
 
-export interface BucketTags {
-  readonly bucket: string;
-  /** The bucket's whole tag set after the change ({} after DeleteBucketTagging). */
+/**
+ * The tags of a node that its classification is read from, as one event left them: a bucket's
+ * whole tag set (PutBucketTagging replaces it; {} after DeleteBucketTagging), or, for any other
+ * node, the classification tag alone ({} once removed): tag calls there change only the keys
+ * they name, and that key is the only one lineage reads.
+ */
+export interface NodeTags {
+  readonly node: string;
   readonly tags: Readonly<Record<string, string>>;
 }
 
 export interface LineageFacts {
   readonly edges: readonly LineageEdge[];
-  readonly bucketTags?: BucketTags;
+  readonly tags?: readonly NodeTags[];
 }
 
 const NONE: LineageFacts = { edges: [] };
@@ -248,7 +256,7 @@ function modelFile(x: Edges, e: NormalizedEvent): string | undefined {
   return object;
 }
 
-function bucketTags(e: NormalizedEvent): BucketTags | undefined {
+function bucketTags(e: NormalizedEvent): NodeTags | undefined {
   const bucket = str(e.record, `${req}.bucketName`);
   const node = bucket ? s3Node(e.partition, `s3://${bucket}`) : undefined;
   if (!node) return undefined;
@@ -260,20 +268,80 @@ function bucketTags(e: NormalizedEvent): BucketTags | undefined {
       if (key) tags[key] = typeof value === 'string' ? value : '';
     }
   }
-  return { bucket: node, tags };
+  return { node, tags };
 }
 
-/** The lineage an event shows. */
-export function lineageOf(event: NormalizedEvent): LineageFacts {
+/** The AI services whose tag calls and create requests can classify a resource. */
+const TAGGING_SOURCES = new Set(['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com', 'sagemaker.amazonaws.com']);
+/** Tag calls of those services (Bedrock, bedrock-agent and AgentCore TagResource/UntagResource; SageMaker AddTags/DeleteTags). */
+const TAG_CALLS = new Set(['TagResource', 'UntagResource', 'AddTags', 'DeleteTags']);
+/** Where each tag call names its resource: Bedrock `resourceARN`, bedrock-agent and AgentCore `resourceArn`, SageMaker `ResourceArn` (CloudTrail: `resourceArn`). */
+const RESOURCE_ARN_FIELDS = ['resourceARN', 'resourceArn', 'ResourceArn'];
+
+/**
+ * What a create call created: the one AI resource of the event's account its response names
+ * under an `...Arn` key (`agent.agentArn`, `endpointArn`, `knowledgeBase.knowledgeBaseArn`; not
+ * `agent.foundationModel`, a model it uses). None when the response names several: which one the
+ * tags went to is then the lookup's to say.
+ */
+function createdResource(e: NormalizedEvent): string | undefined {
+  const found = new Set<string>();
+  const walk = (v: unknown, depth: number) => {
+    if (depth > 3 || v === null || typeof v !== 'object') return;
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x === 'string' && /arn$/i.test(k)) {
+        const known = kindOfArn(x);
+        if (known && known.parsed.account === e.account) found.add(known.arn);
+      } else walk(x, depth + 1);
+    }
+  };
+  walk(e.record.responseElements, 0);
+  return found.size === 1 ? [...found][0] : undefined;
+}
+
+/**
+ * The classification tag an AI service call sets on or removes from a resource other than a
+ * bucket: a tag call names the resource in its request; a create call tags what it creates (the
+ * resource its response names) with the request's top-level `tags`. Nested tag lists of other
+ * resources (a customization job's `customModelTags`) are left to the lookup, as is a resource
+ * whose create response does not name it. Values are cut to 256 characters, as AWS allows.
+ */
+export function classificationTagsOf(e: NormalizedEvent, tagKey: string): NodeTags[] {
+  if (!TAGGING_SOURCES.has(e.eventSource)) return [];
+  const request = e.record.requestParameters;
+  if (request === null || typeof request !== 'object') return [];
+  let targets: string[];
+  let holder: unknown;
+  if (TAG_CALLS.has(e.eventName)) {
+    const named = RESOURCE_ARN_FIELDS.map((f) => str(request, f)).find((v) => v !== undefined);
+    const known = named ? kindOfArn(named) : undefined;
+    targets = known ? [known.arn] : [];
+    holder = request;
+  } else if (e.eventName.startsWith('Create')) {
+    const tags = (request as Record<string, unknown>).tags ?? (request as Record<string, unknown>).Tags;
+    if (tags === undefined) return [];
+    const created = createdResource(e);
+    targets = created ? [created] : [];
+    holder = { tags };
+  } else return [];
+  const tag = requestTagOf(holder, e.eventName, tagKey);
+  if (!tag) return [];
+  const tags = tag.value === null ? {} : { [tagKey]: cut(tag.value, 256) };
+  return targets.filter(carriesOwnClassification).map((node) => ({ node, tags }));
+}
+
+/** The lineage an event shows; `tagKey` is the classification tag (the scheme's). */
+export function lineageOf(event: NormalizedEvent, tagKey: string = CLASSIFICATION_DEFAULTS.tagKey): LineageFacts {
   if (event.errorCode) return NONE;
   if (event.eventSource === 's3.amazonaws.com' && (event.eventName === 'PutBucketTagging' || event.eventName === 'DeleteBucketTagging')) {
     const tags = bucketTags(event);
-    return tags ? { edges: [], bucketTags: tags } : NONE;
+    return tags ? { edges: [], tags: [tags] } : NONE;
   }
+  const classified = classificationTagsOf(event, tagKey);
   const extract = own(EXTRACTORS, event.eventName);
   const source = event.eventSource;
-  if (!extract || !(source === 'sagemaker.amazonaws.com' || source === 'bedrock.amazonaws.com' || source === 's3.amazonaws.com')) return NONE;
+  if (!extract || !(source === 'sagemaker.amazonaws.com' || source === 'bedrock.amazonaws.com' || source === 's3.amazonaws.com')) return classified.length ? { edges: [], tags: classified } : NONE;
   const x = new Edges(event);
   extract(x, event);
-  return { edges: x.unique() };
+  return classified.length ? { edges: x.unique(), tags: classified } : { edges: x.unique() };
 }

@@ -93,12 +93,12 @@ export const keys = {
   /** The notification dedup window of one rule, resource and principal. */
   notifyWindow: (dedupKey: string): Key => key(`${PREFIX.notify}${dedupKey}`, STATE_SK),
   /**
-   * Lineage: a node's computed sensitivity (`#NODE`), a bucket's tags as tag events showed them
-   * (`#TAGS`), and each edge under both of its nodes: `IN#relation#from` under `to`,
+   * Lineage: a node's computed sensitivity (`#NODE`), a node's tags as tag events showed them (a
+   * bucket's set, another node's classification tag: `#TAGS`), and each edge under both of its nodes: `IN#relation#from` under `to`,
    * `OUT#relation#to` under `from`. `#NODE` and `#TAGS` sort before `IN#`, `IN#` before `OUT#`.
    */
   lineageNode: (node: string): Key => key(`${PREFIX.lineage}${node}`, '#NODE'),
-  lineageTags: (bucket: string): Key => key(`${PREFIX.lineage}${bucket}`, '#TAGS'),
+  lineageTags: (node: string): Key => key(`${PREFIX.lineage}${node}`, '#TAGS'),
   lineageIn: (to: string, relation: string, from: string): Key => key(`${PREFIX.lineage}${to}`, `IN#${relation}#${from}`),
   lineageOut: (from: string, relation: string, to: string): Key => key(`${PREFIX.lineage}${from}`, `OUT#${relation}#${to}`),
   /** What the tagger wrote on a resource (or why it cannot), beside the resource's state. */

@@ -98,10 +98,10 @@ export function readLineageNode(item: RawItem | undefined): LineageNodeState | u
   };
 }
 
-/** A bucket's tags as its newest tag event showed them (the `tags` attribute is ordered by event). */
-export const lineageTagsLatest = (bucket: string): Record<string, StoredValue> => ({ entity: ENTITY.lineageTags, bucket });
+/** A node's tags as its newest tag event showed them (the `tags` attribute is ordered by event): a bucket's set, another node's classification tag. */
+export const lineageTagsLatest = (node: string): Record<string, StoredValue> => ({ entity: ENTITY.lineageTags, node });
 
-/** A bucket's tags and the event that showed them (the `tags@` version is `<time>#<eventId>[#<hash>]`). */
+/** A node's tags and the event that showed them (the `tags@` version is `<time>#<eventId>[#<hash>]`). */
 export function readLineageTags(item: RawItem | undefined): { tags: Record<string, string>; at: string; eventId: string } | undefined {
   if (!item || !isRecord(item.tags) || typeof item['tags@'] !== 'string') return undefined;
   const [at, eventId = ''] = item['tags@'].split('#');
