@@ -6,6 +6,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AiVisibilityStack } from '../lib/stacks/ai-visibility-stack';
+import { AiVisibilityMemberStack } from '../lib/stacks/member-stack';
 import { ConfigError, readConfig, type AiVisibilityConfig } from '../lib/config';
 
 const app = new App();
@@ -23,5 +24,15 @@ new AiVisibilityStack(app, 'AiVisibility', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   config,
 });
+if (config.organization.enabled) {
+  // The member template, deployable directly where the StackSet cannot reach (the management
+  // account, organization.accounts): cdk deploy AiVisibilityMember --parameters HubEventBusArn=...
+  new AiVisibilityMemberStack(app, 'AiVisibilityMember', {
+    description: 'ai-visibility member: forwards AI activity to the hub and lets the hub act here (docs/organization.md)',
+    tagPrefix: config.tagging.prefix,
+    remediation: config.remediation.mode === 'on',
+    securityHubExport: config.securityHubExport,
+  });
+}
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

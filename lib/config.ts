@@ -79,6 +79,36 @@ export interface AiVisibilityConfig {
   readonly gpuPrices: Readonly<Record<string, number>>;
   /** The opt-in remediation of idle accelerators tagged ai-visibility:idle-action: `mode` off (default), dry-run or on; after `idleSweeps` consecutive idle sweeps (default 3). */
   readonly remediation: RemediationSettings;
+  /** Organization-wide mode: a hub here, a member stack in every account and region of the OUs (docs/organization.md). Off by default: one account, one region. */
+  readonly organization: OrganizationConfig;
+}
+
+/** How a StackSet rolls out (CloudFormation StackSetOperationPreferences). */
+export interface StackSetOperationPreferences {
+  /** Accounts per region that may fail before the operation stops, as a percentage (0-100). Default 10. */
+  readonly failureTolerancePercentage: number;
+  /** Accounts per region deployed at once, as a percentage (1-100). Default 25. */
+  readonly maxConcurrentPercentage: number;
+  /** Regions one after the other (SEQUENTIAL) or at once (PARALLEL). Default PARALLEL. */
+  readonly regionConcurrencyType: 'SEQUENTIAL' | 'PARALLEL';
+}
+
+export interface OrganizationConfig {
+  /** Deploy as the organization's hub. Default false. */
+  readonly enabled: boolean;
+  /** The organization's id (o-...), for the bus policy and the member role's trust. Required when enabled. */
+  readonly organizationId: string;
+  /** The OUs (ou-... or the root r-...) the StackSet deploys member stacks to, new accounts included. Required when enabled. */
+  readonly memberOus: readonly string[];
+  /** The regions of each member account. Required when enabled; us-east-1 is needed for IAM, STS and Organizations events. */
+  readonly regions: readonly string[];
+  /** The hub's region: the central bus, the pipeline and the table. Default: the stack's region. */
+  readonly homeRegion: string | null;
+  /** The hub is a delegated administrator for StackSets, not the management account (CallAs DELEGATED_ADMIN). Default true. */
+  readonly delegatedAdmin: boolean;
+  /** Accounts outside the StackSet's reach that get the member stack deployed directly (the management account: service-managed StackSets never deploy to it); the hub covers them too. Default none. */
+  readonly accounts: readonly string[];
+  readonly stackSetOperationPreferences: StackSetOperationPreferences;
 }
 
 export interface TaggingConfig {
@@ -135,6 +165,16 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   gpuMemoryHeldFromPct: SWEEP_DEFAULTS.memoryHeldFromPct,
   gpuPrices: {},
   remediation: REMEDIATION_DEFAULTS,
+  organization: {
+    enabled: false,
+    organizationId: '',
+    memberOus: [],
+    regions: [],
+    homeRegion: null,
+    delegatedAdmin: true,
+    accounts: [],
+    stackSetOperationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25, regionConcurrencyType: 'PARALLEL' },
+  },
 };
 
 /** A region name: a partition's prefix, a direction, a number (us-east-1, ap-southeast-5, us-gov-west-1). */
@@ -341,6 +381,47 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     if (typeof out.idleSweeps !== 'number' || !Number.isInteger(out.idleSweeps) || out.idleSweeps < 1 || out.idleSweeps > 999) problems.push(`${key}.idleSweeps must be a whole number from 1 to 999, got ${JSON.stringify(out.idleSweeps)}`);
     return out;
   };
+  const organization = (key: keyof AiVisibilityConfig): OrganizationConfig => {
+    const d = DEFAULT_CONFIG.organization;
+    const v = input[key] ?? d;
+    if (!isObject(v)) {
+      problems.push(`${key} must be an object (${Object.keys(d).join(', ')}), got ${JSON.stringify(v)}`);
+      return d;
+    }
+    for (const k of Object.keys(v)) if (!Object.hasOwn(d, k)) problems.push(`unknown setting "${key}.${k}" (known: ${Object.keys(d).join(', ')})`);
+    const prefs = isObject(v.stackSetOperationPreferences) ? v.stackSetOperationPreferences : {};
+    if (v.stackSetOperationPreferences !== undefined && !isObject(v.stackSetOperationPreferences)) problems.push(`${key}.stackSetOperationPreferences must be an object, got ${JSON.stringify(v.stackSetOperationPreferences)}`);
+    for (const k of Object.keys(prefs)) if (!Object.hasOwn(d.stackSetOperationPreferences, k)) problems.push(`unknown setting "${key}.stackSetOperationPreferences.${k}" (known: ${Object.keys(d.stackSetOperationPreferences).join(', ')})`);
+    const out = { ...d, ...v, stackSetOperationPreferences: { ...d.stackSetOperationPreferences, ...prefs } } as OrganizationConfig;
+    const at = (k: string) => `${key}.${k}`;
+    if (typeof out.enabled !== 'boolean') problems.push(`${at('enabled')} must be true or false, got ${JSON.stringify(out.enabled)}`);
+    if (typeof out.delegatedAdmin !== 'boolean') problems.push(`${at('delegatedAdmin')} must be true or false, got ${JSON.stringify(out.delegatedAdmin)}`);
+    // Organizations API reference: Organization.Id ^o-[a-z0-9]{10,32}$, OU ids ^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$, root ids ^r-[0-9a-z]{4,32}$.
+    const orgIdOk = typeof out.organizationId === 'string' && /^o-[a-z0-9]{10,32}$/.test(out.organizationId);
+    if (out.enabled === true && !orgIdOk) problems.push(`${at('organizationId')} must be the organization's id (o- and 10-32 letters or digits: aws organizations describe-organization), got ${JSON.stringify(out.organizationId)}`);
+    if (out.enabled !== true && out.organizationId !== '' && !orgIdOk) problems.push(`${at('organizationId')} must be an organization id (o-...), got ${JSON.stringify(out.organizationId)}`);
+    const ous = out.memberOus;
+    if (!Array.isArray(ous) || !ous.every((o) => typeof o === 'string' && /^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/.test(o))) problems.push(`${at('memberOus')} must be a list of OU ids (ou-...) or the root id (r-...), got ${JSON.stringify(ous)}`);
+    else if (out.enabled === true && ous.length === 0) problems.push(`${at('memberOus')} must name at least one OU (or the root, r-...) when ${at('enabled')} is true`);
+    if (!Array.isArray(out.regions) || !out.regions.every((r) => typeof r === 'string' && REGION.test(r))) problems.push(`${at('regions')} must be a list of region names (like us-east-1), got ${JSON.stringify(out.regions)}`);
+    else {
+      if (new Set(out.regions).size !== out.regions.length) problems.push(`${at('regions')} names a region more than once: ${JSON.stringify(out.regions)}`);
+      if (out.enabled === true && out.regions.length === 0) problems.push(`${at('regions')} must name at least one region when ${at('enabled')} is true`);
+      if (out.enabled === true && out.regions.length > 0 && !out.regions.includes('us-east-1') && out.regions.every((r) => !r.startsWith('cn-') && !r.startsWith('us-gov-'))) {
+        problems.push(`${at('regions')} must include us-east-1: IAM, STS and Organizations events (agent declarations, owner tags) arrive only there`);
+      }
+    }
+    if (out.homeRegion !== null && (typeof out.homeRegion !== 'string' || !REGION.test(out.homeRegion))) problems.push(`${at('homeRegion')} must be a region name or null (the stack's region), got ${JSON.stringify(out.homeRegion)}`);
+    if (!Array.isArray(out.accounts) || !out.accounts.every((a) => typeof a === 'string' && /^\d{12}$/.test(a))) problems.push(`${at('accounts')} must be a list of 12-digit account ids, got ${JSON.stringify(out.accounts)}`);
+    const p = out.stackSetOperationPreferences;
+    const pct = (k: 'failureTolerancePercentage' | 'maxConcurrentPercentage', min: number) => {
+      if (typeof p[k] !== 'number' || !Number.isInteger(p[k]) || p[k] < min || p[k] > 100) problems.push(`${at(`stackSetOperationPreferences.${k}`)} must be a whole number from ${min} to 100, got ${JSON.stringify(p[k])}`);
+    };
+    pct('failureTolerancePercentage', 0);
+    pct('maxConcurrentPercentage', 1);
+    if (p.regionConcurrencyType !== 'SEQUENTIAL' && p.regionConcurrencyType !== 'PARALLEL') problems.push(`${at('stackSetOperationPreferences.regionConcurrencyType')} must be SEQUENTIAL or PARALLEL, got ${JSON.stringify(p.regionConcurrencyType)}`);
+    return out;
+  };
   const config: AiVisibilityConfig = {
     dataEventTrail: bool('dataEventTrail'),
     retainData: bool('retainData'),
@@ -373,6 +454,7 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     gpuMemoryHeldFromPct: int('gpuMemoryHeldFromPct', 0, 100),
     gpuPrices: prices('gpuPrices'),
     remediation: remediation('remediation'),
+    organization: organization('organization'),
   };
   if (config.gpuIdleBelowPct > config.gpuUnderutilizedBelowPct) problems.push(`gpuIdleBelowPct (${config.gpuIdleBelowPct}) must not be above gpuUnderutilizedBelowPct (${config.gpuUnderutilizedBelowPct})`);
   if (!config.classificationLevels.some((l) => l.toLowerCase() === config.sensitiveFromLevel.toLowerCase())) {

@@ -4,7 +4,9 @@
  * handlers the constructs deploy ship with the package and are bundled by esbuild at synth.
  */
 export { AiVisibilityStack, STACK_TAG_KEY, type AiVisibilityStackProps } from './stacks/ai-visibility-stack';
-export { DEFAULT_CONFIG, ConfigError, readConfig, scheduleProblem, LOG_RETENTION_DAYS, type AiVisibilityConfig } from './config';
+export { AiVisibilityMemberStack, MEMBER_ROLE_NAME, FORWARD_RULE_PREFIX, type AiVisibilityMemberStackProps } from './stacks/member-stack';
+export { DEFAULT_CONFIG, ConfigError, readConfig, scheduleProblem, LOG_RETENTION_DAYS, type AiVisibilityConfig, type OrganizationConfig, type StackSetOperationPreferences } from './config';
+export { OrganizationHub, memberTemplate, TEMPLATE_BODY_LIMIT, type OrganizationHubProps } from './constructs/organization-hub';
 export { captureRules, type CaptureRuleSpec, type EventPattern } from './capture/patterns';
 
 export { AiActivityCapture, type AiActivityCaptureProps } from './constructs/ai-activity-capture';

@@ -9,6 +9,8 @@
  * classifier recognise (and drop) the stack's own calls.
  */
 export const OWN_ROLE_PATH = '/ai-visibility/';
+/** Organization mode: the role the hub assumes in each member account (`<OWN_ROLE_PATH><name>`, docs/organization.md). */
+export const MEMBER_ROLE_NAME = 'ai-visibility-member';
 
 /** Prefix of the tags users set to steer ai-visibility, and that it sets itself. */
 export const TAG_PREFIX = 'ai-visibility:';

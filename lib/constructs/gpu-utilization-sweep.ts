@@ -25,6 +25,7 @@ import { GPU_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../../lambdas/gpu-swee
 import { SWEEP_DEFAULTS } from '../../lambdas/core/defaults';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { IDLE_ACTION_TAG_KEY, OWN_ROLE_PATH } from '../../lambdas/core/constants';
+import { remediationStatements, sweepReadStatements } from './permissions';
 import { REMEDIATION_DEFAULTS, type RemediationSettings } from '../../lambdas/core/remediation';
 import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
@@ -123,36 +124,11 @@ export class GpuUtilizationSweep extends Construct {
     });
     props.inventory.grantClassifierWrites(this.targetFunction);
     props.inventory.grantAccountRead(this.targetFunction); // the byAccount index: the inventory's GPU instances
-    // Discovery and metrics: list and describe calls, none of which take a resource ARN narrower
-    // than "*" for listing (EC2, SageMaker List*, Bedrock, CloudWatch service authorization references).
-    this.targetFunction.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: [
-          'ec2:DescribeInstances',
-          'sagemaker:ListEndpoints',
-          'sagemaker:ListTrainingJobs',
-          'sagemaker:ListNotebookInstances',
-          'bedrock:ListProvisionedModelThroughputs',
-          'cloudwatch:GetMetricData',
-          // Control tags set before the deploy (expected-idle, idle-action), read-only.
-          'tag:GetResources',
-        ],
-        resources: ['*'],
-      }),
-    );
-    this.targetFunction.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeTrainingJob'],
-        resources: ['endpoint/*', 'endpoint-config/*', 'training-job/*'].map((r) => stack.formatArn({ service: 'sagemaker', resource: r.split('/')[0], resourceName: '*', region: '*' })),
-      }),
-    );
+    // Discovery and metrics, read-only (permissions.ts: the member role of each account gets the same).
+    const here = { partition: stack.partition, account: stack.account };
+    for (const statement of sweepReadStatements(here)) this.targetFunction.addToRolePolicy(statement);
     if (remediation.mode === 'on') {
-      // Stop, never terminate, and only what its owner tagged idle-action=stop: the condition is
-      // on the resource's own tag (aws:ResourceTag), which EC2 StopInstances and SageMaker
-      // StopNotebookInstance support (Service Authorization Reference).
-      const tagged = { StringEquals: { [`aws:ResourceTag/${IDLE_ACTION_TAG_KEY}`]: 'stop' } };
-      this.targetFunction.addToRolePolicy(new iam.PolicyStatement({ sid: 'RemediationStopInstances', actions: ['ec2:StopInstances'], resources: [`arn:${stack.partition}:ec2:*:${stack.account}:instance/*`], conditions: tagged }));
-      this.targetFunction.addToRolePolicy(new iam.PolicyStatement({ sid: 'RemediationStopNotebooks', actions: ['sagemaker:StopNotebookInstance'], resources: [`arn:${stack.partition}:sagemaker:*:${stack.account}:notebook-instance/*`], conditions: tagged }));
+      for (const statement of remediationStatements(here)) this.targetFunction.addToRolePolicy(statement);
       for (const [service, resource] of [['ec2', 'instance/*'], ['sagemaker', 'notebook-instance/*']] as const) {
         Validations.of(this.targetFunction.role!).acknowledge({
           id: `AwsSolutions-IAM5[Resource::${nagArn(this, service, resource, '*')}]`,

@@ -17,6 +17,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { taggerStatements } from './permissions';
 import { DETAIL_TYPES, DOMAIN_EVENT_SOURCE } from '../../lambdas/core/events';
 import { DEFAULT_TAG_PREFIX } from '../../lambdas/core/tagging';
 import { TAGGER_ENVIRONMENT, TAGGER_SERVICE } from '../../lambdas/tagger/environment';
@@ -70,31 +71,8 @@ export class ResourceTagger extends Construct {
     });
     props.inventory.grantClassifierWrites(this.function);
 
-    // Only tag keys under the prefix (IAM User Guide, "Controlling access during AWS requests":
-    // aws:TagKeys with ForAllValues; each service below supports it on its tagging action).
-    const onlyOurKeys = { 'ForAllValues:StringLike': { 'aws:TagKeys': [`${prefix}*`] } };
-    const inAccount = (service: string, resource: string) => `arn:${stack.partition}:${service}:*:${stack.account}:${resource}`;
-    const policy = new iam.Policy(this, 'TaggingPolicy', {
-      roles: [this.function.role!],
-      statements: [
-        // The Tagging API calls the service's own action for each ARN: both are needed.
-        new iam.PolicyStatement({ sid: 'TaggingApi', actions: ['tag:TagResources'], resources: ['*'], conditions: onlyOurKeys }),
-        // The resources' current tags (a value already right is not rewritten; ignore set before the deploy counts).
-        new iam.PolicyStatement({ sid: 'TagLookups', actions: ['tag:GetResources'], resources: ['*'] }),
-        new iam.PolicyStatement({ sid: 'Ec2Instances', actions: ['ec2:CreateTags'], resources: [inAccount('ec2', 'instance/*')], conditions: onlyOurKeys }),
-        new iam.PolicyStatement({ sid: 'SageMaker', actions: ['sagemaker:AddTags'], resources: [inAccount('sagemaker', '*')], conditions: onlyOurKeys }),
-        new iam.PolicyStatement({ sid: 'BedrockAndAgents', actions: ['bedrock:TagResource'], resources: [inAccount('bedrock', '*')], conditions: onlyOurKeys }),
-        new iam.PolicyStatement({ sid: 'AgentCore', actions: ['bedrock-agentcore:TagResource'], resources: [inAccount('bedrock-agentcore', '*')], conditions: onlyOurKeys }),
-        // PutBucketTagging replaces the set (it takes no aws:TagKeys); bucket ARNs name no
-        // account, so the account is a condition (aws:ResourceAccount).
-        new iam.PolicyStatement({
-          sid: 'S3Buckets',
-          actions: ['s3:GetBucketTagging', 's3:PutBucketTagging'],
-          resources: [`arn:${stack.partition}:s3:::*`],
-          conditions: { StringEquals: { 'aws:ResourceAccount': stack.account } },
-        }),
-      ],
-    });
+    // Only tag keys under the prefix, and the tags already there (permissions.ts: the member role of each account gets the same).
+    const policy = new iam.Policy(this, 'TaggingPolicy', { roles: [this.function.role!], statements: taggerStatements({ partition: stack.partition, account: stack.account }, prefix) });
     Validations.of(policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'tag:TagResources and tag:GetResources support no resource-level permissions (Service Authorization Reference, Resource Groups Tagging API); TagResources is limited to keys under the prefix, and each ARN also needs the service\'s own tagging action, scoped below; GetResources only reads tags.',

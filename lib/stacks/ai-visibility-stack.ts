@@ -2,7 +2,7 @@
  * The ai-visibility stack: deploy into the security account. Thin: it reads the configuration
  * and composes the feature constructs, event -> queue -> classifier -> inventory.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, Token, type CfnResource, type StackProps } from 'aws-cdk-lib';
 import { TAG_PREFIX } from '../../lambdas/core/constants';
 import * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
@@ -19,6 +19,7 @@ import { OperationsMonitoring } from '../constructs/operations-monitoring';
 import { FindingNotifications } from '../constructs/finding-notifications';
 import { SecurityHubExport } from '../constructs/security-hub-export';
 import { ResourceTagger } from '../constructs/resource-tagger';
+import { OrganizationHub } from '../constructs/organization-hub';
 import { TAGGER_SERVICE } from '../../lambdas/tagger/environment';
 import { SECURITY_HUB_EXPORT_SERVICE } from '../../lambdas/security-hub-export/environment';
 import { NOTIFIER_SERVICE } from '../../lambdas/notifier/environment';
@@ -50,6 +51,8 @@ export class AiVisibilityStack extends Stack {
   readonly notifications: FindingNotifications;
   readonly securityHubExport?: SecurityHubExport;
   readonly tagger?: ResourceTagger;
+  /** Organization mode: the central bus and the members' StackSet. */
+  readonly organization?: OrganizationHub;
 
   constructor(scope: Construct, id: string, props: AiVisibilityStackProps = {}) {
     super(scope, id, props);
@@ -65,11 +68,22 @@ export class AiVisibilityStack extends Stack {
     };
 
     this.inventory = new AiInventoryTable(this, 'Inventory', { retain: config.retainData });
+    if (config.organization.enabled) {
+      const home = config.organization.homeRegion;
+      if (home && !Token.isUnresolved(this.region) && this.region !== home) throw new Error(`organization.homeRegion is ${home}, but this stack is deployed to ${this.region}: deploy the hub to its home region`);
+      this.organization = new OrganizationHub(this, 'Organization', {
+        organization: config.organization,
+        member: { tagPrefix: config.tagging.prefix, remediation: config.remediation.mode === 'on', securityHubExport: config.securityHubExport },
+      });
+    }
     this.capture = new AiActivityCapture(this, 'Capture', {
+      // Organization mode: every account's activity, the hub's own included, comes forwarded to the central bus.
+      ...(this.organization ? { eventBus: this.organization.eventBusByName } : {}),
       visibilityTimeout: Duration.seconds(CLASSIFIER_TIMEOUT.toSeconds() * 6),
       maxReceiveCount: config.maxReceiveCount,
       retainKey: config.retainData,
     });
+    if (this.organization) for (const rule of this.capture.rules) rule.addResourceDependency(this.organization.eventBus.node.defaultChild as CfnResource);
     const encryptionKey = this.capture.key;
     this.lineage = new LineagePropagation(this, 'Lineage', {
       ...functions,
@@ -201,6 +215,10 @@ export class AiVisibilityStack extends Stack {
     new CfnOutput(this, 'CaptureQueueUrl', { value: this.capture.queue.queueUrl, description: 'Queue the capture rules deliver to' });
     new CfnOutput(this, 'GpuSweepStateMachineArn', { value: this.gpuSweep.stateMachine.stateMachineArn, description: 'Step Functions state machine of the GPU utilization sweep' });
     new CfnOutput(this, 'LineageDeadLetterQueueUrl', { value: this.lineage.deadLetterQueue.queueUrl, description: 'Lineage work that could not be done' });
+    if (this.organization) {
+      new CfnOutput(this, 'OrganizationEventBusArn', { value: this.organization.eventBus.eventBusArn, description: "The central bus the members forward to (the HubEventBusArn parameter of a member stack deployed directly)" });
+      new CfnOutput(this, 'MemberStackSetId', { value: this.organization.stackSet.attrStackSetId, description: 'StackSet of the member stacks' });
+    }
     new CfnOutput(this, 'CaptureDeadLetterQueueUrl', { value: this.capture.deadLetterQueue.queueUrl, description: 'Events that could not be delivered or classified' });
   }
 }

@@ -1,0 +1,102 @@
+/**
+ * The permissions ai-visibility needs in an account, as statements: the hub's functions get them
+ * for their own account, and the member role of every enrolled account for that account (the
+ * hub assumes it there, docs/organization.md). One definition, so the two never drift apart.
+ *
+ * Each statement is scoped to the account's ARNs, to tag keys, or to a tag on the resource;
+ * where AWS allows no scoping (List* and Describe* calls without resource types, GetMetricData,
+ * the Tagging API) the statement is read-only or key-limited, and the callers acknowledge it
+ * for cdk-nag with the reason.
+ */
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { IDLE_ACTION_TAG_KEY } from '../../lambdas/core/constants';
+
+/** Where the statements apply: the partition and the account (a token or a literal). */
+export interface AccountScope {
+  readonly partition: string;
+  readonly account: string;
+}
+
+const inAccount = (s: AccountScope, service: string, resource: string) => `arn:${s.partition}:${service}:*:${s.account}:${resource}`;
+
+/**
+ * The GPU sweep's discovery and metrics: list and describe calls, none of which take a resource
+ * ARN narrower than "*" for listing (EC2, SageMaker List*, Bedrock, CloudWatch service
+ * authorization references), and the describes of what it found, read-only.
+ */
+export function sweepReadStatements(s: AccountScope): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'SweepDiscovery',
+      actions: [
+        'ec2:DescribeInstances',
+        'sagemaker:ListEndpoints',
+        'sagemaker:ListTrainingJobs',
+        'sagemaker:ListNotebookInstances',
+        'bedrock:ListProvisionedModelThroughputs',
+        'cloudwatch:GetMetricData',
+        // Control tags set before the deploy (expected-idle, idle-action), read-only.
+        'tag:GetResources',
+      ],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'SweepDescribe',
+      actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeTrainingJob'],
+      resources: ['endpoint/*', 'endpoint-config/*', 'training-job/*'].map((r) => inAccount(s, 'sagemaker', r)),
+    }),
+  ];
+}
+
+/**
+ * The opt-in remediation: stop, never terminate, and only what its owner tagged
+ * idle-action=stop. The condition is on the resource's own tag (aws:ResourceTag), which EC2
+ * StopInstances and SageMaker StopNotebookInstance support (Service Authorization Reference).
+ */
+export function remediationStatements(s: AccountScope): iam.PolicyStatement[] {
+  const tagged = { StringEquals: { [`aws:ResourceTag/${IDLE_ACTION_TAG_KEY}`]: 'stop' } };
+  return [
+    new iam.PolicyStatement({ sid: 'RemediationStopInstances', actions: ['ec2:StopInstances'], resources: [inAccount(s, 'ec2', 'instance/*')], conditions: tagged }),
+    new iam.PolicyStatement({ sid: 'RemediationStopNotebooks', actions: ['sagemaker:StopNotebookInstance'], resources: [inAccount(s, 'sagemaker', 'notebook-instance/*')], conditions: tagged }),
+  ];
+}
+
+/**
+ * The tagger's writes, only tag keys under the prefix (IAM User Guide, "Controlling access during
+ * AWS requests": aws:TagKeys with ForAllValues; each service below supports it on its tagging
+ * action), and the lookups of the tags already there.
+ */
+export function taggerStatements(s: AccountScope, prefix: string): iam.PolicyStatement[] {
+  const onlyOurKeys = { 'ForAllValues:StringLike': { 'aws:TagKeys': [`${prefix}*`] } };
+  return [
+    // The Tagging API calls the service's own action for each ARN: both are needed.
+    new iam.PolicyStatement({ sid: 'TaggingApi', actions: ['tag:TagResources'], resources: ['*'], conditions: onlyOurKeys }),
+    // The resources' current tags (a value already right is not rewritten; ignore set before the deploy counts).
+    new iam.PolicyStatement({ sid: 'TagLookups', actions: ['tag:GetResources'], resources: ['*'] }),
+    new iam.PolicyStatement({ sid: 'Ec2Instances', actions: ['ec2:CreateTags'], resources: [inAccount(s, 'ec2', 'instance/*')], conditions: onlyOurKeys }),
+    new iam.PolicyStatement({ sid: 'SageMaker', actions: ['sagemaker:AddTags'], resources: [inAccount(s, 'sagemaker', '*')], conditions: onlyOurKeys }),
+    new iam.PolicyStatement({ sid: 'BedrockAndAgents', actions: ['bedrock:TagResource'], resources: [inAccount(s, 'bedrock', '*')], conditions: onlyOurKeys }),
+    new iam.PolicyStatement({ sid: 'AgentCore', actions: ['bedrock-agentcore:TagResource'], resources: [inAccount(s, 'bedrock-agentcore', '*')], conditions: onlyOurKeys }),
+    // PutBucketTagging replaces the set (it takes no aws:TagKeys); bucket ARNs name no
+    // account, so the account is a condition (aws:ResourceAccount).
+    new iam.PolicyStatement({
+      sid: 'S3Buckets',
+      actions: ['s3:GetBucketTagging', 's3:PutBucketTagging'],
+      resources: [`arn:${s.partition}:s3:::*`],
+      conditions: { StringEquals: { 'aws:ResourceAccount': s.account } },
+    }),
+  ];
+}
+
+/** Security Hub's import, into the account's own default product only (BatchImportFindings imports into the finding's own account). */
+export function securityHubImportStatements(s: AccountScope): iam.PolicyStatement[] {
+  return [new iam.PolicyStatement({ sid: 'SecurityHubImport', actions: ['securityhub:BatchImportFindings'], resources: [`arn:${s.partition}:securityhub:*:${s.account}:product/${s.account}/default`] })];
+}
+
+/** What the lookups read: roles' and users' tags (agents and owners declared before the deploy) and buckets' tags (their data classification). */
+export function lookupStatements(s: AccountScope): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({ sid: 'PrincipalTagLookups', actions: ['iam:ListRoleTags', 'iam:ListUserTags'], resources: ['role', 'user'].map((t) => `arn:${s.partition}:iam::${s.account}:${t}/*`) }),
+    new iam.PolicyStatement({ sid: 'BucketTagLookups', actions: ['s3:GetBucketTagging'], resources: [`arn:${s.partition}:s3:::*`], conditions: { StringEquals: { 'aws:ResourceAccount': s.account } } }),
+  ];
+}
