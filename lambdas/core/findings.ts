@@ -34,6 +34,7 @@ const ATLAS = {
 const ATTACK = {
   T1078_004: { framework: 'MITRE-ATTACK', id: 'T1078.004', name: 'Valid Accounts: Cloud Accounts' },
   T1496: { framework: 'MITRE-ATTACK', id: 'T1496', name: 'Resource Hijacking' },
+  T1562: { framework: 'MITRE-ATTACK', id: 'T1562', name: 'Impair Defenses' },
   T1562_008: { framework: 'MITRE-ATTACK', id: 'T1562.008', name: 'Impair Defenses: Disable or Modify Cloud Logs' },
 } as const satisfies Record<string, FrameworkRef>;
 
@@ -138,6 +139,11 @@ export const FINDING_RULES = {
     severity: 'medium',
     title: 'An idle accelerator was stopped, or would be (opt-in remediation)',
     frameworks: [OWASP.LLM10],
+  },
+  'member-role-unavailable': {
+    severity: 'high',
+    title: "ai-visibility cannot act in a member account: its member role cannot be assumed (a blind spot)",
+    frameworks: [ATTACK.T1562],
   },
   'gpu-no-telemetry': {
     severity: 'medium',

@@ -69,6 +69,7 @@ export const NEXT_STEPS: Readonly<Record<string, readonly string[]>> = {
   'gpu-memory-held-idle': ['Find the process holding GPU memory without computing (a stuck job or notebook kernel) and stop it.'],
   'gpu-underutilized': ['Consider a smaller instance type or fewer instances.'],
   'gpu-idle-remediation': ['If the resource is needed, start it again (the undo command is in the evidence) and tag it ai-visibility:expected-idle=true or remove ai-visibility:idle-action.', 'If it was a dry run, set remediation.mode to "on" to act.'],
+  'member-role-unavailable': ['Check that the member stack is deployed in the account (the StackSet\'s stack instance, or AiVisibilityMember) and that the role ai-visibility/ai-visibility-member and its trust are intact; until then the account is not swept, tagged or looked up.'],
   'gpu-no-telemetry': ['Install the CloudWatch agent with the GPU configuration (docs/cloudwatch-agent-gpu.json) so the sweep can judge the resource.'],
   'sensitive-data-in-training': ['Confirm the training data may be used for this model; check who can call the model it produces.'],
   'sensitive-data-in-knowledge-base': ['Confirm the data may be served through the knowledge base and who can query it.'],

@@ -22,14 +22,17 @@ import { acceleratorsOf } from './catalog';
 import { GPU_TYPE_FILTER, type Discovery } from './discover';
 import type { MetricReader, SweepTarget } from './metrics';
 import type { RemediationActions } from './sweep';
+import type { CredentialProvider } from '../shared/member-credentials';
 
-/** Discovery, metrics and the remediation's actions for a region, with clients of that region. */
-export function regionalApis(region: string): { discovery: Discovery; metrics: MetricReader; remediation: RemediationActions } {
-  const cloudwatch = new CloudWatchClient({ region });
-  const ec2 = new EC2Client({ region });
-  const sagemaker = new SageMakerClient({ region });
+/** Discovery, metrics and the remediation's actions for a region, with clients of that region (and of the account whose credentials are given). */
+export function regionalApis(region: string, credentials?: CredentialProvider): { discovery: Discovery; metrics: MetricReader; remediation: RemediationActions } {
+  // Another account's: the member role's credentials (organization mode); else the function's own.
+  const options = credentials ? { region, credentials } : { region };
+  const cloudwatch = new CloudWatchClient(options);
+  const ec2 = new EC2Client(options);
+  const sagemaker = new SageMakerClient(options);
   return {
-    discovery: awsDiscovery({ ec2, sagemaker, bedrock: new BedrockClient({ region }) }),
+    discovery: awsDiscovery({ ec2, sagemaker, bedrock: new BedrockClient(options) }),
     metrics: { getMetricData: (input) => cloudwatch.send(new GetMetricDataCommand(input)) },
     remediation: remediationActions({ ec2, sagemaker }),
   };

@@ -19,6 +19,7 @@ export const GPU_SWEEP_ENVIRONMENT = {
   SUMMARY_EVENT_BUS: { description: 'event bus that receives the sweep summary', pattern: /^[A-Za-z0-9/_.:-]{1,1600}$/ },
   REMEDIATION_MODE: { description: 'the remediation of idle accelerators tagged ai-visibility:idle-action: off, dry-run or on', pattern: /^(off|dry-run|on)$/ },
   REMEDIATION_IDLE_SWEEPS: { description: 'consecutive idle sweeps before the remediation acts', pattern: /^[1-9]\d{0,2}$/ },
+  ORGANIZATION_REGIONS: { description: "organization mode: comma-separated regions swept in every active account of the organization (Organizations ListAccounts), besides SWEEP_TARGETS; the target function assumes each member's role", pattern: /^[a-z0-9-]+(,[a-z0-9-]+)*$/, optional: true },
 } as const satisfies EnvironmentSpec;
 
 export type GpuSweepEnvironment = EnvironmentOf<typeof GPU_SWEEP_ENVIRONMENT>;
@@ -34,6 +35,7 @@ export const DEFAULT_SWEEP_ENVIRONMENT = {
   GPU_PRICES: '',
   REMEDIATION_MODE: REMEDIATION_DEFAULTS.mode,
   REMEDIATION_IDLE_SWEEPS: String(REMEDIATION_DEFAULTS.idleSweeps),
+  ORGANIZATION_REGIONS: '',
 } as const;
 
 export function sweepSettings(env: GpuSweepEnvironment): { targets: AccountRegion[]; windowMinutes: number; thresholds: Thresholds; prices: Record<string, number>; remediation: RemediationSettings } {

@@ -14,6 +14,7 @@ import type { Discovery, InventorySource } from './discover';
 import { GPU_SWEEP_ENVIRONMENT, sweepSettings } from './environment';
 import type { MetricReader } from './metrics';
 import type { TagLookupApis } from '../shared/tag-lookup';
+import type { MemberCredentials } from '../shared/member-credentials';
 import { plan, summarize, type FailedTarget, type Plan, type PlanInput, type RemediationActions, type SweepSummary, type TargetResult } from './sweep';
 
 export type SweepEvent =
@@ -37,6 +38,10 @@ export interface SweepClients {
   /** Where the summary goes. @default EventBridge PutEvents on SUMMARY_EVENT_BUS */
   readonly publish: (summary: SweepSummary) => Promise<void>;
   readonly now: () => number;
+  /** Organization mode: the active accounts of the organization. @default Organizations ListAccounts */
+  readonly listAccounts: () => Promise<string[]>;
+  /** Organization mode: credentials of a member account (the target function). @default AssumeRole of its member role */
+  readonly memberCredentials: MemberCredentials;
 }
 
 export interface TargetApis {
@@ -66,7 +71,17 @@ const control = defineHandler({
     return async (event) => {
       switch (event.step) {
         case 'plan': {
-          const planned = plan(event.input ?? {}, settings, now());
+          const orgRegions = env.ORGANIZATION_REGIONS ? env.ORGANIZATION_REGIONS.split(',') : [];
+          let targets = settings.targets;
+          if (orgRegions.length > 0) {
+            // Every active account x the organization's regions, and the configured pairs, once each.
+            const listAccounts = clients.listAccounts ?? (await import('./organization-accounts')).organizationAccounts();
+            const accounts = await listAccounts();
+            const pairs = new Map([...settings.targets, ...accounts.flatMap((account) => orgRegions.map((region) => ({ account, region })))].map((t) => [`${t.account}:${t.region}`, t]));
+            targets = [...pairs.values()];
+            metrics.addMetric('OrganizationAccounts', MetricUnit.Count, accounts.length);
+          }
+          const planned = plan(event.input ?? {}, { ...settings, targets }, now());
           metrics.addMetric('SweepTargetsPlanned', MetricUnit.Count, planned.targets.length);
           return planned;
         }

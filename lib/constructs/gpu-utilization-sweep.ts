@@ -24,12 +24,12 @@ import { Construct } from 'constructs';
 import { GPU_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../../lambdas/gpu-sweep/environment';
 import { SWEEP_DEFAULTS } from '../../lambdas/core/defaults';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { IDLE_ACTION_TAG_KEY, OWN_ROLE_PATH } from '../../lambdas/core/constants';
+import { IDLE_ACTION_TAG_KEY, MEMBER_ROLE_NAME, OWN_ROLE_PATH } from '../../lambdas/core/constants';
 import { remediationStatements, sweepReadStatements } from './permissions';
 import { REMEDIATION_DEFAULTS, type RemediationSettings } from '../../lambdas/core/remediation';
 import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
-import { nagArn, nagAttribute } from './nag';
+import { nagArn, nagAttribute, nagPartition } from './nag';
 
 /** When the sweep runs by default. */
 export const DEFAULT_SWEEP_SCHEDULE = 'rate(1 hour)';
@@ -68,6 +68,11 @@ export interface GpuUtilizationSweepProps extends HouseFunctionOptions {
    * consecutive idle sweeps. @default { mode: 'off', idleSweeps: 3 }
    */
   readonly remediation?: Partial<RemediationSettings>;
+  /**
+   * Organization mode (docs/organization.md): sweep every active account of the organization in
+   * these regions, through each member's role. @default none: this account only
+   */
+  readonly organization?: { readonly organizationId: string; readonly regions: readonly string[] };
 }
 
 /** Lambda errors a task state retries: the service's own and throttling (Lambda.TooManyRequestsException), which CDK's retryOnServiceExceptions leaves out. */
@@ -103,6 +108,7 @@ export class GpuUtilizationSweep extends Construct {
         SUMMARY_EVENT_BUS: summaryBus.eventBusName,
         REMEDIATION_MODE: remediation.mode,
         REMEDIATION_IDLE_SWEEPS: String(remediation.idleSweeps),
+        ORGANIZATION_REGIONS: props.organization ? props.organization.regions.join(',') : '',
       });
     const functionOptions = { logRetentionDays: props.logRetentionDays, logRemovalPolicy: props.logRemovalPolicy, sourceMaps: props.sourceMaps, encryptionKey: props.encryptionKey, environment };
     // Plan and Summarize: no discovery or metrics client in the bundle, so they start fast.
@@ -124,6 +130,24 @@ export class GpuUtilizationSweep extends Construct {
     });
     props.inventory.grantClassifierWrites(this.targetFunction);
     props.inventory.grantAccountRead(this.targetFunction); // the byAccount index: the inventory's GPU instances
+    if (props.organization) {
+      // The accounts to sweep (read-only; Organizations supports no resource-level permission for
+      // ListAccounts), and each member's role, only within the organization.
+      this.function.addToRolePolicy(new iam.PolicyStatement({ sid: 'OrganizationAccounts', actions: ['organizations:ListAccounts'], resources: ['*'] }));
+      Validations.of(this.function.role!).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'organizations:ListAccounts supports no resource-level permissions; it is read-only. The X-Ray write actions neither.' });
+      this.targetFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'AssumeMemberRoles',
+          actions: ['sts:AssumeRole'],
+          resources: [`arn:${stack.partition}:iam::*:role${OWN_ROLE_PATH}${MEMBER_ROLE_NAME}`],
+          conditions: { StringEquals: { 'aws:ResourceOrgID': props.organization.organizationId } },
+        }),
+      );
+      Validations.of(this.targetFunction.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(this)}:iam::*:role${OWN_ROLE_PATH}${MEMBER_ROLE_NAME}]`,
+        reason: "The sweep acts in every member account through its member role: the role's name is fixed, the accounts are the organization's (aws:ResourceOrgID), known only at run time.",
+      });
+    }
     // Discovery and metrics, read-only (permissions.ts: the member role of each account gets the same).
     const here = { partition: stack.partition, account: stack.account };
     for (const statement of sweepReadStatements(here)) this.targetFunction.addToRolePolicy(statement);

@@ -76,6 +76,8 @@ export interface OperationsMonitoringProps {
   readonly changeFeedLogs: logs.ILogGroup;
   /** Services of the classifier, the sweep and the agent capture sync (their metrics' `service`). */
   readonly services: { readonly classifier: string; readonly sweep: string; readonly agentSync: string };
+  /** Organization mode: alarm on member roles the hub cannot assume. @default false */
+  readonly organization?: boolean;
   /** Share of received events quarantined, over an hour, that raises the quarantine alarm. @default 0.05 */
   readonly quarantineRateThreshold?: number;
 }
@@ -241,6 +243,20 @@ export class OperationsMonitoring extends Construct {
             },
           ],
         },
+        ...(props.organization
+          ? [
+              {
+                title: 'Organization: member roles that cannot be assumed',
+                metrics: [
+                  {
+                    metric: custom('MemberRoleUnavailable', props.services.sweep, Duration.hours(1)),
+                    alarmFriendlyName: 'MemberRoleUnavailable',
+                    addAlarm: { Critical: { threshold: 0, comparisonOperator: GREATER, alarmDescriptionOverride: "The hub could not assume a member account's role (ai-visibility/ai-visibility-member): that account is not swept. The member-role-unavailable finding and the sweep log name the account and STS's answer; check the account's stack instance of the members StackSet (docs/organization.md)." } },
+                  },
+                ],
+              },
+            ]
+          : []),
         {
           title: 'Agent capture rule sync failures',
           metrics: [

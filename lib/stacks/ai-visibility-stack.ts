@@ -132,6 +132,7 @@ export class AiVisibilityStack extends Stack {
       thresholds: { idleBelowPct: config.gpuIdleBelowPct, underutilizedBelowPct: config.gpuUnderutilizedBelowPct, memoryHeldFromPct: config.gpuMemoryHeldFromPct },
       prices: config.gpuPrices,
       remediation: config.remediation,
+      ...(config.organization.enabled ? { organization: { organizationId: config.organization.organizationId, regions: config.organization.regions } } : {}),
     });
     if (config.dataEventTrail) {
       this.dataEventTrail = new AiDataEventTrail(this, 'DataEventTrail', { retain: config.retainData });
@@ -204,6 +205,7 @@ export class AiVisibilityStack extends Stack {
       classifierLogs: this.classifier.function.logGroup,
       changeFeedLogs: this.changeFeed.function.logGroup,
       services: { classifier: CLASSIFIER_SERVICE, sweep: GPU_SWEEP_SERVICE, agentSync: AGENT_CAPTURE_SYNC_SERVICE },
+      organization: config.organization.enabled,
     });
 
     new CfnOutput(this, 'FindingsTopicArn', { value: this.notifications.topic.topicArn, description: 'SNS topic of new findings (email, or Amazon Q Developer chat channels: its default body is their custom-notification JSON)' });

@@ -96,6 +96,29 @@ describe('the hub', () => {
     });
   });
 
+  it('sweeps the organization: the plan may list the accounts, the target may assume only member roles of the organization, and an alarm watches refusals', () => {
+    const fns = of(template, 'AWS::Lambda::Function');
+    const env = (fragment: string) => (fns.find(([id]) => id.startsWith(fragment))![1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env('GpuSweepFunction').ORGANIZATION_REGIONS).toBe('us-east-1,eu-west-1,ap-southeast-2');
+    const statements = (fragment: string) => of(template, 'AWS::IAM::Policy').filter(([id]) => id.startsWith(fragment)).flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    expect(statements('GpuSweepFunctionRole')).toContainEqual(expect.objectContaining({ Sid: 'OrganizationAccounts', Action: 'organizations:ListAccounts', Resource: '*' }));
+    expect(statements('GpuSweepTargetFunctionRole')).toContainEqual({
+      Sid: 'AssumeMemberRoles',
+      Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::*:role${OWN_ROLE_PATH}${MEMBER_ROLE_NAME}`]] },
+      Condition: { StringEquals: { 'aws:ResourceOrgID': 'o-a1b2c3d4e5' } },
+    });
+    const alarms = of(template, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === 'MemberRoleUnavailable');
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0][1].Properties).toMatchObject({ Namespace: 'AiVisibility', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    // Single-account mode: none of it.
+    const single = hub(DEFAULT_CONFIG);
+    expect(of(single, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === 'MemberRoleUnavailable')).toHaveLength(0);
+    expect(JSON.stringify(single.toJSON())).not.toContain('AssumeMemberRoles');
+    expect(JSON.stringify(single.toJSON())).not.toContain('organizations:ListAccounts');
+  });
+
   it('refuses a hub deployed outside its home region', () => {
     expect(() => hub(orgConfig({ homeRegion: 'eu-west-1' }), { region: 'us-east-1' })).toThrow(/organization.homeRegion is eu-west-1, but this stack is deployed to us-east-1/);
     expect(() => hub(orgConfig({ homeRegion: 'eu-west-1' }), { region: 'eu-west-1' })).not.toThrow();

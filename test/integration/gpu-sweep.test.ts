@@ -497,3 +497,73 @@ describe('the inventory joins the sweep', () => {
     expect(items.filter((i) => i.entity === ENTITY.finding && i.pk === keys.resource(idleOne.arn).pk)).toEqual([]);
   });
 });
+
+describe('organization mode: the sweep maps over the organization', () => {
+  const HUB = '111122223333';
+  const context = { functionName: 'f', awsRequestId: 'r', invokedFunctionArn: `arn:aws:lambda:us-east-1:${HUB}:function:f`, getRemainingTimeInMillis: () => 60_000 } as never;
+  const base = { TABLE_NAME: 'sweep-org', SWEEP_TARGETS: `${HUB}:us-east-1`, SUMMARY_EVENT_BUS: 'default', POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility' };
+
+  it('plans every active account x the organization regions, and the configured pairs, once each', async () => {
+    const { createSweepControlHandler } = await import('../../lambdas/gpu-sweep/handler');
+    const { DEFAULT_SWEEP_ENVIRONMENT } = await import('../../lambdas/gpu-sweep/environment');
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    const handler = createSweepControlHandler({ ...base, ...DEFAULT_SWEEP_ENVIRONMENT, ORGANIZATION_REGIONS: 'us-east-1,eu-west-1' }, { listAccounts: async () => [HUB, '444455556666'], logLevel: 'SILENT', now: () => Date.parse('2026-12-02T06:00:00Z') });
+    const planned = (await handler({ step: 'plan' }, context)) as unknown as { targets: Array<{ account: string; region: string }> };
+    expect(planned.targets.map((t) => `${t.account}:${t.region}`)).toEqual([`${HUB}:us-east-1`, `${HUB}:eu-west-1`, '444455556666:us-east-1', '444455556666:eu-west-1']);
+  });
+
+  it('lists the active accounts from Organizations, page by page (the ListAccounts response shape)', async () => {
+    const { ListAccountsCommand, OrganizationsClient } = await import('@aws-sdk/client-organizations');
+    const { organizationAccounts } = await import('../../lambdas/gpu-sweep/organization-accounts');
+    const org = mockClient(OrganizationsClient);
+    const account = (Id: string, Status: 'ACTIVE' | 'SUSPENDED' | 'PENDING_CLOSURE', State?: 'ACTIVE' | 'PENDING_CLOSURE') => ({ Id, Arn: `arn:aws:organizations::${HUB}:account/o-a1b2c3d4e5/${Id}`, Email: `${Id}@example.com`, Name: Id, Status, ...(State ? { State } : {}), JoinedMethod: 'CREATED' as const, JoinedTimestamp: new Date('2025-01-01T00:00:00Z') });
+    org.on(ListAccountsCommand, { NextToken: undefined }).resolves({ Accounts: [account('444455556666', 'ACTIVE'), account('777788889999', 'SUSPENDED')], NextToken: 'page-2' });
+    org.on(ListAccountsCommand, { NextToken: 'page-2' }).resolves({ Accounts: [account(HUB, 'ACTIVE', 'ACTIVE'), account('222233334444', 'ACTIVE', 'PENDING_CLOSURE')] });
+    expect(await organizationAccounts(new OrganizationsClient({ region: 'us-east-1' }))()).toEqual([HUB, '444455556666']);
+    org.restore();
+  });
+
+  it("a member whose role cannot be assumed fails alone, raises member-role-unavailable once a day, and the rest is swept", async () => {
+    const db = await startLocalDynamoDb();
+    try {
+      await db.createInventoryTable('sweep-org');
+      const { createSweepTargetHandler } = await import('../../lambdas/gpu-sweep/target-handler');
+      const { DEFAULT_SWEEP_ENVIRONMENT } = await import('../../lambdas/gpu-sweep/environment');
+      const { MemberRoleUnavailableError, memberRoleArn } = await import('../../lambdas/shared/member-credentials');
+      const refused = new MemberRoleUnavailableError('444455556666', memberRoleArn('aws', '444455556666'), 'AccessDenied: not authorized to perform sts:AssumeRole');
+      const asked: string[] = [];
+      const handler = createSweepTargetHandler(
+        { ...base, ...DEFAULT_SWEEP_ENVIRONMENT, ORGANIZATION_REGIONS: 'us-east-1' },
+        {
+          dynamodb: db.client,
+          tagLookup: null,
+          logLevel: 'SILENT',
+          forTarget: (account) => {
+            asked.push(account);
+            if (account !== HUB) throw refused;
+            return { discovery: { discover: async () => [] }, metrics: { getMetricData: async () => ({ MetricDataResults: [] }) } };
+          },
+        },
+      );
+      const window = { start: '2026-12-02T05:00:00.000Z', end: '2026-12-02T06:00:00.000Z' };
+      const target = (account: string) => ({ step: 'target' as const, target: { account, region: 'us-east-1', sweepId: 'sweep-org', window, period: 60 } });
+      await expect(handler(target('444455556666'), context)).rejects.toBe(refused);
+      await expect(handler(target('444455556666'), context)).rejects.toBe(refused);
+      await expect(handler(target(HUB), context)).resolves.toMatchObject({ account: HUB, resources: 0 });
+      expect(asked).toEqual(['444455556666', '444455556666', HUB]);
+      const findings = (await scanTable(db.documents, 'sweep-org')).filter((i) => i.entity === ENTITY.finding);
+      expect(findings).toEqual([expect.objectContaining({ rule: 'member-role-unavailable', severity: 'high', account: '444455556666', resource: memberRoleArn('aws', '444455556666'), eventId: expect.stringMatching(/^member-role-unavailable:444455556666:\d{4}-\d{2}-\d{2}$/) })]);
+      expect(findings[0].summary).toContain('account 444455556666 is not swept, tagged or looked up until it can');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('single-account mode still refuses another account, saying what it needs', async () => {
+    const { createSweepTargetHandler } = await import('../../lambdas/gpu-sweep/target-handler');
+    const { DEFAULT_SWEEP_ENVIRONMENT } = await import('../../lambdas/gpu-sweep/environment');
+    const handler = createSweepTargetHandler({ ...base, ...DEFAULT_SWEEP_ENVIRONMENT }, { store: { putItems: async () => [] } as never, inventory: { gpuInstances: async () => [] }, tagLookup: null, logLevel: 'SILENT' });
+    const window = { start: '2026-12-02T05:00:00.000Z', end: '2026-12-02T06:00:00.000Z' };
+    await expect(handler({ step: 'target', target: { account: '444455556666', region: 'us-east-1', sweepId: 's', window, period: 60 } }, context)).rejects.toThrow(/sweeping account 444455556666 from 111122223333 needs organization mode/);
+  });
+});
