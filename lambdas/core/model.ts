@@ -126,7 +126,7 @@ export const isSeverity = among(SEVERITIES);
 export const isConfidence = among(CONFIDENCES);
 
 /** Which function raised a finding. */
-export const FINDING_PRODUCERS = ['classifier', 'lineage-propagator', 'gpu-sweep'] as const;
+export const FINDING_PRODUCERS = ['classifier', 'lineage-propagator', 'gpu-sweep', 'tagger'] as const;
 export type FindingProducer = (typeof FINDING_PRODUCERS)[number];
 export const isFindingProducer = among(FINDING_PRODUCERS);
 

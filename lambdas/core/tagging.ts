@@ -67,7 +67,7 @@ export interface TaggerState {
 }
 
 export type TagPlan =
-  | { readonly arn: string; readonly action: 'set'; readonly route: TagRoute; readonly region: string; readonly set: Readonly<Record<string, string>> }
+  | { readonly arn: string; readonly action: 'set'; readonly route: TagRoute; readonly account: string; readonly region: string; readonly set: Readonly<Record<string, string>> }
   | { readonly arn: string; readonly action: 'untaggable'; readonly reason: string }
   | { readonly arn: string; readonly action: 'skip'; readonly reason: string };
 
@@ -88,6 +88,9 @@ export function prefixProblem(prefix: string): string | undefined {
 export function tagValue(value: string): string {
   return value.replace(/[^a-zA-Z0-9 ._:/=+@-]/g, '_').slice(0, MAX_TAG_VALUE);
 }
+
+/** The account a resource is in: its ARN's, else the inventory's (bucket ARNs name none). */
+const accountOf = (r: Pick<TaggableResource, 'arn' | 'account'>) => /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(r.arn)?.[1] ?? r.account;
 
 /** The API that tags a resource, or why nothing can. */
 export function routeOf(r: Pick<TaggableResource, 'arn' | 'kind' | 'account'>, settings: Pick<TaggingSettings, 'account'>): { route: TagRoute } | { untaggable: string } {
@@ -131,11 +134,13 @@ export function planTags(r: TaggableResource, state: TaggerState | undefined, se
   const current = { ...(r.tags ?? {}), ...(state?.applied ?? {}) };
   const set = Object.fromEntries(Object.entries(desiredTags(r, settings.prefix)).filter(([k, v]) => k.startsWith(settings.prefix) && current[k] !== v));
   if (Object.keys(set).length === 0) return { arn: r.arn, action: 'skip', reason: 'tags already right' };
-  return { arn: r.arn, action: 'set', route: route.route, region: r.region, set };
+  return { arn: r.arn, action: 'set', route: route.route, account: accountOf(r), region: r.region, set };
 }
 
 export interface TagBatch {
   readonly route: TagRoute;
+  /** The account the resources are in: the tagger writes there (organization mode: through its member role). */
+  readonly account: string;
   readonly region: string;
   readonly tags: Readonly<Record<string, string>>;
   readonly arns: readonly string[];
@@ -146,17 +151,18 @@ export interface TagBatch {
  * needing the same tags there share calls; every other API tags one resource a call.
  */
 export function tagBatches(plans: readonly TagPlan[]): TagBatch[] {
-  const groups = new Map<string, { route: TagRoute; region: string; tags: Record<string, string>; arns: string[] }>();
+  const groups = new Map<string, { route: TagRoute; account: string; region: string; tags: Record<string, string>; arns: string[] }>();
   const out: TagBatch[] = [];
   for (const p of plans) {
     if (p.action !== 'set') continue;
     if (p.route !== 'tagging-api') {
-      out.push({ route: p.route, region: p.region, tags: p.set, arns: [p.arn] });
+      out.push({ route: p.route, account: p.account, region: p.region, tags: p.set, arns: [p.arn] });
       continue;
     }
     const tags = Object.fromEntries(Object.entries(p.set).sort(([a], [b]) => a.localeCompare(b)));
-    const key = `${p.region}\u0000${JSON.stringify(tags)}`;
-    const group = groups.get(key) ?? { route: p.route, region: p.region, tags, arns: [] };
+    // TagResources tags in the caller's account and region only: one group per account, region and tag set.
+    const key = `${p.account}\u0000${p.region}\u0000${JSON.stringify(tags)}`;
+    const group = groups.get(key) ?? { route: p.route, account: p.account, region: p.region, tags, arns: [] };
     group.arns.push(p.arn);
     groups.set(key, group);
   }

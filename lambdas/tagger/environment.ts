@@ -7,6 +7,7 @@ export const TAGGER_ENVIRONMENT = {
   TAG_PREFIX: { description: 'the prefix of every tag key the tagger writes', pattern: /^[a-zA-Z0-9 ._:/=+@-]{1,100}$/ },
   EXCLUDE_KINDS: { description: 'JSON array of resource kinds the tagger leaves alone', pattern: /^\[.*\]$/ },
   ACCOUNT_ID: { description: 'the account the tagger tags (the stack\'s)', pattern: /^\d{12}$/ },
+  ORGANIZATION_MODE: { description: "'true': also tag the organization's member accounts, through each one's member role (docs/organization.md)", pattern: /^(true|false)$/, optional: true },
 } as const satisfies EnvironmentSpec;
 
 export type TaggerEnvironment = EnvironmentOf<typeof TAGGER_ENVIRONMENT>;

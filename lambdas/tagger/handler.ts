@@ -20,6 +20,9 @@ import { createInventoryStore, type InventoryStore } from '../shared/inventory-s
 import { keys, keyString, readResource, readTaggerState, taggableOf, taggerStateItem, type Item, type LookedUpTags } from '../shared/items';
 import { cachedTagLookup, type LookupRequest, type TagLookupApis } from '../shared/tag-lookup';
 import { pool } from '../shared/pool';
+import { partitionOfRegion } from '../core/arn';
+import { findingItem } from '../shared/items';
+import { memberCredentials, memberRoleArn, MemberRoleUnavailableError, memberRoleFinding, stsAssumeRole, type MemberCredentials } from '../shared/member-credentials';
 import { TAGGER_ENVIRONMENT } from './environment';
 import { awsTagWriter, defaultTagClients, writeWithRetries, type RetryOptions, type TagFailure, type TagWriter } from './writers';
 
@@ -31,6 +34,8 @@ export interface TaggerClients {
   readonly now: () => number;
   /** Where the resources' tags are read; null: not (tests). @default the Tagging API's GetResources */
   readonly tagLookup: TagLookupApis | null;
+  /** Organization mode: member accounts' credentials. @default AssumeRole of each member role */
+  readonly memberCredentials: MemberCredentials;
 }
 
 export type TaggerHandler = Handler<SQSEvent, SQSBatchResponse>;
@@ -115,9 +120,12 @@ const tagger = defineHandler({
   environment: TAGGER_ENVIRONMENT,
   build({ env, logger, metrics }, clients: Partial<TaggerClients>): TaggerHandler {
     const store = clients.store ?? createInventoryStore(documentClient(clients.dynamodb), env.TABLE_NAME);
-    const writer = clients.writer ?? awsTagWriter(defaultTagClients());
+    const organization = env.ORGANIZATION_MODE === 'true';
+    const credentials = organization ? (clients.memberCredentials ?? memberCredentials({ assumeRole: stsAssumeRole(), hubAccount: env.ACCOUNT_ID, sessionName: 'ai-visibility-tagger' })) : undefined;
+    const writer = clients.writer ?? awsTagWriter(defaultTagClients(credentials));
     const exclude = JSON.parse(env.EXCLUDE_KINDS) as unknown;
-    const settings: TaggingSettings = { prefix: env.TAG_PREFIX, exclude: Array.isArray(exclude) ? exclude.filter((k): k is string => typeof k === 'string') : [], account: env.ACCOUNT_ID };
+    // Organization mode: every account's resources (each through its member role), else this account's only.
+    const settings: TaggingSettings = { prefix: env.TAG_PREFIX, exclude: Array.isArray(exclude) ? exclude.filter((k): k is string => typeof k === 'string') : [], account: organization ? null : env.ACCOUNT_ID };
     const now = clients.now ?? Date.now;
     const tagLookup = cachedTagLookup(clients.tagLookup, { store, now, logger });
 
@@ -141,6 +149,17 @@ const tagger = defineHandler({
       }
       const untaggable = outcome.plans.filter((p) => p.action === 'untaggable').length;
       for (const [arn, f] of outcome.refused) logger.warn('tags refused for good; recorded, not retried until the resource changes', { arn, code: f.code, message: f.message });
+      // A member role that cannot be assumed: once per account and day, a finding (the account is a blind spot).
+      const unreachable = new Map<string, { account: string; region: string }>();
+      for (const p of outcome.plans) if (p.action === 'set' && outcome.refused.get(p.arn)?.code === 'MemberRoleUnavailableError') unreachable.set(p.account, { account: p.account, region: p.region });
+      if (unreachable.size > 0) {
+        metrics.addMetric('MemberRoleUnavailable', MetricUnit.Count, unreachable.size);
+        const findings = [...unreachable.values()].map(({ account, region }) => {
+          const reason = outcome.plans.map((p) => outcome.refused.get(p.arn)).find((f) => f?.code === 'MemberRoleUnavailableError')?.message ?? 'refused';
+          return findingItem(memberRoleFinding(new MemberRoleUnavailableError(account, memberRoleArn(partitionOfRegion(region), account), reason), region, now(), 'the tagger'), 'tagger');
+        });
+        await store.putItems(findings).catch((error: unknown) => logger.warn('member-role-unavailable findings not written', { error: String(error) }));
+      }
       metrics.addMetric('ResourcesTagged', MetricUnit.Count, outcome.tagged.size);
       metrics.addMetric('ResourcesUntaggable', MetricUnit.Count, untaggable);
       metrics.addMetric('TagWritesRefused', MetricUnit.Count, outcome.refused.size);

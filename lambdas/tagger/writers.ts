@@ -23,6 +23,7 @@ import { BedrockAgentClient, TagResourceCommand as BedrockAgentTagResource } fro
 import { BedrockAgentCoreControlClient, TagResourceCommand as AgentCoreTagResource } from '@aws-sdk/client-bedrock-agentcore-control';
 import { ResourceGroupsTaggingAPIClient, TagResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
 import { GetBucketTaggingCommand, PutBucketTaggingCommand, S3Client, type Tag } from '@aws-sdk/client-s3';
+import type { CredentialProvider, MemberCredentials } from '../shared/member-credentials';
 import type { TagBatch, TagRoute } from '../core/tagging';
 
 export interface TagFailure {
@@ -45,9 +46,10 @@ export function isRetriable(code: string, status?: number): boolean {
 }
 
 function failureOf(error: unknown): TagFailure {
-  const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const e = error as { name?: string; message?: string; reason?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
   const code = e?.name ?? 'Error';
-  return { code, message: String(e?.message ?? error).slice(0, 500), retriable: Boolean(e?.$retryable) || isRetriable(code, e?.$metadata?.httpStatusCode) };
+  // A member role refused: its reason (STS's answer) is the message.
+  return { code, message: String((code === 'MemberRoleUnavailableError' ? e.reason : undefined) ?? e?.message ?? error).slice(0, 500), retriable: Boolean(e?.$retryable) || isRetriable(code, e?.$metadata?.httpStatusCode) };
 }
 
 /** Every ARN of the batch failed the same way. */
@@ -99,29 +101,36 @@ export async function writeWithRetries(batch: TagBatch, write: TagWriter, option
   return { failures: final, attempts: attempt };
 }
 
-/** The SDK clients, one per region and API, made when first needed. */
+/** The SDK clients, one per account, region and API, made when first needed. */
 export interface TagClients {
-  taggingApi(region: string): Pick<ResourceGroupsTaggingAPIClient, 'send'>;
-  bedrock(region: string): Pick<BedrockClient, 'send'>;
-  bedrockAgent(region: string): Pick<BedrockAgentClient, 'send'>;
-  agentCore(region: string): Pick<BedrockAgentCoreControlClient, 'send'>;
-  s3(region: string): Pick<S3Client, 'send'>;
+  taggingApi(region: string, account?: string): Pick<ResourceGroupsTaggingAPIClient, 'send'>;
+  bedrock(region: string, account?: string): Pick<BedrockClient, 'send'>;
+  bedrockAgent(region: string, account?: string): Pick<BedrockAgentClient, 'send'>;
+  agentCore(region: string, account?: string): Pick<BedrockAgentCoreControlClient, 'send'>;
+  s3(region: string, account?: string): Pick<S3Client, 'send'>;
 }
 
-export function defaultTagClients(): TagClients {
+/**
+ * Clients over the SDK. With `credentials` (organization mode), a member account's clients use
+ * its member role; the hub's own account, and every account without it, the function's own.
+ */
+export function defaultTagClients(credentials?: MemberCredentials): TagClients {
   const cache = new Map<string, unknown>();
-  const per = <T>(name: string, make: (region: string) => T) => (region: string): T => {
-    const k = `${name}\u0000${region}`;
-    if (!cache.has(k)) cache.set(k, make(region));
+  const per = <T>(name: string, make: (options: { region: string; credentials?: CredentialProvider }) => T) => (region: string, account?: string): T => {
+    const k = `${name}\u0000${region}\u0000${account ?? ''}`;
+    if (!cache.has(k)) {
+      const provider = account && credentials ? credentials(account, region) : undefined;
+      cache.set(k, make(provider ? { region, credentials: provider } : { region }));
+    }
     return cache.get(k) as T;
   };
   return {
-    taggingApi: per('tagging', (region) => new ResourceGroupsTaggingAPIClient({ region })),
-    bedrock: per('bedrock', (region) => new BedrockClient({ region })),
-    bedrockAgent: per('bedrock-agent', (region) => new BedrockAgentClient({ region })),
-    agentCore: per('agentcore', (region) => new BedrockAgentCoreControlClient({ region })),
+    taggingApi: per('tagging', (o) => new ResourceGroupsTaggingAPIClient(o)),
+    bedrock: per('bedrock', (o) => new BedrockClient(o)),
+    bedrockAgent: per('bedrock-agent', (o) => new BedrockAgentClient(o)),
+    agentCore: per('agentcore', (o) => new BedrockAgentCoreControlClient(o)),
     // A bucket's region may not be the event's: follow S3's redirect to it.
-    s3: per('s3', (region) => new S3Client({ region, followRegionRedirects: true })),
+    s3: per('s3', (o) => new S3Client({ ...o, followRegionRedirects: true })),
   };
 }
 
@@ -172,7 +181,7 @@ export function awsTagWriter(clients: TagClients): TagWriter {
   };
   const byRoute: Record<TagRoute, TagWriter> = {
     'tagging-api': async (batch) => {
-      const response = await clients.taggingApi(batch.region).send(new TagResourcesCommand({ ResourceARNList: [...batch.arns], Tags: { ...batch.tags } }));
+      const response = await clients.taggingApi(batch.region, batch.account).send(new TagResourcesCommand({ ResourceARNList: [...batch.arns], Tags: { ...batch.tags } }));
       const out = new Map<string, TagFailure>();
       for (const [arn, info] of Object.entries(response.FailedResourcesMap ?? {})) {
         const code = info.ErrorCode ?? 'Unknown';
@@ -182,20 +191,20 @@ export function awsTagWriter(clients: TagClients): TagWriter {
     },
     bedrock: (batch) =>
       one(batch, async (arn) => {
-        await clients.bedrock(batch.region).send(new BedrockTagResource({ resourceARN: arn, tags: Object.entries(batch.tags).map(([key, value]) => ({ key, value })) }));
+        await clients.bedrock(batch.region, batch.account).send(new BedrockTagResource({ resourceARN: arn, tags: Object.entries(batch.tags).map(([key, value]) => ({ key, value })) }));
         return undefined;
       }),
     'bedrock-agent': (batch) =>
       one(batch, async (arn) => {
-        await clients.bedrockAgent(batch.region).send(new BedrockAgentTagResource({ resourceArn: arn, tags: { ...batch.tags } }));
+        await clients.bedrockAgent(batch.region, batch.account).send(new BedrockAgentTagResource({ resourceArn: arn, tags: { ...batch.tags } }));
         return undefined;
       }),
     agentcore: (batch) =>
       one(batch, async (arn) => {
-        await clients.agentCore(batch.region).send(new AgentCoreTagResource({ resourceArn: arn, tags: { ...batch.tags } }));
+        await clients.agentCore(batch.region, batch.account).send(new AgentCoreTagResource({ resourceArn: arn, tags: { ...batch.tags } }));
         return undefined;
       }),
-    s3: (batch) => one(batch, (arn) => mergeBucketTags(clients.s3(batch.region), arn.split(':::')[1] ?? arn, batch.tags)),
+    s3: (batch) => one(batch, (arn) => mergeBucketTags(clients.s3(batch.region, batch.account), arn.split(':::')[1] ?? arn, batch.tags)),
   };
   return (batch) => byRoute[batch.route](batch);
 }

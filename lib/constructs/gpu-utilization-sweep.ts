@@ -24,8 +24,8 @@ import { Construct } from 'constructs';
 import { GPU_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../../lambdas/gpu-sweep/environment';
 import { SWEEP_DEFAULTS } from '../../lambdas/core/defaults';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { IDLE_ACTION_TAG_KEY, MEMBER_ROLE_NAME, OWN_ROLE_PATH } from '../../lambdas/core/constants';
-import { remediationStatements, sweepReadStatements } from './permissions';
+import { IDLE_ACTION_TAG_KEY, OWN_ROLE_PATH } from '../../lambdas/core/constants';
+import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement, remediationStatements, sweepReadStatements } from './permissions';
 import { REMEDIATION_DEFAULTS, type RemediationSettings } from '../../lambdas/core/remediation';
 import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
@@ -135,18 +135,8 @@ export class GpuUtilizationSweep extends Construct {
       // ListAccounts), and each member's role, only within the organization.
       this.function.addToRolePolicy(new iam.PolicyStatement({ sid: 'OrganizationAccounts', actions: ['organizations:ListAccounts'], resources: ['*'] }));
       Validations.of(this.function.role!).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'organizations:ListAccounts supports no resource-level permissions; it is read-only. The X-Ray write actions neither.' });
-      this.targetFunction.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'AssumeMemberRoles',
-          actions: ['sts:AssumeRole'],
-          resources: [`arn:${stack.partition}:iam::*:role${OWN_ROLE_PATH}${MEMBER_ROLE_NAME}`],
-          conditions: { StringEquals: { 'aws:ResourceOrgID': props.organization.organizationId } },
-        }),
-      );
-      Validations.of(this.targetFunction.role!).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(this)}:iam::*:role${OWN_ROLE_PATH}${MEMBER_ROLE_NAME}]`,
-        reason: "The sweep acts in every member account through its member role: the role's name is fixed, the accounts are the organization's (aws:ResourceOrgID), known only at run time.",
-      });
+      this.targetFunction.addToRolePolicy(assumeMemberRoleStatement(stack.partition, props.organization.organizationId));
+      Validations.of(this.targetFunction.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(this)));
     }
     // Discovery and metrics, read-only (permissions.ts: the member role of each account gets the same).
     const here = { partition: stack.partition, account: stack.account };

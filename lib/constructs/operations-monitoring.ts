@@ -75,7 +75,7 @@ export interface OperationsMonitoringProps {
   readonly classifierLogs: logs.ILogGroup;
   readonly changeFeedLogs: logs.ILogGroup;
   /** Services of the classifier, the sweep and the agent capture sync (their metrics' `service`). */
-  readonly services: { readonly classifier: string; readonly sweep: string; readonly agentSync: string };
+  readonly services: { readonly classifier: string; readonly sweep: string; readonly agentSync: string; readonly tagger?: string };
   /** Organization mode: alarm on member roles the hub cannot assume. @default false */
   readonly organization?: boolean;
   /** Share of received events quarantined, over an hour, that raises the quarantine alarm. @default 0.05 */
@@ -249,9 +249,15 @@ export class OperationsMonitoring extends Construct {
                 title: 'Organization: member roles that cannot be assumed',
                 metrics: [
                   {
-                    metric: custom('MemberRoleUnavailable', props.services.sweep, Duration.hours(1)),
+                    // The sweep's and the tagger's refusals together.
+                    metric: new cloudwatch.MathExpression({
+                      expression: 'FILL(sweep, 0) + FILL(tagger, 0)',
+                      usingMetrics: { sweep: custom('MemberRoleUnavailable', props.services.sweep, Duration.hours(1)), tagger: custom('MemberRoleUnavailable', props.services.tagger ?? 'ai-visibility-tagger', Duration.hours(1)) },
+                      period: Duration.hours(1),
+                      label: 'MemberRoleUnavailable',
+                    }),
                     alarmFriendlyName: 'MemberRoleUnavailable',
-                    addAlarm: { Critical: { threshold: 0, comparisonOperator: GREATER, alarmDescriptionOverride: "The hub could not assume a member account's role (ai-visibility/ai-visibility-member): that account is not swept. The member-role-unavailable finding and the sweep log name the account and STS's answer; check the account's stack instance of the members StackSet (docs/organization.md)." } },
+                    addAlarm: { Critical: { threshold: 0, comparisonOperator: GREATER, alarmDescriptionOverride: "The hub could not assume a member account's role (ai-visibility/ai-visibility-member): that account is not swept. The member-role-unavailable finding and the sweep's or tagger's log name the account and STS's answer; check the account's stack instance of the members StackSet (docs/organization.md)." } },
                   },
                 ],
               },

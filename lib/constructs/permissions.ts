@@ -9,7 +9,7 @@
  * for cdk-nag with the reason.
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { IDLE_ACTION_TAG_KEY } from '../../lambdas/core/constants';
+import { IDLE_ACTION_TAG_KEY, MEMBER_ROLE_NAME, OWN_ROLE_PATH } from '../../lambdas/core/constants';
 
 /** Where the statements apply: the partition and the account (a token or a literal). */
 export interface AccountScope {
@@ -100,3 +100,22 @@ export function lookupStatements(s: AccountScope): iam.PolicyStatement[] {
     new iam.PolicyStatement({ sid: 'BucketTagLookups', actions: ['s3:GetBucketTagging'], resources: [`arn:${s.partition}:s3:::*`], conditions: { StringEquals: { 'aws:ResourceAccount': s.account } } }),
   ];
 }
+
+/**
+ * Organization mode: assume the member role of any account, only where the role belongs to the
+ * organization (aws:ResourceOrgID). The role's name is fixed; the accounts are known at run time.
+ */
+export function assumeMemberRoleStatement(partition: string, organizationId: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'AssumeMemberRoles',
+    actions: ['sts:AssumeRole'],
+    resources: [`arn:${partition}:iam::*:role${OWN_ROLE_PATH}${MEMBER_ROLE_NAME}`],
+    conditions: { StringEquals: { 'aws:ResourceOrgID': organizationId } },
+  });
+}
+
+/** The cdk-nag finding id of that statement's resource, and why it is as narrow as it can be. */
+export const ASSUME_MEMBER_ROLE_ACK = (partition: string) => ({
+  id: `AwsSolutions-IAM5[Resource::arn:${partition}:iam::*:role${OWN_ROLE_PATH}${MEMBER_ROLE_NAME}]`,
+  reason: "It acts in every member account through its member role: the role's name is fixed, the accounts are the organization's (aws:ResourceOrgID), known only at run time.",
+});

@@ -17,7 +17,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { taggerStatements } from './permissions';
+import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement, taggerStatements } from './permissions';
 import { DETAIL_TYPES, DOMAIN_EVENT_SOURCE } from '../../lambdas/core/events';
 import { DEFAULT_TAG_PREFIX } from '../../lambdas/core/tagging';
 import { TAGGER_ENVIRONMENT, TAGGER_SERVICE } from '../../lambdas/tagger/environment';
@@ -36,6 +36,8 @@ export interface ResourceTaggerProps extends HouseFunctionOptions {
   readonly exclude?: readonly string[];
   /** Deliveries before a message goes to the dead-letter queue. @default 5 */
   readonly maxReceiveCount?: number;
+  /** Organization mode: also tag member accounts' resources, through each member role (docs/organization.md). @default this account only */
+  readonly organizationId?: string;
 }
 
 export class ResourceTagger extends Construct {
@@ -67,6 +69,7 @@ export class ResourceTagger extends Construct {
         TAG_PREFIX: prefix,
         EXCLUDE_KINDS: JSON.stringify(props.exclude ?? []),
         ACCOUNT_ID: stack.account,
+        ORGANIZATION_MODE: props.organizationId ? 'true' : 'false',
       }),
     });
     props.inventory.grantClassifierWrites(this.function);
@@ -87,6 +90,10 @@ export class ResourceTagger extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(this)}:s3:::*]`,
       reason: 'Buckets are named only at run time and their ARNs carry no account: the condition aws:ResourceAccount keeps it to this account. PutBucketTagging supports no tag-key condition; the tagger merges into the existing set.',
     });
+    if (props.organizationId) {
+      this.function.addToRolePolicy(assumeMemberRoleStatement(stack.partition, props.organizationId));
+      Validations.of(this.function.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(this)));
+    }
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 50, maxBatchingWindow: Duration.seconds(10), reportBatchItemFailures: true, maxConcurrency: 2 }));
   }
 }

@@ -164,7 +164,7 @@ export class AiVisibilityStack extends Stack {
     }
 
     if (config.tagging.enabled) {
-      this.tagger = new ResourceTagger(this, 'Tagger', { ...functions, encryptionKey, inventory: this.inventory, domainEvents: this.domainEvents, prefix: config.tagging.prefix, exclude: config.tagging.exclude, maxReceiveCount: config.maxReceiveCount });
+      this.tagger = new ResourceTagger(this, 'Tagger', { ...functions, encryptionKey, inventory: this.inventory, domainEvents: this.domainEvents, prefix: config.tagging.prefix, exclude: config.tagging.exclude, maxReceiveCount: config.maxReceiveCount, ...(config.organization.enabled ? { organizationId: config.organization.organizationId } : {}) });
     }
 
     const redrive = 'Inspect the messages, fix the cause, then move them back with the SQS console\'s "Start DLQ redrive" (or aws sqs start-message-move-task).';
@@ -204,7 +204,7 @@ export class AiVisibilityStack extends Stack {
       stateMachine: this.gpuSweep.stateMachine,
       classifierLogs: this.classifier.function.logGroup,
       changeFeedLogs: this.changeFeed.function.logGroup,
-      services: { classifier: CLASSIFIER_SERVICE, sweep: GPU_SWEEP_SERVICE, agentSync: AGENT_CAPTURE_SYNC_SERVICE },
+      services: { classifier: CLASSIFIER_SERVICE, sweep: GPU_SWEEP_SERVICE, agentSync: AGENT_CAPTURE_SYNC_SERVICE, tagger: TAGGER_SERVICE },
       organization: config.organization.enabled,
     });
 

@@ -23,12 +23,12 @@ export const CLIENTS_CALLED: Record<string, { readonly eager: readonly string[] 
   Lineage: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-s3', '@aws-sdk/client-resource-groups-tagging-api'] },
   ChangeFeed: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/util-dynamodb', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api'] },
   AgentCaptureSync: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'] },
-  GpuSweepFunction: { eager: ['@aws-sdk/client-eventbridge'] },
+  GpuSweepFunction: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/client-organizations'] },
   Notifications: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sns'] },
   NotificationsDigest: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sns', '@aws-sdk/client-sqs'] },
   Tagger: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-bedrock', '@aws-sdk/client-bedrock-agent', '@aws-sdk/client-bedrock-agentcore-control', '@aws-sdk/client-s3'] },
   SecurityHubExport: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-securityhub'] },
-  GpuSweepTargetFunction: { eager: ['@aws-sdk/client-ec2', '@aws-sdk/client-sagemaker', '@aws-sdk/client-bedrock', '@aws-sdk/client-cloudwatch', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-eventbridge', '@aws-sdk/client-resource-groups-tagging-api'] },
+  GpuSweepTargetFunction: { eager: ['@aws-sdk/client-ec2', '@aws-sdk/client-sagemaker', '@aws-sdk/client-bedrock', '@aws-sdk/client-cloudwatch', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-eventbridge', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-sts'] },
 };
 
 /** What the baseline imports of each package: its client, or the helper the handler uses. */

@@ -109,12 +109,19 @@ describe('the hub', () => {
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::*:role${OWN_ROLE_PATH}${MEMBER_ROLE_NAME}`]] },
       Condition: { StringEquals: { 'aws:ResourceOrgID': 'o-a1b2c3d4e5' } },
     });
-    const alarms = of(template, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === 'MemberRoleUnavailable');
+    const refusals = (t: Template) => of(t, 'AWS::CloudWatch::Alarm').filter(([, a]) => JSON.stringify(a.Properties.Metrics ?? []).includes('MemberRoleUnavailable'));
+    const alarms = refusals(template);
     expect(alarms).toHaveLength(1);
-    expect(alarms[0][1].Properties).toMatchObject({ Namespace: 'AiVisibility', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarms[0][1].Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    // The sweep's and the tagger's refusals, both.
+    const services = (alarms[0][1].Properties.Metrics as Array<{ MetricStat?: { Metric: { Namespace: string; Dimensions: Array<{ Value: string }> } } }>).flatMap((m) => (m.MetricStat ? [`${m.MetricStat.Metric.Namespace}/${m.MetricStat.Metric.Dimensions[0].Value}`] : []));
+    expect(services.sort()).toEqual(['AiVisibility/ai-visibility-gpu-sweep', 'AiVisibility/ai-visibility-tagger']);
+    const tagger = statements('TaggerFunctionRole').find((x) => (x as { Sid?: string }).Sid === 'AssumeMemberRoles');
+    expect(tagger).toMatchObject({ Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:ResourceOrgID': 'o-a1b2c3d4e5' } } });
+    expect(env('TaggerFunction').ORGANIZATION_MODE).toBe('true');
     // Single-account mode: none of it.
     const single = hub(DEFAULT_CONFIG);
-    expect(of(single, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === 'MemberRoleUnavailable')).toHaveLength(0);
+    expect(refusals(single)).toHaveLength(0);
     expect(JSON.stringify(single.toJSON())).not.toContain('AssumeMemberRoles');
     expect(JSON.stringify(single.toJSON())).not.toContain('organizations:ListAccounts');
   });

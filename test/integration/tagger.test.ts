@@ -130,7 +130,7 @@ describe('replay --json', () => {
 
 describe('batching', () => {
   it('puts at most 20 ARNs of one region with the same tags in a Tagging API call, and one resource a call elsewhere', () => {
-    const plan = (i: number, region: string, route: TagPlan & { action: 'set' } extends infer P ? P extends { route: infer R } ? R : never : never = 'tagging-api'): TagPlan => ({ arn: `arn:aws:ec2:${region}:111122223333:instance/i-${i}`, action: 'set', route, region, set: { 'ai-visibility:kind': 'gpu-instance' } });
+    const plan = (i: number, region: string, route: TagPlan & { action: 'set' } extends infer P ? P extends { route: infer R } ? R : never : never = 'tagging-api'): TagPlan => ({ arn: `arn:aws:ec2:${region}:111122223333:instance/i-${i}`, action: 'set', route, account: '111122223333', region, set: { 'ai-visibility:kind': 'gpu-instance' } });
     const plans = [...Array.from({ length: 45 }, (_, i) => plan(i, 'us-east-1')), ...Array.from({ length: 3 }, (_, i) => plan(100 + i, 'eu-west-1')), plan(200, 'us-east-1', 'bedrock'), plan(201, 'us-east-1', 'bedrock')];
     const batches = tagBatches(plans);
     const api = batches.filter((b) => b.route === 'tagging-api');
@@ -153,7 +153,7 @@ describe('batching', () => {
 });
 
 describe('retries', () => {
-  const batch: TagBatch = { route: 'tagging-api', region: 'us-east-1', tags: { 'ai-visibility:kind': 'gpu-instance' }, arns: ['arn:a', 'arn:b', 'arn:c'] };
+  const batch: TagBatch = { route: 'tagging-api', account: '111122223333', region: 'us-east-1', tags: { 'ai-visibility:kind': 'gpu-instance' }, arns: ['arn:a', 'arn:b', 'arn:c'] };
 
   it('retries only the ARNs that failed in a retriable way, with growing jittered delays, and reports what never succeeded', async () => {
     const seen: string[][] = [];
@@ -219,7 +219,7 @@ describe('the writers, against the documented API shapes', () => {
 
   it('TagResources: the ARN list and tag map in, FailedResourcesMap out (FailureInfo: StatusCode, ErrorCode, ErrorMessage)', async () => {
     tagging.on(TagResourcesCommand).resolves({ FailedResourcesMap: { 'arn:b': { StatusCode: 500, ErrorCode: 'InternalServiceException', ErrorMessage: 'retry' }, 'arn:c': { StatusCode: 400, ErrorCode: 'InvalidParameterException', ErrorMessage: 'bad' } } });
-    const failures: TagFailures = await awsTagWriter(clients())({ route: 'tagging-api', region: 'us-east-1', tags: { 'ai-visibility:kind': 'notebook' }, arns: ['arn:a', 'arn:b', 'arn:c'] });
+    const failures: TagFailures = await awsTagWriter(clients())({ route: 'tagging-api', account: '111122223333', region: 'us-east-1', tags: { 'ai-visibility:kind': 'notebook' }, arns: ['arn:a', 'arn:b', 'arn:c'] });
     expect(tagging.commandCalls(TagResourcesCommand)[0].args[0].input).toEqual({ ResourceARNList: ['arn:a', 'arn:b', 'arn:c'], Tags: { 'ai-visibility:kind': 'notebook' } });
     expect(failures.get('arn:b')).toMatchObject({ retriable: true });
     expect(failures.get('arn:c')).toMatchObject({ retriable: false });
@@ -229,7 +229,7 @@ describe('the writers, against the documented API shapes', () => {
   it('Bedrock TagResource: resourceARN and a list of key/value tags', async () => {
     bedrock.on(BedrockTagResource).resolves({});
     const arn = 'arn:aws:bedrock:us-east-1:111122223333:guardrail/g1';
-    expect((await awsTagWriter(clients())({ route: 'bedrock', region: 'us-east-1', tags: { 'ai-visibility:kind': 'guardrail' }, arns: [arn] })).size).toBe(0);
+    expect((await awsTagWriter(clients())({ route: 'bedrock', account: '111122223333', region: 'us-east-1', tags: { 'ai-visibility:kind': 'guardrail' }, arns: [arn] })).size).toBe(0);
     expect(bedrock.commandCalls(BedrockTagResource)[0].args[0].input).toEqual({ resourceARN: arn, tags: [{ key: 'ai-visibility:kind', value: 'guardrail' }] });
   });
 
@@ -270,7 +270,7 @@ describe('the writers, against the documented API shapes', () => {
 
 describe('the tagger against the replay table', () => {
   const context = { functionName: 'tagger', awsRequestId: 'r' } as Context;
-  const env = { ...houseEnvironment(TAGGER_SERVICE), TABLE_NAME: LOCAL_TABLE_NAME, TAG_PREFIX: 'ai-visibility:', EXCLUDE_KINDS: '[]', ACCOUNT_ID: '111122223333' };
+  const env = { ...houseEnvironment(TAGGER_SERVICE), TABLE_NAME: LOCAL_TABLE_NAME, TAG_PREFIX: 'ai-visibility:', EXCLUDE_KINDS: '[]', ACCOUNT_ID: '111122223333', ORGANIZATION_MODE: 'false' };
   const sqs = (arns: string[], type = 'Resource Inventoried'): SQSEvent => ({ Records: arns.map((arn, i) => ({ messageId: `m${i}`, body: JSON.stringify({ source: 'ai-visibility', 'detail-type': type, detail: { resource: { arn } } }) })) as SQSEvent['Records'] });
   beforeAll(() => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -323,6 +323,60 @@ describe('the tagger against the replay table', () => {
     expect(state).toMatchObject({ lastError: 'AccessDeniedException: no', applied: {} });
     const handler = createTaggerHandler(env, { dynamodb: db.client, writer, tagLookup: null, retry: { ...noSleep, attempts: 2 }, now: () => NOW, logLevel: 'SILENT' });
     expect(await handler(sqs([a, b]), context)).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
+  });
+});
+
+describe('organization mode: member accounts are tagged through their member role', () => {
+  const HUB = '111122223333';
+  const MEMBER = '444455556666';
+  const context = { functionName: 'tagger', awsRequestId: 'r' } as Context;
+  const guardrail = `arn:aws:bedrock:eu-west-1:${MEMBER}:guardrail/gr0member01`;
+
+  it("plans a member account's resources with their account, one Tagging API group per account and region", () => {
+    const settings: TaggingSettings = { ...SETTINGS, account: null };
+    const r = (arn: string, account: string) => ({ arn, kind: 'gpu-instance', account, region: 'us-east-1', status: 'active', firstSeen: '2026-12-01T00:00:00Z', sensitivity: null, gpuVerdict: null, createdByAgent: null, tags: null, excluded: false });
+    const plans = [r(`arn:aws:ec2:us-east-1:${HUB}:instance/i-1`, HUB), r(`arn:aws:ec2:us-east-1:${MEMBER}:instance/i-2`, MEMBER), r(`arn:aws:ec2:us-east-1:${MEMBER}:instance/i-3`, MEMBER)].map((x) => planTags(x, undefined, settings));
+    expect(plans.map((p) => (p.action === 'set' ? p.account : p.action))).toEqual([HUB, MEMBER, MEMBER]);
+    expect(tagBatches(plans).map((b) => [b.account, b.arns.length])).toEqual([[HUB, 1], [MEMBER, 2]]);
+    // A bucket ARN names no account: the inventory's.
+    const bucket = planTags({ ...r('arn:aws:s3:::member-models', MEMBER), kind: 'model-artifact-store' }, undefined, settings);
+    expect(bucket).toMatchObject({ action: 'set', route: 's3', account: MEMBER });
+    // Single-account mode: the member's is untaggable, as before.
+    expect(planTags(r(`arn:aws:ec2:us-east-1:${MEMBER}:instance/i-2`, MEMBER), undefined, SETTINGS)).toMatchObject({ action: 'untaggable', reason: expect.stringContaining(`in account ${MEMBER}`) });
+  });
+
+  it("gives a member account's clients its member role's credentials, and the hub's its own", async () => {
+    const { defaultTagClients } = await import('../../lambdas/tagger/writers');
+    const roleCredentials = { accessKeyId: 'ASIAMEMBER', secretAccessKey: 's', sessionToken: 't', expiration: new Date(NOW + 3_600_000) };
+    const asked: string[] = [];
+    const clients = defaultTagClients((account, region) => {
+      asked.push(`${account}:${region}`);
+      return account === HUB ? undefined : async () => roleCredentials;
+    });
+    const member = clients.bedrock('eu-west-1', MEMBER) as BedrockClient;
+    expect(await member.config.credentials()).toMatchObject({ accessKeyId: 'ASIAMEMBER', sessionToken: 't' });
+    expect(clients.bedrock('eu-west-1', MEMBER)).toBe(member);
+    clients.bedrock('eu-west-1', HUB);
+    expect(asked).toEqual([`${MEMBER}:eu-west-1`, `${HUB}:eu-west-1`]);
+  });
+
+  it('a member role that cannot be assumed: the write is refused and recorded, and member-role-unavailable is raised once for the account', async () => {
+    const { MemberRoleUnavailableError, memberRoleArn } = await import('../../lambdas/shared/member-credentials');
+    const store = createInventoryStore(db.documents, LOCAL_TABLE_NAME);
+    await store.putItems([{ ...keys.resource(guardrail), entity: 'resource', arn: guardrail, kind: 'guardrail', service: 'bedrock', account: MEMBER, region: 'eu-west-1', status: 'active', firstSeen: '2026-12-01T00:00:00.000Z', lastSeen: '2026-12-01T00:00:00.000Z' }]);
+    const writer: TagWriter = async (batch) => {
+      if (batch.account === MEMBER) throw new MemberRoleUnavailableError(MEMBER, memberRoleArn('aws', MEMBER), 'AccessDenied: not authorized to perform sts:AssumeRole');
+      return new Map();
+    };
+    const env = { ...houseEnvironment(TAGGER_SERVICE), TABLE_NAME: LOCAL_TABLE_NAME, TAG_PREFIX: 'ai-visibility:', EXCLUDE_KINDS: '[]', ACCOUNT_ID: HUB, ORGANIZATION_MODE: 'true' };
+    const handler = createTaggerHandler(env, { dynamodb: db.client, writer, tagLookup: null, retry: { ...noSleep, attempts: 1 }, now: () => NOW, logLevel: 'SILENT', memberCredentials: () => undefined });
+    const sqs: SQSEvent = { Records: [{ messageId: 'm0', body: JSON.stringify({ source: 'ai-visibility', 'detail-type': 'Resource Inventoried', detail: { resource: { arn: guardrail } } }) }] as SQSEvent['Records'] };
+    expect(await handler(sqs, context)).toEqual({ batchItemFailures: [] });
+    const state = readTaggerState((await store.getItems([keys.taggerState(guardrail)])).get(keyString(keys.taggerState(guardrail))));
+    expect(state).toMatchObject({ lastError: 'MemberRoleUnavailableError: AccessDenied: not authorized to perform sts:AssumeRole', applied: {} });
+    const findings = (await scanTable(db.documents, LOCAL_TABLE_NAME)).filter((i) => i.entity === ENTITY.finding && i.rule === 'member-role-unavailable');
+    expect(findings).toEqual([expect.objectContaining({ account: MEMBER, resource: memberRoleArn('aws', MEMBER), eventId: `member-role-unavailable:${MEMBER}:2026-12-02`, producer: 'tagger' })]);
+    expect(findings[0].summary).toBe(`the tagger could not assume ${memberRoleArn('aws', MEMBER)} (AccessDenied: not authorized to perform sts:AssumeRole): account ${MEMBER} is not swept, tagged or looked up until it can.`);
   });
 });
 
