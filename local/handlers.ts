@@ -151,7 +151,7 @@ export function localChangeFeed(db: LocalDynamoDb, tableName: string, logLevel =
   const stream = new LocalTableStream(db.endpoint, tableName);
   stream.attach(db.client);
   const bus = new LocalEventBus();
-  const handler: ChangeFeedHandler = createChangeFeedHandler({ ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: 'ai-visibility-local', TABLE_NAME: tableName }, { publisher: bus, store: createInventoryStore(db.documents, tableName), tagLookup: null, logLevel });
+  const handler: ChangeFeedHandler = createChangeFeedHandler({ ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: 'ai-visibility-local', TABLE_NAME: tableName, ORGANIZATION_MODE: 'false' }, { publisher: bus, store: createInventoryStore(db.documents, tableName), tagLookup: null, logLevel });
   return { stream, bus, handler, drain: () => stream.drain(handler), close: () => stream.close() };
 }
 

@@ -6,6 +6,7 @@ export const CHANGE_FEED_ENVIRONMENT = {
   EVENT_BUS_NAME: { description: 'name or ARN of the bus the domain events are published on', pattern: /^[A-Za-z0-9/_.:-]{1,1600}$/ },
   TABLE_NAME: { description: 'name of the inventory DynamoDB table (the controls of a finding\'s resource and principal)', pattern: /^[A-Za-z0-9_.-]{3,255}$/ },
   ...HOUSE_ENVIRONMENT,
+  ORGANIZATION_MODE: { description: "'true': look up member accounts' resource tags through each member role (docs/organization.md)", pattern: /^(true|false)$/, optional: true },
 } as const satisfies EnvironmentSpec;
 
 export type ChangeFeedEnvironment = EnvironmentOf<typeof CHANGE_FEED_ENVIRONMENT>;

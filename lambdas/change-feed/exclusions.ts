@@ -21,13 +21,13 @@ export type TagLookup = (request: LookupRequest) => Promise<Map<string, LookedUp
  */
 export async function excludedFindings(events: readonly DomainEvent[], store: Pick<InventoryStore, 'getItems'>, lookup?: TagLookup): Promise<Set<number>> {
   const asked = new Map<number, Array<{ key: Key; arn: string }>>();
-  const resources: Array<{ arn: string; region: string }> = [];
+  const resources: Array<{ arn: string; region: string; account: string }> = [];
   const principals: string[] = [];
   events.forEach((e, i) => {
     if (e.detailType !== DETAIL_TYPES.findingRecorded) return;
-    const { resource, principal, region } = e.detail.finding;
+    const { resource, principal, region, account } = e.detail.finding;
     const tagged = principal ? taggedPrincipalOf(principal) : undefined;
-    resources.push({ arn: resource, region });
+    resources.push({ arn: resource, region, account });
     if (tagged) principals.push(tagged);
     asked.set(i, [{ key: keys.resource(resource), arn: resource }, ...(tagged ? [{ key: keys.principalTags(tagged), arn: tagged }] : [])]);
   });

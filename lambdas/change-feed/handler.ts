@@ -21,6 +21,7 @@ import { CHANGE_FEED_ENVIRONMENT, type ChangeFeedEnvironment } from './environme
 import { domainEventsOf, type ItemChange } from './domain-events';
 import { putEventsPublisher, type EventPublisher } from './publish';
 import { excludedFindings, type TagLookup } from './exclusions';
+import { lazyMemberCredentials } from '../shared/member-credentials';
 import { cachedTagLookup, type TagLookupApis } from '../shared/tag-lookup';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../shared/dynamodb';
@@ -78,9 +79,12 @@ const feed = defineHandler({
   build({ env, logger, metrics }, clients: Partial<ChangeFeedClients>): ChangeFeedHandler {
     const publisher = clients.publisher ?? putEventsPublisher(clients.eventbridge ?? new EventBridgeClient({}), env.EVENT_BUS_NAME);
     const store = clients.store ?? createInventoryStore(documentClient(clients.dynamodb), env.TABLE_NAME);
-    const lookup: TagLookup | undefined = cachedTagLookup(clients.tagLookup, { store, now: Date.now, logger });
+    // Organization mode: a member's resources are looked up in its account, through its member role.
+    const members = env.ORGANIZATION_MODE === 'true' ? lazyMemberCredentials('ai-visibility-change-feed') : undefined;
+    const lookup: TagLookup | undefined = cachedTagLookup(clients.tagLookup, { store, now: Date.now, logger, ...(members ? { credentials: members.credentials } : {}) });
 
-    return async (event) => {
+    return async (event, context) => {
+      members?.learn(context?.invokedFunctionArn);
       // Each record's events, in stream order, remembering which record they came from.
       const all: DomainEvent[] = [];
       const allRecordOf: number[] = [];

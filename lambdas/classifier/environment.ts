@@ -16,6 +16,7 @@ export const CLASSIFIER_ENVIRONMENT = {
   ACTION_LEDGER_RETENTION_DAYS: { description: 'days an agent action stays in the ledger', pattern: WHOLE },
   LINEAGE_QUEUE_URL: { description: 'URL of the lineage FIFO queue: nodes whose sensitivity must be recomputed', pattern: /^https:\/\/\S+\.fifo$/ },
   CLASSIFICATION_TAG_KEY: { description: "the tag that classifies data (a bucket's, or any taggable node's); default data-classification", pattern: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, optional: true },
+  ORGANIZATION_MODE: { description: "'true': look up member accounts' principals and resources through each member role (docs/organization.md)", pattern: /^(true|false)$/, optional: true },
   AGENT_TAG_LOOKUPS: { description: "'true': look up (cached) the agent tag of AI applications' roles, for agents tagged before the deploy", pattern: /^(true|false)$/, optional: true },
 } as const satisfies EnvironmentSpec;
 
@@ -34,6 +35,7 @@ export const DEFAULT_AGENT_ENVIRONMENT = {
   // No lookups unless the stack asks (deployed): the local replay and the tests have no AWS.
   CLASSIFICATION_TAG_KEY: { description: "the tag that classifies data (a bucket's, or any taggable node's); default data-classification", pattern: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, optional: true },
   AGENT_TAG_LOOKUPS: 'false',
+  ORGANIZATION_MODE: 'false',
 } as const;
 
 export function agentSettingsFrom(env: ClassifierEnvironment): AgentSettings {

@@ -20,6 +20,7 @@ import { createInventoryStore, type InventoryStore } from '../shared/inventory-s
 import { sqsLineageQueue } from '../shared/lineage-queue';
 import { createAgentDirectory } from './agents/directory';
 import { awsTagLookupApis, cachedTagLookup, type TagLookupApis } from '../shared/tag-lookup';
+import { lazyMemberCredentials } from '../shared/member-credentials';
 import { agentSettingsFrom, CLASSIFIER_ENVIRONMENT, type ClassifierEnvironment } from './environment';
 import { processMessages, type BatchOutcome, type BatchStats } from './process-batch';
 
@@ -56,7 +57,8 @@ const classifier = defineHandler({
     // Roles' and users' tags (agents declared before the deploy; the ignore and owner tags of the
     // principals of its findings, cached for the change feed and the notifier): looked up only
     // where the stack asks (deployed), with the IAM client.
-    const tagLookup = env.AGENT_TAG_LOOKUPS === 'true' ? cachedTagLookup(clients.tagLookup, { store, now: Date.now, logger }, awsTagLookupApis) : undefined;
+    const members = env.ORGANIZATION_MODE === 'true' ? lazyMemberCredentials('ai-visibility-classifier') : undefined;
+    const tagLookup = env.AGENT_TAG_LOOKUPS === 'true' ? cachedTagLookup(clients.tagLookup, { store, now: Date.now, logger, ...(members ? { credentials: members.credentials } : {}) }, awsTagLookupApis) : undefined;
     const agents = {
       directory: createAgentDirectory(store, tagLookup),
       settings: agentSettingsFrom(env),
@@ -65,6 +67,7 @@ const classifier = defineHandler({
     const lineage = { queue: clients.lineageQueue ?? sqsLineageQueue(new SQSClient({}), env.LINEAGE_QUEUE_URL), tagKey: env.CLASSIFICATION_TAG_KEY || CLASSIFICATION_DEFAULTS.tagKey };
 
     return async (event, context) => {
+      members?.learn(context.invokedFunctionArn);
       const outcome = await processMessages(
         event.Records.map((r) => ({
           messageId: r.messageId,

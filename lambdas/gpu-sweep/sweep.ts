@@ -284,7 +284,7 @@ export async function sweepTarget(input: Plan['targets'][number], deps: TargetDe
   const { targets, stored } = await targetsOf(account, region, deps);
   const queries = planQueries(targets, period);
   const fetched = await fetchMetrics(deps.metrics, queries, window, period);
-  const looked = deps.tagLookup ? await deps.tagLookup({ resources: targets.map((t) => ({ arn: t.arn, region })) }) : new Map<string, LookedUpTags>();
+  const looked = deps.tagLookup ? await deps.tagLookup({ resources: targets.map((t) => ({ arn: t.arn, region, account })) }) : new Map<string, LookedUpTags>();
   const verdicts = targets.map((t) => expectedIdleOf(judgeTarget(t, queries, fetched, deps.thresholds ?? DEFAULT_THRESHOLDS, deps.prices), stored, looked));
   const streaks = new Map(verdicts.map((r) => [r.resource, nextIdleStreak(stored.get(r.resource)?.lastSweep, r.verdict, window.start)] as const));
   const remediation = await remediate(verdicts, stored, looked, streaks, sweep, deps);

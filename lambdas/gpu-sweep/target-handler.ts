@@ -39,9 +39,9 @@ const target = defineHandler({
     const store = clients.store ?? createInventoryStore(documents, env.TABLE_NAME);
     const inventory = clients.inventory ?? inventorySource(documents, env.TABLE_NAME);
     // Control tags set before the deploy (expected-idle, idle-action): looked up, cached in the table.
-    const tagLookup = cachedTagLookup(clients.tagLookup, { store, now: Date.now, logger });
     let ownAccount: string | undefined;
     let credentials: MemberCredentials | undefined;
+    const tagLookup = cachedTagLookup(clients.tagLookup, { store, now: Date.now, logger, credentials: (account, region) => credentials?.(account, region) });
     const organization = Boolean(env.ORGANIZATION_REGIONS);
     const regional = new Map<string, TargetApis>();
     const forTarget =

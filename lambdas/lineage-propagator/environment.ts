@@ -11,6 +11,7 @@ export const LINEAGE_PROPAGATOR_ENVIRONMENT = {
   CLASSIFICATION_TAG_KEY: { description: 'the tag that carries the data classification (of a bucket, or any taggable node)', pattern: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u },
   CLASSIFICATION_LEVELS: { description: 'comma-separated classification levels, lowest first', pattern: /^[A-Za-z0-9_.:-]{1,64}(,[A-Za-z0-9_.:-]{1,64})+$/ },
   SENSITIVE_FROM_LEVEL: { description: 'lowest level that raises lineage findings', pattern: LEVEL },
+  ORGANIZATION_MODE: { description: "'true': look up member accounts' resources through each member role (docs/organization.md)", pattern: /^(true|false)$/, optional: true },
   RESOURCE_TAG_LOOKUPS: { description: "'true': look up (Tagging API GetResources, cached) the classification tag of nodes other than buckets, for tags set before the deploy", pattern: /^(true|false)$/, optional: true },
 } as const satisfies EnvironmentSpec;
 
@@ -25,6 +26,7 @@ export const DEFAULT_CLASSIFICATION_ENVIRONMENT = {
   SENSITIVE_FROM_LEVEL: DEFAULT_CLASSIFICATION.sensitiveFrom,
   // No lookups unless the stack asks (deployed): the local replay and the tests have no AWS.
   RESOURCE_TAG_LOOKUPS: 'false',
+  ORGANIZATION_MODE: 'false',
 } as const;
 
 /** The scheme the variables describe; a threshold that is not one of the levels is an error. */

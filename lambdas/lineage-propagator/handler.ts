@@ -16,6 +16,7 @@ import { defineHandler, type Handler } from '../shared/house-handler';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
 import { sqsLineageQueue } from '../shared/lineage-queue';
 import { cachedTagLookup, type TagLookupApis } from '../shared/tag-lookup';
+import { lazyMemberCredentials } from '../shared/member-credentials';
 import { classificationScheme, LINEAGE_PROPAGATOR_ENVIRONMENT, type LineagePropagatorEnvironment } from './environment';
 import { createPropagator, type BucketTagLookup } from './propagate';
 
@@ -55,9 +56,11 @@ const propagator = defineHandler({
     const queue = clients.queue ?? sqsLineageQueue(new SQSClient({}), env.LINEAGE_QUEUE_URL);
     const lookupTags = clients.lookupTags === null ? undefined : (clients.lookupTags ?? s3TagLookup(new S3Client({ followRegionRedirects: true })));
     const scheme = classificationScheme(env);
-    const lookupResourceTags = env.RESOURCE_TAG_LOOKUPS === 'true' ? cachedTagLookup(clients.tagLookup, { store, now: clients.now ?? Date.now, logger }) : undefined;
+    const members = env.ORGANIZATION_MODE === 'true' ? lazyMemberCredentials('ai-visibility-lineage') : undefined;
+    const lookupResourceTags = env.RESOURCE_TAG_LOOKUPS === 'true' ? cachedTagLookup(clients.tagLookup, { store, now: clients.now ?? Date.now, logger, ...(members ? { credentials: members.credentials } : {}) }) : undefined;
 
-    return async (event) => {
+    return async (event, context) => {
+      members?.learn(context?.invokedFunctionArn);
       const work = createPropagator({ store, queue, scheme, lookupTags, lookupResourceTags, log: logger, now: clients.now, limits: clients.limits });
       const failures: string[] = [];
       for (const record of event.Records) {

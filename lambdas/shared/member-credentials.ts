@@ -118,3 +118,18 @@ export function memberRoleFinding(error: MemberRoleUnavailableError, region: str
     signals: [{ eventName: 'sts:AssumeRole', path: 'error', value: error.reason, note: `refused to ${raisedBy}` }],
   });
 }
+
+/**
+ * Member credentials for a handler that learns its own account at its first invocation (from the
+ * function's ARN): until then, and for the hub's own account, none (its own credentials).
+ */
+export function lazyMemberCredentials(sessionName: string, assumeRole: () => AssumeRole = stsAssumeRole): { credentials: MemberCredentials; learn(invokedFunctionArn: string | undefined): void } {
+  let inner: MemberCredentials | undefined;
+  return {
+    credentials: (account, region) => inner?.(account, region),
+    learn(invokedFunctionArn) {
+      const hubAccount = invokedFunctionArn?.split(':')[4];
+      if (!inner && hubAccount && /^\d{12}$/.test(hubAccount)) inner = memberCredentials({ assumeRole: assumeRole(), hubAccount, sessionName });
+    },
+  };
+}

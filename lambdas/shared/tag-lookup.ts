@@ -15,6 +15,7 @@ import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/cl
 import { IAMClient, ListRoleTagsCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
 import { keys, keyString, lookupItem, readFreshLookup, type LookedUpTags, type LookupKind } from './items';
 import type { InventoryStore } from './inventory-store';
+import type { CredentialProvider, MemberCredentials } from './member-credentials';
 
 export const TAG_LOOKUP_TTL_SECONDS = 6 * 3600;
 export const FAILED_LOOKUP_TTL_SECONDS = 3600;
@@ -22,8 +23,11 @@ export const FAILED_LOOKUP_TTL_SECONDS = 3600;
 export const GET_RESOURCES_BATCH = 100;
 
 export interface TagLookupApis {
-  /** The tags of each ARN (of one region); an ARN with none may be missing. */
-  resourceTags(region: string, arns: readonly string[]): Promise<Map<string, Record<string, string>>>;
+  /**
+   * The tags of each ARN (of one account and region: GetResources answers for the caller's own
+   * only); an ARN with none may be missing. `account` undefined: the function's own.
+   */
+  resourceTags(region: string, arns: readonly string[], account?: string): Promise<Map<string, Record<string, string>>>;
   /**
    * The tags of an IAM role or user (canonical ARN). Absent: principals are read from the cache
    * only (the change feed: the classifier looked them up when it wrote the findings, and the
@@ -33,7 +37,8 @@ export interface TagLookupApis {
 }
 
 export interface LookupRequest {
-  readonly resources?: ReadonlyArray<{ readonly arn: string; readonly region: string }>;
+  /** `account`: where the resource is, when its ARN names none (a bucket); else the ARN's. */
+  readonly resources?: ReadonlyArray<{ readonly arn: string; readonly region: string; readonly account?: string }>;
   readonly principals?: readonly string[];
 }
 
@@ -42,6 +47,7 @@ export interface LookupRequest {
  * foundation model: no account) is left out, as one bad ARN fails the whole call.
  */
 const LOOKABLE = /^arn:[^:]+:(s3:::[^/]+$|[^:]+:[^:]*:\d{12}:)/;
+const ACCOUNT_IN_ARN = /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/;
 
 type Cached = LookedUpTags | { readonly problem: string; readonly at: string };
 
@@ -53,8 +59,8 @@ const isTags = (v: unknown): v is LookedUpTags => typeof v === 'object' && v !==
  * still holds.
  */
 export async function lookUpTags(request: LookupRequest, deps: { store: Pick<InventoryStore, 'getItems' | 'putItems'>; apis: TagLookupApis; now: () => number; log?: { warn(message: string, extra?: Record<string, unknown>): void } }): Promise<Map<string, LookedUpTags>> {
-  const wanted: Array<{ kind: LookupKind; arn: string; region?: string }> = [
-    ...(request.resources ?? []).filter((r) => LOOKABLE.test(r.arn)).map((r) => ({ kind: 'resource-tags' as const, arn: r.arn, region: r.region })),
+  const wanted: Array<{ kind: LookupKind; arn: string; region?: string; account?: string }> = [
+    ...(request.resources ?? []).filter((r) => LOOKABLE.test(r.arn)).map((r) => ({ kind: 'resource-tags' as const, arn: r.arn, region: r.region, account: ACCOUNT_IN_ARN.exec(r.arn)?.[1] ?? r.account })),
     ...(request.principals ?? []).map((arn) => ({ kind: 'principal-tags' as const, arn })),
   ];
   const unique = new Map(wanted.map((w) => [`${w.kind}\u0000${w.arn}`, w]));
@@ -70,13 +76,19 @@ export async function lookUpTags(request: LookupRequest, deps: { store: Pick<Inv
   if (stale.length === 0) return out;
   const at = new Date(deps.now()).toISOString();
   const answers = new Map<string, Cached>();
-  const byRegion = new Map<string, string[]>();
-  for (const w of stale.filter((x) => x.kind === 'resource-tags')) byRegion.set(w.region ?? '', [...(byRegion.get(w.region ?? '') ?? []), w.arn]);
-  for (const [region, arns] of byRegion) {
+  // GetResources answers for one account and region: a batch per both.
+  const byPlace = new Map<string, { region: string; account?: string; arns: string[] }>();
+  for (const w of stale.filter((x) => x.kind === 'resource-tags')) {
+    const k = `${w.account ?? ''}\u0000${w.region ?? ''}`;
+    const place = byPlace.get(k) ?? { region: w.region ?? '', account: w.account, arns: [] };
+    place.arns.push(w.arn);
+    byPlace.set(k, place);
+  }
+  for (const { region, account, arns } of byPlace.values()) {
     for (let i = 0; i < arns.length; i += GET_RESOURCES_BATCH) {
       const batch = arns.slice(i, i + GET_RESOURCES_BATCH);
       try {
-        const found = await deps.apis.resourceTags(region, batch);
+        const found = await deps.apis.resourceTags(region, batch, account);
         for (const arn of batch) answers.set(`resource-tags\u0000${arn}`, { tags: found.get(arn) ?? {}, at });
       } catch (error) {
         deps.log?.warn('resource tags not readable; the events alone decide', { region, resources: batch.length, error: String(error) });
@@ -107,25 +119,42 @@ export async function lookUpTags(request: LookupRequest, deps: { store: Pick<Inv
 /** A handler's lookups: `apis` as given (null: none, as locally), else over the SDK; cached in `store`. */
 export function cachedTagLookup(
   apis: TagLookupApis | null | undefined,
-  deps: { store: Pick<InventoryStore, 'getItems' | 'putItems'>; now: () => number; logger: { warn(message: string, extra: Record<string, unknown>): void } },
+  deps: {
+    store: Pick<InventoryStore, 'getItems' | 'putItems'>;
+    now: () => number;
+    logger: { warn(message: string, extra: Record<string, unknown>): void };
+    /** Organization mode: a member account's credentials (its member role); the SDK lookups use them for its ARNs. */
+    credentials?: MemberCredentials;
+  },
   /** The SDK lookups when none are given: resources only (no IAM client in the bundle), or with principals. */
-  defaults: () => TagLookupApis = awsResourceTagLookupApis,
+  defaults: (credentials?: MemberCredentials) => TagLookupApis = awsResourceTagLookupApis,
 ): ((request: LookupRequest) => Promise<Map<string, LookedUpTags>>) | undefined {
-  const chosen = apis === undefined ? defaults() : apis;
+  const chosen = apis === undefined ? defaults(deps.credentials) : apis;
   if (!chosen) return undefined;
   return (request) => lookUpTags(request, { store: deps.store, apis: chosen, now: deps.now, log: { warn: (message, extra) => deps.logger.warn(message, extra ?? {}) } });
 }
 
-/** Resource tags over the SDK (one Tagging API client per region, made on first use); principals from the cache only. */
-export function awsResourceTagLookupApis(): TagLookupApis {
-  const tagging = new Map<string, ResourceGroupsTaggingAPIClient>();
+/** One client per account (undefined: the function's own) and region, made on first use, on the member's credentials where given. */
+function perPlace<T>(make: (options: { region?: string; credentials?: CredentialProvider }) => T, credentials?: MemberCredentials) {
+  const clients = new Map<string, T>();
+  return (region: string | undefined, account: string | undefined): T => {
+    const k = `${account ?? ''}\u0000${region ?? ''}`;
+    let client = clients.get(k);
+    if (!client) {
+      const provider = account && credentials && region ? credentials(account, region) : undefined;
+      client = make({ ...(region ? { region } : {}), ...(provider ? { credentials: provider } : {}) });
+      clients.set(k, client);
+    }
+    return client;
+  };
+}
+
+/** Resource tags over the SDK (one Tagging API client per account and region, made on first use); principals from the cache only. */
+export function awsResourceTagLookupApis(credentials?: MemberCredentials): TagLookupApis {
+  const tagging = perPlace((o) => new ResourceGroupsTaggingAPIClient(o), credentials);
   return {
-    async resourceTags(region, arns) {
-      let client = tagging.get(region);
-      if (!client) {
-        client = new ResourceGroupsTaggingAPIClient({ region });
-        tagging.set(region, client);
-      }
+    async resourceTags(region, arns, account) {
+      const client = tagging(region, account);
       const out = new Map<string, Record<string, string>>();
       let token: string | undefined;
       do {
@@ -139,22 +168,24 @@ export function awsResourceTagLookupApis(): TagLookupApis {
 }
 
 /**
- * Resource and principal tags over the SDK: the Tagging API, and one IAM client (made on first
- * use) for roles and users. Only where principals are looked up (the classifier), as the IAM
+ * Resource and principal tags over the SDK: the Tagging API, and one IAM client per account (made
+ * on first use; a member's on its member role, IAM being global: the credentials of us-east-1's
+ * STS) for roles and users. Only where principals are looked up (the classifier), as the IAM
  * client is large.
  */
-export function awsTagLookupApis(): TagLookupApis {
-  let iam: IAMClient | undefined;
+export function awsTagLookupApis(credentials?: MemberCredentials): TagLookupApis {
+  const iam = perPlace((o) => new IAMClient(o), credentials);
   return {
-    ...awsResourceTagLookupApis(),
+    ...awsResourceTagLookupApis(credentials),
     async principalTags(arn) {
-      iam ??= new IAMClient({});
-      const m = /:(role|user)\/(?:.*\/)?([^/]+)$/.exec(arn);
+      const m = /^arn:([^:]+):iam::(\d{12}):(role|user)\/(?:.*\/)?([^/]+)$/.exec(arn);
       if (!m) return {};
+      const [, partition, account, type, name] = m;
+      const client = iam(credentials ? globalRegionOf(partition) : undefined, credentials ? account : undefined);
       const out: Record<string, string> = {};
       let marker: string | undefined;
       do {
-        const page = m[1] === 'role' ? await iam.send(new ListRoleTagsCommand({ RoleName: m[2], Marker: marker })) : await iam.send(new ListUserTagsCommand({ UserName: m[2], Marker: marker }));
+        const page = type === 'role' ? await client.send(new ListRoleTagsCommand({ RoleName: name, Marker: marker })) : await client.send(new ListUserTagsCommand({ UserName: name, Marker: marker }));
         for (const t of page.Tags ?? []) if (t.Key) out[t.Key] = t.Value ?? '';
         marker = page.IsTruncated ? page.Marker : undefined;
       } while (marker);
@@ -162,3 +193,6 @@ export function awsTagLookupApis(): TagLookupApis {
     },
   };
 }
+
+/** The region of a partition's global services (IAM): where its STS issues the member's credentials. */
+const globalRegionOf = (partition: string) => (partition === 'aws-cn' ? 'cn-north-1' : partition === 'aws-us-gov' ? 'us-gov-west-1' : 'us-east-1');

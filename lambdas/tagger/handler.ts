@@ -69,7 +69,7 @@ export async function tagResources(arns: readonly string[], deps: TaggingDepende
     const r = readResource(items.get(keyString(keys.resource(arn))));
     return r ? [[arn, r] as const] : [];
   }));
-  const looked = deps.tagLookup ? await deps.tagLookup({ resources: [...resources.values()].map((r) => ({ arn: r.arn, region: r.region })) }) : new Map<string, LookedUpTags>();
+  const looked = deps.tagLookup ? await deps.tagLookup({ resources: [...resources.values()].map((r) => ({ arn: r.arn, region: r.region, account: r.account })) }) : new Map<string, LookedUpTags>();
   const plans: TagPlan[] = arns.map((arn) => {
     const r = resources.get(arn);
     return r ? planTags(taggableOf(r, looked.get(arn)), states.get(arn), deps.settings) : { arn, action: 'skip', reason: 'not in the inventory' };
@@ -127,7 +127,7 @@ const tagger = defineHandler({
     // Organization mode: every account's resources (each through its member role), else this account's only.
     const settings: TaggingSettings = { prefix: env.TAG_PREFIX, exclude: Array.isArray(exclude) ? exclude.filter((k): k is string => typeof k === 'string') : [], account: organization ? null : env.ACCOUNT_ID };
     const now = clients.now ?? Date.now;
-    const tagLookup = cachedTagLookup(clients.tagLookup, { store, now, logger });
+    const tagLookup = cachedTagLookup(clients.tagLookup, { store, now, logger, credentials });
 
     return async (event) => {
       const messagesOf = new Map<string, string[]>();

@@ -14,6 +14,7 @@ import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOpt
 import type { AiInventoryTable } from './inventory-table';
 import type { LineagePropagation } from './lineage-propagation';
 import { nagPartition } from './nag';
+import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement } from './permissions';
 
 /** The classifier's timeout; the capture queue's visibility timeout must be six times it. */
 export const CLASSIFIER_TIMEOUT = Duration.seconds(60);
@@ -50,6 +51,8 @@ export interface AiActivityClassifierProps extends HouseFunctionOptions {
   readonly agents?: AgentSettingsProps;
   /** Where the classifier sends the lineage nodes whose sensitivity must be recomputed. */
   readonly lineage: LineagePropagation;
+  /** Organization mode: look up member accounts' principals through each member role. @default this account only */
+  readonly organizationId?: string;
 }
 
 export class AiActivityClassifier extends Construct {
@@ -76,6 +79,7 @@ export class AiActivityClassifier extends Construct {
         LINEAGE_QUEUE_URL: props.lineage.queue.queueUrl,
         CLASSIFICATION_TAG_KEY: props.lineage.classificationTagKey,
         AGENT_TAG_LOOKUPS: 'true',
+        ORGANIZATION_MODE: props.organizationId ? 'true' : 'false',
       }),
     });
     props.inventory.grantClassifierWrites(this.function);
@@ -94,6 +98,10 @@ export class AiActivityClassifier extends Construct {
       });
     }
     props.lineage.grantSend(this.function);
+    if (props.organizationId) {
+      this.function.addToRolePolicy(assumeMemberRoleStatement(Stack.of(this).partition, props.organizationId));
+      Validations.of(this.function.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(this)));
+    }
     this.function.addEventSource(
       new SqsEventSource(props.queue, {
         batchSize,

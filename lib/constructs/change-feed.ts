@@ -12,7 +12,7 @@
  * could not publish, so the stream retries from there; records that still fail after a day go
  * to the function's dead-letter queue (as stream pointers: the records stay readable for 24 hours).
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -22,12 +22,16 @@ import { CHANGE_FEED_ENVIRONMENT, CHANGE_FEED_FILTER, CHANGE_FEED_SERVICE } from
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
+import { nagPartition } from './nag';
+import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement } from './permissions';
 
 export interface ChangeFeedProps extends HouseFunctionOptions {
   /** The inventory table; its stream must carry new and old images. */
   readonly inventory: AiInventoryTable;
   /** The bus the domain events are published on. @default the account's default bus */
   readonly eventBus?: events.IEventBus;
+  /** Organization mode: look up member accounts' tags through each member role. @default this account only */
+  readonly organizationId?: string;
   /** Stream records per invocation. @default 100 */
   readonly batchSize?: number;
   /** How long to gather a batch. @default 1 second */
@@ -50,7 +54,7 @@ export class ChangeFeed extends Construct {
       ...houseOptions(props),
       // Its failure destination: stream records it could not publish within a day.
       deadLetterQueue: true,
-      environment: environmentFor(CHANGE_FEED_ENVIRONMENT, { ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: this.eventBus.eventBusName, TABLE_NAME: props.inventory.table.tableName }),
+      environment: environmentFor(CHANGE_FEED_ENVIRONMENT, { ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: this.eventBus.eventBusName, TABLE_NAME: props.inventory.table.tableName, ORGANIZATION_MODE: props.organizationId ? 'true' : 'false' }),
     });
     this.eventBus.grantPutEventsTo(this.function);
     // The controls of a finding's resource and principal: an excluded one's findings are not
@@ -63,6 +67,10 @@ export class ChangeFeed extends Construct {
       statements: [new iam.PolicyStatement({ actions: ['tag:GetResources'], resources: ['*'] })],
     });
     Validations.of(lookups).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'tag:GetResources supports no resource-level permissions (Service Authorization Reference, Resource Groups Tagging API); it only reads tags.' });
+    if (props.organizationId) {
+      this.function.addToRolePolicy(assumeMemberRoleStatement(Stack.of(this).partition, props.organizationId));
+      Validations.of(this.function.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(this)));
+    }
     this.function.addEventSource(
       new DynamoEventSource(props.inventory.table, {
         // From the oldest record still in the stream: a mapping created (or re-created) later misses nothing the stream holds.

@@ -13,6 +13,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { houseQueue } from './house-queue';
+import { nagPartition } from './nag';
+import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement } from './permissions';
 import { Construct } from 'constructs';
 import { CLASSIFICATION_DEFAULTS } from '../../lambdas/core/defaults';
 import { LINEAGE_PROPAGATOR_ENVIRONMENT, LINEAGE_PROPAGATOR_SERVICE } from '../../lambdas/lineage-propagator/environment';
@@ -38,6 +40,8 @@ export interface LineagePropagationProps extends HouseFunctionOptions {
   readonly maxReceiveCount?: number;
   /** @default the defaults of ClassificationProps */
   readonly classification?: ClassificationProps;
+  /** Organization mode: look up member accounts' tags through each member role. @default this account only */
+  readonly organizationId?: string;
 }
 
 export class LineagePropagation extends Construct {
@@ -78,6 +82,7 @@ export class LineagePropagation extends Construct {
         CLASSIFICATION_LEVELS: (props.classification?.levels ?? CLASSIFICATION_DEFAULTS.levels).join(','),
         SENSITIVE_FROM_LEVEL: props.classification?.sensitiveFrom ?? CLASSIFICATION_DEFAULTS.sensitiveFrom,
         RESOURCE_TAG_LOOKUPS: 'true',
+        ORGANIZATION_MODE: props.organizationId ? 'true' : 'false',
       }),
     });
     props.inventory.grantClassifierWrites(this.function);
@@ -94,6 +99,10 @@ export class LineagePropagation extends Construct {
       statements: [new iam.PolicyStatement({ actions: ['tag:GetResources'], resources: ['*'] })],
     });
     Validations.of(lookups).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'tag:GetResources supports no resource-level permissions (Service Authorization Reference, Resource Groups Tagging API); it only reads tags.' });
+    if (props.organizationId) {
+      this.function.addToRolePolicy(assumeMemberRoleStatement(Stack.of(this).partition, props.organizationId));
+      Validations.of(this.function.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(this)));
+    }
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
   }
 

@@ -91,6 +91,7 @@ export class AiVisibilityStack extends Stack {
       inventory: this.inventory,
       maxReceiveCount: config.maxReceiveCount,
       classification: { tagKey: config.classificationTagKey, levels: config.classificationLevels, sensitiveFrom: config.sensitiveFromLevel },
+      ...(config.organization.enabled ? { organizationId: config.organization.organizationId } : {}),
     });
     this.classifier = new AiActivityClassifier(this, 'Classifier', {
       ...functions,
@@ -108,10 +109,11 @@ export class AiVisibilityStack extends Stack {
         ledgerRetentionDays: config.actionLedgerRetentionDays,
       },
       lineage: this.lineage,
+      ...(config.organization.enabled ? { organizationId: config.organization.organizationId } : {}),
     });
     // The stack's own bus for domain events: subscribers' rules go here, not on the default bus.
     this.domainEvents = new events.EventBus(this, 'DomainEvents', { description: 'ai-visibility domain events: findings recorded, resources inventoried and changed, agents identified' });
-    this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { ...functions, encryptionKey, inventory: this.inventory, eventBus: this.domainEvents });
+    this.changeFeed = new ChangeFeed(this, 'ChangeFeed', { ...functions, encryptionKey, inventory: this.inventory, eventBus: this.domainEvents, ...(config.organization.enabled ? { organizationId: config.organization.organizationId } : {}) });
     this.agentCapture = new AgentActivityCapture(this, 'AgentCapture', {
       ...functions,
       encryptionKey,

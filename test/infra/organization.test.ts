@@ -126,6 +126,19 @@ describe('the hub', () => {
     expect(JSON.stringify(single.toJSON())).not.toContain('organizations:ListAccounts');
   });
 
+  it('gives every function that acts or looks up in member accounts the organization-scoped AssumeRole, and only in organization mode', () => {
+    const assumers = (t: Template) =>
+      of(t, 'AWS::IAM::Policy')
+        .filter(([, p]) => (p.Properties.PolicyDocument as { Statement: Array<{ Sid?: string }> }).Statement.some((x) => x.Sid === 'AssumeMemberRoles'))
+        .map(([id]) => id.replace(/FunctionRole.*$|FunctionServiceRole.*$/, ''))
+        .sort();
+    expect(assumers(template)).toEqual(['ChangeFeed', 'Classifier', 'GpuSweepTarget', 'Lineage', 'Tagger']);
+    const fns = of(template, 'AWS::Lambda::Function');
+    const env = (fragment: string) => (fns.find(([id]) => id.startsWith(fragment))![1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    for (const fn of ['ChangeFeedFunction', 'ClassifierFunction', 'LineageFunction', 'TaggerFunction']) expect([fn, env(fn).ORGANIZATION_MODE]).toEqual([fn, 'true']);
+    expect(assumers(hub(DEFAULT_CONFIG))).toEqual([]);
+  });
+
   it('refuses a hub deployed outside its home region', () => {
     expect(() => hub(orgConfig({ homeRegion: 'eu-west-1' }), { region: 'us-east-1' })).toThrow(/organization.homeRegion is eu-west-1, but this stack is deployed to us-east-1/);
     expect(() => hub(orgConfig({ homeRegion: 'eu-west-1' }), { region: 'eu-west-1' })).not.toThrow();

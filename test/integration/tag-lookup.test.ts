@@ -105,6 +105,48 @@ describe('the lookups, over the documented API shapes', () => {
   });
 });
 
+describe('organization mode: a member account is looked up in its own account', () => {
+  const MEMBER = '444455556666';
+  it('asks per account and region (a bucket by the account the request names), on the member role for a member and the own credentials for the hub', async () => {
+    const { store: s } = await store();
+    const asked: Array<[string, string | undefined, string[]]> = [];
+    const apis: TagLookupApis = {
+      async resourceTags(region, arns, account) {
+        asked.push([region, account, [...arns]]);
+        return new Map();
+      },
+    };
+    const hubInstance = 'arn:aws:ec2:us-east-1:111122223333:instance/i-hub';
+    const memberInstance = `arn:aws:ec2:us-east-1:${MEMBER}:instance/i-member`;
+    await lookUpTags({ resources: [{ arn: hubInstance, region: 'us-east-1' }, { arn: memberInstance, region: 'us-east-1' }, { arn: 'arn:aws:s3:::member-models', region: 'us-east-1', account: MEMBER }] }, { store: s, apis, now: () => NOW });
+    expect(asked).toEqual([
+      ['us-east-1', '111122223333', [hubInstance]],
+      ['us-east-1', MEMBER, [memberInstance, 'arn:aws:s3:::member-models']],
+    ]);
+    // Over the SDK: each account's client on its own credentials (the member role's for a member).
+    const roleCredentials = { accessKeyId: 'ASIAMEMBER', secretAccessKey: 's', sessionToken: 't', expiration: new Date(NOW + 3_600_000) };
+    const tagging = mockClient(ResourceGroupsTaggingAPIClient);
+    const seen: string[] = [];
+    tagging.on(GetResourcesCommand).callsFake(async (_input, getClient) => {
+      const client = getClient() as ResourceGroupsTaggingAPIClient;
+      seen.push((await client.config.credentials()).accessKeyId);
+      return { ResourceTagMappingList: [] };
+    });
+    process.env.AWS_ACCESS_KEY_ID = 'AKIAHUBOWN';
+    process.env.AWS_SECRET_ACCESS_KEY = 'hub';
+    try {
+      const sdk = awsTagLookupApis((account) => (account === MEMBER ? async () => roleCredentials : undefined));
+      await sdk.resourceTags('us-east-1', [memberInstance], MEMBER);
+      await sdk.resourceTags('us-east-1', [hubInstance], '111122223333');
+      expect(seen).toEqual(['ASIAMEMBER', 'AKIAHUBOWN']);
+    } finally {
+      delete process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+      tagging.restore();
+    }
+  });
+});
+
 describe('a lookup under the events: the newer wins', () => {
   const item = (attrs: Record<string, unknown>): RawItem => ({ ...keys.resource(GUARDRAIL), entity: 'resource', arn: GUARDRAIL, ...attrs });
   const lookup = (tags: Record<string, string>, at = '2026-12-01T00:00:00.000Z') => ({ tags, at });
@@ -156,7 +198,7 @@ describe('every control, tagged before the deploy', () => {
   it('the tagger: a value a lookup shows already right is not rewritten, and a resource a lookup finds ignored is not tagged', async () => {
     const r = readResource({ ...keys.resource(GUARDRAIL), entity: 'resource', arn: GUARDRAIL, kind: 'guardrail', service: 'bedrock', account: '111122223333', region: 'us-east-1', status: 'active', firstSeen: '2025-06-02T11:30:00.000Z', lastSeen: '2025-06-02T11:30:00.000Z' })!;
     const settings = { prefix: 'ai-visibility:', exclude: [], account: '111122223333' };
-    expect(planTags(taggableOf(r, { tags: { 'ai-visibility:kind': 'guardrail' }, at: '2026-12-01T00:00:00.000Z' }), undefined, settings)).toEqual({ arn: GUARDRAIL, action: 'set', route: 'bedrock', region: 'us-east-1', set: { 'ai-visibility:first-seen': '2025-06-02' } });
+    expect(planTags(taggableOf(r, { tags: { 'ai-visibility:kind': 'guardrail' }, at: '2026-12-01T00:00:00.000Z' }), undefined, settings)).toEqual({ arn: GUARDRAIL, action: 'set', route: 'bedrock', account: '111122223333', region: 'us-east-1', set: { 'ai-visibility:first-seen': '2025-06-02' } });
     expect(planTags(taggableOf(r, { tags: { [IGNORE_TAG_KEY]: 'true' }, at: '2026-12-01T00:00:00.000Z' }), undefined, settings)).toMatchObject({ action: 'skip', reason: 'excluded (ai-visibility:ignore)' });
     expect(keyString(keys.lookup('resource-tags', GUARDRAIL))).toContain('LOOKUP#resource-tags#');
   });
