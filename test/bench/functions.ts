@@ -18,15 +18,16 @@ import { DEFAULT_CONFIG } from '../../lib/config';
  * function's name starts with (longest match wins).
  */
 export const CLIENTS_CALLED: Record<string, { readonly eager: readonly string[] }> = {
-  // The tag lookups (lambdas/shared/tag-lookup.ts) load their clients on first use; they are the handler's clients all the same. Only the classifier looks up principals (IAM).
-  Classifier: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-iam'] },
-  Lineage: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-s3', '@aws-sdk/client-resource-groups-tagging-api'] },
-  ChangeFeed: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/util-dynamodb', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api'] },
+  // The tag lookups (lambdas/shared/tag-lookup.ts) make their clients on first use; they are the handler's clients all the same. Only the classifier looks up principals (IAM).
+  // Organization mode's AssumeRole (lambdas/shared/member-credentials.ts) loads the STS client on first use, in every function that acts or looks up in member accounts.
+  Classifier: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-iam', '@aws-sdk/client-sts'] },
+  Lineage: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-s3', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-sts'] },
+  ChangeFeed: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/util-dynamodb', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-sts'] },
   AgentCaptureSync: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'] },
   GpuSweepFunction: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/client-organizations'] },
   Notifications: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sns'] },
   NotificationsDigest: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sns', '@aws-sdk/client-sqs'] },
-  Tagger: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-bedrock', '@aws-sdk/client-bedrock-agent', '@aws-sdk/client-bedrock-agentcore-control', '@aws-sdk/client-s3'] },
+  Tagger: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-bedrock', '@aws-sdk/client-bedrock-agent', '@aws-sdk/client-bedrock-agentcore-control', '@aws-sdk/client-s3', '@aws-sdk/client-sts'] },
   SecurityHubExport: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-securityhub'] },
   GpuSweepTargetFunction: { eager: ['@aws-sdk/client-ec2', '@aws-sdk/client-sagemaker', '@aws-sdk/client-bedrock', '@aws-sdk/client-cloudwatch', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-eventbridge', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-sts'] },
 };
@@ -47,6 +48,8 @@ const BASELINE_USE: Record<string, string> = {
   '@aws-sdk/client-securityhub': 'SecurityHubClient',
   '@aws-sdk/client-resource-groups-tagging-api': 'ResourceGroupsTaggingAPIClient',
   '@aws-sdk/client-bedrock-agent': 'BedrockAgentClient',
+  '@aws-sdk/client-organizations': 'OrganizationsClient',
+  '@aws-sdk/client-sts': 'STSClient',
   '@aws-sdk/client-bedrock-agentcore-control': 'BedrockAgentCoreControlClient',
   '@aws-sdk/client-iam': 'IAMClient',
 };
