@@ -202,7 +202,7 @@ export async function exportLocally(db: LocalDynamoDb, tableName: string, events
       return { SuccessCount: findings.length, FailedCount: 0, FailedFindings: [] };
     },
   } as unknown as SecurityHubClient;
-  const handler = createSecurityHubExportHandler({ ...houseEnvironment(SECURITY_HUB_EXPORT_SERVICE), TABLE_NAME: tableName, PARTITION: 'aws' }, { dynamodb: db.client, securityHub, logLevel });
+  const handler = createSecurityHubExportHandler({ ...houseEnvironment(SECURITY_HUB_EXPORT_SERVICE), TABLE_NAME: tableName, PARTITION: 'aws', ORGANIZATION_MODE: 'false' }, { dynamodb: db.client, securityHub: () => securityHub, logLevel });
   const wanted = events.filter((e) => e['detail-type'] === 'Finding Recorded' || (e['detail-type'] === 'Resource Changed' && (e.detail as { resource?: { status?: string }; changed?: string[] }).resource?.status === 'deleted' && ((e.detail as { changed?: string[] }).changed ?? []).includes('status')));
   const context = lambdaContext('ai-visibility-security-hub-export-local');
   for (let i = 0; i < wanted.length; i += 10) {

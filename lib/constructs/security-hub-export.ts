@@ -6,9 +6,8 @@
  * deleted resource. At most two batches run at once: far under the API's 10 requests a second.
  * Security Hub must be enabled in the account and region.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -18,12 +17,16 @@ import { environmentFor, houseEnvironment } from '../../lambdas/shared/environme
 import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
 import { domainEventQueue } from './house-queue';
 import type { AiInventoryTable } from './inventory-table';
+import { nagArn, nagPartition } from './nag';
+import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement, securityHubImportStatements } from './permissions';
 
 export interface SecurityHubExportProps extends HouseFunctionOptions {
   readonly inventory: AiInventoryTable;
   readonly domainEvents: events.IEventBus;
   /** Deliveries before a message goes to the dead-letter queue. @default 5 */
   readonly maxReceiveCount?: number;
+  /** Organization mode: import member accounts' findings into their own Security Hub, through each member role. @default this account only */
+  readonly organizationId?: string;
 }
 
 export class SecurityHubExport extends Construct {
@@ -53,13 +56,19 @@ export class SecurityHubExport extends Construct {
       timeout,
       memorySize: 256,
       ...houseOptions(props),
-      environment: environmentFor(SECURITY_HUB_EXPORT_ENVIRONMENT, { ...houseEnvironment(SECURITY_HUB_EXPORT_SERVICE), TABLE_NAME: props.inventory.table.tableName, PARTITION: stack.partition }),
+      environment: environmentFor(SECURITY_HUB_EXPORT_ENVIRONMENT, { ...houseEnvironment(SECURITY_HUB_EXPORT_SERVICE), TABLE_NAME: props.inventory.table.tableName, PARTITION: stack.partition, ORGANIZATION_MODE: props.organizationId ? 'true' : 'false' }),
     });
     props.inventory.grantClassifierWrites(this.function);
-    // The account's default product: findings import only into their own account.
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['securityhub:BatchImportFindings'], resources: [stack.formatArn({ service: 'securityhub', resource: 'product', resourceName: `${stack.account}/default` })] }),
-    );
+    // The account's default product, in the region of each finding: findings import only into their own account and region.
+    for (const statement of securityHubImportStatements({ partition: stack.partition, account: stack.account })) this.function.addToRolePolicy(statement);
+    Validations.of(this.function.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagArn(this, 'securityhub', `product/${Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account}/default`, '*')}]`,
+      reason: "BatchImportFindings into this account's own default product, in whichever region a finding was recorded (Security Hub takes a finding only in its ProductArn's region).",
+    });
+    if (props.organizationId) {
+      this.function.addToRolePolicy(assumeMemberRoleStatement(stack.partition, props.organizationId));
+      Validations.of(this.function.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(this)));
+    }
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(5), reportBatchItemFailures: true, maxConcurrency: 2 }));
   }
 }

@@ -162,7 +162,7 @@ export class AiVisibilityStack extends Stack {
     });
 
     if (config.securityHubExport) {
-      this.securityHubExport = new SecurityHubExport(this, 'SecurityHubExport', { ...functions, encryptionKey, inventory: this.inventory, domainEvents: this.domainEvents, maxReceiveCount: config.maxReceiveCount });
+      this.securityHubExport = new SecurityHubExport(this, 'SecurityHubExport', { ...functions, encryptionKey, inventory: this.inventory, domainEvents: this.domainEvents, maxReceiveCount: config.maxReceiveCount, ...(config.organization.enabled ? { organizationId: config.organization.organizationId } : {}) });
     }
 
     if (config.tagging.enabled) {

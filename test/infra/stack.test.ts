@@ -602,7 +602,8 @@ describe('Security Hub export (opt-in)', () => {
     expect(matches(event('Resource Inventoried', { resource: { status: 'deleted' } }))).toBe(false);
     const policy = Object.entries(withExport.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('SecurityHubExport'))![1] as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } };
     const imports = policy.Properties.PolicyDocument.Statement.filter((st) => [st.Action].flat().includes('securityhub:BatchImportFindings'));
-    expect(imports.map((st) => st.Resource)).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':securityhub:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':product/', { Ref: 'AWS::AccountId' }, '/default']] }]);
+    // In whichever region a finding was recorded (Security Hub takes it only in its ProductArn's region), this account's product only.
+    expect(imports.map((st) => st.Resource)).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':securityhub:*:', { Ref: 'AWS::AccountId' }, ':product/', { Ref: 'AWS::AccountId' }, '/default']] }]);
     const mapping = Object.values(withExport.findResources('AWS::Lambda::EventSourceMapping')).find((m) => JSON.stringify(m).includes('SecurityHubExportQueue')) as { Properties: Record<string, unknown> };
     expect(mapping.Properties).toMatchObject({ ScalingConfig: { MaximumConcurrency: 2 }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
     // Its function and queue are alarmed like the others.

@@ -102,10 +102,10 @@ describe('batches', () => {
 describe('the exporter', () => {
   const hub = mockClient(SecurityHubClient);
   const context = { functionName: 'export', awsRequestId: 'r' } as Context;
-  const env = { ...houseEnvironment(SECURITY_HUB_EXPORT_SERVICE), TABLE_NAME: LOCAL_TABLE_NAME, PARTITION: 'aws' };
+  const env = { ...houseEnvironment(SECURITY_HUB_EXPORT_SERVICE), TABLE_NAME: LOCAL_TABLE_NAME, PARTITION: 'aws', ORGANIZATION_MODE: 'false' };
   const events = (...bodies: unknown[]): SQSEvent => ({ Records: bodies.map((b, i) => ({ messageId: `m${i}`, body: JSON.stringify(b) })) as SQSEvent['Records'] });
   const recorded = (f: ExportedFinding) => ({ 'detail-type': 'Finding Recorded', detail: { finding: f } });
-  const handler = () => createSecurityHubExportHandler(env, { store: createInventoryStore(db.documents, LOCAL_TABLE_NAME), securityHub: hub as unknown as SecurityHubClient, now: () => Date.parse(NOW), logLevel: 'SILENT' });
+  const handler = () => createSecurityHubExportHandler(env, { store: createInventoryStore(db.documents, LOCAL_TABLE_NAME), securityHub: () => new SecurityHubClient({ region: 'us-east-1' }), now: () => Date.parse(NOW), logLevel: 'SILENT' });
   beforeEach(() => {
     hub.reset();
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -136,5 +136,36 @@ describe('the exporter', () => {
     const sent = hub.commandCalls(BatchImportFindingsCommand)[0].args[0].input.Findings!;
     expect(sent.map((x) => x.Id)).toContain(securityHubId(f));
     for (const x of sent) expect(x).toMatchObject({ RecordState: 'ARCHIVED', Resources: [expect.objectContaining({ Id: f.resource })] });
+  });
+});
+
+describe('the exporter, per account and region', () => {
+  const context = { functionName: 'export', awsRequestId: 'r', invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:export' } as Context;
+  const env = { ...houseEnvironment(SECURITY_HUB_EXPORT_SERVICE), TABLE_NAME: LOCAL_TABLE_NAME, PARTITION: 'aws', ORGANIZATION_MODE: 'true' };
+  const events = (...bodies: unknown[]): SQSEvent => ({ Records: bodies.map((b, i) => ({ messageId: `m${i}`, body: JSON.stringify(b) })) as SQSEvent['Records'] });
+  const recorded = (f: ExportedFinding) => ({ 'detail-type': 'Finding Recorded', detail: { finding: f } });
+
+  it("sends each account's findings to its own Security Hub in the finding's region, and a member whose role is refused fails alone", async () => {
+    const { MemberRoleUnavailableError, memberRoleArn } = await import('../../lambdas/shared/member-credentials');
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    const [a, b, c] = findings;
+    // The replay's findings, moved to a member account and another region ("built from the real record": only the place changes).
+    const member = { ...b, account: '444455556666', region: 'eu-west-1' };
+    const refusedMember = { ...c, account: '777788889999', region: 'us-east-1' };
+    const sent: Array<[string, string, string[]]> = [];
+    const client = (account: string, region: string) => ({
+      send: async (command: BatchImportFindingsCommand) => {
+        if (account === '777788889999') throw new MemberRoleUnavailableError(account, memberRoleArn('aws', account), 'AccessDenied');
+        sent.push([account, region, (command.input.Findings ?? []).map((f) => String(f.AwsAccountId))]);
+        return { SuccessCount: command.input.Findings?.length ?? 0, FailedCount: 0, FailedFindings: [] };
+      },
+    });
+    const handler = createSecurityHubExportHandler(env, { store: createInventoryStore(db.documents, LOCAL_TABLE_NAME), securityHub: client, now: () => Date.parse(NOW), logLevel: 'SILENT' });
+    const out = await handler(events(recorded(a), recorded(member), recorded(refusedMember)), context);
+    expect(out).toEqual({ batchItemFailures: [{ itemIdentifier: 'm2' }] });
+    expect(sent.sort()).toEqual([
+      [a.account, a.region, [a.account]],
+      ['444455556666', 'eu-west-1', ['444455556666']],
+    ].sort());
   });
 });
