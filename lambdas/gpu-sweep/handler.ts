@@ -38,8 +38,8 @@ export interface SweepClients {
   /** Where the summary goes. @default EventBridge PutEvents on SUMMARY_EVENT_BUS */
   readonly publish: (summary: SweepSummary) => Promise<void>;
   readonly now: () => number;
-  /** Organization mode: the active accounts of the organization. @default Organizations ListAccounts */
-  readonly listAccounts: () => Promise<string[]>;
+  /** Organization mode: the active accounts of the organization, with their names and OU paths. @default Organizations ListAccounts and ListParents */
+  readonly listAccounts: () => Promise<ReadonlyArray<{ readonly id: string; readonly name: string; readonly ouPath: readonly string[] }>>;
   /** Organization mode: credentials of a member account (the target function). @default AssumeRole of its member role */
   readonly memberCredentials: MemberCredentials;
 }
@@ -77,7 +77,13 @@ const control = defineHandler({
             // Every active account x the organization's regions, and the configured pairs, once each.
             const listAccounts = clients.listAccounts ?? (await import('./organization-accounts')).organizationAccounts();
             const accounts = await listAccounts();
-            const pairs = new Map([...settings.targets, ...accounts.flatMap((account) => orgRegions.map((region) => ({ account, region })))].map((t) => [`${t.account}:${t.region}`, t]));
+            const directory = new Map(accounts.map((a) => [a.id, { name: a.name, ouPath: a.ouPath }]));
+            const pairs = new Map(
+              [...settings.targets, ...accounts.flatMap((a) => orgRegions.map((region) => ({ account: a.id, region })))].map((t) => {
+                const listed = directory.get(t.account);
+                return [`${t.account}:${t.region}`, listed ? { ...t, directory: listed } : t];
+              }),
+            );
             targets = [...pairs.values()];
             metrics.addMetric('OrganizationAccounts', MetricUnit.Count, accounts.length);
           }

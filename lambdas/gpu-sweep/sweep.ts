@@ -31,6 +31,8 @@ export type { SweepWindow };
 export interface AccountRegion {
   readonly account: string;
   readonly region: string;
+  /** Organization mode: the account's name and OU path, as Organizations listed them (recorded by the target step). */
+  readonly directory?: { readonly name: string; readonly ouPath: readonly string[] };
 }
 
 export interface PlanInput {

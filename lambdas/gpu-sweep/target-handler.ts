@@ -12,7 +12,7 @@ import { defineHandler, type Handler } from '../shared/house-handler';
 import { createInventoryStore } from '../shared/inventory-store';
 import { regionalApis } from './aws-apis';
 import { cachedTagLookup } from '../shared/tag-lookup';
-import { findingItem } from '../shared/items';
+import { accountItem, findingItem } from '../shared/items';
 import { memberCredentials, MemberRoleUnavailableError, memberRoleFinding, stsAssumeRole, type MemberCredentials } from '../shared/member-credentials';
 import { inventorySource } from './discover';
 import { GPU_SWEEP_ENVIRONMENT, sweepSettings } from './environment';
@@ -63,6 +63,12 @@ const target = defineHandler({
       if (event.step !== 'target') throw new Error(`this function sweeps account-regions; step ${JSON.stringify(event.step)} belongs to the plan-and-summarize function`);
       const { account, region } = event.target;
       try {
+        // Organization mode: the account's name and OU path, for reports and routing (one put per account-region and sweep).
+        if (event.target.directory) {
+          await store
+            .putItems([accountItem({ id: account, name: event.target.directory.name, ouPath: event.target.directory.ouPath, seenAt: event.target.window.end })])
+            .catch((error: unknown) => logger.warn('account directory not recorded; the sweep goes on', { account, error: String(error) }));
+        }
         const apis = forTarget(account, region);
         const result = await sweepTarget(event.target, { ...apis, inventory, store, thresholds: settings.thresholds, prices: settings.prices, tagLookup, remediation: { settings: settings.remediation, actions: apis.remediation } });
         logger.info('account-region swept', { ...result });

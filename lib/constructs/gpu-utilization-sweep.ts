@@ -133,8 +133,8 @@ export class GpuUtilizationSweep extends Construct {
     if (props.organization) {
       // The accounts to sweep (read-only; Organizations supports no resource-level permission for
       // ListAccounts), and each member's role, only within the organization.
-      this.function.addToRolePolicy(new iam.PolicyStatement({ sid: 'OrganizationAccounts', actions: ['organizations:ListAccounts'], resources: ['*'] }));
-      Validations.of(this.function.role!).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'organizations:ListAccounts supports no resource-level permissions; it is read-only. The X-Ray write actions neither.' });
+      this.function.addToRolePolicy(new iam.PolicyStatement({ sid: 'OrganizationAccounts', actions: ['organizations:ListAccounts', 'organizations:ListParents', 'organizations:DescribeOrganizationalUnit'], resources: ['*'] }));
+      Validations.of(this.function.role!).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'organizations:ListAccounts supports no resource-level permissions, and ListParents and DescribeOrganizationalUnit name accounts and OUs known only at run time; all are read-only. The X-Ray write actions neither.' });
       this.targetFunction.addToRolePolicy(assumeMemberRoleStatement(stack.partition, props.organization.organizationId));
       Validations.of(this.targetFunction.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(this)));
     }

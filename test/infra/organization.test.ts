@@ -101,7 +101,7 @@ describe('the hub', () => {
     const env = (fragment: string) => (fns.find(([id]) => id.startsWith(fragment))![1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env('GpuSweepFunction').ORGANIZATION_REGIONS).toBe('us-east-1,eu-west-1,ap-southeast-2');
     const statements = (fragment: string) => of(template, 'AWS::IAM::Policy').filter(([id]) => id.startsWith(fragment)).flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
-    expect(statements('GpuSweepFunctionRole')).toContainEqual(expect.objectContaining({ Sid: 'OrganizationAccounts', Action: 'organizations:ListAccounts', Resource: '*' }));
+    expect(statements('GpuSweepFunctionRole')).toContainEqual(expect.objectContaining({ Sid: 'OrganizationAccounts', Action: ['organizations:ListAccounts', 'organizations:ListParents', 'organizations:DescribeOrganizationalUnit'], Resource: '*' }));
     expect(statements('GpuSweepTargetFunctionRole')).toContainEqual({
       Sid: 'AssumeMemberRoles',
       Effect: 'Allow',

@@ -507,9 +507,11 @@ describe('organization mode: the sweep maps over the organization', () => {
     const { createSweepControlHandler } = await import('../../lambdas/gpu-sweep/handler');
     const { DEFAULT_SWEEP_ENVIRONMENT } = await import('../../lambdas/gpu-sweep/environment');
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    const handler = createSweepControlHandler({ ...base, ...DEFAULT_SWEEP_ENVIRONMENT, ORGANIZATION_REGIONS: 'us-east-1,eu-west-1' }, { listAccounts: async () => [HUB, '444455556666'], logLevel: 'SILENT', now: () => Date.parse('2026-12-02T06:00:00Z') });
-    const planned = (await handler({ step: 'plan' }, context)) as unknown as { targets: Array<{ account: string; region: string }> };
+    const handler = createSweepControlHandler({ ...base, ...DEFAULT_SWEEP_ENVIRONMENT, ORGANIZATION_REGIONS: 'us-east-1,eu-west-1' }, { listAccounts: async () => [{ id: HUB, name: 'security', ouPath: ['Security'] }, { id: '444455556666', name: 'ml-prod', ouPath: ['Workloads', 'ML'] }], logLevel: 'SILENT', now: () => Date.parse('2026-12-02T06:00:00Z') });
+    const planned = (await handler({ step: 'plan' }, context)) as unknown as { targets: Array<{ account: string; region: string; directory?: { name: string; ouPath: string[] } }> };
     expect(planned.targets.map((t) => `${t.account}:${t.region}`)).toEqual([`${HUB}:us-east-1`, `${HUB}:eu-west-1`, '444455556666:us-east-1', '444455556666:eu-west-1']);
+    // Each target carries its account's name and OU path, for the target step to record.
+    expect(planned.targets.map((t) => t.directory)).toEqual([{ name: 'security', ouPath: ['Security'] }, { name: 'security', ouPath: ['Security'] }, { name: 'ml-prod', ouPath: ['Workloads', 'ML'] }, { name: 'ml-prod', ouPath: ['Workloads', 'ML'] }]);
   });
 
   it('lists the active accounts from Organizations, page by page (the ListAccounts response shape)', async () => {
@@ -519,7 +521,18 @@ describe('organization mode: the sweep maps over the organization', () => {
     const account = (Id: string, Status: 'ACTIVE' | 'SUSPENDED' | 'PENDING_CLOSURE', State?: 'ACTIVE' | 'PENDING_CLOSURE') => ({ Id, Arn: `arn:aws:organizations::${HUB}:account/o-a1b2c3d4e5/${Id}`, Email: `${Id}@example.com`, Name: Id, Status, ...(State ? { State } : {}), JoinedMethod: 'CREATED' as const, JoinedTimestamp: new Date('2025-01-01T00:00:00Z') });
     org.on(ListAccountsCommand, { NextToken: undefined }).resolves({ Accounts: [account('444455556666', 'ACTIVE'), account('777788889999', 'SUSPENDED')], NextToken: 'page-2' });
     org.on(ListAccountsCommand, { NextToken: 'page-2' }).resolves({ Accounts: [account(HUB, 'ACTIVE', 'ACTIVE'), account('222233334444', 'ACTIVE', 'PENDING_CLOSURE')] });
-    expect(await organizationAccounts(new OrganizationsClient({ region: 'us-east-1' }))()).toEqual([HUB, '444455556666']);
+    // The hub directly under the root; the member under Workloads/ML (ListParents, DescribeOrganizationalUnit response shapes).
+    const { DescribeOrganizationalUnitCommand, ListParentsCommand } = await import('@aws-sdk/client-organizations');
+    org.on(ListParentsCommand, { ChildId: HUB }).resolves({ Parents: [{ Id: 'r-ab12', Type: 'ROOT' }] });
+    org.on(ListParentsCommand, { ChildId: '444455556666' }).resolves({ Parents: [{ Id: 'ou-ab12-ml000001', Type: 'ORGANIZATIONAL_UNIT' }] });
+    org.on(ListParentsCommand, { ChildId: 'ou-ab12-ml000001' }).resolves({ Parents: [{ Id: 'ou-ab12-work0001', Type: 'ORGANIZATIONAL_UNIT' }] });
+    org.on(ListParentsCommand, { ChildId: 'ou-ab12-work0001' }).resolves({ Parents: [{ Id: 'r-ab12', Type: 'ROOT' }] });
+    org.on(DescribeOrganizationalUnitCommand, { OrganizationalUnitId: 'ou-ab12-ml000001' }).resolves({ OrganizationalUnit: { Id: 'ou-ab12-ml000001', Arn: 'arn:aws:organizations::111122223333:ou/o-a1b2c3d4e5/ou-ab12-ml000001', Name: 'ML' } });
+    org.on(DescribeOrganizationalUnitCommand, { OrganizationalUnitId: 'ou-ab12-work0001' }).resolves({ OrganizationalUnit: { Id: 'ou-ab12-work0001', Arn: 'arn:aws:organizations::111122223333:ou/o-a1b2c3d4e5/ou-ab12-work0001', Name: 'Workloads' } });
+    expect(await organizationAccounts(new OrganizationsClient({ region: 'us-east-1' }))()).toEqual([
+      { id: HUB, name: HUB, ouPath: [] },
+      { id: '444455556666', name: '444455556666', ouPath: ['Workloads', 'ML'] },
+    ]);
     org.restore();
   });
 
@@ -549,7 +562,11 @@ describe('organization mode: the sweep maps over the organization', () => {
       const target = (account: string) => ({ step: 'target' as const, target: { account, region: 'us-east-1', sweepId: 'sweep-org', window, period: 60 } });
       await expect(handler(target('444455556666'), context)).rejects.toBe(refused);
       await expect(handler(target('444455556666'), context)).rejects.toBe(refused);
-      await expect(handler(target(HUB), context)).resolves.toMatchObject({ account: HUB, resources: 0 });
+      await expect(handler({ ...target(HUB), target: { ...target(HUB).target, directory: { name: 'security', ouPath: ['Security'] } } }, context)).resolves.toMatchObject({ account: HUB, resources: 0 });
+      // The account's name and OU path are recorded for reports and routing.
+      const { keys: itemKeys, readAccount } = await import('../../lambdas/shared/items');
+      const stored = await createInventoryStore(db.documents, 'sweep-org').getItems([itemKeys.account(HUB)]);
+      expect(readAccount(stored.values().next().value)).toEqual({ id: HUB, name: 'security', ouPath: ['Security'], seenAt: window.end });
       expect(asked).toEqual(['444455556666', '444455556666', HUB]);
       const findings = (await scanTable(db.documents, 'sweep-org')).filter((i) => i.entity === ENTITY.finding);
       expect(findings).toEqual([expect.objectContaining({ rule: 'member-role-unavailable', severity: 'high', account: '444455556666', resource: memberRoleArn('aws', '444455556666'), eventId: expect.stringMatching(/^member-role-unavailable:444455556666:\d{4}-\d{2}-\d{2}$/) })]);

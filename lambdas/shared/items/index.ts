@@ -9,3 +9,4 @@ export * from './inventory';
 export * from './agents';
 export * from './lineage';
 export * from './tagging';
+export * from './accounts';

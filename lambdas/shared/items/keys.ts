@@ -48,6 +48,7 @@ export const ENTITY = {
   principalTags: 'principal-tags',
   taggerState: 'tagger-state',
   remediation: 'remediation',
+  account: 'account',
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -64,6 +65,7 @@ const PREFIX = {
   lookup: 'LOOKUP#',
   notify: 'NOTIFY#',
   lineage: 'LINEAGE#',
+  account: 'ACCOUNT#',
 } as const;
 
 export const keys = {
@@ -89,6 +91,8 @@ export const keys = {
   agentDenialsFrom: (principal: string, time: string): Key => key(`${PREFIX.agent}${principal}`, `DENIAL#${time}`),
   watch: (principal: string): Key => key(`${PREFIX.watch}${principal}`, STATE_SK),
   function: (functionArn: string): Key => key(`${PREFIX.function}${functionArn}`, STATE_SK),
+  /** Organization mode: an account's name and OU path, as Organizations listed them at the last sweep. */
+  account: (id: string): Key => key(`${PREFIX.account}${id}`, STATE_SK),
   lookup: (kind: LookupKind, id: string): Key => key(`${PREFIX.lookup}${kind}#${id}`, STATE_SK),
   /** The notification dedup window of one rule, resource and principal. */
   notifyWindow: (dedupKey: string): Key => key(`${PREFIX.notify}${dedupKey}`, STATE_SK),
