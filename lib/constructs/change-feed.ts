@@ -12,8 +12,7 @@
  * could not publish, so the stream retries from there; records that still fail after a day go
  * to the function's dead-letter queue (as stream pointers: the records stay readable for 24 hours).
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -22,8 +21,7 @@ import { CHANGE_FEED_ENVIRONMENT, CHANGE_FEED_FILTER, CHANGE_FEED_SERVICE } from
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
-import { nagPartition } from './nag';
-import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement } from './permissions';
+import { grantTagLookups } from './permissions';
 
 export interface ChangeFeedProps extends HouseFunctionOptions {
   /** The inventory table; its stream must carry new and old images. */
@@ -62,15 +60,7 @@ export class ChangeFeed extends Construct {
     // for what was tagged before the deploy (tag:GetResources has no resource-level permissions).
     // Principals' tags come from the cache the classifier fills: no IAM here.
     props.inventory.grantItemReadAndLookupCache(this.function);
-    const lookups = new iam.Policy(this, 'TagLookups', {
-      roles: [this.function.role!],
-      statements: [new iam.PolicyStatement({ actions: ['tag:GetResources'], resources: ['*'] })],
-    });
-    Validations.of(lookups).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'tag:GetResources supports no resource-level permissions (Service Authorization Reference, Resource Groups Tagging API); it only reads tags.' });
-    if (props.organizationId) {
-      this.function.addToRolePolicy(assumeMemberRoleStatement(Stack.of(this).partition, props.organizationId));
-      Validations.of(this.function.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(this)));
-    }
+    grantTagLookups(this, this.function.role!, props.organizationId);
     this.function.addEventSource(
       new DynamoEventSource(props.inventory.table, {
         // From the oldest record still in the stream: a mapping created (or re-created) later misses nothing the stream holds.

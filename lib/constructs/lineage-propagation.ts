@@ -13,8 +13,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { houseQueue } from './house-queue';
-import { nagPartition } from './nag';
-import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement } from './permissions';
+import { grantTagLookups } from './permissions';
 import { Construct } from 'constructs';
 import { CLASSIFICATION_DEFAULTS } from '../../lambdas/core/defaults';
 import { LINEAGE_PROPAGATOR_ENVIRONMENT, LINEAGE_PROPAGATOR_SERVICE } from '../../lambdas/lineage-propagator/environment';
@@ -94,15 +93,7 @@ export class LineagePropagation extends Construct {
     });
     // The classification tag of the other taggable nodes (a knowledge base, a SageMaker model, a
     // log group), for tags set before the deploy; cached in the table with the change feed's lookups.
-    const lookups = new iam.Policy(this, 'TagLookups', {
-      roles: [this.function.role!],
-      statements: [new iam.PolicyStatement({ actions: ['tag:GetResources'], resources: ['*'] })],
-    });
-    Validations.of(lookups).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'tag:GetResources supports no resource-level permissions (Service Authorization Reference, Resource Groups Tagging API); it only reads tags.' });
-    if (props.organizationId) {
-      this.function.addToRolePolicy(assumeMemberRoleStatement(Stack.of(this).partition, props.organizationId));
-      Validations.of(this.function.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(this)));
-    }
+    grantTagLookups(this, this.function.role!, props.organizationId);
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
   }
 

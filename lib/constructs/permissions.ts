@@ -8,7 +8,10 @@
  * the Tagging API) the statement is read-only or key-limited, and the callers acknowledge it
  * for cdk-nag with the reason.
  */
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { nagPartition } from './nag';
 import { IDLE_ACTION_TAG_KEY, MEMBER_ROLE_NAME, OWN_ROLE_PATH } from '../../lambdas/core/constants';
 
 /** Where the statements apply: the partition and the account (a token or a literal). */
@@ -119,3 +122,16 @@ export const ASSUME_MEMBER_ROLE_ACK = (partition: string) => ({
   id: `AwsSolutions-IAM5[Resource::arn:${partition}:iam::*:role${OWN_ROLE_PATH}${MEMBER_ROLE_NAME}]`,
   reason: "It acts in every member account through its member role: the role's name is fixed, the accounts are the organization's (aws:ResourceOrgID), known only at run time.",
 });
+
+/**
+ * A function's tag lookups (the Tagging API's GetResources, cached in the table), in a policy of
+ * its own, and in organization mode the member roles it looks up through.
+ */
+export function grantTagLookups(scope: Construct, role: iam.IRole, organizationId?: string): void {
+  const lookups = new iam.Policy(scope, 'TagLookups', { roles: [role], statements: [new iam.PolicyStatement({ actions: ['tag:GetResources'], resources: ['*'] })] });
+  Validations.of(lookups).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'tag:GetResources supports no resource-level permissions (Service Authorization Reference, Resource Groups Tagging API); it only reads tags.' });
+  if (organizationId) {
+    role.addToPrincipalPolicy(assumeMemberRoleStatement(Stack.of(scope).partition, organizationId));
+    Validations.of(role).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(scope)));
+  }
+}

@@ -4,9 +4,7 @@
  * and member roles), cdk-nag on both, the configuration's checks, and the bus policy evaluated
  * by the replay's model of it on PutEvents from inside and outside the organization.
  */
-import { Validations, type App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { captureRules } from '../../lib/capture/patterns';
 import { ConfigError, DEFAULT_CONFIG, readConfig, type AiVisibilityConfig } from '../../lib/config';
 import { memberTemplate, TEMPLATE_BODY_LIMIT } from '../../lib/constructs/organization-hub';
@@ -253,12 +251,7 @@ describe('the central bus, through the replay model of its policy', () => {
 });
 
 describe('cdk-nag AwsSolutions, organization mode', () => {
-  function nag(build: (app: App) => void): void {
-    const app = synthesis.app();
-    build(app);
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    app.synth();
-  }
+  const nag = synthesis.nag;
 
   it.each([
     ['the hub', () => orgConfig()],

@@ -12,7 +12,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, type AppProps } from 'aws-cdk-lib';
+import { App, Validations, type AppProps } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { main } from '../../bin/cli';
 
 /** Synthesis without asset bundling (`aws:cdk:bundling-stacks` empty). */
@@ -43,10 +44,18 @@ export function useTempDirs(): TempDirs {
 }
 
 /** CDK apps whose synthesized output lands in a temporary directory removed after the test file. */
-export function useSynth(temp: TempDirs = useTempDirs()): { app(props?: AppProps): App; temp: TempDirs } {
+export function useSynth(temp: TempDirs = useTempDirs()): { app(props?: AppProps): App; nag(build: (app: App) => void): void; temp: TempDirs } {
+  const app = (props: AppProps = {}) => new App({ ...props, outdir: temp.dir('ai-visibility-cdk-out-'), context: { ...NO_BUNDLING, ...props.context } });
   return {
     temp,
-    app: (props = {}) => new App({ ...props, outdir: temp.dir('ai-visibility-cdk-out-'), context: { ...NO_BUNDLING, ...props.context } }),
+    app,
+    /** Build into a fresh app and synthesize it with cdk-nag's AwsSolutions checks: throws on any unacknowledged finding. */
+    nag(build) {
+      const a = app();
+      build(a);
+      Validations.of(a).addPlugins(new AwsSolutionsChecks(a));
+      a.synth();
+    },
   };
 }
 
