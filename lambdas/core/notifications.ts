@@ -24,6 +24,8 @@ export interface NotificationContext {
   readonly owner: string | null;
   /** The resource's kind, when the inventory knows it. */
   readonly kind: string | null;
+  /** Organization mode: the account's name and OU path (the account directory), when known. */
+  readonly account?: { readonly name: string; readonly ouPath: readonly string[] } | null;
   /** Findings of the same rule, resource and principal counted since the last message (dedup). */
   readonly repeatsSince?: { readonly count: number; readonly since: string };
 }
@@ -130,6 +132,7 @@ export function renderFinding(f: NotifiedFinding, context: NotificationContext):
   const frameworks = f.frameworks.map((x) => `${x.id} ${x.name}`);
   const repeats = context.repeatsSince && context.repeatsSince.count > 0 ? `And ${context.repeatsSince.count} more of the same since ${context.repeatsSince.since}.` : undefined;
   const who = f.principal ?? 'no principal (the system)';
+  const accountName = context.account?.name ? ` (${context.account.name}${context.account.ouPath.length ? `, ${context.account.ouPath.join('/')}` : ''})` : '';
   const threadId = `${f.rule}#${f.resource}`;
 
   const email = [
@@ -137,7 +140,7 @@ export function renderFinding(f: NotifiedFinding, context: NotificationContext):
     '',
     `What happened: ${f.summary}`,
     ...(repeats ? [repeats] : []),
-    `Where: account ${f.account}, region ${f.region}, resource ${f.resource}${context.kind ? ` (${context.kind})` : ''}`,
+    `Where: account ${f.account}${accountName}, region ${f.region}, resource ${f.resource}${context.kind ? ` (${context.kind})` : ''}`,
     `Who: ${who}`,
     `When: ${f.time} (event ${f.eventId}); confidence: ${f.confidence}`,
     `Owner: ${context.owner ?? 'none known'}`,
@@ -166,7 +169,7 @@ export function renderFinding(f: NotifiedFinding, context: NotificationContext):
       description: [
         f.summary,
         ...(repeats ? [`_${repeats}_`] : []),
-        `*Where:* ${f.account} / ${f.region} / \`${f.resource}\``,
+        `*Where:* ${f.account}${accountName} / ${f.region} / \`${f.resource}\``,
         `*Who:* \`${who}\``,
         `*Why:* ${frameworks.join('; ')}`,
         `*Evidence:* ${signals.slice(0, 5).map((s) => `\`${s.path}\` = ${JSON.stringify(s.value)}`).join('; ')}`,

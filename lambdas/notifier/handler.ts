@@ -15,7 +15,7 @@ import { taggedPrincipalOf } from '../core/arn';
 import { documentClient } from '../shared/dynamodb';
 import { defineHandler, type Handler } from '../shared/house-handler';
 import { createInventoryStore, type InventoryStore } from '../shared/inventory-store';
-import { keys, keyString, ownerTagsOf, readFreshLookup, readResource, withLookedUpTags, type Key, type LookedUpTags } from '../shared/items';
+import { keys, keyString, ownerTagsOf, readAccount, readFreshLookup, readResource, withLookedUpTags, type Key, type LookedUpTags } from '../shared/items';
 import { dynamoDedupWindows, type DedupWindows } from './dedup';
 import { NOTIFIER_ENVIRONMENT } from './environment';
 
@@ -93,7 +93,8 @@ const notifier = defineHandler({
           const tagged = f.principal ? taggedPrincipalOf(f.principal) : undefined;
           const principalKey = tagged ? keys.principalTags(tagged) : undefined;
           const lookupKeys = [keys.lookup('resource-tags', f.resource), ...(tagged ? [keys.lookup('principal-tags', tagged)] : [])];
-          const items = await store.getItems([resourceKey, ...(principalKey ? [principalKey] : []), ...lookupKeys]);
+          // And the account's name and OU path (organization mode's account directory), in the same read.
+          const items = await store.getItems([resourceKey, ...(principalKey ? [principalKey] : []), ...lookupKeys, keys.account(f.account)]);
           const looked = (k: Key) => {
             const fresh = readFreshLookup(items.get(keyString(k)), now());
             const v = fresh?.value as LookedUpTags | undefined;
@@ -102,7 +103,8 @@ const notifier = defineHandler({
           const resource = withLookedUpTags(items.get(keyString(resourceKey)), looked(lookupKeys[0]));
           const principal = principalKey ? ownerTagsOf(withLookedUpTags(items.get(keyString(principalKey)), tagged ? looked(keys.lookup('principal-tags', tagged)) : undefined), env.OWNER_TAG_KEY) : undefined;
           const owner = ownerOf({ resource: ownerTagsOf(resource, env.OWNER_TAG_KEY), principal }, f.account, accountOwners, env.OWNER_TAG_KEY);
-          await publish(renderFinding(f, { owner, kind: readResource(resource)?.kind ?? null, repeatsSince: decision.repeatsSince }));
+          const account = readAccount(items.get(keyString(keys.account(f.account))));
+          await publish(renderFinding(f, { owner, kind: readResource(resource)?.kind ?? null, repeatsSince: decision.repeatsSince, account: account ? { name: account.name, ouPath: account.ouPath } : null }));
           await windows.markSent(dedupKey, f.findingId);
           counts.sent++;
         } catch (error) {

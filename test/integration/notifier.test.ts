@@ -122,6 +122,23 @@ describe('the notifier', () => {
     expect(JSON.parse(sns.commandCalls(PublishCommand)[0].args[0].input.Message!).email).toContain('And 1 more of the same since 2026-12-01T10:00:00.000Z.');
   });
 
+  it("names the account by the account directory (organization mode): its name and OU path, in the email and the chat text", async () => {
+    const name = await table();
+    const f = high();
+    const { accountItem } = await import('../../lambdas/shared/items');
+    await db.documents.send(new (await import('@aws-sdk/lib-dynamodb')).PutCommand({ TableName: name, Item: accountItem({ id: f.account, name: 'ml-prod', ouPath: ['Workloads', 'ML'], seenAt: '2026-12-01T00:00:00.000Z' }) }));
+    const handler = createNotifierHandler(env(name), { dynamodb: db.client, now: () => T0, logLevel: 'SILENT' });
+    await handler(batch(f), context);
+    const bodies = JSON.parse(sns.commandCalls(PublishCommand)[0].args[0].input.Message!) as { default: string; email: string };
+    expect(bodies.email).toContain(`Where: account ${f.account} (ml-prod, Workloads/ML), region ${f.region}`);
+    expect((JSON.parse(bodies.default) as { content: { description: string } }).content.description).toContain(`*Where:* ${f.account} (ml-prod, Workloads/ML) / ${f.region}`);
+    // Without a directory entry (single-account mode), the account id alone, as before.
+    const other = await table();
+    sns.resetHistory();
+    await createNotifierHandler(env(other), { dynamodb: db.client, now: () => T0, logLevel: 'SILENT' })(batch(f), context);
+    expect((JSON.parse(sns.commandCalls(PublishCommand)[0].args[0].input.Message!) as { email: string }).email).toContain(`Where: account ${f.account}, region ${f.region}`);
+  });
+
   it('routes by the resource owner tag before the account map', async () => {
     const name = await table();
     const f = high();
