@@ -55,6 +55,10 @@ options:
   --verbose            classifier logs at INFO on stderr
   --store DIR          keep the embedded DynamoDB in DIR (default ${DEFAULT_STORE})
   --max-file-mb N      refuse a file, or what a gzip file expands to, above N MiB (default 256)
+  --agent-capture M    how watched principals' calls are kept: trail (default; as the trail
+                       reader does, the whole file of the identifying call and a look-back)
+                       or rules (as the agent capture rules do, from the next file on)
+  --look-back-minutes N the trail reader's look-back for a newly watched principal (default 30)
   --digest             print the digest of the replayed period (everything, then one per owner)
   --notifications FILE write what would be sent for the replayed findings, one JSON line each:
                        every SNS message of the notifier after dedup (type sns-publish: topic,
@@ -100,6 +104,8 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         notifications: { type: 'string' },
         digest: { type: 'boolean' },
         'idle-sweeps': { type: 'string' },
+        'agent-capture': { type: 'string' },
+        'look-back-minutes': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -134,6 +140,16 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     err(`--max-file-mb must be a whole number from 1 to 4096\n`);
     return 2;
   }
+  const agentCapture = parsed.values['agent-capture'];
+  if (agentCapture !== undefined && agentCapture !== 'trail' && agentCapture !== 'rules') {
+    err(`--agent-capture must be trail or rules\n`);
+    return 2;
+  }
+  const lookBack = parsed.values['look-back-minutes'] === undefined ? undefined : Number(parsed.values['look-back-minutes']);
+  if (lookBack !== undefined && (!Number.isInteger(lookBack) || lookBack < 0 || lookBack > 1_440)) {
+    err(`--look-back-minutes must be a whole number from 0 to 1440\n`);
+    return 2;
+  }
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length > 0) {
     err(`no such file or directory: ${missing.map((p) => printable(p)).join(', ')}\n`);
@@ -157,6 +173,8 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     logLevel: parsed.values.verbose ? 'INFO' : 'ERROR',
     skipped,
     ...(maxFileMb ? { maxFileBytes: maxFileMb * 1024 * 1024 } : {}),
+    ...(agentCapture ? { agentCapture } : {}),
+    ...(lookBack !== undefined ? { lookBackMinutes: lookBack } : {}),
     ...(parsed.values.digest ? { digest: true } : {}),
     ...(notificationsFile !== undefined
       ? {

@@ -25,6 +25,14 @@ export const AGENT_DEFAULTS = {
   ledgerRetentionDays: 400,
 } as const;
 
+/**
+ * Minutes of already delivered trail files searched for a newly watched principal's calls: the
+ * behaviour window (a model call, then a write up to 15 minutes later, identifies the principal
+ * at the write) plus CloudTrail's delivery delay ("within an average of about 5 minutes",
+ * CloudTrail FAQ) with room to spare.
+ */
+export const DEFAULT_TRAIL_LOOK_BACK_MINUTES = 30;
+
 /** The data classification scheme lineage reads from bucket tags. */
 export const CLASSIFICATION_DEFAULTS = {
   tagKey: 'data-classification',

@@ -16,6 +16,7 @@
  * an agent's reads are actions too.
  */
 import { AGENT_RULE_PREFIX, CLOUDTRAIL_API_CALL, DEFAULT_PATTERN_QUOTA } from '../core/constants';
+import { compileEventPattern } from './event-pattern';
 
 export { AGENT_RULE_PREFIX, DEFAULT_PATTERN_QUOTA };
 
@@ -24,6 +25,8 @@ export interface WatchedPrincipal {
   readonly principal: string;
   /** The exact IAM ARN, when known and different. */
   readonly iamArn?: string;
+  /** An agent, or a model caller that may become one (a candidate). Undefined: an agent. */
+  readonly reason?: 'agent' | 'candidate';
 }
 
 export interface AgentRule {
@@ -80,4 +83,24 @@ export function agentCaptureRules(watched: readonly WatchedPrincipal[], options:
     rules.push({ name: `${prefix}users-${String(i + 1).padStart(3, '0')}`, description: 'ai-visibility: every call of watched AI agent users', pattern }),
   );
   return rules;
+}
+
+/**
+ * Whether a CloudTrail envelope is a call of one of the watched principals: the agent capture
+ * rules' own patterns, evaluated by the EventBridge pattern model (event-pattern.ts), so the trail
+ * reader keeps exactly what the rules would deliver. A set lookup on the two ARN fields goes
+ * first (a necessary condition of every pattern), so a record of anyone else costs one or two
+ * hash lookups.
+ */
+export function watchedMatcher(watched: readonly WatchedPrincipal[]): (envelope: Record<string, unknown>) => boolean {
+  // One rule per kind: the size quota shapes rules on a bus, not what they match.
+  const patterns = agentCaptureRules(watched, { patternQuota: Number.MAX_SAFE_INTEGER }).map((r) => compileEventPattern(r.pattern));
+  const arns = new Set(watched.flatMap((w) => [w.principal, w.iamArn].filter((a): a is string => typeof a === 'string')));
+  return (envelope) => {
+    const identity = (envelope.detail as { userIdentity?: { arn?: unknown; sessionContext?: { sessionIssuer?: { arn?: unknown } } } } | undefined)?.userIdentity;
+    if (!identity) return false;
+    const issuer = identity.sessionContext?.sessionIssuer?.arn;
+    if (!(typeof issuer === 'string' && arns.has(issuer)) && !(typeof identity.arn === 'string' && arns.has(identity.arn))) return false;
+    return patterns.some((matches) => matches(envelope));
+  };
 }

@@ -3,7 +3,7 @@
  *
  * One list of EventBridge rule definitions is read by two consumers: the `AiActivityCapture`
  * construct, which turns each entry into an `AWS::Events::Rule`, and the local replay, which
- * evaluates the very same patterns with `local/replay/event-pattern.ts`. Keeping them here (no CDK
+ * evaluates the very same patterns with `lambdas/shared/event-pattern.ts`. Keeping them here (no CDK
  * import) is what lets `npm start` show exactly what a deployed stack would have captured.
  *
  * docs/capture.md explains each rule, the read-only calls left out and why, and what it costs.

@@ -7,17 +7,25 @@
  * Batches have at most the size the deployed event source mapping uses and never span two log
  * files; messages the handler reports as failed are redelivered like SQS would, and after the
  * last delivery they are reported the way the dead-letter queue would hold them. After each
- * batch the agent capture rules are rebuilt from the watched principals, as the sync function
- * does when deployed. Nothing is silently dropped: every record is
- * counted as matched or not, and every problem lands in the report's quarantine.
+ * delivery the watched principals are read again, and their calls are kept the way the chosen
+ * mechanism keeps them (docs/agents.md):
+ * - `trail` (the default, as the trail reader does deployed): once a file's captured calls are
+ *   delivered, the file is read again for the calls of every watched principal, before and after
+ *   the call that identified it; a principal watched for the first time also gets a look-back
+ *   over the files of the last `lookBackMinutes` (their newest record's time);
+ * - `rules` (the agent capture rules): a principal's calls are matched from the next file on.
+ * Nothing is silently dropped: every record is counted as matched or not, and every problem
+ * lands in the report's quarantine.
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { ClassifierHandler } from '../../lambdas/classifier/handler';
 import { CLASSIFIER_BATCH_SIZE } from '../../lambdas/core/defaults';
-import { agentCaptureRules, type WatchedPrincipal } from '../../lambdas/shared/agent-capture';
+import { agentCaptureRules, watchedMatcher, type WatchedPrincipal } from '../../lambdas/shared/agent-capture';
+import { DEFAULT_TRAIL_LOOK_BACK_MINUTES } from '../../lambdas/core/defaults';
 import { readWatched } from '../../lambdas/shared/watched';
 import type { CaptureRuleSpec } from '../../lib/capture/patterns';
 import { compileRules, isEnvelope, matchingRules, mayMatch, toEnvelope, type CompiledRules } from './event-bus';
+import type { SourcedRecord } from './read-logs';
 import { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
 import { readRecords, type ReadProblem } from './read-logs';
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
@@ -57,6 +65,10 @@ export interface ReplayOptions {
   readonly digest?: boolean;
   /** Run the Security Hub exporter over the replay's events and hand it each BatchImportFindings batch it would send. @default not run */
   readonly securityHubBatch?: (findings: ReadonlyArray<Record<string, unknown>>) => void;
+  /** How watched principals' calls are kept: as the trail reader keeps them, or as the agent capture rules do. @default 'trail' */
+  readonly agentCapture?: 'trail' | 'rules';
+  /** The trail reader's look-back, in minutes of record time. @default DEFAULT_TRAIL_LOOK_BACK_MINUTES */
+  readonly lookBackMinutes?: number;
 }
 
 /** The replay's report, with the digest when asked for. */
@@ -93,14 +105,19 @@ export async function replayInto(
   options: ReplayOptions = {},
 ): Promise<ReplayRun> {
   const baseRules = target.rules ?? compileRules();
+  const mode = options.agentCapture ?? 'trail';
+  const lookBackMs = (options.lookBackMinutes ?? DEFAULT_TRAIL_LOOK_BACK_MINUTES) * 60_000;
   let rules: CompiledRules = baseRules;
   let watchedKey = '';
+  let watchedNow: readonly WatchedPrincipal[] = [];
   const followWatched = async () => {
     if (!target.watched) return;
     const watched = await target.watched();
-    const key = watched.map((w) => `${w.principal} ${w.iamArn ?? ''}`).sort().join('\n');
+    const key = watched.map((w) => `${w.principal} ${w.iamArn ?? ''} ${w.reason ?? ''}`).sort().join('\n');
     if (key === watchedKey) return;
     watchedKey = key;
+    watchedNow = watched;
+    if (mode === 'trail') return;
     const agentRules: CaptureRuleSpec[] = agentCaptureRules(watched).map((r) => ({ id: r.name, description: r.description, includeReadOnlyManagementEvents: true, pattern: r.pattern }));
     rules = agentRules.length ? compileRules([...baseRules.map((r) => r.spec), ...agentRules]) : baseRules;
   };
@@ -139,17 +156,93 @@ export async function replayInto(
     await followWatched();
   };
 
+  /** Agents the trail reader has looked back for (their key: principal and IAM ARN). */
+  const searched = new Set<string>();
+  const keyOf = (w: WatchedPrincipal) => `${w.principal} ${w.iamArn ?? ''}`;
+  /** Records the trail pass delivered, and records it moved from not matched to matched. */
+  const keptByTrail = new Set<string>();
+  const counted = new Set<string>();
+  /** Files read so far and the time of their newest record: the look-back's candidates. */
+  const earlier: Array<{ path: string; newest: number }> = [];
+  const timeOf = (value: unknown) => {
+    const t = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).eventTime : undefined;
+    const ms = typeof t === 'string' ? Date.parse(t) : NaN;
+    return Number.isFinite(ms) ? ms : undefined;
+  };
+  const none = () => false;
+
+  /**
+   * The trail reader's pass over a file: the calls of watched principals (`watched`) that the
+   * capture rules did not take, and every call of the agents it looks back for (`fresh`), captured
+   * or not: a call delivered before its principal was known to be an agent is not in its ledger.
+   */
+  const trailPass = async (records: readonly SourcedRecord[], watched: (e: Record<string, unknown>) => boolean, fresh: (e: Record<string, unknown>) => boolean, fileModifiedMs: number) => {
+    for (const { source, value } of records) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as Record<string, unknown>).eventSource !== 'string') continue;
+      const envelope = toEnvelope(value as Record<string, unknown>);
+      const isFresh = fresh(envelope);
+      if (!isFresh && (keptByTrail.has(source) || !watched(envelope))) continue;
+      const captured = messageOf(value, baseRules, fileModifiedMs).kind !== 'not-matched';
+      if (captured && !isFresh) continue;
+      keptByTrail.add(source);
+      if (!captured && !counted.has(source)) {
+        counted.add(source);
+        stats.notMatched--;
+        stats.matched++;
+      }
+      const message = messageOf(envelope, [], fileModifiedMs, true);
+      if (message.kind !== 'message') continue;
+      batch.push({ record: sqsRecord(source, message.body, message.sentAt), deliveries: 0 });
+      if (batch.length >= batchSize) {
+        await deliver(batch);
+        batch = [];
+      }
+    }
+  };
+
+  /**
+   * After a file's captured calls, as the trail reader reads it: the file for everyone watched,
+   * and, for each agent not looked back for yet, the file and the earlier files of the look-back
+   * window; again until no new agent appears.
+   */
+  const trailRead = async (file: { path: string; modifiedMs: number; records: readonly SourcedRecord[] }, newest: number | undefined) => {
+    for (let round = 0; round < 100; round++) {
+      const fresh = watchedNow.filter((w) => w.reason !== 'candidate' && !searched.has(keyOf(w)));
+      if (round > 0 && fresh.length === 0) break;
+      const keepFresh = fresh.length ? watchedMatcher(fresh) : none;
+      if (watchedNow.length > 0) await trailPass(file.records, watchedMatcher(watchedNow), keepFresh, file.modifiedMs);
+      if (fresh.length > 0 && newest !== undefined && lookBackMs > 0) {
+        for (const before of earlier) {
+          if (before.newest < newest - lookBackMs) continue;
+          // Read before: its problems are reported already.
+          for await (const again of readRecords([before.path], [], { maxFileBytes: options.maxFileBytes })) await trailPass(again.records, none, keepFresh, again.modifiedMs);
+        }
+      }
+      for (const w of fresh) searched.add(keyOf(w));
+      if (batch.length > 0) {
+        await deliver(batch);
+        batch = [];
+      }
+    }
+  };
+
   for await (const file of readRecords(paths, problems, { maxFileBytes: options.maxFileBytes, skipped: options.skipped })) {
     stats.files++;
-    // One delivery never spans log files: CloudTrail writes a file about every five minutes, and
-    // agent capture rules updated after a delivery apply from the next file on, as they would
-    // once the sync function has run.
+    // One delivery never spans log files: CloudTrail writes a file about every five minutes.
+    // With the agent capture rules, rules updated after a delivery apply from the next file on,
+    // as they would once the sync function has run; the trail reader reads the file after its
+    // captured calls are in.
     if (batch.length > 0) {
       await deliver(batch);
       batch = [];
     }
+    let newest: number | undefined;
     for (const { source, value } of file.records) {
       stats.records++;
+      if (mode === 'trail') {
+        const t = timeOf(value);
+        if (t !== undefined && (newest === undefined || t > newest)) newest = t;
+      }
       const message = messageOf(value, rules, file.modifiedMs);
       if (message.kind === 'not-matched') {
         stats.notMatched++;
@@ -168,6 +261,14 @@ export async function replayInto(
       }
       if (stats.records % 10_000 === 0) options.onProgress?.({ records: stats.records, matched: stats.matched, files: stats.files });
     }
+    if (mode === 'trail' && target.watched) {
+      if (batch.length > 0) {
+        await deliver(batch);
+        batch = [];
+      }
+      await trailRead(file, newest);
+      if (newest !== undefined) earlier.push({ path: file.path, newest });
+    }
   }
   if (batch.length > 0) await deliver(batch);
   options.onProgress?.({ records: stats.records, matched: stats.matched, files: stats.files });
@@ -180,7 +281,7 @@ export async function replayInto(
  * (no rule takes it), or a problem. Never throws: a record too deeply nested to serialize, or
  * with fields of odd types, is a problem with its reason, and the replay goes on.
  */
-export function messageOf(value: unknown, rules: CompiledRules, fileModifiedMs: number): { kind: 'not-matched' } | { kind: 'problem'; reason: string } | { kind: 'message'; body: string; sentAt: number } {
+export function messageOf(value: unknown, rules: CompiledRules, fileModifiedMs: number, kept = false): { kind: 'not-matched' } | { kind: 'problem'; reason: string } | { kind: 'message'; body: string; sentAt: number } {
   try {
     let envelope: Record<string, unknown>;
     if (isEnvelope(value)) envelope = value;
@@ -190,7 +291,7 @@ export function messageOf(value: unknown, rules: CompiledRules, fileModifiedMs: 
     } else {
       return { kind: 'problem', reason: 'not a CloudTrail record or EventBridge envelope (no eventSource)' };
     }
-    if (matchingRules(envelope, rules).length === 0) return { kind: 'not-matched' };
+    if (!kept && matchingRules(envelope, rules).length === 0) return { kind: 'not-matched' };
     // A message is named by its record's location and "sent" at the record's own time (else
     // the file's): replaying the same files again sends identical messages, as a redelivery would.
     const time = typeof envelope.time === 'string' ? Date.parse(envelope.time.replace(' ', 'T')) : NaN;

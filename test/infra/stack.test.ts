@@ -16,7 +16,7 @@ import { environmentFor, EnvironmentError, readEnvironment } from '../../lambdas
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { useSynth } from '../support';
-import { compileEventPattern } from '../../local/replay/event-pattern';
+import { compileEventPattern } from '../../lambdas/shared/event-pattern';
 
 const synthesis = useSynth();
 

@@ -1,7 +1,8 @@
 /**
  * Agents end to end, on the agent scenario (test/fixtures/cloudtrail/documented/agents-*.json,
  * built from the documented API shapes): the replay discovers the agent's tool role from its
- * action group, the agent capture rules follow it from the next log file on, its actions land in
+ * action group, the trail reader's rule keeps its calls from the first (the agent capture rules
+ * only from the next log file on), its actions land in
  * the ledger with their classes and findings; the `agent` command prints them from the local
  * store and from a "deployed" table (dynalite behind the SDK's endpoint setting); the sync
  * function writes the rules through the EventBridge API (mocked). Denial bursts across batches
@@ -47,13 +48,13 @@ describe('the agent scenario, replayed', () => {
     ]);
     expect(agent.agentOf).toEqual(['arn:aws:bedrock:us-east-1:111122223333:agent/AGENT12345']);
     expect(agent.servicesTouched).toEqual(['dynamodb.amazonaws.com', 'ec2.amazonaws.com', 'iam.amazonaws.com', 's3.amazonaws.com', 'secretsmanager.amazonaws.com', 'sts.amazonaws.com']);
-    expect(agent.actionCounts).toEqual({ write: 10, provision: 7, read: 1, 'data-access': 1, privilege: 7, destructive: 1, 'cross-account': 1, denied: 5 });
+    expect(agent.actionCounts).toEqual({ write: 11, provision: 8, read: 1, 'data-access': 1, privilege: 7, destructive: 1, 'cross-account': 1, denied: 5 });
   });
 
-  it('captures the actions after discovery, not the one in the same log file as the discovery', () => {
+  it('captures every action from the first: the one in the same log file before the discovery too (the trail reader)', () => {
     const ids = report.agentActions.filter((a) => a.agent === TOOL).map((a) => a.eventId);
-    expect(ids).not.toContain('agent-0000-CreateSnapshot-before-discovery');
-    expect(ids).toHaveLength(11);
+    expect(ids[0]).toBe('agent-0000-CreateSnapshot-before-discovery');
+    expect(ids).toHaveLength(12);
     expect(report.agentActions.find((a) => a.eventName === 'AssumeRole')).toEqual({
       agent: TOOL,
       eventId: 'agent-0012-AssumeRole',
@@ -70,9 +71,18 @@ describe('the agent scenario, replayed', () => {
     });
   });
 
+  it('with the agent capture rules instead, loses the action in the log file of the discovery (the measured difference)', async () => {
+    const { stdout } = await cli('replay', '--json', '--agent-capture', 'rules', '--store', temp.dir('ai-visibility-rules-'), ...SCENARIO);
+    const byRules = JSON.parse(stdout) as ReplayReport;
+    const ids = byRules.agentActions.filter((a) => a.agent === TOOL).map((a) => a.eventId);
+    expect(ids).toHaveLength(11);
+    expect(ids).not.toContain('agent-0000-CreateSnapshot-before-discovery');
+    expect(report.agentActions.filter((a) => a.agent === TOOL).map((a) => a.eventId)).toEqual(['agent-0000-CreateSnapshot-before-discovery', ...ids]);
+  });
+
   it("logs the agent's CreateSnapshot and not the same call by the person in the console", () => {
     const snapshots = report.agentActions.filter((a) => a.eventName === 'CreateSnapshot');
-    expect(snapshots.map((a) => a.agent)).toEqual([TOOL]);
+    expect(snapshots.map((a) => a.agent)).toEqual([TOOL, TOOL]);
     expect(report.agents.map((a) => a.arn)).not.toContain('arn:aws:iam::111122223333:user/alice');
   });
 
@@ -84,7 +94,7 @@ describe('the agent scenario, replayed', () => {
 
   it('raises the excessive-agency findings, each once', () => {
     const rules = report.findings.filter((f) => f.principal === TOOL).map((f) => f.rule).sort();
-    expect(rules).toEqual(['agent-cross-account-action', 'agent-denied-burst', 'agent-destructive-action', 'agent-privilege-change', 'agent-privilege-change', 'agent-provisioned-resource', 'agent-provisioned-resource', 'agent-secret-access']);
+    expect(rules).toEqual(['agent-cross-account-action', 'agent-denied-burst', 'agent-destructive-action', 'agent-privilege-change', 'agent-privilege-change', 'agent-provisioned-resource', 'agent-provisioned-resource', 'agent-provisioned-resource', 'agent-secret-access']);
     const burst = report.findings.find((f) => f.rule === 'agent-denied-burst')!;
     expect(burst).toMatchObject({ eventId: 'agent-0017-CreateUser', resource: TOOL, severity: 'high' });
     expect(burst.frameworks.map((f) => f.id)).toEqual(['LLM06:2025', 'AML.T0053', 'AML.TA0008']);
@@ -175,7 +185,7 @@ describe('ai-visibility agent ARN', () => {
     expect(out.actions.map((a) => a.time)).toEqual([...out.actions.map((a) => a.time)].sort());
     expect(out.actions[0].eventName).toBe('CreateSnapshot');
     const text = await cli('agent', TOOL, '--store', STORE);
-    expect(text.stdout).toContain('Timeline: 11 action(s)');
+    expect(text.stdout).toContain('Timeline: 12 action(s)');
     expect(text.stdout).toContain('sts:AssumeRole  [write,privilege,cross-account]');
   });
 
@@ -186,7 +196,7 @@ describe('ai-visibility agent ARN', () => {
       process.env.AWS_ENDPOINT_URL_DYNAMODB = db.endpoint; // the "deployed" table is the store's
       const { code, stdout } = await cli('agent', TOOL, '--table', LOCAL_TABLE_NAME, '--region', 'us-east-1', '--json');
       expect(code).toBe(0);
-      expect((JSON.parse(stdout) as { actions: unknown[] }).actions).toHaveLength(11);
+      expect((JSON.parse(stdout) as { actions: unknown[] }).actions).toHaveLength(12);
     } finally {
       if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
       else process.env.AWS_ENDPOINT_URL_DYNAMODB = saved;

@@ -8,7 +8,7 @@
 import { agentCaptureRules, DEFAULT_PATTERN_QUOTA } from '../../lambdas/shared/agent-capture';
 import { AGENT_RULE_SUFFIX_CHARS, MAX_RULE_NAME } from '../../lambdas/core/constants';
 import { agentRulePrefix } from '../../lib/constructs/agent-activity-capture';
-import { compileEventPattern } from '../../local/replay/event-pattern';
+import { compileEventPattern } from '../../lambdas/shared/event-pattern';
 import { planRuleChanges, RULE_STATE } from '../../lambdas/agent-capture-sync/reconcile';
 import { classify } from '../../lambdas/classifier/classify';
 import { classifyAction, isSecretAccess, outcomeOf, touchedResources } from '../../lambdas/classifier/agents/actions';

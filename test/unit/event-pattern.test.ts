@@ -3,7 +3,7 @@
  * outcomes come from the EventBridge user guide ("Content filtering", "Comparison operators",
  * "Arrays in event patterns") and the event-ruler README, the engine behind EventBridge.
  */
-import { compileEventPattern, EventPatternError } from '../../local/replay/event-pattern';
+import { compileEventPattern, EventPatternError } from '../../lambdas/shared/event-pattern';
 
 // The sample event of the event-ruler README.
 const EC2_EVENT = {

@@ -11,7 +11,7 @@
  */
 import { OWN_ACTIVITY } from '../classify';
 import { finding, type FindingRuleId } from '../../core/findings';
-import { eventSignal, signal } from '../evidence';
+import { eventSignal, fieldSignal, signal, str } from '../evidence';
 import { isInteractiveSession } from '../principal';
 import type { Classification, NormalizedEvent } from '../types';
 import type { FindingObservation, PrincipalObservation, ResourceObservation, Signal } from '../../core/model';
@@ -194,6 +194,26 @@ async function identifiedEvidence(calls: readonly Call[], directory: AgentDirect
   return { evidence, functionRoles };
 }
 
+/**
+ * A role an agent assumes (a successful `AssumeRole` by an agent principal) runs the agent from
+ * then on: its calls, in its own account, are the agent's. Constructed evidence, so the role is
+ * watched and its calls in every account of the organization reach the ledger (the trail
+ * reader's look-back finds those made before it was watched). Others who assume the same role
+ * are followed too: the ledger is per principal.
+ */
+function assumedByAgents(calls: readonly Call[], agents: ReadonlySet<string>): EvidenceSighting[] {
+  const out: EvidenceSighting[] = [];
+  for (const c of calls) {
+    if (!c.caller || !agents.has(c.caller.arn) || c.event.errorCode || c.event.eventSource !== 'sts.amazonaws.com' || c.event.eventName !== 'AssumeRole') continue;
+    const role = str(c.event.record, 'requestParameters.roleArn');
+    if (!role) continue;
+    const assumed = principalOf(role);
+    if (assumed.principal === c.caller.arn || !/^arn:[^:]+:iam::\d{12}:role\//.test(assumed.principal)) continue;
+    out.push({ messageId: c.messageId, event: c.event, evidence: { ...assumed, how: 'constructed', signals: [eventSignal(c.event), fieldSignal(c.event, 'requestParameters.roleArn', `a role the agent ${c.caller.arn} assumed`)] } });
+  }
+  return out;
+}
+
 /** Behaviour: a model call (in this batch, or the stored newest one), then a write elsewhere within the window. */
 function behaviourEvidence(calls: readonly Call[], state: ReadonlyMap<string, PrincipalState>, settings: AgentSettings): EvidenceSighting[] {
   const modelCalls = groupBy(
@@ -302,6 +322,10 @@ export async function analyzeAgents(batch: readonly BatchEvent[], directory: Age
   evidence.push(...(await lookedUpDeclarations(calls, state, evidence, directory)));
 
   const agents = new Set<string>([...[...state].filter(([, s]) => s.agent).map(([arn]) => arn), ...evidence.map((e) => e.evidence.principal)]);
+  for (const e of assumedByAgents(calls, agents)) {
+    evidence.push(e);
+    agents.add(e.evidence.principal);
+  }
   const { actions, findings, created } = agentActions(calls, agents);
   findings.push(...(await deniedBursts(actions, directory, settings)));
   return { evidence, actions, findings, functionRoles, watch: watchList(calls, evidence, state, agents), created };

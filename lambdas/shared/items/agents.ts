@@ -180,8 +180,8 @@ export function readFreshLookup(item: RawItem | undefined, nowMs: number): { val
 }
 
 /** A watched principal as the byKind index returns it: the index sort key is the principal. */
-export function readWatchedIndexEntry(item: RawItem): { principal: string; iamArn?: string } | undefined {
+export function readWatchedIndexEntry(item: RawItem): { principal: string; iamArn?: string; reason?: WatchReason } | undefined {
   const principal = item[INDEXES.byKind.sortKey];
   if (typeof principal !== 'string') return undefined;
-  return { principal, ...(typeof item.iamArn === 'string' ? { iamArn: item.iamArn } : {}) };
+  return { principal, ...(typeof item.iamArn === 'string' ? { iamArn: item.iamArn } : {}), ...(item.reason === 'agent' || item.reason === 'candidate' ? { reason: item.reason } : {}) };
 }
