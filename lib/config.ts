@@ -4,7 +4,7 @@
  * listed at once, with defaults for everything. README.md documents each setting.
  */
 
-import { AGENT_DEFAULTS, CLASSIFICATION_DEFAULTS, CLASSIFIER_BATCH_SIZE, SWEEP_DEFAULTS } from '../lambdas/core/defaults';
+import { AGENT_DEFAULTS, CLASSIFICATION_DEFAULTS, CLASSIFIER_BATCH_SIZE, DEFAULT_TRAIL_LOOK_BACK_MINUTES, SWEEP_DEFAULTS } from '../lambdas/core/defaults';
 import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_SCHEDULE } from './constructs/gpu-utilization-sweep';
 import { FINDING_RULES } from '../lambdas/core/findings';
 import { RESOURCE_KINDS, SEVERITIES, type Severity } from '../lambdas/core/model';
@@ -81,6 +81,25 @@ export interface AiVisibilityConfig {
   readonly remediation: RemediationSettings;
   /** Organization-wide mode: a hub here, a member stack in every account and region of the OUs (docs/organization.md). Off by default: one account, one region. */
   readonly organization: OrganizationConfig;
+  /** The trail reader: agents' every call from the (organization) trail's log files, the look-back included (docs/agents.md). Off until `bucketName` is set. */
+  readonly agentTrail: AgentTrailConfig;
+}
+
+export interface AgentTrailConfig {
+  /** The trail's S3 bucket. Default null: no trail reader. */
+  readonly bucketName: string | null;
+  /** The trail's S3 key prefix (no slashes at either end). Default "" (none). */
+  readonly keyPrefix: string;
+  /** An organization trail (its files under AWSLogs/<organization id>/). Default: whether organization mode is on. */
+  readonly organizationTrail: boolean | null;
+  /** The account that owns the bucket (the queue takes its notifications only). Default: this account. */
+  readonly bucketAccount: string | null;
+  /** The KMS key the trail encrypts its files with (SSE-KMS), if any. Default null. */
+  readonly kmsKeyArn: string | null;
+  /** The trail's SNS topic of deliveries: subscribed to, instead of a bucket notification. Default null. */
+  readonly notificationTopicArn: string | null;
+  /** Minutes of delivered files searched for a newly identified agent's calls (0-1440). Default 30. */
+  readonly lookBackMinutes: number;
 }
 
 /** How a StackSet rolls out (CloudFormation StackSetOperationPreferences). */
@@ -175,6 +194,7 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
     accounts: [],
     stackSetOperationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25, regionConcurrencyType: 'PARALLEL' },
   },
+  agentTrail: { bucketName: null, keyPrefix: '', organizationTrail: null, bucketAccount: null, kmsKeyArn: null, notificationTopicArn: null, lookBackMinutes: DEFAULT_TRAIL_LOOK_BACK_MINUTES },
 };
 
 /** A region name: a partition's prefix, a direction, a number (us-east-1, ap-southeast-5, us-gov-west-1). */
@@ -422,6 +442,30 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     if (p.regionConcurrencyType !== 'SEQUENTIAL' && p.regionConcurrencyType !== 'PARALLEL') problems.push(`${at('stackSetOperationPreferences.regionConcurrencyType')} must be SEQUENTIAL or PARALLEL, got ${JSON.stringify(p.regionConcurrencyType)}`);
     return out;
   };
+  const agentTrail = (key: keyof AiVisibilityConfig): AgentTrailConfig => {
+    const d = DEFAULT_CONFIG.agentTrail;
+    const v = input[key] ?? d;
+    if (!isObject(v)) {
+      problems.push(`${key} must be an object (${Object.keys(d).join(', ')}), got ${JSON.stringify(v)}`);
+      return d;
+    }
+    for (const k of Object.keys(v)) if (!Object.hasOwn(d, k)) problems.push(`unknown setting "${key}.${k}" (known: ${Object.keys(d).join(', ')})`);
+    const out = { ...d, ...v } as AgentTrailConfig;
+    const at = (k: string) => `${key}.${k}`;
+    const orNull = (k: keyof AgentTrailConfig, pattern: RegExp, what: string) => {
+      const x = out[k];
+      if (x !== null && (typeof x !== 'string' || !pattern.test(x))) problems.push(`${at(k)} must be ${what} or null, got ${JSON.stringify(x)}`);
+    };
+    // S3 User Guide, "General purpose bucket naming rules": 3-63 lowercase letters, digits, dots and hyphens.
+    orNull('bucketName', /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name');
+    if (typeof out.keyPrefix !== 'string' || !/^([^/](.{0,198}[^/])?)?$/.test(out.keyPrefix)) problems.push(`${at('keyPrefix')} must be the trail's S3 key prefix (at most 200 characters, no slash at either end), got ${JSON.stringify(out.keyPrefix)}`);
+    if (out.organizationTrail !== null && typeof out.organizationTrail !== 'boolean') problems.push(`${at('organizationTrail')} must be true, false or null, got ${JSON.stringify(out.organizationTrail)}`);
+    orNull('bucketAccount', /^\d{12}$/, 'a 12-digit account id');
+    orNull('kmsKeyArn', /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
+    orNull('notificationTopicArn', /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN');
+    if (typeof out.lookBackMinutes !== 'number' || !Number.isInteger(out.lookBackMinutes) || out.lookBackMinutes < 0 || out.lookBackMinutes > 1_440) problems.push(`${at('lookBackMinutes')} must be a whole number from 0 to 1440, got ${JSON.stringify(out.lookBackMinutes)}`);
+    return out;
+  };
   const config: AiVisibilityConfig = {
     dataEventTrail: bool('dataEventTrail'),
     retainData: bool('retainData'),
@@ -455,7 +499,11 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     gpuPrices: prices('gpuPrices'),
     remediation: remediation('remediation'),
     organization: organization('organization'),
+    agentTrail: agentTrail('agentTrail'),
   };
+  if (config.agentTrail.organizationTrail === true && !config.organization.enabled && !/^o-[a-z0-9]{10,32}$/.test(config.organization.organizationId)) {
+    problems.push('agentTrail.organizationTrail needs organization.organizationId (the organization trail keeps its files under AWSLogs/<organization id>/)');
+  }
   if (config.gpuIdleBelowPct > config.gpuUnderutilizedBelowPct) problems.push(`gpuIdleBelowPct (${config.gpuIdleBelowPct}) must not be above gpuUnderutilizedBelowPct (${config.gpuUnderutilizedBelowPct})`);
   if (!config.classificationLevels.some((l) => l.toLowerCase() === config.sensitiveFromLevel.toLowerCase())) {
     problems.push(`sensitiveFromLevel must be one of classificationLevels (${config.classificationLevels.join(', ')}), got ${JSON.stringify(config.sensitiveFromLevel)}`);

@@ -2,7 +2,7 @@
  * The ai-visibility stack: deploy into the security account. Thin: it reads the configuration
  * and composes the feature constructs, event -> queue -> classifier -> inventory.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, Token, type CfnResource, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Tags, Token, type CfnResource, type StackProps } from 'aws-cdk-lib';
 import { TAG_PREFIX } from '../../lambdas/core/constants';
 import * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
@@ -18,6 +18,8 @@ import { GpuUtilizationSweep } from '../constructs/gpu-utilization-sweep';
 import { OperationsMonitoring } from '../constructs/operations-monitoring';
 import { FindingNotifications } from '../constructs/finding-notifications';
 import { SecurityHubExport } from '../constructs/security-hub-export';
+import { AgentTrailReader } from '../constructs/agent-trail-reader';
+import { TRAIL_READER_SERVICE } from '../../lambdas/trail-reader/environment';
 import { ResourceTagger } from '../constructs/resource-tagger';
 import { OrganizationHub } from '../constructs/organization-hub';
 import { TAGGER_SERVICE } from '../../lambdas/tagger/environment';
@@ -50,6 +52,7 @@ export class AiVisibilityStack extends Stack {
   readonly operations: OperationsMonitoring;
   readonly notifications: FindingNotifications;
   readonly securityHubExport?: SecurityHubExport;
+  readonly trailReader?: AgentTrailReader;
   readonly tagger?: ResourceTagger;
   /** Organization mode: the central bus and the members' StackSet. */
   readonly organization?: OrganizationHub;
@@ -123,6 +126,24 @@ export class AiVisibilityStack extends Stack {
       eventPatternQuota: config.eventPatternQuota,
       maxReceiveCount: config.maxReceiveCount,
     });
+    const { agentTrail } = config;
+    if (agentTrail.bucketName) {
+      const organizationTrail = agentTrail.organizationTrail ?? config.organization.enabled;
+      this.trailReader = new AgentTrailReader(this, 'TrailReader', {
+        ...functions,
+        encryptionKey,
+        inventory: this.inventory,
+        domainEvents: this.domainEvents,
+        captureQueue: this.capture.queue,
+        trail: { ...agentTrail, bucketName: agentTrail.bucketName },
+        ...(organizationTrail ? { organizationId: config.organization.organizationId } : {}),
+        maxReceiveCount: config.maxReceiveCount,
+      });
+    } else if (config.organization.enabled) {
+      Annotations.of(this).addWarning(
+        "organization mode without agentTrail: an agent is followed only in this account (the agent capture rules); set agentTrail.bucketName to the organization trail's bucket to follow agents in every member account and region, from their first action (docs/agents.md)",
+      );
+    }
     this.gpuSweep = new GpuUtilizationSweep(this, 'GpuSweep', {
       ...functions,
       encryptionKey,
@@ -184,6 +205,7 @@ export class AiVisibilityStack extends Stack {
         ...(this.notifications.digestFunction ? [{ function: this.notifications.digestFunction, service: 'ai-visibility-digest', impact: 'the daily digest is not sent' }] : []),
         ...(this.securityHubExport ? [{ function: this.securityHubExport.function, service: SECURITY_HUB_EXPORT_SERVICE, impact: 'findings do not reach Security Hub' }] : []),
         ...(this.tagger ? [{ function: this.tagger.function, service: TAGGER_SERVICE, impact: 'resources are not tagged' }] : []),
+        ...(this.trailReader ? [{ function: this.trailReader.function, service: TRAIL_READER_SERVICE, impact: "agents' calls outside the AI services are missing from their ledgers" }] : []),
       ],
       queues: [
         { name: 'capture', queue: this.capture.queue, deadLetterQueue: this.capture.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Captured events that could not be delivered or classified after ${config.maxReceiveCount} deliveries. ${redrive}` },
@@ -197,6 +219,9 @@ export class AiVisibilityStack extends Stack {
           : []),
         ...(this.notifications.digestScheduleDeadLetterQueue
           ? [{ name: 'digest-schedule', deadLetterQueue: this.notifications.digestScheduleDeadLetterQueue, runbook: 'Digest runs Scheduler could not start (the digest function or its role). Invoke the digest function by hand once fixed.' }]
+          : []),
+        ...(this.trailReader
+          ? [{ name: 'trail-reader', queue: this.trailReader.queue, deadLetterQueue: this.trailReader.deadLetterQueue, maxAge: Duration.minutes(30), runbook: `Log file notifications or look-backs the reader failed ${config.maxReceiveCount} times (can it read the bucket and decrypt with the trail's key? The reader log says which file). ${redrive}` }]
           : []),
         { name: 'agent-sync', queue: this.agentCapture.queue, deadLetterQueue: this.agentCapture.deadLetterQueue, runbook: 'Sync requests that failed every delivery: the hourly repair tries again; the sync log says why.' },
         { name: 'change-feed-failures', deadLetterQueue: this.changeFeed.function.deadLetterQueue!, runbook: 'Stream records the change feed could not publish within a day (pointers into the stream, readable for 24 hours): their findings and changes were not announced. The change feed log says why.' },
@@ -222,6 +247,9 @@ export class AiVisibilityStack extends Stack {
     if (this.organization) {
       new CfnOutput(this, 'OrganizationEventBusArn', { value: this.organization.eventBus.eventBusArn, description: "The central bus the members forward to (the HubEventBusArn parameter of a member stack deployed directly)" });
       new CfnOutput(this, 'MemberStackSetId', { value: this.organization.stackSet.attrStackSetId, description: 'StackSet of the member stacks' });
+    }
+    if (this.trailReader) {
+      new CfnOutput(this, 'TrailFilesQueueArn', { value: this.trailReader.queue.queueArn, description: "Queue the trail's bucket notifies of each log file (s3:ObjectCreated:*, prefix <keyPrefix>/AWSLogs/): docs/agents.md" });
     }
     new CfnOutput(this, 'CaptureDeadLetterQueueUrl', { value: this.capture.deadLetterQueue.queueUrl, description: 'Events that could not be delivered or classified' });
   }

@@ -13,7 +13,9 @@
  *   7. lineage: capacity per edge, work per propagator message, and a tag change on a bucket
  *      feeding 1,000 locations (how far one event's work spreads, one bounded message at a time);
  *   8. the GPU sweep's capacity and its run at 10,000 instances (sweep-scale.ts);
- *   9. the functions' bundles: size, clients and load time against a baseline (functions.ts).
+ *   9. the functions' bundles: size, clients and load time against a baseline (functions.ts);
+ *  10. the trail reader: its work per log file (gunzip, parse, the watched principals' patterns)
+ *      against gunzip + JSON.parse, and what that makes per million CloudTrail events.
  * Results print as a table; docs/performance.md records a run.
  */
 import { randomUUID } from 'node:crypto';
@@ -40,6 +42,8 @@ import { sweepTarget } from '../../lambdas/gpu-sweep/sweep';
 import { readInventory, readMetrics, recordedMetricReader } from '../../local/sweep/local-sweep';
 import { nullStore } from './null-store';
 import { measureFunctions, printFunctions } from './functions';
+import { keptRecords } from '../../lambdas/trail-reader/read';
+import { watchedMatcher } from '../../lambdas/shared/agent-capture';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -230,8 +234,50 @@ async function sweepSection(): Promise<void> {
   );
 }
 
+/**
+ * The trail reader on the corpus's log files: every record of every file goes through it, since
+ * an organization trail's bucket notifies of every file. Watched: the agent scenario's principals
+ * (their copies are in the corpus) and 1,000 other roles, as in an organization with many agents.
+ * Lambda prices: us-east-1, x86, $0.0000166667 per GB-second and $0.20 per million requests; S3
+ * GET $0.0004 per 1,000; SQS $0.40 per million requests (November 2026 price pages).
+ */
+function trailSection(files: readonly string[], records: number): void {
+  const gz = files.map((f) => readFileSync(f));
+  const watched = [
+    { principal: 'arn:aws:iam::111122223333:role/support-tools-role', iamArn: 'arn:aws:iam::111122223333:role/service-role/support-tools-role' },
+    { principal: 'arn:aws:iam::111122223333:role/report-writer' },
+    ...Array.from({ length: 1_000 }, (_, i) => ({ principal: `arn:aws:iam::${String(100000000000 + i)}:role/agent-role-${i}` })),
+  ];
+  const keep = watchedMatcher(watched);
+  const floor = timed(() => gz.reduce((n, b) => n + (JSON.parse(gunzipSync(b).toString('utf8')) as { Records: unknown[] }).Records.length, 0));
+  const reader = timed(() => gz.reduce((n, b, i) => n + keptRecords(b, files[i], keep, 256 * 1024 * 1024).messages.length, 0));
+  const floorAgain = timed(() => gz.reduce((n, b) => n + (JSON.parse(gunzipSync(b).toString('utf8')) as { Records: unknown[] }).Records.length, 0));
+  const floorSeconds = Math.min(floor.seconds, floorAgain.seconds);
+  const perMillion = 1e6 / records;
+  const lambdaSeconds = reader.seconds * perMillion;
+  const filesPerMillion = (files.length * perMillion);
+  const lambda = lambdaSeconds * 1 * 0.0000166667 + (filesPerMillion / 10) * 0.2e-6;
+  const s3 = (filesPerMillion * 0.0004) / 1_000;
+  const sqs = filesPerMillion * 1.3 * 0.4e-6;
+  console.log(
+    `\n  Trail reader (${files.length} log files of ${RECORDS_PER_FILE.toLocaleString('en-US')} records, ${watched.length.toLocaleString('en-US')} watched principals): ${(reader.seconds * 1e3).toFixed(0)} ms, ${(reader.seconds / floorSeconds).toFixed(2)}x gunzip + JSON.parse (${(floorSeconds * 1e3).toFixed(0)} ms); kept ${reader.result.toLocaleString('en-US')} calls`,
+  );
+  console.log(
+    `    per million CloudTrail events at 1 GB: ${lambdaSeconds.toFixed(1)} s of Lambda ($${lambda.toFixed(4)}), ${filesPerMillion.toFixed(0)} S3 GETs ($${s3.toFixed(4)}), SQS for the notifications ($${sqs.toFixed(4)}): $${(lambda + s3 + sqs).toFixed(4)} in all, with files of ${RECORDS_PER_FILE.toLocaleString('en-US')} records`,
+  );
+}
+
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'sweep') return sweepSection();
+  if (process.env.BENCH_ONLY === 'trail') {
+    const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-bench-'));
+    try {
+      const corpus = buildCorpus(dir);
+      return trailSection(corpus.files, corpus.records);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   if (process.env.BENCH_ONLY === 'functions') return printFunctions(measureFunctions());
   const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-bench-'));
   try {
@@ -319,6 +365,7 @@ async function main(): Promise<void> {
     console.log(
       `  Lineage, a tag change on a bucket feeding 1,000 locations: ${fan.messages.toLocaleString('en-US')} messages, at most ${fan.maxRequests} DynamoDB requests in one, ${fan.requests.toLocaleString('en-US')} requests, ${fan.readUnits.toFixed(0)} RCU, ${fan.writeUnits.toFixed(0)} WCU in all, ${fan.seconds.toFixed(1)} s against dynalite`,
     );
+    trailSection(corpus.files, corpus.records);
     await sweepSection();
     printFunctions(measureFunctions());
   } finally {

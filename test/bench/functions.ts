@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { buildSync } from 'esbuild';
 import { AiVisibilityStack } from '../../lib/stacks/ai-visibility-stack';
-import { DEFAULT_CONFIG } from '../../lib/config';
+import { readConfig } from '../../lib/config';
 
 /**
  * The SDK clients each handler calls (value imports that reach a `send`), by the logical id the
@@ -29,6 +29,7 @@ export const CLIENTS_CALLED: Record<string, { readonly eager: readonly string[] 
   NotificationsDigest: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sns', '@aws-sdk/client-sqs'] },
   Tagger: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-bedrock', '@aws-sdk/client-bedrock-agent', '@aws-sdk/client-bedrock-agentcore-control', '@aws-sdk/client-s3', '@aws-sdk/client-sts'] },
   SecurityHubExport: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-securityhub'] },
+  TrailReader: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-s3', '@aws-sdk/client-sqs'] },
   GpuSweepTargetFunction: { eager: ['@aws-sdk/client-ec2', '@aws-sdk/client-sagemaker', '@aws-sdk/client-bedrock', '@aws-sdk/client-cloudwatch', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-eventbridge', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-sts'] },
 };
 
@@ -95,7 +96,8 @@ export function measureFunctions(): FunctionBundle[] {
   const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-bench-functions-'));
   try {
     const app = new App({ outdir: join(dir, 'cdk.out') });
-    new AiVisibilityStack(app, 'AiVisibility', { config: DEFAULT_CONFIG });
+    // The default stack and the trail reader (on when a trail bucket is configured).
+    new AiVisibilityStack(app, 'AiVisibility', { config: readConfig({ agentTrail: { bucketName: 'bench-trail-logs' } }) });
     const assembly = app.synth();
     const template = assembly.getStackByName('AiVisibility').template as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: unknown } } }> };
     const out: FunctionBundle[] = [];

@@ -4,7 +4,7 @@
  * and member roles), cdk-nag on both, the configuration's checks, and the bus policy evaluated
  * by the replay's model of it on PutEvents from inside and outside the organization.
  */
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { captureRules } from '../../lib/capture/patterns';
 import { ConfigError, DEFAULT_CONFIG, readConfig, type AiVisibilityConfig } from '../../lib/config';
 import { memberTemplate, TEMPLATE_BODY_LIMIT } from '../../lib/constructs/organization-hub';
@@ -272,6 +272,81 @@ describe('cdk-nag AwsSolutions, organization mode', () => {
     const direct = Template.fromStack(new AiVisibilityMemberStack(app, 'AiVisibilityMember')).toJSON() as { Resources: Record<string, unknown> };
     const { CDKMetadata: _metadata, ...resources } = direct.Resources;
     expect(resources).toEqual(member.Resources);
+  });
+});
+
+describe('the trail reader (agentTrail)', () => {
+  const TRAIL = { bucketName: 'org-trail-logs', keyPrefix: 'ct', bucketAccount: '999988887777', kmsKeyArn: 'arn:aws:kms:us-east-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab' };
+  const withTrail = hub(orgConfig({}, { agentTrail: TRAIL }));
+  const queues = () => of(withTrail, 'AWS::SQS::Queue').filter(([id]) => id.startsWith('TrailReader'));
+  const [[queueId]] = queues().filter(([id]) => id.startsWith('TrailReaderQueue'));
+  const fn = () => of(withTrail, 'AWS::Lambda::Function').find(([, r]) => (r.Properties.Environment as { Variables: Record<string, string> } | undefined)?.Variables?.TRAIL_BUCKET)![1];
+  const statementsOf = (roleRef: string) =>
+    of(withTrail, 'AWS::IAM::Policy')
+      .filter(([, r]) => JSON.stringify(r.Properties.Roles).includes(roleRef))
+      .flatMap(([, r]) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+
+  it('is not there unless a bucket is configured, and organization mode without it warns', () => {
+    expect(of(template, 'AWS::Lambda::Function').some(([, r]) => JSON.stringify(r.Properties).includes('TRAIL_BUCKET'))).toBe(false);
+    const app = synthesis.app();
+    const stack = new AiVisibilityStack(app, 'AiVisibility', { config: orgConfig() });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('organization mode without agentTrail'))).toHaveLength(1);
+  });
+
+  it("takes notifications from the trail's bucket in its account only (and S3 may use the queue's key for that bucket only)", () => {
+    const policy = of(withTrail, 'AWS::SQS::QueuePolicy').find(([, r]) => JSON.stringify(r.Properties.Queues).includes(queueId))![1];
+    expect((policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::org-trail-logs']] } }, StringEquals: { 'aws:SourceAccount': '999988887777' } } }),
+    );
+    const keyStatements = of(withTrail, 'AWS::KMS::Key').flatMap(([, r]) => (r.Properties.KeyPolicy as { Statement: Statement[] }).Statement);
+    expect(keyStatements).toContainEqual(expect.objectContaining({ Sid: 'TrailBucketNotifications', Principal: { Service: 's3.amazonaws.com' }, Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Condition: expect.objectContaining({ StringEquals: { 'aws:SourceAccount': '999988887777' } }) }));
+  });
+
+  it('queues a look-back for each newly identified agent, not for candidates', () => {
+    const rule = of(withTrail, 'AWS::Events::Rule').find(([id]) => id.startsWith('TrailReaderOnAgentWatched'))![1];
+    expect(rule.Properties.EventPattern).toEqual({ source: ['ai-visibility'], 'detail-type': ['Principal Watched'], detail: { reason: ['agent'] } });
+    expect(JSON.stringify(rule.Properties.Targets)).toContain(queueId);
+  });
+
+  it("reads only the trail's log files, lists only under them, decrypts only through S3, and sends to the capture queue", () => {
+    const env = (fn().Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toMatchObject({ TRAIL_BUCKET: 'org-trail-logs', TRAIL_PREFIX: 'ct', TRAIL_ORGANIZATION_ID: 'o-a1b2c3d4e5', LOOK_BACK_MINUTES: '30' });
+    const role = (fn().Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const statements = statementsOf(role);
+    const arn = (suffix: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::org-trail-logs${suffix}`]] });
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 's3:GetObject', Resource: arn('/ct/AWSLogs/*') }));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 's3:ListBucket', Resource: arn(''), Condition: { StringLike: { 's3:prefix': ['ct/AWSLogs/*'] } } }));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'kms:Decrypt', Resource: TRAIL.kmsKeyArn, Condition: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } } }));
+    expect(statements.some((st) => [st.Action].flat().includes('sqs:SendMessage'))).toBe(true);
+    // X-Ray takes no resource (every house function has it); nothing else is unscoped.
+    expect(statements.filter((st) => st.Resource === '*').map((st) => st.Action)).toEqual([['xray:PutTraceSegments', 'xray:PutTelemetryRecords']]);
+  });
+
+  it('passes cdk-nag with zero unacknowledged findings, and subscribes to the trail topic when given one', () => {
+    expect(() => synthesis.nag((app) => new AiVisibilityStack(app, 'AiVisibility', { config: orgConfig({}, { agentTrail: { ...TRAIL, notificationTopicArn: 'arn:aws:sns:us-east-1:999988887777:trail-deliveries' } }) }))).not.toThrow();
+    const t = hub(orgConfig({}, { agentTrail: { ...TRAIL, notificationTopicArn: 'arn:aws:sns:us-east-1:999988887777:trail-deliveries' } }));
+    expect(of(t, 'AWS::SNS::Subscription').map(([, r]) => r.Properties)).toContainEqual(expect.objectContaining({ Protocol: 'sqs', TopicArn: 'arn:aws:sns:us-east-1:999988887777:trail-deliveries', RawMessageDelivery: true }));
+  });
+
+  it('validates its settings with clear messages', () => {
+    const problems = (agentTrail: unknown) => {
+      try {
+        readConfig({ agentTrail });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(readConfig({}).agentTrail).toEqual({ bucketName: null, keyPrefix: '', organizationTrail: null, bucketAccount: null, kmsKeyArn: null, notificationTopicArn: null, lookBackMinutes: 30 });
+    expect(problems({ bucketName: 'Bad_Bucket', keyPrefix: '/ct/', bucketAccount: '12', kmsKeyArn: 'alias/x', lookBackMinutes: 2000, colour: 1, organizationTrail: true })).toEqual([
+      'unknown setting "agentTrail.colour" (known: bucketName, keyPrefix, organizationTrail, bucketAccount, kmsKeyArn, notificationTopicArn, lookBackMinutes)',
+      'agentTrail.bucketName must be an S3 bucket name or null, got "Bad_Bucket"',
+      "agentTrail.keyPrefix must be the trail's S3 key prefix (at most 200 characters, no slash at either end), got \"/ct/\"",
+      'agentTrail.bucketAccount must be a 12-digit account id or null, got "12"',
+      'agentTrail.kmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or null, got "alias/x"',
+      'agentTrail.lookBackMinutes must be a whole number from 0 to 1440, got 2000',
+      'agentTrail.organizationTrail needs organization.organizationId (the organization trail keeps its files under AWSLogs/<organization id>/)',
+    ]);
   });
 });
 

@@ -791,7 +791,7 @@ describe('configuration', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toEqual([
-        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, tagging, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices, remediation, organization)',
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, tagging, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices, remediation, organization, agentTrail)',
         'dataEventTrail must be true or false, got "yes"',
         expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',
