@@ -60,11 +60,13 @@ const KIND_BY_ARN_TYPE: Record<string, Record<string, ResourceKind>> = {
     'knowledge-base': 'knowledge-base',
     flow: 'flow',
     'model-invocation-job': 'batch-inference-job',
+    prompt: 'prompt',
   },
   'bedrock-agentcore': {
     runtime: 'agent-runtime',
     gateway: 'agent-gateway',
     memory: 'agent-memory',
+    'workload-identity-directory': 'agent-identity',
   },
   sagemaker: {
     'notebook-instance': 'notebook',
@@ -74,6 +76,7 @@ const KIND_BY_ARN_TYPE: Record<string, Record<string, ResourceKind>> = {
     model: 'model',
     'endpoint-config': 'endpoint-config',
     endpoint: 'inference-endpoint',
+    domain: 'studio-domain',
   },
 };
 
@@ -94,7 +97,7 @@ export function kindOfArn(arn: string): { kind: ResourceKind; arn: string; parse
     id = id.split('/')[0];
   }
   if (kind === 'agent') id = id.split('/')[0];
-  if (kind === 'guardrail') id = id.split(':')[0];
+  if (kind === 'guardrail' || kind === 'prompt') id = id.split(':')[0];
   // SageMaker resource names are case-insensitive and its ARNs are written lower-case.
   if (parsed.service === 'sagemaker') id = id.toLowerCase();
   return { kind, arn: `${prefix}/${id}`, parsed };

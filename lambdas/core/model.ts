@@ -43,12 +43,16 @@ export const RESOURCE_KINDS = [
   'model-artifact-store',
   'batch-inference-job',
   'invocation-logging-config',
+  'prompt',
+  'agent-identity',
+  'studio-domain',
   /** Anything else an AI agent created (an instance, a bucket, a role...). */
   'agent-created-resource',
 ] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
-export const RESOURCE_STATUSES = ['active', 'deleted'] as const;
+/** `gone`: a complete listing no longer shows it, and no delete event said so (discovery's drift). */
+export const RESOURCE_STATUSES = ['active', 'deleted', 'gone'] as const;
 export type ResourceStatus = (typeof RESOURCE_STATUSES)[number];
 export type AttributeValue = string | number | boolean | string[] | Record<string, string>;
 
@@ -126,7 +130,7 @@ export const isSeverity = among(SEVERITIES);
 export const isConfidence = among(CONFIDENCES);
 
 /** Which function raised a finding. */
-export const FINDING_PRODUCERS = ['classifier', 'lineage-propagator', 'gpu-sweep', 'tagger'] as const;
+export const FINDING_PRODUCERS = ['classifier', 'lineage-propagator', 'gpu-sweep', 'tagger', 'discovery'] as const;
 export type FindingProducer = (typeof FINDING_PRODUCERS)[number];
 export const isFindingProducer = among(FINDING_PRODUCERS);
 
