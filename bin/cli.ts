@@ -5,11 +5,12 @@
  *   ai-visibility agent ARN [--json] [--store DIR | --table NAME --region R]
  *   ai-visibility lineage ARN [--upstream | --downstream] [--json] [--store DIR | --table NAME --region R]
  *   ai-visibility sweep --inventory FILE --metrics FILE [--json] [--store DIR] [--idle-sweeps N]
+ *   ai-visibility discover --region R [--profile P] [--json] [--store DIR]
  *
  * With `--json`, stdout carries exactly one JSON document and everything else (logs, progress)
  * goes to stderr: stdout is reserved before any library can write to it.
  * Exit codes: 0 done, 3 done but something was quarantined (unless --allow-quarantine),
- * 1 failure, 2 usage error.
+ * 1 failure, 2 usage error (discover: 3 when some API could not be listed).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
@@ -40,6 +41,7 @@ const USAGE = `usage: ai-visibility replay [PATH...] [options]
        ai-visibility agent ARN [--json] [--store DIR | --table NAME --region REGION]
        ai-visibility lineage ARN [--upstream | --downstream] [--json] [--store DIR | --table NAME --region REGION]
        ai-visibility sweep --inventory FILE --metrics FILE [--json] [--store DIR] [--idle-sweeps N]
+       ai-visibility discover --region REGION [--profile PROFILE] [--json] [--store DIR]
 
 Replays recorded CloudTrail activity through the ai-visibility pipeline locally, against an
 embedded DynamoDB, and prints what a deployed stack would have recorded.
@@ -80,7 +82,14 @@ H200 trace in test/fixtures/sweep) and prints each resource's verdict, and the r
 run: what it would do about idle resources tagged ai-visibility:idle-action (an inventory
 resource may carry its "tags") once they are idle --idle-sweeps N sweeps in a row (default 3).
 
-exit codes: 0 done; 3 done, something quarantined; 1 failure; 2 usage error`;
+discover lists the AI resources of a real account in REGION (Bedrock, Bedrock agents,
+AgentCore, SageMaker, EC2 accelerator instances; read-only List/Get/Describe calls) with the
+credentials of the usual SDK chain (--profile, AWS_PROFILE, environment, SSO), and records them
+in the local store as the deployed listing would: evidence, configuration, lineage, findings,
+drift. Progress goes to stderr; an API the credentials may not call is reported, not fatal.
+
+exit codes: 0 done; 3 done, something quarantined (discover: some API could not be listed);
+1 failure; 2 usage error`;
 
 export async function main(argv: string[], out: (text: string) => void, err: (text: string) => void): Promise<number> {
   let parsed;
@@ -106,6 +115,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         'idle-sweeps': { type: 'string' },
         'agent-capture': { type: 'string' },
         'look-back-minutes': { type: 'string' },
+        profile: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -119,6 +129,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     return 0;
   }
   if (command === 'agent') return agentCommand(paths, parsed.values, out, err);
+  if (command === 'discover') return discoverCommand(paths, parsed.values, out, err);
   if (command === 'lineage') return lineageCommand(paths, parsed.values, out, err);
   if (command === 'sweep') {
     // A sweep keeps its table only in a store named on the command line (the replay's, to sweep its GPU instances too).
@@ -211,6 +222,50 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
 }
 
 /** Run `work`; a store that cannot be used is one line on stderr and undefined, never a stack trace. */
+/** Regions are lower-case words and digits joined by dashes (us-east-1, eu-central-2, us-gov-west-1). */
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+async function discoverCommand(
+  args: string[],
+  options: { json?: boolean; store?: string; region?: string; profile?: string },
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<number> {
+  if (args.length > 0) {
+    err(`discover takes no arguments, got ${JSON.stringify(args)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (!options.region || !REGION.test(options.region)) {
+    err(`discover needs --region REGION (like us-east-1)${options.region ? `, got ${JSON.stringify(printable(options.region))}` : ''}\n`);
+    return 2;
+  }
+  const { runDiscover, renderDiscover, DiscoverError } = await import('../local/discover/discover-command');
+  const tty = !options.json && process.stderr.isTTY === true;
+  let run;
+  try {
+    run = await withStoreErrors(err, () =>
+      runDiscover({
+        region: options.region!,
+        profile: options.profile,
+        store: options.store ?? DEFAULT_STORE,
+        // A bar redrawn in place on a terminal; one line per API otherwise (logs, CI).
+        progress: (line) => err(tty ? `\r${line}\u001b[K` : `${line}\n`),
+      }),
+    );
+  } catch (error) {
+    if (error instanceof DiscoverError) {
+      err(`${printable(error.message)}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  if (tty) err('\n');
+  if (!run) return 1;
+  if (options.json) out(`${JSON.stringify(printableDeep({ schemaVersion: 1, discovery: { identity: run.identity, ...run.report } }), null, 2)}\n`);
+  else out(printable(renderDiscover(run), true));
+  return run.report.failedApis > 0 ? 3 : 0;
+}
+
 async function withStoreErrors<T>(err: (text: string) => void, work: () => Promise<T>): Promise<T | undefined> {
   try {
     return await work();

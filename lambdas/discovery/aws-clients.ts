@@ -11,10 +11,10 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { CredentialProvider } from '../shared/member-credentials';
 import type { ListingClients } from './listers';
 
-export function listingClients(region: string, credentials?: CredentialProvider): ListingClients {
+export function listingClients(region: string, auth: { credentials?: CredentialProvider; profile?: string } = {}): ListingClients {
   // The listing retries throttled calls itself (listing-kit.ts retrying); the SDK's own
   // standard retries stay on for transient network errors.
-  const options = { region, ...(credentials ? { credentials } : {}) };
+  const options = { region, ...(auth.credentials ? { credentials: auth.credentials } : {}), ...(auth.profile ? { profile: auth.profile } : {}) };
   return {
     bedrock: new BedrockClient(options),
     bedrockAgent: new BedrockAgentClient(options),

@@ -66,8 +66,7 @@ import { agentCoreArn, bedrockArn, resolveModelId, sageMakerArn } from '../core/
 import { dataSourceNode, RELATIONS } from '../core/lineage';
 import type { ResourceKind } from '../core/model';
 import type { ApiOutcome, ListedResource, ListedSettings } from '../core/listing';
-import { acceleratorsOf } from '../gpu-sweep/catalog';
-import { GPU_TYPE_FILTER } from '../gpu-sweep/discover';
+import { acceleratorsOf, GPU_TYPE_FILTER } from '../core/accelerators';
 import { ListingContext, iso, type ListingPlace, type RetryOptions } from './listing-kit';
 import { pool } from '../shared/pool';
 

@@ -1,8 +1,8 @@
 /**
  * Record a listing in the inventory: each listed resource through the same item builders and
  * ordered merge as the events (so a listing and the events about one resource merge into one
- * item, whichever comes first), the lineage edges it reveals through the events' own lineage
- * plan (and the propagator's queue), the findings its configuration shows, and drift: a
+ * item, whichever comes first), the lineage edges it reveals as the events' lineage writes them
+ * (and work for the propagator), the findings its configuration shows, and drift: a
  * resource the inventory holds that a complete listing no longer shows is marked `gone`.
  *
  * A listing is ordered like an event, at the time it ran: an event newer than the listing (a
@@ -10,13 +10,11 @@
  * `listing:<runId>`.
  */
 import { paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { findingItem, indexQueries, keys, keyString, readFinding, readResource, resourceLatest, type ResourceItem, type StoredValue } from '../shared/items';
+import { findingItem, indexQueries, keys, keyString, lineageEdgeLatest, readFinding, readResource, resourceLatest, type ResourceItem, type StoredValue } from '../shared/items';
 import { orderKey, type EntityWrite, type InventoryStore, type VersionedValue } from '../shared/inventory-store';
 import { absentSignal, completeKinds, LISTING_DISCOVERER, listedSignal, listingEventId, type ApiOutcome, type ListedResource, type Listing } from '../core/listing';
 import type { FindingObservation } from '../core/model';
-import type { LineageQueue } from '../core/lineage';
-import { lineageMessages, planLineageWrites, type LineageSighting } from '../classifier/plan';
-import type { NormalizedEvent } from '../classifier/types';
+import type { LineageEdge, LineageMessage, LineageQueue } from '../core/lineage';
 import { pool } from '../shared/pool';
 import { assess } from './assess';
 
@@ -111,22 +109,15 @@ export function goneWrite(listing: Listing, r: ResourceItem, apis: readonly stri
   };
 }
 
-/** The record a listing stands in for in the lineage plan: it orders and names the edges' evidence. */
-function listingEvent(listing: Listing, r: ListedResource): NormalizedEvent {
-  const eventId = listingEventId(listing.runId);
-  return {
-    eventId,
-    eventIdDerived: false,
-    time: listing.at,
-    eventSource: 'listing',
-    eventName: r.api,
-    region: listing.region,
-    account: listing.account,
-    partition: listing.partition,
-    readOnly: true,
-    record: { eventID: eventId, eventTime: listing.at, eventSource: 'listing', eventName: r.api, awsRegion: listing.region, recipientAccountId: listing.account, resources: [{ ARN: r.arn }] },
-    notes: [],
-  };
+/**
+ * An edge a listing shows, under both of its nodes, as the events' lineage plan writes it
+ * (classifier/plan.ts planLineageWrites): an ordered merge, so an edge's `firstSeen` names
+ * whichever sighting, event or listing, came first.
+ */
+export function edgeWrites(listing: Listing, edge: LineageEdge): EntityWrite[] {
+  const head = orderOf(listing);
+  const write = (key: EntityWrite['key'], direction: 'in' | 'out'): EntityWrite => ({ key, head, first: head, latest: lineageEdgeLatest(edge, direction), attributes: {}, earliest: {}, fill: {}, sticky: {}, addToSet: {}, onlyIfKnown: false });
+  return [write(keys.lineageOut(edge.from, edge.relation, edge.to), 'out'), write(keys.lineageIn(edge.to, edge.relation, edge.from), 'in')];
 }
 
 /**
@@ -159,18 +150,17 @@ export async function recordListing(listing: Listing, deps: RecordDependencies, 
     if ((await store.writeEntity(listedWrite(listing, r))) === 'created') foundByListing.push(r.arn);
   });
 
-  // 2. Lineage: the events' own plan, each listed resource standing as the record that showed its edges.
-  const sightings: LineageSighting[] = listing.resources.filter((r) => r.edges.length > 0).map((r) => ({ messageId: r.arn, event: listingEvent(listing, r), facts: { edges: r.edges } }));
-  const created = new Set<string>();
-  await pool(planLineageWrites(sightings), WRITE_CONCURRENCY, async ({ write }) => {
-    const outcome = await store.writeEntity(write);
-    if (outcome === 'created' || outcome === 'merged') created.add(keyString(write.key));
+  // 2. Lineage: each edge once, under both nodes; the propagator recomputes both ends of each new one.
+  const edges = [...new Map(listing.resources.flatMap((r) => r.edges).map((e) => [`${e.from}\u0000${e.relation}\u0000${e.to}`, e])).values()];
+  const newEdges: LineageEdge[] = [];
+  await pool(edges, WRITE_CONCURRENCY, async (edge) => {
+    const outcomes = await Promise.all(edgeWrites(listing, edge).map((w) => store.writeEntity(w)));
+    if (outcomes.some((o) => o === 'created' || o === 'merged')) newEdges.push(edge);
   });
-  const changed = sightings
-    .map((s) => ({ ...s, facts: { edges: s.facts.edges.filter((e) => created.has(keyString(keys.lineageOut(e.from, e.relation, e.to))) || created.has(keyString(keys.lineageIn(e.to, e.relation, e.from)))) } }))
-    .filter((s) => s.facts.edges.length > 0);
-  const work = lineageMessages(changed);
-  if (deps.lineage && work.length > 0) await deps.lineage.send(work.map((w) => w.message));
+  const cause = { eventId: listingEventId(listing.runId), time: listing.at, account: listing.account, region: listing.region };
+  const nodes = [...new Set(newEdges.flatMap((e) => [e.from, e.to]))].sort();
+  const work: LineageMessage[] = nodes.map((node) => ({ type: 'recompute', node, cause }));
+  if (deps.lineage && work.length > 0) await deps.lineage.send(work);
 
   // 3. Findings the configuration shows, once per configuration.
   const bedrockInUse = stored.some((r) => r.region === listing.region && r.service === 'bedrock' && r.status === 'active' && r.kind !== 'invocation-logging-config');
@@ -201,7 +191,7 @@ export async function recordListing(listing: Listing, deps: RecordDependencies, 
     foundByListing: foundByListing.sort(),
     gone: gone.sort(),
     findings: findings.length,
-    lineageEdges: planLineageWrites(changed).length / 2,
+    lineageEdges: newEdges.length,
     apis: listing.apis,
     failedApis: listing.apis.filter((a) => !a.complete).length,
     throttled: extra.throttled ?? 0,

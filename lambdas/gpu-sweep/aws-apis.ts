@@ -18,7 +18,7 @@ import {
   StopNotebookInstanceCommand,
 } from '@aws-sdk/client-sagemaker';
 import { kindOfArn, partitionOfRegion } from '../core/arn';
-import { acceleratorsOf } from './catalog';
+import { acceleratorsOf } from '../core/accelerators';
 import { GPU_TYPE_FILTER, type Discovery } from './discover';
 import type { MetricReader, SweepTarget } from './metrics';
 import type { RemediationActions } from './sweep';

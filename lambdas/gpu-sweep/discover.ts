@@ -5,7 +5,7 @@
  */
 import { paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { indexQueries, readResource } from '../shared/items';
-import { ACCELERATORS } from './catalog';
+import { GPU_TYPE_FILTER } from '../core/accelerators';
 import type { SweepTarget } from './metrics';
 
 export interface Discovery {
@@ -18,8 +18,8 @@ export interface InventorySource {
   gpuInstances(account: string, region: string): Promise<SweepTarget[]>;
 }
 
-/** EC2 instance-type filter values: every accelerator type the catalog knows, by family wildcard. */
-export const GPU_TYPE_FILTER = [...new Set(Object.keys(ACCELERATORS).map((t) => `${t.split('.')[0]}.*`))].sort();
+/** EC2 instance-type filter values (the accelerator catalog's families). */
+export { GPU_TYPE_FILTER };
 
 /** The inventory's GPU instances of an account (byAccount index, one partition per account), active ones in the region. */
 export function inventorySource(client: DynamoDBDocumentClient, tableName: string): InventorySource {

@@ -21,7 +21,7 @@
 import type { GetMetricDataCommandInput, GetMetricDataCommandOutput, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { ACCELERATOR_KINDS, type AcceleratorKind } from '../core/kinds';
 import { pool } from '../shared/pool';
-import { acceleratorsOf } from './catalog';
+import { acceleratorsOf } from '../core/accelerators';
 import type { AcceleratorTelemetry, Point } from './verdict';
 
 export const MAX_QUERIES_PER_CALL = 500;

@@ -17,7 +17,7 @@ import { controlsOf, findingItem, keys, keyString, lastSweepOf, readResource, re
 import type { LookupRequest } from '../shared/tag-lookup';
 import { nextIdleStreak, planRemediation, REMEDIATION_DEFAULTS, type RemediationSettings } from '../core/remediation';
 import { pool } from '../shared/pool';
-import { acceleratorsOf } from './catalog';
+import { acceleratorsOf } from '../core/accelerators';
 import type { Discovery, InventorySource } from './discover';
 import { mergeTargets } from './discover';
 import { fetchMetrics, planQueries, telemetryOf, type FetchedMetrics, type MetricReader, type PlannedQuery, type SweepTarget } from './metrics';
@@ -220,7 +220,7 @@ function judgeTarget(t: SweepTarget, queries: readonly PlannedQuery[], fetched: 
     evidence: [
       ...v.evidence,
       ...(t.instanceType === undefined && t.kind === 'gpu-instance' ? ['instance type unknown: the inventory has it, discovery did not see it running'] : []),
-      ...(t.instanceType !== undefined && !acc ? [`instance type ${t.instanceType} is not in the accelerator catalog (lambdas/gpu-sweep/catalog.ts): GPU count and price unknown`] : []),
+      ...(t.instanceType !== undefined && !acc ? [`instance type ${t.instanceType} is not in the accelerator catalog (lambdas/core/accelerators.ts): GPU count and price unknown`] : []),
     ],
   };
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acceleratorsOf } from '../../lambdas/gpu-sweep/catalog';
+import { acceleratorsOf } from '../../lambdas/core/accelerators';
 import { DEFAULT_THRESHOLDS, invocationVerdict, judge, resourceVerdict, wastedPerHour, type AcceleratorTelemetry } from '../../lambdas/gpu-sweep/verdict';
 import { minuteAverages, parseNvidiaSmiCsv, type GpuReading } from '../../local/sweep/nvidia-smi';
 

@@ -106,3 +106,6 @@ export function acceleratorsOf(instanceType: string, prices: Readonly<Record<str
     nvidia: known.name.startsWith('NVIDIA'),
   };
 }
+
+/** EC2 instance-type filter values: every accelerator type the catalog knows, by family wildcard. */
+export const GPU_TYPE_FILTER = [...new Set(Object.keys(ACCELERATORS).map((t) => `${t.split('.')[0]}.*`))].sort();
