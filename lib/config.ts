@@ -6,6 +6,7 @@
 
 import { AGENT_DEFAULTS, CLASSIFICATION_DEFAULTS, CLASSIFIER_BATCH_SIZE, DEFAULT_TRAIL_LOOK_BACK_MINUTES, SWEEP_DEFAULTS } from '../lambdas/core/defaults';
 import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_SCHEDULE } from './constructs/gpu-utilization-sweep';
+import { DEFAULT_DISCOVERY_MAX_CONCURRENCY, DEFAULT_DISCOVERY_SCHEDULE } from './constructs/ai-discovery';
 import { FINDING_RULES } from '../lambdas/core/findings';
 import { RESOURCE_KINDS, SEVERITIES, type Severity } from '../lambdas/core/model';
 import { DEFAULT_TAG_PREFIX, prefixProblem } from '../lambdas/core/tagging';
@@ -83,6 +84,21 @@ export interface AiVisibilityConfig {
   readonly organization: OrganizationConfig;
   /** The trail reader: agents' every call from the (organization) trail's log files, the look-back included (docs/agents.md). Off until `bucketName` is set. */
   readonly agentTrail: AgentTrailConfig;
+  /** Day-zero discovery by listing, and drift (docs/discovery.md): daily and right after each deployment. On by default. */
+  readonly discovery: DiscoveryConfig;
+}
+
+export interface DiscoveryConfig {
+  /** List the AI resources of every enrolled account and region. Default true. */
+  readonly enabled: boolean;
+  /** When: an EventBridge Scheduler rate or cron expression. Default "rate(1 day)". */
+  readonly schedule: string;
+  /** Also once right after each create or update of the stack. Default true. */
+  readonly afterDeploy: boolean;
+  /** Account-regions listed at once (1-40). Default 5. */
+  readonly maxConcurrency: number;
+  /** Regions of this account to list. Default: the stack's region (organization mode adds organization.regions in every account). */
+  readonly regions: readonly string[];
 }
 
 export interface AgentTrailConfig {
@@ -194,6 +210,7 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
     accounts: [],
     stackSetOperationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25, regionConcurrencyType: 'PARALLEL' },
   },
+  discovery: { enabled: true, schedule: DEFAULT_DISCOVERY_SCHEDULE, afterDeploy: true, maxConcurrency: DEFAULT_DISCOVERY_MAX_CONCURRENCY, regions: [] },
   agentTrail: { bucketName: null, keyPrefix: '', organizationTrail: null, bucketAccount: null, kmsKeyArn: null, notificationTopicArn: null, lookBackMinutes: DEFAULT_TRAIL_LOOK_BACK_MINUTES },
 };
 
@@ -466,6 +483,24 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     if (typeof out.lookBackMinutes !== 'number' || !Number.isInteger(out.lookBackMinutes) || out.lookBackMinutes < 0 || out.lookBackMinutes > 1_440) problems.push(`${at('lookBackMinutes')} must be a whole number from 0 to 1440, got ${JSON.stringify(out.lookBackMinutes)}`);
     return out;
   };
+  const discovery = (key: keyof AiVisibilityConfig): DiscoveryConfig => {
+    const d = DEFAULT_CONFIG.discovery;
+    const v = input[key] ?? d;
+    if (!isObject(v)) {
+      problems.push(`${key} must be an object (${Object.keys(d).join(', ')}), got ${JSON.stringify(v)}`);
+      return d;
+    }
+    for (const k of Object.keys(v)) if (!Object.hasOwn(d, k)) problems.push(`unknown setting "${key}.${k}" (known: ${Object.keys(d).join(', ')})`);
+    const out = { ...d, ...v } as DiscoveryConfig;
+    const at = (k: string) => `${key}.${k}`;
+    for (const k of ['enabled', 'afterDeploy'] as const) if (typeof out[k] !== 'boolean') problems.push(`${at(k)} must be true or false, got ${JSON.stringify(out[k])}`);
+    const problem = typeof out.schedule === 'string' ? scheduleProblem(out.schedule) : 'not a string';
+    if (problem) problems.push(`${at('schedule')} must be an EventBridge Scheduler rate(...) or cron(...) expression: ${problem}, got ${JSON.stringify(out.schedule)}`);
+    if (typeof out.maxConcurrency !== 'number' || !Number.isInteger(out.maxConcurrency) || out.maxConcurrency < 1 || out.maxConcurrency > 40) problems.push(`${at('maxConcurrency')} must be a whole number from 1 to 40, got ${JSON.stringify(out.maxConcurrency)}`);
+    if (!Array.isArray(out.regions) || !out.regions.every((r) => typeof r === 'string' && REGION.test(r))) problems.push(`${at('regions')} must be a list of region names (like us-east-1), got ${JSON.stringify(out.regions)}`);
+    else if (new Set(out.regions).size !== out.regions.length) problems.push(`${at('regions')} names a region more than once: ${JSON.stringify(out.regions)}`);
+    return out;
+  };
   const config: AiVisibilityConfig = {
     dataEventTrail: bool('dataEventTrail'),
     retainData: bool('retainData'),
@@ -500,6 +535,7 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     remediation: remediation('remediation'),
     organization: organization('organization'),
     agentTrail: agentTrail('agentTrail'),
+    discovery: discovery('discovery'),
   };
   if (config.agentTrail.organizationTrail === true && !config.organization.enabled && !/^o-[a-z0-9]{10,32}$/.test(config.organization.organizationId)) {
     problems.push('agentTrail.organizationTrail needs organization.organizationId (the organization trail keeps its files under AWSLogs/<organization id>/)');

@@ -75,7 +75,7 @@ const control = defineHandler({
           let targets = settings.targets;
           if (orgRegions.length > 0) {
             // Every active account x the organization's regions, and the configured pairs, once each.
-            const listAccounts = clients.listAccounts ?? (await import('./organization-accounts')).organizationAccounts();
+            const listAccounts = clients.listAccounts ?? (await import('../shared/organization-accounts')).organizationAccounts();
             const accounts = await listAccounts();
             const directory = new Map(accounts.map((a) => [a.id, { name: a.name, ouPath: a.ouPath }]));
             const pairs = new Map(

@@ -71,6 +71,8 @@ export interface OperationsMonitoringProps {
   readonly queues: readonly MonitoredQueue[];
   readonly rules: readonly MonitoredRule[];
   readonly stateMachine: sfn.IStateMachine;
+  /** Day-zero discovery: its state machine and Powertools service (the dashboard's found-by-listing count). @default none */
+  readonly discovery?: { readonly stateMachine: sfn.IStateMachine; readonly service: string };
   /** Log groups of the classifier and the change feed, for the dashboard's Logs Insights counts. */
   readonly classifierLogs: logs.ILogGroup;
   readonly changeFeedLogs: logs.ILogGroup;
@@ -159,6 +161,31 @@ export class OperationsMonitoring extends Construct {
       ),
     );
 
+    if (props.discovery) {
+      // Per account, resources a listing found that no event had shown: what capture missed
+      // (or what predates the stack, on the first run). One metric per account (the Account dimension).
+      monitoring.addWidget(
+        new cloudwatch.GraphWidget({
+          title: 'Found by listing, per account (capture missed it)',
+          width: 12,
+          left: [
+            new cloudwatch.MathExpression({
+              expression: `SEARCH('{${METRICS_NAMESPACE},Account,service} MetricName="FoundByListing" service="${props.discovery.service}"', 'Sum', 86400)`,
+              label: '',
+              period: Duration.days(1),
+            }),
+          ],
+        }),
+      );
+      monitoring.addWidget(
+        new cloudwatch.GraphWidget({
+          title: 'Discovery: resources gone, APIs not listed',
+          width: 12,
+          left: [ours('ResourcesGone', props.discovery.service, 'Sum', Duration.days(1)), ours('ListingApiFailures', props.discovery.service, 'Sum', Duration.days(1)), ours('DiscoveryFailedTargets', props.discovery.service, 'Sum', Duration.days(1))],
+        }),
+      );
+    }
+
     // Pipeline health: queues, functions, the sweep, the rules, the sync.
     monitoring.addLargeHeader('ai-visibility: pipeline health');
     for (const q of props.queues) {
@@ -189,6 +216,15 @@ export class OperationsMonitoring extends Construct {
         ...(f.streamReader
           ? { addMaxIteratorAgeAlarm: { Critical: { maxAgeInMillis: Duration.minutes(15).toMilliseconds(), alarmDescriptionOverride: `${f.service} is behind the table stream by over 15 minutes: domain events (findings, inventory changes) go out late, and records older than a day are lost to its dead-letter queue. Check its errors and throttles.` } } }
           : {}),
+      });
+    }
+    if (props.discovery) {
+      monitoring.monitorStepFunction({
+        stateMachine: props.discovery.stateMachine,
+        alarmFriendlyName: 'discovery',
+        humanReadableName: 'Discovery by listing',
+        addFailedExecutionCountAlarm: { Critical: { maxErrorCount: 0, alarmDescriptionOverride: 'A discovery run failed: what exists, and what disappeared, went unnoticed today. Open the failed execution in the Step Functions console for the state and error.' } },
+        addTimedOutExecutionCountAlarm: { Critical: { maxErrorCount: 0, alarmDescriptionOverride: 'A discovery run timed out (2 hours): too many account-regions for its concurrency. Raise discovery.maxConcurrency.' } },
       });
     }
     monitoring.monitorStepFunction({

@@ -52,6 +52,69 @@ export function sweepReadStatements(s: AccountScope): iam.PolicyStatement[] {
 }
 
 /**
+ * Discovery by listing (lambdas/discovery/listers.ts), read-only. The List* calls and EC2
+ * DescribeInstances support no resource-level permissions (Service Authorization Reference), nor
+ * does Bedrock's GetModelInvocationLoggingConfiguration (an account setting); every Get* and
+ * Describe* is limited to the account's own resources.
+ */
+export function discoveryReadStatements(s: AccountScope): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'DiscoveryList',
+      actions: [
+        'bedrock:ListCustomModels',
+        'bedrock:ListImportedModels',
+        'bedrock:ListGuardrails',
+        'bedrock:ListInferenceProfiles',
+        'bedrock:ListProvisionedModelThroughputs',
+        'bedrock:GetModelInvocationLoggingConfiguration',
+        'bedrock:ListModelCustomizationJobs',
+        'bedrock:ListModelInvocationJobs',
+        'bedrock:ListAgents',
+        'bedrock:ListKnowledgeBases',
+        'bedrock:ListFlows',
+        'bedrock:ListPrompts',
+        'bedrock-agentcore:ListAgentRuntimes',
+        'bedrock-agentcore:ListGateways',
+        'bedrock-agentcore:ListMemories',
+        'bedrock-agentcore:ListWorkloadIdentities',
+        'sagemaker:ListEndpoints',
+        'sagemaker:ListEndpointConfigs',
+        'sagemaker:ListModels',
+        'sagemaker:ListTrainingJobs',
+        'sagemaker:ListNotebookInstances',
+        'sagemaker:ListDomains',
+        'ec2:DescribeInstances',
+      ],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DiscoveryDescribe',
+      actions: [
+        'bedrock:GetCustomModel',
+        'bedrock:GetImportedModel',
+        'bedrock:GetGuardrail',
+        'bedrock:GetAgent',
+        'bedrock:ListAgentAliases',
+        'bedrock:ListAgentActionGroups',
+        'bedrock:GetAgentActionGroup',
+        'bedrock:ListAgentKnowledgeBases',
+        'bedrock:GetKnowledgeBase',
+        'bedrock:ListDataSources',
+        'bedrock:GetDataSource',
+        'bedrock-agentcore:GetAgentRuntime',
+        'sagemaker:DescribeEndpoint',
+        'sagemaker:DescribeEndpointConfig',
+        'sagemaker:DescribeModel',
+        'sagemaker:DescribeTrainingJob',
+        'sagemaker:DescribeNotebookInstance',
+      ],
+      resources: [inAccount(s, 'bedrock', '*'), inAccount(s, 'bedrock-agentcore', '*'), inAccount(s, 'sagemaker', '*')],
+    }),
+  ];
+}
+
+/**
  * The opt-in remediation: stop, never terminate, and only what its owner tagged
  * idle-action=stop. The condition is on the resource's own tag (aws:ResourceTag), which EC2
  * StopInstances and SageMaker StopNotebookInstance support (Service Authorization Reference).

@@ -15,6 +15,8 @@ import { AiInventoryTable } from '../constructs/inventory-table';
 import { ChangeFeed } from '../constructs/change-feed';
 import { LineagePropagation } from '../constructs/lineage-propagation';
 import { GpuUtilizationSweep } from '../constructs/gpu-utilization-sweep';
+import { AiDiscovery } from '../constructs/ai-discovery';
+import { DISCOVERY_SERVICE } from '../../lambdas/discovery/environment';
 import { OperationsMonitoring } from '../constructs/operations-monitoring';
 import { FindingNotifications } from '../constructs/finding-notifications';
 import { SecurityHubExport } from '../constructs/security-hub-export';
@@ -45,6 +47,7 @@ export class AiVisibilityStack extends Stack {
   readonly agentCapture: AgentActivityCapture;
   readonly lineage: LineagePropagation;
   readonly gpuSweep: GpuUtilizationSweep;
+  readonly discovery?: AiDiscovery;
   /** The bus the domain events are published on. */
   readonly domainEvents: events.EventBus;
   readonly changeFeed: ChangeFeed;
@@ -157,6 +160,19 @@ export class AiVisibilityStack extends Stack {
       remediation: config.remediation,
       ...(config.organization.enabled ? { organization: { organizationId: config.organization.organizationId, regions: config.organization.regions } } : {}),
     });
+    if (config.discovery.enabled) {
+      this.discovery = new AiDiscovery(this, 'Discovery', {
+        ...functions,
+        encryptionKey,
+        inventory: this.inventory,
+        lineage: this.lineage,
+        schedule: config.discovery.schedule,
+        afterDeploy: config.discovery.afterDeploy,
+        maxConcurrency: config.discovery.maxConcurrency,
+        regions: config.discovery.regions,
+        ...(config.organization.enabled ? { organization: { organizationId: config.organization.organizationId, regions: config.organization.regions } } : {}),
+      });
+    }
     if (config.dataEventTrail) {
       this.dataEventTrail = new AiDataEventTrail(this, 'DataEventTrail', { retain: config.retainData });
     }
@@ -179,6 +195,7 @@ export class AiVisibilityStack extends Stack {
         'agent-sync': this.agentCapture.deadLetterQueue,
         'change-feed-failures': this.changeFeed.function.deadLetterQueue!,
         'sweep-schedule': this.gpuSweep.scheduleDeadLetterQueue,
+        ...(this.discovery ? { 'discovery-schedule': this.discovery.scheduleDeadLetterQueue } : {}),
       },
     });
 
@@ -206,6 +223,7 @@ export class AiVisibilityStack extends Stack {
         ...(this.securityHubExport ? [{ function: this.securityHubExport.function, service: SECURITY_HUB_EXPORT_SERVICE, impact: 'findings do not reach Security Hub' }] : []),
         ...(this.tagger ? [{ function: this.tagger.function, service: TAGGER_SERVICE, impact: 'resources are not tagged' }] : []),
         ...(this.trailReader ? [{ function: this.trailReader.function, service: TRAIL_READER_SERVICE, impact: "agents' calls outside the AI services are missing from their ledgers" }] : []),
+        ...(this.discovery ? [{ function: this.discovery.function, service: DISCOVERY_SERVICE, impact: 'what already exists, and what disappeared, is not noticed' }] : []),
       ],
       queues: [
         { name: 'capture', queue: this.capture.queue, deadLetterQueue: this.capture.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Captured events that could not be delivered or classified after ${config.maxReceiveCount} deliveries. ${redrive}` },
@@ -226,9 +244,13 @@ export class AiVisibilityStack extends Stack {
         { name: 'agent-sync', queue: this.agentCapture.queue, deadLetterQueue: this.agentCapture.deadLetterQueue, runbook: 'Sync requests that failed every delivery: the hourly repair tries again; the sync log says why.' },
         { name: 'change-feed-failures', deadLetterQueue: this.changeFeed.function.deadLetterQueue!, runbook: 'Stream records the change feed could not publish within a day (pointers into the stream, readable for 24 hours): their findings and changes were not announced. The change feed log says why.' },
         { name: 'sweep-schedule', deadLetterQueue: this.gpuSweep.scheduleDeadLetterQueue, runbook: 'Sweep starts Scheduler could not make: the state machine could not be started (its role, or Step Functions throttling). Start a sweep by hand once fixed.' },
+        ...(this.discovery
+          ? [{ name: 'discovery-schedule', deadLetterQueue: this.discovery.scheduleDeadLetterQueue, runbook: 'Discovery starts Scheduler could not make (its role, or Step Functions throttling). Start the discovery state machine by hand once fixed (aws stepfunctions start-execution).' }]
+          : []),
       ],
       rules: [...this.capture.rules.map((r) => ({ name: r.node.id.replace(/Rule$/, ''), ruleName: r.ref })), { name: 'AgentSyncRepair', ruleName: this.agentCapture.repairRule.ruleName }],
       stateMachine: this.gpuSweep.stateMachine,
+      ...(this.discovery ? { discovery: { stateMachine: this.discovery.stateMachine, service: DISCOVERY_SERVICE } } : {}),
       classifierLogs: this.classifier.function.logGroup,
       changeFeedLogs: this.changeFeed.function.logGroup,
       services: { classifier: CLASSIFIER_SERVICE, sweep: GPU_SWEEP_SERVICE, agentSync: AGENT_CAPTURE_SYNC_SERVICE, tagger: TAGGER_SERVICE },
@@ -243,6 +265,7 @@ export class AiVisibilityStack extends Stack {
     new CfnOutput(this, 'DomainEventBusArn', { value: this.domainEvents.eventBusArn, description: 'ARN of the domain event bus' });
     new CfnOutput(this, 'CaptureQueueUrl', { value: this.capture.queue.queueUrl, description: 'Queue the capture rules deliver to' });
     new CfnOutput(this, 'GpuSweepStateMachineArn', { value: this.gpuSweep.stateMachine.stateMachineArn, description: 'Step Functions state machine of the GPU utilization sweep' });
+    if (this.discovery) new CfnOutput(this, 'DiscoveryStateMachineArn', { value: this.discovery.stateMachine.stateMachineArn, description: 'Step Functions state machine of day-zero discovery by listing' });
     new CfnOutput(this, 'LineageDeadLetterQueueUrl', { value: this.lineage.deadLetterQueue.queueUrl, description: 'Lineage work that could not be done' });
     if (this.organization) {
       new CfnOutput(this, 'OrganizationEventBusArn', { value: this.organization.eventBus.eventBusArn, description: "The central bus the members forward to (the HubEventBusArn parameter of a member stack deployed directly)" });

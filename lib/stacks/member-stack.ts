@@ -24,7 +24,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { captureRules, type CaptureRuleSpec } from '../capture/patterns';
 import { CAPTURE_TARGET, ENABLED_WITH_READ_ONLY_EVENTS, MEMBER_ROLE_NAME, OWN_ROLE_PATH, TAG_PREFIX } from '../../lambdas/core/constants';
-import { lookupStatements, remediationStatements, securityHubImportStatements, sweepReadStatements, taggerStatements } from '../constructs/permissions';
+import { discoveryReadStatements, lookupStatements, remediationStatements, securityHubImportStatements, sweepReadStatements, taggerStatements } from '../constructs/permissions';
 
 /** The member role's name: the hub assumes `arn:<partition>:iam::<account>:role/ai-visibility/<name>`. */
 export { MEMBER_ROLE_NAME };
@@ -119,6 +119,7 @@ export class AiVisibilityMemberStack extends Stack {
     const here = { partition: Aws.PARTITION, account: Aws.ACCOUNT_ID };
     const statements = [
       ...sweepReadStatements(here),
+      ...discoveryReadStatements(here),
       ...taggerStatements(here, props.tagPrefix ?? TAG_PREFIX),
       ...lookupStatements(here),
       ...(props.securityHubExport ? securityHubImportStatements(here) : []),
@@ -127,7 +128,7 @@ export class AiVisibilityMemberStack extends Stack {
     const member = new iam.CfnRole(this, 'MemberRole', {
       roleName: MEMBER_ROLE_NAME,
       path: OWN_ROLE_PATH,
-      description: 'ai-visibility: what the hub does in this account (sweep, tagging, lookups, exports), assumed only by the hub',
+      description: 'ai-visibility: what the hub does in this account (sweep, discovery, tagging, lookups, exports), assumed only by the hub',
       maxSessionDuration: 3600,
       assumeRolePolicyDocument: new iam.PolicyDocument({
         statements: [

@@ -130,7 +130,7 @@ describe('the hub', () => {
         .filter(([, p]) => (p.Properties.PolicyDocument as { Statement: Array<{ Sid?: string }> }).Statement.some((x) => x.Sid === 'AssumeMemberRoles'))
         .map(([id]) => id.replace(/FunctionRole.*$|FunctionServiceRole.*$/, ''))
         .sort();
-    expect(assumers(template)).toEqual(['ChangeFeed', 'Classifier', 'GpuSweepTarget', 'Lineage', 'Tagger']);
+    expect(assumers(template)).toEqual(['ChangeFeed', 'Classifier', 'Discovery', 'GpuSweepTarget', 'Lineage', 'Tagger']);
     const fns = of(template, 'AWS::Lambda::Function');
     const env = (fragment: string) => (fns.find(([id]) => id.startsWith(fragment))![1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     for (const fn of ['ChangeFeedFunction', 'ClassifierFunction', 'LineageFunction', 'TaggerFunction']) expect([fn, env(fn).ORGANIZATION_MODE]).toEqual([fn, 'true']);

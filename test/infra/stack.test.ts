@@ -33,6 +33,12 @@ const one = (type: string) => {
   expect(found).toHaveLength(1);
   return found[0] as { Properties: Record<string, unknown>; DeletionPolicy?: string };
 };
+/** The one resource of a type whose logical id starts with `prefix` (a construct's id). */
+const oneOf = (type: string, prefix: string) => {
+  const found = Object.entries(resources(type)).filter(([id]) => id.startsWith(prefix));
+  expect(found).toHaveLength(1);
+  return found[0][1] as { Properties: Record<string, unknown>; DeletionPolicy?: string };
+};
 const logicalId = (type: string, fragment: string) => Object.keys(resources(type)).find((k) => k.includes(fragment))!;
 /** The resource of a type whose logical id contains `fragment`. */
 const named = (type: string, fragment: string) => resources(type)[logicalId(type, fragment)] as { Properties: Record<string, unknown>; DeletionPolicy?: string };
@@ -203,8 +209,9 @@ describe('classifier function (the house Lambda construct)', () => {
 
   it('has its own role under the /ai-visibility/ path, with no managed policy (every role of the stack does)', () => {
     const roles = Object.values(resources('AWS::IAM::Role')) as Array<{ Properties: Record<string, unknown> }>;
-    // The eight functions' roles (the tagger's too), the sweep state machine's and its scheduler's.
-    expect(roles).toHaveLength(10);
+    // The nine functions' roles (the tagger's and discovery's too), the sweep's and discovery's state
+    // machine and scheduler roles, and the role discovery's after-deploy rule starts it with.
+    expect(roles).toHaveLength(14);
     for (const role of roles) {
       expect(role.Properties.Path).toBe('/ai-visibility/');
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -393,18 +400,60 @@ describe('lineage propagation', () => {
   });
 });
 
+describe('day-zero discovery', () => {
+  const definition = () => JSON.stringify(oneOf('AWS::StepFunctions::StateMachine', 'Discovery').Properties);
+  const policyOf = (fragment: string) =>
+    Object.entries(resources('AWS::IAM::Policy'))
+      .filter(([id]) => id.startsWith(fragment))
+      .flatMap(([, p]) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown; Sid?: string }> } } }).Properties.PolicyDocument.Statement);
+
+  it('lists daily (Scheduler, with a dead-letter queue) and once after each create or update of this stack (its own Stack Status Change events)', () => {
+    const schedule = oneOf('AWS::Scheduler::Schedule', 'Discovery').Properties as { ScheduleExpression: string; Target: Record<string, unknown> };
+    expect(schedule.ScheduleExpression).toBe('rate(1 day)');
+    expect(schedule.Target.DeadLetterConfig).toBeDefined();
+    const rule = oneOf('AWS::Events::Rule', 'DiscoveryAfterDeployRule').Properties as { EventPattern: Record<string, unknown>; Targets: Array<{ RoleArn: unknown }> };
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.cloudformation'],
+      'detail-type': ['CloudFormation Stack Status Change'],
+      detail: { 'stack-id': [{ Ref: 'AWS::StackId' }], 'status-details': { status: ['CREATE_COMPLETE', 'UPDATE_COMPLETE'] } },
+    });
+    expect(rule.Targets[0].RoleArn).toBeDefined();
+    expect(Object.keys(synth({ discovery: { ...DEFAULT_CONFIG.discovery, afterDeploy: false } }).findResources('AWS::Events::Rule')).some((id) => id.startsWith('DiscoveryAfterDeploy'))).toBe(false);
+    expect(Object.keys(synth({ discovery: { ...DEFAULT_CONFIG.discovery, enabled: false } }).findResources('AWS::StepFunctions::StateMachine'))).toEqual([expect.stringMatching(/^GpuSweep/)]);
+  });
+
+  it('is a JSONPath Plan -> Map (bounded, each target caught) -> Summarize machine, retrying throttled invocations', () => {
+    const d = definition();
+    expect(d).toContain('\\"QueryLanguage\\":\\"JSONPath\\"');
+    expect(d).toContain('\\"MaxConcurrency\\":5');
+    expect(d).toContain('\\"ErrorEquals\\":[\\"States.ALL\\"],\\"ResultPath\\":\\"$.error\\",\\"Next\\":\\"TargetFailed\\"');
+    expect(d).toContain('Lambda.TooManyRequestsException');
+  });
+
+  it('may only read the AI services, each Get and Describe in this account only, and write only the inventory and the lineage queue', () => {
+    const statements = policyOf('DiscoveryFunctionServiceRole').concat(policyOf('DiscoveryFunctionRole'));
+    const actions = statements.flatMap((x) => (Array.isArray(x.Action) ? x.Action : [x.Action]));
+    const writes = actions.filter((a) => !/^(bedrock|bedrock-agentcore|sagemaker|ec2):(List|Get|Describe)|^dynamodb:|^kms:|^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$|^xray:|^logs:/.test(a));
+    expect(writes).toEqual([]);
+    expect(actions.filter((a) => a.startsWith('dynamodb:') && !['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'].includes(a))).toEqual([]);
+    const describe = statements.find((x) => x.Sid === 'DiscoveryDescribe')!;
+    expect(JSON.stringify(describe.Resource)).not.toContain('"*"');
+    for (const service of ['bedrock', 'bedrock-agentcore', 'sagemaker']) expect(JSON.stringify(describe.Resource)).toContain(`:${service}:*:`);
+  });
+});
+
 describe('GPU utilization sweep', () => {
   it('is a JSONPath state machine, traced and logged, started hourly by EventBridge Scheduler with a role of its own', () => {
-    const machine = one('AWS::StepFunctions::StateMachine').Properties;
+    const machine = oneOf('AWS::StepFunctions::StateMachine', 'GpuSweep').Properties;
     expect(machine).toMatchObject({ TracingConfiguration: { Enabled: true }, LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false } });
-    const schedule = one('AWS::Scheduler::Schedule').Properties as { ScheduleExpression: string; Target: { Arn: unknown; RoleArn: unknown; Input: string } };
+    const schedule = oneOf('AWS::Scheduler::Schedule', 'GpuSweep').Properties as { ScheduleExpression: string; Target: { Arn: unknown; RoleArn: unknown; Input: string } };
     expect(schedule.ScheduleExpression).toBe('rate(1 hour)');
     expect(schedule.Target.Arn).toEqual({ Ref: logicalId('AWS::StepFunctions::StateMachine', 'GpuSweepStateMachine') });
     expect(schedule.Target.RoleArn).toEqual({ 'Fn::GetAtt': [logicalId('AWS::IAM::Role', 'GpuSweepSchedulerRole'), 'Arn'] });
   });
 
   it('dead-letters a start Scheduler could not make, and its roles trust their service only for this account', () => {
-    const schedule = one('AWS::Scheduler::Schedule').Properties as { Target: Record<string, unknown> };
+    const schedule = oneOf('AWS::Scheduler::Schedule', 'GpuSweep').Properties as { Target: Record<string, unknown> };
     expect(schedule.Target).toMatchObject({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId('AWS::SQS::Queue', 'GpuSweepScheduleDeadLetterQueue'), 'Arn'] } }, RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 1800 } });
     const trust = (fragment: string) => (named('AWS::IAM::Role', fragment).Properties.AssumeRolePolicyDocument as { Statement: Array<{ Condition?: Record<string, Record<string, unknown>> }> }).Statement[0].Condition;
     expect(trust('GpuSweepSchedulerRole')).toEqual({
@@ -417,7 +466,7 @@ describe('GPU utilization sweep', () => {
   });
 
   it('retries throttled Lambda invocations in every task state, and logs under /aws/vendedlogs/', () => {
-    const machine = one('AWS::StepFunctions::StateMachine').Properties as { DefinitionString: { 'Fn::Join': [string, unknown[]] } };
+    const machine = oneOf('AWS::StepFunctions::StateMachine', 'GpuSweep').Properties as { DefinitionString: { 'Fn::Join': [string, unknown[]] } };
     const definition = JSON.parse(machine.DefinitionString['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'x')).join('')) as { States: Record<string, { Type: string; Retry?: Array<{ ErrorEquals: string[] }>; ItemProcessor?: { States: Record<string, { Type: string; Retry?: Array<{ ErrorEquals: string[] }> }> } }> };
     const tasks = Object.values(definition.States).flatMap((st) => [st, ...Object.values(st.ItemProcessor?.States ?? {})]).filter((st) => st.Type === 'Task');
     expect(tasks).toHaveLength(3);
@@ -450,7 +499,7 @@ describe('GPU utilization sweep', () => {
     const putEvents = control.filter((st) => [st.Action].flat().includes('events:PutEvents')).map((st) => st.Resource);
     expect(putEvents).toEqual([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default']] }]);
     // The state machine calls the target function for SweepTarget, the other for Plan and Summarize.
-    const definition = JSON.stringify(one('AWS::StepFunctions::StateMachine').Properties);
+    const definition = JSON.stringify(oneOf('AWS::StepFunctions::StateMachine', 'GpuSweep').Properties);
     expect(definition).toContain(logicalId('AWS::Lambda::Function', 'GpuSweepTargetFunction'));
     expect(definition).toContain(logicalId('AWS::Lambda::Function', 'GpuSweepFunction'));
   });
@@ -560,7 +609,7 @@ describe('finding notifications', () => {
   });
 
   it('send the daily digest when someone subscribes (08:00 UTC by default), reading the table once and the dead-letter queue depths', () => {
-    expect(Object.keys(resources('AWS::Scheduler::Schedule'))).toHaveLength(1); // the sweep's only: no subscription, no digest
+    expect(Object.keys(resources('AWS::Scheduler::Schedule')).sort()).toEqual([expect.stringMatching(/^DiscoverySchedule/), expect.stringMatching(/^GpuSweepSchedule/)]); // no subscription, no digest
     const withDigest = synth({ notifications: { ...DEFAULT_CONFIG.notifications, subscriptions: [{ email: 'secops@example.com' }] } });
     const schedules = Object.entries(withDigest.findResources('AWS::Scheduler::Schedule')).filter(([id]) => id.startsWith('NotificationsDigest'));
     expect(schedules).toHaveLength(1);
@@ -704,7 +753,7 @@ describe('operations: every failure seen', () => {
       }
     };
     collect(template.toJSON().Resources);
-    expect(dlqIds.size).toBe(7); // capture, lineage, agent sync, notifications, the tagger, the change feed's failures, the sweep schedule
+    expect(dlqIds.size).toBe(8); // capture, lineage, agent sync, notifications, the tagger, the change feed's failures, the sweep and discovery schedules
     for (const id of dlqIds) {
       const found = on('ApproximateNumberOfMessagesVisible', 'QueueName', queueName(id));
       expect([id, found.length]).toEqual([id, 1]);
@@ -718,7 +767,7 @@ describe('operations: every failure seen', () => {
 
   it('alarms on the errors and throttles of every function, and on the change feed falling behind its stream', () => {
     const functions = Object.keys(resources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(8);
+    expect(functions).toHaveLength(9);
     for (const id of functions) {
       for (const metric of ['Errors', 'Throttles']) expect([id, metric, on(metric, 'FunctionName', ref(id)).length]).toEqual([id, metric, 1]);
     }
@@ -791,7 +840,7 @@ describe('configuration', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toEqual([
-        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, tagging, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices, remediation, organization, agentTrail)',
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, tagging, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices, remediation, organization, discovery, agentTrail)',
         'dataEventTrail must be true or false, got "yes"',
         expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',

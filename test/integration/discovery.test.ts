@@ -418,3 +418,49 @@ describe('discovery by listing', () => {
     }
   });
 });
+
+describe('the deployed discovery function: plan, list each account-region, summarize', () => {
+  const HUB = A;
+  const MEMBER = '444455556666';
+  const context = { functionName: 'f', awsRequestId: 'r', invokedFunctionArn: `arn:aws:lambda:us-east-1:${HUB}:function:f`, getRemainingTimeInMillis: () => 600_000 } as never;
+  const env = { TABLE_NAME: 'discovery-handler', DISCOVERY_TARGETS: `${HUB}:us-east-1`, LINEAGE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/111122223333/lineage.fifo', POWERTOOLS_SERVICE_NAME: 'ai-visibility-discovery', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', ORGANIZATION_REGIONS: 'us-east-1,eu-west-1' };
+
+  it('plans every account x region once, lists the hub, isolates a member whose role is refused, and counts what was found by listing per account', async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    const { createDiscoveryHandler } = await import('../../lambdas/discovery/handler');
+    const { MemberRoleUnavailableError, memberRoleArn } = await import('../../lambdas/shared/member-credentials');
+    const refused = new MemberRoleUnavailableError(MEMBER, memberRoleArn('aws', MEMBER), 'AccessDenied: not authorized to perform sts:AssumeRole');
+    await db.createInventoryTable('discovery-handler');
+    const a = account();
+    try {
+      const pipeline = localPipeline(db, 'discovery-handler');
+      const handler = createDiscoveryHandler(env, {
+        dynamodb: db.client,
+        lineage: pipeline.lineage.queue,
+        logLevel: 'SILENT',
+        listAccounts: async () => [{ id: HUB }, { id: MEMBER }],
+        now: () => new Date('2026-12-02T06:00:00.000Z'),
+        forTarget: async (account, _region, member) => {
+          if (member) throw refused;
+          return a.clients;
+        },
+      });
+      const planned = (await handler({ step: 'plan' }, context)) as { runId: string; targets: Array<{ account: string; region: string; runId: string }> };
+      expect(planned.targets.map((t) => `${t.account}:${t.region}`)).toEqual([`${HUB}:us-east-1`, `${HUB}:eu-west-1`, `${MEMBER}:us-east-1`, `${MEMBER}:eu-west-1`]);
+      expect(planned.runId).toBe('2026-12-02T06:00:00.000Z');
+
+      const hub = (await handler({ step: 'target', target: planned.targets[0] }, context)) as { foundByListing: number; failedApis: Array<{ api: string; code: string }> };
+      expect(hub).toMatchObject({ account: HUB, region: 'us-east-1', foundByListing: 12, gone: 0, findings: 6 });
+      expect(hub.failedApis).toEqual([{ api: 'bedrock-agent:ListFlows', code: 'AccessDeniedException', message: expect.stringContaining('bedrock:ListFlows') }]);
+      await expect(handler({ step: 'target', target: planned.targets[2] }, context)).rejects.toBe(refused);
+      const findings = (await scanTable(db.documents, 'discovery-handler')).filter((i) => i.entity === ENTITY.finding && i.rule === 'member-role-unavailable');
+      expect(findings).toEqual([expect.objectContaining({ account: MEMBER, producer: 'discovery' })]);
+
+      // The state machine's Catch turns the refusal into a failed target (ai-discovery.ts TargetFailed).
+      const summary = await handler({ step: 'summarize', runId: planned.runId, results: [hub as never, { failed: true, account: MEMBER, region: 'us-east-1', error: 'MemberRoleUnavailableError' }] }, context);
+      expect(summary).toMatchObject({ targets: 2, failedTargets: [{ account: MEMBER, region: 'us-east-1', error: 'MemberRoleUnavailableError' }], foundByListing: 12, failedApis: 1, byAccount: { [HUB]: { listed: 12, foundByListing: 12, gone: 0 } } });
+    } finally {
+      restore(a);
+    }
+  });
+});

@@ -516,7 +516,7 @@ describe('organization mode: the sweep maps over the organization', () => {
 
   it('lists the active accounts from Organizations, page by page (the ListAccounts response shape)', async () => {
     const { ListAccountsCommand, OrganizationsClient } = await import('@aws-sdk/client-organizations');
-    const { organizationAccounts } = await import('../../lambdas/gpu-sweep/organization-accounts');
+    const { organizationAccounts } = await import('../../lambdas/shared/organization-accounts');
     const org = mockClient(OrganizationsClient);
     const account = (Id: string, Status: 'ACTIVE' | 'SUSPENDED' | 'PENDING_CLOSURE', State?: 'ACTIVE' | 'PENDING_CLOSURE') => ({ Id, Arn: `arn:aws:organizations::${HUB}:account/o-a1b2c3d4e5/${Id}`, Email: `${Id}@example.com`, Name: Id, Status, ...(State ? { State } : {}), JoinedMethod: 'CREATED' as const, JoinedTimestamp: new Date('2025-01-01T00:00:00Z') });
     org.on(ListAccountsCommand, { NextToken: undefined }).resolves({ Accounts: [account('444455556666', 'ACTIVE'), account('777788889999', 'SUSPENDED')], NextToken: 'page-2' });

@@ -9,7 +9,7 @@
  * Imported by name, loaded by the plan step only in organization mode.
  */
 import { DescribeOrganizationalUnitCommand, ListAccountsCommand, ListParentsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { pool } from '../shared/pool';
+import { pool } from './pool';
 
 export interface OrganizationAccount {
   readonly id: string;
