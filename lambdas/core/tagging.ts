@@ -72,7 +72,7 @@ export type TagPlan =
   | { readonly arn: string; readonly action: 'skip'; readonly reason: string };
 
 const AGENT_KINDS = new Set(['agent', 'agent-alias', 'agent-runtime', 'agent-gateway']);
-const BEDROCK_AGENT_KINDS = new Set(['agent', 'agent-alias', 'knowledge-base', 'flow']);
+const BEDROCK_AGENT_KINDS = new Set(['agent', 'agent-alias', 'knowledge-base', 'flow', 'prompt']);
 const ACCELERATORS: ReadonlySet<string> = new Set(ACCELERATOR_KINDS);
 
 /** A prefix the tagger may write under, or the reason it may not. */
@@ -100,6 +100,7 @@ export function routeOf(r: Pick<TaggableResource, 'arn' | 'kind' | 'account'>, s
   if (r.kind === 'foundation-model') return { untaggable: 'a foundation model is owned by AWS' };
   if (r.kind === 'invocation-logging-config') return { untaggable: 'an account setting, not a resource' };
   if (r.kind === 'agent-memory') return { untaggable: 'AgentCore memory cannot be tagged (AgentCore TagResource: runtimes, gateways, browsers, code interpreters)' };
+  if (r.kind === 'agent-identity') return { untaggable: 'an AgentCore workload identity cannot be tagged (AgentCore TagResource: runtimes, gateways, browsers, code interpreters)' };
   if (service === 'bedrock' && resource.startsWith('inference-profile/')) return { untaggable: 'a system-defined inference profile is owned by AWS' };
   const account = arnAccount || r.account;
   if (settings.account !== null && account !== settings.account) return { untaggable: `in account ${account || 'unknown'}: the stack tags only its own account (${settings.account})` };

@@ -48,6 +48,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { discoverTarget } from '../../lambdas/discovery/discover';
 import { LISTING_APIS, type ListingClients } from '../../lambdas/discovery/listers';
 import { storedResourcesOf } from '../../lambdas/discovery/record';
+import type { TargetOutcome } from '../../lambdas/discovery/handler';
 import { createInventoryStore } from '../../lambdas/shared/inventory-store';
 import { ENTITY, keys, readFinding, readResource } from '../../lambdas/shared/items';
 import { toEnvelope } from '../../local/replay/event-bus';
@@ -440,7 +441,7 @@ describe('the deployed discovery function: plan, list each account-region, summa
         logLevel: 'SILENT',
         listAccounts: async () => [{ id: HUB }, { id: MEMBER }],
         now: () => new Date('2026-12-02T06:00:00.000Z'),
-        forTarget: async (account, _region, member) => {
+        forTarget: async (_account, _region, member) => {
           if (member) throw refused;
           return a.clients;
         },
@@ -449,7 +450,7 @@ describe('the deployed discovery function: plan, list each account-region, summa
       expect(planned.targets.map((t) => `${t.account}:${t.region}`)).toEqual([`${HUB}:us-east-1`, `${HUB}:eu-west-1`, `${MEMBER}:us-east-1`, `${MEMBER}:eu-west-1`]);
       expect(planned.runId).toBe('2026-12-02T06:00:00.000Z');
 
-      const hub = (await handler({ step: 'target', target: planned.targets[0] }, context)) as { foundByListing: number; failedApis: Array<{ api: string; code: string }> };
+      const hub = (await handler({ step: 'target', target: planned.targets[0] }, context)) as TargetOutcome;
       expect(hub).toMatchObject({ account: HUB, region: 'us-east-1', foundByListing: 12, gone: 0, findings: 6 });
       expect(hub.failedApis).toEqual([{ api: 'bedrock-agent:ListFlows', code: 'AccessDeniedException', message: expect.stringContaining('bedrock:ListFlows') }]);
       await expect(handler({ step: 'target', target: planned.targets[2] }, context)).rejects.toBe(refused);
