@@ -72,7 +72,7 @@ export interface OperationsMonitoringProps {
   readonly rules: readonly MonitoredRule[];
   readonly stateMachine: sfn.IStateMachine;
   /** Day-zero discovery: its state machine and Powertools service (the dashboard's found-by-listing count). @default none */
-  readonly discovery?: { readonly stateMachine: sfn.IStateMachine; readonly service: string };
+  readonly discovery?: { readonly stateMachine: sfn.IStateMachine; readonly service: string; readonly logs: logs.ILogGroup };
   /** Log groups of the classifier and the change feed, for the dashboard's Logs Insights counts. */
   readonly classifierLogs: logs.ILogGroup;
   readonly changeFeedLogs: logs.ILogGroup;
@@ -162,26 +162,14 @@ export class OperationsMonitoring extends Construct {
     );
 
     if (props.discovery) {
-      // Per account, resources a listing found that no event had shown: what capture missed
-      // (or what predates the stack, on the first run). One metric per account (the Account dimension).
+      // Per account, resources a listing found that no event had shown: what capture missed (or
+      // what predates the stack, on the first run), from each target's log line.
+      monitoring.addWidget(insights('Found by listing, per account (capture missed it)', `fields @timestamp | filter message = 'account-region listed' | stats sum(foundByListing) as found, sum(gone) as gone, sum(listed) as listed by account | sort found desc`, props.discovery.logs, cloudwatch.LogQueryVisualizationType.TABLE));
       monitoring.addWidget(
         new cloudwatch.GraphWidget({
-          title: 'Found by listing, per account (capture missed it)',
+          title: 'Discovery: found by listing, gone, APIs not listed, failed targets (per day)',
           width: 12,
-          left: [
-            new cloudwatch.MathExpression({
-              expression: `SEARCH('{${METRICS_NAMESPACE},Account,service} MetricName="FoundByListing" service="${props.discovery.service}"', 'Sum', 86400)`,
-              label: '',
-              period: Duration.days(1),
-            }),
-          ],
-        }),
-      );
-      monitoring.addWidget(
-        new cloudwatch.GraphWidget({
-          title: 'Discovery: resources gone, APIs not listed',
-          width: 12,
-          left: [ours('ResourcesGone', props.discovery.service, 'Sum', Duration.days(1)), ours('ListingApiFailures', props.discovery.service, 'Sum', Duration.days(1)), ours('DiscoveryFailedTargets', props.discovery.service, 'Sum', Duration.days(1))],
+          left: [ours('FoundByListing', props.discovery.service, 'Sum', Duration.days(1)), ours('ResourcesGone', props.discovery.service, 'Sum', Duration.days(1)), ours('ListingApiFailures', props.discovery.service, 'Sum', Duration.days(1)), ours('DiscoveryFailedTargets', props.discovery.service, 'Sum', Duration.days(1))],
         }),
       );
     }

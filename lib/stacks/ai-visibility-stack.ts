@@ -250,7 +250,7 @@ export class AiVisibilityStack extends Stack {
       ],
       rules: [...this.capture.rules.map((r) => ({ name: r.node.id.replace(/Rule$/, ''), ruleName: r.ref })), { name: 'AgentSyncRepair', ruleName: this.agentCapture.repairRule.ruleName }],
       stateMachine: this.gpuSweep.stateMachine,
-      ...(this.discovery ? { discovery: { stateMachine: this.discovery.stateMachine, service: DISCOVERY_SERVICE } } : {}),
+      ...(this.discovery ? { discovery: { stateMachine: this.discovery.stateMachine, service: DISCOVERY_SERVICE, logs: this.discovery.function.logGroup } } : {}),
       classifierLogs: this.classifier.function.logGroup,
       changeFeedLogs: this.changeFeed.function.logGroup,
       services: { classifier: CLASSIFIER_SERVICE, sweep: GPU_SWEEP_SERVICE, agentSync: AGENT_CAPTURE_SYNC_SERVICE, tagger: TAGGER_SERVICE },
