@@ -19,8 +19,8 @@
  * a file that is not a log file and a file above the size bound are reported and not retried.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { accountOfPrincipal, lookBackListings, parseLogFileKey, regionsFolder, type LogFileKey, type TrailLocation } from '../core/trail';
@@ -29,7 +29,8 @@ import { documentClient } from '../shared/dynamodb';
 import { defineHandler, type Handler } from '../shared/house-handler';
 import { pool } from '../shared/pool';
 import { readWatched } from '../shared/watched';
-import { keptRecords, requestOf, type LookBackRequest, type S3Object } from './read';
+import { requestOf, type LookBackRequest, type S3Object } from './read';
+import { createFileReader, Unreadable } from './files';
 import { TRAIL_READER_ENVIRONMENT } from './environment';
 
 export interface TrailReaderClients {
@@ -45,13 +46,6 @@ export type TrailReaderHandler = Handler<SQSEvent, SQSBatchResponse>;
 
 /** Log files read at once. */
 const FILES_AT_ONCE = 4;
-/** SendMessageBatch takes 10 messages of 256 KiB in all. */
-const BATCH_ENTRIES = 10;
-const BATCH_BYTES = 256 * 1024;
-
-/** Why a file is not read again: the message is done with, not retried. */
-class Unreadable extends Error {}
-
 const reader = defineHandler({
   environment: TRAIL_READER_ENVIRONMENT,
   build({ env, logger, metrics }, clients: Partial<TrailReaderClients>): TrailReaderHandler {
@@ -64,56 +58,7 @@ const reader = defineHandler({
     const lookBackMs = Number(env.LOOK_BACK_MINUTES) * 60_000;
     const maxBytes = Number(env.MAX_FILE_BYTES);
 
-    const send = async (messages: readonly string[]): Promise<void> => {
-      const batches: string[][] = [];
-      let current: string[] = [];
-      let bytes = 0;
-      for (const m of messages) {
-        const size = Buffer.byteLength(m);
-        if (current.length === BATCH_ENTRIES || (current.length > 0 && bytes + size > BATCH_BYTES)) {
-          batches.push(current);
-          current = [];
-          bytes = 0;
-        }
-        current.push(m);
-        bytes += size;
-      }
-      if (current.length) batches.push(current);
-      for (const batch of batches) {
-        let pending = batch.map((body, i) => ({ Id: String(i), MessageBody: body }));
-        for (let attempt = 1; attempt <= 2 && pending.length; attempt++) {
-          const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: env.CAPTURE_QUEUE_URL, Entries: pending }));
-          const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-          pending = pending.filter((e) => failed.has(e.Id));
-        }
-        if (pending.length) throw new Error(`the capture queue refused ${pending.length} message(s) twice`);
-      }
-    };
-
-    /** Read one log file and send the calls `keep` takes; resolves to the counts. */
-    const readFile = async (file: LogFileKey, keep: (e: Record<string, unknown>) => boolean): Promise<{ records: number; kept: number }> => {
-      let bytes: Buffer;
-      try {
-        const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: file.key }));
-        if (typeof object.ContentLength === 'number' && object.ContentLength > maxBytes) throw new Unreadable(`${object.ContentLength} bytes, above the ${maxBytes} a file may hold`);
-        bytes = Buffer.from(await object.Body!.transformToByteArray());
-      } catch (error) {
-        // Gone (a lifecycle rule, a look-back racing one): nothing to read, now or later.
-        if ((error as { name?: string }).name === 'NoSuchKey') throw new Unreadable('no such key');
-        throw error;
-      }
-      const result = keptRecords(bytes, file.key, keep, maxBytes);
-      if (result.problems.length) {
-        logger.warn('records of a log file not read', { key: file.key, problems: result.problems.slice(0, 10), count: result.problems.length });
-        metrics.addMetric('TrailRecordProblems', MetricUnit.Count, result.problems.length);
-      }
-      if (result.tooLarge.length) {
-        logger.error('calls of watched principals too large for a message; not in the ledger', { key: file.key, eventIds: result.tooLarge });
-        metrics.addMetric('TrailRecordsTooLarge', MetricUnit.Count, result.tooLarge.length);
-      }
-      await send(result.messages);
-      return { records: result.records, kept: result.messages.length };
-    };
+    const { readFile } = createFileReader({ s3, sqs, queueUrl: env.CAPTURE_QUEUE_URL, bucket: location.bucket, maxBytes, logger, metrics });
 
     /** The log files of an account delivered in [since, until], in every region it has files in. */
     const filesSince = async (account: string, since: number, until: number): Promise<LogFileKey[]> => {

@@ -59,7 +59,6 @@ export class AgentTrailReader extends Construct {
     const stack = Stack.of(this);
     const { trail } = props;
     const bucketArn = `arn:${stack.partition}:s3:::${trail.bucketName}`;
-    const logs = `${trail.keyPrefix ? `${trail.keyPrefix}/` : ''}AWSLogs/`;
     const bucketAccount = trail.bucketAccount ?? stack.account;
 
     this.deadLetterQueue = houseQueue(this, 'DeadLetterQueue', props.encryptionKey);
@@ -107,21 +106,34 @@ export class AgentTrailReader extends Construct {
         MAX_FILE_BYTES: String(MAX_FILE_BYTES),
       }),
     });
-    props.inventory.grantWatchedRead(this.function);
-    // Exactly what sending to the KMS-encrypted capture queue takes (not grantSendMessages' kms:GenerateDataKey* wildcard), only through SQS.
-    this.function.addToRolePolicy(new iam.PolicyStatement({ sid: 'SendToCaptureQueue', actions: ['sqs:SendMessage'], resources: [props.captureQueue.queueArn] }));
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({ sid: 'CaptureQueueKey', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.encryptionKey.keyArn], conditions: { StringEquals: { 'kms:ViaService': `sqs.${stack.region}.${stack.urlSuffix}` } } }),
-    );
-    this.function.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadTrailLogFiles', actions: ['s3:GetObject'], resources: [`${bucketArn}/${logs}*`] }));
-    this.function.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListTrailLogFiles', actions: ['s3:ListBucket'], resources: [bucketArn], conditions: { StringLike: { 's3:prefix': [`${logs}*`] } } }));
-    Validations.of(this.function.role!).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(this)}:s3:::${trail.bucketName}/${logs}*]`,
-      reason: "The trail's log files: one object per delivery, named by account, region and time; only under the trail's AWSLogs/ folder.",
-    });
-    if (trail.kmsKeyArn) {
-      this.function.addToRolePolicy(new iam.PolicyStatement({ sid: 'DecryptTrailLogFiles', actions: ['kms:Decrypt'], resources: [trail.kmsKeyArn], conditions: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } } }));
-    }
+    grantTrailReading(this, this.function, props);
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
+  }
+}
+
+/**
+ * What reading the trail takes, for the reader and the history import alike: the watched
+ * principals, sending to the KMS-encrypted capture queue (exactly the KMS actions that takes,
+ * only through SQS), the log files under the trail's AWSLogs/ folder, and their key through S3.
+ */
+export function grantTrailReading(scope: Construct, fn: AiVisibilityFunction, props: Pick<AgentTrailReaderProps, 'inventory' | 'captureQueue' | 'encryptionKey' | 'trail'>): void {
+  const stack = Stack.of(scope);
+  const { trail } = props;
+  const bucketArn = `arn:${stack.partition}:s3:::${trail.bucketName}`;
+  const logs = `${trail.keyPrefix ? `${trail.keyPrefix}/` : ''}AWSLogs/`;
+  props.inventory.grantWatchedRead(fn);
+  // Exactly what sending to the KMS-encrypted capture queue takes (not grantSendMessages' kms:GenerateDataKey* wildcard), only through SQS.
+  fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'SendToCaptureQueue', actions: ['sqs:SendMessage'], resources: [props.captureQueue.queueArn] }));
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ sid: 'CaptureQueueKey', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.encryptionKey.keyArn], conditions: { StringEquals: { 'kms:ViaService': `sqs.${stack.region}.${stack.urlSuffix}` } } }),
+  );
+  fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadTrailLogFiles', actions: ['s3:GetObject'], resources: [`${bucketArn}/${logs}*`] }));
+  fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListTrailLogFiles', actions: ['s3:ListBucket'], resources: [bucketArn], conditions: { StringLike: { 's3:prefix': [`${logs}*`] } } }));
+  Validations.of(fn.role!).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(scope)}:s3:::${trail.bucketName}/${logs}*]`,
+    reason: "The trail's log files: one object per delivery, named by account, region and time; only under the trail's AWSLogs/ folder.",
+  });
+  if (trail.kmsKeyArn) {
+    fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'DecryptTrailLogFiles', actions: ['kms:Decrypt'], resources: [trail.kmsKeyArn], conditions: { StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } } }));
   }
 }

@@ -16,6 +16,7 @@ import { ChangeFeed } from '../constructs/change-feed';
 import { LineagePropagation } from '../constructs/lineage-propagation';
 import { GpuUtilizationSweep } from '../constructs/gpu-utilization-sweep';
 import { AiDiscovery } from '../constructs/ai-discovery';
+import { HistoryImport } from '../constructs/history-import';
 import { DISCOVERY_SERVICE } from '../../lambdas/discovery/environment';
 import { OperationsMonitoring } from '../constructs/operations-monitoring';
 import { FindingNotifications } from '../constructs/finding-notifications';
@@ -48,6 +49,7 @@ export class AiVisibilityStack extends Stack {
   readonly lineage: LineagePropagation;
   readonly gpuSweep: GpuUtilizationSweep;
   readonly discovery?: AiDiscovery;
+  readonly historyImport?: HistoryImport;
   /** The bus the domain events are published on. */
   readonly domainEvents: events.EventBus;
   readonly changeFeed: ChangeFeed;
@@ -141,6 +143,15 @@ export class AiVisibilityStack extends Stack {
         trail: { ...agentTrail, bucketName: agentTrail.bucketName },
         ...(organizationTrail ? { organizationId: config.organization.organizationId } : {}),
         maxReceiveCount: config.maxReceiveCount,
+      });
+      // Past activity from the same archive: started by hand (or `ai-visibility backfill`), never on a schedule.
+      this.historyImport = new HistoryImport(this, 'HistoryImport', {
+        ...functions,
+        encryptionKey,
+        inventory: this.inventory,
+        captureQueue: this.capture.queue,
+        trail: { ...agentTrail, bucketName: agentTrail.bucketName },
+        ...(organizationTrail ? { organizationId: config.organization.organizationId } : {}),
       });
     } else if (config.organization.enabled) {
       Annotations.of(this).addWarning(
@@ -265,6 +276,7 @@ export class AiVisibilityStack extends Stack {
     new CfnOutput(this, 'DomainEventBusArn', { value: this.domainEvents.eventBusArn, description: 'ARN of the domain event bus' });
     new CfnOutput(this, 'CaptureQueueUrl', { value: this.capture.queue.queueUrl, description: 'Queue the capture rules deliver to' });
     new CfnOutput(this, 'GpuSweepStateMachineArn', { value: this.gpuSweep.stateMachine.stateMachineArn, description: 'Step Functions state machine of the GPU utilization sweep' });
+    if (this.historyImport) new CfnOutput(this, 'HistoryImportStateMachineArn', { value: this.historyImport.stateMachine.stateMachineArn, description: "Step Functions state machine of the history import from the trail's log files (input: prefix, from, to)" });
     if (this.discovery) new CfnOutput(this, 'DiscoveryStateMachineArn', { value: this.discovery.stateMachine.stateMachineArn, description: 'Step Functions state machine of day-zero discovery by listing' });
     new CfnOutput(this, 'LineageDeadLetterQueueUrl', { value: this.lineage.deadLetterQueue.queueUrl, description: 'Lineage work that could not be done' });
     if (this.organization) {

@@ -1,0 +1,269 @@
+/**
+ * The capture rules, as data.
+ *
+ * One list of EventBridge rule definitions is read by two consumers: the `AiActivityCapture`
+ * construct, which turns each entry into an `AWS::Events::Rule`, and the local replay, which
+ * evaluates the very same patterns with `lambdas/shared/event-pattern.ts`. Keeping them here (no CDK
+ * import) is what lets `npm start` show exactly what a deployed stack would have captured.
+ *
+ * docs/capture.md explains each rule, the read-only calls left out and why, and what it costs.
+ */
+import { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL, CONTROL_TAGS, OWN_ROLE_PATH, PRINCIPAL_CONTROL_KEYS, SERVICE_STATE_EVENTS } from './constants';
+
+export { AGENT_TAG_KEY, CLOUDTRAIL_API_CALL };
+
+/** An EventBridge event pattern: plain JSON, as it appears in the template. */
+export type EventPattern = { [key: string]: unknown };
+
+export interface CaptureRuleSpec {
+  /** Stable id: the construct id of the rule and the name the replay reports. */
+  readonly id: string;
+  readonly description: string;
+  /**
+   * Whether the rule must also see read-only management events (InvokeModel, Converse,
+   * List*, Get*...). A plain ENABLED rule never receives them; the rule state
+   * `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS` does.
+   */
+  readonly includeReadOnlyManagementEvents: boolean;
+  readonly pattern: EventPattern;
+}
+
+/**
+ * Every role ai-visibility creates lives under OWN_ROLE_PATH. CloudTrail records the path in
+ * `userIdentity.sessionContext.sessionIssuer.arn` (`arn:aws:iam::123456789012:role/ai-visibility/Name`),
+ * so one wildcard keeps the stack's own calls (a tagger, the sweep) out of its own capture
+ * rules: a tool triggered by CloudTrail must never re-trigger itself.
+ */
+export { OWN_ROLE_PATH };
+export const OWN_ROLE_ARN_WILDCARD = `arn:aws*:iam::*:role${OWN_ROLE_PATH}*`;
+
+/**
+ * Instance families with GPUs or AI accelerators: p* and g* (NVIDIA/AMD GPUs, incl. Graviton
+ * g5g/g6g... and gr6), inf* (Inferentia), trn* (Trainium), dl* (Gaudi dl1, Qualcomm dl2q).
+ * EventBridge matches these as prefixes of the instance type; the classifier applies the
+ * stricter regular expression `GPU_INSTANCE_TYPE` to the same field.
+ */
+export const GPU_FAMILY_PREFIXES = ['p', 'g', 'inf', 'trn', 'dl'] as const;
+
+/**
+ * Object-key suffixes that mark a model file (weights, checkpoints, serialized estimators).
+ * `model.tar.gz` is the artifact name SageMaker training jobs write. `.pkl`/`.joblib` are
+ * included because pickled models execute code on load, which makes them the riskiest model
+ * files to see appear. The generic `.bin` is left out: it matches firmware, disk images and
+ * arbitrary blobs far more often than model weights (docs/capture.md).
+ */
+export const MODEL_FILE_SUFFIXES = [
+  '.safetensors',
+  '.gguf',
+  '.ggml',
+  '.onnx',
+  '.pt',
+  '.pth',
+  '.ckpt',
+  '.h5',
+  '.keras',
+  '.tflite',
+  '.mlmodel',
+  '.joblib',
+  '.pkl',
+  '.pickle',
+  'model.tar.gz',
+] as const;
+
+/** S3 object writes that create a model file. */
+export const S3_OBJECT_WRITE_EVENTS = ['PutObject', 'CopyObject', 'CompleteMultipartUpload'] as const;
+
+/** S3 bucket tag changes: users steer ai-visibility and declare data classification with tags. */
+export const S3_BUCKET_TAG_EVENTS = ['PutBucketTagging', 'DeleteBucketTagging'] as const;
+
+/**
+ * High-volume read-only Bedrock calls that reveal nothing about the tenant's AI use: catalog
+ * browsing of the public model list, per-model availability polling of the console's
+ * model-access page, and tag reads by AWS Config and the console. Every other Bedrock call,
+ * read-only or not, is captured (GetModelInvocationLoggingConfiguration, a known LLMjacking
+ * reconnaissance step, stays in).
+ */
+export const BEDROCK_EXCLUDED_READ_ONLY = [
+  'ListFoundationModels',
+  'GetFoundationModel',
+  'GetFoundationModelAvailability',
+  'ListFoundationModelAgreementOffers',
+  'GetUseCaseForModelAccess',
+  'ListTagsForResource',
+] as const;
+
+/**
+ * High-volume read-only SageMaker calls: the polling of SageMaker Studio (apps, spaces, domain,
+ * user profile) and of SDK waiters (Describe* on jobs and endpoints while they run). The
+ * resources they name are known from their Create* events.
+ */
+export const SAGEMAKER_EXCLUDED_READ_ONLY = [
+  'DescribeApp',
+  'ListApps',
+  'DescribeSpace',
+  'ListSpaces',
+  'DescribeDomain',
+  'DescribeUserProfile',
+  'DescribeTrainingJob',
+  'DescribeProcessingJob',
+  'DescribeTransformJob',
+  'DescribeEndpoint',
+  'DescribeEndpointConfig',
+  'DescribeModel',
+  'DescribeNotebookInstance',
+  'DescribeNotebookInstanceLifecycleConfig',
+  'Search',
+  'GetSagemakerServicecatalogPortfolioStatus',
+] as const;
+
+/**
+ * AgentCore identity token vending, called on every agent invocation to fetch credentials for
+ * a tool: very high volume, and the runtime/gateway events already show the activity.
+ */
+export const AGENTCORE_EXCLUDED = [
+  'GetWorkloadAccessToken',
+  'GetWorkloadAccessTokenForJWT',
+  'GetWorkloadAccessTokenForUserId',
+  'GetResourceOauth2Token',
+  'GetResourceApiKey',
+] as const;
+
+/** `userIdentity` sub-pattern: anyone but ai-visibility's own roles. */
+export function notOwnRoles(): EventPattern {
+  return {
+    $or: [
+      { sessionContext: { sessionIssuer: { arn: [{ exists: false }] } } },
+      { sessionContext: { sessionIssuer: { arn: [{ 'anything-but': { wildcard: OWN_ROLE_ARN_WILDCARD } }] } } },
+    ],
+  };
+}
+
+function gpuTypeMatchers(): Array<{ prefix: string }> {
+  return GPU_FAMILY_PREFIXES.map((prefix) => ({ prefix }));
+}
+
+function cloudTrailPattern(source: string, detail: EventPattern): EventPattern {
+  return {
+    source: [source],
+    'detail-type': [CLOUDTRAIL_API_CALL],
+    detail: { ...detail, userIdentity: notOwnRoles() },
+  };
+}
+
+/** The capture rules of the stack, in the order they are created. */
+export function captureRules(): CaptureRuleSpec[] {
+  const gpu = gpuTypeMatchers();
+  return [
+    {
+      id: 'Bedrock',
+      description:
+        'Amazon Bedrock control and runtime calls (models, customization, provisioned throughput, inference profiles, guardrails, agents, knowledge bases, flows, invocation logging), read-only ones included',
+      includeReadOnlyManagementEvents: true,
+      pattern: cloudTrailPattern('aws.bedrock', {
+        eventSource: ['bedrock.amazonaws.com'],
+        eventName: [{ 'anything-but': [...BEDROCK_EXCLUDED_READ_ONLY] }],
+      }),
+    },
+    {
+      id: 'BedrockJobStates',
+      description: 'Amazon Bedrock model customization job state changes (not CloudTrail): they name the custom model a job produced, for lineage',
+      includeReadOnlyManagementEvents: false,
+      pattern: { source: ['aws.bedrock'], 'detail-type': Object.keys(SERVICE_STATE_EVENTS).filter((t) => SERVICE_STATE_EVENTS[t].source === 'aws.bedrock') },
+    },
+    {
+      id: 'AgentCore',
+      description: 'Amazon Bedrock AgentCore runtimes, gateways, memory and tools',
+      includeReadOnlyManagementEvents: true,
+      pattern: cloudTrailPattern('aws.bedrock-agentcore', {
+        eventSource: ['bedrock-agentcore.amazonaws.com'],
+        eventName: [{ 'anything-but': [...AGENTCORE_EXCLUDED] }],
+      }),
+    },
+    {
+      id: 'SageMaker',
+      description: 'Amazon SageMaker AI notebooks, jobs, models, endpoints',
+      includeReadOnlyManagementEvents: true,
+      pattern: cloudTrailPattern('aws.sagemaker', {
+        eventSource: ['sagemaker.amazonaws.com'],
+        eventName: [{ 'anything-but': [...SAGEMAKER_EXCLUDED_READ_ONLY] }],
+      }),
+    },
+    {
+      id: 'GpuInstances',
+      description:
+        'EC2 launches of GPU/accelerator instances (type in the request or the response, refused launches included), state changes of instances, and their control tags',
+      includeReadOnlyManagementEvents: false,
+      pattern: cloudTrailPattern('aws.ec2', {
+        eventSource: ['ec2.amazonaws.com'],
+        $or: [
+          { eventName: ['RunInstances'], requestParameters: { instanceType: gpu } },
+          // Some exporters (and the EC2 query API serializer) wrap scalars as {"value": ...}.
+          { eventName: ['RunInstances'], requestParameters: { instanceType: { value: gpu } } },
+          // Launch-template launches carry the type only in the response.
+          { eventName: ['RunInstances'], responseElements: { instancesSet: { items: { instanceType: gpu } } } },
+          { eventName: ['RequestSpotInstances'], requestParameters: { launchSpecification: { instanceType: gpu } } },
+          {
+            eventName: ['CreateFleet'],
+            requestParameters: { CreateFleetRequest: { LaunchTemplateConfigs: { Overrides: { InstanceType: gpu } } } },
+          },
+          {
+            eventName: ['CreateFleet'],
+            responseElements: { CreateFleetResponse: { fleetInstanceSet: { item: { instanceType: gpu } } } },
+          },
+          // Start/Stop/Terminate name only instance ids: the classifier updates the ones the
+          // inventory already knows as GPU instances and ignores the rest.
+          { eventName: ['StartInstances', 'StopInstances', 'TerminateInstances'] },
+          // A control tag (owner, ignore, expected-idle, idle-action) set or removed after launch: the same, for the instances.
+          { eventName: ['CreateTags', 'DeleteTags'], requestParameters: { tagSet: { items: { key: CONTROL_TAGS.map((t) => t.key) } } } },
+        ],
+      }),
+    },
+    {
+      id: 'LambdaFunctions',
+      description: "Lambda function creation and configuration changes: the execution roles of AI agents' action-group tools",
+      includeReadOnlyManagementEvents: false,
+      pattern: cloudTrailPattern('aws.lambda', {
+        eventSource: ['lambda.amazonaws.com'],
+        // CloudTrail names Lambda events with their API version: CreateFunction20150331, ...
+        eventName: [{ prefix: 'CreateFunction' }, { prefix: 'UpdateFunctionConfiguration' }],
+      }),
+    },
+    {
+      id: 'AgentDeclarations',
+      description: 'IAM roles and users tagged ai-visibility:agent (and role sessions assumed with that tag), and their ai-visibility:owner and ignore tags set or removed',
+      // Tagged AssumeRole calls are rare; read-only or not, they must arrive.
+      includeReadOnlyManagementEvents: true,
+      pattern: {
+        source: ['aws.iam', 'aws.sts'],
+        'detail-type': [CLOUDTRAIL_API_CALL],
+        detail: {
+          eventSource: ['iam.amazonaws.com', 'sts.amazonaws.com'],
+          userIdentity: notOwnRoles(),
+          $or: [
+            { eventName: ['TagRole', 'TagUser', 'AssumeRole'], requestParameters: { tags: { key: [{ 'equals-ignore-case': AGENT_TAG_KEY }] } } },
+            // A principal's owner routes the findings of what it does when the resource has none
+            // (docs/notifications.md); its ignore tag silences them (docs/tagging.md). The keys are
+            // matched as written, as on every other resource.
+            { eventName: ['TagRole', 'TagUser', 'CreateRole', 'CreateUser'], requestParameters: { tags: { key: [...PRINCIPAL_CONTROL_KEYS] } } },
+            { eventName: ['UntagRole', 'UntagUser'], requestParameters: { tagKeys: [...PRINCIPAL_CONTROL_KEYS] } },
+          ],
+        },
+      },
+    },
+    {
+      id: 'ModelArtifacts',
+      description: 'S3 writes of model files (data events, need a trail that logs them) and bucket tag changes',
+      includeReadOnlyManagementEvents: false,
+      pattern: cloudTrailPattern('aws.s3', {
+        eventSource: ['s3.amazonaws.com'],
+        $or: [
+          {
+            eventName: [...S3_OBJECT_WRITE_EVENTS],
+            requestParameters: { key: MODEL_FILE_SUFFIXES.map((s) => ({ suffix: { 'equals-ignore-case': s } })) },
+          },
+          { eventName: [...S3_BUCKET_TAG_EVENTS] },
+        ],
+      }),
+    },
+  ];
+}
