@@ -11,7 +11,7 @@
  * capture saw, or two overlapping runs, change nothing, and a failed run is resumed by redriving
  * it (Step Functions RedriveExecution reruns only the failed child executions).
  */
-import { Aws, Duration, Fn, RemovalPolicy, Stack, Validations, ArnFormat } from 'aws-cdk-lib';
+import { ArnFormat, Aws, type CfnElement, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -106,8 +106,16 @@ export class HistoryImport extends Construct {
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       tracingEnabled: true,
       timeout: Duration.days(7),
-      logs: { destination: logGroup, level: sfn.LogLevel.ERROR, includeExecutionData: false },
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
+    // The Distributed Map's own child executions: CDK grants them by this machine's name (execution:<name>:*).
+    const machineId = stack.getLogicalId(this.stateMachine.node.defaultChild as CfnElement);
+    for (const run of ['', '/EachLogObject']) {
+      Validations.of(this.stateMachine.node.findChild('DistributedMapPolicy')).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machineId}"}]}]}${run}:*]`,
+        reason: "The Distributed Map starts, describes and stops its own map runs and their child executions, named only at run time; this state machine's only.",
+      });
+    }
     Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagAttribute(this.function)}:*]`, reason: 'The Distributed Map invokes the backfill worker by any version or alias of it (the grant CDK makes for LambdaInvoke); this function only.' });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -73,6 +73,8 @@ export interface OperationsMonitoringProps {
   readonly stateMachine: sfn.IStateMachine;
   /** Day-zero discovery: its state machine and Powertools service (the dashboard's found-by-listing count). @default none */
   readonly discovery?: { readonly stateMachine: sfn.IStateMachine; readonly service: string; readonly logs: logs.ILogGroup };
+  /** The history import (with the trail reader): alarms on its failed runs. @default none */
+  readonly historyImport?: sfn.IStateMachine;
   /** Log groups of the classifier and the change feed, for the dashboard's Logs Insights counts. */
   readonly classifierLogs: logs.ILogGroup;
   readonly changeFeedLogs: logs.ILogGroup;
@@ -213,6 +215,14 @@ export class OperationsMonitoring extends Construct {
         humanReadableName: 'Discovery by listing',
         addFailedExecutionCountAlarm: { Critical: { maxErrorCount: 0, alarmDescriptionOverride: 'A discovery run failed: what exists, and what disappeared, went unnoticed today. Open the failed execution in the Step Functions console for the state and error.' } },
         addTimedOutExecutionCountAlarm: { Critical: { maxErrorCount: 0, alarmDescriptionOverride: 'A discovery run timed out (2 hours): too many account-regions for its concurrency. Raise discovery.maxConcurrency.' } },
+      });
+    }
+    if (props.historyImport) {
+      monitoring.monitorStepFunction({
+        stateMachine: props.historyImport,
+        alarmFriendlyName: 'history-import',
+        humanReadableName: 'History import',
+        addFailedExecutionCountAlarm: { Critical: { maxErrorCount: 0, alarmDescriptionOverride: "A history import failed: more batches of log objects failed than it tolerates (5%). The map run's failed child executions say why (the trail key, a refused queue); fix it and redrive the execution: it resumes with the failed batches only." } },
       });
     }
     monitoring.monitorStepFunction({

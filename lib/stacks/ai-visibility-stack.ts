@@ -16,7 +16,7 @@ import { ChangeFeed } from '../constructs/change-feed';
 import { LineagePropagation } from '../constructs/lineage-propagation';
 import { GpuUtilizationSweep } from '../constructs/gpu-utilization-sweep';
 import { AiDiscovery } from '../constructs/ai-discovery';
-import { HistoryImport } from '../constructs/history-import';
+import { BACKFILL_SERVICE, HistoryImport } from '../constructs/history-import';
 import { DISCOVERY_SERVICE } from '../../lambdas/discovery/environment';
 import { OperationsMonitoring } from '../constructs/operations-monitoring';
 import { FindingNotifications } from '../constructs/finding-notifications';
@@ -235,6 +235,7 @@ export class AiVisibilityStack extends Stack {
         ...(this.tagger ? [{ function: this.tagger.function, service: TAGGER_SERVICE, impact: 'resources are not tagged' }] : []),
         ...(this.trailReader ? [{ function: this.trailReader.function, service: TRAIL_READER_SERVICE, impact: "agents' calls outside the AI services are missing from their ledgers" }] : []),
         ...(this.discovery ? [{ function: this.discovery.function, service: DISCOVERY_SERVICE, impact: 'what already exists, and what disappeared, is not noticed' }] : []),
+        ...(this.historyImport ? [{ function: this.historyImport.function, service: BACKFILL_SERVICE, impact: 'past activity is not imported (the run retries the batch, then counts it failed)' }] : []),
       ],
       queues: [
         { name: 'capture', queue: this.capture.queue, deadLetterQueue: this.capture.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Captured events that could not be delivered or classified after ${config.maxReceiveCount} deliveries. ${redrive}` },
@@ -261,6 +262,7 @@ export class AiVisibilityStack extends Stack {
       ],
       rules: [...this.capture.rules.map((r) => ({ name: r.node.id.replace(/Rule$/, ''), ruleName: r.ref })), { name: 'AgentSyncRepair', ruleName: this.agentCapture.repairRule.ruleName }],
       stateMachine: this.gpuSweep.stateMachine,
+      ...(this.historyImport ? { historyImport: this.historyImport.stateMachine } : {}),
       ...(this.discovery ? { discovery: { stateMachine: this.discovery.stateMachine, service: DISCOVERY_SERVICE, logs: this.discovery.function.logGroup } } : {}),
       classifierLogs: this.classifier.function.logGroup,
       changeFeedLogs: this.changeFeed.function.logGroup,
