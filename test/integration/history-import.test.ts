@@ -72,7 +72,9 @@ function archive(objects: Map<string, Buffer>) {
   return { s3, queue, sent, restore: () => (s3.restore(), queue.restore()) };
 }
 
-const worker = (watched: Array<{ principal: string; iamArn?: string }> = []) => createBackfillHandler({ ...ENV, POWERTOOLS_METRICS_DISABLED: 'true' } as never, { s3: new S3Client({}), sqs: new SQSClient({}), watched: async () => watched, logLevel: 'SILENT' });
+// Powertools reads the switch from the process environment.
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+const worker = (watched: Array<{ principal: string; iamArn?: string }> = []) => createBackfillHandler(ENV, { s3: new S3Client({}), sqs: new SQSClient({}), watched: async () => watched, logLevel: 'SILENT' });
 
 /** The synthesized history import's state machine definition (its Lambda ARN a placeholder). */
 function synthesizedDefinition(): Record<string, unknown> {
