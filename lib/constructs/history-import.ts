@@ -24,7 +24,7 @@ import { TRAIL_READER_ENVIRONMENT } from '../../lambdas/trail-reader/environment
 import { grantTrailReading, type AgentTrailReaderProps } from './agent-trail-reader';
 import { LAMBDA_TRANSIENT_ERRORS } from './gpu-utilization-sweep';
 import { AiVisibilityFunction, handlerEntry } from './house-function';
-import { nagAttribute } from './nag';
+import { nagArn, nagAttribute } from './nag';
 
 /** The backfill's Powertools service name. */
 export const BACKFILL_SERVICE = 'ai-visibility-backfill';
@@ -81,10 +81,11 @@ export class HistoryImport extends Construct {
       toleratedFailurePercentage: BACKFILL_TOLERATED_FAILURE_PERCENTAGE,
       // The batches' counts go to the worker's log and metrics; the state output stays small.
       resultPath: sfn.JsonPath.DISCARD,
-      mapExecutionType: sfn.StateMachineType.EXPRESS,
       label: 'EachLogObject',
+      // Express child executions: a batch takes seconds, and Express bills by request and duration.
+      mapExecutionType: sfn.StateMachineType.EXPRESS,
     });
-    map.itemProcessor(worker, { mode: sfn.ProcessorMode.DISTRIBUTED, executionType: sfn.ProcessorType.EXPRESS });
+    map.itemProcessor(worker);
 
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       logGroupName: `/aws/vendedlogs/states/${stack.stackName}-backfill-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`,
@@ -112,7 +113,7 @@ export class HistoryImport extends Construct {
     const machineId = stack.getLogicalId(this.stateMachine.node.defaultChild as CfnElement);
     for (const run of ['', '/EachLogObject']) {
       Validations.of(this.stateMachine.node.findChild('DistributedMapPolicy')).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machineId}"}]}]}${run}:*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArn(this, 'states', `execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machineId}"}]}]}${run}:*`)}]`,
         reason: "The Distributed Map starts, describes and stops its own map runs and their child executions, named only at run time; this state machine's only.",
       });
     }
