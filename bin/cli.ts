@@ -6,6 +6,7 @@
  *   ai-visibility lineage ARN [--upstream | --downstream] [--json] [--store DIR | --table NAME --region R]
  *   ai-visibility sweep --inventory FILE --metrics FILE [--json] [--store DIR] [--idle-sweeps N]
  *   ai-visibility discover --region R [--profile P] [--json] [--store DIR]
+ *   ai-visibility backfill --prefix P --from D --to D [--bucket B] [--state-machine ARN] [--region R] [--profile P] [--json]
  *
  * With `--json`, stdout carries exactly one JSON document and everything else (logs, progress)
  * goes to stderr: stdout is reserved before any library can write to it.
@@ -42,6 +43,8 @@ const USAGE = `usage: ai-visibility replay [PATH...] [options]
        ai-visibility lineage ARN [--upstream | --downstream] [--json] [--store DIR | --table NAME --region REGION]
        ai-visibility sweep --inventory FILE --metrics FILE [--json] [--store DIR] [--idle-sweeps N]
        ai-visibility discover --region REGION [--profile PROFILE] [--json] [--store DIR]
+       ai-visibility backfill --prefix P --from YYYY-MM-DD --to YYYY-MM-DD [--bucket B] [--state-machine ARN]
+                              [--region REGION] [--profile PROFILE] [--json] | --resume EXECUTION_ARN
 
 Replays recorded CloudTrail activity through the ai-visibility pipeline locally, against an
 embedded DynamoDB, and prints what a deployed stack would have recorded.
@@ -88,6 +91,11 @@ credentials of the usual SDK chain (--profile, AWS_PROFILE, environment, SSO), a
 in the local store as the deployed listing would: evidence, configuration, lineage, findings,
 drift. Progress goes to stderr; an API the credentials may not call is reported, not fatal.
 
+backfill starts the deployed history import (the stack with agentTrail.bucketName) over the
+trail's log objects under --prefix delivered from --from to --to, and follows it: the objects
+read and failed as a bar on stderr, the result on stdout. --resume redrives a failed run (only
+its failed batches run again).
+
 exit codes: 0 done; 3 done, something quarantined (discover: some API could not be listed);
 1 failure; 2 usage error`;
 
@@ -116,6 +124,12 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         'agent-capture': { type: 'string' },
         'look-back-minutes': { type: 'string' },
         profile: { type: 'string' },
+        bucket: { type: 'string' },
+        prefix: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        'state-machine': { type: 'string' },
+        resume: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -130,6 +144,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
   }
   if (command === 'agent') return agentCommand(paths, parsed.values, out, err);
   if (command === 'discover') return discoverCommand(paths, parsed.values, out, err);
+  if (command === 'backfill') return backfillCommand(paths, parsed.values, out, err);
   if (command === 'lineage') return lineageCommand(paths, parsed.values, out, err);
   if (command === 'sweep') {
     // A sweep keeps its table only in a store named on the command line (the replay's, to sweep its GPU instances too).
@@ -264,6 +279,45 @@ async function discoverCommand(
   if (options.json) out(`${JSON.stringify(printableDeep({ schemaVersion: 1, discovery: { identity: run.identity, ...run.report } }), null, 2)}\n`);
   else out(printable(renderDiscover(run), true));
   return run.report.failedApis > 0 ? 3 : 0;
+}
+
+async function backfillCommand(
+  args: string[],
+  options: { json?: boolean; region?: string; profile?: string; bucket?: string; prefix?: string; from?: string; to?: string; 'state-machine'?: string; resume?: string },
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<number> {
+  const { backfillUsageProblem, runBackfill, BackfillError } = await import('../local/backfill/backfill-command');
+  const o = { region: options.region, profile: options.profile, bucket: options.bucket, prefix: options.prefix, from: options.from, to: options.to, stateMachine: options['state-machine'], resume: options.resume };
+  const problem = args.length > 0 ? `backfill takes no arguments, got ${JSON.stringify(args)}` : backfillUsageProblem(o);
+  if (problem) {
+    err(`${printable(problem)}\n`);
+    return 2;
+  }
+  if (options.region !== undefined && !REGION.test(options.region)) {
+    err(`--region must be a region name (like us-east-1), got ${JSON.stringify(printable(options.region))}\n`);
+    return 2;
+  }
+  const tty = !options.json && process.stderr.isTTY === true;
+  let run;
+  try {
+    run = await runBackfill({ ...o, progress: (line) => err(tty && line.startsWith('[') ? `\r${line}\u001b[K` : `${line}\n`) });
+  } catch (error) {
+    if (error instanceof BackfillError) {
+      if (tty) err('\n');
+      err(`${printable(error.message)}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  if (tty) err('\n');
+  if (options.json) out(`${JSON.stringify(printableDeep({ schemaVersion: 1, backfill: run }), null, 2)}\n`);
+  else {
+    const lines = [`History import ${run.executionArn}: ${run.status}`, `  log objects: ${run.objects.total} listed, ${run.objects.succeeded} read, ${run.objects.failed} failed`];
+    if (run.error) lines.push(`  ${run.error}: ${run.cause ?? ''}`, `  resume with: ai-visibility backfill --resume ${run.executionArn}`);
+    out(`${printable(lines.join('\n'), true)}\n`);
+  }
+  return run.status === 'SUCCEEDED' ? 0 : 1;
 }
 
 async function withStoreErrors<T>(err: (text: string) => void, work: () => Promise<T>): Promise<T | undefined> {
