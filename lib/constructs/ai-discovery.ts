@@ -11,11 +11,10 @@
  * Change event detail"), so no custom resource runs inside the deployment. JSONPath throughout,
  * so the synthesized definition runs locally (aws-local-stepfunctions).
  */
-import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -28,6 +27,7 @@ import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
 import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement, discoveryReadStatements } from './permissions';
 import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import { houseQueue } from './house-queue';
+import { schedulerRole, stateMachineLogGroup, stateMachineRole } from './state-machines';
 import type { AiInventoryTable } from './inventory-table';
 import type { LineagePropagation } from './lineage-propagation';
 import { LAMBDA_TRANSIENT_ERRORS } from './gpu-utilization-sweep';
@@ -116,19 +116,8 @@ export class AiDiscovery extends Construct {
     perTarget.itemProcessor(target);
     const summarizeStep = invoke('Summarize', { step: 'summarize', 'runId.$': '$.runId', 'results.$': '$.results' });
 
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      logGroupName: `/aws/vendedlogs/states/${stack.stackName}-discovery-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`,
-      retention: props.logRetentionDays as logs.RetentionDays,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
-    });
-    const machineRole = new iam.Role(this, 'StateMachineRole', {
-      path: OWN_ROLE_PATH,
-      assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('states.amazonaws.com'), {
-        StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-      }),
-      description: 'Execution role of the ai-visibility discovery state machine',
-    });
+    const logGroup = stateMachineLogGroup(this, 'discovery', props);
+    const machineRole = stateMachineRole(this, 'Execution role of the ai-visibility discovery state machine');
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       role: machineRole,
       comment: 'ai-visibility discovery by listing',
@@ -147,22 +136,16 @@ export class AiDiscovery extends Construct {
       reason: 'X-Ray tracing and CloudWatch Logs delivery for state machines (logs:CreateLogDelivery and the like) support no resource-level permissions.',
     });
 
-    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
-      path: OWN_ROLE_PATH,
-      assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('scheduler.amazonaws.com'), {
-        StringEquals: { 'aws:SourceAccount': stack.account, 'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' }) },
-      }),
-      description: 'Role EventBridge Scheduler starts ai-visibility discovery with',
-    });
+    const startRole = schedulerRole(this, 'Role EventBridge Scheduler starts ai-visibility discovery with');
     this.scheduleDeadLetterQueue = houseQueue(this, 'ScheduleDeadLetterQueue', props.encryptionKey);
     Validations.of(this.scheduleDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the discovery schedule.' });
-    props.encryptionKey.grant(schedulerRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+    props.encryptionKey.grant(startRole, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: 'ai-visibility: list the AI resources of every enrolled account and region',
       schedule: scheduler.ScheduleExpression.expression(props.schedule ?? DEFAULT_DISCOVERY_SCHEDULE),
       target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, {
         input: scheduler.ScheduleTargetInput.fromObject({}),
-        role: schedulerRole,
+        role: startRole,
         deadLetterQueue: this.scheduleDeadLetterQueue,
         retryAttempts: 10,
         maxEventAge: Duration.hours(1),

@@ -10,13 +10,13 @@
  * `ai-visibility sweep`). Only the stack's own account is swept until the organization
  * deployment lands; the Map already takes any list of account-regions.
  */
-import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { houseQueue } from './house-queue';
+import { schedulerRole, stateMachineLogGroup, stateMachineRole } from './state-machines';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -24,7 +24,7 @@ import { Construct } from 'constructs';
 import { GPU_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../../lambdas/gpu-sweep/environment';
 import { SWEEP_DEFAULTS } from '../../lambdas/core/defaults';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { IDLE_ACTION_TAG_KEY, OWN_ROLE_PATH } from '../../lambdas/core/constants';
+import { IDLE_ACTION_TAG_KEY } from '../../lambdas/core/constants';
 import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement, remediationStatements, sweepReadStatements } from './permissions';
 import { REMEDIATION_DEFAULTS, type RemediationSettings } from '../../lambdas/core/remediation';
 import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
@@ -178,31 +178,9 @@ export class GpuUtilizationSweep extends Construct {
     perTarget.itemProcessor(target);
     const summarizeStep = invoke('Summarize', { step: 'summarize', plan: { 'sweepId.$': '$.sweepId', 'window.$': '$.window' }, 'results.$': '$.results' });
 
-    // Under /aws/vendedlogs/, as Step Functions advises (CloudWatch Logs resource policies stay
-    // small); the stack id's unique part keeps a retained group from blocking a later deployment.
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      logGroupName: `/aws/vendedlogs/states/${stack.stackName}-gpu-sweep-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`,
-      retention: props.logRetentionDays as logs.RetentionDays,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
-    });
-    // Roles under the /ai-visibility/ path, like every role of the stack (the capture rules skip
-    // their calls), each assumable by its service only on behalf of this account's resources
-    // (confused deputy prevention: Step Functions and Scheduler User Guides).
-    const machineRole = new iam.Role(this, 'StateMachineRole', {
-      path: OWN_ROLE_PATH,
-      assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('states.amazonaws.com'), {
-        StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-      }),
-      description: 'Execution role of the ai-visibility GPU sweep state machine',
-    });
-    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
-      path: OWN_ROLE_PATH,
-      assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('scheduler.amazonaws.com'), {
-        StringEquals: { 'aws:SourceAccount': stack.account, 'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' }) },
-      }),
-      description: 'Role EventBridge Scheduler starts the ai-visibility GPU sweep with',
-    });
+    const logGroup = stateMachineLogGroup(this, 'gpu-sweep', props);
+    const machineRole = stateMachineRole(this, 'Execution role of the ai-visibility GPU sweep state machine');
+    const schedulerRoleOfSweep = schedulerRole(this, 'Role EventBridge Scheduler starts the ai-visibility GPU sweep with');
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       role: machineRole,
       comment: 'ai-visibility GPU utilization sweep',
@@ -227,13 +205,13 @@ export class GpuUtilizationSweep extends Construct {
     this.scheduleDeadLetterQueue = houseQueue(this, 'ScheduleDeadLetterQueue', props.encryptionKey);
     Validations.of(this.scheduleDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the sweep schedule.' });
     // Scheduler sends to the encrypted queue with the schedule's role.
-    props.encryptionKey.grant(schedulerRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+    props.encryptionKey.grant(schedulerRoleOfSweep, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: 'ai-visibility: run the GPU utilization sweep',
       schedule: scheduler.ScheduleExpression.expression(props.schedule ?? DEFAULT_SWEEP_SCHEDULE),
       target: new schedulerTargets.StepFunctionsStartExecution(this.stateMachine, {
         input: scheduler.ScheduleTargetInput.fromObject({}),
-        role: schedulerRole,
+        role: schedulerRoleOfSweep,
         deadLetterQueue: this.scheduleDeadLetterQueue,
         retryAttempts: 10,
         maxEventAge: Duration.minutes(30),

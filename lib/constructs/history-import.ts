@@ -11,20 +11,18 @@
  * capture saw, or two overlapping runs, change nothing, and a failed run is resumed by redriving
  * it (Step Functions RedriveExecution reruns only the failed child executions).
  */
-import { ArnFormat, Aws, type CfnElement, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { TRAIL_READER_ENVIRONMENT } from '../../lambdas/trail-reader/environment';
 import { grantTrailReading, type AgentTrailReaderProps } from './agent-trail-reader';
 import { LAMBDA_TRANSIENT_ERRORS } from './gpu-utilization-sweep';
 import { AiVisibilityFunction, handlerEntry } from './house-function';
 import { nagArn, nagAttribute } from './nag';
+import { stateMachineLogGroup, stateMachineRole } from './state-machines';
 
 /** The backfill's Powertools service name. */
 export const BACKFILL_SERVICE = 'ai-visibility-backfill';
@@ -87,19 +85,8 @@ export class HistoryImport extends Construct {
     });
     map.itemProcessor(worker);
 
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      logGroupName: `/aws/vendedlogs/states/${stack.stackName}-backfill-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`,
-      retention: props.logRetentionDays as logs.RetentionDays,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
-    });
-    const role = new iam.Role(this, 'StateMachineRole', {
-      path: OWN_ROLE_PATH,
-      assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('states.amazonaws.com'), {
-        StringEquals: { 'aws:SourceAccount': stack.account },
-        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-      }),
-      description: 'Execution role of the ai-visibility history import state machine',
-    });
+    const logGroup = stateMachineLogGroup(this, 'backfill', props);
+    const role = stateMachineRole(this, 'Execution role of the ai-visibility history import state machine');
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       role,
       comment: "ai-visibility history import from the trail's log files",
