@@ -75,3 +75,6 @@ export const MAX_RULE_NAME = 64;
 
 /** The longest suffix an agent rule's name gets after its prefix (`roles-001`). */
 export const AGENT_RULE_SUFFIX_CHARS = 'roles-001'.length;
+
+/** The largest message SQS takes by default, and the largest event EventBridge delivers: 256 KiB (SQS Developer Guide, "Amazon SQS message quotas"). */
+export const MAX_MESSAGE_BYTES = 256 * 1024;

@@ -21,6 +21,7 @@ import { memberCredentials, MemberRoleUnavailableError, memberRoleFinding, stsAs
 import type { LineageQueue } from '../core/lineage';
 import { discoverTarget } from './discover';
 import { DISCOVERY_ENVIRONMENT } from './environment';
+import { planTargets } from './plan';
 import type { ListingClients } from './listers';
 import { storedResourcesOf, type ListingReport } from './record';
 
@@ -138,17 +139,13 @@ const discovery = defineHandler({
       switch (event.step) {
         case 'plan': {
           const runId = now().toISOString();
-          const configured = env.DISCOVERY_TARGETS.split(',').map((pair) => {
-            const [account, region] = pair.split(':');
-            return { account, region };
+          const pairs = await planTargets({
+            configured: env.DISCOVERY_TARGETS,
+            organizationRegions: organization ? env.ORGANIZATION_REGIONS : '',
+            given: event.input?.targets,
+            listAccounts: async () => (clients.listAccounts ?? (await import('../shared/organization-accounts')).organizationAccounts())(),
           });
-          let pairs = event.input?.targets?.length ? [...event.input.targets] : configured;
-          if (organization && !event.input?.targets?.length) {
-            const listAccounts = clients.listAccounts ?? (await import('../shared/organization-accounts')).organizationAccounts();
-            const accounts = await listAccounts();
-            pairs = [...pairs, ...accounts.flatMap((a) => env.ORGANIZATION_REGIONS!.split(',').map((region) => ({ account: a.id, region })))];
-          }
-          const targets = [...new Map(pairs.map((t) => [`${t.account}:${t.region}`, { account: t.account, region: t.region, runId }])).values()];
+          const targets = pairs.map((t) => ({ ...t, runId }));
           metrics.addMetric('DiscoveryTargetsPlanned', MetricUnit.Count, targets.length);
           return { runId, targets };
         }

@@ -6,13 +6,10 @@
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LogFileKey } from '../core/trail';
+import { sendCaptureMessages } from '../shared/capture-queue';
 import { keptRecords } from './read';
-
-/** SendMessageBatch takes 10 messages of 256 KiB in all. */
-const BATCH_ENTRIES = 10;
-const BATCH_BYTES = 256 * 1024;
 
 /** Why a file is not read again: it is done with, not retried. */
 export class Unreadable extends Error {}
@@ -36,31 +33,7 @@ export interface FileRead {
 export function createFileReader(deps: FileReaderDependencies) {
   const { s3, sqs, logger, metrics, maxBytes } = deps;
 
-  const send = async (messages: readonly string[]): Promise<void> => {
-    const batches: string[][] = [];
-    let current: string[] = [];
-    let bytes = 0;
-    for (const m of messages) {
-      const size = Buffer.byteLength(m);
-      if (current.length === BATCH_ENTRIES || (current.length > 0 && bytes + size > BATCH_BYTES)) {
-        batches.push(current);
-        current = [];
-        bytes = 0;
-      }
-      current.push(m);
-      bytes += size;
-    }
-    if (current.length) batches.push(current);
-    for (const batch of batches) {
-      let pending = batch.map((body, i) => ({ Id: String(i), MessageBody: body }));
-      for (let attempt = 1; attempt <= 2 && pending.length; attempt++) {
-        const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: deps.queueUrl, Entries: pending }));
-        const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-        pending = pending.filter((e) => failed.has(e.Id));
-      }
-      if (pending.length) throw new Error(`the capture queue refused ${pending.length} message(s) twice`);
-    }
-  };
+  const send = (messages: readonly string[]): Promise<void> => sendCaptureMessages(sqs, deps.queueUrl, messages);
 
   /** Read one log file and send the calls `keep` takes; resolves to the counts. */
   const readFile = async (file: LogFileKey, keep: (e: Record<string, unknown>) => boolean): Promise<FileRead> => {

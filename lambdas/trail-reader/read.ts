@@ -10,6 +10,7 @@
  * - a `Principal Watched` domain event of an agent: a look-back over the files already delivered.
  */
 import { DETAIL_TYPES, DOMAIN_EVENT_SOURCE } from '../core/events';
+import { MAX_MESSAGE_BYTES } from '../shared/capture-queue';
 import { toEnvelope } from '../shared/cloudtrail-envelope';
 import { parseLogFile, type ReadProblem } from '../shared/trail-records';
 
@@ -81,8 +82,6 @@ export function requestOf(body: string): MessageRequest {
   return { kind: 'refuse', reason: 'neither an S3 or CloudTrail delivery notification nor a Principal Watched event' };
 }
 
-/** The largest message SQS takes by default, and the largest event EventBridge delivers: 256 KiB. */
-export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 export interface KeptRecords {
   /** Records in the file. */

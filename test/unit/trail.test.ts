@@ -4,7 +4,8 @@
  * (`111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz`).
  */
 import { accountOfPrincipal, lookBackListings, parseLogFileKey, stampOf } from '../../lambdas/core/trail';
-import { decodeS3Key, keptRecords, MAX_MESSAGE_BYTES, requestOf } from '../../lambdas/trail-reader/read';
+import { decodeS3Key, keptRecords, requestOf } from '../../lambdas/trail-reader/read';
+import { MAX_MESSAGE_BYTES } from '../../lambdas/shared/capture-queue';
 
 const ORG_TRAIL = { bucket: 'logs', prefix: 'org/ct', organizationId: 'o-exampleorg1' };
 const ACCOUNT_TRAIL = { bucket: 'logs', prefix: '' };
