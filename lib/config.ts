@@ -99,6 +99,12 @@ export interface DiscoveryConfig {
   readonly maxConcurrency: number;
   /** Regions of this account to list. Default: the stack's region (organization mode adds organization.regions in every account). */
   readonly regions: readonly string[];
+  /**
+   * Import the AI event sources' past calls from CloudTrail event history (LookupEvents, 90 days,
+   * 2 requests/s per account-region) once when the stack is created, for the same account-regions.
+   * Default true; started by hand at any time too (docs/discovery.md, "History").
+   */
+  readonly lookupHistory: boolean;
 }
 
 export interface AgentTrailConfig {
@@ -210,7 +216,7 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
     accounts: [],
     stackSetOperationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25, regionConcurrencyType: 'PARALLEL' },
   },
-  discovery: { enabled: true, schedule: DEFAULT_DISCOVERY_SCHEDULE, afterDeploy: true, maxConcurrency: DEFAULT_DISCOVERY_MAX_CONCURRENCY, regions: [] },
+  discovery: { enabled: true, schedule: DEFAULT_DISCOVERY_SCHEDULE, afterDeploy: true, maxConcurrency: DEFAULT_DISCOVERY_MAX_CONCURRENCY, regions: [], lookupHistory: true },
   agentTrail: { bucketName: null, keyPrefix: '', organizationTrail: null, bucketAccount: null, kmsKeyArn: null, notificationTopicArn: null, lookBackMinutes: DEFAULT_TRAIL_LOOK_BACK_MINUTES },
 };
 
@@ -493,7 +499,7 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     for (const k of Object.keys(v)) if (!Object.hasOwn(d, k)) problems.push(`unknown setting "${key}.${k}" (known: ${Object.keys(d).join(', ')})`);
     const out = { ...d, ...v } as DiscoveryConfig;
     const at = (k: string) => `${key}.${k}`;
-    for (const k of ['enabled', 'afterDeploy'] as const) if (typeof out[k] !== 'boolean') problems.push(`${at(k)} must be true or false, got ${JSON.stringify(out[k])}`);
+    for (const k of ['enabled', 'afterDeploy', 'lookupHistory'] as const) if (typeof out[k] !== 'boolean') problems.push(`${at(k)} must be true or false, got ${JSON.stringify(out[k])}`);
     const problem = typeof out.schedule === 'string' ? scheduleProblem(out.schedule) : 'not a string';
     if (problem) problems.push(`${at('schedule')} must be an EventBridge Scheduler rate(...) or cron(...) expression: ${problem}, got ${JSON.stringify(out.schedule)}`);
     if (typeof out.maxConcurrency !== 'number' || !Number.isInteger(out.maxConcurrency) || out.maxConcurrency < 1 || out.maxConcurrency > 40) problems.push(`${at('maxConcurrency')} must be a whole number from 1 to 40, got ${JSON.stringify(out.maxConcurrency)}`);

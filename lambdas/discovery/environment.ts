@@ -13,3 +13,16 @@ export type DiscoveryEnvironment = EnvironmentOf<typeof DISCOVERY_ENVIRONMENT>;
 
 /** The discovery function's Powertools service name. */
 export const DISCOVERY_SERVICE = 'ai-visibility-discovery';
+
+/** The LookupEvents history import's environment contract. */
+export const LOOKUP_HISTORY_ENVIRONMENT = {
+  ...HOUSE_ENVIRONMENT,
+  CAPTURE_QUEUE_URL: { description: "URL of the classifier's capture queue, where the matched records go as EventBridge envelopes" },
+  DISCOVERY_TARGETS: DISCOVERY_ENVIRONMENT.DISCOVERY_TARGETS,
+  ORGANIZATION_REGIONS: DISCOVERY_ENVIRONMENT.ORGANIZATION_REGIONS,
+} as const satisfies EnvironmentSpec;
+
+export type LookupHistoryEnvironment = EnvironmentOf<typeof LOOKUP_HISTORY_ENVIRONMENT>;
+
+/** The LookupEvents history import's Powertools service name. */
+export const LOOKUP_HISTORY_SERVICE = 'ai-visibility-lookup-history';

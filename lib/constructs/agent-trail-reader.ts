@@ -116,17 +116,25 @@ export class AgentTrailReader extends Construct {
  * principals, sending to the KMS-encrypted capture queue (exactly the KMS actions that takes,
  * only through SQS), the log files under the trail's AWSLogs/ folder, and their key through S3.
  */
+/**
+ * Exactly what sending to the KMS-encrypted capture queue takes (not grantSendMessages'
+ * kms:GenerateDataKey* wildcard), the key only through SQS.
+ */
+export function grantCaptureQueueSend(fn: AiVisibilityFunction, props: { readonly captureQueue: sqs.IQueue; readonly encryptionKey: kms.IKey }): void {
+  const stack = Stack.of(fn);
+  fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'SendToCaptureQueue', actions: ['sqs:SendMessage'], resources: [props.captureQueue.queueArn] }));
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ sid: 'CaptureQueueKey', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.encryptionKey.keyArn], conditions: { StringEquals: { 'kms:ViaService': `sqs.${stack.region}.${stack.urlSuffix}` } } }),
+  );
+}
+
 export function grantTrailReading(scope: Construct, fn: AiVisibilityFunction, props: Pick<AgentTrailReaderProps, 'inventory' | 'captureQueue' | 'encryptionKey' | 'trail'>): void {
   const stack = Stack.of(scope);
   const { trail } = props;
   const bucketArn = `arn:${stack.partition}:s3:::${trail.bucketName}`;
   const logs = `${trail.keyPrefix ? `${trail.keyPrefix}/` : ''}AWSLogs/`;
   props.inventory.grantWatchedRead(fn);
-  // Exactly what sending to the KMS-encrypted capture queue takes (not grantSendMessages' kms:GenerateDataKey* wildcard), only through SQS.
-  fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'SendToCaptureQueue', actions: ['sqs:SendMessage'], resources: [props.captureQueue.queueArn] }));
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({ sid: 'CaptureQueueKey', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.encryptionKey.keyArn], conditions: { StringEquals: { 'kms:ViaService': `sqs.${stack.region}.${stack.urlSuffix}` } } }),
-  );
+  grantCaptureQueueSend(fn, props);
   fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadTrailLogFiles', actions: ['s3:GetObject'], resources: [`${bucketArn}/${logs}*`] }));
   fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListTrailLogFiles', actions: ['s3:ListBucket'], resources: [bucketArn], conditions: { StringLike: { 's3:prefix': [`${logs}*`] } } }));
   Validations.of(fn.role!).acknowledge({

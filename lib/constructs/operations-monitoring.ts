@@ -75,6 +75,8 @@ export interface OperationsMonitoringProps {
   readonly discovery?: { readonly stateMachine: sfn.IStateMachine; readonly service: string; readonly logs: logs.ILogGroup };
   /** The history import (with the trail reader): alarms on its failed runs. @default none */
   readonly historyImport?: sfn.IStateMachine;
+  /** The history import from event history (LookupEvents): alarms on failed and timed-out runs. @default none */
+  readonly lookupHistory?: sfn.IStateMachine;
   /** Log groups of the classifier and the change feed, for the dashboard's Logs Insights counts. */
   readonly classifierLogs: logs.ILogGroup;
   readonly changeFeedLogs: logs.ILogGroup;
@@ -223,6 +225,15 @@ export class OperationsMonitoring extends Construct {
         alarmFriendlyName: 'history-import',
         humanReadableName: 'History import',
         addFailedExecutionCountAlarm: { Critical: { maxErrorCount: 0, alarmDescriptionOverride: "A history import failed: more batches of log objects failed than it tolerates (5%). The map run's failed child executions say why (the trail key, a refused queue); fix it and redrive the execution: it resumes with the failed batches only." } },
+      });
+    }
+    if (props.lookupHistory) {
+      monitoring.monitorStepFunction({
+        stateMachine: props.lookupHistory,
+        alarmFriendlyName: 'lookup-history',
+        humanReadableName: 'History import from event history',
+        addFailedExecutionCountAlarm: { Critical: { maxErrorCount: 0, alarmDescriptionOverride: 'A history import from event history (LookupEvents) failed outright (its plan or summary: a failed account-region is caught and listed in the summary instead). Open the failed execution in the Step Functions console, fix the cause and start it again: what it imported before merges on the eventID.' } },
+        addTimedOutExecutionCountAlarm: { Critical: { maxErrorCount: 0, alarmDescriptionOverride: 'A history import from event history timed out (7 days): an account-region with more AI events than 2 requests/s can page in a week. Start it again with fewer days ({"days": N}).' } },
       });
     }
     monitoring.monitorStepFunction({

@@ -168,6 +168,15 @@ export function lookupStatements(s: AccountScope): iam.PolicyStatement[] {
 }
 
 /**
+ * The LookupEvents history import: CloudTrail event history of the account-region. LookupEvents
+ * supports no resource-level permissions (Service Authorization Reference, "Actions defined by
+ * AWS CloudTrail": no resource types); it is read-only.
+ */
+export function historyLookupStatements(): iam.PolicyStatement[] {
+  return [new iam.PolicyStatement({ sid: 'EventHistory', actions: ['cloudtrail:LookupEvents'], resources: ['*'] })];
+}
+
+/**
  * Organization mode: assume the member role of any account, only where the role belongs to the
  * organization (aws:ResourceOrgID). The role's name is fixed; the accounts are known at run time.
  */

@@ -17,7 +17,8 @@ import { LineagePropagation } from '../constructs/lineage-propagation';
 import { GpuUtilizationSweep } from '../constructs/gpu-utilization-sweep';
 import { AiDiscovery } from '../constructs/ai-discovery';
 import { BACKFILL_SERVICE, HistoryImport } from '../constructs/history-import';
-import { DISCOVERY_SERVICE } from '../../lambdas/discovery/environment';
+import { LookupHistoryImport } from '../constructs/lookup-history-import';
+import { DISCOVERY_SERVICE, LOOKUP_HISTORY_SERVICE } from '../../lambdas/discovery/environment';
 import { OperationsMonitoring } from '../constructs/operations-monitoring';
 import { FindingNotifications } from '../constructs/finding-notifications';
 import { SecurityHubExport } from '../constructs/security-hub-export';
@@ -50,6 +51,7 @@ export class AiVisibilityStack extends Stack {
   readonly gpuSweep: GpuUtilizationSweep;
   readonly discovery?: AiDiscovery;
   readonly historyImport?: HistoryImport;
+  readonly lookupHistory?: LookupHistoryImport;
   /** The bus the domain events are published on. */
   readonly domainEvents: events.EventBus;
   readonly changeFeed: ChangeFeed;
@@ -183,6 +185,16 @@ export class AiVisibilityStack extends Stack {
         regions: config.discovery.regions,
         ...(config.organization.enabled ? { organization: { organizationId: config.organization.organizationId, regions: config.organization.regions } } : {}),
       });
+      // Past activity from event history, for the account-regions discovery lists: on creation, and by hand.
+      if (config.discovery.lookupHistory) {
+        this.lookupHistory = new LookupHistoryImport(this, 'LookupHistory', {
+          ...functions,
+          encryptionKey,
+          captureQueue: this.capture.queue,
+          regions: config.discovery.regions,
+          ...(config.organization.enabled ? { organization: { organizationId: config.organization.organizationId, regions: config.organization.regions } } : {}),
+        });
+      }
     }
     if (config.dataEventTrail) {
       this.dataEventTrail = new AiDataEventTrail(this, 'DataEventTrail', { retain: config.retainData });
@@ -236,6 +248,7 @@ export class AiVisibilityStack extends Stack {
         ...(this.trailReader ? [{ function: this.trailReader.function, service: TRAIL_READER_SERVICE, impact: "agents' calls outside the AI services are missing from their ledgers" }] : []),
         ...(this.discovery ? [{ function: this.discovery.function, service: DISCOVERY_SERVICE, impact: 'what already exists, and what disappeared, is not noticed' }] : []),
         ...(this.historyImport ? [{ function: this.historyImport.function, service: BACKFILL_SERVICE, impact: 'past activity is not imported (the run retries the batch, then counts it failed)' }] : []),
+        ...(this.lookupHistory ? [{ function: this.lookupHistory.function, service: LOOKUP_HISTORY_SERVICE, impact: 'past activity is not imported from event history (the run retries the account-region from its cursor, then counts it failed)' }] : []),
       ],
       queues: [
         { name: 'capture', queue: this.capture.queue, deadLetterQueue: this.capture.deadLetterQueue, maxAge: Duration.minutes(15), runbook: `Captured events that could not be delivered or classified after ${config.maxReceiveCount} deliveries. ${redrive}` },
@@ -263,6 +276,7 @@ export class AiVisibilityStack extends Stack {
       rules: [...this.capture.rules.map((r) => ({ name: r.node.id.replace(/Rule$/, ''), ruleName: r.ref })), { name: 'AgentSyncRepair', ruleName: this.agentCapture.repairRule.ruleName }],
       stateMachine: this.gpuSweep.stateMachine,
       ...(this.historyImport ? { historyImport: this.historyImport.stateMachine } : {}),
+      ...(this.lookupHistory ? { lookupHistory: this.lookupHistory.stateMachine } : {}),
       ...(this.discovery ? { discovery: { stateMachine: this.discovery.stateMachine, service: DISCOVERY_SERVICE, logs: this.discovery.function.logGroup } } : {}),
       classifierLogs: this.classifier.function.logGroup,
       changeFeedLogs: this.changeFeed.function.logGroup,
@@ -279,6 +293,7 @@ export class AiVisibilityStack extends Stack {
     new CfnOutput(this, 'CaptureQueueUrl', { value: this.capture.queue.queueUrl, description: 'Queue the capture rules deliver to' });
     new CfnOutput(this, 'GpuSweepStateMachineArn', { value: this.gpuSweep.stateMachine.stateMachineArn, description: 'Step Functions state machine of the GPU utilization sweep' });
     if (this.historyImport) new CfnOutput(this, 'HistoryImportStateMachineArn', { value: this.historyImport.stateMachine.stateMachineArn, description: "Step Functions state machine of the history import from the trail's log files (input: prefix, from, to)" });
+    if (this.lookupHistory) new CfnOutput(this, 'LookupHistoryStateMachineArn', { value: this.lookupHistory.stateMachine.stateMachineArn, description: 'Step Functions state machine of the history import from CloudTrail event history (LookupEvents; input: {"days": 1-90})' });
     if (this.discovery) new CfnOutput(this, 'DiscoveryStateMachineArn', { value: this.discovery.stateMachine.stateMachineArn, description: 'Step Functions state machine of day-zero discovery by listing' });
     new CfnOutput(this, 'LineageDeadLetterQueueUrl', { value: this.lineage.deadLetterQueue.queueUrl, description: 'Lineage work that could not be done' });
     if (this.organization) {

@@ -24,7 +24,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { captureRules, type CaptureRuleSpec } from '../capture/patterns';
 import { CAPTURE_TARGET, ENABLED_WITH_READ_ONLY_EVENTS, MEMBER_ROLE_NAME, OWN_ROLE_PATH, TAG_PREFIX } from '../../lambdas/core/constants';
-import { discoveryReadStatements, lookupStatements, remediationStatements, securityHubImportStatements, sweepReadStatements, taggerStatements } from '../constructs/permissions';
+import { discoveryReadStatements, historyLookupStatements, lookupStatements, remediationStatements, securityHubImportStatements, sweepReadStatements, taggerStatements } from '../constructs/permissions';
 
 /** The member role's name: the hub assumes `arn:<partition>:iam::<account>:role/ai-visibility/<name>`. */
 export { MEMBER_ROLE_NAME };
@@ -122,13 +122,14 @@ export class AiVisibilityMemberStack extends Stack {
       ...discoveryReadStatements(here),
       ...taggerStatements(here, props.tagPrefix ?? TAG_PREFIX),
       ...lookupStatements(here),
+      ...historyLookupStatements(),
       ...(props.securityHubExport ? securityHubImportStatements(here) : []),
       ...(props.remediation ? remediationStatements(here) : []),
     ];
     const member = new iam.CfnRole(this, 'MemberRole', {
       roleName: MEMBER_ROLE_NAME,
       path: OWN_ROLE_PATH,
-      description: 'ai-visibility: what the hub does in this account (sweep, discovery, tagging, lookups, exports), assumed only by the hub',
+      description: 'ai-visibility: what the hub does in this account (sweep, discovery, history, tagging, lookups, exports), assumed only by the hub',
       maxSessionDuration: 3600,
       assumeRolePolicyDocument: new iam.PolicyDocument({
         statements: [
@@ -153,7 +154,7 @@ export class AiVisibilityMemberStack extends Stack {
 function acknowledgeMemberRole(role: iam.CfnRole, props: AiVisibilityMemberStackProps): void {
   const arn = (service: string, resource: string) => `arn:<AWS::Partition>:${service}:*:<AWS::AccountId>:${resource}`;
   const reasons: Array<[string, string]> = [
-    ['*', 'ec2:DescribeInstances, the SageMaker and Bedrock List* calls, cloudwatch:GetMetricData and the Tagging API support no resource-level permissions; all but tag:TagResources are read-only, and TagResources is limited to keys under the prefix (aws:TagKeys) and needs each service tagging action below too.'],
+    ['*', 'ec2:DescribeInstances, the SageMaker and Bedrock List* calls, cloudtrail:LookupEvents, cloudwatch:GetMetricData and the Tagging API support no resource-level permissions; all but tag:TagResources are read-only, and TagResources is limited to keys under the prefix (aws:TagKeys) and needs each service tagging action below too.'],
     [arn('sagemaker', 'endpoint/*'), 'The sweep describes the endpoints running when it runs, in this account; read-only.'],
     [arn('sagemaker', 'endpoint-config/*'), 'The sweep describes the endpoint configurations of those endpoints, in this account; read-only.'],
     [arn('sagemaker', 'training-job/*'), 'The sweep describes the training jobs running when it runs, in this account; read-only.'],

@@ -169,7 +169,7 @@ export interface LocalSweepResult {
   readonly events: PublishedEvent[];
 }
 
-function polyfillWithResolvers(): void {
+export function polyfillWithResolvers(): void {
   // aws-local-stepfunctions uses Promise.withResolvers (Node.js 22); polyfill it on Node.js 20.
   const P = Promise as unknown as { withResolvers?: () => unknown };
   P.withResolvers ??= () => {

@@ -30,6 +30,7 @@ export const CLIENTS_CALLED: Record<string, { readonly eager: readonly string[] 
   Tagger: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-bedrock', '@aws-sdk/client-bedrock-agent', '@aws-sdk/client-bedrock-agentcore-control', '@aws-sdk/client-s3', '@aws-sdk/client-sts'] },
   SecurityHubExport: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-securityhub'] },
   Discovery: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-bedrock', '@aws-sdk/client-bedrock-agent', '@aws-sdk/client-bedrock-agentcore-control', '@aws-sdk/client-sagemaker', '@aws-sdk/client-ec2', '@aws-sdk/client-organizations', '@aws-sdk/client-sts'] },
+  LookupHistory: { eager: ['@aws-sdk/client-cloudtrail', '@aws-sdk/client-sqs', '@aws-sdk/client-organizations', '@aws-sdk/client-sts'] },
   HistoryImport: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-s3', '@aws-sdk/client-sqs'] },
   TrailReader: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-s3', '@aws-sdk/client-sqs'] },
   GpuSweepTargetFunction: { eager: ['@aws-sdk/client-ec2', '@aws-sdk/client-sagemaker', '@aws-sdk/client-bedrock', '@aws-sdk/client-cloudwatch', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-eventbridge', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-sts'] },
@@ -55,6 +56,7 @@ const BASELINE_USE: Record<string, string> = {
   '@aws-sdk/client-sts': 'STSClient',
   '@aws-sdk/client-bedrock-agentcore-control': 'BedrockAgentCoreControlClient',
   '@aws-sdk/client-iam': 'IAMClient',
+  '@aws-sdk/client-cloudtrail': 'CloudTrailClient',
 };
 
 export interface FunctionBundle {

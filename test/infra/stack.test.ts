@@ -209,9 +209,10 @@ describe('classifier function (the house Lambda construct)', () => {
 
   it('has its own role under the /ai-visibility/ path, with no managed policy (every role of the stack does)', () => {
     const roles = Object.values(resources('AWS::IAM::Role')) as Array<{ Properties: Record<string, unknown> }>;
-    // The nine functions' roles (the tagger's and discovery's too), the sweep's and discovery's state
-    // machine and scheduler roles, and the role discovery's after-deploy rule starts it with.
-    expect(roles).toHaveLength(14);
+    // The ten functions' roles (the tagger's, discovery's and the event-history import's too), the
+    // sweep's, discovery's and the import's state machine roles, the sweep's and discovery's
+    // scheduler roles, and the roles discovery's after-deploy rule and the import's after-create rule start them with.
+    expect(roles).toHaveLength(17);
     for (const role of roles) {
       expect(role.Properties.Path).toBe('/ai-visibility/');
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -439,6 +440,20 @@ describe('day-zero discovery', () => {
     const describe = statements.find((x) => x.Sid === 'DiscoveryDescribe')!;
     expect(JSON.stringify(describe.Resource)).not.toContain('"*"');
     for (const service of ['bedrock', 'bedrock-agentcore', 'sagemaker']) expect(JSON.stringify(describe.Resource)).toContain(`:${service}:*:`);
+  });
+
+  it('imports event history (LookupEvents) once when the stack is created, for the account-regions discovery lists, reading nothing else and writing only the capture queue', () => {
+    const rule = oneOf('AWS::Events::Rule', 'LookupHistoryAfterCreateRule').Properties as { EventPattern: { detail: Record<string, unknown> } };
+    expect(rule.EventPattern.detail).toEqual({ 'stack-id': [{ Ref: 'AWS::StackId' }], 'status-details': { status: ['CREATE_COMPLETE'] } });
+    const statements = policyOf('LookupHistoryFunctionRole');
+    const actions = statements.flatMap((x) => (Array.isArray(x.Action) ? x.Action : [x.Action]));
+    expect(actions.filter((a) => !/^xray:|^logs:/.test(a)).sort()).toEqual(['cloudtrail:LookupEvents', 'kms:Decrypt', 'kms:GenerateDataKey', 'sqs:SendMessage']);
+    const fn = oneOf('AWS::Lambda::Function', 'LookupHistoryFunction').Properties as { Environment: { Variables: Record<string, unknown> }; Timeout: number };
+    expect(fn.Timeout).toBe(900);
+    expect(JSON.stringify(fn.Environment.Variables.DISCOVERY_TARGETS)).toContain('AWS::AccountId');
+    const without = synth({ discovery: { ...DEFAULT_CONFIG.discovery, lookupHistory: false } });
+    expect(Object.keys(without.findResources('AWS::StepFunctions::StateMachine')).some((id) => id.startsWith('LookupHistory'))).toBe(false);
+    expect(() => readConfig({ discovery: { lookupHistory: 'yes' } })).toThrow('discovery.lookupHistory must be true or false, got "yes"');
   });
 });
 
@@ -767,7 +782,7 @@ describe('operations: every failure seen', () => {
 
   it('alarms on the errors and throttles of every function, and on the change feed falling behind its stream', () => {
     const functions = Object.keys(resources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(10);
     for (const id of functions) {
       for (const metric of ['Errors', 'Throttles']) expect([id, metric, on(metric, 'FunctionName', ref(id)).length]).toEqual([id, metric, 1]);
     }
