@@ -13,25 +13,21 @@
  */
 import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DISCOVERY_ENVIRONMENT, DISCOVERY_SERVICE } from '../../lambdas/discovery/environment';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
 import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement, discoveryReadStatements } from './permissions';
 import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import { houseQueue } from './house-queue';
-import { schedulerRole, stateMachineLogGroup, stateMachineRole } from './state-machines';
+import { lambdaStateMachine, lambdaStep, schedulerRole, startOnStackStatus } from './state-machines';
 import type { AiInventoryTable } from './inventory-table';
 import type { LineagePropagation } from './lineage-propagation';
-import { LAMBDA_TRANSIENT_ERRORS } from './gpu-utilization-sweep';
-import { nagArn, nagAttribute, nagPartition } from './nag';
+import { nagArn, nagPartition } from './nag';
 
 /** When discovery runs by default: once a day. */
 export const DEFAULT_DISCOVERY_SCHEDULE = 'rate(1 day)';
@@ -103,11 +99,7 @@ export class AiDiscovery extends Construct {
       });
     }
 
-    const invoke = (name: string, payload: Record<string, unknown>) => {
-      const task = new tasks.LambdaInvoke(this, name, { lambdaFunction: this.function, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, retryOnServiceExceptions: false });
-      task.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, jitterStrategy: sfn.JitterType.FULL });
-      return task;
-    };
+    const invoke = (name: string, payload: Record<string, unknown>) => lambdaStep(this, this.function, name, payload);
     const planStep = invoke('Plan', { step: 'plan', 'input.$': '$' });
     const target = invoke('ListTarget', { step: 'target', 'target.$': '$' });
     const failed = new sfn.Pass(this, 'TargetFailed', { parameters: { failed: true, 'account.$': '$.account', 'region.$': '$.region', 'error.$': '$.error.Cause' } });
@@ -116,24 +108,15 @@ export class AiDiscovery extends Construct {
     perTarget.itemProcessor(target);
     const summarizeStep = invoke('Summarize', { step: 'summarize', 'runId.$': '$.runId', 'results.$': '$.results' });
 
-    const logGroup = stateMachineLogGroup(this, 'discovery', props);
-    const machineRole = stateMachineRole(this, 'Execution role of the ai-visibility discovery state machine');
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      role: machineRole,
+    this.stateMachine = lambdaStateMachine(this, {
+      name: 'discovery',
       comment: 'ai-visibility discovery by listing',
-      definitionBody: sfn.DefinitionBody.fromChainable(planStep.next(perTarget).next(summarizeStep)),
-      queryLanguage: sfn.QueryLanguage.JSON_PATH,
-      tracingEnabled: true,
+      roleDescription: 'Execution role of the ai-visibility discovery state machine',
+      definition: planStep.next(perTarget).next(summarizeStep),
       timeout: Duration.hours(2),
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-    });
-    Validations.of(this.stateMachine.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagAttribute(this.function)}:*]`,
-      reason: 'Step Functions invokes the discovery function by any version or alias of it (the grant CDK makes for LambdaInvoke); this function only.',
-    });
-    Validations.of(this.stateMachine.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray tracing and CloudWatch Logs delivery for state machines (logs:CreateLogDelivery and the like) support no resource-level permissions.',
+      function: this.function,
+      logRetentionDays: props.logRetentionDays,
+      logRemovalPolicy: props.logRemovalPolicy,
     });
 
     const startRole = schedulerRole(this, 'Role EventBridge Scheduler starts ai-visibility discovery with');
@@ -153,21 +136,12 @@ export class AiDiscovery extends Construct {
     });
 
     if (props.afterDeploy ?? true) {
-      // EventBridge starts the run with a role of the stack's path, only for rules of this account.
-      const eventsRole = new iam.Role(this, 'AfterDeployRole', {
-        path: OWN_ROLE_PATH,
-        assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('events.amazonaws.com'), { StringEquals: { 'aws:SourceAccount': stack.account } }),
-        description: 'Role EventBridge starts ai-visibility discovery with after a deployment',
-      });
-      this.afterDeployRule = new events.Rule(this, 'AfterDeployRule', {
-        description: 'ai-visibility: list once right after this stack is created or updated',
-        eventPattern: {
-          source: ['aws.cloudformation'],
-          detailType: ['CloudFormation Stack Status Change'],
-          detail: { 'stack-id': [Aws.STACK_ID], 'status-details': { status: ['CREATE_COMPLETE', 'UPDATE_COMPLETE'] } },
-        },
-        // No dead-letter queue: a start EventBridge cannot make is made up by the next scheduled run.
-        targets: [new eventTargets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject({}), role: eventsRole, retryAttempts: 10, maxEventAge: Duration.hours(1) })],
+      // No dead-letter queue: a start EventBridge cannot make is made up by the next scheduled run.
+      this.afterDeployRule = startOnStackStatus(this, 'AfterDeploy', {
+        stateMachine: this.stateMachine,
+        statuses: ['CREATE_COMPLETE', 'UPDATE_COMPLETE'],
+        ruleDescription: 'ai-visibility: list once right after this stack is created or updated',
+        roleDescription: 'Role EventBridge starts ai-visibility discovery with after a deployment',
       });
     }
   }

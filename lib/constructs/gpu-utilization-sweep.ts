@@ -16,7 +16,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { houseQueue } from './house-queue';
-import { schedulerRole, stateMachineLogGroup, stateMachineRole } from './state-machines';
+import { LAMBDA_TRANSIENT_ERRORS, schedulerRole, stateMachineLogGroup, stateMachineRole } from './state-machines';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -74,9 +74,6 @@ export interface GpuUtilizationSweepProps extends HouseFunctionOptions {
    */
   readonly organization?: { readonly organizationId: string; readonly regions: readonly string[] };
 }
-
-/** Lambda errors a task state retries: the service's own and throttling (Lambda.TooManyRequestsException), which CDK's retryOnServiceExceptions leaves out. */
-export const LAMBDA_TRANSIENT_ERRORS = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 
 export class GpuUtilizationSweep extends Construct {
   /** Plans sweeps and publishes their summaries. */

@@ -19,10 +19,9 @@ import { Construct } from 'constructs';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { TRAIL_READER_ENVIRONMENT } from '../../lambdas/trail-reader/environment';
 import { grantTrailReading, type AgentTrailReaderProps } from './agent-trail-reader';
-import { LAMBDA_TRANSIENT_ERRORS } from './gpu-utilization-sweep';
 import { AiVisibilityFunction, handlerEntry } from './house-function';
 import { nagArn, nagAttribute } from './nag';
-import { stateMachineLogGroup, stateMachineRole } from './state-machines';
+import { LAMBDA_TRANSIENT_ERRORS, stateMachineLogGroup, stateMachineRole } from './state-machines';
 
 /** The backfill's Powertools service name. */
 export const BACKFILL_SERVICE = 'ai-visibility-backfill';

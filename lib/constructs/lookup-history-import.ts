@@ -16,21 +16,17 @@
  */
 import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { LOOKUP_HISTORY_ENVIRONMENT, LOOKUP_HISTORY_SERVICE } from '../../lambdas/discovery/environment';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { OWN_ROLE_PATH } from '../../lambdas/core/constants';
 import { grantCaptureQueueSend } from './agent-trail-reader';
-import { LAMBDA_TRANSIENT_ERRORS } from './gpu-utilization-sweep';
 import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
-import { nagAttribute, nagPartition } from './nag';
+import { nagPartition } from './nag';
 import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement, historyLookupStatements } from './permissions';
-import { stateMachineLogGroup, stateMachineRole } from './state-machines';
+import { lambdaStateMachine, lambdaStep, startOnStackStatus } from './state-machines';
 
 /** Account-regions looked up at once by default: each pages at its own 2 requests/s. */
 export const DEFAULT_LOOKUP_MAX_CONCURRENCY = 10;
@@ -86,11 +82,7 @@ export class LookupHistoryImport extends Construct {
       reason: `cloudtrail:LookupEvents supports no resource-level permissions (read-only).${props.organization ? ' organizations:ListAccounts neither, and ListParents and DescribeOrganizationalUnit name accounts and OUs known only at run time (read-only).' : ''} The X-Ray write actions neither.`,
     });
 
-    const invoke = (name: string, payload: Record<string, unknown>) => {
-      const task = new tasks.LambdaInvoke(this, name, { lambdaFunction: this.function, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, retryOnServiceExceptions: false });
-      task.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, jitterStrategy: sfn.JitterType.FULL });
-      return task;
-    };
+    const invoke = (name: string, payload: Record<string, unknown>) => lambdaStep(this, this.function, name, payload);
     const planStep = invoke('Plan', { step: 'plan', 'input.$': '$' });
     const lookUp = invoke('LookUp', { step: 'lookup', 'target.$': '$.target', 'cursor.$': '$.cursor', 'totals.$': '$.totals' });
     // Throttled past its own retries, or a network failure: again later from the same cursor.
@@ -104,42 +96,25 @@ export class LookupHistoryImport extends Construct {
     perTarget.itemProcessor(lookUp.next(done));
     const summarizeStep = invoke('Summarize', { step: 'summarize', 'runId.$': '$.runId', 'results.$': '$.results' });
 
-    const logGroup = stateMachineLogGroup(this, 'lookup-history', props);
-    const machineRole = stateMachineRole(this, 'Execution role of the ai-visibility LookupEvents history import state machine');
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      role: machineRole,
+    this.stateMachine = lambdaStateMachine(this, {
+      name: 'lookup-history',
       comment: 'ai-visibility history import from CloudTrail event history (LookupEvents)',
-      definitionBody: sfn.DefinitionBody.fromChainable(planStep.next(perTarget).next(summarizeStep)),
-      queryLanguage: sfn.QueryLanguage.JSON_PATH,
-      tracingEnabled: true,
+      roleDescription: 'Execution role of the ai-visibility LookupEvents history import state machine',
+      definition: planStep.next(perTarget).next(summarizeStep),
       // 90 days of a very busy account-region at 2 requests/s can take a day (docs/discovery.md).
       timeout: Duration.days(7),
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-    });
-    Validations.of(this.stateMachine.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagAttribute(this.function)}:*]`,
-      reason: 'Step Functions invokes the history function by any version or alias of it (the grant CDK makes for LambdaInvoke); this function only.',
-    });
-    Validations.of(this.stateMachine.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray tracing and CloudWatch Logs delivery for state machines (logs:CreateLogDelivery and the like) support no resource-level permissions.',
+      function: this.function,
+      logRetentionDays: props.logRetentionDays,
+      logRemovalPolicy: props.logRemovalPolicy,
     });
 
     if (props.afterCreate ?? true) {
-      const eventsRole = new iam.Role(this, 'AfterCreateRole', {
-        path: OWN_ROLE_PATH,
-        assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('events.amazonaws.com'), { StringEquals: { 'aws:SourceAccount': stack.account } }),
-        description: 'Role EventBridge starts the ai-visibility history import with when the stack is created',
-      });
-      this.afterCreateRule = new events.Rule(this, 'AfterCreateRule', {
-        description: 'ai-visibility: import 90 days of event history once, when this stack is created',
-        eventPattern: {
-          source: ['aws.cloudformation'],
-          detailType: ['CloudFormation Stack Status Change'],
-          detail: { 'stack-id': [Aws.STACK_ID], 'status-details': { status: ['CREATE_COMPLETE'] } },
-        },
-        // No dead-letter queue: a start EventBridge cannot make is one `start-execution` away (docs/discovery.md).
-        targets: [new eventTargets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject({}), role: eventsRole, retryAttempts: 10, maxEventAge: Duration.hours(1) })],
+      // No dead-letter queue: a start EventBridge cannot make is one `start-execution` away (docs/discovery.md).
+      this.afterCreateRule = startOnStackStatus(this, 'AfterCreate', {
+        stateMachine: this.stateMachine,
+        statuses: ['CREATE_COMPLETE'],
+        ruleDescription: 'ai-visibility: import 90 days of event history once, when this stack is created',
+        roleDescription: 'Role EventBridge starts the ai-visibility history import with when the stack is created',
       });
     }
   }
