@@ -13,7 +13,6 @@
  */
 import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -21,13 +20,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DISCOVERY_ENVIRONMENT, DISCOVERY_SERVICE } from '../../lambdas/discovery/environment';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
-import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement, discoveryReadStatements } from './permissions';
+import { discoveryReadStatements, grantOrganizationReach, ORGANIZATION_ACCOUNTS_REASON } from './permissions';
 import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import { houseQueue } from './house-queue';
 import { lambdaStateMachine, lambdaStep, schedulerRole, startOnStackStatus } from './state-machines';
 import type { AiInventoryTable } from './inventory-table';
 import type { LineagePropagation } from './lineage-propagation';
-import { nagArn, nagPartition } from './nag';
+import { nagArn } from './nag';
 
 /** When discovery runs by default: once a day. */
 export const DEFAULT_DISCOVERY_SCHEDULE = 'rate(1 day)';
@@ -83,14 +82,10 @@ export class AiDiscovery extends Construct {
     props.lineage.grantSend(this.function);
     const here = { partition: stack.partition, account: stack.account };
     for (const statement of discoveryReadStatements(here)) this.function.addToRolePolicy(statement);
-    if (props.organization) {
-      this.function.addToRolePolicy(new iam.PolicyStatement({ sid: 'OrganizationAccounts', actions: ['organizations:ListAccounts', 'organizations:ListParents', 'organizations:DescribeOrganizationalUnit'], resources: ['*'] }));
-      this.function.addToRolePolicy(assumeMemberRoleStatement(stack.partition, props.organization.organizationId));
-      Validations.of(this.function.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(this)));
-    }
+    if (props.organization) grantOrganizationReach(this.function, this, props.organization.organizationId);
     Validations.of(this.function.role!).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: `The listing's List* calls, ec2:DescribeInstances and bedrock:GetModelInvocationLoggingConfiguration support no resource-level permissions; all are read-only.${props.organization ? ' organizations:ListAccounts neither, and ListParents and DescribeOrganizationalUnit name accounts and OUs known only at run time (read-only).' : ''} The X-Ray write actions neither.`,
+      reason: `The listing's List* calls, ec2:DescribeInstances and bedrock:GetModelInvocationLoggingConfiguration support no resource-level permissions; all are read-only.${props.organization ? ` ${ORGANIZATION_ACCOUNTS_REASON}` : ''} The X-Ray write actions neither.`,
     });
     for (const service of ['bedrock', 'bedrock-agentcore', 'sagemaker']) {
       Validations.of(this.function.role!).acknowledge({

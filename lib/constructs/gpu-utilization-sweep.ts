@@ -12,7 +12,6 @@
  */
 import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { houseQueue } from './house-queue';
@@ -25,7 +24,7 @@ import { GPU_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../../lambdas/gpu-swee
 import { SWEEP_DEFAULTS } from '../../lambdas/core/defaults';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { IDLE_ACTION_TAG_KEY } from '../../lambdas/core/constants';
-import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement, remediationStatements, sweepReadStatements } from './permissions';
+import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement, organizationAccountsStatement, ORGANIZATION_ACCOUNTS_REASON, remediationStatements, sweepReadStatements } from './permissions';
 import { REMEDIATION_DEFAULTS, type RemediationSettings } from '../../lambdas/core/remediation';
 import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
@@ -130,8 +129,8 @@ export class GpuUtilizationSweep extends Construct {
     if (props.organization) {
       // The accounts to sweep (read-only; Organizations supports no resource-level permission for
       // ListAccounts), and each member's role, only within the organization.
-      this.function.addToRolePolicy(new iam.PolicyStatement({ sid: 'OrganizationAccounts', actions: ['organizations:ListAccounts', 'organizations:ListParents', 'organizations:DescribeOrganizationalUnit'], resources: ['*'] }));
-      Validations.of(this.function.role!).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'organizations:ListAccounts supports no resource-level permissions, and ListParents and DescribeOrganizationalUnit name accounts and OUs known only at run time; all are read-only. The X-Ray write actions neither.' });
+      this.function.addToRolePolicy(organizationAccountsStatement());
+      Validations.of(this.function.role!).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: `${ORGANIZATION_ACCOUNTS_REASON} The X-Ray write actions neither.` });
       this.targetFunction.addToRolePolicy(assumeMemberRoleStatement(stack.partition, props.organization.organizationId));
       Validations.of(this.targetFunction.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(this)));
     }

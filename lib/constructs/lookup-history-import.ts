@@ -16,7 +16,6 @@
  */
 import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -24,8 +23,7 @@ import { LOOKUP_HISTORY_ENVIRONMENT, LOOKUP_HISTORY_SERVICE } from '../../lambda
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { grantCaptureQueueSend } from './agent-trail-reader';
 import { AiVisibilityFunction, handlerEntry, type HouseFunctionOptions } from './house-function';
-import { nagPartition } from './nag';
-import { ASSUME_MEMBER_ROLE_ACK, assumeMemberRoleStatement, historyLookupStatements } from './permissions';
+import { grantOrganizationReach, historyLookupStatements, ORGANIZATION_ACCOUNTS_REASON } from './permissions';
 import { lambdaStateMachine, lambdaStep, startOnStackStatus } from './state-machines';
 
 /** Account-regions looked up at once by default: each pages at its own 2 requests/s. */
@@ -72,14 +70,10 @@ export class LookupHistoryImport extends Construct {
     });
     grantCaptureQueueSend(this.function, props);
     for (const statement of historyLookupStatements()) this.function.addToRolePolicy(statement);
-    if (props.organization) {
-      this.function.addToRolePolicy(new iam.PolicyStatement({ sid: 'OrganizationAccounts', actions: ['organizations:ListAccounts', 'organizations:ListParents', 'organizations:DescribeOrganizationalUnit'], resources: ['*'] }));
-      this.function.addToRolePolicy(assumeMemberRoleStatement(stack.partition, props.organization.organizationId));
-      Validations.of(this.function.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(this)));
-    }
+    if (props.organization) grantOrganizationReach(this.function, this, props.organization.organizationId);
     Validations.of(this.function.role!).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: `cloudtrail:LookupEvents supports no resource-level permissions (read-only).${props.organization ? ' organizations:ListAccounts neither, and ListParents and DescribeOrganizationalUnit name accounts and OUs known only at run time (read-only).' : ''} The X-Ray write actions neither.`,
+      reason: `cloudtrail:LookupEvents supports no resource-level permissions (read-only).${props.organization ? ` ${ORGANIZATION_ACCOUNTS_REASON}` : ''} The X-Ray write actions neither.`,
     });
 
     const invoke = (name: string, payload: Record<string, unknown>) => lambdaStep(this, this.function, name, payload);

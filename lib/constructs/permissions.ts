@@ -195,6 +195,24 @@ export const ASSUME_MEMBER_ROLE_ACK = (partition: string) => ({
   reason: "It acts in every member account through its member role: the role's name is fixed, the accounts are the organization's (aws:ResourceOrgID), known only at run time.",
 });
 
+/** Organization mode's account listing: read-only, and Organizations has no resource for ListAccounts. */
+export function organizationAccountsStatement(): iam.PolicyStatement {
+  return new iam.PolicyStatement({ sid: 'OrganizationAccounts', actions: ['organizations:ListAccounts', 'organizations:ListParents', 'organizations:DescribeOrganizationalUnit'], resources: ['*'] });
+}
+
+/** What that statement adds to the reason for a role's `Resource::*`. */
+export const ORGANIZATION_ACCOUNTS_REASON = 'organizations:ListAccounts supports no resource-level permissions, and ListParents and DescribeOrganizationalUnit name accounts and OUs known only at run time (read-only).';
+
+/**
+ * A function that plans over the organization's accounts and acts in each through its member
+ * role: both statements, and the member-role acknowledgment.
+ */
+export function grantOrganizationReach(fn: { addToRolePolicy(s: iam.PolicyStatement): void; role?: iam.IRole }, scope: Construct, organizationId: string): void {
+  fn.addToRolePolicy(organizationAccountsStatement());
+  fn.addToRolePolicy(assumeMemberRoleStatement(Stack.of(scope).partition, organizationId));
+  Validations.of(fn.role!).acknowledge(ASSUME_MEMBER_ROLE_ACK(nagPartition(scope)));
+}
+
 /**
  * A function's tag lookups (the Tagging API's GetResources, cached in the table), in a policy of
  * its own, and in organization mode the member roles it looks up through.
