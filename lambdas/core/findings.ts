@@ -18,6 +18,7 @@ const OWASP = {
 } as const satisfies Record<string, FrameworkRef>;
 
 const ATLAS = {
+  T0010: { framework: 'MITRE-ATLAS', id: 'AML.T0010', name: 'AI Supply Chain Compromise' },
   T0024: { framework: 'MITRE-ATLAS', id: 'AML.T0024', name: 'Exfiltration via AI Inference API' },
   T0025: { framework: 'MITRE-ATLAS', id: 'AML.T0025', name: 'Exfiltration via Cyber Means' },
   T0034: { framework: 'MITRE-ATLAS', id: 'AML.T0034', name: 'Cost Harvesting' },
@@ -42,6 +43,8 @@ export interface FindingRule {
   readonly severity: Severity;
   readonly title: string;
   readonly frameworks: readonly FrameworkRef[];
+  /** Why no MITRE ATLAS technique or tactic applies, for a rule that maps to none (a test holds every rule to one or the other). */
+  readonly atlasNone?: string;
 }
 
 export const FINDING_RULES = {
@@ -78,12 +81,14 @@ export const FINDING_RULES = {
   'notebook-root-access': {
     severity: 'medium',
     title: 'SageMaker notebook instance with root access',
-    frameworks: [OWASP.LLM03],
+    // Root lets whoever opens the notebook replace its libraries and packages: the software part of the AI supply chain.
+    frameworks: [OWASP.LLM03, ATLAS.T0010],
   },
   'endpoint-config-without-kms': {
     severity: 'low',
     title: 'SageMaker endpoint configuration without a customer-managed KMS key',
     frameworks: [OWASP.LLM02],
+    atlasNone: "A hardening gap (who controls the key to the endpoint's storage volume), not an adversary's technique: ATLAS catalogs what adversaries do, and names no technique for encryption left to an AWS-managed key.",
   },
   'agent-gateway-without-authorizer': {
     severity: 'high',
@@ -134,16 +139,19 @@ export const FINDING_RULES = {
     severity: 'low',
     title: 'An accelerator resource is underutilized',
     frameworks: [OWASP.LLM10],
+    atlasNone: 'Waste with no adversary behind it: a resource doing less work than it is paid for. Cost Harvesting (AML.T0034) is an adversary using capacity, which an underutilized resource does not show.',
   },
   'gpu-idle-remediation': {
     severity: 'medium',
     title: 'An idle accelerator was stopped, or would be (opt-in remediation)',
     frameworks: [OWASP.LLM10],
+    atlasNone: "The record of ai-visibility's own remediation, not of anyone's attack.",
   },
   'member-role-unavailable': {
     severity: 'high',
     title: "ai-visibility cannot act in a member account: its member role cannot be assumed (a blind spot)",
-    frameworks: [ATTACK.T1562],
+    // A monitor blinded in an account, as invocation-logging-disabled blinds it to invocations: abuse there goes unseen.
+    frameworks: [ATTACK.T1562, ATLAS.TA0007, OWASP.LLM10],
   },
   'gpu-no-telemetry': {
     severity: 'medium',
