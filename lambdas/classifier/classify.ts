@@ -15,6 +15,7 @@ import { identifyPrincipal, isOwnActivity } from './principal';
 import { AGENTCORE_RULES } from './rules/agentcore';
 import { BEDROCK_RULES, type Rule } from './rules/bedrock';
 import { EC2_RULES } from './rules/ec2';
+import { MARKETPLACE_RULES } from './rules/marketplace';
 import { S3_RULES } from './rules/s3';
 import { SAGEMAKER_RULES } from './rules/sagemaker';
 import type { Classification, NormalizedEvent } from './types';
@@ -25,6 +26,7 @@ const RULES_BY_SOURCE: Record<string, { rules: Record<string, Rule>; ai: boolean
   'sagemaker.amazonaws.com': { rules: SAGEMAKER_RULES, ai: true },
   'ec2.amazonaws.com': { rules: EC2_RULES, ai: false },
   's3.amazonaws.com': { rules: S3_RULES, ai: false },
+  'agreement-marketplace.amazonaws.com': { rules: MARKETPLACE_RULES, ai: false },
 };
 
 const MAX_SCANNED_STRINGS = 200;

@@ -61,6 +61,7 @@ const KIND_BY_ARN_TYPE: Record<string, Record<string, ResourceKind>> = {
     flow: 'flow',
     'model-invocation-job': 'batch-inference-job',
     prompt: 'prompt',
+    'foundation-model-agreement': 'model-agreement',
   },
   'bedrock-agentcore': {
     runtime: 'agent-runtime',

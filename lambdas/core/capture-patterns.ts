@@ -219,6 +219,17 @@ export function captureRules(): CaptureRuleSpec[] {
       }),
     },
     {
+      id: 'ModelAgreements',
+      description: 'AWS Marketplace agreements accepted: how third-party Bedrock models are subscribed (us-east-1 only, as the Agreement API is)',
+      includeReadOnlyManagementEvents: false,
+      // The Marketplace services' CloudTrail events come as aws.<service> with <service>.amazonaws.com
+      // (EventBridge events reference: aws.deployment-marketplace, aws.discovery-marketplace).
+      pattern: cloudTrailPattern('aws.agreement-marketplace', {
+        eventSource: ['agreement-marketplace.amazonaws.com'],
+        eventName: ['AcceptAgreementRequest'],
+      }),
+    },
+    {
       id: 'LambdaFunctions',
       description: "Lambda function creation and configuration changes: the execution roles of AI agents' action-group tools",
       includeReadOnlyManagementEvents: false,

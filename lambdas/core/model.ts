@@ -43,6 +43,8 @@ export const RESOURCE_KINDS = [
   'model-artifact-store',
   'batch-inference-job',
   'invocation-logging-config',
+  /** An account's access to one foundation model (an agreement, or the retired entitlement). */
+  'model-agreement',
   'prompt',
   'agent-identity',
   'studio-domain',

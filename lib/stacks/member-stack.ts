@@ -30,8 +30,8 @@ import { discoveryReadStatements, historyLookupStatements, lookupStatements, rem
 export { MEMBER_ROLE_NAME };
 /** The forwarding rules' names: `ai-visibility-forward-<capture rule id>`. */
 export const FORWARD_RULE_PREFIX = 'ai-visibility-forward-';
-/** The sources whose events arrive only in us-east-1 (IAM, STS, Organizations). */
-const GLOBAL_SOURCES = new Set(['aws.iam', 'aws.sts', 'aws.organizations']);
+/** The sources whose events arrive only in us-east-1 (IAM, STS, Organizations, Marketplace agreements). */
+const GLOBAL_SOURCES = new Set(['aws.iam', 'aws.sts', 'aws.organizations', 'aws.agreement-marketplace']);
 
 export interface AiVisibilityMemberStackProps extends StackProps {
   /** The tagger's key prefix: the member role may write only keys under it. @default "ai-visibility:" */

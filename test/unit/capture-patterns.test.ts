@@ -100,7 +100,7 @@ describe('the stack never captures itself', () => {
 
 describe('the replay\'s source prefilter', () => {
   it('never drops a record a rule would match', () => {
-    expect(rules.eventSources).toEqual(new Set(['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com', 'sagemaker.amazonaws.com', 'ec2.amazonaws.com', 'lambda.amazonaws.com', 'iam.amazonaws.com', 'sts.amazonaws.com', 's3.amazonaws.com']));
+    expect(rules.eventSources).toEqual(new Set(['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com', 'sagemaker.amazonaws.com', 'ec2.amazonaws.com', 'lambda.amazonaws.com', 'iam.amazonaws.com', 'sts.amazonaws.com', 's3.amazonaws.com', 'agreement-marketplace.amazonaws.com']));
     const all = [...aiFixtureFiles().map((f) => readJson(f)), ...nonAiRecords().map((r) => r.value), ...documentedRecords()].map((v) => (isEnvelope(v) ? (v.detail as Record<string, unknown>) : v));
     for (const record of all) if (!mayMatch(record, rules)) expect(rulesFor(record)).toEqual([]);
     expect(all.filter((r) => !mayMatch(r, rules)).length).toBeGreaterThan(0);
@@ -203,5 +203,15 @@ describe("the tagger's own tag calls (loop safety)", () => {
     const alice = { type: 'IAMUser', principalId: 'AIDAEXAMPLEALICE0001', arn: 'arn:aws:iam::111122223333:user/alice', accountId: '111122223333', userName: 'alice' };
     const theirs = calls.slice(1).map((c) => ({ ...c, userIdentity: alice }));
     for (const c of theirs) expect([c.eventSource, c.eventName, rulesFor(c).length]).toEqual([c.eventSource, c.eventName, 1]);
+  });
+});
+
+describe('model agreements', () => {
+  const call = (eventName: string, readOnly = false) => ({ eventVersion: '1.09', eventSource: 'agreement-marketplace.amazonaws.com', eventName, eventType: 'AwsApiCall', readOnly, managementEvent: true, awsRegion: 'us-east-1', eventTime: '2026-11-30T10:00:00Z', eventID: `m-${eventName}`, recipientAccountId: '111122223333', userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/dev', accountId: '111122223333' } });
+
+  it('captures a Marketplace agreement accepted, and none of the Agreement API reads (built from the documented shape)', () => {
+    expect(rulesFor(call('AcceptAgreementRequest'))).toEqual(['ModelAgreements']);
+    expect(rulesFor(call('SearchAgreements', true))).toEqual([]);
+    expect(rulesFor(call('DescribeAgreement', true))).toEqual([]);
   });
 });

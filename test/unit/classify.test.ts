@@ -303,6 +303,22 @@ describe('findings', () => {
     expect(useCase.findings[0]).toMatchObject({ rule: 'model-access-enabled', resource: 'arn:aws:bedrock:us-east-1::foundation-model/*' });
   });
 
+  it("model access as an inventory item of the account: an agreement made, the retired entitlement still recognized, an agreement deleted; a Marketplace agreement accepted is possible model access (built from the documented shapes)", () => {
+    const agreement = run(built('CreateFoundationModelAgreement', { requestParameters: { offerToken: 'HIDDEN', modelId: 'meta.llama3-70b-instruct-v1:0' }, responseElements: { modelId: 'meta.llama3-70b-instruct-v1:0' } }));
+    const item = agreement.resources.find((r) => r.kind === 'model-agreement')!;
+    expect(item).toMatchObject({ arn: 'arn:aws:bedrock:us-east-1:111122223333:foundation-model-agreement/meta.llama3-70b-instruct-v1:0', status: 'active', account: '111122223333', attributes: { modelId: 'meta.llama3-70b-instruct-v1:0', grantedBy: 'agreement' } });
+    expect(run(documentedRecord('PutFoundationModelEntitlement')).resources.find((r) => r.kind === 'model-agreement')?.attributes).toMatchObject({ grantedBy: 'entitlement' });
+    const deleted = run(built('DeleteFoundationModelAgreement', { requestParameters: { modelId: 'meta.llama3-70b-instruct-v1:0' }, responseElements: null }));
+    expect(kinds(deleted)).toEqual([['model-agreement', item.arn, 'deleted']]);
+    expect(deleted.findings).toEqual([]);
+    // The Agreement API's AcceptAgreementRequest: the agreement request in, the agreement out.
+    const accepted = run(built('AcceptAgreementRequest', { eventSource: 'agreement-marketplace.amazonaws.com', requestParameters: { agreementRequestId: 'ar-example1234567' }, responseElements: { agreementId: 'agmt-example1234567890' } }));
+    expect(accepted.findings).toEqual([expect.objectContaining({ rule: 'model-access-enabled', confidence: 'possible', resource: 'arn:aws:bedrock:us-east-1::foundation-model/*' })]);
+    expect(accepted.findings[0].summary).toContain('agmt-example1234567890');
+    const refused = run(built('AcceptAgreementRequest', { eventSource: 'agreement-marketplace.amazonaws.com', errorCode: 'AccessDeniedException', requestParameters: { agreementRequestId: 'ar-example1234567' }, responseElements: null }));
+    expect(refused.resources).toEqual([]);
+  });
+
   it('gpu-launch-refused: RunInstances refused for permissions (real record)', () => {
     const c = run(aiFixture('Failed-Unusual-EC2'));
     expect(c.resources).toEqual([]);

@@ -114,20 +114,40 @@ function loggingConfig(c: Collector): void {
 }
 
 const MODEL_ACCESS_EVENTS: Record<string, string> = {
+  // Retired (models are enabled automatically now); still recognized in history.
   PutFoundationModelEntitlement: 'entitlement',
   CreateFoundationModelAgreement: 'agreement',
   PutUseCaseForModelAccess: 'use-case form',
 };
 
+/**
+ * An account's access to one model, as an inventory item. Agreements have no ARN of their own:
+ * this identifier is ai-visibility's, in the account and region the agreement was made in (as the
+ * invocation-logging configuration's is).
+ */
+export function modelAgreementArn(e: NormalizedEvent, modelId: string): string {
+  return `arn:${e.partition}:bedrock:${e.region}:${e.account}:foundation-model-agreement/${modelId}`;
+}
+
 function modelAccess(c: Collector): void {
   const how = MODEL_ACCESS_EVENTS[c.event.eventName];
-  const m = model(c, 'requestParameters.modelId') ?? model(c, 'responseElements.modelId');
+  const path = str(c.event.record, 'requestParameters.modelId') ? 'requestParameters.modelId' : 'responseElements.modelId';
+  const m = model(c, path);
   const resource = m?.arn ?? `arn:${c.event.partition}:bedrock:${c.event.region}::foundation-model/*`;
+  const modelId = str(c.event.record, path);
+  if (modelId) c.resource('model-agreement', modelAgreementArn(c.event, modelId), { signals: [fieldSignal(c.event, path, `model access by ${how}`)], attributes: { modelId, grantedBy: how } });
   c.finding('model-access-enabled', {
     resource,
     summary: `Foundation model access was enabled by ${how}${m ? ` for ${resource}` : ''}: new models can now be invoked (a step attackers take after stealing keys to run LLMjacking).`,
-    signals: [eventSignal(c.event, how), ...(m ? [fieldSignal(c.event, str(c.event.record, 'requestParameters.modelId') ? 'requestParameters.modelId' : 'responseElements.modelId')] : [])],
+    signals: [eventSignal(c.event, how), ...(m ? [fieldSignal(c.event, path)] : [])],
   });
+}
+
+/** An agreement deleted: the account no longer has the model (its item says so; nothing to alert on). */
+function modelAgreementDeleted(c: Collector): void {
+  const modelId = str(c.event.record, 'requestParameters.modelId');
+  if (!modelId) return;
+  c.resource('model-agreement', modelAgreementArn(c.event, modelId), { status: 'deleted', signals: [fieldSignal(c.event, 'requestParameters.modelId', 'model access removed')], attributes: { modelId } });
 }
 
 const WEAK_STRENGTHS = new Set(['NONE', 'LOW']);
@@ -341,6 +361,7 @@ export const BEDROCK_RULES: Record<string, Rule> = {
   PutFoundationModelEntitlement: modelAccess,
   CreateFoundationModelAgreement: modelAccess,
   PutUseCaseForModelAccess: modelAccess,
+  DeleteFoundationModelAgreement: modelAgreementDeleted,
 
   // Agents.
   CreateAgent: (c) => {
