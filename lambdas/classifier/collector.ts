@@ -8,7 +8,7 @@ import { boundedValue, LIMITS } from './boundary';
 import { controlTagsOf } from './tags';
 import { CONTROL_TAGS } from '../core/constants';
 import type { Classification, NormalizedEvent } from './types';
-import type { AttributeValue, FindingObservation, PrincipalObservation, PrincipalRole, ResourceKind, ResourceObservation, ResourceStatus, Signal } from '../core/model';
+import type { AttributeValue, FindingObservation, PrincipalObservation, PrincipalRole, ResourceKind, ResourceObservation, ResourceStatus, Severity, Signal } from '../core/model';
 
 export interface ResourceArgs {
   readonly status?: ResourceStatus;
@@ -25,6 +25,8 @@ export interface FindingArgs {
   readonly summary: string;
   readonly signals: readonly Signal[];
   readonly confidence?: 'confirmed' | 'possible';
+  /** Instead of the rule's own severity, where the event makes it worse or milder. */
+  readonly severity?: Severity;
 }
 
 const SERVICE_BY_ARN = /^arn:[^:]+:([^:]+):([^:]*):([^:]*):/;

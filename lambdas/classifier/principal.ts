@@ -46,9 +46,13 @@ export function identifyPrincipal(event: NormalizedEvent): Omit<PrincipalObserva
   const fromConsole = event.record.sessionCredentialFromConsole === true || event.record.sessionCredentialFromConsole === 'true';
   const invokedBy = str(identity, 'invokedBy');
 
+  // A call made with a Bedrock API key (long-term, or a short-term one minted from a session)
+  // carries callWithBearerToken: the principal is marked with it, for the agent and behaviour rules.
+  const bearer = at(event.record, 'additionalEventData.callWithBearerToken');
+  const bearerSignals = bearer === true || bearer === 'true' ? [signal(event, 'additionalEventData.callWithBearerToken', bearer, 'called with a Bedrock API key (bearer token)')] : [];
   const result = (arn: string, baseRole: PrincipalRole, signals: Signal[]) => {
     const canonical = canonicalPrincipal(arn);
-    return { arn: canonical, ...(canonical !== arn ? { iamArn: arn } : {}), type, account, baseRole, signals: [typeSignal, ...signals] };
+    return { arn: canonical, ...(canonical !== arn ? { iamArn: arn } : {}), type, account, baseRole, signals: [typeSignal, ...signals, ...bearerSignals] };
   };
 
   switch (type) {

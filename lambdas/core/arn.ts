@@ -69,6 +69,10 @@ const KIND_BY_ARN_TYPE: Record<string, Record<string, ResourceKind>> = {
     memory: 'agent-memory',
     'workload-identity-directory': 'agent-identity',
   },
+  // Not an IAM resource type: ai-visibility's identifier for a service-specific credential, which has no ARN.
+  iam: {
+    'bedrock-api-key': 'bedrock-api-key',
+  },
   sagemaker: {
     'notebook-instance': 'notebook',
     'training-job': 'training-job',
@@ -114,6 +118,14 @@ export function agentCoreArn(event: Place, type: string, id: string): string {
 
 export function sageMakerArn(event: Place, type: string, name: string): string {
   return `arn:${event.partition}:sagemaker:${event.region}:${event.account}:${type}/${name.toLowerCase()}`;
+}
+
+/**
+ * A long-term Bedrock API key (an IAM service-specific credential has no ARN of its own): the
+ * account's, named by its user and credential id. IAM is global, so no region.
+ */
+export function bedrockApiKeyArn(partition: string, account: string, userName: string, credentialId: string): string {
+  return `arn:${partition}:iam::${account}:bedrock-api-key/${userName}/${credentialId}`;
 }
 
 export function ec2InstanceArn(event: Place, instanceId: string): string {

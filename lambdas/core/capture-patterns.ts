@@ -262,6 +262,24 @@ export function captureRules(): CaptureRuleSpec[] {
       },
     },
     {
+      id: 'BedrockApiKeys',
+      description: 'Long-term Bedrock API keys (IAM service-specific credentials for bedrock.amazonaws.com) created, and service-specific credentials updated, reset or deleted',
+      includeReadOnlyManagementEvents: false,
+      pattern: {
+        source: ['aws.iam'],
+        'detail-type': [CLOUDTRAIL_API_CALL],
+        detail: {
+          eventSource: ['iam.amazonaws.com'],
+          userIdentity: notOwnRoles(),
+          $or: [
+            { eventName: ['CreateServiceSpecificCredential'], requestParameters: { serviceName: ['bedrock.amazonaws.com'] } },
+            // These name no service: the classifier changes only keys the inventory knows (rare calls).
+            { eventName: ['UpdateServiceSpecificCredential', 'ResetServiceSpecificCredential', 'DeleteServiceSpecificCredential'] },
+          ],
+        },
+      },
+    },
+    {
       id: 'ModelArtifacts',
       description: 'S3 writes of model files (data events, need a trail that logs them) and bucket tag changes',
       includeReadOnlyManagementEvents: false,

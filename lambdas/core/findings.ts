@@ -21,6 +21,7 @@ const ATLAS = {
   T0010: { framework: 'MITRE-ATLAS', id: 'AML.T0010', name: 'AI Supply Chain Compromise' },
   T0024: { framework: 'MITRE-ATLAS', id: 'AML.T0024', name: 'Exfiltration via AI Inference API' },
   T0025: { framework: 'MITRE-ATLAS', id: 'AML.T0025', name: 'Exfiltration via Cyber Means' },
+  T0012: { framework: 'MITRE-ATLAS', id: 'AML.T0012', name: 'Valid Accounts' },
   T0034: { framework: 'MITRE-ATLAS', id: 'AML.T0034', name: 'Cost Harvesting' },
   T0053: { framework: 'MITRE-ATLAS', id: 'AML.T0053', name: 'AI Agent Tool Invocation' },
   T0054: { framework: 'MITRE-ATLAS', id: 'AML.T0054', name: 'LLM Jailbreak' },
@@ -34,6 +35,7 @@ const ATLAS = {
 
 const ATTACK = {
   T1078_004: { framework: 'MITRE-ATTACK', id: 'T1078.004', name: 'Valid Accounts: Cloud Accounts' },
+  T1098_001: { framework: 'MITRE-ATTACK', id: 'T1098.001', name: 'Account Manipulation: Additional Cloud Credentials' },
   T1496: { framework: 'MITRE-ATTACK', id: 'T1496', name: 'Resource Hijacking' },
   T1562: { framework: 'MITRE-ATTACK', id: 'T1562', name: 'Impair Defenses' },
   T1562_008: { framework: 'MITRE-ATTACK', id: 'T1562.008', name: 'Impair Defenses: Disable or Modify Cloud Logs' },
@@ -67,6 +69,11 @@ export const FINDING_RULES = {
     severity: 'medium',
     title: 'Access to a foundation model enabled',
     frameworks: [OWASP.LLM10, ATLAS.T0034],
+  },
+  'bedrock-api-key-created': {
+    severity: 'medium',
+    title: 'A long-term Bedrock API key was created',
+    frameworks: [ATTACK.T1098_001, ATLAS.T0012, OWASP.LLM10],
   },
   'gpu-launch-refused': {
     severity: 'high',

@@ -46,6 +46,8 @@ export const RESOURCE_KINDS = [
   /** An account's access to one foundation model (an agreement, or the retired entitlement). */
   'model-agreement',
   'prompt',
+  /** A long-term Bedrock API key: an IAM service-specific credential for bedrock.amazonaws.com. */
+  'bedrock-api-key',
   'agent-identity',
   'studio-domain',
   /** Anything else an AI agent created (an instance, a bucket, a role...). */

@@ -56,6 +56,7 @@ export const NEXT_STEPS: Readonly<Record<string, readonly string[]>> = {
   'guardrail-deleted': ['Confirm the deletion was approved.', 'Check which applications used the guardrail and restore it, or attach another, before they call models unguarded.'],
   'guardrail-weakened': ['Compare the guardrail version with the previous one.', 'Revert the change unless it was approved.'],
   'model-access-enabled': ['Confirm the model is approved for this account.', 'If not, revoke the access and review the principal\'s other recent calls.'],
+  'bedrock-api-key-created': ['Confirm the key was meant to exist, for whom, and until when: a long-term key works from anywhere until it is deleted or expires.', 'If not, delete it (iam delete-service-specific-credential) and review the creator\'s other recent calls; prefer short-term keys.'],
   'gpu-launch-refused': ['Check whether the principal should launch accelerator instances at all: refused GPU launches are a sign of stolen credentials being tried.', 'Review its recent calls with `ai-visibility agent <principal>` or CloudTrail.'],
   'notebook-direct-internet-access': ['Move the notebook into a VPC without direct internet access, unless approved.'],
   'notebook-root-access': ['Turn off root access on the notebook instance, unless approved.'],

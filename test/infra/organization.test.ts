@@ -168,7 +168,7 @@ describe('the member template', () => {
       // IAM, STS and Organizations events arrive only in us-east-1: that rule exists only there.
       expect([spec.id, rule.Condition]).toEqual([spec.id, isGlobalRule(spec) ? 'IsGlobalRegion' : undefined]);
     }
-    expect(captureRules().filter(isGlobalRule).map((s) => s.id)).toEqual(['ModelAgreements', 'AgentDeclarations']);
+    expect(captureRules().filter(isGlobalRule).map((s) => s.id)).toEqual(['ModelAgreements', 'AgentDeclarations', 'BedrockApiKeys']);
     expect(member.Conditions).toEqual({ IsGlobalRegion: { 'Fn::Equals': [{ Ref: 'AWS::Region' }, { Ref: 'GlobalRegion' }] } });
   });
 

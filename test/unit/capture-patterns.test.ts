@@ -215,3 +215,13 @@ describe('model agreements', () => {
     expect(rulesFor(call('DescribeAgreement', true))).toEqual([]);
   });
 });
+
+describe('Bedrock API keys', () => {
+  const call = (eventName: string, requestParameters: Record<string, unknown>) => ({ eventVersion: '1.09', eventSource: 'iam.amazonaws.com', eventName, eventType: 'AwsApiCall', readOnly: false, managementEvent: true, awsRegion: 'us-east-1', eventTime: '2026-11-30T10:00:00Z', eventID: `k-${eventName}`, recipientAccountId: '111122223333', requestParameters, userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/dev', accountId: '111122223333' } });
+
+  it('captures Bedrock keys created and every service-specific credential changed, not other services\' keys created (built from the documented shape)', () => {
+    expect(rulesFor(call('CreateServiceSpecificCredential', { userName: 'BedrockAPIKey-x7qz', serviceName: 'bedrock.amazonaws.com' }))).toEqual(['BedrockApiKeys']);
+    expect(rulesFor(call('CreateServiceSpecificCredential', { userName: 'dev', serviceName: 'codecommit.amazonaws.com' }))).toEqual([]);
+    for (const name of ['UpdateServiceSpecificCredential', 'ResetServiceSpecificCredential', 'DeleteServiceSpecificCredential']) expect(rulesFor(call(name, { userName: 'BedrockAPIKey-x7qz', serviceSpecificCredentialId: 'ACCAEXAMPLE123456789' }))).toEqual(['BedrockApiKeys']);
+  });
+});

@@ -319,6 +319,49 @@ describe('findings', () => {
     expect(refused.resources).toEqual([]);
   });
 
+  describe('long-term Bedrock API keys (built from the IAM API reference shapes)', () => {
+    const iam = (eventName: string, requestParameters: Record<string, unknown>, responseElements: unknown = null, identity: Record<string, unknown> = {}) =>
+      built(eventName, { eventSource: 'iam.amazonaws.com', awsRegion: 'us-east-1', requestParameters, responseElements, userIdentity: { type: 'AssumedRole', principalId: 'AROAEXAMPLE:admin', arn: 'arn:aws:sts::111122223333:assumed-role/Admin/admin', accountId: '111122223333', accessKeyId: 'ASIAEXAMPLE', sessionContext: { sessionIssuer: { type: 'Role', arn: 'arn:aws:iam::111122223333:role/Admin', userName: 'Admin' } }, ...identity } });
+    const credential = (userName: string, extra: Record<string, unknown> = {}) => ({ serviceSpecificCredential: { createDate: 'Nov 30, 2026, 10:00:00 AM', serviceName: 'bedrock.amazonaws.com', serviceUserName: `${userName}-at-111122223333`, serviceCredentialAlias: `${userName}-at-111122223333+1-abc`, serviceSpecificCredentialId: 'ACCAEXAMPLE123456789', userName, status: 'Active', ...extra } });
+    const KEY = 'arn:aws:iam::111122223333:bedrock-api-key/BedrockAPIKey-x7qz/ACCAEXAMPLE123456789';
+
+    it('records a key made by the console flow, with its user, creator, dates and status, and raises bedrock-api-key-created at medium', () => {
+      const c = run(iam('CreateServiceSpecificCredential', { userName: 'BedrockAPIKey-x7qz', serviceName: 'bedrock.amazonaws.com', credentialAgeDays: 30 }, credential('BedrockAPIKey-x7qz', { expirationDate: 'Dec 30, 2026, 10:00:00 AM' })));
+      expect(c.resources).toEqual([expect.objectContaining({ kind: 'bedrock-api-key', arn: KEY, status: 'active', service: 'iam', account: '111122223333', attributes: expect.objectContaining({ userName: 'BedrockAPIKey-x7qz', credentialId: 'ACCAEXAMPLE123456789', createdAt: '2026-11-30T10:00:00.000Z', expiresAt: '2026-12-30T10:00:00.000Z', keyStatus: 'Active', createdBy: 'arn:aws:iam::111122223333:role/Admin' }) })]);
+      expect(c.findings).toEqual([expect.objectContaining({ rule: 'bedrock-api-key-created', severity: 'medium', resource: KEY })]);
+      expect(c.findings[0].summary).toContain('expires 2026-12-30T10:00:00.000Z');
+    });
+
+    it('raises it high for a key on an existing user, or minted with a long-term access key, and says when it never expires', () => {
+      const onUser = run(iam('CreateServiceSpecificCredential', { userName: 'ci-deployer', serviceName: 'bedrock.amazonaws.com' }, credential('ci-deployer')));
+      expect(onUser.findings[0]).toMatchObject({ severity: 'high' });
+      expect(onUser.findings[0].summary).toContain('never expires');
+      const byAkia = run(iam('CreateServiceSpecificCredential', { userName: 'BedrockAPIKey-x7qz', serviceName: 'bedrock.amazonaws.com' }, credential('BedrockAPIKey-x7qz'), { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/dev', userName: 'dev', accessKeyId: 'AKIAEXAMPLE', sessionContext: undefined }));
+      expect(byAkia.findings[0]).toMatchObject({ severity: 'high' });
+      expect(byAkia.findings[0].signals.map((s) => s.path)).toContain('userIdentity.accessKeyId');
+    });
+
+    it('leaves credentials for other services alone, and a refused create records nothing', () => {
+      expect(run(iam('CreateServiceSpecificCredential', { userName: 'dev', serviceName: 'codecommit.amazonaws.com' }, credential('dev', { serviceName: 'codecommit.amazonaws.com' })))).toMatchObject({ resources: [], findings: [] });
+      expect(run({ ...iam('CreateServiceSpecificCredential', { userName: 'dev', serviceName: 'bedrock.amazonaws.com' }), errorCode: 'AccessDenied' })).toMatchObject({ resources: [], findings: [] });
+    });
+
+    it("updates, resets and deletes a console key user's keys, and only known keys of other users (they may be CodeCommit or Keyspaces credentials)", () => {
+      const ids = { userName: 'BedrockAPIKey-x7qz', serviceSpecificCredentialId: 'ACCAEXAMPLE123456789' };
+      expect(run(iam('UpdateServiceSpecificCredential', { ...ids, status: 'Inactive' })).resources).toEqual([expect.objectContaining({ arn: KEY, onlyIfKnown: false, attributes: expect.objectContaining({ keyStatus: 'Inactive' }) })]);
+      expect(run(iam('ResetServiceSpecificCredential', ids)).resources[0]).toMatchObject({ arn: KEY, onlyIfKnown: false });
+      expect(run(iam('DeleteServiceSpecificCredential', ids)).resources[0]).toMatchObject({ arn: KEY, status: 'deleted' });
+      expect(run(iam('DeleteServiceSpecificCredential', ids)).findings).toEqual([]);
+      expect(run(iam('DeleteServiceSpecificCredential', { ...ids, userName: 'ci-deployer' })).resources[0]).toMatchObject({ onlyIfKnown: true, status: 'deleted' });
+    });
+
+    it('marks a principal that called with a bearer token', () => {
+      const call = { ...documentedRecord('InvokeModel'), additionalEventData: { callWithBearerToken: true } };
+      expect(run(call).principal?.signals).toContainEqual(expect.objectContaining({ path: 'additionalEventData.callWithBearerToken', value: true }));
+      expect(run(documentedRecord('InvokeModel')).principal?.signals.map((s) => s.path)).not.toContain('additionalEventData.callWithBearerToken');
+    });
+  });
+
   it('gpu-launch-refused: RunInstances refused for permissions (real record)', () => {
     const c = run(aiFixture('Failed-Unusual-EC2'));
     expect(c.resources).toEqual([]);
