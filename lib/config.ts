@@ -44,6 +44,8 @@ export interface AiVisibilityConfig {
   readonly notifications: NotificationsConfig;
   /** Import findings into AWS Security Hub (enabled in the account and region), and archive those of deleted resources. Default false. */
   readonly securityHubExport: boolean;
+  /** Read GuardDuty's findings about AI workloads (AI Protection types, or naming models or guardrails) and join them to the inventory, as corroborated findings. Needs GuardDuty on, AI Protection for its AI types. Default false. */
+  readonly guardDutyAiFindings: boolean;
   /** The tagger: `ai-visibility:*` tags on classified resources. On by default; `prefix` (default "ai-visibility:") and kinds to `exclude` (default none). */
   readonly tagging: TaggingConfig;
   /** ARNs of IAM roles and users declared AI agents (paths are ignored). Default none. */
@@ -188,6 +190,7 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   resourceTags: {},
   notifications: { minSeverity: 'medium', dedupWindowHours: 24, subscriptions: [], accountOwners: {}, digest: { schedule: 'cron(0 8 * * ? *)' } },
   securityHubExport: false,
+  guardDutyAiFindings: false,
   tagging: { enabled: true, prefix: DEFAULT_TAG_PREFIX, exclude: [] },
   agentPrincipals: [],
   agentBehaviourWindowSeconds: AGENT_DEFAULTS.behaviourWindowSeconds,
@@ -521,6 +524,7 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     resourceTags: tags('resourceTags'),
     notifications: notifications('notifications'),
     securityHubExport: bool('securityHubExport'),
+    guardDutyAiFindings: bool('guardDutyAiFindings'),
     tagging: tagging('tagging'),
     agentPrincipals: arns('agentPrincipals'),
     agentBehaviourWindowSeconds: int('agentBehaviourWindowSeconds', 1, 86_400),

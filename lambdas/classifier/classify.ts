@@ -15,6 +15,7 @@ import { identifyPrincipal, isOwnActivity } from './principal';
 import { AGENTCORE_RULES } from './rules/agentcore';
 import { BEDROCK_RULES, type Rule } from './rules/bedrock';
 import { EC2_RULES } from './rules/ec2';
+import { GUARDDUTY_RULES } from './rules/guardduty';
 import { IAM_RULES } from './rules/iam';
 import { MARKETPLACE_RULES } from './rules/marketplace';
 import { S3_RULES } from './rules/s3';
@@ -29,6 +30,7 @@ const RULES_BY_SOURCE: Record<string, { rules: Record<string, Rule>; ai: boolean
   's3.amazonaws.com': { rules: S3_RULES, ai: false },
   'agreement-marketplace.amazonaws.com': { rules: MARKETPLACE_RULES, ai: false },
   'iam.amazonaws.com': { rules: IAM_RULES, ai: false },
+  'guardduty.amazonaws.com': { rules: GUARDDUTY_RULES, ai: false },
 };
 
 const MAX_SCANNED_STRINGS = 200;

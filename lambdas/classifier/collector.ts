@@ -27,6 +27,8 @@ export interface FindingArgs {
   readonly confidence?: 'confirmed' | 'possible';
   /** Instead of the rule's own severity, where the event makes it worse or milder. */
   readonly severity?: Severity;
+  /** Instead of the caller: the principal the event is about (a GuardDuty finding's identity). */
+  readonly principal?: string;
 }
 
 const SERVICE_BY_ARN = /^arn:[^:]+:([^:]+):([^:]*):([^:]*):/;
@@ -84,7 +86,7 @@ export class Collector {
   }
 
   finding(rule: FindingRuleId, args: FindingArgs): void {
-    this.findings.push(finding(rule, this.event, { ...args, principal: this.principalArn }));
+    this.findings.push(finding(rule, this.event, { ...args, principal: args.principal ?? this.principalArn }));
   }
 
   /** What the boundary bounded in this record, as signals on everything the record reveals. */

@@ -28,6 +28,7 @@ import {
   RESERVED_RESOURCE_FIELDS,
   resourceDiscoverer,
   resourceLatest,
+  classifyingEvidence,
   watchItem,
   type Item,
   type Key,
@@ -129,6 +130,12 @@ function lastPrincipalOf(sightings: readonly Sighting<ResourceObservation>[]): R
   return newest?.principal ? { lastPrincipal: { value: newest.principal, at: eventOrder(newest.event) } } : {};
 }
 
+/** The classifying evidence, ordered like a configuration attribute: the newest sighting that could make the resource what it is. */
+function classifiedByOf(sightings: readonly Sighting<ResourceObservation>[]): Record<string, VersionedValue> {
+  const newest = [...sightings].reverse().find((s) => !s.observation.onlyIfKnown);
+  return newest ? { classifiedBy: { value: classifyingEvidence(newest.event, newest.observation.signals) as unknown as StoredValue, at: eventOrder(newest.event) } } : {};
+}
+
 function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
   const head = sightings[sightings.length - 1];
   const latest = resourceLatest(head.observation, head.event.eventName);
@@ -151,7 +158,7 @@ function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
     head: orderOf(head.event),
     first: orderOf(sightings[0].event),
     latest,
-    attributes: { ...versionedAttributes(sightings, reserved), ...lastPrincipalOf(sightings) },
+    attributes: { ...versionedAttributes(sightings, reserved), ...lastPrincipalOf(sightings), ...classifiedByOf(sightings) },
     earliest,
     fill,
     sticky: {},

@@ -62,6 +62,7 @@ const KIND_BY_ARN_TYPE: Record<string, Record<string, ResourceKind>> = {
     'model-invocation-job': 'batch-inference-job',
     prompt: 'prompt',
     'foundation-model-agreement': 'model-agreement',
+    'enforced-guardrail-configuration': 'enforced-guardrail-config',
   },
   'bedrock-agentcore': {
     runtime: 'agent-runtime',

@@ -296,3 +296,35 @@ export function captureRules(): CaptureRuleSpec[] {
     },
   ];
 }
+
+/**
+ * GuardDuty AI Protection's finding types (GuardDuty User Guide, "GuardDuty AI Protection finding
+ * types"): their `resource.modelDetails` names the invoked models, `bedrockGuardrailDetails` the
+ * guardrail that intervened.
+ */
+export const GUARDDUTY_AI_FINDING_TYPES = ['Impact:IAMUser/AnomalousModelInvocation', 'Impact:IAMUser/CostHarvesting', 'Impact:IAMUser/PromptInjection.Direct'] as const;
+
+/**
+ * The opt-in rule on GuardDuty's findings (config `guardDutyAiFindings`): the AI Protection types,
+ * and any finding that names Bedrock or SageMaker models or a Bedrock guardrail. GuardDuty
+ * publishes findings to the default bus of its (administrator) account, so the rule is created
+ * there even in organization mode.
+ */
+export function guardDutyAiRule(): CaptureRuleSpec {
+  return {
+    id: 'GuardDutyAiFindings',
+    description: 'GuardDuty findings about AI workloads (AI Protection types, or naming models or guardrails), to corroborate and join them to the inventory',
+    includeReadOnlyManagementEvents: false,
+    pattern: {
+      source: ['aws.guardduty'],
+      'detail-type': ['GuardDuty Finding'],
+      detail: {
+        $or: [
+          { type: [...GUARDDUTY_AI_FINDING_TYPES] },
+          { resource: { modelDetails: { modelId: [{ exists: true }] } } },
+          { resource: { bedrockGuardrailDetails: { guardrailAction: [{ exists: true }] } } },
+        ],
+      },
+    },
+  };
+}

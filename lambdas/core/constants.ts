@@ -62,6 +62,8 @@ export const CAPTURE_TARGET = { id: 'CaptureQueue', maximumEventAgeInSeconds: 86
  */
 export const SERVICE_STATE_EVENTS: Record<string, { source: string; eventSource: string; eventName: string }> = {
   'Model Customization Job State Change': { source: 'aws.bedrock', eventSource: 'bedrock.amazonaws.com', eventName: 'ModelCustomizationJobStateChange' },
+  // GuardDuty's findings (opt-in rule: guardDutyAiFindings), read as GuardDuty's own service event.
+  'GuardDuty Finding': { source: 'aws.guardduty', eventSource: 'guardduty.amazonaws.com', eventName: 'GuardDutyFinding' },
 };
 
 /** Name prefix of the EventBridge rules the agent capture sync owns (lambdas/shared/agent-capture.ts). */

@@ -24,6 +24,7 @@ const ATLAS = {
   T0012: { framework: 'MITRE-ATLAS', id: 'AML.T0012', name: 'Valid Accounts' },
   T0034: { framework: 'MITRE-ATLAS', id: 'AML.T0034', name: 'Cost Harvesting' },
   T0053: { framework: 'MITRE-ATLAS', id: 'AML.T0053', name: 'AI Agent Tool Invocation' },
+  T0051: { framework: 'MITRE-ATLAS', id: 'AML.T0051', name: 'LLM Prompt Injection' },
   T0054: { framework: 'MITRE-ATLAS', id: 'AML.T0054', name: 'LLM Jailbreak' },
   T0057: { framework: 'MITRE-ATLAS', id: 'AML.T0057', name: 'LLM Data Leakage' },
   T0098: { framework: 'MITRE-ATLAS', id: 'AML.T0098', name: 'AI Agent Tool Credential Harvesting' },
@@ -65,6 +66,16 @@ export const FINDING_RULES = {
     title: 'Bedrock guardrail weakened',
     frameworks: [OWASP.LLM01, ATLAS.T0054, ATLAS.TA0007],
   },
+  'enforced-guardrail-removed': {
+    severity: 'high',
+    title: 'An enforced guardrail configuration was removed',
+    frameworks: [OWASP.LLM01, ATLAS.T0054, ATLAS.TA0007],
+  },
+  'enforced-guardrail-changed': {
+    severity: 'medium',
+    title: 'An enforced guardrail configuration was changed',
+    frameworks: [OWASP.LLM01, ATLAS.T0054, ATLAS.TA0007],
+  },
   'model-access-enabled': {
     severity: 'medium',
     title: 'Access to a foundation model enabled',
@@ -74,6 +85,12 @@ export const FINDING_RULES = {
     severity: 'medium',
     title: 'A long-term Bedrock API key was created',
     frameworks: [ATTACK.T1098_001, ATLAS.T0012, OWASP.LLM10],
+  },
+  'guardduty-ai-finding': {
+    severity: 'medium',
+    title: 'GuardDuty reported a threat to an AI workload (corroborated)',
+    // AnomalousModelInvocation and CostHarvesting are model abuse; PromptInjection.Direct an injection a guardrail stopped.
+    frameworks: [OWASP.LLM10, ATLAS.T0034, OWASP.LLM01, ATLAS.T0051],
   },
   'gpu-launch-refused': {
     severity: 'high',

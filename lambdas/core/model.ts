@@ -26,6 +26,8 @@ export const RESOURCE_KINDS = [
   'provisioned-throughput',
   'inference-profile',
   'guardrail',
+  /** An account-region's enforced guardrail: applied to every model invocation there. */
+  'enforced-guardrail-config',
   'agent',
   'agent-alias',
   'knowledge-base',

@@ -98,7 +98,7 @@ export function routeOf(r: Pick<TaggableResource, 'arn' | 'kind' | 'account'>, s
   if (!m) return { untaggable: 'not an AWS resource ARN' };
   const [, service, , arnAccount, resource] = m;
   if (r.kind === 'foundation-model') return { untaggable: 'a foundation model is owned by AWS' };
-  if (r.kind === 'invocation-logging-config' || r.kind === 'model-agreement') return { untaggable: 'an account setting, not a resource' };
+  if (r.kind === 'invocation-logging-config' || r.kind === 'model-agreement' || r.kind === 'enforced-guardrail-config') return { untaggable: 'an account setting, not a resource' };
   if (r.kind === 'bedrock-api-key') return { untaggable: 'an IAM service-specific credential cannot be tagged (tag its user)' };
   if (r.kind === 'agent-memory') return { untaggable: 'AgentCore memory cannot be tagged (AgentCore TagResource: runtimes, gateways, browsers, code interpreters)' };
   if (r.kind === 'agent-identity') return { untaggable: 'an AgentCore workload identity cannot be tagged (AgentCore TagResource: runtimes, gateways, browsers, code interpreters)' };

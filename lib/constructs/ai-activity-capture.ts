@@ -24,6 +24,11 @@ export interface AiActivityCaptureProps {
   readonly eventBus?: events.IEventBus;
   /** The rules to create. @default captureRules() */
   readonly rules?: readonly CaptureRuleSpec[];
+  /**
+   * Rules on the account's default bus whatever `eventBus` is: events AWS services deliver only
+   * there (GuardDuty's findings), never forwarded by member accounts. @default none
+   */
+  readonly defaultBusRules?: readonly CaptureRuleSpec[];
   /** Visibility timeout of the queue: at least six times the consumer's timeout (AWS guidance for Lambda event sources). @default 6 minutes */
   readonly visibilityTimeout?: Duration;
   /** Deliveries to the consumer before a message moves to the dead-letter queue. @default 5 */
@@ -57,10 +62,11 @@ export class AiActivityCapture extends Construct {
     });
 
     const eventsPrincipal = new iam.ServicePrincipal('events.amazonaws.com');
-    for (const spec of props.rules ?? captureRules()) {
+    const placed = [...(props.rules ?? captureRules()).map((spec) => ({ spec, bus: this.eventBus.eventBusName })), ...(props.defaultBusRules ?? []).map((spec) => ({ spec, bus: 'default' }))];
+    for (const { spec, bus } of placed) {
       const rule = new events.CfnRule(this, `${spec.id}Rule`, {
         description: `ai-visibility: ${spec.description}`.slice(0, 512),
-        eventBusName: this.eventBus.eventBusName,
+        eventBusName: bus,
         eventPattern: spec.pattern,
         state: spec.includeReadOnlyManagementEvents ? ENABLED_WITH_READ_ONLY_EVENTS : 'ENABLED',
         targets: [

@@ -7,6 +7,7 @@ import { TAG_PREFIX } from '../../lambdas/core/constants';
 import * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
+import { guardDutyAiRule } from '../capture/patterns';
 import { AiActivityCapture } from '../constructs/ai-activity-capture';
 import { AiActivityClassifier, CLASSIFIER_TIMEOUT } from '../constructs/activity-classifier';
 import { AgentActivityCapture } from '../constructs/agent-activity-capture';
@@ -92,6 +93,8 @@ export class AiVisibilityStack extends Stack {
       visibilityTimeout: Duration.seconds(CLASSIFIER_TIMEOUT.toSeconds() * 6),
       maxReceiveCount: config.maxReceiveCount,
       retainKey: config.retainData,
+      // GuardDuty publishes to its (administrator) account's default bus, in each region.
+      defaultBusRules: config.guardDutyAiFindings ? [guardDutyAiRule()] : [],
     });
     if (this.organization) for (const rule of this.capture.rules) rule.addResourceDependency(this.organization.eventBus.node.defaultChild as CfnResource);
     const encryptionKey = this.capture.key;

@@ -69,6 +69,12 @@ describe('the hub', () => {
     expect(of(single, 'AWS::Events::EventBusPolicy')).toHaveLength(0);
   });
 
+  it("reads GuardDuty's findings (opt-in) on the hub's default bus, where GuardDuty publishes, not the central one", () => {
+    const withGuardDuty = of(hub(orgConfig({}, { guardDutyAiFindings: true })), 'AWS::Events::Rule').filter(([id]) => id.startsWith('Capture'));
+    expect(withGuardDuty).toHaveLength(captureRules().length + 1);
+    expect(withGuardDuty.filter(([, r]) => r.Properties.EventBusName === 'default').map(([id]) => id)).toEqual([expect.stringMatching(/^CaptureGuardDutyAiFindingsRule/)]);
+  });
+
   it('deploys the member template with a service-managed StackSet: auto-deployment, removal on leaving, the configured OUs, regions and preferences', () => {
     const [[busId]] = of(template, 'AWS::Events::EventBus').filter(([id]) => id.startsWith('Organization'));
     expect(stackSet()).toMatchObject({

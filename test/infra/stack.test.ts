@@ -457,6 +457,18 @@ describe('day-zero discovery', () => {
   });
 });
 
+describe('GuardDuty AI findings (opt-in)', () => {
+  const guardDutyRules = (t: Template) => Object.values(t.findResources('AWS::Events::Rule')).filter((r) => JSON.stringify((r as { Properties: { EventPattern?: unknown } }).Properties.EventPattern ?? '').includes('aws.guardduty')) as Array<{ Properties: { EventBusName?: unknown; Targets: Array<{ Arn: unknown }> } }>;
+
+  it('is off by default, and when on reads the default bus into the capture queue', () => {
+    expect(guardDutyRules(template)).toEqual([]);
+    const on = guardDutyRules(synth({ guardDutyAiFindings: true }));
+    expect(on).toHaveLength(1);
+    expect(on[0].Properties.EventBusName).toBe('default');
+    expect(JSON.stringify(on[0].Properties.Targets[0].Arn)).toContain('CaptureQueue');
+  });
+});
+
 describe('GPU utilization sweep', () => {
   it('is a JSONPath state machine, traced and logged, started hourly by EventBridge Scheduler with a role of its own', () => {
     const machine = oneOf('AWS::StepFunctions::StateMachine', 'GpuSweep').Properties;
@@ -855,7 +867,7 @@ describe('configuration', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toEqual([
-        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, tagging, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices, remediation, organization, discovery, agentTrail)',
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, guardDutyAiFindings, tagging, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices, remediation, organization, discovery, agentTrail)',
         'dataEventTrail must be true or false, got "yes"',
         expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',

@@ -3,7 +3,7 @@
  * on real records: every record of fixtures/cloudtrail/ai must reach a rule, every record of
  * fixtures/cloudtrail/non-ai none.
  */
-import { AGENT_TAG_KEY, captureRules, GPU_FAMILY_PREFIXES, MODEL_FILE_SUFFIXES, OWN_ROLE_PATH } from '../../lib/capture/patterns';
+import { AGENT_TAG_KEY, captureRules, GPU_FAMILY_PREFIXES, guardDutyAiRule, MODEL_FILE_SUFFIXES, OWN_ROLE_PATH } from '../../lib/capture/patterns';
 import { compileRules, matchingRules, mayMatch, toEnvelope, isEnvelope } from '../../local/replay/event-bus';
 import { GPU_INSTANCE_TYPE } from '../../lambdas/classifier/rules/ec2';
 import { MODEL_FILE } from '../../lambdas/classifier/rules/s3';
@@ -223,5 +223,17 @@ describe('Bedrock API keys', () => {
     expect(rulesFor(call('CreateServiceSpecificCredential', { userName: 'BedrockAPIKey-x7qz', serviceName: 'bedrock.amazonaws.com' }))).toEqual(['BedrockApiKeys']);
     expect(rulesFor(call('CreateServiceSpecificCredential', { userName: 'dev', serviceName: 'codecommit.amazonaws.com' }))).toEqual([]);
     for (const name of ['UpdateServiceSpecificCredential', 'ResetServiceSpecificCredential', 'DeleteServiceSpecificCredential']) expect(rulesFor(call(name, { userName: 'BedrockAPIKey-x7qz', serviceSpecificCredentialId: 'ACCAEXAMPLE123456789' }))).toEqual(['BedrockApiKeys']);
+  });
+});
+
+describe('GuardDuty findings (opt-in rule; findings built from the documented shape)', () => {
+  const findings = readJson(`${FIXTURES}/../guardduty/ai-protection-findings.json`) as unknown as Array<Record<string, unknown>>;
+  const withGuardDuty = compileRules([...captureRules(), guardDutyAiRule()]);
+
+  it('takes the AI Protection types and findings naming models or guardrails, not the rest, and only when enabled', () => {
+    expect(findings.map((f) => matchingRules(f, withGuardDuty))).toEqual([['GuardDutyAiFindings'], ['GuardDutyAiFindings'], []]);
+    expect(findings.map((f) => matchingRules(f, rules))).toEqual([[], [], []]);
+    const typeOnly = { ...findings[0], detail: { ...(findings[0].detail as object), type: 'Impact:IAMUser/CostHarvesting', resource: { resourceType: 'AccessKey' } } };
+    expect(matchingRules(typeOnly, withGuardDuty)).toEqual(['GuardDutyAiFindings']);
   });
 });

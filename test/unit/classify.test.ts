@@ -6,12 +6,14 @@
  * request/response shapes) or is derived here from one of those by changing the fields the API
  * reference documents; each such test says "built from the documented shape".
  */
+import { join } from 'node:path';
 import { classify } from '../../lambdas/classifier/classify';
+import { severityOf } from '../../lambdas/classifier/rules/guardduty';
 import { at } from '../../lambdas/classifier/evidence';
 import { normalize } from '../../lambdas/classifier/normalize';
 import { type Classification, type NormalizedEvent } from '../../lambdas/classifier/types';
 import { RESOURCE_KINDS, type Signal } from '../../lambdas/core/model';
-import { aiFixture, aiFixtureFiles, documentedRecord, documentedRecords, nonAiRecords, normalized, readJson } from '../helpers';
+import { aiFixture, aiFixtureFiles, documentedRecord, documentedRecords, FIXTURES, nonAiRecords, normalized, readJson } from '../helpers';
 
 const run = (record: Record<string, unknown>): Classification => classify(normalized(record));
 const kinds = (c: Classification) => c.resources.map((r) => [r.kind, r.arn, r.status]);
@@ -359,6 +361,55 @@ describe('findings', () => {
       const call = { ...documentedRecord('InvokeModel'), additionalEventData: { callWithBearerToken: true } };
       expect(run(call).principal?.signals).toContainEqual(expect.objectContaining({ path: 'additionalEventData.callWithBearerToken', value: true }));
       expect(run(documentedRecord('InvokeModel')).principal?.signals.map((s) => s.path)).not.toContain('additionalEventData.callWithBearerToken');
+    });
+  });
+
+  describe('enforced guardrails (built from the Bedrock API reference shapes)', () => {
+    const put = (requestParameters: Record<string, unknown>) => built('PutEnforcedGuardrailConfiguration', { requestParameters, responseElements: { configId: 'cfg1abc', updatedAt: '2026-11-30T10:00:00Z', updatedBy: 'arn:aws:iam::111122223333:role/Admin' } });
+    const CONFIG = 'arn:aws:bedrock:us-east-1:111122223333:enforced-guardrail-configuration/cfg1abc';
+    const GUARDRAIL = 'arn:aws:bedrock:us-east-1:111122223333:guardrail/gr7example1';
+
+    it('inventories a new enforced configuration and its guardrail, and raises nothing for it', () => {
+      const c = run(put({ guardrailInferenceConfig: { guardrailIdentifier: 'gr7example1', guardrailVersion: '3' } }));
+      expect(kinds(c)).toEqual(expect.arrayContaining([['enforced-guardrail-config', CONFIG, 'active'], ['guardrail', GUARDRAIL, 'active']]));
+      expect(c.resources.find((r) => r.arn === CONFIG)?.attributes).toMatchObject({ configId: 'cfg1abc', guardrail: GUARDRAIL, guardrailVersion: '3' });
+      expect(c.findings).toEqual([]);
+    });
+
+    it('raises enforced-guardrail-changed on a Put to an existing configuration, high when it exempts models', () => {
+      const changed = run(put({ configId: 'cfg1abc', guardrailInferenceConfig: { guardrailIdentifier: GUARDRAIL, guardrailVersion: '4' } }));
+      expect(changed.findings).toEqual([expect.objectContaining({ rule: 'enforced-guardrail-changed', severity: 'medium', confidence: 'possible', resource: CONFIG })]);
+      const exempting = run(put({ configId: 'cfg1abc', guardrailInferenceConfig: { guardrailIdentifier: GUARDRAIL, guardrailVersion: '4', modelEnforcement: { excludedModels: ['anthropic.claude-3-haiku-20240307-v1:0'] } } }));
+      expect(exempting.findings[0]).toMatchObject({ severity: 'high' });
+      expect(exempting.findings[0].summary).toContain('exempting anthropic.claude-3-haiku-20240307-v1:0');
+    });
+
+    it('raises enforced-guardrail-removed on a delete, and nothing for a refused one', () => {
+      const removed = run(built('DeleteEnforcedGuardrailConfiguration', { requestParameters: { configId: 'cfg1abc' }, responseElements: null }));
+      expect(kinds(removed)).toEqual([['enforced-guardrail-config', CONFIG, 'deleted']]);
+      expect(removed.findings).toEqual([expect.objectContaining({ rule: 'enforced-guardrail-removed', severity: 'high', resource: CONFIG })]);
+      expect(run(built('DeleteEnforcedGuardrailConfiguration', { requestParameters: { configId: 'cfg1abc' }, responseElements: null, errorCode: 'AccessDeniedException' }))).toMatchObject({ resources: [], findings: [] });
+    });
+  });
+
+  describe('GuardDuty findings about AI workloads (built from the documented shape: fixtures/guardduty)', () => {
+    const findings = readJson(join(FIXTURES, '..', 'guardduty', 'ai-protection-findings.json')) as unknown as Array<Record<string, unknown>>;
+
+    it('raises guardduty-ai-finding on the model GuardDuty names, for the identity it names, at its severity, corroborated', () => {
+      const c = run(findings[0]);
+      expect(c.findings).toEqual([expect.objectContaining({ rule: 'guardduty-ai-finding', severity: 'high', confidence: 'confirmed', resource: 'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0', principal: 'arn:aws:iam::111122223333:user/ci-deployer' })]);
+      expect(c.findings[0].summary).toContain('Impact:IAMUser/AnomalousModelInvocation');
+      expect(c.findings[0].summary).toContain('corroborated by GuardDuty, finding a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6');
+    });
+
+    it('joins a prompt injection to the guardrail that intervened (a known one only) and to the role', () => {
+      const c = run(findings[1]);
+      expect(c.findings[0]).toMatchObject({ severity: 'medium', resource: 'arn:aws:bedrock:us-east-1:111122223333:guardrail/gr7example1', principal: 'arn:aws:iam::111122223333:role/ops-agent-role' });
+      expect(c.resources).toEqual([expect.objectContaining({ kind: 'guardrail', onlyIfKnown: true })]);
+    });
+
+    it('maps GuardDuty severities (1-3.9 low, 4-6.9 medium, 7-8.9 high, 9+ critical)', () => {
+      expect([1, 3.9, 4, 6.9, 7, 8.9, 9, 'x'].map(severityOf)).toEqual(['low', 'low', 'medium', 'medium', 'high', 'high', 'critical', 'medium']);
     });
   });
 

@@ -150,6 +150,67 @@ function modelAgreementDeleted(c: Collector): void {
   c.resource('model-agreement', modelAgreementArn(c.event, modelId), { status: 'deleted', signals: [fieldSignal(c.event, 'requestParameters.modelId', 'model access removed')], attributes: { modelId } });
 }
 
+/**
+ * The account-region's enforced guardrail (Bedrock API Reference,
+ * "PutEnforcedGuardrailConfiguration": `configId`, `guardrailInferenceConfig` with the guardrail,
+ * its numbered version, the models it covers or skips, and selective content guarding). A Put
+ * that names an existing `configId` changes it; one without makes a new one. The configuration
+ * has no ARN: this identifier is ai-visibility's.
+ */
+function enforcedGuardrailArn(e: NormalizedEvent, configId: string): string {
+  return `arn:${e.partition}:bedrock:${e.region}:${e.account}:enforced-guardrail-configuration/${configId}`;
+}
+
+function enforcedGuardrailPut(c: Collector): void {
+  const e = c.event;
+  if (e.errorCode) return; // refused: nothing was enforced or changed
+  const requested = str(e.record, 'requestParameters.configId');
+  const configId = str(e.record, 'responseElements.configId') ?? requested;
+  if (!configId) return;
+  const arn = enforcedGuardrailArn(e, configId);
+  const cfg = 'requestParameters.guardrailInferenceConfig';
+  const guardrailId = str(e.record, `${cfg}.guardrailIdentifier`);
+  const guardrailArn = guardrailId ? kindOfArn(arnOrBuild(guardrailId, (g) => bedrockArn(e, 'guardrail', g)))?.arn : undefined;
+  const version = str(e.record, `${cfg}.guardrailVersion`);
+  const excluded = list(e.record, `${cfg}.modelEnforcement.excludedModels`).filter((m): m is string => typeof m === 'string');
+  const included = list(e.record, `${cfg}.modelEnforcement.includedModels`).filter((m): m is string => typeof m === 'string');
+  c.resource('enforced-guardrail-config', arn, {
+    signals: [eventSignal(e, 'enforced guardrail set'), ...(guardrailId ? [fieldSignal(e, `${cfg}.guardrailIdentifier`)] : [])],
+    attributes: {
+      configId,
+      guardrail: guardrailArn ?? guardrailId,
+      guardrailVersion: version,
+      ...(excluded.length ? { excludedModels: excluded } : {}),
+      ...(included.length ? { includedModels: included } : {}),
+      messages: str(e.record, `${cfg}.selectiveContentGuarding.messages`),
+      system: str(e.record, `${cfg}.selectiveContentGuarding.system`),
+    },
+  });
+  if (guardrailArn) c.resource('guardrail', guardrailArn, { signals: [fieldSignal(e, `${cfg}.guardrailIdentifier`, 'enforced on every invocation of the account-region')] });
+  if (!requested) return;
+  // A change: which guardrail and version were enforced before is the item's history, not this event's.
+  const exempt = excluded.length > 0 || included.length > 0;
+  c.finding('enforced-guardrail-changed', {
+    resource: arn,
+    ...(exempt ? { severity: 'high' as const } : {}),
+    confidence: 'possible',
+    summary: `The enforced guardrail ${configId} now enforces ${guardrailArn ?? guardrailId ?? 'an unnamed guardrail'}${version ? ` version ${version}` : ''}${excluded.length ? `, exempting ${excluded.join(', ')}` : ''}${included.length ? `, only on ${included.join(', ')}` : ''}: compare it with what it enforced before.`,
+    signals: [eventSignal(e, 'enforced guardrail changed'), fieldSignal(e, 'requestParameters.configId'), ...(guardrailId ? [fieldSignal(e, `${cfg}.guardrailIdentifier`)] : []), ...(version ? [fieldSignal(e, `${cfg}.guardrailVersion`)] : []), ...(excluded.length ? [fieldSignal(e, `${cfg}.modelEnforcement.excludedModels`)] : []), ...(included.length ? [fieldSignal(e, `${cfg}.modelEnforcement.includedModels`)] : [])],
+  });
+}
+
+function enforcedGuardrailDeleted(c: Collector): void {
+  if (c.event.errorCode) return; // refused: the enforcement stands
+  const configId = str(c.event.record, 'requestParameters.configId');
+  const arn = configId ? enforcedGuardrailArn(c.event, configId) : `arn:${c.event.partition}:bedrock:${c.event.region}:${c.event.account}:enforced-guardrail-configuration/*`;
+  if (configId) c.resource('enforced-guardrail-config', arn, { status: 'deleted', signals: [fieldSignal(c.event, 'requestParameters.configId', 'enforced guardrail removed')] });
+  c.finding('enforced-guardrail-removed', {
+    resource: arn,
+    summary: `The enforced guardrail${configId ? ` ${configId}` : ''} of ${c.event.account} in ${c.event.region} was removed: model invocations there no longer pass through it.`,
+    signals: [eventSignal(c.event, 'enforced guardrail removed'), ...(configId ? [fieldSignal(c.event, 'requestParameters.configId')] : [])],
+  });
+}
+
 const WEAK_STRENGTHS = new Set(['NONE', 'LOW']);
 
 function guardrail(c: Collector): void {
@@ -349,6 +410,10 @@ export const BEDROCK_RULES: Record<string, Rule> = {
     const id = str(c.event.record, 'requestParameters.guardrailIdentifier');
     if (id) c.resource('guardrail', kindOfArn(arnOrBuild(id, (g) => bedrockArn(c.event, 'guardrail', g)))?.arn ?? id, { signals: [fieldSignal(c.event, 'requestParameters.guardrailIdentifier')] });
   },
+
+  // Enforced guardrails.
+  PutEnforcedGuardrailConfiguration: enforcedGuardrailPut,
+  DeleteEnforcedGuardrailConfiguration: enforcedGuardrailDeleted,
 
   // Invocation logging.
   PutModelInvocationLoggingConfiguration: loggingConfig,

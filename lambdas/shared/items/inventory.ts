@@ -33,6 +33,30 @@ export function resourceLatest(r: ResourceObservation, eventName: string): Recor
   };
 }
 
+/** Signals the classifying evidence keeps: enough to say why, bounded whatever the event held. */
+export const CLASSIFYING_SIGNALS = 8;
+
+/**
+ * Why a resource is the kind it is: the newest event that could have made it one (not an
+ * `onlyIfKnown` update such as StopInstances or a tag change on a known instance), kept apart
+ * from the latest event's evidence (`signals`), which a later update replaces.
+ */
+export interface ClassifyingEvidence {
+  readonly eventName: string;
+  readonly eventId: string;
+  readonly time: string;
+  readonly signals: Signal[];
+}
+
+export function classifyingEvidence(e: { eventName: string; eventId: string; time: string }, evidence: readonly Signal[]): ClassifyingEvidence {
+  return { eventName: e.eventName, eventId: e.eventId, time: e.time, signals: evidence.slice(0, CLASSIFYING_SIGNALS) };
+}
+
+function readClassifyingEvidence(value: unknown): ClassifyingEvidence | undefined {
+  if (!isRecord(value) || typeof value.eventName !== 'string') return undefined;
+  return { eventName: value.eventName, eventId: textOr(value.eventId, ''), time: textOr(value.time, ''), signals: signals(value.signals) };
+}
+
 /** Who first revealed a resource, and its entry in that principal's index partition. */
 export function resourceDiscoverer(principal: string, arn: string): Record<string, StoredValue> {
   return { discoveredBy: principal, ...indexKeys.resourceByPrincipal(principal, arn) };
@@ -49,6 +73,7 @@ export const RESERVED_RESOURCE_FIELDS: readonly string[] = [
   'lastSeen',
   'lastEventId',
   'usedByAccounts',
+  'classifiedBy',
   PARTITION_KEY,
   SORT_KEY,
   INDEXES.byPrincipal.partitionKey,
@@ -75,6 +100,8 @@ export function sweptResourceFill(r: { arn: string; kind: string; account: strin
 
 export interface ResourceItem extends ResourceIdentity {
   readonly signals: Signal[];
+  /** Why it is this kind (the classifying event's evidence); absent for what only a listing or the sweep showed. */
+  readonly classifiedBy?: ClassifyingEvidence;
   readonly firstSeen: string;
   readonly firstEventId: string;
   readonly lastSeen: string;
@@ -98,7 +125,7 @@ const NOT_CONFIGURATION = new Set([
   PARTITION_KEY,
   SORT_KEY,
   ...Object.values(INDEXES).flatMap((i) => [i.partitionKey, i.sortKey]),
-  ...['entity', 'arn', 'kind', 'service', 'account', 'region', 'status', 'signals', 'firstSeen', 'firstEventId', 'firstOrder', 'lastSeen', 'lastEventId', 'lastOrder', 'rev', 'sensitivity', 'sensitivityFrom'],
+  ...['entity', 'arn', 'kind', 'service', 'account', 'region', 'status', 'signals', 'classifiedBy', 'firstSeen', 'firstEventId', 'firstOrder', 'lastSeen', 'lastEventId', 'lastOrder', 'rev', 'sensitivity', 'sensitivityFrom'],
 ]);
 
 export function readSensitivityFrom(v: unknown): SensitivityFrom | null {
@@ -136,6 +163,7 @@ export function readResource(item: RawItem | undefined): ResourceItem | undefine
   );
   const lastSweep = readLastSweep(item.lastSweep);
   const tags = readTags(item.tags);
+  const classifiedBy = readClassifyingEvidence(item.classifiedBy);
   return {
     arn: item.arn,
     kind: textOr(item.kind, 'unknown'),
@@ -144,6 +172,7 @@ export function readResource(item: RawItem | undefined): ResourceItem | undefine
     region: textOr(item.region, ''),
     status: textOr(item.status, 'active'),
     signals: signals(item.signals),
+    ...(classifiedBy ? { classifiedBy } : {}),
     firstSeen: textOr(item.firstSeen, ''),
     firstEventId: textOr(item.firstEventId, ''),
     lastSeen: textOr(item.lastSeen, ''),
