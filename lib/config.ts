@@ -4,7 +4,7 @@
  * listed at once, with defaults for everything. README.md documents each setting.
  */
 
-import { AGENT_DEFAULTS, CLASSIFICATION_DEFAULTS, CLASSIFIER_BATCH_SIZE, DEFAULT_TRAIL_LOOK_BACK_MINUTES, SWEEP_DEFAULTS } from '../lambdas/core/defaults';
+import { AGENT_DEFAULTS, BEDROCK_API_KEY_MAX_AGE_DAYS, CLASSIFICATION_DEFAULTS, CLASSIFIER_BATCH_SIZE, DEFAULT_TRAIL_LOOK_BACK_MINUTES, SWEEP_DEFAULTS } from '../lambdas/core/defaults';
 import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_SCHEDULE } from './constructs/gpu-utilization-sweep';
 import { DEFAULT_DISCOVERY_MAX_CONCURRENCY, DEFAULT_DISCOVERY_SCHEDULE } from './constructs/ai-discovery';
 import { FINDING_RULES } from '../lambdas/core/findings';
@@ -173,7 +173,7 @@ export interface NotificationsConfig {
   /** Account id to owner, when neither the resource nor the principal has an owner tag. Default none. */
   readonly accountOwners: Readonly<Record<string, string>>;
   /** The daily digest: sent when `enabled` (default: when there is a subscription), at `schedule` (EventBridge Scheduler, UTC; default "cron(0 8 * * ? *)"). */
-  readonly digest: { readonly enabled?: boolean; readonly schedule: string };
+  readonly digest: { readonly enabled?: boolean; readonly schedule: string; readonly apiKeyMaxAgeDays: number };
 }
 
 export const DEFAULT_CONFIG: AiVisibilityConfig = {
@@ -188,7 +188,7 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
   lambdaSourceMaps: false,
   alarmEmails: [],
   resourceTags: {},
-  notifications: { minSeverity: 'medium', dedupWindowHours: 24, subscriptions: [], accountOwners: {}, digest: { schedule: 'cron(0 8 * * ? *)' } },
+  notifications: { minSeverity: 'medium', dedupWindowHours: 24, subscriptions: [], accountOwners: {}, digest: { schedule: 'cron(0 8 * * ? *)', apiKeyMaxAgeDays: BEDROCK_API_KEY_MAX_AGE_DAYS } },
   securityHubExport: false,
   guardDutyAiFindings: false,
   tagging: { enabled: true, prefix: DEFAULT_TAG_PREFIX, exclude: [] },
@@ -391,11 +391,15 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
       });
     }
     const digest = v.digest ?? d.digest;
-    if (!isObject(digest) || Object.keys(digest).some((k) => k !== 'enabled' && k !== 'schedule') || (digest.enabled !== undefined && typeof digest.enabled !== 'boolean')) {
-      problems.push(`${key}.digest must be an object with enabled (true or false) and schedule, got ${JSON.stringify(digest)}`);
-    } else if (digest.schedule !== undefined) {
-      const problem = typeof digest.schedule === 'string' ? scheduleProblem(digest.schedule) : 'not a string';
-      if (problem) problems.push(`${key}.digest.schedule must be an EventBridge Scheduler rate(...) or cron(...) expression: ${problem}, got ${JSON.stringify(digest.schedule)}`);
+    if (!isObject(digest) || Object.keys(digest).some((k) => k !== 'enabled' && k !== 'schedule' && k !== 'apiKeyMaxAgeDays') || (digest.enabled !== undefined && typeof digest.enabled !== 'boolean')) {
+      problems.push(`${key}.digest must be an object with enabled (true or false), schedule and apiKeyMaxAgeDays, got ${JSON.stringify(digest)}`);
+    } else {
+      if (digest.schedule !== undefined) {
+        const problem = typeof digest.schedule === 'string' ? scheduleProblem(digest.schedule) : 'not a string';
+        if (problem) problems.push(`${key}.digest.schedule must be an EventBridge Scheduler rate(...) or cron(...) expression: ${problem}, got ${JSON.stringify(digest.schedule)}`);
+      }
+      const age = digest.apiKeyMaxAgeDays;
+      if (age !== undefined && (typeof age !== 'number' || !Number.isInteger(age) || age < 1 || age > 3650)) problems.push(`${key}.digest.apiKeyMaxAgeDays must be a whole number of days from 1 to 3650, got ${JSON.stringify(age)}`);
     }
     return { ...d, ...v, digest: { ...d.digest, ...(isObject(digest) ? digest : {}) } } as NotificationsConfig;
   };

@@ -13,6 +13,9 @@ export const METRICS_NAMESPACE = 'AiVisibility';
  */
 export const CLASSIFIER_BATCH_SIZE = 1_000;
 
+/** A long-term Bedrock API key older than this many days is listed in the daily digest (rotate or delete it). */
+export const BEDROCK_API_KEY_MAX_AGE_DAYS = 90;
+
 /** Agent identification and the action ledger. */
 export const AGENT_DEFAULTS = {
   /** A model call and then a write to another service within this many seconds marks an agent. */

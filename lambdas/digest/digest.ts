@@ -6,6 +6,7 @@
  * one per owner with findings. Pure: the replay (`--digest`) and the scheduled digest build it
  * from the items they read.
  */
+import { BEDROCK_API_KEY_MAX_AGE_DAYS } from '../core/defaults';
 import { severityOrder } from '../core/model';
 import { taggedPrincipalOf } from '../core/arn';
 import { ownerOf } from '../core/notifications';
@@ -20,6 +21,8 @@ export interface DigestInput {
   readonly deadLettered?: Readonly<Record<string, number>>;
   readonly accountOwners?: Readonly<Record<string, string>>;
   readonly ownerTagKey: string;
+  /** Long-term Bedrock API keys older than this many days are listed. @default BEDROCK_API_KEY_MAX_AGE_DAYS */
+  readonly apiKeyMaxAgeDays?: number;
 }
 
 export interface Digest {
@@ -32,6 +35,9 @@ export interface Digest {
   readonly findingsBySeverity: Readonly<Record<string, number>>;
   readonly agents: ReadonlyArray<{ readonly arn: string; readonly account: string; readonly firstSeen: string; readonly riskiest: ReadonlyArray<{ readonly eventName: string; readonly classes: readonly string[]; readonly time: string; readonly outcome: string }> }>;
   readonly idleGpus: ReadonlyArray<{ readonly resource: string; readonly verdict: string; readonly instanceType: string | null; readonly wastedPerHour: number }>;
+  /** Active long-term Bedrock API keys older than the digest's limit, oldest first. */
+  readonly oldApiKeys: ReadonlyArray<{ readonly arn: string; readonly userName: string; readonly account: string; readonly createdAt: string; readonly ageDays: number; readonly expiresAt: string | null }>;
+  readonly apiKeyMaxAgeDays: number;
   readonly health: { readonly quarantined: number; readonly deadLettered: Readonly<Record<string, number>> };
 }
 
@@ -71,12 +77,20 @@ export function buildDigests(input: DigestInput): { everything: Digest; byOwner:
   const findings: Array<Owned<{ rule: string; severity: string }>> = [];
   const agents: Array<Owned<Digest['agents'][number]>> = [];
   const idle: Array<Owned<Digest['idleGpus'][number]>> = [];
+  const oldKeys: Array<Owned<Digest['oldApiKeys'][number]>> = [];
+  const maxAgeDays = input.apiKeyMaxAgeDays ?? BEDROCK_API_KEY_MAX_AGE_DAYS;
   const actionsByAgent = new Map<string, Array<Digest['agents'][number]['riskiest'][number]>>();
   let quarantined = 0;
   const latestVerdict = new Map<string, { time: string; value: Digest['idleGpus'][number]; account: string }>();
 
   for (const item of input.items) {
     const r = readResource(item);
+    const key = r && r.kind === 'bedrock-api-key' && r.status === 'active' ? r.configuration : undefined;
+    const createdAt = typeof key?.createdAt === 'string' ? key.createdAt : undefined;
+    if (r && key && createdAt && key.keyStatus !== 'Inactive' && (typeof key.expiresAt !== 'string' || key.expiresAt > until)) {
+      const ageDays = Math.floor((Date.parse(until) - Date.parse(createdAt)) / 86_400_000);
+      if (ageDays >= maxAgeDays) oldKeys.push({ owner: ownerOfItem(item, principalTagsItemOf(r.discoveredBy), r.account, input), value: { arn: r.arn, userName: typeof key.userName === 'string' ? key.userName : '', account: r.account, createdAt, ageDays, expiresAt: typeof key.expiresAt === 'string' ? key.expiresAt : null } });
+    }
     if (r && within(r.firstSeen, since, until)) resources.push({ owner: ownerOfItem(item, principalTagsItemOf(r.discoveredBy), r.account, input), value: { kind: r.kind, account: r.account } });
     const f = readFinding(item);
     // A finding of an excluded resource or principal (ai-visibility:ignore) is not reported.
@@ -130,6 +144,8 @@ export function buildDigests(input: DigestInput): { everything: Digest; byOwner:
       findingsBySeverity: bySeverity,
       agents: withActions.filter((a) => keep(a.owner)).map((a) => a.value),
       idleGpus: idle.filter((g) => keep(g.owner)).map((g) => g.value).sort((a, b) => b.wastedPerHour - a.wastedPerHour).slice(0, 10),
+      oldApiKeys: oldKeys.filter((k) => keep(k.owner)).map((k) => k.value).sort((a, b) => b.ageDays - a.ageDays || a.arn.localeCompare(b.arn)),
+      apiKeyMaxAgeDays: maxAgeDays,
       health: owner === null ? { quarantined, deadLettered: { ...(input.deadLettered ?? {}) } } : { quarantined: 0, deadLettered: {} },
     };
   };
@@ -145,6 +161,7 @@ export function renderDigest(d: Digest): string {
   const severities = Object.entries(d.findingsBySeverity).sort(([a], [b]) => severityOrder(a) - severityOrder(b));
   section(`Findings${severities.length ? ` (${severities.map(([s, n]) => `${n} ${s}`).join(', ')})` : ''}`, d.findings.map((f) => `${f.severity} ${f.rule}: ${f.count}${f.heldBack ? ` (and ${f.heldBack} repeats held back)` : ''}`));
   section('Agents identified', d.agents.map((a) => `${a.arn} (${a.account}, first seen ${a.firstSeen})${a.riskiest.length ? `: ${a.riskiest.map((x) => `${x.eventName} [${x.classes.join(', ')}]${x.outcome !== 'success' ? ` ${x.outcome}` : ''}`).join('; ')}` : ''}`));
+  section(`Long-term Bedrock API keys older than ${d.apiKeyMaxAgeDays} days`, d.oldApiKeys.map((k) => `${k.userName} in ${k.account}: ${k.ageDays} days old (created ${k.createdAt}), ${k.expiresAt ? `expires ${k.expiresAt}` : 'never expires'}`));
   section('Top idle GPUs', d.idleGpus.map((g) => `${g.resource} (${g.instanceType ?? 'unknown type'}): ${g.verdict}, $${g.wastedPerHour.toFixed(2)} an hour`));
   if (d.owner === null) {
     const dlq = Object.entries(d.health.deadLettered);

@@ -9,6 +9,7 @@ export const DIGEST_ENVIRONMENT = {
   DEAD_LETTER_QUEUES: { description: 'JSON map of name to URL of the dead-letter queues whose depth the digest reports', pattern: /^\{.*\}$/ },
   ACCOUNT_OWNERS: { description: 'JSON map of account id to owner', pattern: /^\{.*\}$/ },
   OWNER_TAG_KEY: { description: "the tag whose value is a resource's owner", pattern: /^.{1,128}$/ },
+  API_KEY_MAX_AGE_DAYS: { description: 'long-term Bedrock API keys older than this many days are listed', pattern: /^\d{1,4}$/ },
 } as const satisfies EnvironmentSpec;
 
 export type DigestEnvironment = EnvironmentOf<typeof DIGEST_ENVIRONMENT>;

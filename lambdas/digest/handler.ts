@@ -72,7 +72,7 @@ const digest = defineHandler({
           logger.warn('dead-letter queue depth not read', { queue: name, error: String(error) });
         }
       }
-      const { everything, byOwner } = buildDigests({ since, until, items, deadLettered, accountOwners, ownerTagKey: env.OWNER_TAG_KEY });
+      const { everything, byOwner } = buildDigests({ since, until, items, deadLettered, accountOwners, ownerTagKey: env.OWNER_TAG_KEY, apiKeyMaxAgeDays: Number(env.API_KEY_MAX_AGE_DAYS) });
       for (const d of [everything, ...byOwner]) {
         const text = renderDigest(d);
         await sns.send(

@@ -24,6 +24,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { BEDROCK_API_KEY_MAX_AGE_DAYS } from '../../lambdas/core/defaults';
 import { DETAIL_TYPES, DOMAIN_EVENT_SOURCE } from '../../lambdas/core/events';
 import { SEVERITIES, type Severity } from '../../lambdas/core/model';
 import { filterPolicyOf, type SubscriptionFilter } from '../../lambdas/core/notifications';
@@ -59,6 +60,8 @@ export interface FindingNotificationsProps extends HouseFunctionOptions {
   readonly digest?: boolean;
   /** When the digest runs (EventBridge Scheduler, UTC). @default "cron(0 8 * * ? *)" */
   readonly digestSchedule?: string;
+  /** Long-term Bedrock API keys older than this many days are listed in the digest. @default 90 */
+  readonly digestApiKeyMaxAgeDays?: number;
   /** The dead-letter queues whose depth the digest reports, by name. @default none */
   readonly deadLetterQueues?: Readonly<Record<string, sqs.IQueue>>;
 }
@@ -143,6 +146,7 @@ export class FindingNotifications extends Construct {
         TABLE_NAME: props.inventory.table.tableName,
         FINDINGS_TOPIC_ARN: this.topic.topicArn,
         PERIOD_HOURS: '24',
+        API_KEY_MAX_AGE_DAYS: String(props.digestApiKeyMaxAgeDays ?? BEDROCK_API_KEY_MAX_AGE_DAYS),
         DEAD_LETTER_QUEUES: stack.toJsonString(Object.fromEntries(Object.entries(queues).map(([name, q]) => [name, q.queueUrl]))),
         ACCOUNT_OWNERS: JSON.stringify(props.accountOwners ?? {}),
         OWNER_TAG_KEY: props.ownerTagKey ?? OWNER_TAG_KEY,

@@ -215,6 +215,7 @@ export class AiVisibilityStack extends Stack {
       maxReceiveCount: config.maxReceiveCount,
       digest: config.notifications.digest.enabled,
       digestSchedule: config.notifications.digest.schedule,
+      digestApiKeyMaxAgeDays: config.notifications.digest.apiKeyMaxAgeDays,
       deadLetterQueues: {
         capture: this.capture.deadLetterQueue,
         lineage: this.lineage.deadLetterQueue,

@@ -646,7 +646,7 @@ describe('finding notifications', () => {
     expect(byAction('dynamodb:Scan')).toEqual([{ 'Fn::GetAtt': [Object.keys(withDigest.findResources('AWS::DynamoDB::Table'))[0], 'Arn'] }]);
     expect(JSON.stringify(byAction('sqs:GetQueueAttributes'))).toContain('DeadLetterQueue');
     expect(policy.Properties.PolicyDocument.Statement.flatMap((st) => [st.Action].flat()).filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:Scan']);
-    const off = synth({ notifications: { ...DEFAULT_CONFIG.notifications, subscriptions: [{ email: 'secops@example.com' }], digest: { enabled: false, schedule: 'cron(0 8 * * ? *)' } } });
+    const off = synth({ notifications: { ...DEFAULT_CONFIG.notifications, subscriptions: [{ email: 'secops@example.com' }], digest: { ...DEFAULT_CONFIG.notifications.digest, enabled: false } } });
     expect(Object.keys(off.findResources('AWS::Scheduler::Schedule')).filter((id) => id.startsWith('NotificationsDigest'))).toEqual([]);
     expect(() => readConfig({ notifications: { digest: { schedule: 'daily' } } })).toThrow(/notifications.digest.schedule must be an EventBridge Scheduler/);
   });

@@ -4,12 +4,10 @@
  * built from the IAM API reference's shapes (CreateServiceSpecificCredential,
  * ServiceSpecificCredential) and a documented InvokeModel with `callWithBearerToken`.
  */
-import type { Context, SQSEvent } from 'aws-lambda';
 import { ENTITY } from '../../lambdas/shared/items';
 import { toEnvelope } from '../../local/replay/event-bus';
-import { localPipeline } from '../../local/handlers';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
-import { scanTable } from '../../local/replay/report';
+import { classifyInto } from '../support/pipeline';
 import { documentedRecord } from '../helpers';
 
 const A = '111122223333';
@@ -26,8 +24,6 @@ const INACTIVE = iam('UpdateServiceSpecificCredential', 5, { userName: USER, ser
 const DELETE = iam('DeleteServiceSpecificCredential', 9, { userName: USER, serviceSpecificCredentialId: ID });
 const USE = { ...documentedRecord('InvokeModel'), eventID: 'key-use', eventTime: '2026-11-30T10:02:00Z', userIdentity: { type: 'IAMUser', principalId: 'AIDAEXAMPLE', arn: `arn:aws:iam::${A}:user/${USER}`, accountId: A, userName: USER }, additionalEventData: { callWithBearerToken: true } };
 
-const context = { functionName: 'classifier', awsRequestId: 'req', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
-
 describe('a Bedrock API key in the inventory', () => {
   let db: LocalDynamoDb;
   let tables = 0;
@@ -38,15 +34,7 @@ describe('a Bedrock API key in the inventory', () => {
 
   /** The key's item and the table's findings after the classifier took the records, one batch each, in this order. */
   async function after(...records: Array<Record<string, unknown>>) {
-    const table = `keys-${++tables}`;
-    await db.createInventoryTable(table);
-    const { handler, lineage } = localPipeline(db, table);
-    for (const [i, r] of records.entries()) {
-      const event = { Records: [{ messageId: `m-${i}`, receiptHandle: 'h', body: JSON.stringify(toEnvelope(r)), attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: `arn:aws:sqs:us-east-1:${A}:capture`, awsRegion: 'us-east-1' }] } as unknown as SQSEvent;
-      expect(await handler(event, context)).toEqual({ batchItemFailures: [] });
-      await lineage.drain();
-    }
-    const items = await scanTable(db.documents, table);
+    const items = await classifyInto(db, `keys-${++tables}`, records.map((r) => JSON.stringify(toEnvelope(r))), 1);
     return {
       key: items.find((i) => i.entity === ENTITY.resource && i.arn === KEY),
       findings: items.filter((i) => i.entity === ENTITY.finding).map((i) => i.rule),

@@ -6,13 +6,11 @@
  * (A stop delivered before any launch names an instance the inventory does not know: it is not
  * recorded, as before.)
  */
-import type { Context, SQSEvent } from 'aws-lambda';
 import { readResource } from '../../lambdas/shared/items';
 import { CLASSIFYING_SIGNALS } from '../../lambdas/shared/items/inventory';
 import { toEnvelope } from '../../local/replay/event-bus';
-import { localPipeline } from '../../local/handlers';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
-import { scanTable } from '../../local/replay/report';
+import { classifyInto } from '../support/pipeline';
 import { aiFixture, documentedRecord } from '../helpers';
 
 const LAUNCH = aiFixture('RunInstances__Successful-Unusual-EC2.json');
@@ -26,7 +24,6 @@ const STOP = {
   requestParameters: { instancesSet: { items: [{ instanceId: 'i-07d06021b0da55115' }] }, force: false },
   responseElements: { instancesSet: { items: [{ instanceId: 'i-07d06021b0da55115', currentState: { code: 64, name: 'stopping' }, previousState: { code: 16, name: 'running' } }] } },
 };
-const context = { functionName: 'classifier', awsRequestId: 'req', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
 
 describe('classifying evidence', () => {
   let db: LocalDynamoDb;
@@ -37,15 +34,8 @@ describe('classifying evidence', () => {
   afterAll(async () => db.close());
 
   async function instanceAfter(...records: Array<Record<string, unknown>>) {
-    const table = `evidence-${++tables}`;
-    await db.createInventoryTable(table);
-    const { handler, lineage } = localPipeline(db, table);
-    for (const [i, r] of records.entries()) {
-      const event = { Records: [{ messageId: `m-${i}`, receiptHandle: 'h', body: JSON.stringify(toEnvelope(r)), attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-west-2:111122223333:capture', awsRegion: 'us-west-2' }] } as unknown as SQSEvent;
-      expect(await handler(event, context)).toEqual({ batchItemFailures: [] });
-      await lineage.drain();
-    }
-    return readResource((await scanTable(db.documents, table)).find((i) => i.arn === INSTANCE));
+    const items = await classifyInto(db, `evidence-${++tables}`, records.map((r) => JSON.stringify(toEnvelope(r))), 1);
+    return readResource(items.find((i) => i.arn === INSTANCE));
   }
 
   it.each([

@@ -108,6 +108,7 @@ describe('the scheduled digest', () => {
           FINDINGS_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:findings',
           // The fixtures span years: a period that takes them all.
           PERIOD_HOURS: '99999',
+          API_KEY_MAX_AGE_DAYS: '90',
           DEAD_LETTER_QUEUES: JSON.stringify({ capture: 'https://sqs.us-east-1.amazonaws.com/111122223333/capture-dlq' }),
           ACCOUNT_OWNERS: '{}',
           OWNER_TAG_KEY,
@@ -128,4 +129,42 @@ describe('the scheduled digest', () => {
       await db.close();
     }
   }, 120_000);
+});
+
+describe('long-term Bedrock API keys in the digest', () => {
+  const key = (id: string, fields: Record<string, unknown>) => ({
+    ...keys.resource(`arn:aws:iam::111122223333:bedrock-api-key/BedrockAPIKey-${id}/ACCA${id}`),
+    entity: ENTITY.resource,
+    arn: `arn:aws:iam::111122223333:bedrock-api-key/BedrockAPIKey-${id}/ACCA${id}`,
+    kind: 'bedrock-api-key',
+    service: 'iam',
+    account: '111122223333',
+    region: 'us-east-1',
+    status: 'active',
+    firstSeen: '2026-01-01T00:00:00.000Z',
+    userName: `BedrockAPIKey-${id}`,
+    keyStatus: 'Active',
+    ...fields,
+  });
+  const until = '2026-12-01T00:00:00.000Z';
+  const items = [
+    key('old', { createdAt: '2026-08-01T00:00:00.000Z' }),
+    key('older', { createdAt: '2026-01-15T00:00:00.000Z', expiresAt: '2027-01-15T00:00:00.000Z' }),
+    key('young', { createdAt: '2026-11-01T00:00:00.000Z' }),
+    key('inactive', { createdAt: '2026-01-01T00:00:00.000Z', keyStatus: 'Inactive' }),
+    key('deleted', { createdAt: '2026-01-01T00:00:00.000Z', status: 'deleted' }),
+    key('expired', { createdAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-06-01T00:00:00.000Z' }),
+  ];
+
+  it('lists the active keys older than the limit, oldest first, and says when each expires', () => {
+    const { everything } = buildDigests({ since: '2026-11-30T00:00:00.000Z', until, items, ownerTagKey: OWNER_TAG_KEY });
+    expect(everything.oldApiKeys.map((k) => [k.userName, k.ageDays, k.expiresAt])).toEqual([
+      ['BedrockAPIKey-older', 320, '2027-01-15T00:00:00.000Z'],
+      ['BedrockAPIKey-old', 122, null],
+    ]);
+    const text = renderDigest(everything);
+    expect(text).toContain('Long-term Bedrock API keys older than 90 days');
+    expect(text).toContain('BedrockAPIKey-old in 111122223333: 122 days old (created 2026-08-01T00:00:00.000Z), never expires');
+    expect(buildDigests({ since: '2026-11-30T00:00:00.000Z', until, items, ownerTagKey: OWNER_TAG_KEY, apiKeyMaxAgeDays: 200 }).everything.oldApiKeys.map((k) => k.userName)).toEqual(['BedrockAPIKey-older']);
+  });
 });

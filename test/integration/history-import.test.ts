@@ -17,7 +17,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { createBackfillHandler, type BackfillResult } from '../../lambdas/trail-reader/backfill-handler';
 import { TRAIL_READER_SERVICE, type TrailReaderEnvironment } from '../../lambdas/trail-reader/environment';
 import { houseEnvironment } from '../../lambdas/shared/environment';
@@ -28,8 +28,7 @@ import { DEFAULT_CONFIG } from '../../lib/config';
 import { distributedMapOf, MapRunFailed, runDistributedMap } from '../../local/backfill/distributed-map';
 import { toEnvelope } from '../../local/replay/event-bus';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
-import { localPipeline } from '../../local/handlers';
-import { scanTable } from '../../local/replay/report';
+import { classifyInto } from '../support/pipeline';
 import { FIXTURES } from '../helpers';
 import { useTempDirs } from '../support';
 
@@ -194,12 +193,5 @@ describe('the history import state machine, run locally through its synthesized 
 
 /** The table's items after the classifier took `bodies` (SQS messages) into a fresh table, without revisions. */
 async function classified(db: LocalDynamoDb, table: string, bodies: readonly string[]) {
-  await db.createInventoryTable(table);
-  const { handler, lineage } = localPipeline(db, table);
-  for (let i = 0; i < bodies.length; i += 100) {
-    const event = { Records: bodies.slice(i, i + 100).map((body, j) => ({ messageId: `m-${i + j}`, receiptHandle: 'h', body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:999900001111:capture', awsRegion: 'us-east-1' })) } as unknown as SQSEvent;
-    expect(await handler(event, context)).toEqual({ batchItemFailures: [] });
-    await lineage.drain();
-  }
-  return (await scanTable(db.documents, table)).map(({ rev: _rev, ...rest }) => rest).sort((a, b) => `${a.pk}${a.sk}`.localeCompare(`${b.pk}${b.sk}`));
+  return (await classifyInto(db, table, bodies)).map(({ rev: _rev, ...rest }) => rest).sort((a, b) => `${String(a.pk)}${String(a.sk)}`.localeCompare(`${String(b.pk)}${String(b.sk)}`));
 }

@@ -14,7 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { createLookupHistoryHandler, sdkLookupEvents, type LookupHistorySummary } from '../../lambdas/discovery/lookup-handler';
 import { LOOKUP_HISTORY_SERVICE, type LookupHistoryEnvironment } from '../../lambdas/discovery/environment';
 import { LOOKUP_INTERVAL_MS } from '../../lambdas/discovery/lookup-history';
@@ -23,9 +23,8 @@ import { houseEnvironment } from '../../lambdas/shared/environment';
 import { MemberRoleUnavailableError } from '../../lambdas/shared/member-credentials';
 import { ENTITY } from '../../lambdas/shared/items';
 import { LookupHistoryImport } from '../../lib/constructs/lookup-history-import';
-import { localPipeline } from '../../local/handlers';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
-import { scanTable } from '../../local/replay/report';
+import { classifyInto } from '../support/pipeline';
 import { polyfillWithResolvers } from '../../local/sweep/local-sweep';
 import { aiFixtureFiles } from '../helpers';
 import { useTempDirs } from '../support';
@@ -178,13 +177,5 @@ describe('a run through the synthesized definition', () => {
 
 /** The table's items after the classifier took `bodies` (SQS messages) into a fresh table, without revisions. */
 async function classified(db: LocalDynamoDb, table: string, bodies: readonly string[]) {
-  await db.createInventoryTable(table);
-  const { handler, lineage } = localPipeline(db, table);
-  const context = { functionName: 'classifier', awsRequestId: 'req', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
-  for (let i = 0; i < bodies.length; i += 100) {
-    const event = { Records: bodies.slice(i, i + 100).map((body, j) => ({ messageId: `m-${i + j}`, receiptHandle: 'h', body, attributes: { ApproximateReceiveCount: '1' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: `arn:aws:sqs:us-east-1:${HUB}:capture`, awsRegion: 'us-east-1' })) } as unknown as SQSEvent;
-    expect(await handler(event, context)).toEqual({ batchItemFailures: [] });
-    await lineage.drain();
-  }
-  return (await scanTable(db.documents, table)).map(({ rev: _rev, ...rest }) => rest).sort((a, b) => `${a.pk}${a.sk}`.localeCompare(`${b.pk}${b.sk}`));
+  return (await classifyInto(db, table, bodies)).map(({ rev: _rev, ...rest }) => rest).sort((a, b) => `${String(a.pk)}${String(a.sk)}`.localeCompare(`${String(b.pk)}${String(b.sk)}`));
 }
