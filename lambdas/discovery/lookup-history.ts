@@ -23,9 +23,11 @@ export interface LookupQuery {
 }
 
 /**
- * The AI event sources, and the EC2 calls that launch accelerator instances (by name: the EC2
- * source as a whole would be most of an account's history). Each is a source some capture rule
- * reads (a test checks); what each page returns still goes through the rules.
+ * The AI event sources, the EC2 calls that launch accelerator instances, and the global calls
+ * that grant model access or mint a long-term Bedrock API key (by name: EC2 or IAM as a whole
+ * would be most of an account's history; IAM and Marketplace events are in us-east-1's history
+ * only, elsewhere their queries answer one empty page). Each is something a capture rule reads (a
+ * test checks); what each page returns still goes through the rules.
  */
 export const LOOKUP_QUERIES: readonly LookupQuery[] = [
   { key: 'EventSource', value: 'bedrock.amazonaws.com' },
@@ -34,6 +36,8 @@ export const LOOKUP_QUERIES: readonly LookupQuery[] = [
   { key: 'EventName', value: 'RunInstances' },
   { key: 'EventName', value: 'RequestSpotInstances' },
   { key: 'EventName', value: 'CreateFleet' },
+  { key: 'EventName', value: 'CreateServiceSpecificCredential' },
+  { key: 'EventName', value: 'AcceptAgreementRequest' },
 ];
 
 /** Event history keeps 90 days. */
@@ -60,6 +64,8 @@ export interface LookupCursor {
   readonly endTime: string;
   /** The oldest event time the query has reached: where it restarts if its token is refused. */
   readonly reached?: string;
+  /** When the last request went (epoch ms): the next invocation keeps the pace from there. */
+  readonly lastRequestAt?: number;
 }
 
 export interface LookupTotals {
@@ -135,7 +141,8 @@ export async function lookUpHistory(state: Omit<LookupState, 'done'>, deps: Look
   const since = new Date(target.since);
   const totals = { ...NO_TOTALS, ...state.totals };
   let cursor: LookupCursor = state.cursor ?? { query: 0, endTime: target.until };
-  let lastRequest = -Infinity;
+  // The pace holds across invocations: the previous one's last request counts.
+  let lastRequest = state.cursor?.lastRequestAt ?? -Infinity;
   // One request every LOOKUP_INTERVAL_MS, retries included.
   const paced = async (request: LookupRequest): Promise<LookupPage> => {
     const wait = lastRequest + LOOKUP_INTERVAL_MS - now();
@@ -146,7 +153,7 @@ export async function lookUpHistory(state: Omit<LookupState, 'done'>, deps: Look
   };
 
   while (cursor.query < LOOKUP_QUERIES.length) {
-    if (!deps.hasTime()) return { target, cursor, totals, done: false };
+    if (!deps.hasTime()) return { target, cursor: { ...cursor, ...(Number.isFinite(lastRequest) ? { lastRequestAt: lastRequest } : {}) }, totals, done: false };
     const query = LOOKUP_QUERIES[cursor.query];
     let page: LookupPage;
     try {

@@ -153,7 +153,7 @@ describe('a run through the synthesized definition', () => {
 
     // Every entry of the queried sources read; exactly what the capture rules take sent.
     const rules = compileRules();
-    const asked = ENTRIES.filter((e) => ['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com', 'sagemaker.amazonaws.com'].includes(String(e.record.eventSource)) || ['RunInstances', 'RequestSpotInstances', 'CreateFleet'].includes(String(e.record.eventName)));
+    const asked = ENTRIES.filter((e) => ['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com', 'sagemaker.amazonaws.com'].includes(String(e.record.eventSource)) || ['RunInstances', 'RequestSpotInstances', 'CreateFleet', 'CreateServiceSpecificCredential', 'AcceptAgreementRequest'].includes(String(e.record.eventName)));
     const taken = asked.filter((e) => matchingRules(toEnvelope(e.record), rules).length > 0);
     expect(summary.totals).toMatchObject({ events: asked.length, matched: taken.length, unreadable: 0, tooLarge: 0 });
     expect(new Set(sent.map((m) => (JSON.parse(m) as { detail: { eventID: string } }).detail.eventID))).toEqual(new Set(taken.map((e) => e.record.eventID)));
