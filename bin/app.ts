@@ -8,6 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { AiVisibilityStack } from '../lib/stacks/ai-visibility-stack';
 import { AiVisibilityMemberStack } from '../lib/stacks/member-stack';
 import { ConfigError, readConfig, type AiVisibilityConfig } from '../lib/config';
+import { captureRules } from '../lib/capture/patterns';
 
 const app = new App();
 let config: AiVisibilityConfig;
@@ -32,6 +33,7 @@ if (config.organization.enabled) {
     tagPrefix: config.tagging.prefix,
     remediation: config.remediation.mode === 'on',
     securityHubExport: config.securityHubExport,
+    rules: captureRules({ knownAiApplications: config.modelUse.knownAiApplications }),
   });
 }
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

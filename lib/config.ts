@@ -4,7 +4,7 @@
  * listed at once, with defaults for everything. README.md documents each setting.
  */
 
-import { AGENT_DEFAULTS, BEDROCK_API_KEY_MAX_AGE_DAYS, CLASSIFICATION_DEFAULTS, CLASSIFIER_BATCH_SIZE, DEFAULT_TRAIL_LOOK_BACK_MINUTES, SWEEP_DEFAULTS } from '../lambdas/core/defaults';
+import { AGENT_DEFAULTS, BEDROCK_API_KEY_MAX_AGE_DAYS, MODEL_USE_DEFAULTS, CLASSIFICATION_DEFAULTS, CLASSIFIER_BATCH_SIZE, DEFAULT_TRAIL_LOOK_BACK_MINUTES, SWEEP_DEFAULTS } from '../lambdas/core/defaults';
 import { DEFAULT_SWEEP_MAX_CONCURRENCY, DEFAULT_SWEEP_SCHEDULE } from './constructs/gpu-utilization-sweep';
 import { DEFAULT_DISCOVERY_MAX_CONCURRENCY, DEFAULT_DISCOVERY_SCHEDULE } from './constructs/ai-discovery';
 import { FINDING_RULES } from '../lambdas/core/findings';
@@ -88,6 +88,25 @@ export interface AiVisibilityConfig {
   readonly agentTrail: AgentTrailConfig;
   /** Day-zero discovery by listing, and drift (docs/discovery.md): daily and right after each deployment. On by default. */
   readonly discovery: DiscoveryConfig;
+  /** The LLMjacking detections on model use: reconnaissance then first invocation, new regions, new models, refused-invocation bursts (docs/findings.md). */
+  readonly modelUse: ModelUseConfig;
+}
+
+export interface ModelUseConfig {
+  /** Reconnaissance, then the principal's first model invocation within this many minutes, raises model-recon-then-invoke (1-1440). Default 15. */
+  readonly reconWindowMinutes: number;
+  /** This many refused invocations (ValidationException, AccessDenied) of one principal... (2-10,000). Default 10. */
+  readonly probeBurstCount: number;
+  /** ...within this many seconds raise model-invocation-probing (1-86,400). Default 300. */
+  readonly probeBurstSeconds: number;
+  /** Hours of an account's model use before new regions and new models are flagged (0-2160). Default 24. */
+  readonly baselineHours: number;
+  /**
+   * Role ARN patterns of known AI applications (EventBridge wildcards: `*` any run of characters,
+   * like "arn:aws:iam::*:role/rag-service-*"): their model reconnaissance reads are not captured,
+   * and their use of a new model is no finding. Default none.
+   */
+  readonly knownAiApplications: readonly string[];
 }
 
 export interface DiscoveryConfig {
@@ -220,6 +239,7 @@ export const DEFAULT_CONFIG: AiVisibilityConfig = {
     stackSetOperationPreferences: { failureTolerancePercentage: 10, maxConcurrentPercentage: 25, regionConcurrencyType: 'PARALLEL' },
   },
   discovery: { enabled: true, schedule: DEFAULT_DISCOVERY_SCHEDULE, afterDeploy: true, maxConcurrency: DEFAULT_DISCOVERY_MAX_CONCURRENCY, regions: [], lookupHistory: true },
+  modelUse: { reconWindowMinutes: MODEL_USE_DEFAULTS.reconWindowMinutes, probeBurstCount: MODEL_USE_DEFAULTS.probeBurstCount, probeBurstSeconds: MODEL_USE_DEFAULTS.probeBurstSeconds, baselineHours: MODEL_USE_DEFAULTS.baselineHours, knownAiApplications: [] },
   agentTrail: { bucketName: null, keyPrefix: '', organizationTrail: null, bucketAccount: null, kmsKeyArn: null, notificationTopicArn: null, lookBackMinutes: DEFAULT_TRAIL_LOOK_BACK_MINUTES },
 };
 
@@ -514,6 +534,31 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     else if (new Set(out.regions).size !== out.regions.length) problems.push(`${at('regions')} names a region more than once: ${JSON.stringify(out.regions)}`);
     return out;
   };
+  const modelUse = (key: keyof AiVisibilityConfig): ModelUseConfig => {
+    const d = DEFAULT_CONFIG.modelUse;
+    const v = input[key] ?? d;
+    if (!isObject(v)) {
+      problems.push(`${key} must be an object (${Object.keys(d).join(', ')}), got ${JSON.stringify(v)}`);
+      return d;
+    }
+    for (const k of Object.keys(v)) if (!Object.hasOwn(d, k)) problems.push(`unknown setting "${key}.${k}" (known: ${Object.keys(d).join(', ')})`);
+    const out = { ...d, ...v } as ModelUseConfig;
+    const whole = (k: 'reconWindowMinutes' | 'probeBurstCount' | 'probeBurstSeconds' | 'baselineHours', min: number, max: number) => {
+      const n = out[k];
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) problems.push(`${key}.${k} must be a whole number from ${min} to ${max}, got ${JSON.stringify(n)}`);
+    };
+    whole('reconWindowMinutes', 1, 1_440);
+    whole('probeBurstCount', 2, 10_000);
+    whole('probeBurstSeconds', 1, 86_400);
+    whole('baselineHours', 0, 2_160);
+    // EventBridge wildcards: `*` only, never two in a row (EventBridge User Guide, "Wildcard matching").
+    const pattern = /^arn:[a-z*-]+:iam::(\d{12}|\*):role\/[\w+=,.@\/*-]+$/;
+    const apps = out.knownAiApplications;
+    if (!Array.isArray(apps) || !apps.every((a) => typeof a === 'string' && pattern.test(a) && !a.includes('**'))) {
+      problems.push(`${key}.knownAiApplications must be a list of role ARN patterns (arn:aws:iam::<account or *>:role/<name, * for any run of characters>), got ${JSON.stringify(apps)}`);
+    }
+    return out;
+  };
   const config: AiVisibilityConfig = {
     dataEventTrail: bool('dataEventTrail'),
     retainData: bool('retainData'),
@@ -550,6 +595,7 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     organization: organization('organization'),
     agentTrail: agentTrail('agentTrail'),
     discovery: discovery('discovery'),
+    modelUse: modelUse('modelUse'),
   };
   if (config.agentTrail.organizationTrail === true && !config.organization.enabled && !/^o-[a-z0-9]{10,32}$/.test(config.organization.organizationId)) {
     problems.push('agentTrail.organizationTrail needs organization.organizationId (the organization trail keeps its files under AWSLogs/<organization id>/)');

@@ -9,7 +9,7 @@ import { createChangeFeedHandler, type ChangeFeedHandler } from '../lambdas/chan
 import { fittedEntry, type EventPublisher } from '../lambdas/change-feed/publish';
 import { createInventoryStore } from '../lambdas/shared/inventory-store';
 import type { RemediationSettings } from '../lambdas/core/remediation';
-import { DEFAULT_AGENT_ENVIRONMENT, CLASSIFIER_SERVICE } from '../lambdas/classifier/environment';
+import { DEFAULT_AGENT_ENVIRONMENT, DEFAULT_MODEL_USE_ENVIRONMENT, CLASSIFIER_SERVICE } from '../lambdas/classifier/environment';
 import type { DomainEvent } from '../lambdas/core/events';
 import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../lambdas/classifier/handler';
 import type { BatchOutcome, MessageOutcome } from '../lambdas/classifier/process-batch';
@@ -42,7 +42,7 @@ function noLocalMetrics(): void {
 
 /** The classifier's environment contract, filled in for the local table. */
 export function localClassifierEnvironment(tableName: string): ClassifierEnvironment {
-  return { ...houseEnvironment(CLASSIFIER_SERVICE), TABLE_NAME: tableName, ...DEFAULT_AGENT_ENVIRONMENT, LINEAGE_QUEUE_URL: LOCAL_LINEAGE_QUEUE_URL, CLASSIFICATION_TAG_KEY: DEFAULT_CLASSIFICATION_ENVIRONMENT.CLASSIFICATION_TAG_KEY };
+  return { ...houseEnvironment(CLASSIFIER_SERVICE), TABLE_NAME: tableName, ...DEFAULT_AGENT_ENVIRONMENT, ...DEFAULT_MODEL_USE_ENVIRONMENT, LINEAGE_QUEUE_URL: LOCAL_LINEAGE_QUEUE_URL, CLASSIFICATION_TAG_KEY: DEFAULT_CLASSIFICATION_ENVIRONMENT.CLASSIFICATION_TAG_KEY };
 }
 
 /**

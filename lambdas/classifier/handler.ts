@@ -21,7 +21,7 @@ import { sqsLineageQueue } from '../shared/lineage-queue';
 import { createAgentDirectory } from './agents/directory';
 import { awsTagLookupApis, cachedTagLookup, type TagLookupApis } from '../shared/tag-lookup';
 import { lazyMemberCredentials } from '../shared/member-credentials';
-import { agentSettingsFrom, CLASSIFIER_ENVIRONMENT, type ClassifierEnvironment } from './environment';
+import { agentSettingsFrom, CLASSIFIER_ENVIRONMENT, modelUseSettingsFrom, type ClassifierEnvironment } from './environment';
 import { processMessages, type BatchOutcome, type BatchStats } from './process-batch';
 
 export type { ClassifierEnvironment };
@@ -64,6 +64,7 @@ const classifier = defineHandler({
       settings: agentSettingsFrom(env),
       ledgerRetentionDays: Number(env.ACTION_LEDGER_RETENTION_DAYS),
     };
+    const modelUse = { settings: modelUseSettingsFrom(env) };
     const lineage = { queue: clients.lineageQueue ?? sqsLineageQueue(new SQSClient({}), env.LINEAGE_QUEUE_URL), tagKey: env.CLASSIFICATION_TAG_KEY || CLASSIFICATION_DEFAULTS.tagKey };
 
     return async (event, context) => {
@@ -76,7 +77,7 @@ const classifier = defineHandler({
           source: `sqs:${r.messageId}`,
           deliveries: Number(r.attributes?.ApproximateReceiveCount) || 1,
         })),
-        { store, log: logger, agents, lineage, timeLeftMs: () => context.getRemainingTimeInMillis?.() ?? Infinity, ...(tagLookup ? { lookupPrincipals: (principals: readonly string[]) => tagLookup({ principals }) } : {}) },
+        { store, log: logger, agents, lineage, modelUse, timeLeftMs: () => context.getRemainingTimeInMillis?.() ?? Infinity, ...(tagLookup ? { lookupPrincipals: (principals: readonly string[]) => tagLookup({ principals }) } : {}) },
       );
       for (const [name, stat] of METRICS) metrics.addMetric(name, MetricUnit.Count, outcome.stats[stat]);
       metrics.addMetric('FailureIsolationRuns', MetricUnit.Count, outcome.isolationRuns);

@@ -24,7 +24,8 @@ import { lineageOf } from './lineage/extract';
 import type { LineageQueue } from '../core/lineage';
 import { analyzeAgents, markCreatedByAgents, type AgentAnalysis, type AgentDirectory, type AgentSettings, type BatchEvent } from './agents/analyze';
 import type { InventoryStore } from '../shared/inventory-store';
-import { ENTITY, familyOfKey, isOutgoingEdgeKey, keys, keyString, quarantineItem, type Item, type Key } from '../shared/items';
+import { analyzeModelUse, modelUseFindingKey, type ModelUseAnalysis, type ModelUseSettings } from './model-use';
+import { ENTITY, familyOfKey, findingItem, isOutgoingEdgeKey, keys, keyString, quarantineItem, type Item, type Key } from '../shared/items';
 import { pool } from '../shared/pool';
 
 export interface InboundMessage {
@@ -87,6 +88,12 @@ export interface BatchDependencies {
    * absent. `tagKey`: the classification tag (default `data-classification`).
    */
   readonly lineage?: { readonly queue: LineageQueue; readonly tagKey?: string };
+  /**
+   * The model-use step (LLMjacking: reconnaissance then first invocation, new regions, first use
+   * of a model, refused-invocation bursts; model-use.ts); skipped when absent. `now`: the clock of
+   * the markers' expiry. @default now Date.now
+   */
+  readonly modelUse?: { readonly settings: ModelUseSettings; readonly now?: () => number };
   /**
    * Looks up (and caches) the tags of the principals of the findings about to be written, so the
    * change feed can read their ignore tag from the cache without an IAM client. @default none
@@ -235,11 +242,11 @@ async function writeEntities(entities: readonly PlannedEntity[], run: Run): Prom
 }
 
 /** Findings, ledger entries, watch marks and quarantine records are immutable: one stream of batch puts. */
-async function putImmutable(immutable: readonly PlannedItem[], run: Run): Promise<void> {
+async function putImmutable(immutable: readonly PlannedItem[], run: Run): Promise<Set<string>> {
   let failedKeys: Key[];
   if (outOfTime(run)) {
     for (const i of immutable) defer(run, i.messageIds);
-    return;
+    return new Set();
   }
   try {
     failedKeys = await run.deps.store.putItems(immutable.map((i) => i.item));
@@ -254,6 +261,22 @@ async function putImmutable(immutable: readonly PlannedItem[], run: Run): Promis
   const actions = written.filter((i) => i.item.entity === ENTITY.agentAction);
   run.stats.agentActions = actions.length;
   for (const a of actions) for (const c of Array.isArray(a.item.classes) ? a.item.classes : []) if (typeof c === 'string') run.actionsByClass[c] = (run.actionsByClass[c] ?? 0) + 1;
+  return new Set(written.map((i) => keyString(i.item)));
+}
+
+/** The model-use findings as items, each with the key its step knows it by. */
+function modelUseItems(analysis: ModelUseAnalysis | undefined): Array<PlannedItem & { readonly stepKey: string }> {
+  return (analysis?.findings ?? []).map((f) => ({ item: findingItem(f.finding, 'classifier'), messageIds: f.messageIds, stepKey: modelUseFindingKey(f.finding) }));
+}
+
+/** Once its findings are in, the model-use step marks what they were about (a failure only risks a repeat). */
+async function settleModelUse(analysis: ModelUseAnalysis | undefined, items: ReadonlyArray<PlannedItem & { readonly stepKey: string }>, written: ReadonlySet<string>, run: Run): Promise<void> {
+  if (!analysis || items.length === 0) return;
+  try {
+    await analysis.afterWritten(new Set(items.filter((i) => written.has(keyString(i.item))).map((i) => i.stepKey)));
+  } catch (error) {
+    run.deps.log?.warn('model-use flags not set; a later batch may raise the same finding again', { error: String(error) });
+  }
 }
 
 /**
@@ -313,15 +336,28 @@ async function processOnce(messages: readonly InboundMessage[], deps: BatchDepen
       return run;
     }
   }
+  let modelUse: ModelUseAnalysis | undefined;
+  if (deps.modelUse) {
+    try {
+      const agents = new Set([...(analysis?.actions ?? []).map((a) => a.agent), ...(analysis?.evidence ?? []).map((e) => e.evidence.principal)]);
+      modelUse = await analyzeModelUse(events, deps.store, deps.modelUse.settings, { agents, nowMs: (deps.modelUse.now ?? Date.now)() });
+    } catch (error) {
+      deps.log?.error('model-use step failed; its messages are retried', { error: String(error) });
+      for (const m of messages) run.failed.add(m.messageId);
+      return run;
+    }
+  }
   const { classified, usedByAgentStep } = eventsToRecord(events, analysis, run);
 
   const plan = planWrites(classified);
   const agentPlan = analysis && deps.agents ? planAgentWrites(analysis, deps.agents.ledgerRetentionDays) : { entities: [], items: [] };
   const lineage = deps.lineage ? lineageSightings(events, deps.lineage.tagKey) : [];
   const principalTags = principalTagSightings(events);
-  const immutable = [...plan.findings, ...agentPlan.items, ...quarantine.map((q) => ({ item: q.item, messageIds: new Set([q.messageId]) }))];
+  const modelUseFindings = modelUseItems(modelUse);
+  const immutable = [...plan.findings, ...agentPlan.items, ...modelUseFindings, ...quarantine.map((q) => ({ item: q.item, messageIds: new Set([q.messageId]) }))];
   await lookUpFindingPrincipals(immutable, run);
-  const [createdEdges] = await Promise.all([writeEntities([...plan.entities, ...agentPlan.entities, ...planLineageWrites(lineage), ...planPrincipalTags(principalTags)], run), putImmutable(immutable, run)]);
+  const [createdEdges, written] = await Promise.all([writeEntities([...plan.entities, ...agentPlan.entities, ...planLineageWrites(lineage), ...planPrincipalTags(principalTags)], run), putImmutable(immutable, run)]);
+  await settleModelUse(modelUse, modelUseFindings, written, run);
   await queueLineageWork(lineage, createdEdges, messages, run);
 
   for (const q of quarantine) if (!run.failed.has(q.messageId)) run.quarantined.set(q.messageId, String(q.item.reason));

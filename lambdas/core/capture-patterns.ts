@@ -77,11 +77,12 @@ export const S3_OBJECT_WRITE_EVENTS = ['PutObject', 'CopyObject', 'CompleteMulti
 export const S3_BUCKET_TAG_EVENTS = ['PutBucketTagging', 'DeleteBucketTagging'] as const;
 
 /**
- * High-volume read-only Bedrock calls that reveal nothing about the tenant's AI use: catalog
- * browsing of the public model list, per-model availability polling of the console's
- * model-access page, and tag reads by AWS Config and the console. Every other Bedrock call,
+ * High-volume read-only Bedrock calls: catalog browsing of the public model list, per-model
+ * availability polling of the console's model-access page, and tag reads by AWS Config and the
+ * console. The Bedrock rule leaves them out; the reconnaissance among them (MODEL_RECON_READS)
+ * comes in through the ModelRecon rule, for the callers it names. Every other Bedrock call,
  * read-only or not, is captured (GetModelInvocationLoggingConfiguration, a known LLMjacking
- * reconnaissance step, stays in).
+ * reconnaissance step and a rare call, from everyone).
  */
 export const BEDROCK_EXCLUDED_READ_ONLY = [
   'ListFoundationModels',
@@ -91,6 +92,41 @@ export const BEDROCK_EXCLUDED_READ_ONLY = [
   'GetUseCaseForModelAccess',
   'ListTagsForResource',
 ] as const;
+
+/**
+ * The reads that precede LLMjacking (Sysdig's and Permiso's write-ups, Prowler's
+ * cloudtrail_threat_detection_llm_jacking): which models exist, which the account may use, which
+ * offers and use-case forms stand. Captured by the ModelRecon rule only for callers that are not
+ * known AI applications.
+ */
+export const MODEL_RECON_READS = ['ListFoundationModels', 'GetFoundationModelAvailability', 'ListFoundationModelAgreementOffers', 'GetUseCaseForModelAccess'] as const;
+
+/** Reconnaissance as the classifier reads it: the ModelRecon rule's reads and the logging check the Bedrock rule brings in. */
+export const MODEL_RECON_EVENTS: ReadonlySet<string> = new Set([...MODEL_RECON_READS, 'GetModelInvocationLoggingConfiguration']);
+
+/** What shapes the capture rules: the deploy-time settings they depend on. */
+export interface CaptureSettings {
+  /**
+   * Role ARN patterns (EventBridge wildcards: `*` is any run of characters) of known AI
+   * applications: their reconnaissance reads are not captured. @default none
+   */
+  readonly knownAiApplications?: readonly string[];
+}
+
+/**
+ * `userIdentity` of the callers whose reconnaissance is captured: IAM users and the root user,
+ * anyone calling with a long-term access key (AKIA...), and role sessions of roles that are
+ * neither ai-visibility's own nor a known AI application. AWS services (`AWSService`) are none of them.
+ */
+function reconCallers(knownAiApplications: readonly string[]): EventPattern {
+  return {
+    $or: [
+      { type: ['IAMUser', 'Root'] },
+      { accessKeyId: [{ prefix: 'AKIA' }] },
+      { type: ['AssumedRole', 'FederatedUser'], sessionContext: { sessionIssuer: { arn: [{ 'anything-but': { wildcard: [OWN_ROLE_ARN_WILDCARD, ...knownAiApplications] } }] } } },
+    ],
+  };
+}
 
 /**
  * High-volume read-only SageMaker calls: the polling of SageMaker Studio (apps, spaces, domain,
@@ -151,7 +187,7 @@ function cloudTrailPattern(source: string, detail: EventPattern): EventPattern {
 }
 
 /** The capture rules of the stack, in the order they are created. */
-export function captureRules(): CaptureRuleSpec[] {
+export function captureRules(settings: CaptureSettings = {}): CaptureRuleSpec[] {
   const gpu = gpuTypeMatchers();
   return [
     {
@@ -163,6 +199,16 @@ export function captureRules(): CaptureRuleSpec[] {
         eventSource: ['bedrock.amazonaws.com'],
         eventName: [{ 'anything-but': [...BEDROCK_EXCLUDED_READ_ONLY] }],
       }),
+    },
+    {
+      id: 'ModelRecon',
+      description: 'Bedrock model reconnaissance (ListFoundationModels, GetFoundationModelAvailability, ListFoundationModelAgreementOffers, GetUseCaseForModelAccess) by IAM users, long-term keys and roles that are not known AI applications',
+      includeReadOnlyManagementEvents: true,
+      pattern: {
+        source: ['aws.bedrock'],
+        'detail-type': [CLOUDTRAIL_API_CALL],
+        detail: { eventSource: ['bedrock.amazonaws.com'], eventName: [...MODEL_RECON_READS], userIdentity: reconCallers(settings.knownAiApplications ?? []) },
+      },
     },
     {
       id: 'BedrockJobStates',

@@ -29,6 +29,24 @@ export const AGENT_DEFAULTS = {
 } as const;
 
 /**
+ * The LLMjacking detections on model use (lambdas/classifier/model-use.ts, docs/findings.md).
+ */
+export const MODEL_USE_DEFAULTS = {
+  /** Reconnaissance, then the principal's first model invocation within this many minutes: model-recon-then-invoke. */
+  reconWindowMinutes: 15,
+  /** This many refused invocations (ValidationException, AccessDenied) of one principal... */
+  probeBurstCount: 10,
+  /** ...within this many seconds: model-invocation-probing. */
+  probeBurstSeconds: 300,
+  /**
+   * An account's model use must be this many hours old before a new region or a new model is
+   * flagged: the first day of a new account (or of a deployment without its history import) is
+   * its baseline, not news.
+   */
+  baselineHours: 24,
+} as const;
+
+/**
  * Minutes of already delivered trail files searched for a newly watched principal's calls: the
  * behaviour window (a model call, then a write up to 15 minutes later, identifies the principal
  * at the write) plus CloudTrail's delivery delay ("within an average of about 5 minutes",

@@ -38,6 +38,7 @@ const ATTACK = {
   T1078_004: { framework: 'MITRE-ATTACK', id: 'T1078.004', name: 'Valid Accounts: Cloud Accounts' },
   T1098_001: { framework: 'MITRE-ATTACK', id: 'T1098.001', name: 'Account Manipulation: Additional Cloud Credentials' },
   T1496: { framework: 'MITRE-ATTACK', id: 'T1496', name: 'Resource Hijacking' },
+  T1535: { framework: 'MITRE-ATTACK', id: 'T1535', name: 'Unused/Unsupported Cloud Regions' },
   T1562: { framework: 'MITRE-ATTACK', id: 'T1562', name: 'Impair Defenses' },
   T1562_008: { framework: 'MITRE-ATTACK', id: 'T1562.008', name: 'Impair Defenses: Disable or Modify Cloud Logs' },
 } as const satisfies Record<string, FrameworkRef>;
@@ -85,6 +86,28 @@ export const FINDING_RULES = {
     severity: 'medium',
     title: 'A long-term Bedrock API key was created',
     frameworks: [ATTACK.T1098_001, ATLAS.T0012, OWASP.LLM10],
+  },
+  // LLMjacking (lambdas/classifier/model-use.ts; AWS's threat technique catalog files model
+  // hijacking as T1496.A007, a sub-technique of ATT&CK's Resource Hijacking).
+  'model-recon-then-invoke': {
+    severity: 'high',
+    title: 'Model reconnaissance, then a first model invocation by the same principal',
+    frameworks: [OWASP.LLM10, ATLAS.TA0008, ATLAS.T0034, ATTACK.T1496],
+  },
+  'model-invoked-new-region': {
+    severity: 'high',
+    title: 'Models invoked in a region the account never used them in',
+    frameworks: [OWASP.LLM10, ATLAS.T0034, ATTACK.T1535, ATTACK.T1496],
+  },
+  'model-first-use': {
+    severity: 'low',
+    title: 'A model the account never used was invoked by a principal that is not a known AI application',
+    frameworks: [OWASP.LLM10, ATLAS.T0034],
+  },
+  'model-invocation-probing': {
+    severity: 'high',
+    title: 'Repeated refused model invocations from one principal (probing for model access)',
+    frameworks: [OWASP.LLM10, ATLAS.TA0008, ATLAS.T0034, ATTACK.T1496],
   },
   'guardduty-ai-finding': {
     severity: 'medium',

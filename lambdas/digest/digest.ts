@@ -38,6 +38,8 @@ export interface Digest {
   /** Active long-term Bedrock API keys older than the digest's limit, oldest first. */
   readonly oldApiKeys: ReadonlyArray<{ readonly arn: string; readonly userName: string; readonly account: string; readonly createdAt: string; readonly ageDays: number; readonly expiresAt: string | null }>;
   readonly apiKeyMaxAgeDays: number;
+  /** Models an account used for the first time in the period, called by principals that are not known AI applications (model-first-use), newest first. */
+  readonly modelsFirstUsed: ReadonlyArray<{ readonly model: string; readonly account: string; readonly principal: string | null; readonly time: string }>;
   readonly health: { readonly quarantined: number; readonly deadLettered: Readonly<Record<string, number>> };
 }
 
@@ -75,6 +77,7 @@ export function buildDigests(input: DigestInput): { everything: Digest; byOwner:
   type Owned<T> = { readonly owner: string | null; readonly value: T };
   const resources: Array<Owned<{ kind: string; account: string }>> = [];
   const findings: Array<Owned<{ rule: string; severity: string }>> = [];
+  const firstUses: Array<Owned<Digest['modelsFirstUsed'][number]>> = [];
   const agents: Array<Owned<Digest['agents'][number]>> = [];
   const idle: Array<Owned<Digest['idleGpus'][number]>> = [];
   const oldKeys: Array<Owned<Digest['oldApiKeys'][number]>> = [];
@@ -95,7 +98,11 @@ export function buildDigests(input: DigestInput): { everything: Digest; byOwner:
     const f = readFinding(item);
     // A finding of an excluded resource or principal (ai-visibility:ignore) is not reported.
     const excluded = f && (controlsOf(resourceItems.get(f.resource)).excluded || controlsOf(principalTagsItemOf(f.principal)).excluded);
-    if (f && !excluded && within(f.time, since, until)) findings.push({ owner: ownerOfItem(resourceItems.get(f.resource), principalTagsItemOf(f.principal), f.account, input), value: { rule: f.rule, severity: f.severity } });
+    if (f && !excluded && within(f.time, since, until)) {
+      const owner = ownerOfItem(resourceItems.get(f.resource), principalTagsItemOf(f.principal), f.account, input);
+      findings.push({ owner, value: { rule: f.rule, severity: f.severity } });
+      if (f.rule === 'model-first-use') firstUses.push({ owner, value: { model: f.resource, account: f.account, principal: f.principal, time: f.time } });
+    }
     const a = readAgentProfile(item);
     if (a && within(a.firstSeen, since, until)) agents.push({ owner: ownerOfItem(undefined, principalTagsItemOf(a.arn), a.account, input), value: { arn: a.arn, account: a.account, firstSeen: a.firstSeen, riskiest: [] } });
     const act = readAgentAction(item);
@@ -146,6 +153,7 @@ export function buildDigests(input: DigestInput): { everything: Digest; byOwner:
       idleGpus: idle.filter((g) => keep(g.owner)).map((g) => g.value).sort((a, b) => b.wastedPerHour - a.wastedPerHour).slice(0, 10),
       oldApiKeys: oldKeys.filter((k) => keep(k.owner)).map((k) => k.value).sort((a, b) => b.ageDays - a.ageDays || a.arn.localeCompare(b.arn)),
       apiKeyMaxAgeDays: maxAgeDays,
+      modelsFirstUsed: firstUses.filter((u) => keep(u.owner)).map((u) => u.value).sort((a, b) => b.time.localeCompare(a.time) || a.model.localeCompare(b.model)),
       health: owner === null ? { quarantined, deadLettered: { ...(input.deadLettered ?? {}) } } : { quarantined: 0, deadLettered: {} },
     };
   };
@@ -162,6 +170,7 @@ export function renderDigest(d: Digest): string {
   section(`Findings${severities.length ? ` (${severities.map(([s, n]) => `${n} ${s}`).join(', ')})` : ''}`, d.findings.map((f) => `${f.severity} ${f.rule}: ${f.count}${f.heldBack ? ` (and ${f.heldBack} repeats held back)` : ''}`));
   section('Agents identified', d.agents.map((a) => `${a.arn} (${a.account}, first seen ${a.firstSeen})${a.riskiest.length ? `: ${a.riskiest.map((x) => `${x.eventName} [${x.classes.join(', ')}]${x.outcome !== 'success' ? ` ${x.outcome}` : ''}`).join('; ')}` : ''}`));
   section(`Long-term Bedrock API keys older than ${d.apiKeyMaxAgeDays} days`, d.oldApiKeys.map((k) => `${k.userName} in ${k.account}: ${k.ageDays} days old (created ${k.createdAt}), ${k.expiresAt ? `expires ${k.expiresAt}` : 'never expires'}`));
+  section('Models used for the first time (not by a known AI application)', d.modelsFirstUsed.map((u) => `${u.model} in ${u.account}, by ${u.principal ?? 'unknown'} at ${u.time}`));
   section('Top idle GPUs', d.idleGpus.map((g) => `${g.resource} (${g.instanceType ?? 'unknown type'}): ${g.verdict}, $${g.wastedPerHour.toFixed(2)} an hour`));
   if (d.owner === null) {
     const dlq = Object.entries(d.health.deadLettered);

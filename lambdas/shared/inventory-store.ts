@@ -120,6 +120,13 @@ export interface InventoryStore {
    * that attribute; false when there is no such item.
    */
   setFieldsIf(key: Key, fields: Record<string, unknown>, where: { field: string; value: string; absent?: string }): Promise<boolean>;
+  /**
+   * Make `order` the item's `order` and set `fields`, unless the stored item has an earlier
+   * order: the earliest event wins whatever the order of arrival, and the same event again
+   * writes the same item (a redelivery). Other attributes (a flag set later) are kept. False
+   * when an earlier event holds the item.
+   */
+  putIfEarlier(key: Key, order: string, fields: Record<string, unknown>): Promise<boolean>;
   readonly stats: WriteStats;
 }
 
@@ -428,6 +435,13 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
       expr.add('rev', 1);
       const condition = `attribute_exists(pk) AND ${expr.name(where.field)} = ${expr.value(where.value)}${where.absent ? ` AND attribute_not_exists(${expr.name(where.absent)})` : ''}`;
       return (await update(key, expr, condition)) !== false;
+    },
+
+    async putIfEarlier(key, order, fields) {
+      const expr = new Expression();
+      for (const [k, v] of Object.entries(fields)) expr.set(k, v);
+      expr.set('order', order);
+      return (await update(key, expr, `attribute_not_exists(pk) OR ${expr.name('order')} >= ${expr.value(order)}`)) !== false;
     },
 
     async putItems(items) {

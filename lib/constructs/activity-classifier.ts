@@ -8,7 +8,8 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CLASSIFIER_ENVIRONMENT, CLASSIFIER_SERVICE } from '../../lambdas/classifier/environment';
-import { AGENT_DEFAULTS, CLASSIFIER_BATCH_SIZE } from '../../lambdas/core/defaults';
+import { AGENT_DEFAULTS, CLASSIFIER_BATCH_SIZE, MODEL_USE_DEFAULTS } from '../../lambdas/core/defaults';
+import type { ModelUseConfig } from '../config';
 import { environmentFor, houseEnvironment } from '../../lambdas/shared/environment';
 import { AiVisibilityFunction, handlerEntry, houseOptions, type HouseFunctionOptions } from './house-function';
 import type { AiInventoryTable } from './inventory-table';
@@ -49,6 +50,8 @@ export interface AiActivityClassifierProps extends HouseFunctionOptions {
   readonly maxConcurrency?: number;
   /** @default the defaults of AgentSettingsProps */
   readonly agents?: AgentSettingsProps;
+  /** The LLMjacking detections on model use (windows, baseline, known AI applications). @default MODEL_USE_DEFAULTS, no known applications */
+  readonly modelUse?: Partial<ModelUseConfig>;
   /** Where the classifier sends the lineage nodes whose sensitivity must be recomputed. */
   readonly lineage: LineagePropagation;
   /** Organization mode: look up member accounts' principals through each member role. @default this account only */
@@ -79,6 +82,11 @@ export class AiActivityClassifier extends Construct {
         LINEAGE_QUEUE_URL: props.lineage.queue.queueUrl,
         CLASSIFICATION_TAG_KEY: props.lineage.classificationTagKey,
         AGENT_TAG_LOOKUPS: 'true',
+        MODEL_RECON_WINDOW_SECONDS: String((props.modelUse?.reconWindowMinutes ?? MODEL_USE_DEFAULTS.reconWindowMinutes) * 60),
+        MODEL_PROBE_BURST_COUNT: String(props.modelUse?.probeBurstCount ?? MODEL_USE_DEFAULTS.probeBurstCount),
+        MODEL_PROBE_BURST_SECONDS: String(props.modelUse?.probeBurstSeconds ?? MODEL_USE_DEFAULTS.probeBurstSeconds),
+        MODEL_BASELINE_HOURS: String(props.modelUse?.baselineHours ?? MODEL_USE_DEFAULTS.baselineHours),
+        KNOWN_AI_APPLICATIONS: (props.modelUse?.knownAiApplications ?? []).join(','),
         ORGANIZATION_MODE: props.organizationId ? 'true' : 'false',
       }),
     });

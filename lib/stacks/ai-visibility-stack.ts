@@ -7,7 +7,7 @@ import { TAG_PREFIX } from '../../lambdas/core/constants';
 import * as events from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import { DEFAULT_CONFIG, type AiVisibilityConfig } from '../config';
-import { guardDutyAiRule } from '../capture/patterns';
+import { captureRules, guardDutyAiRule } from '../capture/patterns';
 import { AiActivityCapture } from '../constructs/ai-activity-capture';
 import { AiActivityClassifier, CLASSIFIER_TIMEOUT } from '../constructs/activity-classifier';
 import { AgentActivityCapture } from '../constructs/agent-activity-capture';
@@ -84,7 +84,7 @@ export class AiVisibilityStack extends Stack {
       if (home && !Token.isUnresolved(this.region) && this.region !== home) throw new Error(`organization.homeRegion is ${home}, but this stack is deployed to ${this.region}: deploy the hub to its home region`);
       this.organization = new OrganizationHub(this, 'Organization', {
         organization: config.organization,
-        member: { tagPrefix: config.tagging.prefix, remediation: config.remediation.mode === 'on', securityHubExport: config.securityHubExport },
+        member: { tagPrefix: config.tagging.prefix, remediation: config.remediation.mode === 'on', securityHubExport: config.securityHubExport, rules: captureRules({ knownAiApplications: config.modelUse.knownAiApplications }) },
       });
     }
     this.capture = new AiActivityCapture(this, 'Capture', {
@@ -93,6 +93,7 @@ export class AiVisibilityStack extends Stack {
       visibilityTimeout: Duration.seconds(CLASSIFIER_TIMEOUT.toSeconds() * 6),
       maxReceiveCount: config.maxReceiveCount,
       retainKey: config.retainData,
+      rules: captureRules({ knownAiApplications: config.modelUse.knownAiApplications }),
       // GuardDuty publishes to its (administrator) account's default bus, in each region.
       defaultBusRules: config.guardDutyAiFindings ? [guardDutyAiRule()] : [],
     });
@@ -121,6 +122,7 @@ export class AiVisibilityStack extends Stack {
         deniedBurstWindow: Duration.seconds(config.agentDeniedBurstSeconds),
         ledgerRetentionDays: config.actionLedgerRetentionDays,
       },
+      modelUse: config.modelUse,
       lineage: this.lineage,
       ...(config.organization.enabled ? { organizationId: config.organization.organizationId } : {}),
     });

@@ -15,7 +15,9 @@
  *   8. the GPU sweep's capacity and its run at 10,000 instances (sweep-scale.ts);
  *   9. the functions' bundles: size, clients and load time against a baseline (functions.ts);
  *  10. the trail reader: its work per log file (gunzip, parse, the watched principals' patterns)
- *      against gunzip + JSON.parse, and what that makes per million CloudTrail events.
+ *      against gunzip + JSON.parse, and what that makes per million CloudTrail events;
+ *  11. the LLMjacking detections: the captured reconnaissance reads and the model-use step's
+ *      work per invocation, and what they cost per million (model-use-cost.ts).
  * Results print as a table; docs/performance.md records a run.
  */
 import { randomUUID } from 'node:crypto';
@@ -44,6 +46,7 @@ import { nullStore } from './null-store';
 import { measureFunctions, printFunctions } from './functions';
 import { keptRecords } from '../../lambdas/trail-reader/read';
 import { watchedMatcher } from '../../lambdas/shared/agent-capture';
+import { modelUseCost } from './model-use-cost';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -279,6 +282,7 @@ async function main(): Promise<void> {
     }
   }
   if (process.env.BENCH_ONLY === 'functions') return printFunctions(measureFunctions());
+  if (process.env.BENCH_ONLY === 'model-use') return void console.log((await modelUseCost()).join('\n'));
   const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-bench-'));
   try {
     const corpus = buildCorpus(dir);
@@ -366,6 +370,7 @@ async function main(): Promise<void> {
       `  Lineage, a tag change on a bucket feeding 1,000 locations: ${fan.messages.toLocaleString('en-US')} messages, at most ${fan.maxRequests} DynamoDB requests in one, ${fan.requests.toLocaleString('en-US')} requests, ${fan.readUnits.toFixed(0)} RCU, ${fan.writeUnits.toFixed(0)} WCU in all, ${fan.seconds.toFixed(1)} s against dynalite`,
     );
     trailSection(corpus.files, corpus.records);
+    console.log((await modelUseCost()).join('\n'));
     await sweepSection();
     printFunctions(measureFunctions());
   } finally {

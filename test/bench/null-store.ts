@@ -9,4 +9,5 @@ export const nullStore = (): InventoryStore => ({
   queryRange: async () => [],
   putIfRevision: async () => true,
   setFieldsIf: async () => true,
+  putIfEarlier: async () => true,
 });

@@ -11,7 +11,7 @@ import { captureRules, MODEL_FILE_SUFFIXES } from '../../lib/capture/patterns';
 import { AiVisibilityStack } from '../../lib/stacks/ai-visibility-stack';
 import { ConfigError, DEFAULT_CONFIG, readConfig, type AiVisibilityConfig } from '../../lib/config';
 import { HOUSE_RUNTIME } from '../../lib/constructs/house-function';
-import { CLASSIFIER_ENVIRONMENT, DEFAULT_AGENT_ENVIRONMENT } from '../../lambdas/classifier/environment';
+import { CLASSIFIER_ENVIRONMENT, DEFAULT_AGENT_ENVIRONMENT, DEFAULT_MODEL_USE_ENVIRONMENT } from '../../lambdas/classifier/environment';
 import { environmentFor, EnvironmentError, readEnvironment } from '../../lambdas/shared/environment';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -179,6 +179,10 @@ describe('classifier function (the house Lambda construct)', () => {
           AGENT_DENIED_BURST_COUNT: '5',
           AGENT_DENIED_BURST_SECONDS: '300',
           ACTION_LEDGER_RETENTION_DAYS: '400',
+          MODEL_RECON_WINDOW_SECONDS: '900',
+          MODEL_PROBE_BURST_COUNT: '10',
+          MODEL_PROBE_BURST_SECONDS: '300',
+          MODEL_BASELINE_HOURS: '24',
         },
       },
     });
@@ -867,12 +871,34 @@ describe('configuration', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toEqual([
-        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, guardDutyAiFindings, tagging, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices, remediation, organization, discovery, agentTrail)',
+        'unknown setting "colour" (known: dataEventTrail, retainData, logRetentionDays, classifierBatchSize, classifierMaxBatchingWindowSeconds, classifierMaxConcurrency, maxReceiveCount, eventPatternQuota, lambdaSourceMaps, alarmEmails, resourceTags, notifications, securityHubExport, guardDutyAiFindings, tagging, agentPrincipals, agentBehaviourWindowSeconds, agentDeniedBurstCount, agentDeniedBurstSeconds, actionLedgerRetentionDays, classificationTagKey, classificationLevels, sensitiveFromLevel, sweepSchedule, sweepWindowMinutes, sweepMaxConcurrency, sweepRegions, gpuIdleBelowPct, gpuUnderutilizedBelowPct, gpuMemoryHeldFromPct, gpuPrices, remediation, organization, discovery, modelUse, agentTrail)',
         'dataEventTrail must be true or false, got "yes"',
         expect.stringContaining('logRetentionDays must be one of 1, 3, 5'),
         'classifierBatchSize above 10 needs classifierMaxBatchingWindowSeconds of at least 1 (SQS event source mapping rule)',
       ]);
     }
+  });
+});
+
+describe('model-use configuration', () => {
+  it('reaches the classifier and the ModelRecon rule (known AI applications are left out of the capture)', () => {
+    const t = synth({ modelUse: { ...DEFAULT_CONFIG.modelUse, reconWindowMinutes: 30, probeBurstCount: 20, knownAiApplications: ['arn:aws:iam::*:role/rag-service-*'] } });
+    const fn = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.includes('ClassifierFunction'))![1] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    expect(fn.Properties.Environment.Variables).toMatchObject({ MODEL_RECON_WINDOW_SECONDS: '1800', MODEL_PROBE_BURST_COUNT: '20', MODEL_PROBE_BURST_SECONDS: '300', KNOWN_AI_APPLICATIONS: 'arn:aws:iam::*:role/rag-service-*' });
+    const recon = Object.values(t.findResources('AWS::Events::Rule')).map((r) => (r as { Properties: { EventPattern?: { detail?: { eventName?: unknown; userIdentity?: unknown } }; State?: string } }).Properties).find((p) => JSON.stringify(p.EventPattern?.detail?.eventName ?? '').startsWith('["ListFoundationModels"'))!;
+    expect(recon.State).toBe('ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS');
+    expect(JSON.stringify(recon.EventPattern!.detail!.userIdentity)).toContain('arn:aws:iam::*:role/rag-service-*');
+  });
+
+  it.each([
+    [{ reconWindowMinutes: 0 }, /modelUse.reconWindowMinutes must be a whole number from 1 to 1440, got 0/],
+    [{ probeBurstCount: 1 }, /modelUse.probeBurstCount must be a whole number from 2 to 10000/],
+    [{ baselineHours: 1.5 }, /modelUse.baselineHours must be a whole number from 0 to 2160/],
+    [{ knownAiApplications: ['rag-service'] }, /modelUse.knownAiApplications must be a list of role ARN patterns/],
+    [{ knownAiApplications: ['arn:aws:iam::*:role/**'] }, /modelUse.knownAiApplications must be a list of role ARN patterns/],
+    [{ knownApps: [] }, /unknown setting "modelUse.knownApps"/],
+  ])('refuses %j', (modelUse, message) => {
+    expect(() => readConfig({ modelUse })).toThrow(message);
   });
 });
 
@@ -916,10 +942,10 @@ describe('configuration that would deploy something else than meant', () => {
 
 describe('environment contract', () => {
   it('fails at synth on a missing or malformed literal, and accepts deploy-time tokens', () => {
-    expect(() => environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, TABLE_NAME: 'x', POWERTOOLS_SERVICE_NAME: '', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', LINEAGE_QUEUE_URL: '${Token[TOKEN.9]}', CLASSIFICATION_TAG_KEY: '' })).toThrow(
+    expect(() => environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, ...DEFAULT_MODEL_USE_ENVIRONMENT, TABLE_NAME: 'x', POWERTOOLS_SERVICE_NAME: '', POWERTOOLS_METRICS_NAMESPACE: 'AiVisibility', LINEAGE_QUEUE_URL: '${Token[TOKEN.9]}', CLASSIFICATION_TAG_KEY: '' })).toThrow(
       /TABLE_NAME="x" does not match .*; POWERTOOLS_SERVICE_NAME is not set/,
     );
-    const built = environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, TABLE_NAME: '${Token[TOKEN.123]}', POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'n', LINEAGE_QUEUE_URL: '${Token[TOKEN.9]}', CLASSIFICATION_TAG_KEY: '' });
+    const built = environmentFor(CLASSIFIER_ENVIRONMENT, { ...DEFAULT_AGENT_ENVIRONMENT, ...DEFAULT_MODEL_USE_ENVIRONMENT, TABLE_NAME: '${Token[TOKEN.123]}', POWERTOOLS_SERVICE_NAME: 's', POWERTOOLS_METRICS_NAMESPACE: 'n', LINEAGE_QUEUE_URL: '${Token[TOKEN.9]}', CLASSIFICATION_TAG_KEY: '' });
     expect(built).toMatchObject({ TABLE_NAME: '${Token[TOKEN.123]}' });
     expect(built).not.toHaveProperty('AGENT_PRINCIPALS'); // an empty optional variable is left out
   });

@@ -160,20 +160,22 @@ describe('messages the handler keeps failing', () => {
 });
 
 describe('rule states in the replay', () => {
-  it('delivers read-only InvokeModel (rule state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS) and drops ListFoundationModels', async () => {
+  it('delivers read-only InvokeModel (rule state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS), drops GetFoundationModel, and takes an IAM user\'s ListFoundationModels as reconnaissance (ModelRecon)', async () => {
     const dir = tmp();
     const invoke = aiFixture('InvokeModel');
     const other = { type: 'IAMUser', principalId: 'AIDAEXAMPLECAROL', arn: 'arn:aws:iam::111122223333:user/carol', accountId: '111122223333', userName: 'carol' };
-    const list = { ...invoke, userIdentity: other, eventName: 'ListFoundationModels', eventID: 'list-1' };
+    const get = { ...invoke, userIdentity: other, eventName: 'GetFoundationModel', eventID: 'get-1' };
+    writeFileSync(join(dir, 'two.json'), JSON.stringify({ Records: [invoke, get] }));
+    expect((await replayJson(dir)).report.stats).toMatchObject({ records: 2, matched: 1 });
+    const list = { ...get, eventName: 'ListFoundationModels', eventID: 'list-1' };
     writeFileSync(join(dir, 'two.json'), JSON.stringify({ Records: [invoke, list] }));
-    const { report } = await replayJson(dir);
-    expect(report.stats).toMatchObject({ records: 2, matched: 1 });
+    expect((await replayJson(dir)).report.stats).toMatchObject({ records: 2, matched: 2 });
   });
 
   it("keeps the same read by the principal that just invoked a model: it is watched, and the trail reader keeps a watched principal's every call", async () => {
     const dir = tmp();
     const invoke = aiFixture('InvokeModel');
-    const list = { ...invoke, eventName: 'ListFoundationModels', eventID: 'list-1' };
+    const list = { ...invoke, eventName: 'GetFoundationModel', eventID: 'get-1' };
     writeFileSync(join(dir, 'two.json'), JSON.stringify({ Records: [list, invoke] }));
     expect((await replayJson(dir)).report.stats).toMatchObject({ records: 2, matched: 2 });
     const { stdout } = await cli('replay', '--json', '--agent-capture', 'rules', dir);

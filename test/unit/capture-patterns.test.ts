@@ -73,8 +73,10 @@ describe('rule states', () => {
   });
 
   it('leave out the high-volume read-only calls named in docs/capture.md', () => {
+    // The model catalogue read by a known AI application (the application's role is configured).
     const listModels = { ...documentedRecord('InvokeModel'), eventName: 'ListFoundationModels' };
-    expect(rulesFor(listModels)).toEqual([]);
+    expect(matchingRules(toEnvelope(listModels), compileRules(captureRules({ knownAiApplications: ['arn:aws:iam::*:role/support-bot-*'] })))).toEqual([]);
+    expect(rulesFor({ ...listModels, eventName: 'GetFoundationModel' })).toEqual([]);
     const describeJob = { ...documentedRecord('CreateTrainingJob'), eventName: 'DescribeTrainingJob', readOnly: true };
     expect(rulesFor(describeJob)).toEqual([]);
   });
@@ -223,6 +225,43 @@ describe('Bedrock API keys', () => {
     expect(rulesFor(call('CreateServiceSpecificCredential', { userName: 'BedrockAPIKey-x7qz', serviceName: 'bedrock.amazonaws.com' }))).toEqual(['BedrockApiKeys']);
     expect(rulesFor(call('CreateServiceSpecificCredential', { userName: 'dev', serviceName: 'codecommit.amazonaws.com' }))).toEqual([]);
     for (const name of ['UpdateServiceSpecificCredential', 'ResetServiceSpecificCredential', 'DeleteServiceSpecificCredential']) expect(rulesFor(call(name, { userName: 'BedrockAPIKey-x7qz', serviceSpecificCredentialId: 'ACCAEXAMPLE123456789' }))).toEqual(['BedrockApiKeys']);
+  });
+});
+
+describe('model reconnaissance reads (ModelRecon), on the real InvokeModel record turned into each read', () => {
+  const INVOKE = readJson(`${FIXTURES}/ai/sumologic-documentation__InvokeModel.json`);
+  const read = (eventName: string, userIdentity: unknown = INVOKE.userIdentity) => ({ ...INVOKE, eventName, requestParameters: null, userIdentity });
+  const app = documentedRecord('InvokeModel').userIdentity as Record<string, unknown>;
+  const known = compileRules(captureRules({ knownAiApplications: ['arn:aws:iam::*:role/support-bot-*'] }));
+  const READS = ['ListFoundationModels', 'GetFoundationModelAvailability', 'ListFoundationModelAgreementOffers', 'GetUseCaseForModelAccess'];
+
+  it.each(READS)('%s arrives from an IAM user with a long-term key, and from a role that is not a known AI application', (eventName) => {
+    expect(rulesFor(read(eventName))).toEqual(['ModelRecon']);
+    expect(rulesFor(read(eventName, { ...(INVOKE.userIdentity as object), type: 'Root', arn: 'arn:aws:iam::956882123456:root' }))).toEqual(['ModelRecon']);
+    expect(rulesFor(read(eventName, app))).toEqual(['ModelRecon']);
+  });
+
+  it.each(READS)('%s stays out for known AI applications, ai-visibility itself and AWS services', (eventName) => {
+    expect(matchingRules(toEnvelope(read(eventName, app)), known)).toEqual([]);
+    const own = { ...app, sessionContext: { sessionIssuer: { type: 'Role', arn: `arn:aws:iam::111122223333:role${OWN_ROLE_PATH}Discovery` } } };
+    expect(rulesFor(read(eventName, own))).toEqual([]);
+    expect(rulesFor(read(eventName, { type: 'AWSService', invokedBy: 'config.amazonaws.com' }))).toEqual([]);
+  });
+
+  it('takes a known application calling with a long-term key all the same (a leaked key is not the application)', () => {
+    const withKey = { ...app, accessKeyId: 'AKIAEXAMPLEKEY00009' };
+    expect(matchingRules(toEnvelope(read('ListFoundationModels', withKey)), known)).toEqual(['ModelRecon']);
+  });
+
+  it('leaves the other Bedrock rules as they were: the reads reach ModelRecon alone', () => {
+    for (const r of READS) expect(rulesFor(read(r))).not.toContain('Bedrock');
+    expect(rulesFor(read('GetModelInvocationLoggingConfiguration'))).toEqual(['Bedrock']);
+  });
+
+  it('fits the default event-pattern quota with a dozen known applications', () => {
+    const apps = Array.from({ length: 12 }, (_, i) => `arn:aws:iam::*:role/application-number-${i}-*`);
+    const rule = captureRules({ knownAiApplications: apps }).find((r) => r.id === 'ModelRecon')!;
+    expect(JSON.stringify(rule.pattern).length).toBeLessThanOrEqual(2048);
   });
 });
 

@@ -38,6 +38,7 @@ function scriptedStore(fail: (key: Key) => boolean): InventoryStore & { entities
     queryRange: async () => [],
     putIfRevision: async () => true,
     setFieldsIf: async () => true,
+    putIfEarlier: async () => true,
   };
 }
 

@@ -10,3 +10,4 @@ export * from './agents';
 export * from './lineage';
 export * from './tagging';
 export * from './accounts';
+export * from './model-use';

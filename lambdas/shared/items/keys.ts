@@ -49,6 +49,8 @@ export const ENTITY = {
   taggerState: 'tagger-state',
   remediation: 'remediation',
   account: 'account',
+  modelUseFirst: 'model-use-first',
+  modelUseMarker: 'model-use-marker',
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -66,6 +68,7 @@ const PREFIX = {
   notify: 'NOTIFY#',
   lineage: 'LINEAGE#',
   account: 'ACCOUNT#',
+  usage: 'USAGE#',
 } as const;
 
 export const keys = {
@@ -94,6 +97,19 @@ export const keys = {
   /** Organization mode: an account's name and OU path, as Organizations listed them at the last sweep. */
   account: (id: string): Key => key(`${PREFIX.account}${id}`, STATE_SK),
   lookup: (kind: LookupKind, id: string): Key => key(`${PREFIX.lookup}${kind}#${id}`, STATE_SK),
+  /**
+   * Model use (lambdas/classifier/model-use): the first model invocation of a principal, and its
+   * reconnaissance and refused invocations as markers in time order (`RECON#`, `REFUSED#`, kept
+   * days, read in bounded ranges); the first invocation of an account in a region, and of a model
+   * (`REGION#`, `MODEL#` under the account). Outside the change feed: they are no events.
+   */
+  usagePrincipalFirst: (principal: string): Key => key(`${PREFIX.usage}PRINCIPAL#${principal}`, '#FIRST'),
+  usageMarker: (principal: string, marker: UsageMarker, time: string, eventId: string): Key => key(`${PREFIX.usage}PRINCIPAL#${principal}`, `${marker}#${time}#${eventId}`),
+  /** The sort key where `principal`'s markers of a kind at `time` begin (a range bound). */
+  usageMarkersAt: (principal: string, marker: UsageMarker, time: string): Key => key(`${PREFIX.usage}PRINCIPAL#${principal}`, `${marker}#${time}`),
+  usageRegion: (account: string, region: string): Key => key(`${PREFIX.usage}ACCOUNT#${account}`, `REGION#${region}`),
+  usageModel: (account: string, model: string): Key => key(`${PREFIX.usage}ACCOUNT#${account}`, `MODEL#${model}`),
+  usageAccountPartition: (account: string): string => key(`${PREFIX.usage}ACCOUNT#${account}`, '').pk,
   /** The notification dedup window of one rule, resource and principal. */
   notifyWindow: (dedupKey: string): Key => key(`${PREFIX.notify}${dedupKey}`, STATE_SK),
   /**
@@ -113,6 +129,9 @@ export const keys = {
   utilization: (resource: string, windowEnd: string, sweepId: string): Key => key(`${PREFIX.resource}${resource}`, `UTILIZATION#${windowEnd}#${sweepId}`),
 };
 
+/** The kinds of a principal's model-use markers. */
+export type UsageMarker = 'RECON' | 'REFUSED';
+
 /** What a cached lookup holds. */
 export type LookupKind = 'function-role' | 'bucket-tags' | 'resource-tags' | 'principal-tags';
 
@@ -121,12 +140,16 @@ export const RANGES = {
   /** A node's incoming and outgoing edges. */
   lineageIn: { from: 'IN#', to: 'IN#\uffff' },
   lineageOut: { from: 'OUT#', to: 'OUT#\uffff' },
+  /** An account's first invocation in each region. */
+  usageRegions: { from: 'REGION#', to: 'REGION#\uffff' },
+  /** An account's first invocation of each model. */
+  usageModels: { from: 'MODEL#', to: 'MODEL#\uffff' },
   /** An agent's profile and ledger, without the denial markers that sort after them. */
   agentBeforeDenials: { below: 'DENIAL#' },
 } as const;
 
 /** The store's items of a key's partition family: what a write or a stream record is about. */
-export type KeyFamily = 'resource' | 'principal' | 'quarantine' | 'agent' | 'watch' | 'function' | 'lookup' | 'lineage' | 'unknown';
+export type KeyFamily = 'resource' | 'principal' | 'quarantine' | 'agent' | 'watch' | 'function' | 'lookup' | 'lineage' | 'account' | 'usage' | 'unknown';
 
 export function familyOfKey(key: Pick<Key, 'pk'>): KeyFamily {
   for (const [family, prefix] of Object.entries(PREFIX)) if (key.pk.startsWith(prefix)) return family as KeyFamily;
