@@ -19,6 +19,7 @@ export const CLASSIFIER_ENVIRONMENT = {
   CLASSIFICATION_TAG_KEY: { description: "the tag that classifies data (a bucket's, or any taggable node's); default data-classification", pattern: /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, optional: true },
   ORGANIZATION_MODE: { description: "'true': look up member accounts' principals and resources through each member role (docs/organization.md)", pattern: /^(true|false)$/, optional: true },
   AGENT_TAG_LOOKUPS: { description: "'true': look up (cached) the agent tag of AI applications' roles, for agents tagged before the deploy", pattern: /^(true|false)$/, optional: true },
+  GUARDRAIL_LOOKUPS: { description: "'true': read the guardrail versions an enforced configuration moves between (bedrock:GetGuardrail), to flag weaker filters", pattern: /^(true|false)$/, optional: true },
   MODEL_RECON_WINDOW_SECONDS: { description: "seconds from model reconnaissance to a principal's first invocation that raise model-recon-then-invoke", pattern: WHOLE },
   MODEL_PROBE_BURST_COUNT: { description: 'refused model invocations of one principal that make model-invocation-probing', pattern: WHOLE },
   MODEL_PROBE_BURST_SECONDS: { description: 'window of model-invocation-probing, in seconds', pattern: WHOLE },
@@ -40,6 +41,7 @@ export const DEFAULT_AGENT_ENVIRONMENT = {
   ACTION_LEDGER_RETENTION_DAYS: String(AGENT_DEFAULTS.ledgerRetentionDays),
   // No lookups unless the stack asks (deployed): the local replay and the tests have no AWS.
   AGENT_TAG_LOOKUPS: 'false',
+  GUARDRAIL_LOOKUPS: 'false',
   ORGANIZATION_MODE: 'false',
 } as const;
 

@@ -23,6 +23,8 @@ import { awsTagLookupApis, cachedTagLookup, type TagLookupApis } from '../shared
 import { lazyMemberCredentials } from '../shared/member-credentials';
 import { agentSettingsFrom, CLASSIFIER_ENVIRONMENT, modelUseSettingsFrom, type ClassifierEnvironment } from './environment';
 import { processMessages, type BatchOutcome, type BatchStats } from './process-batch';
+import type { GuardrailReader } from '../core/guardrails';
+import { awsGuardrailReader } from '../shared/guardrail-reader';
 
 export type { ClassifierEnvironment };
 export type ClassifierHandler = Handler<SQSEvent, SQSBatchResponse>;
@@ -37,6 +39,8 @@ export interface ClassifierClients {
   readonly onOutcome: (outcome: BatchOutcome) => void;
   /** Where roles' agent tags are looked up when AGENT_TAG_LOOKUPS is true. @default IAM ListRoleTags/ListUserTags */
   readonly tagLookup: TagLookupApis | null;
+  /** Where guardrail versions are read when GUARDRAIL_LOOKUPS is true. @default bedrock:GetGuardrail */
+  readonly guardrails: GuardrailReader | null;
 }
 
 const METRICS: ReadonlyArray<[string, keyof BatchStats]> = [
@@ -65,6 +69,7 @@ const classifier = defineHandler({
       ledgerRetentionDays: Number(env.ACTION_LEDGER_RETENTION_DAYS),
     };
     const modelUse = { settings: modelUseSettingsFrom(env) };
+    const guardrails = env.GUARDRAIL_LOOKUPS === 'true' ? (clients.guardrails === undefined ? awsGuardrailReader({ ...(members ? { credentials: members.credentials } : {}), log: logger }) : clients.guardrails) : null;
     const lineage = { queue: clients.lineageQueue ?? sqsLineageQueue(new SQSClient({}), env.LINEAGE_QUEUE_URL), tagKey: env.CLASSIFICATION_TAG_KEY || CLASSIFICATION_DEFAULTS.tagKey };
 
     return async (event, context) => {
@@ -77,7 +82,7 @@ const classifier = defineHandler({
           source: `sqs:${r.messageId}`,
           deliveries: Number(r.attributes?.ApproximateReceiveCount) || 1,
         })),
-        { store, log: logger, agents, lineage, modelUse, timeLeftMs: () => context.getRemainingTimeInMillis?.() ?? Infinity, ...(tagLookup ? { lookupPrincipals: (principals: readonly string[]) => tagLookup({ principals }) } : {}) },
+        { store, log: logger, agents, lineage, modelUse, ...(guardrails ? { guardrails } : {}), timeLeftMs: () => context.getRemainingTimeInMillis?.() ?? Infinity, ...(tagLookup ? { lookupPrincipals: (principals: readonly string[]) => tagLookup({ principals }) } : {}) },
       );
       for (const [name, stat] of METRICS) metrics.addMetric(name, MetricUnit.Count, outcome.stats[stat]);
       metrics.addMetric('FailureIsolationRuns', MetricUnit.Count, outcome.isolationRuns);

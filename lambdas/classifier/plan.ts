@@ -167,6 +167,9 @@ function planResource(sightings: Sighting<ResourceObservation>[]): EntityWrite {
   };
 }
 
+/** The field that marks a call made with a Bedrock API key (principal.ts). */
+const BEARER_TOKEN_PATH = 'additionalEventData.callWithBearerToken';
+
 /** Identity evidence (who the caller is) as opposed to behaviour evidence (what it did). */
 const isIdentityEvidence = (path: string) => path.startsWith('userIdentity') || path === 'sessionCredentialFromConsole' || path === 'userAgent' || path.startsWith('additionalEventData');
 
@@ -190,6 +193,15 @@ function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite
   } else {
     Object.assign(fill, principalRole(first.role));
   }
+  // Calls made with a Bedrock API key (bearer token): when last, and on which days (a set, so a
+  // redelivered call counts once). A long-term key's user is this principal: the key's use.
+  const bearer = sightings.filter((s) => s.observation.signals.some((x) => x.path === BEARER_TOKEN_PATH));
+  const addToSet: Record<string, string[]> = {};
+  if (bearer.length > 0) {
+    const newest = bearer[bearer.length - 1];
+    attributes.lastBearerTokenCallAt = { value: newest.event.time, at: eventOrder(newest.event) };
+    addToSet.bearerTokenCallDays = [...new Set(bearer.map((s) => s.event.time.slice(0, 10)))];
+  }
   Object.assign(fill, principalRoleSortKey(head.observation.arn));
   return {
     key: keys.principal(head.observation.arn),
@@ -200,7 +212,7 @@ function planPrincipal(sightings: Sighting<PrincipalObservation>[]): EntityWrite
     earliest,
     fill,
     sticky,
-    addToSet: {},
+    addToSet,
     onlyIfKnown: false,
   };
 }

@@ -24,6 +24,7 @@ import { lineageOf } from './lineage/extract';
 import type { LineageQueue } from '../core/lineage';
 import { analyzeAgents, markCreatedByAgents, type AgentAnalysis, type AgentDirectory, type AgentSettings, type BatchEvent } from './agents/analyze';
 import type { InventoryStore } from '../shared/inventory-store';
+import { compareEnforcedGuardrails, type GuardrailReader } from './guardrail-versions';
 import { analyzeModelUse, modelUseFindingKey, type ModelUseAnalysis, type ModelUseSettings } from './model-use';
 import { ENTITY, familyOfKey, findingItem, isOutgoingEdgeKey, keys, keyString, quarantineItem, type Item, type Key } from '../shared/items';
 import { pool } from '../shared/pool';
@@ -94,6 +95,11 @@ export interface BatchDependencies {
    * the markers' expiry. @default now Date.now
    */
   readonly modelUse?: { readonly settings: ModelUseSettings; readonly now?: () => number };
+  /**
+   * Reads guardrail versions' filters (bedrock:GetGuardrail), to tell whether an enforced
+   * configuration moved to one that filters less (guardrail-versions.ts); skipped when absent.
+   */
+  readonly guardrails?: GuardrailReader;
   /**
    * Looks up (and caches) the tags of the principals of the findings about to be written, so the
    * change feed can read their ignore tag from the cache without an IAM client. @default none
@@ -323,7 +329,19 @@ async function processOnce(messages: readonly InboundMessage[], deps: BatchDepen
     defer(run, messages.map((m) => m.messageId));
     return run;
   }
-  const { events, quarantine } = readMessages(messages);
+  const read = readMessages(messages);
+  const quarantine = read.quarantine;
+  let events = read.events;
+  if (deps.guardrails) {
+    try {
+      const settled = await compareEnforcedGuardrails(events, deps.store, deps.guardrails, deps.log);
+      if (settled.size > 0) events = events.map((e) => (settled.has(e.messageId) ? { ...e, classification: settled.get(e.messageId)! } : e));
+    } catch (error) {
+      deps.log?.error('guardrail comparison failed; its messages are retried', { error: String(error) });
+      for (const m of messages) run.failed.add(m.messageId);
+      return run;
+    }
+  }
 
   // The agent step reads state; if it cannot, every message of this pass fails (and is isolated).
   let analysis: AgentAnalysis | undefined;

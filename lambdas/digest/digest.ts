@@ -10,7 +10,7 @@ import { BEDROCK_API_KEY_MAX_AGE_DAYS } from '../core/defaults';
 import { severityOrder } from '../core/model';
 import { taggedPrincipalOf } from '../core/arn';
 import { ownerOf } from '../core/notifications';
-import { controlsOf, ENTITY, ownerTagsOf, readAgentAction, readAgentProfile, readFinding, readQuarantine, readResource, readUtilization, type RawItem } from '../shared/items';
+import { controlsOf, ENTITY, ownerTagsOf, readAgentAction, readAgentProfile, readFinding, readPrincipal, readQuarantine, readResource, readUtilization, type RawItem } from '../shared/items';
 
 export interface DigestInput {
   /** The period, [since, until), ISO times. */
@@ -36,7 +36,7 @@ export interface Digest {
   readonly agents: ReadonlyArray<{ readonly arn: string; readonly account: string; readonly firstSeen: string; readonly riskiest: ReadonlyArray<{ readonly eventName: string; readonly classes: readonly string[]; readonly time: string; readonly outcome: string }> }>;
   readonly idleGpus: ReadonlyArray<{ readonly resource: string; readonly verdict: string; readonly instanceType: string | null; readonly wastedPerHour: number }>;
   /** Active long-term Bedrock API keys older than the digest's limit, oldest first. */
-  readonly oldApiKeys: ReadonlyArray<{ readonly arn: string; readonly userName: string; readonly account: string; readonly createdAt: string; readonly ageDays: number; readonly expiresAt: string | null }>;
+  readonly oldApiKeys: ReadonlyArray<{ readonly arn: string; readonly userName: string; readonly account: string; readonly createdAt: string; readonly ageDays: number; readonly expiresAt: string | null; readonly lastUsedAt: string | null; readonly daysUsed: number }>;
   readonly apiKeyMaxAgeDays: number;
   /** Models an account used for the first time in the period, called by principals that are not known AI applications (model-first-use), newest first. */
   readonly modelsFirstUsed: ReadonlyArray<{ readonly model: string; readonly account: string; readonly principal: string | null; readonly time: string }>;
@@ -58,7 +58,10 @@ export function buildDigests(input: DigestInput): { everything: Digest; byOwner:
   const { since, until } = input;
   const resourceItems = new Map<string, RawItem>();
   const principalTagItems = new Map<string, RawItem>();
+  const principals = new Map<string, ReturnType<typeof readPrincipal>>();
   for (const item of input.items) {
+    const p = readPrincipal(item);
+    if (p) principals.set(p.arn, p);
     if (item.entity === ENTITY.resource && typeof item.arn === 'string') resourceItems.set(item.arn, item);
     if (item.entity === ENTITY.principalTags && typeof item.arn === 'string') principalTagItems.set(item.arn, item);
   }
@@ -92,7 +95,10 @@ export function buildDigests(input: DigestInput): { everything: Digest; byOwner:
     const createdAt = typeof key?.createdAt === 'string' ? key.createdAt : undefined;
     if (r && key && createdAt && key.keyStatus !== 'Inactive' && (typeof key.expiresAt !== 'string' || key.expiresAt > until)) {
       const ageDays = Math.floor((Date.parse(until) - Date.parse(createdAt)) / 86_400_000);
-      if (ageDays >= maxAgeDays) oldKeys.push({ owner: ownerOfItem(item, principalTagsItemOf(r.discoveredBy), r.account, input), value: { arn: r.arn, userName: typeof key.userName === 'string' ? key.userName : '', account: r.account, createdAt, ageDays, expiresAt: typeof key.expiresAt === 'string' ? key.expiresAt : null } });
+      const userName = typeof key.userName === 'string' ? key.userName : '';
+      // A long-term key's calls are its user's: their bearer-token calls are the key's use.
+      const user = principals.get(`arn:${r.arn.split(':')[1]}:iam::${r.account}:user/${userName}`);
+      if (ageDays >= maxAgeDays) oldKeys.push({ owner: ownerOfItem(item, principalTagsItemOf(r.discoveredBy), r.account, input), value: { arn: r.arn, userName, account: r.account, createdAt, ageDays, expiresAt: typeof key.expiresAt === 'string' ? key.expiresAt : null, lastUsedAt: user?.lastBearerTokenCallAt ?? null, daysUsed: user?.bearerTokenCallDays ?? 0 } });
     }
     if (r && within(r.firstSeen, since, until)) resources.push({ owner: ownerOfItem(item, principalTagsItemOf(r.discoveredBy), r.account, input), value: { kind: r.kind, account: r.account } });
     const f = readFinding(item);
@@ -169,7 +175,7 @@ export function renderDigest(d: Digest): string {
   const severities = Object.entries(d.findingsBySeverity).sort(([a], [b]) => severityOrder(a) - severityOrder(b));
   section(`Findings${severities.length ? ` (${severities.map(([s, n]) => `${n} ${s}`).join(', ')})` : ''}`, d.findings.map((f) => `${f.severity} ${f.rule}: ${f.count}${f.heldBack ? ` (and ${f.heldBack} repeats held back)` : ''}`));
   section('Agents identified', d.agents.map((a) => `${a.arn} (${a.account}, first seen ${a.firstSeen})${a.riskiest.length ? `: ${a.riskiest.map((x) => `${x.eventName} [${x.classes.join(', ')}]${x.outcome !== 'success' ? ` ${x.outcome}` : ''}`).join('; ')}` : ''}`));
-  section(`Long-term Bedrock API keys older than ${d.apiKeyMaxAgeDays} days`, d.oldApiKeys.map((k) => `${k.userName} in ${k.account}: ${k.ageDays} days old (created ${k.createdAt}), ${k.expiresAt ? `expires ${k.expiresAt}` : 'never expires'}`));
+  section(`Long-term Bedrock API keys older than ${d.apiKeyMaxAgeDays} days`, d.oldApiKeys.map((k) => `${k.userName} in ${k.account}: ${k.ageDays} days old (created ${k.createdAt}), ${k.expiresAt ? `expires ${k.expiresAt}` : 'never expires'}, ${k.lastUsedAt ? `last used ${k.lastUsedAt} (on ${k.daysUsed} day(s) seen)` : 'no use seen'}`));
   section('Models used for the first time (not by a known AI application)', d.modelsFirstUsed.map((u) => `${u.model} in ${u.account}, by ${u.principal ?? 'unknown'} at ${u.time}`));
   section('Top idle GPUs', d.idleGpus.map((g) => `${g.resource} (${g.instanceType ?? 'unknown type'}): ${g.verdict}, $${g.wastedPerHour.toFixed(2)} an hour`));
   if (d.owner === null) {

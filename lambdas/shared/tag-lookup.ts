@@ -135,7 +135,7 @@ export function cachedTagLookup(
 }
 
 /** One client per account (undefined: the function's own) and region, made on first use, on the member's credentials where given. */
-function perPlace<T>(make: (options: { region?: string; credentials?: CredentialProvider }) => T, credentials?: MemberCredentials) {
+export function perPlace<T>(make: (options: { region?: string; credentials?: CredentialProvider }) => T, credentials?: MemberCredentials) {
   const clients = new Map<string, T>();
   return (region: string | undefined, account: string | undefined): T => {
     const k = `${account ?? ''}\u0000${region ?? ''}`;

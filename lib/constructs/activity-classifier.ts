@@ -82,6 +82,7 @@ export class AiActivityClassifier extends Construct {
         LINEAGE_QUEUE_URL: props.lineage.queue.queueUrl,
         CLASSIFICATION_TAG_KEY: props.lineage.classificationTagKey,
         AGENT_TAG_LOOKUPS: 'true',
+        GUARDRAIL_LOOKUPS: 'true',
         MODEL_RECON_WINDOW_SECONDS: String((props.modelUse?.reconWindowMinutes ?? MODEL_USE_DEFAULTS.reconWindowMinutes) * 60),
         MODEL_PROBE_BURST_COUNT: String(props.modelUse?.probeBurstCount ?? MODEL_USE_DEFAULTS.probeBurstCount),
         MODEL_PROBE_BURST_SECONDS: String(props.modelUse?.probeBurstSeconds ?? MODEL_USE_DEFAULTS.probeBurstSeconds),
@@ -105,6 +106,19 @@ export class AiActivityClassifier extends Construct {
         reason: `The AI applications whose agent tag the classifier reads are named only at run time; it only reads ${type} tags, in this account.`,
       });
     }
+    // The guardrail versions an enforced configuration moves between (their filters are not in
+    // CloudTrail), read-only, in this account; member accounts' through the member role.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'GuardrailVersions',
+        actions: ['bedrock:GetGuardrail'],
+        resources: [Stack.of(this).formatArn({ service: 'bedrock', region: '*', resource: 'guardrail', resourceName: '*' })],
+      }),
+    );
+    Validations.of(this.function.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(this)}:bedrock:*:${Token.isUnresolved(Stack.of(this).account) ? '<AWS::AccountId>' : Stack.of(this).account}:guardrail/*]`,
+      reason: 'The guardrails an enforced configuration names are known only at run time, in any region of this account; GetGuardrail only reads them.',
+    });
     props.lineage.grantSend(this.function);
     if (props.organizationId) {
       this.function.addToRolePolicy(assumeMemberRoleStatement(Stack.of(this).partition, props.organizationId));

@@ -20,7 +20,8 @@ import { readConfig } from '../../lib/config';
 export const CLIENTS_CALLED: Record<string, { readonly eager: readonly string[] }> = {
   // The tag lookups (lambdas/shared/tag-lookup.ts) make their clients on first use; they are the handler's clients all the same. Only the classifier looks up principals (IAM).
   // Organization mode's AssumeRole (lambdas/shared/member-credentials.ts) loads the STS client on first use, in every function that acts or looks up in member accounts.
-  Classifier: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-iam', '@aws-sdk/client-sts'] },
+  // The classifier reads guardrail versions (lambdas/shared/guardrail-reader.ts) with the Bedrock client.
+  Classifier: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-iam', '@aws-sdk/client-sts', '@aws-sdk/client-bedrock'] },
   Lineage: { eager: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-sqs', '@aws-sdk/client-s3', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-sts'] },
   ChangeFeed: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/util-dynamodb', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-resource-groups-tagging-api', '@aws-sdk/client-sts'] },
   AgentCaptureSync: { eager: ['@aws-sdk/client-eventbridge', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'] },

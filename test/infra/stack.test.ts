@@ -246,6 +246,8 @@ describe('classifier function (the house Lambda construct)', () => {
         Action: ['iam:ListRoleTags', 'iam:ListUserTags'],
         Resource: ['role', 'user'].map((r) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, `:${r}/*`]] })),
       },
+      // The guardrail versions an enforced configuration moves between: read-only, this account's.
+      { Sid: 'GuardrailVersions', Effect: 'Allow', Action: 'bedrock:GetGuardrail', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:*:', { Ref: 'AWS::AccountId' }, ':guardrail/*']] } },
       { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: ref('AWS::SQS::Queue', 'LineageQueue') },
       {
         Effect: 'Allow',

@@ -50,6 +50,12 @@ describe('a Bedrock API key in the inventory', () => {
     const used = await after(CREATE, USE, INACTIVE);
     expect(used.key).toMatchObject({ status: 'active', keyStatus: 'Inactive', keyStatusChangedAt: '2026-11-30T10:05:00.000Z' });
     expect(JSON.stringify(used.principal)).toContain('callWithBearerToken');
+    // The key's use, on its user: the newest bearer-token call, and the days with any (a set: a redelivery counts once).
+    expect(used.principal).toMatchObject({ lastBearerTokenCallAt: '2026-11-30T10:02:00.000Z' });
+    expect([...(used.principal!.bearerTokenCallDays as Set<string>)]).toEqual(['2026-11-30']);
+    const again = await after(CREATE, USE, { ...USE, eventID: 'key-use-2', eventTime: '2026-12-01T09:00:00Z' }, USE);
+    expect(again.principal).toMatchObject({ lastBearerTokenCallAt: '2026-12-01T09:00:00.000Z' });
+    expect([...(again.principal!.bearerTokenCallDays as Set<string>)].sort()).toEqual(['2026-11-30', '2026-12-01']);
 
     const deleted = await after(CREATE, USE, INACTIVE, DELETE);
     expect(deleted.key).toMatchObject({ status: 'deleted' });

@@ -148,6 +148,8 @@ describe('long-term Bedrock API keys in the digest', () => {
   });
   const until = '2026-12-01T00:00:00.000Z';
   const items = [
+    // The key's user, as the classifier keeps it: its bearer-token calls are the key's use.
+    { ...keys.principal('arn:aws:iam::111122223333:user/BedrockAPIKey-older'), entity: ENTITY.principal, arn: 'arn:aws:iam::111122223333:user/BedrockAPIKey-older', lastBearerTokenCallAt: '2026-11-29T08:00:00.000Z', bearerTokenCallDays: new Set(['2026-11-28', '2026-11-29']) },
     key('old', { createdAt: '2026-08-01T00:00:00.000Z' }),
     key('older', { createdAt: '2026-01-15T00:00:00.000Z', expiresAt: '2027-01-15T00:00:00.000Z' }),
     key('young', { createdAt: '2026-11-01T00:00:00.000Z' }),
@@ -158,13 +160,14 @@ describe('long-term Bedrock API keys in the digest', () => {
 
   it('lists the active keys older than the limit, oldest first, and says when each expires', () => {
     const { everything } = buildDigests({ since: '2026-11-30T00:00:00.000Z', until, items, ownerTagKey: OWNER_TAG_KEY });
-    expect(everything.oldApiKeys.map((k) => [k.userName, k.ageDays, k.expiresAt])).toEqual([
-      ['BedrockAPIKey-older', 320, '2027-01-15T00:00:00.000Z'],
-      ['BedrockAPIKey-old', 122, null],
+    expect(everything.oldApiKeys.map((k) => [k.userName, k.ageDays, k.expiresAt, k.lastUsedAt, k.daysUsed])).toEqual([
+      ['BedrockAPIKey-older', 320, '2027-01-15T00:00:00.000Z', '2026-11-29T08:00:00.000Z', 2],
+      ['BedrockAPIKey-old', 122, null, null, 0],
     ]);
     const text = renderDigest(everything);
     expect(text).toContain('Long-term Bedrock API keys older than 90 days');
-    expect(text).toContain('BedrockAPIKey-old in 111122223333: 122 days old (created 2026-08-01T00:00:00.000Z), never expires');
+    expect(text).toContain('BedrockAPIKey-old in 111122223333: 122 days old (created 2026-08-01T00:00:00.000Z), never expires, no use seen');
+    expect(text).toContain('expires 2027-01-15T00:00:00.000Z, last used 2026-11-29T08:00:00.000Z (on 2 day(s) seen)');
     expect(buildDigests({ since: '2026-11-30T00:00:00.000Z', until, items, ownerTagKey: OWNER_TAG_KEY, apiKeyMaxAgeDays: 200 }).everything.oldApiKeys.map((k) => k.userName)).toEqual(['BedrockAPIKey-older']);
   });
 });

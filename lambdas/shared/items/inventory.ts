@@ -227,6 +227,9 @@ export interface PrincipalItem {
   /** Its newest model call, when it is an AI application. */
   readonly aiSignals: Signal[];
   readonly lastModelCallAt?: string;
+  /** Its newest call made with a Bedrock API key (bearer token), and the days it made any. */
+  readonly lastBearerTokenCallAt?: string;
+  readonly bearerTokenCallDays?: number;
 }
 
 export function readPrincipal(item: RawItem | undefined): PrincipalItem | undefined {
@@ -242,6 +245,7 @@ export function readPrincipal(item: RawItem | undefined): PrincipalItem | undefi
     identitySignals: signals(item.identitySignals),
     aiSignals: signals(item.aiSignals),
     ...(typeof item.lastModelCallAt === 'string' ? { lastModelCallAt: item.lastModelCallAt } : {}),
+    ...(typeof item.lastBearerTokenCallAt === 'string' ? { lastBearerTokenCallAt: item.lastBearerTokenCallAt, bearerTokenCallDays: strings(item.bearerTokenCallDays).length } : {}),
   };
 }
 
