@@ -170,6 +170,12 @@ describe('denial bursts across batches, on a real table', () => {
       expect(await directory.deniedBefore(TOOL, at(490), { time: at(499), eventId: 'd-490' }, 5)).toEqual([]); // first of its second
       expect((await directory.deniedBefore(TOOL, at(480), { time: at(490), eventId: 'd-490' }, 50)).map((d) => d.eventId)).toEqual(['d-489', 'd-488', 'd-487', 'd-486', 'd-485', 'd-484', 'd-483', 'd-482', 'd-481', 'd-480']);
       expect(await directory.deniedBefore('arn:aws:iam::111122223333:role/nobody', at(0), { time: at(499), eventId: 'd-495' }, 5)).toEqual([]);
+      // And after a denial (what a late one re-judges), nearest first, up to a time.
+      const readsBefore = store.stats.readUnits;
+      expect((await directory.deniedAfter(TOOL, { time: at(15), eventId: 'd-015' }, at(499), 5)).map((d) => d.eventId)).toEqual(['d-016', 'd-017', 'd-018', 'd-019', 'd-020']);
+      expect(store.stats.readUnits - readsBefore).toBeLessThanOrEqual(1);
+      expect((await directory.deniedAfter(TOOL, { time: at(15), eventId: 'd-015' }, at(19), 50)).map((d) => d.eventId)).toEqual(['d-016', 'd-017', 'd-018', 'd-019']);
+      expect(await directory.deniedAfter(TOOL, { time: at(499), eventId: 'd-499' }, at(499), 5)).toEqual([]);
     } finally {
       await db.close();
     }

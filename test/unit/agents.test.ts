@@ -55,6 +55,13 @@ function directory(stored: { agents?: string[]; lastModelCallAt?: Record<string,
         .sort((x, y) => (x.time === y.time ? y.eventId.localeCompare(x.eventId) : y.time.localeCompare(x.time)))
         .slice(0, limit);
     },
+    async deniedAfter(agent, after, to, limit) {
+      const later = (d: { time: string; eventId: string }) => d.time > after.time || (d.time === after.time && d.eventId > after.eventId);
+      return (stored.denials?.[agent] ?? [])
+        .filter((d) => d.time <= to && later(d))
+        .sort((x, y) => (x.time === y.time ? x.eventId.localeCompare(y.eventId) : x.time.localeCompare(y.time)))
+        .slice(0, limit);
+    },
   };
 }
 
@@ -236,14 +243,23 @@ describe('analyzeAgents', () => {
       const stored = times.map((t) => ({ time: `2025-06-06T${t}.000Z`, eventId: `deny-${t}` }));
       expect((await bursts(times, stored)).map((f) => f.finding.eventId)).toEqual(['deny-09:25:20']);
     });
-    it('a busy agent: never asks for more than a burst plus the batch, and a full window is no new burst', async () => {
+    it('a busy agent: never asks for more than a burst on either side of each denial, and a full window is no new burst', async () => {
       const stored = Array.from({ length: 200 }, (_, i) => ({ time: '2025-06-06T09:24:30.000Z', eventId: `deny-old-${String(i).padStart(3, '0')}` }));
       const limits: number[] = [];
       const base = directory({ agents: [TOOL], denials: { [TOOL]: stored } });
-      const spy: AgentDirectory = { ...base, deniedBefore: (agent, from, before, limit) => (limits.push(limit), base.deniedBefore(agent, from, before, limit)) };
+      const spy: AgentDirectory = {
+        ...base,
+        deniedBefore: (agent, from, before, limit) => (limits.push(limit), base.deniedBefore(agent, from, before, limit)),
+        deniedAfter: (agent, after, to, limit) => (limits.push(limit), base.deniedAfter(agent, after, to, limit)),
+      };
       const found = (await analyzeAgents(batchOf(...['09:25:00', '09:25:10', '09:25:20', '09:25:25'].map(denial)), spy, settings)).findings.filter((f) => f.finding.rule === 'agent-denied-burst');
       expect(found).toHaveLength(0);
-      expect(limits).toEqual([3, 4, 5]); // the fourth has three of the batch before it: settled without a read
+      expect(limits).toEqual(Array(8).fill(3));
+    });
+    it('out of order: a late denial completes the burst the stored ones began, and is told once', async () => {
+      const stored = [{ time: '2025-06-06T09:25:20.000Z', eventId: 'deny-09:25:20' }, { time: '2025-06-06T09:25:10.000Z', eventId: 'deny-09:25:10' }];
+      // The earliest arrives last: the stored 09:25:20 is now the third within 60 s.
+      expect((await bursts(['09:25:00'], stored)).map((f) => f.finding.eventId)).toEqual(['deny-09:25:20']);
     });
   });
 });

@@ -12,7 +12,7 @@ import { compileRules } from '../../local/replay/event-bus';
 import { messageOf } from '../../local/replay/replay';
 import { aiFixture, documentedRecord, normalized } from '../helpers';
 
-const directory: AgentDirectory = { principals: async () => new Map(), functionRoles: async () => new Map(), deniedBefore: async () => [] };
+const directory: AgentDirectory = { principals: async () => new Map(), functionRoles: async () => new Map(), deniedBefore: async () => [], deniedAfter: async () => [] };
 const NOW = Date.parse('2026-12-01T00:00:00Z');
 
 /** Everything after normalization, on one record: it must not throw. */

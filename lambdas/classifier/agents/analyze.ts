@@ -16,6 +16,7 @@ import { isInteractiveSession } from '../principal';
 import type { Classification, NormalizedEvent } from '../types';
 import type { FindingObservation, PrincipalObservation, ResourceObservation, Signal } from '../../core/model';
 import { groupBy } from '../../shared/collections';
+import { completedBursts } from '../bursts';
 import { AGENT_DEFAULTS } from '../../core/defaults';
 import { INVOCABLE_MODEL_KINDS } from '../../core/kinds';
 import { parseArn, taggedPrincipalOf } from '../../core/arn';
@@ -57,6 +58,8 @@ export interface AgentDirectory {
    * than `from`, nearest first, at most `limit`; `before` itself is left out.
    */
   deniedBefore(agent: string, from: string, before: Denial, limit: number): Promise<Denial[]>;
+  /** An agent's stored denials after `after` and no later than `to`, nearest first, at most `limit`; `after` itself is left out. */
+  deniedAfter(agent: string, after: Denial, to: string, limit: number): Promise<Denial[]>;
   /**
    * Which of these roles and users carry `ai-visibility:agent=true` as a (cached) tag lookup
    * reads it: agents declared by a tag set before the deploy. @default none (no lookups)
@@ -123,15 +126,11 @@ function actionFindings(action: AgentAction, agent: string): FindingObservation[
   return out;
 }
 
-/** Denials in the order the table keeps them: by time, then event id (byte order, as DynamoDB). */
-const denialOrder = (x: Denial, y: Denial) => (x.time !== y.time ? (x.time < y.time ? -1 : 1) : x.eventId < y.eventId ? -1 : x.eventId > y.eventId ? 1 : 0);
-
 /**
  * Denied bursts: a finding at the denial that completes `count` denials within `windowMs`
- * (inclusive: denials exactly `windowMs` apart count), so one burst raises one finding. A denial
- * completes a burst when exactly `count - 1` denials precede it within the window: those of this
- * batch, and the stored ones (read at most `count` plus the batch's, so the read stays bounded
- * however busy the agent). Stored denials were judged when they came.
+ * (inclusive: denials exactly `windowMs` apart count), so one burst raises one finding, whatever
+ * the order in which the denials arrive (bursts.ts: a late denial re-judges the stored ones after
+ * it; the reads stay bounded however busy the agent).
  */
 async function deniedBursts(actions: readonly AgentAction[], directory: AgentDirectory, settings: AgentSettings): Promise<Array<{ messageId: string; finding: FindingObservation }>> {
   const { count, windowMs } = settings.deniedBurst;
@@ -142,27 +141,22 @@ async function deniedBursts(actions: readonly AgentAction[], directory: AgentDir
     if (!mine.has(a.event.eventId)) mine.set(a.event.eventId, a);
     byAgent.set(a.agent, mine);
   }
-  const denialOf = (a: AgentAction): Denial => ({ time: a.event.time, eventId: a.event.eventId });
   const out: Array<{ messageId: string; finding: FindingObservation }> = [];
   for (const [agent, mine] of byAgent) {
-    const denied = [...mine.values()].sort((x, y) => denialOrder(denialOf(x), denialOf(y)));
-    for (let i = 0; i < denied.length; i++) {
-      const action = denied[i];
-      const from = new Date(ms(action.event.time) - windowMs).toISOString();
-      const inBatch = denied.slice(0, i).filter((p) => p.event.time >= from).map(denialOf);
-      if (inBatch.length >= count) continue;
-      const seen = new Set(inBatch.map((p) => p.eventId));
-      const stored = await directory.deniedBefore(agent, from, denialOf(action), count + inBatch.length);
-      const prior = [...inBatch, ...stored.filter((d) => !seen.has(d.eventId))].sort(denialOrder);
-      if (prior.length !== count - 1) continue;
-      const first = prior[0]?.time ?? action.event.time;
+    const fresh = [...mine.values()].map((action) => ({ time: action.event.time, eventId: action.event.eventId, action }));
+    const completers = await completedBursts(fresh, { before: (from, o, limit) => directory.deniedBefore(agent, from, o, limit), after: (o, to, limit) => directory.deniedAfter(agent, o, to, limit) }, count, windowMs);
+    for (const c of completers) {
+      // A stored denial a late one completed: the finding is the stored denial's, told by the late one.
+      const action = 'action' in c ? (c as { action: AgentAction }).action : undefined;
+      const teller = action ?? fresh[0].action;
+      const occasion = action?.event ?? { eventId: c.eventId, time: c.time, account: teller.event.account, region: teller.event.region };
       out.push({
-        messageId: action.messageId,
-        finding: finding('agent-denied-burst', action.event, {
+        messageId: teller.messageId,
+        finding: finding('agent-denied-burst', occasion, {
           resource: agent,
           principal: agent,
-          summary: `Agent ${agent} was refused ${count} times within ${Math.round(windowMs / 1000)} s (${first} to ${action.event.time}), the last time for ${action.event.eventSource.replace('.amazonaws.com', '')}:${action.event.eventName}.`,
-          signals: [eventSignal(action.event), signal(action.event, 'errorCode', action.event.errorCode ?? action.outcome)],
+          summary: `Agent ${agent} was refused ${count} times within ${Math.round(windowMs / 1000)} s, the last at ${c.time}${action ? ` for ${action.event.eventSource.replace('.amazonaws.com', '')}:${action.event.eventName}` : ''}.`,
+          signals: action ? [eventSignal(action.event), signal(action.event, 'errorCode', action.event.errorCode ?? action.outcome)] : [{ eventName: teller.event.eventName, path: 'eventID', value: c.eventId, note: `the refusal that completes the burst, at ${c.time} (stored before this batch's earlier refusals arrived)` }],
         }),
       });
     }

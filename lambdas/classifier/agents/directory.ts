@@ -67,5 +67,17 @@ export function createAgentDirectory(store: InventoryStore, tagLookup?: (request
         })
         .slice(0, limit);
     },
+
+    async deniedAfter(agent, after, to, limit) {
+      const from = keys.agentDenial(agent, after.time, after.eventId);
+      const upTo = `${keys.agentDenialsFrom(agent, to).sk}\uffff`;
+      const items = await store.queryRange(from.pk, from.sk, upTo, { limit: limit + 1 });
+      return items
+        .flatMap((i) => {
+          const d = readDenial(i);
+          return d && d.eventId !== after.eventId ? [d] : [];
+        })
+        .slice(0, limit);
+    },
   };
 }
