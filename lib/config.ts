@@ -423,15 +423,20 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
     }
     return { ...d, ...v, digest: { ...d.digest, ...(isObject(digest) ? digest : {}) } } as NotificationsConfig;
   };
-  const tagging = (key: keyof AiVisibilityConfig): TaggingConfig => {
-    const d = DEFAULT_CONFIG.tagging;
+  /** A nested setting: the defaults with what was given, or undefined (its problems listed) when it is not an object. */
+  const nested = <T extends object>(key: keyof AiVisibilityConfig, d: T): T | undefined => {
     const v = input[key] ?? d;
     if (!isObject(v)) {
-      problems.push(`${key} must be an object (enabled, prefix, exclude), got ${JSON.stringify(v)}`);
-      return d;
+      problems.push(`${key} must be an object (${Object.keys(d).join(', ')}), got ${JSON.stringify(v)}`);
+      return undefined;
     }
     for (const k of Object.keys(v)) if (!Object.hasOwn(d, k)) problems.push(`unknown setting "${key}.${k}" (known: ${Object.keys(d).join(', ')})`);
-    const out = { ...d, ...v } as TaggingConfig;
+    return { ...d, ...v } as T;
+  };
+  const tagging = (key: keyof AiVisibilityConfig): TaggingConfig => {
+    const d = DEFAULT_CONFIG.tagging;
+    const out = nested(key, d);
+    if (!out) return d;
     if (typeof out.enabled !== 'boolean') problems.push(`${key}.enabled must be true or false, got ${JSON.stringify(out.enabled)}`);
     const problem = typeof out.prefix === 'string' ? prefixProblem(out.prefix) : 'is not a string';
     if (problem) problems.push(`${key}.prefix ${problem}, got ${JSON.stringify(out.prefix)}`);
@@ -440,13 +445,8 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
   };
   const remediation = (key: keyof AiVisibilityConfig): RemediationSettings => {
     const d = DEFAULT_CONFIG.remediation;
-    const v = input[key] ?? d;
-    if (!isObject(v)) {
-      problems.push(`${key} must be an object (mode, idleSweeps), got ${JSON.stringify(v)}`);
-      return d;
-    }
-    for (const k of Object.keys(v)) if (!Object.hasOwn(d, k)) problems.push(`unknown setting "${key}.${k}" (known: ${Object.keys(d).join(', ')})`);
-    const out = { ...d, ...v } as RemediationSettings;
+    const out = nested(key, d);
+    if (!out) return d;
     if (!(REMEDIATION_MODES as readonly unknown[]).includes(out.mode)) problems.push(`${key}.mode must be one of ${REMEDIATION_MODES.join(', ')}, got ${JSON.stringify(out.mode)}`);
     if (typeof out.idleSweeps !== 'number' || !Number.isInteger(out.idleSweeps) || out.idleSweeps < 1 || out.idleSweeps > 999) problems.push(`${key}.idleSweeps must be a whole number from 1 to 999, got ${JSON.stringify(out.idleSweeps)}`);
     return out;
@@ -494,13 +494,8 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
   };
   const agentTrail = (key: keyof AiVisibilityConfig): AgentTrailConfig => {
     const d = DEFAULT_CONFIG.agentTrail;
-    const v = input[key] ?? d;
-    if (!isObject(v)) {
-      problems.push(`${key} must be an object (${Object.keys(d).join(', ')}), got ${JSON.stringify(v)}`);
-      return d;
-    }
-    for (const k of Object.keys(v)) if (!Object.hasOwn(d, k)) problems.push(`unknown setting "${key}.${k}" (known: ${Object.keys(d).join(', ')})`);
-    const out = { ...d, ...v } as AgentTrailConfig;
+    const out = nested(key, d);
+    if (!out) return d;
     const at = (k: string) => `${key}.${k}`;
     const orNull = (k: keyof AgentTrailConfig, pattern: RegExp, what: string) => {
       const x = out[k];
@@ -518,13 +513,8 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
   };
   const discovery = (key: keyof AiVisibilityConfig): DiscoveryConfig => {
     const d = DEFAULT_CONFIG.discovery;
-    const v = input[key] ?? d;
-    if (!isObject(v)) {
-      problems.push(`${key} must be an object (${Object.keys(d).join(', ')}), got ${JSON.stringify(v)}`);
-      return d;
-    }
-    for (const k of Object.keys(v)) if (!Object.hasOwn(d, k)) problems.push(`unknown setting "${key}.${k}" (known: ${Object.keys(d).join(', ')})`);
-    const out = { ...d, ...v } as DiscoveryConfig;
+    const out = nested(key, d);
+    if (!out) return d;
     const at = (k: string) => `${key}.${k}`;
     for (const k of ['enabled', 'afterDeploy', 'lookupHistory'] as const) if (typeof out[k] !== 'boolean') problems.push(`${at(k)} must be true or false, got ${JSON.stringify(out[k])}`);
     const problem = typeof out.schedule === 'string' ? scheduleProblem(out.schedule) : 'not a string';
@@ -536,13 +526,8 @@ export function readConfig(raw: unknown): AiVisibilityConfig {
   };
   const modelUse = (key: keyof AiVisibilityConfig): ModelUseConfig => {
     const d = DEFAULT_CONFIG.modelUse;
-    const v = input[key] ?? d;
-    if (!isObject(v)) {
-      problems.push(`${key} must be an object (${Object.keys(d).join(', ')}), got ${JSON.stringify(v)}`);
-      return d;
-    }
-    for (const k of Object.keys(v)) if (!Object.hasOwn(d, k)) problems.push(`unknown setting "${key}.${k}" (known: ${Object.keys(d).join(', ')})`);
-    const out = { ...d, ...v } as ModelUseConfig;
+    const out = nested(key, d);
+    if (!out) return d;
     const whole = (k: 'reconWindowMinutes' | 'probeBurstCount' | 'probeBurstSeconds' | 'baselineHours', min: number, max: number) => {
       const n = out[k];
       if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) problems.push(`${key}.${k} must be a whole number from ${min} to ${max}, got ${JSON.stringify(n)}`);
