@@ -16,19 +16,21 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { readAgent, renderAgent } from '../local/query/agents';
-import { readLineage, renderLineage } from '../local/query/lineage';
-import { startLocalDynamoDb, StoreError } from '../local/replay/local-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { StoreError } from '../local/replay/store-files';
 import { printable, printableDeep } from '../local/text';
-import { renderReport } from '../local/replay/report';
 import { renderDigest } from '../lambdas/digest/digest';
-import { LOCAL_FINDINGS_TOPIC, LOCAL_TABLE_NAME } from '../local/handlers';
+import { LOCAL_FINDINGS_TOPIC, LOCAL_TABLE_NAME } from '../local/names';
 import type { FindingNotification } from '../lambdas/core/notifications';
-import { replay } from '../local/replay/replay';
+// Each command loads what it needs when it runs (the AWS SDK, the embedded DynamoDB, the
+// pipeline's handlers): a command's start costs only its own modules (docs/performance.md).
 
-export const BUNDLED_SAMPLES = resolve(__dirname, '..', 'test', 'fixtures', 'cloudtrail');
+/**
+ * The package's root: bin/.. when run as TypeScript, dist/cli/../.. when compiled
+ * (scripts/build-cli.mjs sets AI_VISIBILITY_COMPILED_CLI in the compiled file).
+ */
+const PACKAGE_ROOT = process.env.AI_VISIBILITY_COMPILED_CLI === 'true' ? resolve(__dirname, '..', '..') : resolve(__dirname, '..');
+export const BUNDLED_SAMPLES = resolve(PACKAGE_ROOT, 'test', 'fixtures', 'cloudtrail');
 /** Where `replay` keeps its embedded DynamoDB for `agent` to read, relative to the working directory. */
 export const DEFAULT_STORE = '.ai-visibility/store';
 
@@ -193,6 +195,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
   let lastProgress = started;
   const skipped: Array<{ path: string; reason: string }> = [];
   const inputs = paths.length > 0 ? paths : [display(BUNDLED_SAMPLES)];
+  const { replay } = await import('../local/replay/replay');
   const report = await withStoreErrors(err, () => replay(inputs, {
     batchSize,
     storePath: parsed.values.store,
@@ -231,6 +234,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     err(`${notifications.length} line(s) written to ${printable(notificationsFile)} (SNS messages and Security Hub batches)\n`);
   }
   if (report.stats.files === 0) err(`no log files under ${inputs.map((p) => printable(p)).join(', ')}\n`);
+  const { renderReport } = await import('../local/replay/report');
   out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
   if (report.digest && !parsed.values.json) for (const d of [report.digest.everything, ...report.digest.byOwner]) out(`\n${renderDigest(d).split('\n').map((line) => printable(line)).join('\n')}`);
   return report.quarantine.length > 0 && !parsed.values['allow-quarantine'] ? 3 : 0;
@@ -363,6 +367,7 @@ async function withTable<T>(
   read: (client: DynamoDBDocumentClient, table: string) => Promise<T>,
 ): Promise<T | undefined> {
   if (options.table) {
+    const [{ DynamoDBClient }, { DynamoDBDocumentClient }] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/lib-dynamodb')]);
     const client = new DynamoDBClient({ region: options.region, maxAttempts: 3 });
     try {
       return await read(DynamoDBDocumentClient.from(client), options.table);
@@ -380,11 +385,12 @@ async function withTable<T>(
     err(`no local store at ${store}: run \`ai-visibility replay\` first, or give --table and --region\n`);
     return undefined;
   }
+  const { startLocalDynamoDb } = await import('../local/replay/local-dynamodb');
   const db = await withStoreErrors(err, () => startLocalDynamoDb({ path: store }));
   if (!db) return undefined;
   try {
     if (!(await db.hasTable(LOCAL_TABLE_NAME))) {
-      err(`the store at ${store} holds no replay: run \`ai-visibility replay\` first\n`);
+      err(`the store at ${store} holds no replay: run \`ai-visibility replay\` first (a replay whose input no capture rule takes records nothing)\n`);
       return undefined;
     }
     return await read(db.documents, LOCAL_TABLE_NAME);
@@ -416,6 +422,7 @@ async function lineageCommand(
     return 2;
   }
   const both = !options.upstream && !options.downstream;
+  const { readLineage, renderLineage } = await import('../local/query/lineage');
   const result = await withTable(options, err, (client, table) => readLineage(client, table, args[0], { upstream: both || !!options.upstream, downstream: both || !!options.downstream }));
   if (!result) return 1;
   if (options.json) {
@@ -496,19 +503,23 @@ async function agentCommand(
     err('--table needs --region\n');
     return 2;
   }
+  const { readAgent, renderAgent } = await import('../local/query/agents');
   const result = await withTable(options, err, (client, table) => readAgent(client, table, args[0]));
   if (!result) return 1;
   out(options.json ? `${JSON.stringify({ schemaVersion: 1, agent: result.agent ?? null, actions: result.actions }, null, 2)}\n` : renderAgent(args[0], result.agent, result.actions));
   return result.agent ? 0 : 1;
 }
 
-if (require.main === module) {
-  // Reserve stdout for our own output: anything else that writes to it goes to stderr.
+/**
+ * Run the command line in this process: stdout is reserved for the command's own output (anything
+ * else that writes to it goes to stderr), and the exit code is set when it ends.
+ */
+export function runCli(argv: readonly string[]): void {
   const stdoutWrite = process.stdout.write.bind(process.stdout);
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   main(
-    process.argv.slice(2),
+    [...argv],
     (text) => void stdoutWrite(text),
     (text) => void process.stderr.write(text),
   ).then(
@@ -521,3 +532,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runCli(process.argv.slice(2));

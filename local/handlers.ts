@@ -32,7 +32,9 @@ import { SECURITY_HUB_EXPORT_SERVICE } from '../lambdas/security-hub-export/envi
 import { createSecurityHubExportHandler } from '../lambdas/security-hub-export/handler';
 
 /** The table every local command reads and writes. */
-export const LOCAL_TABLE_NAME = 'ai-visibility-local';
+import { LOCAL_FINDINGS_TOPIC, LOCAL_TABLE_NAME } from './names';
+
+export { LOCAL_FINDINGS_TOPIC, LOCAL_TABLE_NAME };
 /** The replay's lineage queue lives in memory; the URL only satisfies the environment contract. */
 const LOCAL_LINEAGE_QUEUE_URL = `https://sqs.${LOCAL_REGION}.amazonaws.com/000000000000/ai-visibility-lineage-local.fifo`;
 
@@ -156,7 +158,6 @@ export function localChangeFeed(db: LocalDynamoDb, tableName: string, logLevel =
 }
 
 /** The topic ARN the local notifier names in what it would publish. */
-export const LOCAL_FINDINGS_TOPIC = 'arn:aws:sns:local:000000000000:ai-visibility-findings';
 
 /**
  * The deployed notifier over the local table: each `Finding Recorded` event, in order, as its

@@ -4,7 +4,7 @@
  * counted by class) and its ledger in time order. Read from the local replay store or from a
  * deployed table, through the same queries.
  */
-import { paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { canonicalPrincipal } from '../../lambdas/core/arn';
 import { groupBy } from '../../lambdas/shared/collections';
 import { printableDeep } from '../text';
@@ -101,6 +101,7 @@ export function agentsFromItems(items: readonly RawItem[]): { agents: AgentEntry
 export async function readAgent(client: DynamoDBDocumentClient, tableName: string, arn: string): Promise<{ agent?: AgentEntry; actions: AgentActionEntry[] }> {
   const principal = canonicalPrincipal(arn);
   const items: Record<string, unknown>[] = [];
+  const { paginateQuery } = await import('@aws-sdk/lib-dynamodb');
   const pages = paginateQuery(
     { client },
     {

@@ -4,7 +4,7 @@
  * every node's sensitivity. Read from the local replay store or a deployed table with the same
  * Queries: one per node, on the node's own partition.
  */
-import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { kindOfArn } from '../../lambdas/core/arn';
 import { keys, RANGES, readLineageEdge, readLineageNode, type LineageEdgeItem } from '../../lambdas/shared/items';
 import { nodeKind, s3Node, type SensitivityFrom } from '../../lambdas/core/lineage';
@@ -60,6 +60,7 @@ export async function readLineage(
 ): Promise<LineageResult> {
   const start = nodeOfArgument(arg);
   const maxNodes = options.maxNodes ?? MAX_WALK_NODES;
+  const { GetCommand, paginateQuery } = await import('@aws-sdk/lib-dynamodb');
   const states = new Map<string, LineageNode>();
   let known = false;
   let truncated = false;

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSRecord } from 'aws-lambda';
-import { LOCAL_REGION } from './local-dynamodb';
+import { LOCAL_REGION } from '../names';
 
 export function lambdaContext(functionName = 'ai-visibility-classifier-local'): Context {
   return {

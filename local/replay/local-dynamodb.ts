@@ -3,9 +3,8 @@
  * an in-memory LevelDB) listening on loopback, with the inventory table created from the same
  * key design the CDK construct deploys (lambdas/shared/table-schema.ts).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { INDEXES, PARTITION_KEY, PROJECTED_ATTRIBUTES, SORT_KEY } from '../../lambdas/shared/table-schema';
@@ -14,8 +13,9 @@ import { INDEXES, PARTITION_KEY, PROJECTED_ATTRIBUTES, SORT_KEY } from '../../la
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require('dynalite') as (options: Record<string, unknown>) => import('node:http').Server;
 
-export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../names';
+
+export { LOCAL_CREDENTIALS, LOCAL_REGION };
 
 export interface LocalDynamoDb {
   readonly endpoint: string;
@@ -100,20 +100,8 @@ export async function startLocalDynamoDb(options: { path?: string } = {}): Promi
   return db;
 }
 
-/** A store that cannot be used: one line for the user, never a stack trace. */
-export class StoreError extends Error {
-  override readonly name = 'StoreError';
-}
-
-const LOCK_FILE = 'ai-visibility.lock';
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+export { StoreError } from './store-files';
+import { lockStore, StoreError } from './store-files';
 
 /**
  * Make sure a store directory can be used, and hold it: it must be a directory (or be creatable
@@ -122,33 +110,7 @@ const alive = (pid: number) => {
  * corrupt or locked database only as an uncaught error). Resolves to the lock's release.
  */
 async function prepareStore(path: string): Promise<() => void> {
-  if (existsSync(path)) {
-    if (!statSync(path).isDirectory()) throw new StoreError(`the store ${path} is not a directory: give --store a directory (it is made if missing)`);
-  } else {
-    try {
-      mkdirSync(path, { recursive: true });
-    } catch (error) {
-      throw new StoreError(`cannot make the store ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}${(error as NodeJS.ErrnoException).code === 'ENOTDIR' ? ` (${dirname(path)} or a folder above it is a file)` : ''}`);
-    }
-  }
-  const lock = join(path, LOCK_FILE);
-  let fd: number | undefined;
-  for (let attempt = 0; fd === undefined && attempt < 2; attempt++) {
-    try {
-      fd = openSync(lock, 'wx');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError(`cannot lock the store ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-      const holder = Number(readFileSync(lock, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
-        throw new StoreError(`the store ${path} is in use by another ai-visibility command (process ${holder}): wait for it to finish, or give another --store`);
-      }
-      rmSync(lock, { force: true }); // left by a command that did not finish: take it over
-    }
-  }
-  if (fd === undefined) throw new StoreError(`cannot lock the store ${path}`);
-  writeSync(fd, String(process.pid));
-  closeSync(fd);
-  const release = () => rmSync(lock, { force: true });
+  const release = lockStore(path);
   try {
     // dynalite's own LevelDB, opened and closed once to see that it can be (level is its dependency).
     // eslint-disable-next-line @typescript-eslint/no-require-imports

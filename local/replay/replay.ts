@@ -22,15 +22,16 @@ import type { ClassifierHandler } from '../../lambdas/classifier/handler';
 import { CLASSIFIER_BATCH_SIZE } from '../../lambdas/core/defaults';
 import { agentCaptureRules, watchedMatcher, type WatchedPrincipal } from '../../lambdas/shared/agent-capture';
 import { DEFAULT_TRAIL_LOOK_BACK_MINUTES } from '../../lambdas/core/defaults';
-import { readWatched } from '../../lambdas/shared/watched';
 import type { CaptureRuleSpec } from '../../lib/capture/patterns';
 import { compileRules, isEnvelope, matchingRules, mayMatch, toEnvelope, type CompiledRules } from './event-bus';
 import type { SourcedRecord } from './read-logs';
-import { startLocalDynamoDb, type LocalDynamoDb } from './local-dynamodb';
+import type { LocalDynamoDb } from './local-dynamodb';
+import { clearStore } from './store-files';
 import { readRecords, type ReadProblem } from './read-logs';
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
 import { lambdaContext, sqsRecord } from './lambda-shapes';
-import { exportLocally, LOCAL_TABLE_NAME, localChangeFeed, localPipeline, notifyLocally, type OutcomeTally } from '../handlers';
+import type { OutcomeTally } from '../handlers';
+import { LOCAL_TABLE_NAME } from '../names';
 import type { FindingNotification } from '../../lambdas/core/notifications';
 import { OWNER_TAG_KEY } from '../../lambdas/core/constants';
 import { buildDigests, type Digest } from '../../lambdas/digest/digest';
@@ -87,10 +88,7 @@ interface Pending {
   deliveries: number;
 }
 
-/** Replay into an existing local table with a loaded handler. Returns the counts. */
-export async function replayInto(
-  paths: readonly string[],
-  target: {
+export interface ReplayTarget {
     handler: ClassifierHandler;
     rules?: CompiledRules;
     /** The watched principals, read after each batch: the agent capture rules follow them, as the sync function makes them do when deployed. */
@@ -101,18 +99,27 @@ export async function replayInto(
     changeFeed?: { drain(): Promise<ReadProblem[]> };
     /** Where the classifier said each message ended: the stats count from it. */
     tally?: OutcomeTally;
-  },
-  options: ReplayOptions = {},
-): Promise<ReplayRun> {
-  const baseRules = target.rules ?? compileRules();
+}
+
+/**
+ * Replay into an existing local table with a loaded handler, or one made when the first batch
+ * is delivered (`target` a function: nothing is loaded or started for input that no rule takes).
+ * Returns the counts.
+ */
+export async function replayInto(paths: readonly string[], target: ReplayTarget | (() => Promise<ReplayTarget>), options: ReplayOptions = {}): Promise<ReplayRun> {
+  let resolved: ReplayTarget | undefined = typeof target === 'function' ? undefined : target;
+  const use = async (): Promise<ReplayTarget> => (resolved ??= await (target as () => Promise<ReplayTarget>)());
+  const hasWatched = typeof target === 'function' || Boolean(target.watched);
+  const baseRules = (typeof target === 'function' ? undefined : target.rules) ?? compileRules();
   const mode = options.agentCapture ?? 'trail';
   const lookBackMs = (options.lookBackMinutes ?? DEFAULT_TRAIL_LOOK_BACK_MINUTES) * 60_000;
   let rules: CompiledRules = baseRules;
   let watchedKey = '';
   let watchedNow: readonly WatchedPrincipal[] = [];
   const followWatched = async () => {
-    if (!target.watched) return;
-    const watched = await target.watched();
+    // Nobody is watched before the first delivery.
+    if (!resolved?.watched) return;
+    const watched = await resolved.watched();
     const key = watched.map((w) => `${w.principal} ${w.iamArn ?? ''} ${w.reason ?? ''}`).sort().join('\n');
     if (key === watchedKey) return;
     watchedKey = key;
@@ -135,7 +142,7 @@ export async function replayInto(
     while (queue.length > 0) {
       // SQS counts deliveries in ApproximateReceiveCount: the handler reads it.
       const records = queue.map((p) => ({ ...p.record, attributes: { ...p.record.attributes, ApproximateReceiveCount: String(p.deliveries + 1) } }));
-      const response = await target.handler({ Records: records }, lambdaContext());
+      const response = await (await use()).handler({ Records: records }, lambdaContext());
       const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
       const retry: Pending[] = [];
       for (const p of queue) {
@@ -151,8 +158,8 @@ export async function replayInto(
       }
       queue = retry;
     }
-    if (target.lineage) problems.push(...(await target.lineage.drain()));
-    if (target.changeFeed) problems.push(...(await target.changeFeed.drain()));
+    if (resolved?.lineage) problems.push(...(await resolved.lineage.drain()));
+    if (resolved?.changeFeed) problems.push(...(await resolved.changeFeed.drain()));
     await followWatched();
   };
 
@@ -261,18 +268,18 @@ export async function replayInto(
       }
       if (stats.records % 10_000 === 0) options.onProgress?.({ records: stats.records, matched: stats.matched, files: stats.files });
     }
-    if (mode === 'trail' && target.watched) {
+    if (mode === 'trail' && hasWatched) {
       if (batch.length > 0) {
         await deliver(batch);
         batch = [];
       }
-      await trailRead(file, newest);
+      if (resolved) await trailRead(file, newest);
       if (newest !== undefined) earlier.push({ path: file.path, newest });
     }
   }
   if (batch.length > 0) await deliver(batch);
   options.onProgress?.({ records: stats.records, matched: stats.matched, files: stats.files });
-  const counts = target.tally?.counts();
+  const counts = resolved?.tally?.counts();
   return { stats, problems, deadLettered, recordProblems, ...(counts ? { outcomes: { classified: counts.classified, ignored: counts.ignored, quarantined: counts.quarantined } } : {}) };
 }
 
@@ -302,26 +309,45 @@ export function messageOf(value: unknown, rules: CompiledRules, fileModifiedMs: 
   }
 }
 
-/** Replay files against a fresh embedded DynamoDB and return the report. */
+/**
+ * Replay files against a fresh embedded DynamoDB and return the report. The store, the handlers
+ * and the AWS SDK are loaded when the first batch is delivered: input that no capture rule takes
+ * needs none of them (a kept store is emptied all the same, as every replay starts from empty).
+ */
 export async function replay(paths: readonly string[], options: ReplayOptions = {}): Promise<ReplayResult> {
-  const db: LocalDynamoDb = await startLocalDynamoDb({ path: options.storePath });
-  try {
-    await db.resetInventoryTable(LOCAL_TABLE_NAME);
-    const changeFeed = options.changeFeed === false ? undefined : localChangeFeed(db, LOCAL_TABLE_NAME, options.logLevel);
+  type Handlers = typeof import('../handlers');
+  let session: { db: LocalDynamoDb; changeFeed?: ReturnType<Handlers['localChangeFeed']>; handlers: Handlers } | undefined;
+  const open = async (): Promise<ReplayTarget> => {
+    const [{ startLocalDynamoDb }, handlers, { readWatched }] = await Promise.all([import('./local-dynamodb'), import('../handlers'), import('../../lambdas/shared/watched')]);
+    const db = await startLocalDynamoDb({ path: options.storePath });
     try {
-      const { handler, lineage, tally } = localPipeline(db, LOCAL_TABLE_NAME, options.logLevel);
-      const run = await replayInto(paths, { handler, lineage, changeFeed, tally, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) }, options);
-      const report = buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), { ...run, events: changeFeed?.bus.events ?? [] });
-      // After the report: the notifier's dedup windows are items of the table too.
-      if (options.notify || options.digest) await notifyLocally(db, LOCAL_TABLE_NAME, changeFeed?.bus.events ?? [], options.notify ?? (() => undefined), { logLevel: options.logLevel });
-      if (options.securityHubBatch) await exportLocally(db, LOCAL_TABLE_NAME, changeFeed?.bus.events ?? [], options.securityHubBatch, options.logLevel);
-      if (!options.digest) return report;
-      const items = await scanTable(db.documents, LOCAL_TABLE_NAME);
-      return { ...report, digest: buildDigests({ ...periodOf(items), items, ownerTagKey: OWNER_TAG_KEY }) };
-    } finally {
-      changeFeed?.close();
+      await db.resetInventoryTable(LOCAL_TABLE_NAME);
+    } catch (error) {
+      await db.close();
+      throw error;
     }
+    const changeFeed = options.changeFeed === false ? undefined : handlers.localChangeFeed(db, LOCAL_TABLE_NAME, options.logLevel);
+    session = { db, changeFeed, handlers };
+    const { handler, lineage, tally } = handlers.localPipeline(db, LOCAL_TABLE_NAME, options.logLevel);
+    return { handler, lineage, changeFeed, tally, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) };
+  };
+  try {
+    const run = await replayInto(paths, open, options);
+    if (!session) {
+      if (options.storePath) await clearStore(options.storePath);
+      const report = buildReport([], { ...run, events: [] });
+      return options.digest ? { ...report, digest: buildDigests({ ...periodOf([]), items: [], ownerTagKey: OWNER_TAG_KEY }) } : report;
+    }
+    const { db, changeFeed, handlers } = session;
+    const report = buildReport(await scanTable(db.documents, LOCAL_TABLE_NAME), { ...run, events: changeFeed?.bus.events ?? [] });
+    // After the report: the notifier's dedup windows are items of the table too.
+    if (options.notify || options.digest) await handlers.notifyLocally(db, LOCAL_TABLE_NAME, changeFeed?.bus.events ?? [], options.notify ?? (() => undefined), { logLevel: options.logLevel });
+    if (options.securityHubBatch) await handlers.exportLocally(db, LOCAL_TABLE_NAME, changeFeed?.bus.events ?? [], options.securityHubBatch, options.logLevel);
+    if (!options.digest) return report;
+    const items = await scanTable(db.documents, LOCAL_TABLE_NAME);
+    return { ...report, digest: buildDigests({ ...periodOf(items), items, ownerTagKey: OWNER_TAG_KEY }) };
   } finally {
-    await db.close();
+    session?.changeFeed?.close();
+    await session?.db.close();
   }
 }

@@ -5,7 +5,7 @@
  * The JSON fields named in the schema are a contract: later versions add sections and fields,
  * they never rename or remove these.
  */
-import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PublishedEvent } from '../handlers';
 import { printableDeep } from '../text';
 import { controlsOf, ENTITY, readFinding, readLineageEdge, readPrincipal, readQuarantine, readResource, taggableOf, type RawItem } from '../../lambdas/shared/items';
@@ -138,6 +138,8 @@ export interface ReplayReport {
 
 export async function scanTable(client: DynamoDBDocumentClient, tableName: string): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
+  // Loaded here, not with the module: building a report needs no SDK.
+  const { paginateScan } = await import('@aws-sdk/lib-dynamodb');
   for await (const page of paginateScan({ client }, { TableName: tableName })) items.push(...((page.Items ?? []) as Record<string, unknown>[]));
   return items;
 }

@@ -17,7 +17,9 @@
  *  10. the trail reader: its work per log file (gunzip, parse, the watched principals' patterns)
  *      against gunzip + JSON.parse, and what that makes per million CloudTrail events;
  *  11. the LLMjacking detections: the captured reconnaissance reads and the model-use step's
- *      work per invocation, and what they cost per million (model-use-cost.ts).
+ *      work per invocation, and what they cost per million (model-use-cost.ts);
+ *  12. the replay as a user runs it, whole process: the fixed cost of an empty replay, compiled
+ *      and through tsx, and a realistic corpus (1 % AI) against JSON.parse (startup.ts).
  * Results print as a table; docs/performance.md records a run.
  */
 import { randomUUID } from 'node:crypto';
@@ -47,6 +49,7 @@ import { measureFunctions, printFunctions } from './functions';
 import { keptRecords } from '../../lambdas/trail-reader/read';
 import { watchedMatcher } from '../../lambdas/shared/agent-capture';
 import { modelUseCost } from './model-use-cost';
+import { startupSection } from './startup';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -283,6 +286,7 @@ async function main(): Promise<void> {
   }
   if (process.env.BENCH_ONLY === 'functions') return printFunctions(measureFunctions());
   if (process.env.BENCH_ONLY === 'model-use') return void console.log((await modelUseCost()).join('\n'));
+  if (process.env.BENCH_ONLY === 'startup') return void console.log(startupSection().join('\n'));
   const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-bench-'));
   try {
     const corpus = buildCorpus(dir);
@@ -371,6 +375,7 @@ async function main(): Promise<void> {
     );
     trailSection(corpus.files, corpus.records);
     console.log((await modelUseCost()).join('\n'));
+    console.log(startupSection().join('\n'));
     await sweepSection();
     printFunctions(measureFunctions());
   } finally {

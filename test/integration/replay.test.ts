@@ -2,7 +2,7 @@
  * The local replay and its CLI, end to end: input formats, the stack's own patterns, the real
  * handler against dynalite, the `--json` contract, problem reporting and exit codes.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startLocalDynamoDb } from '../../local/replay/local-dynamodb';
@@ -50,6 +50,22 @@ describe('ai-visibility replay --json', () => {
     expect(code).toBe(0);
     expect(report.stats).toMatchObject({ records: nonAiRecords().length, matched: 0, classified: 0, quarantined: 0 });
     expect(report.inventory).toEqual([]);
+  });
+
+  it('starts no store for input no rule takes, and leaves a kept store empty, as every replay starts from empty', async () => {
+    const store = temp.dir('ai-visibility-store-');
+    const withStore = cliRunner({ store });
+    expect((await withStore('replay', '--json', join(FIXTURES, 'ai'))).code).toBe(3);
+    const held = readdirSync(store).filter((f) => f !== 'ai-visibility.lock');
+    expect(held.length).toBeGreaterThan(0);
+    // Non-AI records only: nothing is delivered, so no store is started; the earlier replay is gone.
+    const { code, stdout } = await withStore('replay', '--json', join(FIXTURES, 'non-ai'));
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as ReplayReport).inventory).toEqual([]);
+    expect(readdirSync(store)).toEqual([]);
+    const agent = await withStore('agent', 'arn:aws:iam::956882123456:user/himan');
+    expect(agent.code).toBe(1);
+    expect(agent.stderr).toContain('holds no replay');
   });
 
   it('replays the bundled samples by default, readably, and --allow-quarantine exits 0', async () => {
