@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StoreError } from '../local/replay/store-files';
 import { printable, printableDeep } from '../local/text';
+import { progressReporter } from '../local/progress';
 import { renderDigest } from '../lambdas/digest/digest';
 import { LOCAL_FINDINGS_TOPIC, LOCAL_TABLE_NAME } from '../local/names';
 import type { FindingNotification } from '../lambdas/core/notifications';
@@ -72,6 +73,10 @@ options:
                        subject, attributes, bodies) and every BatchImportFindings batch of the
                        Security Hub export (type securityhub-batch: findings)
   -h, --help           this help
+
+A run of more than two seconds shows its progress on stderr (files, records, matched, rate):
+redrawn in place on a terminal, a line every two seconds otherwise, nothing in CI (CI set) or
+with --json when stdout is piped.
 
 agent ARN prints one AI agent's profile and timeline, from the store of the last replay or,
 with --table and --region, from a deployed inventory table (AWS credentials from the usual
@@ -191,8 +196,8 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
   }
   const notifications: string[] = [];
 
-  const started = Date.now();
-  let lastProgress = started;
+  // A machine reads --json piped, and CI logs need no bar.
+  const progress = progressReporter({ write: err, now: Date.now, tty: process.stderr.isTTY === true, silent: Boolean(process.env.CI) || (Boolean(parsed.values.json) && process.stdout.isTTY !== true) });
   const skipped: Array<{ path: string; reason: string }> = [];
   const inputs = paths.length > 0 ? paths : [display(BUNDLED_SAMPLES)];
   const { replay } = await import('../local/replay/replay');
@@ -211,14 +216,9 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
           securityHubBatch: (findings: ReadonlyArray<Record<string, unknown>>) => void notifications.push(JSON.stringify({ type: 'securityhub-batch', findings })),
         }
       : {}),
-    onProgress: ({ records, matched, files }) => {
-      const now = Date.now();
-      if (now - lastProgress >= 2000) {
-        lastProgress = now;
-        err(`  ... ${records} records from ${files} file(s), ${matched} matched (${Math.round(records / ((now - started) / 1000))} records/s)\n`);
-      }
-    },
+    onProgress: (p) => progress.update(p),
   }));
+  progress.finish();
   if (!report) return 1;
   if (skipped.length > 0) {
     err(`skipped ${skipped.length} file(s) that are not log files${parsed.values.verbose ? ':' : ' (--verbose lists them)'}\n`);

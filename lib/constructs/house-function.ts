@@ -26,9 +26,12 @@ export const HOUSE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 /**
  * The entry file of a function's handler, `lambdas/<name>/<file>`: the TypeScript source in
  * this repository, the compiled JavaScript in the published package (dist/), whichever this
- * module itself is. esbuild bundles either.
+ * module itself is. esbuild bundles either. Inside the compiled command line (dist/cli/cli.js,
+ * whose `sweep` synthesizes the sweep's state machine) this module is part of one file two
+ * levels below the package root, and the entries are the TypeScript sources.
  */
 export function handlerEntry(name: string, file = 'handler'): string {
+  if (process.env.AI_VISIBILITY_COMPILED_CLI === 'true') return join(__dirname, '..', '..', 'lambdas', name, `${file}.ts`);
   return join(__dirname, '..', '..', 'lambdas', name, `${file}${extname(__filename)}`);
 }
 

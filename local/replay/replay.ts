@@ -268,6 +268,7 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
       }
       if (stats.records % 10_000 === 0) options.onProgress?.({ records: stats.records, matched: stats.matched, files: stats.files });
     }
+    options.onProgress?.({ records: stats.records, matched: stats.matched, files: stats.files });
     if (mode === 'trail' && hasWatched) {
       if (batch.length > 0) {
         await deliver(batch);

@@ -2,7 +2,8 @@
  * The compiled command line (scripts/build-cli.mjs: one JavaScript file, packages loaded from
  * node_modules) is the same program as the TypeScript: on the bundled samples its `--json` is the
  * in-process CLI's, apart from wall-clock times; through the package's launcher
- * (bin/ai-visibility.cjs) it runs in the launcher's process, and finds the bundled samples.
+ * (bin/ai-visibility.cjs) it runs in the launcher's process, finds the bundled samples, and its
+ * `sweep` finds the handlers it synthesizes the state machine with.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -34,6 +35,13 @@ describe('the compiled CLI', () => {
     const a = JSON.parse(compiled.stdout) as ReplayReport;
     expect(a.inventory.length).toBeGreaterThan(0);
     expect(withoutClock(a)).toEqual(withoutClock(JSON.parse(direct.stdout)));
+  }, 120_000);
+
+  it('runs the sweep, which synthesizes the sweep\'s state machine with its handlers bundled from the sources', () => {
+    const run = spawnSync(process.execPath, [join(ROOT, 'bin', 'ai-visibility.cjs'), 'sweep', '--inventory', 'test/fixtures/sweep/h200-inventory.json', '--metrics', 'test/fixtures/sweep/h200-metrics.json', '--json'], { cwd: ROOT, encoding: 'utf8' });
+    expect(run.stderr).not.toContain('CannotFindEntryFile');
+    expect(run.status).toBe(0);
+    expect((JSON.parse(run.stdout) as { sweep: { targets: number } }).sweep.targets).toBe(9);
   }, 120_000);
 
   it('answers an empty replay without the store', () => {
