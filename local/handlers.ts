@@ -8,14 +8,10 @@ import { CHANGE_FEED_SERVICE } from '../lambdas/change-feed/environment';
 import { createChangeFeedHandler, type ChangeFeedHandler } from '../lambdas/change-feed/handler';
 import { fittedEntry, type EventPublisher } from '../lambdas/change-feed/publish';
 import { createInventoryStore } from '../lambdas/shared/inventory-store';
-import type { RemediationSettings } from '../lambdas/core/remediation';
 import { DEFAULT_AGENT_ENVIRONMENT, DEFAULT_MODEL_USE_ENVIRONMENT, CLASSIFIER_SERVICE } from '../lambdas/classifier/environment';
 import type { DomainEvent } from '../lambdas/core/events';
 import { createClassifierHandler, type ClassifierEnvironment, type ClassifierHandler } from '../lambdas/classifier/handler';
 import type { BatchOutcome, MessageOutcome } from '../lambdas/classifier/process-batch';
-import { DEFAULT_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../lambdas/gpu-sweep/environment';
-import { createSweepControlHandler, type SweepClients, type SweepHandler } from '../lambdas/gpu-sweep/handler';
-import { createSweepTargetHandler } from '../lambdas/gpu-sweep/target-handler';
 import { DEFAULT_CLASSIFICATION_ENVIRONMENT, LINEAGE_PROPAGATOR_SERVICE } from '../lambdas/lineage-propagator/environment';
 import { createPropagatorHandler, type PropagatorHandler } from '../lambdas/lineage-propagator/handler';
 import { houseEnvironment } from '../lambdas/shared/environment';
@@ -102,24 +98,6 @@ export function localPipeline(db: LocalDynamoDb, tableName: string, logLevel = '
   };
 }
 
-/** The deployed sweep functions over `pairs` (account:region), with the clients given: SweepTarget to the target function, Plan and Summarize to the other. */
-export function localSweepHandler(options: { pairs: readonly string[]; tableName?: string; logLevel?: string; clients: Partial<SweepClients>; remediation?: RemediationSettings }): SweepHandler {
-  noLocalMetrics();
-  const env = {
-    ...houseEnvironment(GPU_SWEEP_SERVICE),
-    TABLE_NAME: options.tableName ?? LOCAL_TABLE_NAME,
-    SWEEP_TARGETS: options.pairs.join(',') || '000000000000:us-east-1',
-    SUMMARY_EVENT_BUS: 'default',
-    ...DEFAULT_SWEEP_ENVIRONMENT,
-    ...(options.remediation ? { REMEDIATION_MODE: options.remediation.mode, REMEDIATION_IDLE_SWEEPS: String(options.remediation.idleSweeps) } : {}),
-  };
-  // No tag lookups locally (no AWS): the events and the inventory file's tags decide.
-  const clients = { logLevel: options.logLevel ?? 'ERROR', tagLookup: null, ...options.clients };
-  const control = createSweepControlHandler(env, clients);
-  const target = createSweepTargetHandler(env, clients);
-  return (event, context) => (event.step === 'target' ? target(event, context) : control(event, context));
-}
-
 /** A domain event as EventBridge delivers it to a rule's target (the fields a subscriber reads). */
 export interface PublishedEvent {
   readonly source: string;
@@ -145,16 +123,16 @@ export class LocalEventBus implements EventPublisher {
 }
 
 /**
- * The change feed: the local table's stream (recording the writes of `db.client` from now on)
+ * The change feed: the local table's stream (recording the functions' writes from now on)
  * and the deployed change-feed handler publishing onto an in-memory bus.
  */
 export function localChangeFeed(db: LocalDynamoDb, tableName: string, logLevel = 'ERROR') {
   noLocalMetrics();
-  const stream = new LocalTableStream(db.endpoint, tableName);
-  stream.attach(db.client);
+  const stream = new LocalTableStream(tableName, (keys) => db.readImages(tableName, keys));
+  const detach = db.onWrite(stream.wrap);
   const bus = new LocalEventBus();
   const handler: ChangeFeedHandler = createChangeFeedHandler({ ...houseEnvironment(CHANGE_FEED_SERVICE), EVENT_BUS_NAME: 'ai-visibility-local', TABLE_NAME: tableName, ORGANIZATION_MODE: 'false' }, { publisher: bus, store: createInventoryStore(db.documents, tableName), tagLookup: null, logLevel });
-  return { stream, bus, handler, drain: () => stream.drain(handler), close: () => stream.close() };
+  return { stream, bus, handler, drain: () => stream.drain(handler), close: detach };
 }
 
 /** The topic ARN the local notifier names in what it would publish. */

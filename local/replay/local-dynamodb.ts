@@ -1,11 +1,15 @@
 /**
  * An embedded DynamoDB for the replay and the tests: dynalite (a DynamoDB API server backed by
- * an in-memory LevelDB) listening on loopback, with the inventory table created from the same
- * key design the CDK construct deploys (lambdas/shared/table-schema.ts).
+ * an in-memory LevelDB), with the inventory table created from the same key design the CDK
+ * construct deploys (lambdas/shared/table-schema.ts). Two transports to the same dynalite:
+ * - `http` (the default): its server on loopback, reached through the AWS SDK as a deployed
+ *   function reaches DynamoDB (the tests run the SDK's whole path);
+ * - `in-process`: its validation and actions called in this process with the API's request
+ *   documents (in-process-dynamodb.ts), no HTTP round trip: the replay's transport.
  */
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
-import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { INDEXES, PARTITION_KEY, PROJECTED_ATTRIBUTES, SORT_KEY } from '../../lambdas/shared/table-schema';
 
@@ -14,10 +18,12 @@ import { INDEXES, PARTITION_KEY, PROJECTED_ATTRIBUTES, SORT_KEY } from '../../la
 const dynalite = require('dynalite') as (options: Record<string, unknown>) => import('node:http').Server;
 
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../names';
+import type { WriteWrapper } from './in-process-dynamodb';
 
 export { LOCAL_CREDENTIALS, LOCAL_REGION };
 
 export interface LocalDynamoDb {
+  /** The HTTP endpoint (`in-process` for the in-process transport, which has none). */
   readonly endpoint: string;
   readonly client: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
@@ -25,29 +31,87 @@ export interface LocalDynamoDb {
   /** Drop the table if it exists and create it empty. */
   resetInventoryTable(tableName: string): Promise<void>;
   hasTable(tableName: string): Promise<boolean>;
+  /** Consistent reads by key (marshalled), as BatchGetItem returns them: the local stream's images. */
+  readImages(tableName: string, keys: ReadonlyArray<Record<string, AttributeValue>>): Promise<Array<Record<string, AttributeValue>>>;
+  /** Wrap every write the functions' clients make (PutItem, UpdateItem, DeleteItem, BatchWriteItem); returns the removal. */
+  onWrite(wrapper: WriteWrapper): () => void;
   close(): Promise<void>;
 }
 
-/**
- * Start dynalite on a free loopback port. With `path`, the data lives in a LevelDB directory
- * there and outlasts the process (the CLI's `agent` command reads what `replay` wrote);
- * without, in memory.
- */
-export async function startLocalDynamoDb(options: { path?: string } = {}): Promise<LocalDynamoDb> {
-  const release = options.path ? await prepareStore(options.path) : () => undefined;
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
+export type { WriteWrapper };
+export type Transport = 'http' | 'in-process';
+
+/** The parts of a store each transport makes its own way. */
+interface Connection {
+  readonly endpoint: string;
+  readonly client: DynamoDBClient;
+  readonly documents: DynamoDBDocumentClient;
+  onWrite(wrapper: WriteWrapper): () => void;
+  close(): Promise<void>;
+}
+
+/** dynalite's server on a free loopback port, and an SDK client for it. */
+async function overHttp(path: string | undefined): Promise<Connection> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path ? { path } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  let wrappers = 0;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    client,
+    documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    onWrite(wrapper) {
+      const name = `localWrites:${wrappers++}`;
+      client.middlewareStack.add(
+        (next, context) => (args) => (WRITE_COMMANDS.has(context.commandName ?? '') ? wrapper(context.commandName ?? '', args.input as Record<string, unknown>, () => next(args)) : next(args)),
+        // The build step sees the command's marshalled input (after the document client's marshalling).
+        { step: 'build', name },
+      );
+      return () => void client.middlewareStack.remove(name);
+    },
+    async close() {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
+
+/**
+ * Start dynalite, over loopback HTTP (the default) or in this process. With `path`, the data
+ * lives in a LevelDB directory there and outlasts the process (the CLI's `agent` command reads
+ * what `replay` wrote); without, in memory.
+ */
+export async function startLocalDynamoDb(options: { path?: string; transport?: Transport } = {}): Promise<LocalDynamoDb> {
+  const release = options.path ? await prepareStore(options.path) : () => undefined;
+  let connection: Connection;
+  try {
+    connection = options.transport === 'in-process' ? { endpoint: 'in-process', ...(await import('./in-process-dynamodb')).startInProcessDynamoDb({ path: options.path }) } : await overHttp(options.path);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  const { client, documents } = connection;
   const db: LocalDynamoDb = {
-    endpoint,
+    endpoint: connection.endpoint,
     client,
     documents,
+    onWrite: (wrapper) => connection.onWrite(wrapper),
+    async readImages(tableName, keys) {
+      const found: Array<Record<string, AttributeValue>> = [];
+      let pending = [...keys];
+      while (pending.length > 0) {
+        const out = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }));
+        found.push(...(out.Responses?.[tableName] ?? []));
+        pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+      }
+      return found;
+    },
     async createInventoryTable(tableName) {
       const indexes = Object.values(INDEXES);
       await client.send(
@@ -92,9 +156,11 @@ export async function startLocalDynamoDb(options: { path?: string } = {}): Promi
       return ((await client.send(new ListTablesCommand({}))).TableNames ?? []).includes(tableName);
     },
     async close() {
-      client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      release();
+      try {
+        await connection.close();
+      } finally {
+        release();
+      }
     },
   };
   return db;

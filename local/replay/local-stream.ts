@@ -7,19 +7,21 @@
  * PutItem or UpdateItem operation that does not change any data in an item, DynamoDB Streams
  * does not write a stream record for that operation": DynamoDB Developer Guide, "Change data
  * capture for DynamoDB Streams"), and the records are filtered as the deployed event source
- * mapping filters them (CHANGE_FEED_FILTER).
+ * mapping filters them (CHANGE_FEED_FILTER). The store wraps each write in `wrap` (a client
+ * middleware over HTTP, a wrapper of the in-process transport) and reads the images with
+ * `readImages` (consistent BatchGetItem).
  *
  * `drain` hands the records to the change feed's own handler in batches, and retries from the
  * first record it reports failed, as the Lambda service does for a stream.
  */
-import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, StreamRecord } from 'aws-lambda';
 import { CHANGE_FEED_FILTER } from '../../lambdas/change-feed/environment';
 import type { ChangeFeedHandler } from '../../lambdas/change-feed/handler';
 import { familyOfKey } from '../../lambdas/shared/items';
 import { lambdaContext } from './lambda-shapes';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-dynamodb';
+import { LOCAL_REGION } from '../names';
 import type { ReadProblem } from './read-logs';
 
 type Image = Record<string, AttributeValue>;
@@ -46,42 +48,33 @@ function canonical(image: Image | undefined): string {
   return image ? JSON.stringify(norm(unmarshall(image))) : '';
 }
 
+/** Consistent reads of the table's items by key, as BatchGetItem returns them. */
+export type ImageReader = (keys: ReadonlyArray<{ pk: AttributeValue; sk: AttributeValue }>) => Promise<Image[]>;
+
 export class LocalTableStream {
-  private readonly reader: DynamoDBClient;
   private pending: Array<{ record: DynamoDBRecord; deliveries: number }> = [];
   private locks = new Map<string, Promise<unknown>>();
   private sequence = 0;
-  private attached?: DynamoDBClient;
   /** Records written, before filtering, and after (what the change feed received). */
   readonly counts = { changes: 0, delivered: 0 };
 
   constructor(
-    endpoint: string,
     private readonly tableName: string,
-  ) {
-    this.reader = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  }
+    private readonly readImages: ImageReader,
+  ) {}
 
-  /** Record the writes `client` makes to the table from now on. */
-  attach(client: DynamoDBClient): void {
-    if (this.attached) throw new Error('this stream already records a client');
-    this.attached = client;
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const keys = this.feedKeysOf(context.commandName, args.input as Record<string, unknown>);
-        if (keys.length === 0) return next(args);
-        return this.serialized(keys, async () => {
-          const before = await this.read(keys);
-          const out = await next(args);
-          const after = await this.read(keys);
-          for (const k of keys) this.record(k, before.get(keyText(k)), after.get(keyText(k)));
-          return out;
-        });
-      },
-      // The build step sees the command's marshalled input (after the document client's marshalling).
-      { step: 'build', name: this.middlewareName },
-    );
-  }
+  /** Run one write (`commandName` with its marshalled input), recording the stream records it makes. */
+  readonly wrap = async <T>(commandName: string, input: Record<string, unknown>, write: () => Promise<T>): Promise<T> => {
+    const keys = this.feedKeysOf(commandName, input);
+    if (keys.length === 0) return write();
+    return this.serialized(keys, async () => {
+      const before = await this.read(keys);
+      const out = await write();
+      const after = await this.read(keys);
+      for (const k of keys) this.record(k, before.get(keyText(k)), after.get(keyText(k)));
+      return out;
+    });
+  };
 
   /** The keys of the items a write may turn into feed items (others cannot reach the feed). */
   private feedKeysOf(command: string | undefined, input: Record<string, unknown>): Array<{ pk: AttributeValue; sk: AttributeValue }> {
@@ -119,14 +112,7 @@ export class LocalTableStream {
   private async read(keys: ReadonlyArray<{ pk: AttributeValue; sk: AttributeValue }>): Promise<Map<string, Image>> {
     const found = new Map<string, Image>();
     const unique = [...new Map(keys.map((k) => [keyText(k), k])).values()];
-    for (let i = 0; i < unique.length; i += 100) {
-      let pending: Image[] = unique.slice(i, i + 100);
-      while (pending.length > 0) {
-        const out = await this.reader.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }));
-        for (const item of out.Responses?.[this.tableName] ?? []) found.set(keyText(item), item);
-        pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
-    }
+    for (let i = 0; i < unique.length; i += 100) for (const item of await this.readImages(unique.slice(i, i + 100))) found.set(keyText(item), item);
     return found;
   }
 
@@ -181,16 +167,5 @@ export class LocalTableStream {
       this.pending.unshift(...again.filter((p) => p.deliveries < maxDeliveries));
     }
     return problems;
-  }
-
-  private get middlewareName(): string {
-    return `localTableStream:${this.tableName}`;
-  }
-
-  /** Stop recording, and release the reader. */
-  close(): void {
-    this.attached?.middlewareStack.remove(this.middlewareName);
-    this.attached = undefined;
-    this.reader.destroy();
   }
 }

@@ -25,7 +25,7 @@ import { DEFAULT_TRAIL_LOOK_BACK_MINUTES } from '../../lambdas/core/defaults';
 import type { CaptureRuleSpec } from '../../lib/capture/patterns';
 import { compileRules, isEnvelope, matchingRules, mayMatch, toEnvelope, type CompiledRules } from './event-bus';
 import type { SourcedRecord } from './read-logs';
-import type { LocalDynamoDb } from './local-dynamodb';
+import type { LocalDynamoDb, Transport } from './local-dynamodb';
 import { clearStore } from './store-files';
 import { readRecords, type ReadProblem } from './read-logs';
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
@@ -48,6 +48,12 @@ export interface ReplayOptions {
    * command. Each replay starts from an empty table. @default in memory
    */
   readonly storePath?: string;
+  /**
+   * How the handlers reach the embedded DynamoDB: dynalite called in this process, or its server
+   * over loopback HTTP through the AWS SDK (the same store and the same answers, the SDK's whole
+   * path at about ten times the cost; the identity test runs both). @default 'in-process'
+   */
+  readonly transport?: Transport;
   /** Messages per handler invocation (default: the deployed batch size). */
   readonly batchSize?: number;
   /** Deliveries before a failing message counts as dead-lettered (SQS maxReceiveCount). */
@@ -320,7 +326,7 @@ export async function replay(paths: readonly string[], options: ReplayOptions = 
   let session: { db: LocalDynamoDb; changeFeed?: ReturnType<Handlers['localChangeFeed']>; handlers: Handlers } | undefined;
   const open = async (): Promise<ReplayTarget> => {
     const [{ startLocalDynamoDb }, handlers, { readWatched }] = await Promise.all([import('./local-dynamodb'), import('../handlers'), import('../../lambdas/shared/watched')]);
-    const db = await startLocalDynamoDb({ path: options.storePath });
+    const db = await startLocalDynamoDb({ path: options.storePath, transport: options.transport ?? 'in-process' });
     try {
       await db.resetInventoryTable(LOCAL_TABLE_NAME);
     } catch (error) {

@@ -13,7 +13,6 @@ import type { Context } from 'aws-lambda';
 import type { GetMetricDataCommandInput, MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { GpuUtilizationSweep } from '../../lib/constructs/gpu-utilization-sweep';
 import { AiInventoryTable } from '../../lib/constructs/inventory-table';
-import type { SweepClients, SweepEvent } from '../../lambdas/gpu-sweep/handler';
 import { SWEEP_KINDS, type MetricReader, type SweepTarget } from '../../lambdas/gpu-sweep/metrics';
 import type { Discovery } from '../../lambdas/gpu-sweep/discover';
 import type { RecordedVerdict, SweepSummary } from '../../lambdas/gpu-sweep/sweep';
@@ -23,7 +22,11 @@ import { CONTROL_TAGS } from '../../lambdas/core/constants';
 import { REMEDIATION_DEFAULTS, type RemediationSettings } from '../../lambdas/core/remediation';
 import { lambdaContext } from '../replay/lambda-shapes';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../replay/local-dynamodb';
-import { LOCAL_TABLE_NAME, localChangeFeed, localSweepHandler, type PublishedEvent } from '../handlers';
+import { LOCAL_TABLE_NAME, localChangeFeed, type PublishedEvent } from '../handlers';
+import { houseEnvironment } from '../../lambdas/shared/environment';
+import { DEFAULT_SWEEP_ENVIRONMENT, GPU_SWEEP_SERVICE } from '../../lambdas/gpu-sweep/environment';
+import { createSweepControlHandler, type SweepClients, type SweepEvent, type SweepHandler } from '../../lambdas/gpu-sweep/handler';
+import { createSweepTargetHandler } from '../../lambdas/gpu-sweep/target-handler';
 import { scanTable } from '../replay/report';
 
 export class SweepInputError extends Error {}
@@ -311,4 +314,23 @@ export async function runLocalSweep(
   } finally {
     await db.close();
   }
+}
+
+/** The deployed sweep functions over `pairs` (account:region), with the clients given: SweepTarget to the target function, Plan and Summarize to the other. */
+/* Here rather than in ../handlers.ts: the replay loads that module, and the sweep's SDK clients (EC2, SageMaker) are a quarter second it does not need. */
+export function localSweepHandler(options: { pairs: readonly string[]; tableName?: string; logLevel?: string; clients: Partial<SweepClients>; remediation?: RemediationSettings }): SweepHandler {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const env = {
+    ...houseEnvironment(GPU_SWEEP_SERVICE),
+    TABLE_NAME: options.tableName ?? LOCAL_TABLE_NAME,
+    SWEEP_TARGETS: options.pairs.join(',') || '000000000000:us-east-1',
+    SUMMARY_EVENT_BUS: 'default',
+    ...DEFAULT_SWEEP_ENVIRONMENT,
+    ...(options.remediation ? { REMEDIATION_MODE: options.remediation.mode, REMEDIATION_IDLE_SWEEPS: String(options.remediation.idleSweeps) } : {}),
+  };
+  // No tag lookups locally (no AWS): the events and the inventory file's tags decide.
+  const clients = { logLevel: options.logLevel ?? 'ERROR', tagLookup: null, ...options.clients };
+  const control = createSweepControlHandler(env, clients);
+  const target = createSweepTargetHandler(env, clients);
+  return (event, context) => (event.step === 'target' ? target(event, context) : control(event, context));
 }

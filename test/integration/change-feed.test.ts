@@ -67,8 +67,8 @@ beforeEach(() => {
 
 /** What a stream on `table` records while `work` writes it (the records, not yet read by anyone). */
 async function recorded(table: string, work: () => Promise<void>): Promise<DynamoDBRecord[]> {
-  const stream = new LocalTableStream(db.endpoint, table);
-  stream.attach(db.client);
+  const stream = new LocalTableStream(table, (keys) => db.readImages(table, keys));
+  const detach = db.onWrite(stream.wrap);
   try {
     await work();
     const records: DynamoDBRecord[] = [];
@@ -78,7 +78,7 @@ async function recorded(table: string, work: () => Promise<void>): Promise<Dynam
     });
     return records;
   } finally {
-    stream.close();
+    detach();
   }
 }
 

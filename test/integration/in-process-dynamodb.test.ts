@@ -1,0 +1,131 @@
+/**
+ * The replay's in-process transport to dynalite (local/replay/in-process-dynamodb.ts) against
+ * the HTTP one through the AWS SDK: the same requests get the same answers and the same errors,
+ * and the replay reports the same on every bundled fixture, each file alone and all together,
+ * in both agent capture modes.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, paginateQuery, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../lambdas/shared/dynamodb';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
+import { replay, type ReplayOptions } from '../../local/replay/replay';
+import { BUNDLED_SAMPLES } from '../../bin/cli';
+import { useTempDirs } from '../support';
+
+const TABLE = 'transports';
+const temp = useTempDirs();
+
+/** The report without the domain events' wall-clock times (the only fields that differ between runs). */
+function comparable(report: { events?: Array<Record<string, unknown>> } & Record<string, unknown>): unknown {
+  return {
+    ...report,
+    events: (report.events ?? []).map(({ time: _time, detail, ...rest }) => {
+      const { changedAt: _changedAt, ...kept } = (detail ?? {}) as Record<string, unknown>;
+      return { ...rest, detail: kept };
+    }),
+  };
+}
+
+/** A scripted session against one store: every answer, or the error's class, name and message. */
+async function session(db: LocalDynamoDb): Promise<unknown[]> {
+  const documents = documentClient(db.client);
+  const answers: unknown[] = [];
+  const step = async (work: () => Promise<unknown>) => {
+    try {
+      const out = (await work()) as Record<string, unknown> | undefined;
+      const { $metadata: _m, ...rest } = out ?? {};
+      answers.push(rest);
+    } catch (error) {
+      const e = error as Error;
+      answers.push({ error: e.name, message: e.message, conditional: error instanceof ConditionalCheckFailedException });
+    }
+  };
+  const key = { pk: 'RESOURCE#arn:aws:bedrock:us-east-1::foundation-model/x', sk: 'META' };
+  await step(() => documents.send(new PutCommand({ TableName: TABLE, Item: { ...key, entity: 'resource', kind: 'model', gsi1pk: 'KIND#model', gsi1sk: 'b', notProjected: 'x', tags: new Set(['a']), n: 1 }, ConditionExpression: 'attribute_not_exists(pk)', ReturnConsumedCapacity: 'TOTAL' })));
+  await step(() => documents.send(new PutCommand({ TableName: TABLE, Item: { ...key, entity: 'resource' }, ConditionExpression: 'attribute_not_exists(pk)' })));
+  await step(() =>
+    documents.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: key,
+        UpdateExpression: 'SET #a = :a, #b = if_not_exists(#b, :b), #l = list_append(if_not_exists(#l, :empty), :l) ADD #t :t, n :one REMOVE notThere',
+        ConditionExpression: 'attribute_exists(pk) AND n < :two AND begins_with(kind, :m) AND size(tags) <= :two',
+        ExpressionAttributeNames: { '#a': 'status', '#b': 'firstSeen', '#t': 'tags', '#l': 'history' },
+        ExpressionAttributeValues: { ':a': 'active', ':b': '2025-01-01T00:00:00Z', ':t': new Set(['b', 'c']), ':one': 1, ':two': 2, ':m': 'mo', ':l': [{ at: 1 }], ':empty': [] },
+        ReturnValues: 'ALL_NEW',
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    ),
+  );
+  await step(() => documents.send(new UpdateCommand({ TableName: TABLE, Key: key, UpdateExpression: 'SET n = :n', ConditionExpression: 'n = :wrong', ExpressionAttributeValues: { ':n': 5, ':wrong': 99 } })));
+  await step(() => documents.send(new UpdateCommand({ TableName: TABLE, Key: key, UpdateExpression: 'SET n = :n', ExpressionAttributeValues: { ':n': 5, ':unused': 1 } })));
+  await step(() => documents.send(new PutCommand({ TableName: TABLE, Item: { pk: 'P', sk: 'big', blob: 'x'.repeat(410 * 1024) } })));
+  await step(() => documents.send(new PutCommand({ TableName: TABLE, Item: { pk: 'P', sk: 'empty-set', s: new Set() } })));
+  const items = Array.from({ length: 30 }, (_, i) => ({ PutRequest: { Item: { pk: 'P', sk: `S#${String(i).padStart(2, '0')}`, i, entity: 'finding', gsi1pk: 'KIND#model', gsi1sk: `a${i % 3}`, rule: `r${i}` } } }));
+  await step(() => documents.send(new BatchWriteCommand({ RequestItems: { [TABLE]: items.slice(0, 25) } })));
+  await step(() => documents.send(new BatchWriteCommand({ RequestItems: { [TABLE]: items.slice(25) } })));
+  await step(() => documents.send(new GetCommand({ TableName: TABLE, Key: key, ConsistentRead: true })));
+  await step(() => documents.send(new GetCommand({ TableName: TABLE, Key: { pk: 'none', sk: 'none' } })));
+  await step(() => documents.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b', ExpressionAttributeValues: { ':pk': 'P', ':a': 'S#05', ':b': 'S#20' }, ScanIndexForward: false, Limit: 4 })));
+  await step(() => documents.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)', FilterExpression: 'i > :i', ExpressionAttributeValues: { ':pk': 'P', ':p': 'S#1', ':i': 14 } })));
+  const pages: unknown[] = [];
+  for await (const page of paginateQuery({ client: documents, pageSize: 7 }, { TableName: TABLE, IndexName: 'byKind', KeyConditionExpression: 'gsi1pk = :k', ExpressionAttributeValues: { ':k': 'KIND#model' } })) pages.push(page.Items);
+  answers.push(pages);
+  await step(() => documents.send(new BatchGetCommand({ RequestItems: { [TABLE]: { Keys: [key, { pk: 'P', sk: 'S#03' }, { pk: 'P', sk: 'missing' }], ConsistentRead: true } } })));
+  await step(() => documents.send(new DeleteCommand({ TableName: TABLE, Key: { pk: 'P', sk: 'S#00' }, ReturnValues: 'ALL_OLD' })));
+  await step(() => documents.send(new ScanCommand({ TableName: TABLE })));
+  await step(() => documents.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk AND nope(sk)', ExpressionAttributeValues: { ':pk': 'P' } })));
+  return answers;
+}
+
+describe('dynalite in process', () => {
+  it('answers every request as dynalite over HTTP does, errors included', async () => {
+    const results: unknown[][] = [];
+    for (const transport of ['http', 'in-process'] as const) {
+      const db = await startLocalDynamoDb({ transport });
+      try {
+        await db.createInventoryTable(TABLE);
+        results.push(await session(db));
+      } finally {
+        await db.close();
+      }
+    }
+    const [http, inProcess] = results;
+    expect(inProcess).toEqual(http);
+    // The session meant something: a failed condition as the SDK's class, a validation error, items read back.
+    expect(http).toContainEqual(expect.objectContaining({ error: 'ConditionalCheckFailedException', conditional: true }));
+    expect(http).toContainEqual(expect.objectContaining({ error: 'ValidationException' }));
+    expect(JSON.stringify(http)).toContain('"status":"active"');
+  }, 60_000);
+
+  it('keeps its table in a store directory, as the HTTP server does', async () => {
+    const path = temp.dir('ai-visibility-in-process-store-');
+    const writer = await startLocalDynamoDb({ path, transport: 'in-process' });
+    await writer.createInventoryTable(TABLE);
+    await documentClient(writer.client).send(new PutCommand({ TableName: TABLE, Item: { pk: 'K', sk: 'S', v: 1 } }));
+    await writer.close();
+    const reader = await startLocalDynamoDb({ path });
+    try {
+      expect((await reader.documents.send(new GetCommand({ TableName: TABLE, Key: { pk: 'K', sk: 'S' } }))).Item).toEqual({ pk: 'K', sk: 'S', v: 1 });
+    } finally {
+      await reader.close();
+    }
+  });
+});
+
+describe('the replay over either transport', () => {
+  const files = ['ai', 'documented', 'non-ai'].flatMap((dir) => readdirSync(join(BUNDLED_SAMPLES, dir)).filter((f) => /\.(json|ndjson|gz)$/.test(f)).map((f) => join(BUNDLED_SAMPLES, dir, f)));
+  const runs: Array<[string, readonly string[], ReplayOptions]> = [
+    ['all the fixtures', [BUNDLED_SAMPLES], {}],
+    ['all the fixtures, agent capture rules', [BUNDLED_SAMPLES], { agentCapture: 'rules' }],
+    ['all the fixtures, with the notifier, the digest and Security Hub', [BUNDLED_SAMPLES], { digest: true, notify: () => undefined, securityHubBatch: () => undefined }],
+    ...files.map((f): [string, readonly string[], ReplayOptions] => [f.slice(BUNDLED_SAMPLES.length + 1), [f], {}]),
+  ];
+  it.each(runs)('%s: the same report', async (_name, paths, options) => {
+    const http = await replay(paths, { ...options, transport: 'http' });
+    const inProcess = await replay(paths, { ...options, transport: 'in-process' });
+    expect(comparable(inProcess as never)).toEqual(comparable(http as never));
+  }, 120_000);
+});
