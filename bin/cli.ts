@@ -67,6 +67,10 @@ options:
                        reader does, the whole file of the identifying call and a look-back)
                        or rules (as the agent capture rules do, from the next file on)
   --look-back-minutes N the trail reader's look-back for a newly watched principal (default 30)
+  --store-transport T  how the functions reach the embedded DynamoDB: in-process (default;
+                       dynalite called in this process) or http (its server on loopback,
+                       through the AWS SDK as deployed functions call DynamoDB; the same
+                       report, several times slower)
   --digest             print the digest of the replayed period (everything, then one per owner)
   --notifications FILE write what would be sent for the replayed findings, one JSON line each:
                        every SNS message of the notifier after dedup (type sns-publish: topic,
@@ -129,6 +133,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         digest: { type: 'boolean' },
         'idle-sweeps': { type: 'string' },
         'agent-capture': { type: 'string' },
+        'store-transport': { type: 'string' },
         'look-back-minutes': { type: 'string' },
         profile: { type: 'string' },
         bucket: { type: 'string' },
@@ -178,6 +183,11 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     err(`--agent-capture must be trail or rules\n`);
     return 2;
   }
+  const transport = parsed.values['store-transport'];
+  if (transport !== undefined && transport !== 'in-process' && transport !== 'http') {
+    err(`--store-transport must be in-process or http\n`);
+    return 2;
+  }
   const lookBack = parsed.values['look-back-minutes'] === undefined ? undefined : Number(parsed.values['look-back-minutes']);
   if (lookBack !== undefined && (!Number.isInteger(lookBack) || lookBack < 0 || lookBack > 1_440)) {
     err(`--look-back-minutes must be a whole number from 0 to 1440\n`);
@@ -208,6 +218,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     skipped,
     ...(maxFileMb ? { maxFileBytes: maxFileMb * 1024 * 1024 } : {}),
     ...(agentCapture ? { agentCapture } : {}),
+    ...(transport ? { transport } : {}),
     ...(lookBack !== undefined ? { lookBackMinutes: lookBack } : {}),
     ...(parsed.values.digest ? { digest: true } : {}),
     ...(notificationsFile !== undefined

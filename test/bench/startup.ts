@@ -6,13 +6,19 @@
  *   - a realistic corpus: the real mix of a trail, about 1 % AI events. Its non-AI records are the
  *     real ones of fixtures/cloudtrail/non-ai (the OTRF dataset's EC2, S3, IAM and STS calls and
  *     the cloud-custodian records), its AI records the real and documented AI records, copied with
- *     fresh eventIDs into gzipped log files of 1,000 records, BENCH_REALISTIC_RECORDS (100,000) in all.
+ *     fresh eventIDs into gzipped log files of 1,000 records, BENCH_REALISTIC_RECORDS (100,000) in all;
+ *   - an AI-dense corpus: every fixture in turn (a third of the records reach the capture rules),
+ *     BENCH_DENSE_RECORDS (20,000);
+ *   each replayed with the embedded DynamoDB in process (the default) and over HTTP through the
+ *   SDK (--store-transport http), whose --json must be identical apart from wall-clock times;
+ *   - with BENCH_SCALE=1, the realistic corpus at ten times the size against the first, and the
+ *     peak memory of each run (GNU time's maximum resident set size, where /usr/bin/time exists).
  *
  * Each figure is a ratio within one run: machines differ, ratios less.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -22,6 +28,7 @@ import { parseLogFile } from '../../local/replay/read-logs';
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'cloudtrail');
 const REALISTIC_RECORDS = Number(process.env.BENCH_REALISTIC_RECORDS ?? 100_000);
+const DENSE_RECORDS = Number(process.env.BENCH_DENSE_RECORDS ?? 20_000);
 const AI_SHARE = 0.01;
 
 function recordsOf(dirs: readonly string[]): Record<string, unknown>[] {
@@ -35,8 +42,8 @@ function recordsOf(dirs: readonly string[]): Record<string, unknown>[] {
   return out;
 }
 
-/** The realistic corpus: `REALISTIC_RECORDS` records, one in a hundred an AI record. */
-export function realisticCorpus(dir: string): { files: number; records: number; ai: number } {
+/** The realistic corpus: `records` records, one in a hundred an AI record. */
+export function realisticCorpus(dir: string, records = REALISTIC_RECORDS): { files: number; records: number; ai: number } {
   const nonAi = recordsOf(['non-ai']);
   const ai = recordsOf(['ai', 'documented']).filter((r) => typeof r.eventTime === 'string');
   let batch: Record<string, unknown>[] = [];
@@ -46,14 +53,59 @@ export function realisticCorpus(dir: string): { files: number; records: number; 
     writeFileSync(join(dir, `111122223333_CloudTrail_us-east-1_${String(files++).padStart(5, '0')}.json.gz`), gzipSync(JSON.stringify({ Records: batch })));
     batch = [];
   };
-  for (let i = 0; i < REALISTIC_RECORDS; i++) {
+  for (let i = 0; i < records; i++) {
     const isAi = Math.floor((i + 1) * AI_SHARE) > Math.floor(i * AI_SHARE);
     const seed = isAi ? ai[aiCount++ % ai.length] : nonAi[i % nonAi.length];
     batch.push({ ...seed, eventID: randomUUID() });
     if (batch.length === 1_000) flush();
   }
   if (batch.length) flush();
-  return { files, records: REALISTIC_RECORDS, ai: aiCount };
+  return { files, records, ai: aiCount };
+}
+
+/** The AI-dense corpus: every fixture record in turn, fresh eventIDs, `records` in all. */
+function denseCorpus(dir: string, records = DENSE_RECORDS): { files: number; records: number } {
+  const seed = recordsOf(['ai', 'non-ai', 'documented']);
+  let batch: Record<string, unknown>[] = [];
+  let files = 0;
+  const flush = () => {
+    writeFileSync(join(dir, `111122223333_CloudTrail_us-east-1_${String(files++).padStart(5, '0')}.json.gz`), gzipSync(JSON.stringify({ Records: batch })));
+    batch = [];
+  };
+  for (let i = 0; i < records; i++) {
+    batch.push({ ...seed[i % seed.length], eventID: randomUUID() });
+    if (batch.length === 1_000) flush();
+  }
+  if (batch.length) flush();
+  return { files, records };
+}
+
+/** The --json without the domain events' wall-clock times: equal for equal reports. */
+function comparable(stdout: string): string {
+  const report = JSON.parse(stdout) as { events: Array<Record<string, unknown>> };
+  return JSON.stringify({ ...report, events: report.events.map(({ time: _t, detail, ...rest }) => ({ ...rest, detail: { ...(detail as object), changedAt: undefined } })) });
+}
+
+/** One whole-process run: seconds, stdout, and the peak resident set (MB) where GNU time is there to say. */
+function measured(args: readonly string[]): { seconds: number; stdout: string; peakMb?: number } {
+  const gnuTime = existsSync('/usr/bin/time');
+  const started = process.hrtime.bigint();
+  const run = gnuTime
+    ? spawnSync('/usr/bin/time', ['-f', 'peak-rss-kb %M', process.execPath, ...args], { cwd: ROOT, maxBuffer: 1 << 30, env: { ...process.env, CI: 'true' } })
+    : spawnSync(process.execPath, args, { cwd: ROOT, maxBuffer: 1 << 30, env: { ...process.env, CI: 'true' } });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (run.status !== 0 && run.status !== 3) throw new Error(`${args.join(' ')} failed: ${run.stderr}`);
+  const rss = /peak-rss-kb (\d+)/.exec(run.stderr.toString());
+  return { seconds, stdout: run.stdout.toString(), ...(rss ? { peakMb: Number(rss[1]) / 1024 } : {}) };
+}
+
+/** JSON.parse of a corpus's decompressed files, in seconds (the files read and decompressed first). */
+function parseSeconds(dir: string): { seconds: number; records: number; mb: number } {
+  const texts = readdirSync(dir).map((f) => gunzipSync(readFileSync(join(dir, f))).toString('utf8'));
+  const started = process.hrtime.bigint();
+  let records = 0;
+  for (const t of texts) records += (JSON.parse(t) as { Records: unknown[] }).Records.length;
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, records, mb: texts.reduce((n, t) => n + t.length, 0) / 1e6 };
 }
 
 /** Seconds of a whole process, best of `runs`. */
@@ -82,21 +134,46 @@ export function startupSection(): string[] {
     const emptyCompiled = wall(process.execPath, [...compiled, empty], 5);
     const emptyTsx = wall(process.execPath, [...tsx, empty], 3);
 
-    const corpusDir = join(work, 'realistic');
-    mkdirSync(corpusDir);
-    const corpus = realisticCorpus(corpusDir);
-    const texts = readdirSync(corpusDir).map((f) => gunzipSync(readFileSync(join(corpusDir, f))).toString('utf8'));
-    const parseStarted = process.hrtime.bigint();
-    let parsed = 0;
-    for (const t of texts) parsed += (JSON.parse(t) as { Records: unknown[] }).Records.length;
-    const parseSeconds = Number(process.hrtime.bigint() - parseStarted) / 1e9;
-    const replaySeconds = wall(process.execPath, [...compiled, corpusDir], 1);
-    const mb = texts.reduce((n, t) => n + t.length, 0) / 1e6;
-    return [
+    const lines = [
       `\n  The replay, whole process (best of 5; node alone ${nodeAlone.toFixed(2)} s):`,
       `    empty replay: compiled CLI ${emptyCompiled.toFixed(2)} s, TypeScript through tsx ${emptyTsx.toFixed(2)} s (${(emptyTsx / emptyCompiled).toFixed(1)}x)`,
-      `    realistic corpus (${corpus.records.toLocaleString('en-US')} records, ${corpus.ai.toLocaleString('en-US')} AI, ${corpus.files} gzipped files, ${mb.toFixed(0)} MB of JSON): replay ${replaySeconds.toFixed(2)} s, JSON.parse of the decompressed files ${parseSeconds.toFixed(2)} s (${parsed.toLocaleString('en-US')} records): the replay at ${(parseSeconds / replaySeconds).toFixed(2)}x JSON.parse`,
     ];
+    const corpora: Array<[string, (dir: string) => { files: number; records: number; ai?: number }]> = [
+      ['realistic corpus', (d) => realisticCorpus(d)],
+      ['AI-dense corpus', (d) => denseCorpus(d)],
+    ];
+    for (const [name, build] of corpora) {
+      const dir = join(work, name.replace(/\W+/g, '-'));
+      mkdirSync(dir);
+      const corpus = build(dir);
+      const parse = parseSeconds(dir);
+      const inProcess = measured([...compiled, dir]);
+      const http = measured([...compiled, '--store-transport', 'http', dir]);
+      const same = comparable(inProcess.stdout) === comparable(http.stdout);
+      const matched = (JSON.parse(inProcess.stdout) as { stats: { matched: number } }).stats.matched;
+      lines.push(
+        `    ${name} (${corpus.records.toLocaleString('en-US')} records, ${matched.toLocaleString('en-US')} matched, ${corpus.files} gzipped files, ${parse.mb.toFixed(0)} MB of JSON): JSON.parse ${parse.seconds.toFixed(2)} s; ` +
+          `replay in process ${inProcess.seconds.toFixed(2)} s (${(parse.seconds / inProcess.seconds).toFixed(3)}x JSON.parse, ${Math.round(corpus.records / inProcess.seconds).toLocaleString('en-US')} records/s${inProcess.peakMb ? `, peak ${inProcess.peakMb.toFixed(0)} MB` : ''}), ` +
+          `over HTTP ${http.seconds.toFixed(2)} s (${(parse.seconds / http.seconds).toFixed(3)}x, ${Math.round(corpus.records / http.seconds).toLocaleString('en-US')} records/s): in process ${(http.seconds / inProcess.seconds).toFixed(1)}x faster; --json ${same ? 'identical' : 'DIFFERENT'}`,
+      );
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (process.env.BENCH_SCALE === '1') {
+      const sizes = [REALISTIC_RECORDS, REALISTIC_RECORDS * 10];
+      const runs = sizes.map((records) => {
+        const dir = join(work, `scale-${records}`);
+        mkdirSync(dir);
+        realisticCorpus(dir, records);
+        const bytes = readdirSync(dir).reduce((n, f) => n + gunzipSync(readFileSync(join(dir, f))).length, 0);
+        const run = measured([...compiled, dir]);
+        rmSync(dir, { recursive: true, force: true });
+        return { records, bytes, ...run };
+      });
+      lines.push(
+        `    scale: ${runs.map((r) => `${r.records.toLocaleString('en-US')} realistic records (${(r.bytes / 1e9).toFixed(2)} GB of JSON) ${r.seconds.toFixed(1)} s${r.peakMb ? `, peak ${r.peakMb.toFixed(0)} MB` : ''}`).join('; ')}: ten times the records took ${(runs[1].seconds / runs[0].seconds).toFixed(1)}x the time`,
+      );
+    }
+    return lines;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

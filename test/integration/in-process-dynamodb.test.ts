@@ -12,7 +12,7 @@ import { documentClient } from '../../lambdas/shared/dynamodb';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
 import { replay, type ReplayOptions } from '../../local/replay/replay';
 import { BUNDLED_SAMPLES } from '../../bin/cli';
-import { useTempDirs } from '../support';
+import { cliRunner, useTempDirs } from '../support';
 
 const TABLE = 'transports';
 const temp = useTempDirs();
@@ -128,4 +128,20 @@ describe('the replay over either transport', () => {
     const inProcess = await replay(paths, { ...options, transport: 'in-process' });
     expect(comparable(inProcess as never)).toEqual(comparable(http as never));
   }, 120_000);
+});
+
+describe('--store-transport', () => {
+  it('http gives the report the default gives; anything else is a usage error', async () => {
+    const cli = cliRunner({ store: temp.dir('ai-visibility-transport-store-') });
+    const sample = join(BUNDLED_SAMPLES, 'ai', 'sumologic-documentation__InvokeModel.json');
+    const byDefault = await cli('replay', '--json', sample);
+    const overHttp = await cli('replay', '--json', '--store-transport', 'http', sample);
+    expect(byDefault.code).toBe(0);
+    expect(overHttp.code).toBe(0);
+    expect(comparable(JSON.parse(overHttp.stdout))).toEqual(comparable(JSON.parse(byDefault.stdout)));
+    expect((JSON.parse(byDefault.stdout) as { inventory: unknown[] }).inventory.length).toBeGreaterThan(0);
+    const wrong = await cli('replay', '--store-transport', 'tcp', sample);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--store-transport must be in-process or http');
+  }, 60_000);
 });
