@@ -12,21 +12,11 @@ import { documentClient } from '../../lambdas/shared/dynamodb';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
 import { replay, type ReplayOptions } from '../../local/replay/replay';
 import { BUNDLED_SAMPLES } from '../../bin/cli';
-import { cliRunner, useTempDirs } from '../support';
+import { cliRunner, comparableReport as comparable, useTempDirs } from '../support';
 
 const TABLE = 'transports';
 const temp = useTempDirs();
 
-/** The report without the domain events' wall-clock times (the only fields that differ between runs). */
-function comparable(report: { events?: Array<Record<string, unknown>> } & Record<string, unknown>): unknown {
-  return {
-    ...report,
-    events: (report.events ?? []).map(({ time: _time, detail, ...rest }) => {
-      const { changedAt: _changedAt, ...kept } = (detail ?? {}) as Record<string, unknown>;
-      return { ...rest, detail: kept };
-    }),
-  };
-}
 
 /** A scripted session against one store: every answer, or the error's class, name and message. */
 async function session(db: LocalDynamoDb): Promise<unknown[]> {

@@ -8,21 +8,11 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliRunner, useTempDirs } from '../support';
+import { cliRunner, comparableReport as comparable, useTempDirs } from '../support';
 
 const GOLDEN = join(__dirname, '..', 'fixtures', 'golden', 'replay-fixtures.json');
 const temp = useTempDirs();
 
-/** The report without the domain events' wall-clock times. */
-function comparable(report: { events?: Array<Record<string, unknown>> } & Record<string, unknown>): unknown {
-  return {
-    ...report,
-    events: (report.events ?? []).map(({ time: _time, detail, ...rest }) => {
-      const { changedAt: _changedAt, ...kept } = (detail ?? {}) as Record<string, unknown>;
-      return { ...rest, detail: kept };
-    }),
-  };
-}
 
 describe('the replay of the bundled fixtures', () => {
   it('reports exactly what the recorded copy holds', async () => {

@@ -78,3 +78,17 @@ export function cliRunner(options: { store?: string } = {}): (...args: string[])
     return { code, stdout, stderr };
   };
 }
+
+/**
+ * A replay report without the wall-clock fields that differ between runs (the change feed's
+ * publish time of each domain event, and its `changedAt`): equal for equal reports.
+ */
+export function comparableReport(report: { events?: Array<Record<string, unknown>> } & Record<string, unknown>): unknown {
+  return {
+    ...report,
+    events: (report.events ?? []).map(({ time: _time, detail, ...rest }) => {
+      const { changedAt: _changedAt, ...kept } = (detail ?? {}) as Record<string, unknown>;
+      return { ...rest, detail: kept };
+    }),
+  };
+}
