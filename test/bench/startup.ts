@@ -18,9 +18,11 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { isEnvelope } from '../../local/replay/event-bus';
 import { parseLogFile } from '../../local/replay/read-logs';
@@ -99,6 +101,33 @@ function measured(args: readonly string[]): { seconds: number; stdout: string; p
   return { seconds, stdout: run.stdout.toString(), ...(rss ? { peakMb: Number(rss[1]) / 1024 } : {}) };
 }
 
+/**
+ * DuckDB selecting the AI event sources of a corpus with one SQL query, whole process: what a
+ * responder would reach for instead (it filters; it classifies nothing). An optional peer: the
+ * bench uses @duckdb/node-api when it is installed (`npm install --no-save @duckdb/node-api`),
+ * and says so when it is not; the project does not depend on it.
+ */
+function duckDbSeconds(dir: string): { seconds: number; matched: number } | undefined {
+  let entry: string;
+  try {
+    entry = createRequire(join(ROOT, 'package.json')).resolve('@duckdb/node-api');
+  } catch {
+    return undefined;
+  }
+  const sources = ['bedrock.amazonaws.com', 'bedrock-agentcore.amazonaws.com', 'sagemaker.amazonaws.com'].map((s) => `'${s}'`).join(', ');
+  const script = join(dir, '..', 'duckdb-filter.mjs');
+  writeFileSync(
+    script,
+    `import { DuckDBInstance } from ${JSON.stringify(pathToFileURL(entry).href)};
+const connection = await (await DuckDBInstance.create(':memory:')).connect();
+const result = await connection.runAndReadAll(\`SELECT count(*) FROM (SELECT unnest(Records) AS r FROM read_json('${dir}/*.json.gz', columns={Records: 'JSON[]'}, format='unstructured', maximum_object_size=268435456)) WHERE json_extract_string(r, '$.eventSource') IN (${sources})\`);
+console.log(String(result.getRows()[0][0]));
+`,
+  );
+  const run = measured([script]);
+  return { seconds: run.seconds, matched: Number(run.stdout.trim()) };
+}
+
 /** JSON.parse of a corpus's decompressed files, in seconds (the files read and decompressed first). */
 function parseSeconds(dir: string): { seconds: number; records: number; mb: number } {
   const texts = readdirSync(dir).map((f) => gunzipSync(readFileSync(join(dir, f))).toString('utf8'));
@@ -150,11 +179,13 @@ export function startupSection(): string[] {
       const inProcess = measured([...compiled, dir]);
       const http = measured([...compiled, '--store-transport', 'http', dir]);
       const same = comparable(inProcess.stdout) === comparable(http.stdout);
+      const duck = duckDbSeconds(dir);
       const matched = (JSON.parse(inProcess.stdout) as { stats: { matched: number } }).stats.matched;
       lines.push(
         `    ${name} (${corpus.records.toLocaleString('en-US')} records, ${matched.toLocaleString('en-US')} matched, ${corpus.files} gzipped files, ${parse.mb.toFixed(0)} MB of JSON): JSON.parse ${parse.seconds.toFixed(2)} s; ` +
           `replay in process ${inProcess.seconds.toFixed(2)} s (${(parse.seconds / inProcess.seconds).toFixed(3)}x JSON.parse, ${Math.round(corpus.records / inProcess.seconds).toLocaleString('en-US')} records/s${inProcess.peakMb ? `, peak ${inProcess.peakMb.toFixed(0)} MB` : ''}), ` +
-          `over HTTP ${http.seconds.toFixed(2)} s (${(parse.seconds / http.seconds).toFixed(3)}x, ${Math.round(corpus.records / http.seconds).toLocaleString('en-US')} records/s): in process ${(http.seconds / inProcess.seconds).toFixed(1)}x faster; --json ${same ? 'identical' : 'DIFFERENT'}`,
+          `over HTTP ${http.seconds.toFixed(2)} s (${(parse.seconds / http.seconds).toFixed(3)}x, ${Math.round(corpus.records / http.seconds).toLocaleString('en-US')} records/s): in process ${(http.seconds / inProcess.seconds).toFixed(1)}x faster; --json ${same ? 'identical' : 'DIFFERENT'}; ` +
+          (duck ? `DuckDB's filter of the AI event sources ${duck.seconds.toFixed(2)} s (${duck.matched.toLocaleString('en-US')} records)` : 'DuckDB not installed (npm install --no-save @duckdb/node-api to compare)'),
       );
       rmSync(dir, { recursive: true, force: true });
     }
