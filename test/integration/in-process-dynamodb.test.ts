@@ -63,7 +63,13 @@ async function session(db: LocalDynamoDb): Promise<unknown[]> {
   const pages: unknown[] = [];
   for await (const page of paginateQuery({ client: documents, pageSize: 7 }, { TableName: TABLE, IndexName: 'byKind', KeyConditionExpression: 'gsi1pk = :k', ExpressionAttributeValues: { ':k': 'KIND#model' } })) pages.push(page.Items);
   answers.push(pages);
-  await step(() => documents.send(new BatchGetCommand({ RequestItems: { [TABLE]: { Keys: [key, { pk: 'P', sk: 'S#03' }, { pk: 'P', sk: 'missing' }], ConsistentRead: true } } })));
+  // BatchGetItem returns items in no set order ("the order of the items in the response is not
+  // guaranteed": DynamoDB API Reference, BatchGetItem), and dynalite's differs run to run: by key.
+  await step(async () => {
+    const out = await documents.send(new BatchGetCommand({ RequestItems: { [TABLE]: { Keys: [key, { pk: 'P', sk: 'S#03' }, { pk: 'P', sk: 'missing' }], ConsistentRead: true } } }));
+    const byKey = (a: Record<string, unknown>, b: Record<string, unknown>) => `${a.pk} ${a.sk}`.localeCompare(`${b.pk} ${b.sk}`);
+    return { ...out, Responses: { [TABLE]: [...(out.Responses?.[TABLE] ?? [])].sort(byKey) } };
+  });
   await step(() => documents.send(new DeleteCommand({ TableName: TABLE, Key: { pk: 'P', sk: 'S#00' }, ReturnValues: 'ALL_OLD' })));
   await step(() => documents.send(new ScanCommand({ TableName: TABLE })));
   await step(() => documents.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk AND nope(sk)', ExpressionAttributeValues: { ':pk': 'P' } })));
