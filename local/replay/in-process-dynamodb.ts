@@ -1,10 +1,17 @@
 /**
  * dynalite in the replay's own process: the same DynamoDB implementation the embedded server
- * runs (its request validation, expression parsers, condition checks, update rules, indexes and
- * LevelDB store), called with the DynamoDB API's own request and response documents, without
- * the HTTP round trip. Over loopback, each request costs the SDK's serialization, signing and
- * retry middleware and dynalite's HTTP parsing, about 0.3 ms of SDK time alone per call (the
- * replay makes about nine calls a captured event): docs/performance.md measures it.
+ * runs (its request validation, expression parsers, condition checks, update rules and indexes),
+ * called with the DynamoDB API's own request and response documents, without the HTTP round
+ * trip. Over loopback, each request costs the SDK's serialization, signing and retry middleware
+ * and dynalite's HTTP parsing, about 0.3 ms of SDK time alone per call (the replay makes about
+ * nine calls a captured event): docs/performance.md measures it.
+ *
+ * Under dynalite, its LevelDB's calls are answered from a SortedStore (sorted-store.ts): the
+ * same keys, in the same order, with the same JSON values, without a promise, a thread-pool trip
+ * and a setImmediate per call. With `path`, the store is loaded from dynalite's LevelDB there
+ * when it starts and what changed is written back in one batch when it closes, so the HTTP
+ * transport and the `agent` command read the same directory as before. Each expression text is
+ * parsed once (expression-cache.ts): a hit answers what dynalite's parser would.
  *
  * The functions reach it through the document client `documentClient()` hands them
  * (lambdas/shared/dynamodb.ts, OWN_DOCUMENT_CLIENT): a real DynamoDBDocumentClient whose `send`
@@ -16,24 +23,54 @@
  * same answers, and the replay's `--json` to the same report.
  */
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import * as ddb from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall, type marshallOptions } from '@aws-sdk/util-dynamodb';
 import { OWN_DOCUMENT_CLIENT } from '../../lambdas/shared/dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../names';
+import { expressionCache } from './expression-cache';
+import { SortedStore, type RangeOptions } from './sorted-store';
 
 type Json = Record<string, unknown>;
 type Callback = (error: (Error & { statusCode?: number; body?: { __type?: string; message?: string } }) | null, data?: Json) => void;
+type Done = (error: Error | null, value?: unknown) => void;
+/** dynalite's main LevelDB, as its db/index.js calls it (callbacks, and streams for ranges). */
+interface DynaliteLevel {
+  put(key: string, value: unknown, cb: Done): void;
+  get(key: string, cb: Done): void;
+  del(key: string, cb: Done): void;
+  batch(operations: ReadonlyArray<{ type: 'put' | 'del'; key: string; value?: unknown }>, cb: Done): void;
+  createKeyStream(options?: RangeOptions): Readable;
+  createValueStream(options?: RangeOptions): Readable;
+  close(cb: (error?: Error) => void): void;
+}
 interface DynaliteStore {
-  db: { close(cb: (error?: Error) => void): void };
+  db: DynaliteLevel;
 }
 
 // dynalite ships no types; its modules are CommonJS (the same ones its HTTP server runs).
 const DYNALITE = dirname(require.resolve('dynalite'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynaliteDb = require(join(DYNALITE, 'db')) as { create(options: Json): DynaliteStore };
+const dynaliteDb = require(join(DYNALITE, 'db')) as { create(options: Json): DynaliteStore; compare(op: 'GT', x: unknown, y: unknown): boolean };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const validations = require(join(DYNALITE, 'validations')) as { checkTypes(data: Json, types: unknown): Json; checkValidations(data: Json, types: unknown, custom: unknown, store: DynaliteStore): void };
+const validations = require(join(DYNALITE, 'validations')) as {
+  checkTypes(data: Json, types: unknown): Json;
+  checkValidations(data: Json, types: unknown, custom: unknown, store: DynaliteStore): void;
+  validateExpressions(data: Json): string | undefined;
+  validateAttributeValue(value: unknown): string | undefined;
+};
+
+// Expressions parsed once per text (expression-cache.ts), for in-process calls only: each
+// operation's validation calls validations.validateExpressions through the module's exports,
+// and dynalite's HTTP server in the same process (--store-transport http, the tests) keeps
+// parsing every request, as it always did.
+const parseEveryTime = validations.validateExpressions;
+const parseOnce = expressionCache(parseEveryTime, validations.validateAttributeValue, dynaliteDb.compare);
+let validatingInProcess = false;
+/** How often the in-process store reused a parse, and parsed (for tests). */
+export const expressionCacheStats = (): { hits: number; misses: number } => ({ ...parseOnce.stats });
+validations.validateExpressions = (data) => (validatingInProcess ? parseOnce.validateExpressions(data) : parseEveryTime(data));
 
 const OPERATIONS = ['BatchGetItem', 'BatchWriteItem', 'CreateTable', 'DeleteItem', 'DeleteTable', 'DescribeTable', 'GetItem', 'ListTables', 'PutItem', 'Query', 'Scan', 'UpdateItem'] as const;
 type Operation = (typeof OPERATIONS)[number];
@@ -142,9 +179,90 @@ export interface InProcessDynamoDb {
   close(): Promise<void>;
 }
 
-/** Start dynalite's store in this process (in memory, or in the LevelDB directory `path`). */
-export function startInProcessDynamoDb(options: { path?: string } = {}): InProcessDynamoDb {
-  const store = dynaliteDb.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.path ? { path: options.path } : {}) });
+/** A stream of `items` as dynalite's LevelDB streams hand them (object mode, in order). */
+function streamOf(items: readonly unknown[]): Readable {
+  let i = 0;
+  return new Readable({
+    objectMode: true,
+    read() {
+      while (i < items.length) if (!this.push(items[i++])) return;
+      this.push(null);
+    },
+  });
+}
+
+/**
+ * Answer dynalite's LevelDB calls from `sorted`: callbacks on the next tick (a LevelDB call is
+ * never synchronous), a missing key read as undefined (abstract-level 3), ranges read at once
+ * (a LevelDB iterator reads a snapshot). The main database's own methods are replaced: every
+ * table, item and index database of dynalite's is a prefixed view of it.
+ */
+function answerFrom(level: DynaliteLevel, sorted: SortedStore): void {
+  level.put = (key, value, cb) => {
+    sorted.put(key, value);
+    process.nextTick(cb, null);
+  };
+  level.get = (key, cb) => process.nextTick(cb, null, sorted.get(key));
+  level.del = (key, cb) => {
+    sorted.del(key);
+    process.nextTick(cb, null);
+  };
+  level.batch = (operations, cb) => {
+    for (const op of operations) if (op.type === 'put') sorted.put(op.key, op.value);
+    else sorted.del(op.key);
+    process.nextTick(cb, null);
+  };
+  level.createKeyStream = (o = {}) => streamOf(sorted.rangeKeys(o));
+  level.createValueStream = (o = {}) => streamOf(sorted.rangeValues(o));
+}
+
+/** dynalite's LevelDB directory (level is its dependency), opened with its keys and values as text. */
+interface TextLevel {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  iterator(): AsyncIterable<[string, string]>;
+  batch(operations: Array<{ type: 'put' | 'del'; key: string; value?: string }>): Promise<void>;
+}
+function textLevel(path: string): TextLevel {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Level } = require(require.resolve('level', { paths: [DYNALITE] })) as { Level: new (p: string, o: Json) => TextLevel };
+  // dynalite writes JSON values (valueEncoding 'json'): as text they are the same bytes.
+  return new Level(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+}
+
+/** Everything in the LevelDB directory at `path`, into a SortedStore. */
+async function loadStore(path: string): Promise<SortedStore> {
+  const sorted = new SortedStore();
+  const level = textLevel(path);
+  await level.open();
+  try {
+    for await (const [key, text] of level.iterator()) sorted.putText(key, text);
+  } finally {
+    await level.close();
+  }
+  sorted.markClean();
+  return sorted;
+}
+
+/** Write what changed in `sorted` since it was loaded back to the LevelDB directory at `path`, in one batch. */
+async function saveStore(path: string, sorted: SortedStore): Promise<void> {
+  const changes = sorted.changes();
+  if (changes.length === 0) return;
+  const level = textLevel(path);
+  await level.open();
+  try {
+    await level.batch(changes.map(([key, value]) => (value === undefined ? { type: 'del', key } : { type: 'put', key, value })));
+  } finally {
+    await level.close();
+  }
+  sorted.markClean();
+}
+
+/** Start dynalite in this process, over a store in memory (loaded from, and saved to, the LevelDB directory `path`). */
+export async function startInProcessDynamoDb(options: { path?: string } = {}): Promise<InProcessDynamoDb> {
+  const sorted = options.path ? await loadStore(options.path) : new SortedStore();
+  const store = dynaliteDb.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  answerFrom(store.db, sorted);
   const wrappers: WriteWrapper[] = [];
 
   const raw = (operation: Operation, input: Json): Promise<Json> =>
@@ -156,10 +274,13 @@ export function startInProcessDynamoDb(options: { path?: string } = {}): InProce
       let checked: Json;
       try {
         checked = validations.checkTypes(data, action.types);
+        validatingInProcess = true;
         validations.checkValidations(checked, action.types, action.custom, store);
       } catch (error) {
         const e = error as Error & { statusCode?: number; body?: { __type?: string; message?: string } };
         return reject(e.statusCode ? sdkError(e.body, e) : e);
+      } finally {
+        validatingInProcess = false;
       }
       action.run(store, checked, (error, out) => {
         if (error) return reject(error.statusCode ? sdkError(error.body, error) : error);
@@ -209,10 +330,10 @@ export function startInProcessDynamoDb(options: { path?: string } = {}): InProce
         if (i >= 0) wrappers.splice(i, 1);
       };
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        client.destroy();
-        store.db.close((error) => (error ? reject(error) : resolve()));
-      }),
+    async close() {
+      client.destroy();
+      await new Promise<void>((resolve, reject) => store.db.close((error) => (error ? reject(error) : resolve())));
+      if (options.path) await saveStore(options.path, sorted);
+    },
   };
 }

@@ -91,7 +91,7 @@ export async function startLocalDynamoDb(options: { path?: string; transport?: T
   const release = options.path ? await prepareStore(options.path) : () => undefined;
   let connection: Connection;
   try {
-    connection = options.transport === 'in-process' ? { endpoint: 'in-process', ...(await import('./in-process-dynamodb')).startInProcessDynamoDb({ path: options.path }) } : await overHttp(options.path);
+    connection = options.transport === 'in-process' ? { endpoint: 'in-process', ...(await (await import('./in-process-dynamodb')).startInProcessDynamoDb({ path: options.path })) } : await overHttp(options.path);
   } catch (error) {
     release();
     throw error;

@@ -7,8 +7,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, paginateQuery, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, NumberValue, paginateQuery, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../lambdas/shared/dynamodb';
+import { expressionCacheStats } from '../../local/replay/in-process-dynamodb';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local-dynamodb';
 import { replay, type ReplayOptions } from '../../local/replay/replay';
 import { BUNDLED_SAMPLES } from '../../bin/cli';
@@ -70,6 +71,21 @@ async function session(db: LocalDynamoDb): Promise<unknown[]> {
     const byKey = (a: Record<string, unknown>, b: Record<string, unknown>) => `${a.pk} ${a.sk}`.localeCompare(`${b.pk} ${b.sk}`);
     return { ...out, Responses: { [TABLE]: [...(out.Responses?.[TABLE] ?? [])].sort(byKey) } };
   });
+  // The same expressions again with other values: the in-process store parses an expression
+  // once (expression-cache.ts), so these are its cache's answers, which must be the parser's.
+  await step(() => documents.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b', ExpressionAttributeValues: { ':pk': 'P', ':a': 'S#21', ':b': 'S#29' }, ScanIndexForward: false, Limit: 4 })));
+  await step(() => documents.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b', ExpressionAttributeValues: { ':pk': 'P', ':a': 'S#20', ':b': 'S#05' }, ScanIndexForward: false, Limit: 4 })));
+  await step(() => documents.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b', ExpressionAttributeValues: { ':pk': 'P', ':a': 1, ':b': 2 }, ScanIndexForward: false, Limit: 4 })));
+  await step(() => documents.send(new UpdateCommand({ TableName: TABLE, Key: key, UpdateExpression: 'SET n = :n', ConditionExpression: 'n = :wrong', ExpressionAttributeValues: { ':n': 6, ':wrong': 3 }, ReturnValues: 'ALL_NEW' })));
+  await step(() => documents.send(new UpdateCommand({ TableName: TABLE, Key: key, UpdateExpression: 'SET n = :n', ConditionExpression: 'n = :wrong', ExpressionAttributeValues: { ':n': NumberValue.from('1e200'), ':wrong': 6 } })));
+  await step(() => documents.send(new UpdateCommand({ TableName: TABLE, Key: key, UpdateExpression: 'SET n = :n', ConditionExpression: 'n = :wrong', ExpressionAttributeValues: { ':n': NumberValue.from('007.50'), ':wrong': 6 }, ReturnValues: 'ALL_NEW' })));
+  await step(() => documents.send(new UpdateCommand({ TableName: TABLE, Key: key, UpdateExpression: 'SET n = :n', ConditionExpression: 'n = :wrong', ExpressionAttributeValues: { ':n': 'text', ':wrong': 7.5 }, ReturnValues: 'UPDATED_NEW' })));
+  await step(() => documents.send(new UpdateCommand({ TableName: TABLE, Key: key, UpdateExpression: 'SET #l = list_append(#l, :l)', ExpressionAttributeNames: { '#l': 'history' }, ExpressionAttributeValues: { ':l': [{ at: 2 }] }, ReturnValues: 'ALL_NEW' })));
+  await step(() => documents.send(new UpdateCommand({ TableName: TABLE, Key: key, UpdateExpression: 'SET #l = list_append(#l, :l)', ExpressionAttributeNames: { '#l': 'history' }, ExpressionAttributeValues: { ':l': [{ at: 3 }, 'x'] }, ReturnValues: 'ALL_NEW' })));
+  await step(() => documents.send(new UpdateCommand({ TableName: TABLE, Key: key, UpdateExpression: 'SET #l = list_append(#l, :l)', ExpressionAttributeNames: { '#l': 'history' }, ExpressionAttributeValues: { ':l': 'not a list' } })));
+  for (const type of ['S', 'N', 'SS', 'NOPE']) {
+    await step(() => documents.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', FilterExpression: 'attribute_type(kind, :t)', ExpressionAttributeValues: { ':pk': key.pk, ':t': type } })));
+  }
   await step(() => documents.send(new DeleteCommand({ TableName: TABLE, Key: { pk: 'P', sk: 'S#00' }, ReturnValues: 'ALL_OLD' })));
   await step(() => documents.send(new ScanCommand({ TableName: TABLE })));
   await step(() => documents.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk AND nope(sk)', ExpressionAttributeValues: { ':pk': 'P' } })));
@@ -79,6 +95,7 @@ async function session(db: LocalDynamoDb): Promise<unknown[]> {
 describe('dynalite in process', () => {
   it('answers every request as dynalite over HTTP does, errors included', async () => {
     const results: unknown[][] = [];
+    const hitsBefore = expressionCacheStats().hits;
     for (const transport of ['http', 'in-process'] as const) {
       const db = await startLocalDynamoDb({ transport });
       try {
@@ -90,6 +107,8 @@ describe('dynalite in process', () => {
     }
     const [http, inProcess] = results;
     expect(inProcess).toEqual(http);
+    // The in-process answers came from parses reused, not only from parsing.
+    expect(expressionCacheStats().hits).toBeGreaterThan(hitsBefore);
     // The session meant something: a failed condition as the SDK's class, a validation error, items read back.
     expect(http).toContainEqual(expect.objectContaining({ error: 'ConditionalCheckFailedException', conditional: true }));
     expect(http).toContainEqual(expect.objectContaining({ error: 'ValidationException' }));
@@ -107,6 +126,39 @@ describe('dynalite in process', () => {
       expect((await reader.documents.send(new GetCommand({ TableName: TABLE, Key: { pk: 'K', sk: 'S' } }))).Item).toEqual({ pk: 'K', sk: 'S', v: 1 });
     } finally {
       await reader.close();
+    }
+  });
+});
+
+describe('the in-process store directory', () => {
+  it('loads what the HTTP server wrote, and writes back what it changed, deletes included', async () => {
+    const path = temp.dir('ai-visibility-in-process-load-');
+    const query = { TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'K' } };
+    const first = await startLocalDynamoDb({ path, transport: 'http' });
+    await first.createInventoryTable(TABLE);
+    await first.documents.send(new PutCommand({ TableName: TABLE, Item: { pk: 'K', sk: 'S1', v: 1 } }));
+    await first.documents.send(new PutCommand({ TableName: TABLE, Item: { pk: 'K', sk: 'S2', v: 2, entity: 'resource', kind: 'model', gsi1pk: 'KIND#model', gsi1sk: 'x' } }));
+    await first.close();
+    const second = await startLocalDynamoDb({ path, transport: 'in-process' });
+    const documents = documentClient(second.client);
+    expect((await documents.send(new QueryCommand(query))).Items).toEqual([
+      { pk: 'K', sk: 'S1', v: 1 },
+      { pk: 'K', sk: 'S2', v: 2, entity: 'resource', kind: 'model', gsi1pk: 'KIND#model', gsi1sk: 'x' },
+    ]);
+    await documents.send(new UpdateCommand({ TableName: TABLE, Key: { pk: 'K', sk: 'S1' }, UpdateExpression: 'SET v = :v', ExpressionAttributeValues: { ':v': 3 } }));
+    await documents.send(new DeleteCommand({ TableName: TABLE, Key: { pk: 'K', sk: 'S2' } }));
+    await documents.send(new PutCommand({ TableName: TABLE, Item: { pk: 'K', sk: 'S3', v: 4 } }));
+    await second.close();
+    const third = await startLocalDynamoDb({ path, transport: 'http' });
+    try {
+      expect((await third.documents.send(new QueryCommand(query))).Items).toEqual([
+        { pk: 'K', sk: 'S1', v: 3 },
+        { pk: 'K', sk: 'S3', v: 4 },
+      ]);
+      // The deleted item left its index too.
+      expect((await third.documents.send(new QueryCommand({ TableName: TABLE, IndexName: 'byKind', KeyConditionExpression: 'gsi1pk = :k', ExpressionAttributeValues: { ':k': 'KIND#model' } }))).Items).toEqual([]);
+    } finally {
+      await third.close();
     }
   });
 });
