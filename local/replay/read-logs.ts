@@ -16,6 +16,15 @@ export { DEFAULT_MAX_FILE_BYTES, parseLogFile, parseLogText, type ReadProblem, t
 
 const gunzipAsync = promisify(gunzip);
 
+/**
+ * Files read and decompressed ahead of the one being worked on: the next always, and up to
+ * PREFETCH_FILES while the files ahead of it hold at most PREFETCH_BYTES on disk. One is not
+ * enough: the replay's work on a file runs in microtasks, so a read's steps (stat, read,
+ * decompress) each wait for the file to be done with, and the replay then waited for the next
+ * file (docs/performance.md measures it). The byte bound keeps memory bounded with large files.
+ */
+const PREFETCH_FILES = 4;
+const PREFETCH_BYTES = 8 * 1024 * 1024;
 const READABLE = /\.(json|jsonl|ndjson|json\.gz|jsonl\.gz|ndjson\.gz|gz)$/i;
 
 export interface ReadOptions {
@@ -25,8 +34,14 @@ export interface ReadOptions {
   readonly skipped?: Array<{ path: string; reason: string }>;
 }
 
+/** A file to read, and its size on disk. */
+interface Listed {
+  readonly path: string;
+  readonly bytes: number;
+}
+
 /** The files under `path`, in name order, each read once: links followed, loops and skipped entries reported. */
-async function filesUnder(path: string, problems: ReadProblem[], options: ReadOptions, seen: Set<string> = new Set()): Promise<string[]> {
+async function filesUnder(path: string, problems: ReadProblem[], options: ReadOptions, seen: Set<string> = new Set()): Promise<Listed[]> {
   let info;
   let real: string;
   try {
@@ -39,7 +54,7 @@ async function filesUnder(path: string, problems: ReadProblem[], options: ReadOp
   if (info.isFile()) {
     if (seen.has(real)) return [];
     seen.add(real);
-    return [path];
+    return [{ path, bytes: info.size }];
   }
   if (!info.isDirectory()) {
     options.skipped?.push({ path, reason: 'not a file or directory' });
@@ -51,7 +66,7 @@ async function filesUnder(path: string, problems: ReadProblem[], options: ReadOp
   }
   seen.add(real);
   const entries = (await readdir(path, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-  const out: string[] = [];
+  const out: Listed[] = [];
   for (const entry of entries) {
     const child = join(path, entry.name);
     if (entry.isDirectory() || entry.isSymbolicLink()) {
@@ -102,21 +117,35 @@ async function load(file: string, maxBytes: number): Promise<{ text: string; mod
 }
 
 /**
- * Every record under `paths`, file by file; problems are appended to `problems`. The next file
- * is read and decompressed while the caller works on the current one.
+ * Every record under `paths`, file by file; problems are appended to `problems`. The next files
+ * are read and decompressed while the caller works on the current one (PREFETCH_FILES).
  */
 export async function* readRecords(paths: readonly string[], problems: ReadProblem[], options: ReadOptions = {}): AsyncGenerator<LogFile, void, void> {
   const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const files: string[] = [];
+  const files: Listed[] = [];
   for (const path of paths) files.push(...(await filesUnder(path, problems, options)));
-  let next = files.length > 0 ? load(files[0], maxBytes) : undefined;
-  for (let i = 0; i < files.length; i++) {
-    const loaded = await next!;
-    next = i + 1 < files.length ? load(files[i + 1], maxBytes) : undefined;
+  const queue: Array<{ file: Listed; loading: ReturnType<typeof load> }> = [];
+  let queued = 0;
+  let queuedBytes = 0;
+  // The next file always; more while within PREFETCH_FILES and PREFETCH_BYTES.
+  const readAhead = () => {
+    while (queued < files.length && (queue.length === 0 || (queue.length < PREFETCH_FILES && queuedBytes + files[queued].bytes <= PREFETCH_BYTES))) {
+      const file = files[queued++];
+      queue.push({ file, loading: load(file.path, maxBytes) });
+      queuedBytes += file.bytes;
+    }
+  };
+  readAhead();
+  while (queue.length > 0) {
+    const { file, loading } = queue.shift()!;
+    queuedBytes -= file.bytes;
+    readAhead();
+    const loaded = await loading;
+    const { path } = file;
     if ('error' in loaded) {
-      problems.push({ source: files[i], reason: loaded.error });
+      problems.push({ source: path, reason: loaded.error });
       continue;
     }
-    yield { path: files[i], modifiedMs: loaded.modifiedMs, records: parseLogText(loaded.text, files[i], problems) };
+    yield { path, modifiedMs: loaded.modifiedMs, records: parseLogText(loaded.text, path, problems) };
   }
 }

@@ -1,0 +1,62 @@
+/**
+ * Reading log files ahead of the replay (local/replay/read-logs.ts): several files are read and
+ * decompressed while one is worked on, within a file count and a byte bound. Whatever is read
+ * ahead, every file comes out once, in name order, and each file that cannot be read is reported
+ * where it stood.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { readRecords, type ReadProblem } from '../../local/replay/read-logs';
+import { useTempDirs } from '../support';
+
+const temp = useTempDirs();
+const record = (file: number, i: number) => ({ eventVersion: '1.08', eventID: `${file}-${i}`, eventTime: '2026-01-01T00:00:00Z', eventSource: 's3.amazonaws.com', eventName: 'GetObject' });
+
+describe('readRecords', () => {
+  it('yields every file once, in name order, with problems where they stood, whatever it reads ahead', async () => {
+    const dir = temp.dir('ai-visibility-read-ahead-');
+    const expected: string[] = [];
+    for (let f = 0; f < 14; f++) {
+      const name = `f${String(f).padStart(2, '0')}`;
+      // Small files, two large ones (beyond the byte bound of what is read ahead), a broken gzip,
+      // and 3 MiB that is not JSON.
+      const count = f === 5 || f === 9 ? 80_000 : 3;
+      const body = JSON.stringify({ Records: Array.from({ length: count }, (_, i) => record(f, i)) });
+      if (f === 6) writeFileSync(join(dir, `${name}.json.gz`), Buffer.from([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3]));
+      else if (f === 11) writeFileSync(join(dir, `${name}.json`), 'x'.repeat(3 * 1024 * 1024));
+      else if (f % 2 === 0) writeFileSync(join(dir, `${name}.json.gz`), gzipSync(body));
+      else writeFileSync(join(dir, `${name}.json`), body);
+      if (f !== 6) expected.push(name);
+    }
+    const problems: ReadProblem[] = [];
+    const seen: Array<{ name: string; records: number; first: unknown }> = [];
+    for await (const file of readRecords([dir], problems, { maxFileBytes: 2 * 1024 * 1024 * 8 })) {
+      seen.push({ name: file.path.slice(dir.length + 1).replace(/\..*/, ''), records: file.records.length, first: (file.records[0]?.value as { eventID?: string })?.eventID });
+      // The consumer's work on a file: microtasks, as the replay's (the case reading ahead is for).
+      for (let i = 0; i < 1_000; i++) await Promise.resolve();
+    }
+    expect(seen.map((s) => s.name)).toEqual(expected);
+    for (const s of seen) {
+      const f = Number(s.name.slice(1));
+      expect(s.records).toBe(f === 5 || f === 9 ? 80_000 : f === 11 ? 0 : 3);
+      if (f !== 11) expect(s.first).toBe(`${f}-0`);
+    }
+    expect(problems.map((p) => [p.source.slice(dir.length + 1), p.reason.split(':')[0]])).toEqual([
+      ['f06.json.gz', 'cannot decompress'],
+      ['f11.json', expect.any(String)],
+    ]);
+  });
+
+  it('refuses a file over the per-file limit, and reads on', async () => {
+    const dir = temp.dir('ai-visibility-read-limit-');
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({ Records: [record(0, 0)] }));
+    writeFileSync(join(dir, 'b.json'), 'x'.repeat(2 * 1024 * 1024));
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ Records: [record(2, 0)] }));
+    const problems: ReadProblem[] = [];
+    const names: string[] = [];
+    for await (const file of readRecords([dir], problems, { maxFileBytes: 1024 * 1024 })) names.push(file.path.slice(dir.length + 1));
+    expect(names).toEqual(['a.json', 'c.json']);
+    expect(problems).toEqual([{ source: join(dir, 'b.json'), reason: expect.stringContaining('above the 1 MiB a file may hold') }]);
+  });
+});
