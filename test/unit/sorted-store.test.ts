@@ -100,6 +100,15 @@ describe('SortedStore', () => {
     expect(store.get('k')).toEqual({ a: [1], b: { c: 'd' } });
     expect(store.get('missing')).toBeUndefined();
     expect((store.rangeValues({}) as Array<typeof value>)[0]).not.toBe(store.rangeValues({})[0]);
+    // Read often, changed, read again: the new value.
+    for (let i = 0; i < 3; i++) (store.get('k') as typeof value).a.push(i);
+    store.put('k', { a: [9] });
+    expect(store.get('k')).toEqual({ a: [9] });
+    store.del('k');
+    expect(store.get('k')).toBeUndefined();
+    // Many keys, read twice: each reads back its own value.
+    for (let i = 0; i < 3_000; i++) store.put(`m${i}`, { i });
+    for (let round = 0; round < 2; round++) for (let i = 0; i < 3_000; i += 7) expect(store.get(`m${i}`)).toEqual({ i });
   });
 
   it('lists what changed since it was marked clean: writes with their text, deletes as undefined', () => {
