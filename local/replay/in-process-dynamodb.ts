@@ -181,13 +181,17 @@ export interface InProcessDynamoDb {
   close(): Promise<void>;
 }
 
-/** A stream of `items` as dynalite's LevelDB streams hand them (object mode, in order). */
-function streamOf(items: readonly unknown[]): Readable {
+/**
+ * A stream of `count` items as dynalite's LevelDB streams hand them (object mode, in order), each
+ * made when it is read: dynalite stops reading a query's values at its Limit (or 1 MB), so a
+ * value past it is never parsed.
+ */
+function streamOf(count: number, item: (i: number) => unknown): Readable {
   let i = 0;
   return new Readable({
     objectMode: true,
     read() {
-      while (i < items.length) if (!this.push(items[i++])) return;
+      while (i < count) if (!this.push(item(i++))) return;
       this.push(null);
     },
   });
@@ -214,8 +218,15 @@ function answerFrom(level: DynaliteLevel, sorted: SortedStore): void {
     else sorted.del(op.key);
     process.nextTick(cb, null);
   };
-  level.createKeyStream = (o = {}) => streamOf(sorted.rangeKeys(o));
-  level.createValueStream = (o = {}) => streamOf(sorted.rangeValues(o));
+  level.createKeyStream = (o = {}) => {
+    const keys = sorted.rangeKeys(o);
+    return streamOf(keys.length, (i) => keys[i]);
+  };
+  level.createValueStream = (o = {}) => {
+    // The values' texts as they are now (a LevelDB iterator reads a snapshot), parsed when read.
+    const texts = sorted.rangeTexts(o);
+    return streamOf(texts.length, (i) => JSON.parse(texts[i]));
+  };
 }
 
 /** The operations that read their table's description and never change it (dynalite's actions for them). */

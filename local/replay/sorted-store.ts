@@ -183,7 +183,12 @@ export class SortedStore {
 
   /** The values in a range, each a fresh copy, in key order. */
   rangeValues(o: RangeOptions): unknown[] {
-    return this.keys.range(o).map((k) => JSON.parse(this.values.get(k)!));
+    return this.rangeTexts(o).map((text) => JSON.parse(text));
+  }
+
+  /** The values' JSON texts in a range, in key order: a snapshot, to parse when needed. */
+  rangeTexts(o: RangeOptions): string[] {
+    return this.keys.range(o).map((k) => this.values.get(k)!);
   }
 
   /** The keys written or deleted since the last `markClean`, with their text now (undefined: deleted). */
