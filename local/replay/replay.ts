@@ -225,11 +225,9 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
       const keepFresh = fresh.length ? watchedMatcher(fresh) : none;
       if (watchedNow.length > 0) await trailPass(file.records, watchedMatcher(watchedNow), keepFresh, file.modifiedMs);
       if (fresh.length > 0 && newest !== undefined && lookBackMs > 0) {
-        for (const before of earlier) {
-          if (before.newest < newest - lookBackMs) continue;
-          // Read before: its problems are reported already.
-          for await (const again of readRecords([before.path], [], { maxFileBytes: options.maxFileBytes })) await trailPass(again.records, none, keepFresh, again.modifiedMs);
-        }
+        // Read before: their problems are reported already. One read, so the files are read ahead.
+        const window = earlier.filter((before) => before.newest >= newest - lookBackMs).map((before) => before.path);
+        for await (const again of readRecords(window, [], { maxFileBytes: options.maxFileBytes })) await trailPass(again.records, none, keepFresh, again.modifiedMs);
       }
       for (const w of fresh) searched.add(keyOf(w));
       if (batch.length > 0) {
