@@ -31,6 +31,7 @@ import { OWN_DOCUMENT_CLIENT } from '../../lambdas/shared/dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../names';
 import { expressionCache } from './expression-cache';
 import { SortedStore, type RangeOptions } from './sorted-store';
+import { unopenableStore } from './store-files';
 
 type Json = Record<string, unknown>;
 type Callback = (error: (Error & { statusCode?: number; body?: { __type?: string; message?: string } }) | null, data?: Json) => void;
@@ -309,7 +310,12 @@ async function saveStore(path: string, sorted: SortedStore): Promise<void> {
 
 /** Start dynalite in this process, over a store in memory (loaded from, and saved to, the LevelDB directory `path`). */
 export async function startInProcessDynamoDb(options: { path?: string } = {}): Promise<InProcessDynamoDb> {
-  const sorted = options.path ? await loadStore(options.path) : new SortedStore();
+  let sorted: SortedStore;
+  try {
+    sorted = options.path ? await loadStore(options.path) : new SortedStore();
+  } catch (error) {
+    throw unopenableStore(options.path!, error);
+  }
   const store = dynaliteDb.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   answerFrom(store.db, sorted);
   const startAction = shareTableDescriptions(store, sorted);

@@ -88,7 +88,8 @@ const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteIt
  * what `replay` wrote); without, in memory.
  */
 export async function startLocalDynamoDb(options: { path?: string; transport?: Transport } = {}): Promise<LocalDynamoDb> {
-  const release = options.path ? await prepareStore(options.path) : () => undefined;
+  // In process, the store's LevelDB is opened to load it (an error there is the same StoreError).
+  const release = !options.path ? () => undefined : options.transport === 'in-process' ? lockStore(options.path) : await prepareStore(options.path);
   let connection: Connection;
   try {
     connection = options.transport === 'in-process' ? { endpoint: 'in-process', ...(await (await import('./in-process-dynamodb')).startInProcessDynamoDb({ path: options.path })) } : await overHttp(options.path);
@@ -167,7 +168,7 @@ export async function startLocalDynamoDb(options: { path?: string; transport?: T
 }
 
 export { StoreError } from './store-files';
-import { lockStore, StoreError } from './store-files';
+import { lockStore, unopenableStore } from './store-files';
 
 /**
  * Make sure a store directory can be used, and hold it: it must be a directory (or be creatable
@@ -186,8 +187,7 @@ async function prepareStore(path: string): Promise<() => void> {
     await db.close();
   } catch (error) {
     release();
-    const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
-    throw new StoreError(`the store ${path} cannot be opened (${cause}): it is corrupt or in use; remove it to start afresh`);
+    throw unopenableStore(path, error);
   }
   return release;
 }

@@ -10,6 +10,12 @@ export class StoreError extends Error {
   override readonly name = 'StoreError';
 }
 
+/** A store whose LevelDB does not open: corrupt, or held by a process that is not one of ours. */
+export function unopenableStore(path: string, error: unknown): StoreError {
+  const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+  return new StoreError(`the store ${path} cannot be opened (${cause}): it is corrupt or in use; remove it to start afresh`);
+}
+
 const LOCK_FILE = 'ai-visibility.lock';
 const alive = (pid: number) => {
   try {
