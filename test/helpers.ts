@@ -10,6 +10,18 @@ import type { NormalizedEvent } from '../lambdas/classifier/types';
 
 export const FIXTURES = join(__dirname, 'fixtures', 'cloudtrail');
 
+/** mulberry32: a small seeded generator in [0, 1), so a test's random choices repeat run to run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
 export function readJson(path: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
 }

@@ -18,22 +18,10 @@ import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local
 import { parseLogFile } from '../../local/replay/read-logs';
 import { replayInto } from '../../local/replay/replay';
 import { buildReport, scanTable, type ReplayReport } from '../../local/replay/report';
-import { FIXTURES } from '../helpers';
+import { FIXTURES, seededRandom as random } from '../helpers';
 import { useTempDirs } from '../support';
 
 const temp = useTempDirs();
-
-/** mulberry32: a small seeded generator, so every run mutates the same way. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function fixtureRecords(dirs: readonly string[]): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];

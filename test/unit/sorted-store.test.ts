@@ -5,22 +5,11 @@
  * plain sorted list after every step's ranges.
  */
 import { compareKeys, SortedStore, type RangeOptions } from '../../local/replay/sorted-store';
+import { seededRandom as random } from '../helpers';
 
 const bytes = new Map<string, Buffer>();
 const bytesOf = (k: string) => bytes.get(k) ?? (bytes.set(k, Buffer.from(k, 'utf8')), bytes.get(k)!);
 const byBytes = (a: string, b: string) => Buffer.compare(bytesOf(a), bytesOf(b));
-
-/** A deterministic generator (mulberry32), so a failure repeats. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Characters from every band UTF-16 and UTF-8 order differently: ASCII, dynalite's separators,
 // Latin-1, U+E000-U+FFFF (above surrogates in UTF-16, below them in code points) and a pair.
