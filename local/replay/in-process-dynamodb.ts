@@ -30,7 +30,7 @@ import { marshall, unmarshall, type marshallOptions } from '@aws-sdk/util-dynamo
 import { OWN_DOCUMENT_CLIENT } from '../../lambdas/shared/dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../names';
 import { expressionCache } from './expression-cache';
-import { SortedStore, type RangeOptions } from './sorted-store';
+import { compareKeys, SortedStore, type RangeOptions } from './sorted-store';
 import { unopenableStore } from './store-files';
 
 type Json = Record<string, unknown>;
@@ -270,8 +270,13 @@ function shareTableDescriptions(store: DynaliteStore, sorted: SortedStore): (ope
 interface TextLevel {
   open(): Promise<void>;
   close(): Promise<void>;
-  iterator(): AsyncIterable<[string, string]>;
+  iterator(range?: KeyRange): AsyncIterable<[string, string]>;
+  clear(range: KeyRange): Promise<void>;
   batch(operations: Array<{ type: 'put' | 'del'; key: string; value?: string }>): Promise<void>;
+}
+interface KeyRange {
+  readonly gte?: string;
+  readonly lt?: string;
 }
 function textLevel(path: string): TextLevel {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -280,13 +285,39 @@ function textLevel(path: string): TextLevel {
   return new Level(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
 }
 
-/** Everything in the LevelDB directory at `path`, into a SortedStore. */
-async function loadStore(path: string): Promise<SortedStore> {
+/**
+ * The keys of one table's entries in dynalite's LevelDB, as ranges in key order: its description
+ * (`table~NAME`) and its item, index and tag databases (db/index.js getSubDb: `item-NAME~...`,
+ * `index-global~NAME~...`, `index-local~NAME~...`, `tag-NAME~...`). A table name never holds `~`
+ * (DynamoDB allows [a-zA-Z0-9_.-]), so no other table's key falls in them; `~` is 0x7E, so a
+ * prefix's keys all sort below the prefix with 0x7F in its place.
+ */
+export function tableKeyRanges(table: string): Array<Required<KeyRange>> {
+  const prefixes = [`index-global~${table}~`, `index-local~${table}~`, `item-${table}~`, `tag-${table}~`];
+  return [...prefixes.map((p) => ({ gte: p, lt: `${p.slice(0, -1)}\x7f` })), { gte: `table~${table}`, lt: `table~${table}\x00` }].sort((a, b) => compareKeys(a.gte, b.gte));
+}
+
+/** The ranges between `ranges` (sorted, apart): everything else. */
+function rangesBetween(ranges: ReadonlyArray<Required<KeyRange>>): KeyRange[] {
+  const out: KeyRange[] = [];
+  let from: string | undefined;
+  for (const r of ranges) {
+    out.push({ ...(from !== undefined ? { gte: from } : {}), lt: r.gte });
+    from = r.lt;
+  }
+  out.push(from !== undefined ? { gte: from } : {});
+  return out;
+}
+
+/** The LevelDB directory at `path`, into a SortedStore; the entries of `without` (a table) are left out. */
+async function loadStore(path: string, without?: string): Promise<SortedStore> {
   const sorted = new SortedStore();
   const level = textLevel(path);
   await level.open();
   try {
-    for await (const [key, text] of level.iterator()) sorted.putText(key, text);
+    for (const range of without ? rangesBetween(tableKeyRanges(without)) : [{}]) {
+      for await (const [key, text] of level.iterator(range)) sorted.putText(key, text);
+    }
   } finally {
     await level.close();
   }
@@ -294,13 +325,17 @@ async function loadStore(path: string): Promise<SortedStore> {
   return sorted;
 }
 
-/** Write what changed in `sorted` since it was loaded back to the LevelDB directory at `path`, in one batch. */
-async function saveStore(path: string, sorted: SortedStore): Promise<void> {
+/**
+ * Write what changed in `sorted` since it was loaded back to the LevelDB directory at `path`,
+ * in one batch; first, with `dropped`, clear that table's entries left out at the load.
+ */
+async function saveStore(path: string, sorted: SortedStore, dropped?: string): Promise<void> {
   const changes = sorted.changes();
-  if (changes.length === 0) return;
+  if (changes.length === 0 && !dropped) return;
   const level = textLevel(path);
   await level.open();
   try {
+    if (dropped) for (const range of tableKeyRanges(dropped)) await level.clear(range);
     await level.batch(changes.map(([key, value]) => (value === undefined ? { type: 'del', key } : { type: 'put', key, value })));
   } finally {
     await level.close();
@@ -308,11 +343,16 @@ async function saveStore(path: string, sorted: SortedStore): Promise<void> {
   sorted.markClean();
 }
 
-/** Start dynalite in this process, over a store in memory (loaded from, and saved to, the LevelDB directory `path`). */
-export async function startInProcessDynamoDb(options: { path?: string } = {}): Promise<InProcessDynamoDb> {
+/**
+ * Start dynalite in this process, over a store in memory (loaded from, and saved to, the LevelDB
+ * directory `path`). With `dropTable`, that table starts absent, as if deleted: its entries are
+ * not loaded (a replay empties its table anyway: loading it only to delete it cost more than the
+ * rest of the start on a large store) and are cleared from the directory when the store closes.
+ */
+export async function startInProcessDynamoDb(options: { path?: string; dropTable?: string } = {}): Promise<InProcessDynamoDb> {
   let sorted: SortedStore;
   try {
-    sorted = options.path ? await loadStore(options.path) : new SortedStore();
+    sorted = options.path ? await loadStore(options.path, options.dropTable) : new SortedStore();
   } catch (error) {
     throw unopenableStore(options.path!, error);
   }
@@ -391,7 +431,7 @@ export async function startInProcessDynamoDb(options: { path?: string } = {}): P
     async close() {
       client.destroy();
       await new Promise<void>((resolve, reject) => store.db.close((error) => (error ? reject(error) : resolve())));
-      if (options.path) await saveStore(options.path, sorted);
+      if (options.path) await saveStore(options.path, sorted, options.dropTable);
     },
   };
 }

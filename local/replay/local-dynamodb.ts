@@ -85,14 +85,16 @@ const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteIt
 /**
  * Start dynalite, over loopback HTTP (the default) or in this process. With `path`, the data
  * lives in a LevelDB directory there and outlasts the process (the CLI's `agent` command reads
- * what `replay` wrote); without, in memory.
+ * what `replay` wrote); without, in memory. With `resetTable`, that inventory table starts empty
+ * (made, or emptied: over HTTP deleted and made again; in process its stored entries are not
+ * loaded, and are cleared from the directory when the store closes).
  */
-export async function startLocalDynamoDb(options: { path?: string; transport?: Transport } = {}): Promise<LocalDynamoDb> {
+export async function startLocalDynamoDb(options: { path?: string; transport?: Transport; resetTable?: string } = {}): Promise<LocalDynamoDb> {
   // In process, the store's LevelDB is opened to load it (an error there is the same StoreError).
   const release = !options.path ? () => undefined : options.transport === 'in-process' ? lockStore(options.path) : await prepareStore(options.path);
   let connection: Connection;
   try {
-    connection = options.transport === 'in-process' ? { endpoint: 'in-process', ...(await (await import('./in-process-dynamodb')).startInProcessDynamoDb({ path: options.path })) } : await overHttp(options.path);
+    connection = options.transport === 'in-process' ? { endpoint: 'in-process', ...(await (await import('./in-process-dynamodb')).startInProcessDynamoDb({ path: options.path, dropTable: options.resetTable })) } : await overHttp(options.path);
   } catch (error) {
     release();
     throw error;
@@ -164,6 +166,16 @@ export async function startLocalDynamoDb(options: { path?: string; transport?: T
       }
     },
   };
+  if (options.resetTable) {
+    try {
+      // In process the table was left out of the load (dropTable): it only needs making.
+      if (options.transport === 'in-process') await db.createInventoryTable(options.resetTable);
+      else await db.resetInventoryTable(options.resetTable);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
   return db;
 }
 

@@ -324,13 +324,8 @@ export async function replay(paths: readonly string[], options: ReplayOptions = 
   let session: { db: LocalDynamoDb; changeFeed?: ReturnType<Handlers['localChangeFeed']>; handlers: Handlers } | undefined;
   const open = async (): Promise<ReplayTarget> => {
     const [{ startLocalDynamoDb }, handlers, { readWatched }] = await Promise.all([import('./local-dynamodb'), import('../handlers'), import('../../lambdas/shared/watched')]);
-    const db = await startLocalDynamoDb({ path: options.storePath, transport: options.transport ?? 'in-process' });
-    try {
-      await db.resetInventoryTable(LOCAL_TABLE_NAME);
-    } catch (error) {
-      await db.close();
-      throw error;
-    }
+    // Every replay starts from an empty table.
+    const db = await startLocalDynamoDb({ path: options.storePath, transport: options.transport ?? 'in-process', resetTable: LOCAL_TABLE_NAME });
     const changeFeed = options.changeFeed === false ? undefined : handlers.localChangeFeed(db, LOCAL_TABLE_NAME, options.logLevel);
     session = { db, changeFeed, handlers };
     const { handler, lineage, tally } = handlers.localPipeline(db, LOCAL_TABLE_NAME, options.logLevel);

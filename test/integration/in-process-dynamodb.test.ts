@@ -163,6 +163,37 @@ describe('the in-process store directory', () => {
   });
 });
 
+describe('a table reset as the store starts', () => {
+  it('starts the table empty over either transport, leaves other tables alone, and the directory agrees', async () => {
+    const results: unknown[] = [];
+    for (const transport of ['http', 'in-process'] as const) {
+      const path = temp.dir(`ai-visibility-reset-${transport}-`);
+      const first = await startLocalDynamoDb({ path, transport: 'http' });
+      for (const table of [TABLE, 'other-table']) {
+        await first.createInventoryTable(table);
+        await first.documents.send(new PutCommand({ TableName: table, Item: { pk: 'K', sk: 'S', entity: 'resource', kind: 'model', gsi1pk: 'KIND#model', gsi1sk: 'x' } }));
+      }
+      await first.close();
+      const reset = await startLocalDynamoDb({ path, transport, resetTable: TABLE });
+      const inReset = (await reset.documents.send(new ScanCommand({ TableName: TABLE }))).Items;
+      await reset.documents.send(new PutCommand({ TableName: TABLE, Item: { pk: 'K2', sk: 'S', v: 1 } }));
+      await reset.close();
+      // Read back over HTTP, from the directory alone.
+      const after = await startLocalDynamoDb({ path, transport: 'http' });
+      try {
+        const read = async (table: string, index?: string) =>
+          (await after.documents.send(new QueryCommand({ TableName: table, ...(index ? { IndexName: index, KeyConditionExpression: 'gsi1pk = :k', ExpressionAttributeValues: { ':k': 'KIND#model' } } : { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'K' } }) }))).Items;
+        results.push({ inReset, reset: await read(TABLE), resetIndex: await read(TABLE, 'byKind'), added: (await after.documents.send(new GetCommand({ TableName: TABLE, Key: { pk: 'K2', sk: 'S' } }))).Item, other: await read('other-table'), otherIndex: await read('other-table', 'byKind') });
+      } finally {
+        await after.close();
+      }
+    }
+    const [http, inProcess] = results;
+    expect(inProcess).toEqual(http);
+    expect(http).toEqual({ inReset: [], reset: [], resetIndex: [], added: { pk: 'K2', sk: 'S', v: 1 }, other: [expect.objectContaining({ pk: 'K' })], otherIndex: [expect.objectContaining({ pk: 'K' })] });
+  });
+});
+
 describe('the replay over either transport', () => {
   const files = ['ai', 'documented', 'non-ai'].flatMap((dir) => readdirSync(join(BUNDLED_SAMPLES, dir)).filter((f) => /\.(json|ndjson|gz)$/.test(f)).map((f) => join(BUNDLED_SAMPLES, dir, f)));
   const runs: Array<[string, readonly string[], ReplayOptions]> = [
