@@ -71,6 +71,9 @@ options:
                        dynalite called in this process) or http (its server on loopback,
                        through the AWS SDK as deployed functions call DynamoDB; the same
                        report, several times slower)
+  --read-threads N     threads that read, decompress and parse the log files besides the
+                       replay's own, 0 to 16 (default: the cores less one, at most 2; 0 reads in
+                       the replay's thread). Trail mode, compiled CLI (npm start builds it)
   --digest             print the digest of the replayed period (everything, then one per owner)
   --notifications FILE write what would be sent for the replayed findings, one JSON line each:
                        every SNS message of the notifier after dedup (type sns-publish: topic,
@@ -135,6 +138,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
         'agent-capture': { type: 'string' },
         'store-transport': { type: 'string' },
         'look-back-minutes': { type: 'string' },
+        'read-threads': { type: 'string' },
         profile: { type: 'string' },
         bucket: { type: 'string' },
         prefix: { type: 'string' },
@@ -193,6 +197,11 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     err(`--look-back-minutes must be a whole number from 0 to 1440\n`);
     return 2;
   }
+  const readThreads = parsed.values['read-threads'] === undefined ? undefined : Number(parsed.values['read-threads']);
+  if (readThreads !== undefined && (!Number.isInteger(readThreads) || readThreads < 0 || readThreads > 16)) {
+    err(`--read-threads must be a whole number from 0 to 16\n`);
+    return 2;
+  }
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length > 0) {
     err(`no such file or directory: ${missing.map((p) => printable(p)).join(', ')}\n`);
@@ -220,6 +229,9 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     ...(agentCapture ? { agentCapture } : {}),
     ...(transport ? { transport } : {}),
     ...(lookBack !== undefined ? { lookBackMinutes: lookBack } : {}),
+    ...(readThreads !== undefined ? { readThreads } : {}),
+    onWarning: (message: string) => err(`${message}\n`),
+    ...(parsed.values.verbose ? { onReadThreads: (threads: number) => err(threads > 0 ? `reading in ${threads} thread(s) besides this one\n` : 'reading in this thread\n') } : {}),
     ...(parsed.values.digest ? { digest: true } : {}),
     ...(notificationsFile !== undefined
       ? {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Compile the command line (bin/cli.ts and everything it imports from the repository) into one
- * JavaScript file, dist/cli/cli.js, with esbuild (already the functions' bundler). Packages stay
+ * JavaScript file, dist/cli/cli.js, with esbuild (already the functions' bundler), and the
+ * replay's reading thread (local/replay/read-worker.ts) next to it, dist/cli/read-worker.js. Packages stay
  * in node_modules (they are loaded, not compiled); commands load what they need on first use, so
  * a command that needs no AWS SDK or embedded DynamoDB never loads them. `npm start` runs this
  * first; bin/ai-visibility.cjs runs the result (or, without it, the TypeScript through tsx).
@@ -13,7 +14,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outfile = join(root, 'dist', 'cli', 'cli.js');
+const outdir = join(root, 'dist', 'cli');
+const outputs = ['cli.js', 'read-worker.js'].map((name) => join(outdir, name));
 
 /** The newest modification time under the directories the CLI is built from. */
 function newestSource() {
@@ -31,14 +33,14 @@ function newestSource() {
 
 let built = 0;
 try {
-  built = statSync(outfile).mtimeMs;
+  built = Math.min(...outputs.map((output) => statSync(output).mtimeMs));
 } catch {
   // not built yet
 }
 if (process.argv.includes('--force') || built <= newestSource()) {
   await build({
-    entryPoints: [join(root, 'bin', 'cli.ts')],
-    outfile,
+    entryPoints: { cli: join(root, 'bin', 'cli.ts'), 'read-worker': join(root, 'local', 'replay', 'read-worker.ts') },
+    outdir,
     bundle: true,
     platform: 'node',
     target: 'node20',

@@ -86,21 +86,38 @@ export function agentCaptureRules(watched: readonly WatchedPrincipal[], options:
 }
 
 /**
+ * The ARNs the agent rules match a call on, where they are strings: its session issuer's (roles)
+ * and its caller's own (users). A call whose ARNs are none of the watched ones matches no agent
+ * rule (every pattern names one of the two fields), so a reader can set aside calls by them alone.
+ */
+export function callerArns(detail: unknown): string[] {
+  const identity = (detail as { userIdentity?: { arn?: unknown; sessionContext?: { sessionIssuer?: { arn?: unknown } } } } | undefined)?.userIdentity;
+  if (!identity) return [];
+  const out: string[] = [];
+  const issuer = identity.sessionContext?.sessionIssuer?.arn;
+  if (typeof issuer === 'string') out.push(issuer);
+  if (typeof identity.arn === 'string') out.push(identity.arn);
+  return out;
+}
+
+/** Every ARN the watched principals' rules name (their principal and IAM ARNs). */
+export function watchedArns(watched: readonly WatchedPrincipal[]): Set<string> {
+  return new Set(watched.flatMap((w) => [w.principal, w.iamArn].filter((a): a is string => typeof a === 'string')));
+}
+
+/**
  * Whether a CloudTrail envelope is a call of one of the watched principals: the agent capture
  * rules' own patterns, evaluated by the EventBridge pattern model (event-pattern.ts), so the trail
  * reader keeps exactly what the rules would deliver. A set lookup on the two ARN fields goes
- * first (a necessary condition of every pattern), so a record of anyone else costs one or two
- * hash lookups.
+ * first (a necessary condition of every pattern: `callerArns`), so a record of anyone else costs
+ * one or two hash lookups.
  */
 export function watchedMatcher(watched: readonly WatchedPrincipal[]): (envelope: Record<string, unknown>) => boolean {
   // One rule per kind: the size quota shapes rules on a bus, not what they match.
   const patterns = agentCaptureRules(watched, { patternQuota: Number.MAX_SAFE_INTEGER }).map((r) => compileEventPattern(r.pattern));
-  const arns = new Set(watched.flatMap((w) => [w.principal, w.iamArn].filter((a): a is string => typeof a === 'string')));
+  const arns = watchedArns(watched);
   return (envelope) => {
-    const identity = (envelope.detail as { userIdentity?: { arn?: unknown; sessionContext?: { sessionIssuer?: { arn?: unknown } } } } | undefined)?.userIdentity;
-    if (!identity) return false;
-    const issuer = identity.sessionContext?.sessionIssuer?.arn;
-    if (!(typeof issuer === 'string' && arns.has(issuer)) && !(typeof identity.arn === 'string' && arns.has(identity.arn))) return false;
+    if (!callerArns(envelope.detail).some((arn) => arns.has(arn))) return false;
     return patterns.some((matches) => matches(envelope));
   };
 }

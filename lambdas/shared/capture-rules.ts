@@ -5,7 +5,7 @@
  */
 import { captureRules, type CaptureRuleSpec } from '../core/capture-patterns';
 import { compileEventPattern, type CompiledPattern } from './event-pattern';
-import { isEnvelope, isReadOnlyManagementEvent } from './cloudtrail-envelope';
+import { isEnvelope, isReadOnlyManagementEvent, toEnvelope } from './cloudtrail-envelope';
 
 export { isEnvelope, sourceOf, toEnvelope } from './cloudtrail-envelope';
 
@@ -50,4 +50,26 @@ export function matchingRules(envelope: Record<string, unknown>, rules: readonly
     if (rule.matches(envelope)) out.push(rule.spec.id);
   }
   return out;
+}
+
+/** A value read from a log file, on the default bus: the envelope a rule takes, nothing, or why it is no CloudTrail record. */
+export type Capture = { kind: 'not-matched' } | { kind: 'problem'; reason: string } | { kind: 'captured'; envelope: Record<string, unknown> };
+
+/**
+ * What the bus does with a value read from a log file (an envelope, or a bare record it wraps):
+ * the envelope some rule takes (with `anyRule`, the envelope whatever the rules), `not-matched`,
+ * or a problem for what is no CloudTrail record. Throws where the value cannot be serialized
+ * (a record nested too deeply to hash for its id): the caller reports it.
+ */
+export function captureOf(value: unknown, rules: CompiledRules, anyRule = false): Capture {
+  let envelope: Record<string, unknown>;
+  if (isEnvelope(value)) envelope = value;
+  else if (typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Record<string, unknown>).eventSource === 'string') {
+    if (!mayMatch(value as Record<string, unknown>, rules)) return { kind: 'not-matched' };
+    envelope = toEnvelope(value as Record<string, unknown>);
+  } else {
+    return { kind: 'problem', reason: 'not a CloudTrail record or EventBridge envelope (no eventSource)' };
+  }
+  if (!anyRule && matchingRules(envelope, rules).length === 0) return { kind: 'not-matched' };
+  return { kind: 'captured', envelope };
 }

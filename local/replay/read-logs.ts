@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { DEFAULT_MAX_FILE_BYTES, isGzip, parseLogText, type ReadProblem, type SourcedRecord } from '../../lambdas/shared/trail-records';
+import { callerArns } from '../../lambdas/shared/agent-capture';
+import { captureOf, type CompiledRules } from '../../lambdas/shared/capture-rules';
 
 export { DEFAULT_MAX_FILE_BYTES, parseLogFile, parseLogText, type ReadProblem, type SourcedRecord } from '../../lambdas/shared/trail-records';
 
@@ -23,8 +25,8 @@ const gunzipAsync = promisify(gunzip);
  * decompress) each wait for the file to be done with, and the replay then waited for the next
  * file (docs/performance.md measures it). The byte bound keeps memory bounded with large files.
  */
-const PREFETCH_FILES = 4;
-const PREFETCH_BYTES = 8 * 1024 * 1024;
+export const PREFETCH_FILES = 4;
+export const PREFETCH_BYTES = 8 * 1024 * 1024;
 const READABLE = /\.(json|jsonl|ndjson|json\.gz|jsonl\.gz|ndjson\.gz|gz)$/i;
 
 export interface ReadOptions {
@@ -35,9 +37,16 @@ export interface ReadOptions {
 }
 
 /** A file to read, and its size on disk. */
-interface Listed {
+export interface Listed {
   readonly path: string;
   readonly bytes: number;
+}
+
+/** The files under `paths`, in name order, each once; problems appended to `problems`, skipped files to `options.skipped`. */
+export async function listLogFiles(paths: readonly string[], problems: ReadProblem[], options: ReadOptions = {}): Promise<Listed[]> {
+  const files: Listed[] = [];
+  for (const path of paths) files.push(...(await filesUnder(path, problems, options)));
+  return files;
 }
 
 /** The files under `path`, in name order, each read once: links followed, loops and skipped entries reported. */
@@ -100,7 +109,7 @@ export interface LogFile {
 const megabytes = (bytes: number) => `${Math.round(bytes / (1024 * 1024))} MiB`;
 
 /** Read and decompress a file, within `maxBytes`; decompression runs on the libuv thread pool. */
-async function load(file: string, maxBytes: number): Promise<{ text: string; modifiedMs: number } | { error: string }> {
+export async function loadLogFile(file: string, maxBytes: number): Promise<{ text: string; modifiedMs: number } | { error: string }> {
   try {
     const info = await stat(file);
     if (info.size > maxBytes) return { error: `${megabytes(info.size)}, above the ${megabytes(maxBytes)} a file may hold (--max-file-mb)` };
@@ -122,16 +131,15 @@ async function load(file: string, maxBytes: number): Promise<{ text: string; mod
  */
 export async function* readRecords(paths: readonly string[], problems: ReadProblem[], options: ReadOptions = {}): AsyncGenerator<LogFile, void, void> {
   const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const files: Listed[] = [];
-  for (const path of paths) files.push(...(await filesUnder(path, problems, options)));
-  const queue: Array<{ file: Listed; loading: ReturnType<typeof load> }> = [];
+  const files = await listLogFiles(paths, problems, options);
+  const queue: Array<{ file: Listed; loading: ReturnType<typeof loadLogFile> }> = [];
   let queued = 0;
   let queuedBytes = 0;
   // The next file always; more while within PREFETCH_FILES and PREFETCH_BYTES.
   const readAhead = () => {
     while (queued < files.length && (queue.length === 0 || (queue.length < PREFETCH_FILES && queuedBytes + files[queued].bytes <= PREFETCH_BYTES))) {
       const file = files[queued++];
-      queue.push({ file, loading: load(file.path, maxBytes) });
+      queue.push({ file, loading: loadLogFile(file.path, maxBytes) });
       queuedBytes += file.bytes;
     }
   };
@@ -148,4 +156,68 @@ export async function* readRecords(paths: readonly string[], problems: ReadProbl
     }
     yield { path, modifiedMs: loaded.modifiedMs, records: parseLogText(loaded.text, path, problems) };
   }
+}
+
+/**
+ * A log file as the replay works on it: the records a capture rule takes, in full, and of the
+ * others only what a later pass can need. `kept` holds, in file order, every value the capture
+ * rules take, every value that is no CloudTrail record (the replay reports it: `captureOf`), and
+ * the calls of the principals watched when the file was read. The others reach no capture rule;
+ * the trail reader's pass can still keep one, but only a call by a watched principal
+ * (`callerArns`), so their callers' ARNs are kept: a principal watched since then may need the
+ * file read again.
+ */
+export interface ReadFile {
+  readonly path: string;
+  readonly modifiedMs: number;
+  /** Records in the file. */
+  readonly count: number;
+  readonly kept: SourcedRecord[];
+  /** The distinct caller ARNs of the records not kept. */
+  readonly otherArns: readonly string[];
+  /** The newest `eventTime` among the file's records (epoch ms), if any has one. */
+  readonly newest?: number;
+  /** Every record, when the file was read in this thread (else read it again: `loadLogFile`). */
+  readonly records?: SourcedRecord[];
+}
+
+/** The time of a record's `eventTime`, in epoch ms, where it is a date. */
+export function eventTimeOf(value: unknown): number | undefined {
+  const t = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).eventTime : undefined;
+  const ms = typeof t === 'string' ? Date.parse(t) : NaN;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** Whether no capture rule takes a value (what cannot be judged is kept: the replay reports it). */
+function setAside(value: unknown, rules: CompiledRules): boolean {
+  try {
+    return captureOf(value, rules).kind === 'not-matched';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A file's records split for the replay (`ReadFile`) by the capture rules, keeping the calls of
+ * the `watched` callers too; with no rules given (they change as the replay goes), every record
+ * is kept.
+ */
+export function partitionRecords(records: SourcedRecord[], rules: CompiledRules | undefined, watched: ReadonlySet<string> = new Set()): Pick<ReadFile, 'count' | 'kept' | 'otherArns' | 'newest'> {
+  let newest: number | undefined;
+  const arns = new Set<string>();
+  const kept: SourcedRecord[] = rules ? [] : records;
+  for (const record of records) {
+    const { value } = record;
+    const t = eventTimeOf(value);
+    if (t !== undefined && (newest === undefined || t > newest)) newest = t;
+    if (!rules) continue;
+    if (setAside(value, rules)) {
+      const callers = callerArns(value);
+      if (callers.some((arn) => watched.has(arn))) kept.push(record);
+      else for (const arn of callers) arns.add(arn);
+    } else {
+      kept.push(record);
+    }
+  }
+  return { count: records.length, kept, otherArns: [...arns], ...(newest !== undefined ? { newest } : {}) };
 }

@@ -20,14 +20,15 @@
 import type { SQSRecord } from 'aws-lambda';
 import type { ClassifierHandler } from '../../lambdas/classifier/handler';
 import { CLASSIFIER_BATCH_SIZE } from '../../lambdas/core/defaults';
-import { agentCaptureRules, watchedMatcher, type WatchedPrincipal } from '../../lambdas/shared/agent-capture';
+import { agentCaptureRules, watchedArns, watchedMatcher, type WatchedPrincipal } from '../../lambdas/shared/agent-capture';
 import { DEFAULT_TRAIL_LOOK_BACK_MINUTES } from '../../lambdas/core/defaults';
 import type { CaptureRuleSpec } from '../../lib/capture/patterns';
-import { compileRules, isEnvelope, matchingRules, mayMatch, toEnvelope, type CompiledRules } from './event-bus';
+import { captureOf, compileRules, toEnvelope, type CompiledRules } from './event-bus';
 import type { SourcedRecord } from './read-logs';
 import type { LocalDynamoDb, Transport } from './local-dynamodb';
 import { clearStore } from './store-files';
-import { readRecords, type ReadProblem } from './read-logs';
+import { readRecords, type ReadFile, type ReadProblem } from './read-logs';
+import { allRecords, defaultReadThreads, readPartitioned } from './read-pool';
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
 import { lambdaContext, sqsRecord } from './lambda-shapes';
 import type { OutcomeTally } from '../handlers';
@@ -76,6 +77,18 @@ export interface ReplayOptions {
   readonly agentCapture?: 'trail' | 'rules';
   /** The trail reader's look-back, in minutes of record time. @default DEFAULT_TRAIL_LOOK_BACK_MINUTES */
   readonly lookBackMinutes?: number;
+  /**
+   * Threads that read, decompress and parse the files besides the replay's own (read-pool.ts), in
+   * trail mode; 0 reads in this thread. They need the compiled worker: under tsx the files are read
+   * in this thread. @default defaultReadThreads(): the cores less one, at most two
+   */
+  readonly readThreads?: number;
+  /** The compiled reading worker. @default dist/cli/read-worker.js next to the compiled CLI */
+  readonly readWorker?: string;
+  /** Told what did not go as asked and was done another way (a reading thread that failed). */
+  readonly onWarning?: (message: string) => void;
+  /** Told how many threads read the files besides the replay's own (0: it reads them itself). */
+  readonly onReadThreads?: (threads: number) => void;
 }
 
 /** The replay's report, with the digest when asked for. */
@@ -122,6 +135,8 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
   let rules: CompiledRules = baseRules;
   let watchedKey = '';
   let watchedNow: readonly WatchedPrincipal[] = [];
+  /** Their ARNs, a new set each time they change: the reading threads keep their calls (read-pool.ts). */
+  let watchedNowArns: ReadonlySet<string> = new Set();
   const followWatched = async () => {
     // Nobody is watched before the first delivery.
     if (!resolved?.watched) return;
@@ -130,6 +145,7 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
     if (key === watchedKey) return;
     watchedKey = key;
     watchedNow = watched;
+    watchedNowArns = watchedArns(watched);
     if (mode === 'trail') return;
     const agentRules: CaptureRuleSpec[] = agentCaptureRules(watched).map((r) => ({ id: r.name, description: r.description, includeReadOnlyManagementEvents: true, pattern: r.pattern }));
     rules = agentRules.length ? compileRules([...baseRules.map((r) => r.spec), ...agentRules]) : baseRules;
@@ -177,11 +193,6 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
   const counted = new Set<string>();
   /** Files read so far and the time of their newest record: the look-back's candidates. */
   const earlier: Array<{ path: string; newest: number }> = [];
-  const timeOf = (value: unknown) => {
-    const t = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).eventTime : undefined;
-    const ms = typeof t === 'string' ? Date.parse(t) : NaN;
-    return Number.isFinite(ms) ? ms : undefined;
-  };
   const none = () => false;
 
   /**
@@ -218,12 +229,29 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
    * and, for each agent not looked back for yet, the file and the earlier files of the look-back
    * window; again until no new agent appears.
    */
-  const trailRead = async (file: { path: string; modifiedMs: number; records: readonly SourcedRecord[] }, newest: number | undefined) => {
+  const trailRead = async (file: ReadFile) => {
+    const { newest } = file;
+    // The records the capture rules may take, unless a call set aside is by someone watched: the
+    // whole file then (read again, when a worker read it).
+    let all = file.records;
+    const recordsFor = async (watched: readonly WatchedPrincipal[]): Promise<readonly SourcedRecord[]> => {
+      if (all) return all;
+      const arns = watchedArns(watched);
+      if (!file.otherArns.some((arn) => arns.has(arn))) return file.kept;
+      const again = await allRecords(file, options.maxFileBytes);
+      if ('error' in again) {
+        problems.push({ source: file.path, reason: `not read again for the calls of watched principals: ${again.error}` });
+        all = file.kept;
+      } else {
+        all = again;
+      }
+      return all;
+    };
     for (let round = 0; round < 100; round++) {
       const fresh = watchedNow.filter((w) => w.reason !== 'candidate' && !searched.has(keyOf(w)));
       if (round > 0 && fresh.length === 0) break;
       const keepFresh = fresh.length ? watchedMatcher(fresh) : none;
-      if (watchedNow.length > 0) await trailPass(file.records, watchedMatcher(watchedNow), keepFresh, file.modifiedMs);
+      if (watchedNow.length > 0) await trailPass(await recordsFor(watchedNow), watchedMatcher(watchedNow), keepFresh, file.modifiedMs);
       if (fresh.length > 0 && newest !== undefined && lookBackMs > 0) {
         // Read before: their problems are reported already. One read, so the files are read ahead.
         const window = earlier.filter((before) => before.newest >= newest - lookBackMs).map((before) => before.path);
@@ -237,7 +265,19 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
     }
   };
 
-  for await (const file of readRecords(paths, problems, { maxFileBytes: options.maxFileBytes, skipped: options.skipped })) {
+  // In trail mode the capture rules are the base rules throughout: the reader sets aside what they
+  // do not take (ReadFile), and the trail pass reads a file again only for a watched caller's calls.
+  const reading = readPartitioned(paths, problems, {
+    maxFileBytes: options.maxFileBytes,
+    skipped: options.skipped,
+    rules: mode === 'trail' ? baseRules : undefined,
+    threads: options.readThreads ?? defaultReadThreads(),
+    workerScript: options.readWorker,
+    onWarning: options.onWarning,
+    onThreads: options.onReadThreads,
+    watched: () => watchedNowArns,
+  });
+  for await (const file of reading) {
     stats.files++;
     // One delivery never spans log files: CloudTrail writes a file about every five minutes.
     // With the agent capture rules, rules updated after a delivery apply from the next file on,
@@ -247,13 +287,11 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
       await deliver(batch);
       batch = [];
     }
-    let newest: number | undefined;
-    for (const { source, value } of file.records) {
+    const setAside = file.count - file.kept.length;
+    stats.records += setAside;
+    stats.notMatched += setAside;
+    for (const { source, value } of file.kept) {
       stats.records++;
-      if (mode === 'trail') {
-        const t = timeOf(value);
-        if (t !== undefined && (newest === undefined || t > newest)) newest = t;
-      }
       const message = messageOf(value, rules, file.modifiedMs);
       if (message.kind === 'not-matched') {
         stats.notMatched++;
@@ -278,8 +316,8 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
         await deliver(batch);
         batch = [];
       }
-      if (resolved) await trailRead(file, newest);
-      if (newest !== undefined) earlier.push({ path: file.path, newest });
+      if (resolved) await trailRead(file);
+      if (file.newest !== undefined) earlier.push({ path: file.path, newest: file.newest });
     }
   }
   if (batch.length > 0) await deliver(batch);
@@ -295,15 +333,9 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
  */
 export function messageOf(value: unknown, rules: CompiledRules, fileModifiedMs: number, kept = false): { kind: 'not-matched' } | { kind: 'problem'; reason: string } | { kind: 'message'; body: string; sentAt: number } {
   try {
-    let envelope: Record<string, unknown>;
-    if (isEnvelope(value)) envelope = value;
-    else if (typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as Record<string, unknown>).eventSource === 'string') {
-      if (!mayMatch(value as Record<string, unknown>, rules)) return { kind: 'not-matched' };
-      envelope = toEnvelope(value as Record<string, unknown>);
-    } else {
-      return { kind: 'problem', reason: 'not a CloudTrail record or EventBridge envelope (no eventSource)' };
-    }
-    if (!kept && matchingRules(envelope, rules).length === 0) return { kind: 'not-matched' };
+    const capture = captureOf(value, rules, kept);
+    if (capture.kind !== 'captured') return capture;
+    const { envelope } = capture;
     // A message is named by its record's location and "sent" at the record's own time (else
     // the file's): replaying the same files again sends identical messages, as a redelivery would.
     const time = typeof envelope.time === 'string' ? Date.parse(envelope.time.replace(' ', 'T')) : NaN;

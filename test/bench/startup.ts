@@ -10,7 +10,8 @@
  *   - an AI-dense corpus: every fixture in turn (a third of the records reach the capture rules),
  *     BENCH_DENSE_RECORDS (20,000);
  *   each replayed with the embedded DynamoDB in process (the default) and over HTTP through the
- *   SDK (--store-transport http), whose --json must be identical apart from wall-clock times;
+ *   SDK (--store-transport http), and with the files read in the main thread alone
+ *   (--read-threads 0), whose --json must be identical apart from wall-clock times;
  *   - with BENCH_SCALE=1, the realistic corpus at ten times the size against the first, and the
  *     peak memory of each run (GNU time's maximum resident set size, where /usr/bin/time exists).
  *
@@ -20,12 +21,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { isEnvelope } from '../../local/replay/event-bus';
 import { parseLogFile } from '../../local/replay/read-logs';
+import { defaultReadThreads } from '../../local/replay/read-pool';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'cloudtrail');
@@ -178,13 +180,16 @@ export function startupSection(): string[] {
       const parse = parseSeconds(dir);
       const inProcess = measured([...compiled, dir]);
       const http = measured([...compiled, '--store-transport', 'http', dir]);
+      const oneThread = measured([...compiled, '--read-threads', '0', dir]);
       const same = comparable(inProcess.stdout) === comparable(http.stdout);
+      const sameThreads = comparable(inProcess.stdout) === comparable(oneThread.stdout);
       const duck = duckDbSeconds(dir);
       const matched = (JSON.parse(inProcess.stdout) as { stats: { matched: number } }).stats.matched;
       lines.push(
         `    ${name} (${corpus.records.toLocaleString('en-US')} records, ${matched.toLocaleString('en-US')} matched, ${corpus.files} gzipped files, ${parse.mb.toFixed(0)} MB of JSON): JSON.parse ${parse.seconds.toFixed(2)} s; ` +
           `replay in process ${inProcess.seconds.toFixed(2)} s (${(parse.seconds / inProcess.seconds).toFixed(3)}x JSON.parse, ${Math.round(corpus.records / inProcess.seconds).toLocaleString('en-US')} records/s${inProcess.peakMb ? `, peak ${inProcess.peakMb.toFixed(0)} MB` : ''}), ` +
           `over HTTP ${http.seconds.toFixed(2)} s (${(parse.seconds / http.seconds).toFixed(3)}x, ${Math.round(corpus.records / http.seconds).toLocaleString('en-US')} records/s): in process ${(http.seconds / inProcess.seconds).toFixed(1)}x faster; --json ${same ? 'identical' : 'DIFFERENT'}; ` +
+          `read in the main thread alone (--read-threads 0) ${oneThread.seconds.toFixed(2)} s: the reading threads (${defaultReadThreads()} on ${availableParallelism()} cores) ${(oneThread.seconds / inProcess.seconds).toFixed(2)}x faster${oneThread.peakMb ? `, peak ${oneThread.peakMb.toFixed(0)} MB` : ''}, --json ${sameThreads ? 'identical' : 'DIFFERENT'}; ` +
           (duck ? `DuckDB's filter of the AI event sources ${duck.seconds.toFixed(2)} s (${duck.matched.toLocaleString('en-US')} records)` : 'DuckDB not installed (npm install --no-save @duckdb/node-api to compare)'),
       );
       rmSync(dir, { recursive: true, force: true });

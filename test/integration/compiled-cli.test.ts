@@ -3,7 +3,8 @@
  * node_modules) is the same program as the TypeScript: on the bundled samples its `--json` is the
  * in-process CLI's, apart from wall-clock times; through the package's launcher
  * (bin/ai-visibility.cjs) it runs in the launcher's process, finds the bundled samples, and its
- * `sweep` finds the handlers it synthesizes the state machine with.
+ * `sweep` finds the handlers it synthesizes the state machine with; its reading threads give the
+ * report of its main thread.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -35,6 +36,18 @@ describe('the compiled CLI', () => {
     const a = JSON.parse(compiled.stdout) as ReplayReport;
     expect(a.inventory.length).toBeGreaterThan(0);
     expect(withoutClock(a)).toEqual(withoutClock(JSON.parse(direct.stdout)));
+  }, 120_000);
+
+  it('reads in its worker threads (dist/cli/read-worker.js) with the report of the main thread', () => {
+    expect(existsSync(join(ROOT, 'dist', 'cli', 'read-worker.js'))).toBe(true);
+    const run = (threads: string) => spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'cli.js'), 'replay', '--json', '--verbose', '--read-threads', threads, '--store', temp.dir('ai-visibility-store-')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+    const here = run('0');
+    const threaded = run('2');
+    expect(here.stderr).toContain('reading in this thread');
+    expect(threaded.status).toBe(3);
+    expect(threaded.stderr).toContain('reading in 2 thread(s) besides this one');
+    expect(threaded.stderr).not.toContain('reading thread failed');
+    expect(withoutClock(JSON.parse(threaded.stdout))).toEqual(withoutClock(JSON.parse(here.stdout)));
   }, 120_000);
 
   it('runs the sweep, which synthesizes the sweep\'s state machine with its handlers bundled from the sources', () => {

@@ -51,9 +51,9 @@ describe('the packed package', () => {
     }
   }, 300_000);
 
-  it('ships compiled JavaScript with declarations and the handlers, not the tests', () => {
+  it('ships compiled JavaScript with declarations, the handlers and the compiled CLI with its reading thread, not the tests', () => {
     const pkg = join(consumer, 'node_modules', 'ai-visibility');
-    for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lambdas/gpu-sweep/handler.js', 'dist/lib/constructs/gpu-utilization-sweep.d.ts']) expect([f, existsSync(join(pkg, f))]).toEqual([f, true]);
+    for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lambdas/gpu-sweep/handler.js', 'dist/lib/constructs/gpu-utilization-sweep.d.ts', 'dist/cli/cli.js', 'dist/cli/read-worker.js']) expect([f, existsSync(join(pkg, f))]).toEqual([f, true]);
     expect(existsSync(join(pkg, 'test'))).toBe(false);
     const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { main: string; types: string; peerDependencies: Record<string, string> };
     expect(manifest).toMatchObject({ main: 'dist/lib/index.js', types: 'dist/lib/index.d.ts' });
