@@ -29,6 +29,7 @@ import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClie
 import { marshall, unmarshall, type marshallOptions } from '@aws-sdk/util-dynamodb';
 import { OWN_DOCUMENT_CLIENT } from '../../lambdas/shared/dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../names';
+import { fastCheckTypes } from './check-types';
 import { expressionCache } from './expression-cache';
 import { compareKeys, SortedStore, type RangeOptions } from './sorted-store';
 import { unopenableStore } from './store-files';
@@ -69,6 +70,8 @@ const validations = require(join(DYNALITE, 'validations')) as {
 // and dynalite's HTTP server in the same process (--store-transport http, the tests) keeps
 // parsing every request, as it always did.
 const parseEveryTime = validations.validateExpressions;
+/** Its request type check, with a fast path for well-typed requests (check-types.ts). */
+const checkTypes = fastCheckTypes(validations.checkTypes);
 const parseOnce = expressionCache(parseEveryTime, validations.validateAttributeValue, dynaliteDb.compare);
 let validatingInProcess = false;
 /** How often the in-process store reused a parse, and parsed (for tests). */
@@ -364,7 +367,7 @@ export async function startInProcessDynamoDb(options: { path?: string; dropTable
       for (const [k, v] of Object.entries(input)) if (v !== undefined) data[k] = v;
       let checked: Json;
       try {
-        checked = validations.checkTypes(data, action.types);
+        checked = checkTypes(data, action.types);
         validatingInProcess = true;
         validations.checkValidations(checked, action.types, action.custom, store);
       } catch (error) {
