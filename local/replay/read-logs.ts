@@ -34,6 +34,8 @@ export interface ReadOptions {
   readonly maxFileBytes?: number;
   /** Files not read for their name or type (and why), appended as they are found. */
   readonly skipped?: Array<{ path: string; reason: string }>;
+  /** Told how many files there are to read, once they are listed and while the first is read. */
+  readonly onListed?: (files: number) => void;
 }
 
 /** A file to read, and its size on disk. */
@@ -144,6 +146,7 @@ export async function* readRecords(paths: readonly string[], problems: ReadProbl
     }
   };
   readAhead();
+  options.onListed?.(files.length);
   while (queue.length > 0) {
     const { file, loading } = queue.shift()!;
     queuedBytes -= file.bytes;

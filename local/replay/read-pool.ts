@@ -27,6 +27,8 @@ export interface PartitionedReadOptions extends ReadOptions {
   readonly onWarning?: (message: string) => void;
   /** Told, once the files are listed, how many threads read them besides this one (0: this one alone). */
   readonly onThreads?: (threads: number) => void;
+  /** Told how many files there are to read, once they are listed and before the first is read. */
+  readonly onListed?: (files: number) => void;
   /**
    * The ARNs of the principals watched now (`watchedArns`): a worker keeps their calls with the
    * records the rules take, so that the trail pass rarely reads a file again. Asked as each file
@@ -131,8 +133,12 @@ export async function* readPartitioned(paths: readonly string[], problems: ReadP
   const files = await listLogFiles(paths, problems, options);
   // No more threads than files: each costs a start (about 20 ms) and a heap.
   options.onThreads?.(Math.min(threads, files.length));
-  if (files.length === 0) return;
+  if (files.length === 0) {
+    options.onListed?.(0);
+    return;
+  }
   const pool = new ReadPool(Math.min(threads, files.length), script, rules, options.onWarning);
+  options.onListed?.(files.length);
   try {
     const queue: Array<{ file: Listed; reading: Promise<ReadAnswer | undefined> }> = [];
     let queued = 0;

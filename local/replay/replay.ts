@@ -122,10 +122,11 @@ export interface ReplayTarget {
 
 /**
  * Replay into an existing local table with a loaded handler, or one made when the first batch
- * is delivered (`target` a function: nothing is loaded or started for input that no rule takes).
- * Returns the counts.
+ * is delivered (`target` a function: nothing is started for input that no rule takes). `prepare`
+ * is called once there are files to read, before the first is read: what the target will need can
+ * load while the first file is read (in a worker). Returns the counts.
  */
-export async function replayInto(paths: readonly string[], target: ReplayTarget | (() => Promise<ReplayTarget>), options: ReplayOptions = {}): Promise<ReplayRun> {
+export async function replayInto(paths: readonly string[], target: ReplayTarget | (() => Promise<ReplayTarget>), options: ReplayOptions = {}, prepare?: () => void): Promise<ReplayRun> {
   let resolved: ReplayTarget | undefined = typeof target === 'function' ? undefined : target;
   const use = async (): Promise<ReplayTarget> => (resolved ??= await (target as () => Promise<ReplayTarget>)());
   const hasWatched = typeof target === 'function' || Boolean(target.watched);
@@ -275,6 +276,9 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
     workerScript: options.readWorker,
     onWarning: options.onWarning,
     onThreads: options.onReadThreads,
+    onListed: (files) => {
+      if (files > 0) prepare?.();
+    },
     watched: () => watchedNowArns,
   });
   for await (const file of reading) {
@@ -354,8 +358,11 @@ export function messageOf(value: unknown, rules: CompiledRules, fileModifiedMs: 
 export async function replay(paths: readonly string[], options: ReplayOptions = {}): Promise<ReplayResult> {
   type Handlers = typeof import('../handlers');
   let session: { db: LocalDynamoDb; changeFeed?: ReturnType<Handlers['localChangeFeed']>; handlers: Handlers } | undefined;
+  // The modules the store and the handlers need: loaded once there are files, while the first is read.
+  let modules: Promise<[typeof import('./local-dynamodb'), Handlers, typeof import('../../lambdas/shared/watched')]> | undefined;
+  const load = () => (modules ??= Promise.all([import('./local-dynamodb'), import('../handlers'), import('../../lambdas/shared/watched')]));
   const open = async (): Promise<ReplayTarget> => {
-    const [{ startLocalDynamoDb }, handlers, { readWatched }] = await Promise.all([import('./local-dynamodb'), import('../handlers'), import('../../lambdas/shared/watched')]);
+    const [{ startLocalDynamoDb }, handlers, { readWatched }] = await load();
     // Every replay starts from an empty table.
     const db = await startLocalDynamoDb({ path: options.storePath, transport: options.transport ?? 'in-process', resetTable: LOCAL_TABLE_NAME });
     const changeFeed = options.changeFeed === false ? undefined : handlers.localChangeFeed(db, LOCAL_TABLE_NAME, options.logLevel);
@@ -364,7 +371,7 @@ export async function replay(paths: readonly string[], options: ReplayOptions = 
     return { handler, lineage, changeFeed, tally, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) };
   };
   try {
-    const run = await replayInto(paths, open, options);
+    const run = await replayInto(paths, open, options, () => void load().catch(() => undefined));
     if (!session) {
       if (options.storePath) await clearStore(options.storePath);
       const report = buildReport([], { ...run, events: [] });

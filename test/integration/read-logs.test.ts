@@ -31,12 +31,15 @@ describe('readRecords', () => {
     }
     const problems: ReadProblem[] = [];
     const seen: Array<{ name: string; records: number; first: unknown }> = [];
-    for await (const file of readRecords([dir], problems, { maxFileBytes: 2 * 1024 * 1024 * 8 })) {
+    const listed: number[] = [];
+    for await (const file of readRecords([dir], problems, { maxFileBytes: 2 * 1024 * 1024 * 8, onListed: (n) => listed.push(seen.length, n) })) {
       seen.push({ name: file.path.slice(dir.length + 1).replace(/\..*/, ''), records: file.records.length, first: (file.records[0]?.value as { eventID?: string })?.eventID });
       // The consumer's work on a file: microtasks, as the replay's (the case reading ahead is for).
       for (let i = 0; i < 1_000; i++) await Promise.resolve();
     }
     expect(seen.map((s) => s.name)).toEqual(expected);
+    // Told the count once, before the first file came out (the replay loads its store meanwhile).
+    expect(listed).toEqual([0, 14]);
     for (const s of seen) {
       const f = Number(s.name.slice(1));
       expect(s.records).toBe(f === 5 || f === 9 ? 80_000 : f === 11 ? 0 : 3);
