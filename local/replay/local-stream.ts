@@ -117,7 +117,9 @@ export class LocalTableStream {
   }
 
   private record(key: { pk: AttributeValue; sk: AttributeValue }, oldImage: Image | undefined, newImage: Image | undefined): void {
-    if (canonical(oldImage) === canonical(newImage)) return;
+    const oldText = canonical(oldImage);
+    const newText = canonical(newImage);
+    if (oldText === newText) return;
     this.counts.changes++;
     const eventName = !oldImage ? 'INSERT' : !newImage ? 'REMOVE' : 'MODIFY';
     const entity = newImage?.entity?.S;
@@ -138,7 +140,7 @@ export class LocalTableStream {
           ...(newImage ? { NewImage: newImage as StreamImage } : {}),
           ...(oldImage ? { OldImage: oldImage as StreamImage } : {}),
           SequenceNumber: sequenceNumber,
-          SizeBytes: canonical(newImage).length + canonical(oldImage).length,
+          SizeBytes: newText.length + oldText.length,
           StreamViewType: 'NEW_AND_OLD_IMAGES',
         },
       },
