@@ -13,14 +13,18 @@
  *   SDK (--store-transport http), and with the files read in the main thread alone
  *   (--read-threads 0), whose --json must be identical apart from wall-clock times;
  *   - with BENCH_SCALE=1, the realistic corpus at ten times the size against the first, and the
- *     peak memory of each run (GNU time's maximum resident set size, where /usr/bin/time exists).
+ *     peak memory of each run (GNU time's maximum resident set size, where /usr/bin/time exists);
+ *   - with BENCH_BASELINE=<commit> (5c0eeeb: the code the replay-speed issue was filed against),
+ *     both corpora replayed by that commit's code too, in the same run: its tree checked out with
+ *     `git worktree`, this checkout's node_modules, run through tsx as the code of that time ran
+ *     (its compile cache warmed by one empty replay first); its --json compared with today's.
  *
  * Each figure is a ratio within one run: machines differ, ratios less.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -139,6 +143,27 @@ function parseSeconds(dir: string): { seconds: number; records: number; mb: numb
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, records, mb: texts.reduce((n, t) => n + t.length, 0) / 1e6 };
 }
 
+/**
+ * The command line of a baseline commit's replay (BENCH_BASELINE), in a git worktree under `work`
+ * that shares this checkout's node_modules, warmed by one empty replay; undefined without one.
+ */
+function baselineReplay(commit: string | undefined, work: string, empty: string, store: string): { args: string[]; commit: string; remove(): void } | undefined {
+  if (!commit) return undefined;
+  const tree = join(work, 'baseline');
+  execFileSync('git', ['worktree', 'add', '--detach', tree, commit], { cwd: ROOT, stdio: 'pipe' });
+  const remove = () => execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: ROOT, stdio: 'pipe' });
+  try {
+    symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'), 'dir');
+    const resolved = execFileSync('git', ['rev-parse', '--short', commit], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const args = [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(tree, 'bin', 'cli.ts'), 'replay', '--json', '--store', store];
+    wall(process.execPath, [...args, empty], 1);
+    return { args, commit: resolved, remove };
+  } catch (error) {
+    remove();
+    throw error;
+  }
+}
+
 /** Seconds of a whole process, best of `runs`. */
 function wall(command: string, args: readonly string[], runs: number): number {
   let best = Infinity;
@@ -155,6 +180,7 @@ function wall(command: string, args: readonly string[], runs: number): number {
 export function startupSection(): string[] {
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT, stdio: 'pipe' });
   const work = mkdtempSync(join(tmpdir(), 'ai-visibility-startup-'));
+  let baseline: ReturnType<typeof baselineReplay>;
   try {
     const empty = join(work, 'empty');
     mkdirSync(empty);
@@ -169,6 +195,7 @@ export function startupSection(): string[] {
       `\n  The replay, whole process (best of 5; node alone ${nodeAlone.toFixed(2)} s):`,
       `    empty replay: compiled CLI ${emptyCompiled.toFixed(2)} s, TypeScript through tsx ${emptyTsx.toFixed(2)} s (${(emptyTsx / emptyCompiled).toFixed(1)}x)`,
     ];
+    baseline = baselineReplay(process.env.BENCH_BASELINE, work, empty, join(work, 'baseline-store'));
     const corpora: Array<[string, (dir: string) => { files: number; records: number; ai?: number }]> = [
       ['realistic corpus', (d) => realisticCorpus(d)],
       ['AI-dense corpus', (d) => denseCorpus(d)],
@@ -192,6 +219,13 @@ export function startupSection(): string[] {
           `read in the main thread alone (--read-threads 0) ${oneThread.seconds.toFixed(2)} s: the reading threads (${defaultReadThreads()} on ${availableParallelism()} cores) ${(oneThread.seconds / inProcess.seconds).toFixed(2)}x faster${oneThread.peakMb ? `, peak ${oneThread.peakMb.toFixed(0)} MB` : ''}, --json ${sameThreads ? 'identical' : 'DIFFERENT'}; ` +
           (duck ? `DuckDB's filter of the AI event sources ${duck.seconds.toFixed(2)} s (${duck.matched.toLocaleString('en-US')} records)` : 'DuckDB not installed (npm install --no-save @duckdb/node-api to compare)'),
       );
+      if (baseline) {
+        const then = measured([...baseline.args, dir]);
+        const sameThen = comparable(inProcess.stdout) === comparable(then.stdout);
+        lines.push(
+          `      the same corpus replayed by ${baseline.commit} (BENCH_BASELINE, through tsx): ${then.seconds.toFixed(2)} s (${Math.round(corpus.records / then.seconds).toLocaleString('en-US')} records/s${then.peakMb ? `, peak ${then.peakMb.toFixed(0)} MB` : ''}): today ${(then.seconds / inProcess.seconds).toFixed(1)}x faster; --json ${sameThen ? 'identical' : 'DIFFERENT'}`,
+        );
+      }
       rmSync(dir, { recursive: true, force: true });
     }
     if (process.env.BENCH_SCALE === '1') {
@@ -211,6 +245,7 @@ export function startupSection(): string[] {
     }
     return lines;
   } finally {
+    baseline?.remove();
     rmSync(work, { recursive: true, force: true });
   }
 }
