@@ -32,40 +32,85 @@ const EXPRESSIONS = [
 ] as const;
 // The parsers' getImmediateType: the first of these a value carries.
 const TYPES = ['S', 'N', 'B', 'NULL', 'BOOL', 'SS', 'NS', 'BS', 'L', 'M'] as const;
+const ATTRIBUTE_TYPE = /attribute_type/i;
 const immediateType = (value: unknown): string => {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return '';
   for (const t of TYPES) if ((value as Json)[t] != null) return t;
   return '';
 };
 
-/** A parsed tree with the value objects replaced by their keys. */
-const SLOT = Symbol('value slot');
-interface Slot {
-  readonly [SLOT]: string;
-}
 interface Entry {
-  readonly trees: ReadonlyArray<readonly [string, unknown]>;
+  readonly trees: ReadonlyArray<readonly [string, Plan]>;
   /** BETWEEN nodes whose bounds are both values: their keys, to check the order again. */
   readonly between: ReadonlyArray<readonly [string, string]>;
 }
 
-/** Copy `tree`, replacing the objects of `slots` by what `fill` gives; shared nodes stay shared. */
-function copyTree(tree: unknown, fill: (o: object) => unknown, memo: Map<object, unknown>): unknown {
-  if (tree === null || typeof tree !== 'object') return tree;
-  const filled = fill(tree);
-  if (filled !== undefined) return filled;
-  const seen = memo.get(tree);
-  if (seen !== undefined) return seen;
-  if (Array.isArray(tree)) {
-    const out: unknown[] = [];
-    memo.set(tree, out);
-    for (const item of tree) out.push(copyTree(item, fill, memo));
-    return out;
+/**
+ * A parsed tree as the steps that build a fresh copy of it: each distinct object once, children
+ * before their parents (so nodes the parse shares stay shared), each member a constant, an
+ * object built before, or a value slot filled with this call's value object. Rebuilding from a
+ * plan allocates only the copy: dynalite changes the trees it is handed (updateItem replaces each
+ * SET section's value with what it resolves to), so every call gets its own.
+ */
+interface Plan {
+  readonly steps: ReadonlyArray<PlanStep>;
+}
+interface PlanStep {
+  readonly array: boolean;
+  /** Member names (indexes for arrays, in order) and, for each, how its value is made. */
+  readonly keys: readonly string[];
+  readonly kinds: ReadonlyArray<0 | 1 | 2>; // 0: the constant; 1: the object built at that step; 2: the value of that key
+  readonly refs: readonly unknown[];
+}
+
+function planOf(tree: object, slotOf: (o: object) => string | undefined): Plan {
+  const steps: PlanStep[] = [];
+  const index = new Map<object, number>();
+  const visit = (node: object): number => {
+    const seen = index.get(node);
+    if (seen !== undefined) return seen;
+    const keys: string[] = [];
+    const kinds: Array<0 | 1 | 2> = [];
+    const refs: unknown[] = [];
+    for (const [k, v] of Object.entries(node)) {
+      keys.push(k);
+      const slot = v !== null && typeof v === 'object' ? slotOf(v) : undefined;
+      if (slot !== undefined) {
+        kinds.push(2);
+        refs.push(slot);
+      } else if (v !== null && typeof v === 'object') {
+        kinds.push(1);
+        refs.push(visit(v));
+      } else {
+        kinds.push(0);
+        refs.push(v);
+      }
+    }
+    const at = steps.length;
+    steps.push({ array: Array.isArray(node), keys, kinds, refs });
+    index.set(node, at);
+    return at;
+  };
+  visit(tree);
+  return { steps };
+}
+
+/** A fresh copy of the planned tree, with `values` where its slots stood. */
+function build(plan: Plan, values: Json): unknown {
+  const built: unknown[] = new Array(plan.steps.length);
+  for (let i = 0; i < plan.steps.length; i++) {
+    const { array, keys, kinds, refs } = plan.steps[i];
+    if (array) {
+      const out: unknown[] = [];
+      for (let j = 0; j < kinds.length; j++) out.push(kinds[j] === 0 ? refs[j] : kinds[j] === 1 ? built[refs[j] as number] : values[refs[j] as string]);
+      built[i] = out;
+    } else {
+      const out: Json = {};
+      for (let j = 0; j < kinds.length; j++) out[keys[j]] = kinds[j] === 0 ? refs[j] : kinds[j] === 1 ? built[refs[j] as number] : values[refs[j] as string];
+      built[i] = out;
+    }
   }
-  const out: Json = {};
-  memo.set(tree, out);
-  for (const [k, v] of Object.entries(tree)) out[k] = copyTree(v, fill, memo);
-  return out;
+  return built[built.length - 1];
 }
 
 /** The BETWEEN nodes of a condition tree whose bounds are both expression values. */
@@ -100,24 +145,42 @@ export function expressionCache(
   const cache = new Map<string, Entry>();
   const stats = { hits: 0, misses: 0 };
 
+  // Each part length-prefixed, so no two requests share a key: no escaping, no arrays to serialize.
   const keyOf = (data: Json): string | undefined => {
-    const parts: unknown[] = [];
+    let key = '';
     let any = false;
     for (const [field] of EXPRESSIONS) {
       const text = data[field];
-      if (text != null && typeof text !== 'string') return undefined;
-      if (typeof text === 'string' && /attribute_type/i.test(text)) return undefined;
-      if (text != null) any = true;
-      parts.push(text ?? null);
+      if (text == null) {
+        key += '-';
+        continue;
+      }
+      if (typeof text !== 'string' || ATTRIBUTE_TYPE.test(text)) return undefined;
+      any = true;
+      key += `${text.length}:${text}`;
     }
     if (!any) return undefined;
     const names = data.ExpressionAttributeNames;
     const values = data.ExpressionAttributeValues;
     if (names != null && (typeof names !== 'object' || Array.isArray(names))) return undefined;
     if (values != null && (typeof values !== 'object' || Array.isArray(values))) return undefined;
-    parts.push(names == null ? null : Object.entries(names as Json));
-    parts.push(values == null ? null : Object.entries(values as Json).map(([k, v]) => [k, immediateType(v)]));
-    return JSON.stringify(parts);
+    if (names == null) key += '-';
+    else {
+      const entries = Object.entries(names as Json);
+      key += `${entries.length}n`;
+      for (const [k, v] of entries) {
+        // A name that is no string is the parser's to refuse; its text would not tell it apart.
+        if (typeof v !== 'string') return undefined;
+        key += `${k.length}:${k}${v.length}:${v}`;
+      }
+    }
+    if (values == null) key += '-';
+    else {
+      const entries = Object.entries(values as Json);
+      key += `${entries.length}v`;
+      for (const [k, v] of entries) key += `${k.length}:${k}${immediateType(v)};`;
+    }
+    return key;
   };
 
   const validateExpressions: Validate = (data) => {
@@ -137,24 +200,26 @@ export function expressionCache(
     }
     for (const [low, high] of entry.between) if (compare('GT', values[low], values[high])) return original(data);
     stats.hits++;
-    const fill = (o: object) => ((o as Partial<Slot>)[SLOT] !== undefined ? values[(o as Slot)[SLOT]] : undefined);
-    for (const [field, tree] of entry.trees) data[field] = copyTree(tree, fill, new Map());
+    for (const [field, plan] of entry.trees) data[field] = build(plan, values);
     return undefined;
   };
 
   const remember = (key: string, data: Json) => {
     if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
     const values = (data.ExpressionAttributeValues ?? {}) as Json;
-    const slots = new Map<unknown, Slot>();
-    for (const [k, v] of Object.entries(values)) if (v && typeof v === 'object') slots.set(v, { [SLOT]: k });
-    const toSlot = (o: object) => slots.get(o);
-    const trees: Array<readonly [string, unknown]> = [];
+    const slots = new Map<unknown, string>();
+    for (const [k, v] of Object.entries(values)) if (v && typeof v === 'object') slots.set(v, k);
+    const slotOf = (o: unknown) => slots.get(o);
+    const trees: Array<readonly [string, Plan]> = [];
     const between: Array<readonly [string, string]> = [];
-    const slotOf = (o: unknown) => slots.get(o)?.[SLOT];
     for (const [, field] of EXPRESSIONS) {
-      if (data[field] === undefined) continue;
-      trees.push([field, copyTree(data[field], toSlot, new Map())]);
-      betweenOf(data[field], slotOf, between);
+      const tree = data[field];
+      if (tree === undefined) continue;
+      // Every parse is an object; anything else is left to the parser, every time.
+      if (tree === null || typeof tree !== 'object') return;
+      // Planned before dynalite's action runs: the trees as the parser left them.
+      trees.push([field, planOf(tree as object, slotOf)]);
+      betweenOf(tree, slotOf, between);
     }
     cache.set(key, { trees, between });
   };
