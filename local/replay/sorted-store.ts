@@ -41,9 +41,21 @@ export interface RangeOptions {
 
 const CHUNK = 512;
 
-/** Sorted keys in chunks of at most CHUNK: insertion and removal cost the square root of a flat array's. */
+/** JavaScript's own string order: UTF-16 code units. */
+const byCodeUnits = (a: string, b: string): number => (a === b ? 0 : a < b ? -1 : 1);
+/** A code unit where UTF-16 order and code-point order can part: a surrogate, or U+E000-U+FFFF. */
+const HIGH = /[\ud800-\uffff]/;
+
+/**
+ * Sorted keys in chunks of at most CHUNK: insertion and removal cost the square root of a flat array's.
+ * Compared by code units (the engine's own comparison) while no key held has a code unit from
+ * U+D800 up: at the first unit where a held key and any other string differ, the held key's unit
+ * is then below U+D800, and both orders put it first. The first such key held switches the store
+ * to `compareKeys` for good.
+ */
 class SortedKeys {
   private chunks: string[][] = [];
+  private compare: (a: string, b: string) => number = byCodeUnits;
 
   get size(): number {
     let n = 0;
@@ -58,19 +70,20 @@ class SortedKeys {
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       const chunk = this.chunks[mid];
-      if (compareKeys(chunk[chunk.length - 1], key) < 0) lo = mid + 1;
+      if (this.compare(chunk[chunk.length - 1], key) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
   /** The index of the first key of `chunk` not below `key` (strictly above with `after`). */
-  private static lowerBound(chunk: readonly string[], key: string, after = false): number {
+  private lowerBound(chunk: readonly string[], key: string, after = false): number {
+    const compare = this.compare;
     let lo = 0;
     let hi = chunk.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const c = compareKeys(chunk[mid], key);
+      const c = compare(chunk[mid], key);
       if (c < 0 || (after && c === 0)) lo = mid + 1;
       else hi = mid;
     }
@@ -79,13 +92,14 @@ class SortedKeys {
 
   /** Add a key not held yet. */
   insert(key: string): void {
+    if (this.compare === byCodeUnits && HIGH.test(key)) this.compare = compareKeys;
     if (this.chunks.length === 0) {
       this.chunks.push([key]);
       return;
     }
     const ci = this.chunkFor(key);
     const chunk = this.chunks[ci];
-    chunk.splice(SortedKeys.lowerBound(chunk, key), 0, key);
+    chunk.splice(this.lowerBound(chunk, key), 0, key);
     if (chunk.length > CHUNK) this.chunks.splice(ci, 1, chunk.slice(0, chunk.length >> 1), chunk.slice(chunk.length >> 1));
   }
 
@@ -94,7 +108,7 @@ class SortedKeys {
     if (this.chunks.length === 0) return;
     const ci = this.chunkFor(key);
     const chunk = this.chunks[ci];
-    const i = SortedKeys.lowerBound(chunk, key);
+    const i = this.lowerBound(chunk, key);
     if (chunk[i] !== key) return;
     chunk.splice(i, 1);
     if (chunk.length === 0) this.chunks.splice(ci, 1);
@@ -107,11 +121,12 @@ class SortedKeys {
     if (limit === 0 || this.chunks.length === 0) return out;
     const low = o.gte ?? o.gt;
     const high = o.lte ?? o.lt;
-    const aboveLow = (k: string) => low === undefined || (o.gte !== undefined ? compareKeys(k, low) >= 0 : compareKeys(k, low) > 0);
-    const belowHigh = (k: string) => high === undefined || (o.lte !== undefined ? compareKeys(k, high) <= 0 : compareKeys(k, high) < 0);
+    const compare = this.compare;
+    const aboveLow = (k: string) => low === undefined || (o.gte !== undefined ? compare(k, low) >= 0 : compare(k, low) > 0);
+    const belowHigh = (k: string) => high === undefined || (o.lte !== undefined ? compare(k, high) <= 0 : compare(k, high) < 0);
     if (!o.reverse) {
       let ci = low === undefined ? 0 : this.chunkFor(low);
-      let i = low === undefined ? 0 : SortedKeys.lowerBound(this.chunks[ci], low, o.gte === undefined);
+      let i = low === undefined ? 0 : this.lowerBound(this.chunks[ci], low, o.gte === undefined);
       for (; ci < this.chunks.length; ci++, i = 0) {
         const chunk = this.chunks[ci];
         for (; i < chunk.length; i++) {
@@ -125,7 +140,7 @@ class SortedKeys {
     }
     let ci = high === undefined ? this.chunks.length - 1 : this.chunkFor(high);
     // The last key not above the high bound: the lower bound's index, less one.
-    let i = high === undefined ? this.chunks[ci].length - 1 : SortedKeys.lowerBound(this.chunks[ci], high, o.lte !== undefined) - 1;
+    let i = high === undefined ? this.chunks[ci].length - 1 : this.lowerBound(this.chunks[ci], high, o.lte !== undefined) - 1;
     for (; ci >= 0; ci--, i = ci >= 0 ? this.chunks[ci].length - 1 : 0) {
       const chunk = this.chunks[ci];
       for (; i >= 0; i--) {

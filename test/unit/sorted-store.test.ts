@@ -78,6 +78,39 @@ describe('SortedStore', () => {
     expect(store.rangeValues({ limit: 3 })).toEqual(some.map((k) => model.get(k)));
   });
 
+  it('answers in code-point order while it holds only keys below U+D800, bounds from every band included, and after the first key above', () => {
+    const next = random(11);
+    const low = ALPHABET.filter((c) => !/[\ud800-\uffff]/.test(c));
+    const lowKey = () => Array.from({ length: 1 + Math.floor(next() * 6) }, () => low[Math.floor(next() * low.length)]).join('');
+    const store = new SortedStore();
+    const model = new Set<string>();
+    const check = () => {
+      const sorted = [...model].sort(byBytes);
+      expect(store.rangeKeys({})).toEqual(sorted);
+      for (let q = 0; q < 200; q++) {
+        // Bounds from the whole alphabet: U+E000-U+FFFF and surrogate pairs against held keys.
+        const bounds = [keyOf(next), keyOf(next)].sort(byBytes);
+        const o: RangeOptions = { ...(next() < 0.5 ? { gte: bounds[0] } : { gt: bounds[0] }), ...(next() < 0.5 ? { lte: bounds[1] } : { lt: bounds[1] }), ...(next() < 0.5 ? { reverse: true } : {}) };
+        expect(store.rangeKeys(o)).toEqual(expectedRange(sorted, o));
+      }
+    };
+    for (let i = 0; i < 2_000; i++) {
+      const key = lowKey();
+      store.put(key, i);
+      model.add(key);
+      // Deleting a key that is not held, from any band, changes nothing.
+      store.del(keyOf(next) + '\uffff');
+    }
+    check();
+    for (let i = 0; i < 2_000; i++) {
+      const key = keyOf(next);
+      store.put(key, i);
+      model.add(key);
+    }
+    expect([...model].some((k) => /[\ud800-\uffff]/.test(k))).toBe(true);
+    check();
+  });
+
   it('returns a fresh copy on every read, as a LevelDB read does', () => {
     const store = new SortedStore();
     const value = { a: [1], b: { c: 'd' } };
