@@ -22,10 +22,8 @@ import { lambdaContext } from './replay/lambda-shapes';
 import type { SQSEvent } from 'aws-lambda';
 import type { FindingNotification } from '../lambdas/core/notifications';
 import { NOTIFIER_SERVICE, OWNER_TAG_KEY } from '../lambdas/notifier/environment';
-import { createNotifierHandler } from '../lambdas/notifier/handler';
 import type { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SECURITY_HUB_EXPORT_SERVICE } from '../lambdas/security-hub-export/environment';
-import { createSecurityHubExportHandler } from '../lambdas/security-hub-export/handler';
 
 /** The table every local command reads and writes. */
 import { LOCAL_FINDINGS_TOPIC, LOCAL_TABLE_NAME } from './names';
@@ -145,6 +143,8 @@ export function localChangeFeed(db: LocalDynamoDb, tableName: string, logLevel =
 export async function notifyLocally(db: LocalDynamoDb, tableName: string, events: readonly PublishedEvent[], publish: (n: FindingNotification) => void, options: { minSeverity?: string; dedupWindowHours?: number; logLevel?: string } = {}): Promise<void> {
   noLocalMetrics();
   let clock = 0;
+  // Loaded when asked for: a replay without --notify or --digest needs neither it nor the SNS client.
+  const { createNotifierHandler } = await import('../lambdas/notifier/handler');
   const handler = createNotifierHandler(
     {
       ...houseEnvironment(NOTIFIER_SERVICE),
@@ -181,6 +181,8 @@ export async function exportLocally(db: LocalDynamoDb, tableName: string, events
       return { SuccessCount: findings.length, FailedCount: 0, FailedFindings: [] };
     },
   } as unknown as SecurityHubClient;
+  // Loaded when asked for: a replay without --security-hub needs neither it nor the Security Hub client.
+  const { createSecurityHubExportHandler } = await import('../lambdas/security-hub-export/handler');
   const handler = createSecurityHubExportHandler({ ...houseEnvironment(SECURITY_HUB_EXPORT_SERVICE), TABLE_NAME: tableName, PARTITION: 'aws', ORGANIZATION_MODE: 'false' }, { dynamodb: db.client, securityHub: () => securityHub, logLevel });
   const wanted = events.filter((e) => e['detail-type'] === 'Finding Recorded' || (e['detail-type'] === 'Resource Changed' && (e.detail as { resource?: { status?: string }; changed?: string[] }).resource?.status === 'deleted' && ((e.detail as { changed?: string[] }).changed ?? []).includes('status')));
   const context = lambdaContext('ai-visibility-security-hub-export-local');
