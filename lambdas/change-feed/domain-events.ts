@@ -11,7 +11,7 @@
  *
  * Anything else (a newer `lastSeen`, fresh evidence, an expired ledger entry) is no event.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../core/hash';
 import { DETAIL_TYPES, DETAIL_VERSION, RESOURCE_ASPECTS, type DomainEvent, type ResourceAspect, type ResourceDetail } from '../core/events';
 import { controlsOf, readAgentProfile, readFinding, readResource, readWatch, type RawItem, type ResourceItem } from '../shared/items';
 
@@ -23,7 +23,7 @@ export interface ItemChange {
   readonly newImage?: RawItem;
 }
 
-const idOf = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+const idOf = (...parts: string[]) => sha256Hex(parts.join('\u0000')).slice(0, 32);
 
 function resourceDetail(r: ResourceItem): ResourceDetail {
   const { arn, kind, service, account, region, status, firstSeen, lastSeen, sensitivity, sensitivityFrom } = r;

@@ -14,7 +14,7 @@
  * Each cut is a note; the classifier turns notes into signals on what the record reveals, so a
  * reader sees that a value was bounded and why.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../core/hash';
 import type { CloudTrailRecord } from './types';
 
 export const LIMITS = {
@@ -35,7 +35,7 @@ export const LIMITS = {
   notes: 5,
 } as const;
 
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+const sha = (text: string) => sha256Hex(text);
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

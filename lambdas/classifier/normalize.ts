@@ -12,7 +12,7 @@
  * (`EARLIEST_EVENT_TIME`), or more than `FUTURE_SKEW_MS` after the clock. A far-future time would
  * otherwise pin an item's state, every later real event looking older.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../core/hash';
 import { SERVICE_STATE_EVENTS } from '../core/constants';
 import { own } from '../core/own';
 import { cut, sanitizeRecord } from './boundary';
@@ -96,7 +96,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return sha256Hex(text);
 }
 
 function asBoolean(value: unknown): boolean {

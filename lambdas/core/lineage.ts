@@ -13,7 +13,7 @@
  * under both of its nodes (`OUT#` under `from`, `IN#` under `to`), so walking up or down the
  * graph is one Query per node, strongly consistent, with no index.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './hash';
 import { kindOfArn, parseArn } from './arn';
 import { CLASSIFICATION_DEFAULTS } from './defaults';
 import { routeOf } from './tagging';
@@ -92,7 +92,7 @@ const MAX_NODE_ID = 700;
 
 function capped(id: string): string {
   if (Buffer.byteLength(id) <= MAX_NODE_ID) return id;
-  return `${Buffer.from(id).subarray(0, MAX_NODE_ID - 80).toString().replace(/\uFFFD+$/, '')}...#sha256:${createHash('sha256').update(id).digest('hex').slice(0, 32)}`;
+  return `${Buffer.from(id).subarray(0, MAX_NODE_ID - 80).toString().replace(/\uFFFD+$/, '')}...#sha256:${sha256Hex(id).slice(0, 32)}`;
 }
 
 const S3_URI = /^s3:\/\/([^/]+)\/?(.*)$/i;
@@ -318,7 +318,7 @@ export interface LineageQueue {
   send(messages: readonly LineageMessage[]): Promise<void>;
 }
 
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+const sha = (text: string) => sha256Hex(text);
 
 /** FIFO group: one node's messages are handled one at a time, in order (ids limited to 128 characters). */
 export const messageGroupOf = (m: LineageMessage) => sha(m.node).slice(0, 64);

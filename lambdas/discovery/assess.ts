@@ -8,7 +8,7 @@
  * listing's time). The daily listing of an unchanged weak guardrail is the same finding, not a
  * new one a day; a changed configuration is a new one.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../core/hash';
 import { finding, type FindingRuleId } from '../core/findings';
 import { loggingConfigNode } from '../core/lineage';
 import type { FindingObservation, Signal } from '../core/model';
@@ -32,7 +32,7 @@ interface Raised {
 
 function occasion(listing: Listing, r: Raised) {
   const key = JSON.stringify([r.rule, r.resource, r.evidence.map((s) => [s.path, s.value])]);
-  return { eventId: `listing:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`, time: r.changedAt ?? listing.at, account: listing.account, region: listing.region };
+  return { eventId: `listing:${sha256Hex(key).slice(0, 32)}`, time: r.changedAt ?? listing.at, account: listing.account, region: listing.region };
 }
 
 function build(listing: Listing, r: Raised): FindingObservation {

@@ -4,7 +4,7 @@
  * reader sends such envelopes to the capture queue, exactly as a capture rule would; the local
  * replay matches the stack's rules against them.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../core/hash';
 import { CLOUDTRAIL_API_CALL } from '../core/constants';
 import { own } from '../core/own';
 
@@ -37,7 +37,7 @@ export function toEnvelope(record: Record<string, unknown>): Record<string, unkn
   return {
     version: '0',
     // EventBridge assigns a fresh UUID; CloudTrail's eventID (itself a UUID) keeps replays deterministic.
-    id: typeof record.eventID === 'string' ? record.eventID : createHash('sha256').update(JSON.stringify(record)).digest('hex').slice(0, 32),
+    id: typeof record.eventID === 'string' ? record.eventID : sha256Hex(JSON.stringify(record)).slice(0, 32),
     'detail-type': own(DETAIL_TYPE_BY_EVENT_TYPE, eventType) ?? CLOUDTRAIL_API_CALL,
     source,
     account: record.recipientAccountId ?? (isObject(record.userIdentity) ? record.userIdentity.accountId : undefined),

@@ -3,7 +3,7 @@
  * Builders give the fields a writer stores (with their index keys); readers turn a stored item
  * back into a typed value, or undefined when it is not one.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../core/hash';
 import type { SensitivityFrom } from '../../core/lineage';
 import { isConfidence, isFindingProducer, isSeverity, type FindingObservation, type FindingProducer, type PrincipalObservation, type ResourceIdentity, type ResourceObservation, type Signal } from '../../core/model';
 import { isVerdict, type LastSweep, type RecordedVerdict, type SweepWindow } from '../../core/utilization';
@@ -261,7 +261,7 @@ const findingOrder = (f: Pick<FindingObservation, 'time' | 'eventId' | 'rule'>) 
  */
 export function findingId(f: Pick<FindingObservation, 'resource' | 'time' | 'eventId' | 'rule'>): string {
   const { pk, sk } = keys.finding(f.resource, f.time, f.eventId, f.rule);
-  return createHash('sha256').update(`${pk}\u0000${sk}`).digest('hex').slice(0, 32);
+  return sha256Hex(`${pk}\u0000${sk}`).slice(0, 32);
 }
 
 /** The one way to write a finding, whoever raised it. */
@@ -309,7 +309,7 @@ export function readFinding(item: RawItem | undefined): FindingItem | undefined 
 
 /** Quarantined payloads are kept whole up to this size; larger ones are truncated and marked. */
 const MAX_KEPT_PAYLOAD = 64 * 1024;
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const sha256 = sha256Hex;
 
 /** Input that could not be used, kept with its reason: nothing is dropped silently. */
 export function quarantineItem(message: { source: string; body: string; receivedAt: string }, reason: string): Item {

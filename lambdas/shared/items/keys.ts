@@ -2,7 +2,7 @@
  * Item keys and index keys: the only place their values are spelled. Every writer builds keys
  * here and every reader asks here which partition or range holds what it wants.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../core/hash';
 import { INDEXES, type IndexDefinition } from '../table-schema';
 
 export type Key = { pk: string; sk: string };
@@ -19,7 +19,7 @@ export const SORT_KEY_BYTES = 1_024;
 
 export function withinBytes(value: string, max: number): string {
   if (Buffer.byteLength(value) <= max) return value;
-  const mark = `…#sha256:${createHash('sha256').update(value).digest('hex').slice(0, 32)}`;
+  const mark = `…#sha256:${sha256Hex(value).slice(0, 32)}`;
   // Cut on a character boundary, then drop a half character the byte cut may leave.
   return `${Buffer.from(value).subarray(0, max - Buffer.byteLength(mark)).toString().replace(/\uFFFD+$/, '')}${mark}`;
 }
