@@ -182,6 +182,8 @@ export interface ReadFile {
   readonly newest?: number;
   /** Every record, when the file was read in this thread (else read it again: `loadLogFile`). */
   readonly records?: SourcedRecord[];
+  /** The length of the kept records' JSON text, when a reading thread read the file (the look-back holds them within a bound: look-back.ts). */
+  readonly keptBytes?: number;
 }
 
 /** The time of a record's `eventTime`, in epoch ms, where it is a date. */

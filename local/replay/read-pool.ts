@@ -168,6 +168,7 @@ export async function* readPartitioned(paths: readonly string[], problems: ReadP
           modifiedMs: answer.modifiedMs,
           count: answer.count,
           kept: JSON.parse(answer.keptText) as SourcedRecord[],
+          keptBytes: answer.keptText.length,
           otherArns: answer.otherArns,
           ...(answer.newest !== undefined ? { newest: answer.newest } : {}),
         };

@@ -27,7 +27,8 @@ import { captureOf, compileRules, toEnvelope, type CompiledRules } from './event
 import type { SourcedRecord } from './read-logs';
 import type { LocalDynamoDb, Transport } from './local-dynamodb';
 import { clearStore } from './store-files';
-import { readRecords, type ReadFile, type ReadProblem } from './read-logs';
+import type { ReadFile, ReadProblem } from './read-logs';
+import { EarlierFiles, lookBackRecords } from './look-back';
 import { allRecords, defaultReadThreads, readPartitioned } from './read-pool';
 import { buildReport, scanTable, type ReplayReport, type ReplayRun, type ReplayStats } from './report';
 import { lambdaContext, sqsRecord } from './lambda-shapes';
@@ -192,8 +193,8 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
   /** Records the trail pass delivered, and records it moved from not matched to matched. */
   const keptByTrail = new Set<string>();
   const counted = new Set<string>();
-  /** Files read so far and the time of their newest record: the look-back's candidates. */
-  const earlier: Array<{ path: string; newest: number }> = [];
+  /** Files read so far and the time of their newest record, with what is held of them: the look-back's candidates. */
+  const earlier = new EarlierFiles();
   const none = () => false;
 
   /**
@@ -254,9 +255,8 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
       const keepFresh = fresh.length ? watchedMatcher(fresh) : none;
       if (watchedNow.length > 0) await trailPass(await recordsFor(watchedNow), watchedMatcher(watchedNow), keepFresh, file.modifiedMs);
       if (fresh.length > 0 && newest !== undefined && lookBackMs > 0) {
-        // Read before: their problems are reported already. One read, so the files are read ahead.
-        const window = earlier.filter((before) => before.newest >= newest - lookBackMs).map((before) => before.path);
-        for await (const again of readRecords(window, [], { maxFileBytes: options.maxFileBytes })) await trailPass(again.records, none, keepFresh, again.modifiedMs);
+        // Read before: their problems are reported already. What is held of them, or read again.
+        for await (const before of lookBackRecords(earlier.window(newest, lookBackMs), watchedArns(fresh), options.maxFileBytes)) await trailPass(before.records, none, keepFresh, before.modifiedMs);
       }
       for (const w of fresh) searched.add(keyOf(w));
       if (batch.length > 0) {
@@ -321,7 +321,7 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
         batch = [];
       }
       if (resolved) await trailRead(file);
-      if (file.newest !== undefined) earlier.push({ path: file.path, newest: file.newest });
+      earlier.add(file);
     }
   }
   if (batch.length > 0) await deliver(batch);
