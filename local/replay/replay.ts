@@ -139,6 +139,9 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
   let watchedNow: readonly WatchedPrincipal[] = [];
   /** Their ARNs, a new set each time they change: the reading threads keep their calls (read-pool.ts). */
   let watchedNowArns: ReadonlySet<string> = new Set();
+  /** The trail pass's matcher of their calls, made once each time they change (its patterns cost a build per principal). */
+  let watchedNowMatcher: ((envelope: Record<string, unknown>) => boolean) | undefined;
+  const matchWatchedNow = () => (watchedNowMatcher ??= watchedMatcher(watchedNow));
   const followWatched = async () => {
     // Nobody is watched before the first delivery.
     if (!resolved?.watched) return;
@@ -148,6 +151,7 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
     watchedKey = key;
     watchedNow = watched;
     watchedNowArns = watchedArns(watched);
+    watchedNowMatcher = undefined;
     if (mode === 'trail') return;
     const agentRules: CaptureRuleSpec[] = agentCaptureRules(watched).map((r) => ({ id: r.name, description: r.description, includeReadOnlyManagementEvents: true, pattern: r.pattern }));
     rules = agentRules.length ? compileRules([...baseRules.map((r) => r.spec), ...agentRules]) : baseRules;
@@ -236,10 +240,9 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
     // The records the capture rules may take, unless a call set aside is by someone watched: the
     // whole file then (read again, when a worker read it).
     let all = file.records;
-    const recordsFor = async (watched: readonly WatchedPrincipal[]): Promise<readonly SourcedRecord[]> => {
+    const recordsForWatchedNow = async (): Promise<readonly SourcedRecord[]> => {
       if (all) return all;
-      const arns = watchedArns(watched);
-      if (!file.otherArns.some((arn) => arns.has(arn))) return file.kept;
+      if (!file.otherArns.some((arn) => watchedNowArns.has(arn))) return file.kept;
       const again = await allRecords(file, options.maxFileBytes);
       if ('error' in again) {
         problems.push({ source: file.path, reason: `not read again for the calls of watched principals: ${again.error}` });
@@ -253,7 +256,7 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
       const fresh = watchedNow.filter((w) => w.reason !== 'candidate' && !searched.has(keyOf(w)));
       if (round > 0 && fresh.length === 0) break;
       const keepFresh = fresh.length ? watchedMatcher(fresh) : none;
-      if (watchedNow.length > 0) await trailPass(await recordsFor(watchedNow), watchedMatcher(watchedNow), keepFresh, file.modifiedMs);
+      if (watchedNow.length > 0) await trailPass(await recordsForWatchedNow(), matchWatchedNow(), keepFresh, file.modifiedMs);
       if (fresh.length > 0 && newest !== undefined && lookBackMs > 0) {
         // Read before: their problems are reported already. What is held of them, or read again.
         for await (const before of lookBackRecords(earlier.window(newest, lookBackMs), watchedArns(fresh), options.maxFileBytes)) await trailPass(before.records, none, keepFresh, before.modifiedMs);
