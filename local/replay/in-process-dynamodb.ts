@@ -56,7 +56,28 @@ interface DynaliteStore {
 // dynalite ships no types; its modules are CommonJS (the same ones its HTTP server runs).
 const DYNALITE = dirname(require.resolve('dynalite'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynaliteDb = require(join(DYNALITE, 'db')) as { create(options: Json): DynaliteStore; compare(op: 'GT', x: unknown, y: unknown): boolean };
+const dynaliteDb = require(join(DYNALITE, 'db')) as {
+  create(options: Json): DynaliteStore;
+  compare(op: 'GT', x: unknown, y: unknown): boolean;
+  updateIndexes(store: unknown, table: { TableName: string }, existing: Json | null | undefined, item: Json | null | undefined, cb: Done): void;
+};
+
+/**
+ * Writes counted by the index partition they may change (`partitionChanges`). dynalite's put,
+ * update and delete actions (and batch writes, through them) call `db.updateIndexes` through the
+ * module's exports with the item before and after, so each write of an item that is, or was, in
+ * an index partition passes here. Counted by table name: a same-named table of another store
+ * counts too, which only means a read that was not needed.
+ */
+const partitionWatchers = new Set<{ readonly table: string; readonly attribute: string; readonly value: string; count: number }>();
+const updateIndexes = dynaliteDb.updateIndexes;
+dynaliteDb.updateIndexes = function (store, table, existing, item, cb) {
+  for (const w of partitionWatchers) {
+    if (w.table !== table.TableName) continue;
+    if ((existing?.[w.attribute] as { S?: unknown } | undefined)?.S === w.value || (item?.[w.attribute] as { S?: unknown } | undefined)?.S === w.value) w.count++;
+  }
+  return updateIndexes.call(this, store, table, existing, item, cb);
+};
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const validations = require(join(DYNALITE, 'validations')) as {
   checkTypes(data: Json, types: unknown): Json;
@@ -182,6 +203,12 @@ export interface InProcessDynamoDb {
   readonly documents: DynamoDBDocumentClient;
   /** Add a wrapper around every write; returns its removal. */
   onWrite(wrapper: WriteWrapper): () => void;
+  /**
+   * How many writes so far had an item, before or after, whose string `attribute` (an index's
+   * partition key) is `value`: while the count stands, a query of that index partition answers
+   * as it did. Counted until the store closes.
+   */
+  partitionChanges(tableName: string, attribute: string, value: string): () => number;
   close(): Promise<void>;
 }
 
@@ -358,6 +385,7 @@ export async function startInProcessDynamoDb(options: { path?: string; dropTable
   answerFrom(store.db, sorted);
   const itemStore = shareTableDescriptions(store, sorted);
   const wrappers: WriteWrapper[] = [];
+  const watchers: Array<typeof partitionWatchers extends Set<infer W> ? W : never> = [];
 
   const raw = (operation: Operation, input: Json): Promise<Json> =>
     new Promise((resolve, reject) => {
@@ -424,7 +452,14 @@ export async function startInProcessDynamoDb(options: { path?: string; dropTable
         if (i >= 0) wrappers.splice(i, 1);
       };
     },
+    partitionChanges(tableName, attribute, value) {
+      const watcher = { table: tableName, attribute, value, count: 0 };
+      partitionWatchers.add(watcher);
+      watchers.push(watcher);
+      return () => watcher.count;
+    },
     async close() {
+      for (const w of watchers) partitionWatchers.delete(w);
       client.destroy();
       await new Promise<void>((resolve, reject) => store.db.close((error) => (error ? reject(error) : resolve())));
       if (options.path) await saveStore(options.path, sorted, options.dropTable);

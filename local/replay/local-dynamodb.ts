@@ -35,6 +35,12 @@ export interface LocalDynamoDb {
   readImages(tableName: string, keys: ReadonlyArray<Record<string, AttributeValue>>): Promise<Array<Record<string, AttributeValue>>>;
   /** Wrap every write the functions' clients make (PutItem, UpdateItem, DeleteItem, BatchWriteItem); returns the removal. */
   onWrite(wrapper: WriteWrapper): () => void;
+  /**
+   * In process only: a count of the writes that may have changed an index partition (items
+   * whose `attribute` is `value`, before or after the write); while it stands, a query of the
+   * partition answers as before (in-process-dynamodb.ts).
+   */
+  readonly partitionChanges?: (tableName: string, attribute: string, value: string) => () => number;
   close(): Promise<void>;
 }
 
@@ -47,6 +53,7 @@ interface Connection {
   readonly client: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
   onWrite(wrapper: WriteWrapper): () => void;
+  partitionChanges?(tableName: string, attribute: string, value: string): () => number;
   close(): Promise<void>;
 }
 
@@ -105,6 +112,7 @@ export async function startLocalDynamoDb(options: { path?: string; transport?: T
     client,
     documents,
     onWrite: (wrapper) => connection.onWrite(wrapper),
+    ...(connection.partitionChanges ? { partitionChanges: connection.partitionChanges.bind(connection) } : {}),
     async readImages(tableName, keys) {
       const found: Array<Record<string, AttributeValue>> = [];
       let pending = [...keys];

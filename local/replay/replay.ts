@@ -354,6 +354,29 @@ export function messageOf(value: unknown, rules: CompiledRules, fileModifiedMs: 
 }
 
 /**
+ * The watched principals as `readWatched` reads them from the table's index, read again after a
+ * delivery only when a write may have changed their index partition (`partitionChanges`, in
+ * process; over HTTP every time). The count is taken before the read: a write during it means
+ * the next call reads again.
+ */
+export function watchedReader(
+  db: Pick<LocalDynamoDb, 'documents' | 'partitionChanges'>,
+  read: (documents: LocalDynamoDb['documents'], tableName: string) => Promise<WatchedPrincipal[]>,
+  partition: { readonly index: { readonly partitionKey: string }; readonly partition: string },
+  tableName = LOCAL_TABLE_NAME,
+): () => Promise<readonly WatchedPrincipal[]> {
+  const changes = db.partitionChanges?.(tableName, partition.index.partitionKey, partition.partition);
+  let last: { readonly count: number; readonly watched: readonly WatchedPrincipal[] } | undefined;
+  return async () => {
+    const count = changes?.();
+    if (last && count !== undefined && count === last.count) return last.watched;
+    const watched = await read(db.documents, tableName);
+    if (count !== undefined) last = { count, watched };
+    return watched;
+  };
+}
+
+/**
  * Replay files against a fresh embedded DynamoDB and return the report. The store, the handlers
  * and the AWS SDK are loaded when the first batch is delivered: input that no capture rule takes
  * needs none of them (a kept store is emptied all the same, as every replay starts from empty).
@@ -362,16 +385,16 @@ export async function replay(paths: readonly string[], options: ReplayOptions = 
   type Handlers = typeof import('../handlers');
   let session: { db: LocalDynamoDb; changeFeed?: ReturnType<Handlers['localChangeFeed']>; handlers: Handlers } | undefined;
   // The modules the store and the handlers need: loaded once there are files, while the first is read.
-  let modules: Promise<[typeof import('./local-dynamodb'), Handlers, typeof import('../../lambdas/shared/watched')]> | undefined;
-  const load = () => (modules ??= Promise.all([import('./local-dynamodb'), import('../handlers'), import('../../lambdas/shared/watched')]));
+  let modules: Promise<[typeof import('./local-dynamodb'), Handlers, typeof import('../../lambdas/shared/watched'), typeof import('../../lambdas/shared/items')]> | undefined;
+  const load = () => (modules ??= Promise.all([import('./local-dynamodb'), import('../handlers'), import('../../lambdas/shared/watched'), import('../../lambdas/shared/items')]));
   const open = async (): Promise<ReplayTarget> => {
-    const [{ startLocalDynamoDb }, handlers, { readWatched }] = await load();
+    const [{ startLocalDynamoDb }, handlers, { readWatched }, { indexQueries }] = await load();
     // Every replay starts from an empty table.
     const db = await startLocalDynamoDb({ path: options.storePath, transport: options.transport ?? 'in-process', resetTable: LOCAL_TABLE_NAME });
     const changeFeed = options.changeFeed === false ? undefined : handlers.localChangeFeed(db, LOCAL_TABLE_NAME, options.logLevel);
     session = { db, changeFeed, handlers };
     const { handler, lineage, tally } = handlers.localPipeline(db, LOCAL_TABLE_NAME, options.logLevel);
-    return { handler, lineage, changeFeed, tally, watched: () => readWatched(db.documents, LOCAL_TABLE_NAME) };
+    return { handler, lineage, changeFeed, tally, watched: watchedReader(db, readWatched, indexQueries.watched()) };
   };
   try {
     const run = await replayInto(paths, open, options, () => void load().catch(() => undefined));

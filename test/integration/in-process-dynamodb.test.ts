@@ -14,6 +14,7 @@ import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/replay/local
 import { replay, type ReplayOptions } from '../../local/replay/replay';
 import { BUNDLED_SAMPLES } from '../../bin/cli';
 import { cliRunner, comparableReport as comparable, useTempDirs } from '../support';
+import { seededRandom } from '../helpers';
 
 const TABLE = 'transports';
 const temp = useTempDirs();
@@ -126,6 +127,74 @@ describe('dynalite in process', () => {
       expect((await reader.documents.send(new GetCommand({ TableName: TABLE, Key: { pk: 'K', sk: 'S' } }))).Item).toEqual({ pk: 'K', sk: 'S', v: 1 });
     } finally {
       await reader.close();
+    }
+  });
+});
+
+describe('partitionChanges', () => {
+  it('counts every write that may change an index partition: while the count stands, the query answers as before', async () => {
+    const db = await startLocalDynamoDb({ transport: 'in-process' });
+    try {
+      await db.createInventoryTable(TABLE);
+      const documents = documentClient(db.client);
+      const changes = db.partitionChanges!(TABLE, 'gsi1pk', 'WATCH');
+      const otherTable = db.partitionChanges!('another-table', 'gsi1pk', 'WATCH');
+      const query = async () =>
+        JSON.stringify(
+          (await documents.send(new QueryCommand({ TableName: TABLE, IndexName: 'byKind', KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': 'WATCH' } }))).Items,
+        );
+      // Random writes over a few items, in and out of the partition, by every kind of write.
+      const next = seededRandom(4242);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
+      const partitions = ['WATCH', 'KIND#model', undefined];
+      let before = await query();
+      let counted = changes();
+      let standing = 0;
+      const kinds = new Set<string>();
+      for (let i = 0; i < 400; i++) {
+        const key = { pk: `K${Math.floor(next() * 4)}`, sk: 'STATE' };
+        const gsi1pk = pick(partitions);
+        const kind = pick(['put', 'update-set', 'update-remove', 'update-other', 'delete', 'batch-put', 'batch-delete', 'conditional-fail']);
+        kinds.add(kind);
+        const item = { ...key, v: i, ...(gsi1pk ? { gsi1pk, gsi1sk: `s${i % 5}` } : {}) };
+        try {
+          if (kind === 'put') await documents.send(new PutCommand({ TableName: TABLE, Item: item }));
+          else if (kind === 'update-set' && gsi1pk) await documents.send(new UpdateCommand({ TableName: TABLE, Key: key, UpdateExpression: 'SET gsi1pk = :p, gsi1sk = :s', ExpressionAttributeValues: { ':p': gsi1pk, ':s': `s${i % 5}` } }));
+          else if (kind === 'update-remove') await documents.send(new UpdateCommand({ TableName: TABLE, Key: key, UpdateExpression: 'REMOVE gsi1pk' }));
+          else if (kind === 'update-other') await documents.send(new UpdateCommand({ TableName: TABLE, Key: key, UpdateExpression: 'SET v = :v', ExpressionAttributeValues: { ':v': i } }));
+          else if (kind === 'delete') await documents.send(new DeleteCommand({ TableName: TABLE, Key: key }));
+          else if (kind === 'batch-put') await documents.send(new BatchWriteCommand({ RequestItems: { [TABLE]: [{ PutRequest: { Item: item } }] } }));
+          else if (kind === 'batch-delete') await documents.send(new BatchWriteCommand({ RequestItems: { [TABLE]: [{ DeleteRequest: { Key: key } }] } }));
+          else if (kind === 'conditional-fail') await documents.send(new PutCommand({ TableName: TABLE, Item: item, ConditionExpression: 'attribute_not_exists(pk) AND attribute_exists(pk)' }));
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConditionalCheckFailedException);
+        }
+        const after = await query();
+        const count = changes();
+        if (count === counted) {
+          standing++;
+          expect(after).toBe(before);
+        }
+        before = after;
+        counted = count;
+      }
+      // Both happened: writes that could not change the partition, and writes that did.
+      expect(standing).toBeGreaterThan(50);
+      expect(counted).toBeGreaterThan(50);
+      expect(kinds.size).toBe(8);
+      // A same-named watcher of another table counts nothing here.
+      expect(otherTable()).toBe(0);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+
+  it('is not offered over HTTP (the replay reads the watched principals after every delivery there)', async () => {
+    const db = await startLocalDynamoDb({ transport: 'http' });
+    try {
+      expect(db.partitionChanges).toBeUndefined();
+    } finally {
+      await db.close();
     }
   });
 });
