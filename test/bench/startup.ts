@@ -6,7 +6,8 @@
  *   - a realistic corpus: the real mix of a trail, about 1 % AI events. Its non-AI records are the
  *     real ones of fixtures/cloudtrail/non-ai (the OTRF dataset's EC2, S3, IAM and STS calls and
  *     the cloud-custodian records), its AI records the real and documented AI records, copied with
- *     fresh eventIDs into gzipped log files of 1,000 records, BENCH_REALISTIC_RECORDS (100,000) in all;
+ *     fresh eventIDs into gzipped log files of BENCH_FILE_RECORDS records (1,000; an organization
+ *     trail's files are often far smaller), BENCH_REALISTIC_RECORDS (100,000) in all;
  *   - an AI-dense corpus: every fixture in turn (a third of the records reach the capture rules),
  *     BENCH_DENSE_RECORDS (20,000);
  *   each replayed with the embedded DynamoDB in process (the default) and over HTTP through the
@@ -37,6 +38,8 @@ const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'cloudtrail');
 const REALISTIC_RECORDS = Number(process.env.BENCH_REALISTIC_RECORDS ?? 100_000);
 const DENSE_RECORDS = Number(process.env.BENCH_DENSE_RECORDS ?? 20_000);
+/** Records per log file in both corpora: an organization trail writes many small files (one per account and region every five minutes). */
+const FILE_RECORDS = Number(process.env.BENCH_FILE_RECORDS ?? 1_000);
 const AI_SHARE = 0.01;
 
 function recordsOf(dirs: readonly string[]): Record<string, unknown>[] {
@@ -65,7 +68,7 @@ export function realisticCorpus(dir: string, records = REALISTIC_RECORDS): { fil
     const isAi = Math.floor((i + 1) * AI_SHARE) > Math.floor(i * AI_SHARE);
     const seed = isAi ? ai[aiCount++ % ai.length] : nonAi[i % nonAi.length];
     batch.push({ ...seed, eventID: randomUUID() });
-    if (batch.length === 1_000) flush();
+    if (batch.length === FILE_RECORDS) flush();
   }
   if (batch.length) flush();
   return { files, records, ai: aiCount };
@@ -82,7 +85,7 @@ function denseCorpus(dir: string, records = DENSE_RECORDS): { files: number; rec
   };
   for (let i = 0; i < records; i++) {
     batch.push({ ...seed[i % seed.length], eventID: randomUUID() });
-    if (batch.length === 1_000) flush();
+    if (batch.length === FILE_RECORDS) flush();
   }
   if (batch.length) flush();
   return { files, records };
