@@ -12,15 +12,18 @@
  * - `fill` sets only what the item lacks, `sticky` always holds (a principal that invoked a
  *   model stays an AI application), `addToSet` only grows.
  * The common case, an event newer than the stored state, is one conditional UpdateItem with no
- * read. An older or repeated event takes the slow path: a consistent read, the merge in memory
+ * read. An older or repeated event takes the slow path: the stored item, the merge in memory
  * (`changesFor`), and a write of only what changes, guarded by the item's revision (`rev`);
- * usually there is nothing to write at all.
+ * usually there is nothing to write at all. The stored item comes with the failed condition
+ * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`, no read capacity), or from a consistent read
+ * where the answer carries none (the item is absent, or a local DynamoDB lacks the feature).
  *
  * Findings and quarantine records are immutable facts with deterministic keys, so plain
  * BatchWriteItem puts are idempotent: writing one twice leaves the same item.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { keyString, type Key, type StoredValue } from './items';
 import { pool } from './pool';
 
@@ -247,14 +250,27 @@ export function changesFor(item: Record<string, unknown>, w: EntityWrite): Chang
 export const MAX_SET_MEMBERS = 1_000;
 export const truncatedMark = (attribute: string) => `${attribute}Truncated`;
 
+/**
+ * A conditional write DynamoDB refused, with the item as it stood when the answer carried it
+ * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`; DynamoDB API Reference, UpdateItem: "No read
+ * capacity units are consumed"). The document client leaves that item marshalled
+ * (aws/aws-sdk-js-v3#6723), so it is unmarshalled here as a GetItem's would be. Absent when no
+ * item exists, and where a local DynamoDB does not return it: then the slow path reads.
+ */
+class Refused {
+  constructor(readonly stored: Record<string, unknown> | undefined) {}
+}
+const refusal = (item: Record<string, AttributeValue> | undefined) => new Refused(item ? unmarshall(item) : undefined);
+const isRefused = (v: unknown): v is Refused => v instanceof Refused;
+
 /** Optimistic retries of the read-merge-write path before the message is handed back to SQS. */
 const MAX_MERGE_ATTEMPTS = 8;
 
 export function createInventoryStore(client: DynamoDBDocumentClient, tableName: string): InventoryStore {
   const stats: WriteStats = { writeUnits: 0, readUnits: 0, requests: 0, conditionalFailures: 0 };
 
-  /** A conditional write: its result, or false when the condition failed. */
-  async function conditional<T extends { ConsumedCapacity?: { CapacityUnits?: number } }>(send: () => Promise<T>): Promise<T | false> {
+  /** A conditional write: its result, or a refusal (with the stored item, where the answer carried it). */
+  async function conditionalWrite<T extends { ConsumedCapacity?: { CapacityUnits?: number } }>(send: () => Promise<T>): Promise<T | Refused> {
     stats.requests++;
     try {
       const out = await send();
@@ -265,25 +281,36 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
         // A failed condition still costs a write unit (DynamoDB developer guide, "Condition expressions").
         stats.conditionalFailures++;
         stats.writeUnits += 1;
-        return false;
+        return refusal((error as { Item?: Record<string, AttributeValue> }).Item);
       }
       throw error;
     }
   }
 
-  async function update(key: Key, expression: Expression, condition: string, returnNew = false): Promise<Record<string, unknown> | undefined | false> {
-    const out = await conditional(() =>
+  /** A conditional write: its result, or false when the condition failed. */
+  async function conditional<T extends { ConsumedCapacity?: { CapacityUnits?: number } }>(send: () => Promise<T>): Promise<T | false> {
+    const out = await conditionalWrite(send);
+    return isRefused(out) ? false : out;
+  }
+
+  /**
+   * An update: the item after it (with `returnNew`), or a refusal carrying the item as it stood
+   * (ReturnValuesOnConditionCheckFailure: the slow path then needs no read).
+   */
+  async function update(key: Key, expression: Expression, condition: string, returnNew = false): Promise<Record<string, unknown> | undefined | Refused> {
+    const out = await conditionalWrite(() =>
       client.send(
         new UpdateCommand({
           TableName: tableName,
           Key: key,
           ...expression.build(condition),
           ReturnValues: returnNew ? 'ALL_NEW' : 'NONE',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           ReturnConsumedCapacity: 'TOTAL',
         }),
       ),
     );
-    return out === false ? false : (out.Attributes ?? undefined);
+    return isRefused(out) ? out : (out.Attributes ?? undefined);
   }
 
   async function read(key: Key): Promise<Record<string, unknown> | undefined> {
@@ -293,26 +320,33 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
     return out.Item;
   }
 
-  /** Write `changes` if the item is still at revision `rev`; false if someone wrote in between. */
-  async function writeChanges(key: Key, changes: Changes, rev: unknown): Promise<boolean> {
+  /** Write `changes` if the item is still at revision `rev`; a refusal if someone wrote in between. */
+  async function writeChanges(key: Key, changes: Changes, rev: unknown): Promise<true | Refused> {
     const expr = new Expression();
     for (const [k, v] of Object.entries(changes.set)) expr.set(k, v);
     for (const [k, v] of Object.entries(changes.add)) expr.add(k, new Set(v));
     expr.add('rev', 1);
     const condition = typeof rev === 'number' ? `rev = ${expr.value(rev)}` : 'attribute_exists(pk) AND attribute_not_exists(rev)';
-    return (await update(key, expr, condition)) !== false;
+    const out = await update(key, expr, condition);
+    return isRefused(out) ? out : true;
   }
 
   const isEmpty = (c: Changes) => Object.keys(c.set).length === 0 && Object.keys(c.add).length === 0;
 
-  /** Slow path: read, merge in memory, write only what changes, guarded by the item's revision. */
-  async function mergeIntoStored(w: EntityWrite): Promise<EntityOutcome> {
+  /**
+   * Slow path: the stored item (from the refused write, else read), merged in memory, and only
+   * what changes written, guarded by the item's revision.
+   */
+  async function mergeIntoStored(w: EntityWrite, refused: Refused): Promise<EntityOutcome> {
+    let stored = refused.stored;
     for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
-      const item = await read(w.key);
+      const item = stored ?? (await read(w.key));
       if (!item) return w.onlyIfKnown ? 'unknown-skipped' : writeEntity(w);
       const changes = changesFor(item, w);
       if (isEmpty(changes)) return 'older';
-      if (await writeChanges(w.key, changes, item.rev)) return 'merged';
+      const written = await writeChanges(w.key, changes, item.rev);
+      if (written === true) return 'merged';
+      stored = written.stored;
     }
     throw new Error(`${w.key.pk}: still contended after ${MAX_MERGE_ATTEMPTS} attempts`);
   }
@@ -358,10 +392,13 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
     const ordered = `lastOrder < ${u1.value(orderKey(w.head))}`;
     const base = w.onlyIfKnown ? `attribute_exists(pk) AND ${ordered}` : `(attribute_not_exists(pk) OR ${ordered})`;
     const after = await update(w.key, u1, [base, ...sizeGuards].join(' AND '), true);
-    if (after === false) return mergeIntoStored(w);
+    if (isRefused(after)) return mergeIntoStored(w, after);
     if (after) {
       const rest = changesFor(after, w);
-      if (!isEmpty(rest) && !(await writeChanges(w.key, rest, after.rev))) await mergeIntoStored(w);
+      if (!isEmpty(rest)) {
+        const written = await writeChanges(w.key, rest, after.rev);
+        if (written !== true) await mergeIntoStored(w, written);
+      }
     }
     // The revision counts writes: 1 means this one made the item.
     return after?.rev === 1 ? 'created' : 'applied';
@@ -434,14 +471,14 @@ export function createInventoryStore(client: DynamoDBDocumentClient, tableName: 
       // Every write counts in the revision: the change feed names an item's changes by it.
       expr.add('rev', 1);
       const condition = `attribute_exists(pk) AND ${expr.name(where.field)} = ${expr.value(where.value)}${where.absent ? ` AND attribute_not_exists(${expr.name(where.absent)})` : ''}`;
-      return (await update(key, expr, condition)) !== false;
+      return !isRefused(await update(key, expr, condition));
     },
 
     async putIfEarlier(key, order, fields) {
       const expr = new Expression();
       for (const [k, v] of Object.entries(fields)) expr.set(k, v);
       expr.set('order', order);
-      return (await update(key, expr, `attribute_not_exists(pk) OR ${expr.name('order')} >= ${expr.value(order)}`)) !== false;
+      return !isRefused(await update(key, expr, `attribute_not_exists(pk) OR ${expr.name('order')} >= ${expr.value(order)}`));
     },
 
     async putItems(items) {

@@ -60,6 +60,7 @@ const dynaliteDb = require(join(DYNALITE, 'db')) as {
   create(options: Json): DynaliteStore;
   compare(op: 'GT', x: unknown, y: unknown): boolean;
   updateIndexes(store: unknown, table: { TableName: string }, existing: Json | null | undefined, item: Json | null | undefined, cb: Done): void;
+  checkConditional(data: Json, existing: Json | undefined): (Error & { body?: Json }) | null | undefined;
 };
 
 /**
@@ -103,12 +104,30 @@ const OPERATIONS = ['BatchGetItem', 'BatchWriteItem', 'CreateTable', 'DeleteItem
 type Operation = (typeof OPERATIONS)[number];
 const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 const actions = new Map<Operation, { run: (store: DynaliteStore, data: Json, cb: Callback) => void; types: unknown; custom: unknown }>();
+/**
+ * The writes that take `ReturnValuesOnConditionCheckFailure` (DynamoDB API Reference, PutItem,
+ * UpdateItem and DeleteItem: with ALL_OLD, a write whose condition fails returns the item as it
+ * stood in its ConditionalCheckFailedException, "No read capacity units are consumed"). dynalite
+ * does not know the member (architect/dynalite#182) and drops it with the rest it does not know;
+ * in process it is typed as DynamoDB types it, and a failed condition carries the item.
+ */
+const RETURNS_ITEM_ON_FAILURE = new Set<Operation>(['PutItem', 'UpdateItem', 'DeleteItem']);
+const RETURN_ON_FAILURE_TYPE = { ReturnValuesOnConditionCheckFailure: { type: 'String', enum: ['ALL_OLD', 'NONE'] } };
+const checkConditional = dynaliteDb.checkConditional;
+dynaliteDb.checkConditional = function (data, existing) {
+  const error = checkConditional.call(this, data, existing);
+  // Only in-process requests keep the member (dynalite's HTTP server drops it): its answer is unchanged.
+  if (error?.body && existing && data.ReturnValuesOnConditionCheckFailure === 'ALL_OLD') error.body.Item = existing;
+  return error;
+};
+
 function actionOf(operation: Operation) {
   let action = actions.get(operation);
   if (!action) {
     /* eslint-disable @typescript-eslint/no-require-imports */
-    const validation = require(join(DYNALITE, 'validations', lowerFirst(operation))) as { types: unknown; custom?: unknown };
-    action = { run: require(join(DYNALITE, 'actions', lowerFirst(operation))), types: validation.types, custom: validation.custom };
+    const validation = require(join(DYNALITE, 'validations', lowerFirst(operation))) as { types: Json; custom?: unknown };
+    const types = RETURNS_ITEM_ON_FAILURE.has(operation) ? { ...validation.types, ...RETURN_ON_FAILURE_TYPE } : validation.types;
+    action = { run: require(join(DYNALITE, 'actions', lowerFirst(operation))), types, custom: validation.custom };
     /* eslint-enable @typescript-eslint/no-require-imports */
     actions.set(operation, action);
   }
@@ -181,12 +200,14 @@ function processAll(obj: unknown, fn: (v: unknown) => unknown): unknown {
 }
 
 /** A DynamoDB error as the SDK raises it from the service's answer. */
-function sdkError(body: { __type?: string; message?: string } | undefined, fallback: Error): Error {
+function sdkError(body: { __type?: string; message?: string; Item?: unknown } | undefined, fallback: Error): Error {
   const name = (body?.__type ?? '').split('#').pop() || 'InternalServerError';
   const message = body?.message ?? fallback.message ?? name;
   const Exception = (ddb as unknown as Record<string, unknown>)[name];
   if (typeof Exception === 'function' && (Exception as { prototype: unknown }).prototype instanceof ddb.DynamoDBServiceException) {
-    return new (Exception as new (o: Json) => Error)({ message, $metadata: {} });
+    // The item a failed condition returns (ReturnValuesOnConditionCheckFailure), as the SDK's
+    // deserializer leaves it: marshalled, by the document client too (aws/aws-sdk-js-v3#6723).
+    return new (Exception as new (o: Json) => Error)({ message, $metadata: {}, ...(body?.Item ? { Item: body.Item } : {}) });
   }
   return new ddb.DynamoDBServiceException({ name, $fault: 'client', $metadata: {}, message });
 }

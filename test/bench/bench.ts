@@ -108,8 +108,8 @@ async function timedAsync<T>(work: () => Promise<T>): Promise<{ result: T; secon
 
 const rate = (n: number, s: number) => Math.round(n / s).toLocaleString('en-US');
 
-async function writeUnitsPerAiEvent(aiMessages: readonly InboundMessage[], batchSize: number) {
-  const db = await startLocalDynamoDb();
+async function writeUnitsPerAiEvent(aiMessages: readonly InboundMessage[], batchSize: number, transport: 'http' | 'in-process') {
+  const db = await startLocalDynamoDb({ transport });
   try {
     await db.createInventoryTable('bench-wcu');
     const store = createInventoryStore(db.documents, 'bench-wcu');
@@ -273,8 +273,56 @@ function trailSection(files: readonly string[], records: number): void {
   );
 }
 
+/** The matched events of the corpus's files, as the classifier's queue would hold them. */
+function matchedMessages(files: readonly string[]): InboundMessage[] {
+  const rules = compileRules();
+  const matched: InboundMessage[] = [];
+  for (const file of files) {
+    for (const record of (JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as { Records: Record<string, unknown>[] }).Records) {
+      const envelope = toEnvelope(record);
+      if (matchingRules(envelope, rules).length > 0) matched.push({ messageId: `m${matched.length}`, body: JSON.stringify(envelope), receivedAt: '2025-06-05T00:00:00.000Z', source: `bench#${matched.length}` });
+    }
+  }
+  return matched;
+}
+
+/**
+ * Capacity per matched event by SQS batch size, over both transports to the same dynalite: in
+ * process a refused write returns the stored item, as DynamoDB does with
+ * ReturnValuesOnConditionCheckFailure, so the slow path reads nothing; over HTTP dynalite lacks
+ * the member and the slow path reads, as against a DynamoDB without it.
+ */
+async function capacityByBatch(matched: readonly InboundMessage[]) {
+  const sample = matched.slice(0, Math.min(matched.length, 20_000));
+  const rows = [];
+  for (const size of [1, 10, 100, 1_000, 10_000]) {
+    const events = size === 1 ? sample.slice(0, 2_000) : sample;
+    for (const transport of ['in-process', 'http'] as const) rows.push({ size, transport, events: events.length, ...(await writeUnitsPerAiEvent(events, size, transport)) });
+  }
+  return rows;
+}
+
+function printCapacity(byBatch: Awaited<ReturnType<typeof capacityByBatch>>): void {
+  console.log('\n  DynamoDB capacity per matched event (base table; dynalite-reported; a failed condition counts 1 WCU; in process the refusal carries the item, over HTTP the slow path reads it):');
+  for (const b of byBatch) {
+    console.log(`    batch ${String(b.size).padStart(5)} ${b.transport.padEnd(10)}: ${(b.writeUnits / b.events).toFixed(3)} WCU, ${(b.readUnits / b.events).toFixed(3)} RCU, ${(b.requests / b.events).toFixed(3)} requests per event (${b.events.toLocaleString('en-US')} events, ${b.seconds.toFixed(1)} s)`);
+  }
+}
+
 async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'sweep') return sweepSection();
+  if (process.env.BENCH_ONLY === 'capacity') {
+    const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-bench-'));
+    try {
+      const corpus = buildCorpus(dir);
+      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+      const matched = matchedMessages(corpus.files);
+      console.log(`corpus: ${corpus.records.toLocaleString('en-US')} records, ${matched.length.toLocaleString('en-US')} reach the capture rules`);
+      return printCapacity(await capacityByBatch(matched));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   if (process.env.BENCH_ONLY === 'trail') {
     const dir = mkdtempSync(join(tmpdir(), 'ai-visibility-bench-'));
     try {
@@ -332,12 +380,7 @@ async function main(): Promise<void> {
     const e2eSmall = await timedAsync(() => replay([dir], { batchSize: 100 }));
 
     // 5. Write units per AI event, by SQS batch size.
-    const sample = matched.slice(0, Math.min(matched.length, 20_000));
-    const byBatch = [];
-    for (const size of [1, 10, 100, 1_000, 10_000]) {
-      const events = size === 1 ? sample.slice(0, 2_000) : sample;
-      byBatch.push({ size, events: events.length, ...(await writeUnitsPerAiEvent(events, size)) });
-    }
+    const byBatch = await capacityByBatch(matched);
 
     // 6. Agent actions: what following an agent costs, per captured action (the agent scenario's
     //    tool-role actions, fresh eventIDs, the role already known as an agent).
@@ -360,10 +403,7 @@ async function main(): Promise<void> {
     const byType = new Map<string, number>();
     for (const e of e2e.result.events) byType.set(e['detail-type'], (byType.get(e['detail-type']) ?? 0) + 1);
     console.log(`\n  Domain events of the end-to-end replay: ${e2e.result.events.length.toLocaleString('en-US')} (${[...byType].map(([t, n]) => `${t} ${n.toLocaleString('en-US')}`).join(', ')})`);
-    console.log('\n  DynamoDB capacity per matched event (base table; dynalite-reported; a failed condition counts 1 WCU):');
-    for (const b of byBatch) {
-      console.log(`    batch ${String(b.size).padStart(5)}: ${(b.writeUnits / b.events).toFixed(3)} WCU, ${(b.readUnits / b.events).toFixed(3)} RCU, ${(b.requests / b.events).toFixed(3)} requests per event (${b.events.toLocaleString('en-US')} events, ${b.seconds.toFixed(1)} s)`);
-    }
+    printCapacity(byBatch);
     console.log(`\n  Agent actions (${agentCost.events.toLocaleString('en-US')} tool-role calls, batch 1,000): ${(agentCost.writeUnits / agentCost.events).toFixed(3)} WCU, ${(agentCost.readUnits / agentCost.events).toFixed(3)} RCU, ${(agentCost.requests / agentCost.events).toFixed(3)} requests per action; handler work ${(agentCost.seconds * 1e6 / agentCost.events).toFixed(0)} µs per action against dynalite`);
     const { chain, fan } = lineage;
     console.log(
