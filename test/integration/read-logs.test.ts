@@ -4,10 +4,10 @@
  * ahead, every file comes out once, in name order, and each file that cannot be read is reported
  * where it stood.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { readRecords, type ReadProblem } from '../../local/replay/read-logs';
+import { listLogFiles, readRecords, type ReadProblem } from '../../local/replay/read-logs';
 import { useTempDirs } from '../support';
 
 const temp = useTempDirs();
@@ -61,5 +61,58 @@ describe('readRecords', () => {
     for await (const file of readRecords([dir], problems, { maxFileBytes: 1024 * 1024 })) names.push(file.path.slice(dir.length + 1));
     expect(names).toEqual(['a.json', 'c.json']);
     expect(problems).toEqual([{ source: join(dir, 'b.json'), reason: expect.stringContaining('above the 1 MiB a file may hold') }]);
+  });
+});
+
+describe('listLogFiles', () => {
+  it('lists a file once whichever way comes first, itself or a link to it, through linked directories too', async () => {
+    const dir = temp.dir('ai-visibility-list-');
+    mkdirSync(join(dir, 'b-logs'));
+    mkdirSync(join(dir, 'd-more'));
+    for (const name of ['x.json', 'y.json.gz', 'notes.txt']) writeFileSync(join(dir, 'b-logs', name), '{"Records":[]}');
+    writeFileSync(join(dir, 'd-more', 'z.json'), '{"Records":[]}');
+    symlinkSync(join(dir, 'b-logs', 'x.json'), join(dir, 'a-first.json')); // before the file itself, in name order
+    symlinkSync(join(dir, 'b-logs', 'y.json.gz'), join(dir, 'c-after.json')); // after it
+    symlinkSync(join(dir, 'd-more'), join(dir, 'c-linked-dir')); // a directory by a link, before its real path
+    const problems: ReadProblem[] = [];
+    const skipped: Array<{ path: string; reason: string }> = [];
+    const files = await listLogFiles([dir], problems, { skipped });
+    expect(files.map((f) => f.path.slice(dir.length + 1))).toEqual(['a-first.json', 'b-logs/y.json.gz', 'c-linked-dir/z.json']);
+    expect(files.map((f) => f.bytes)).toEqual([14, 14, 14]);
+    expect(skipped.map((s) => s.path.slice(dir.length + 1))).toEqual(['b-logs/notes.txt']);
+    // The directory reached by its real path after the link is reported, not read twice.
+    expect(problems.map((p) => [p.source.slice(dir.length + 1), p.reason.split(',')[0]])).toEqual([['d-more', `leads to ${join(dir, 'd-more')}`]]);
+  });
+
+  it('lists thousands of files in name order, each with its size', async () => {
+    const dir = temp.dir('ai-visibility-list-many-');
+    const names = Array.from({ length: 2_500 }, (_, i) => `f${String(2_499 - i).padStart(4, '0')}.json`);
+    names.forEach((n, i) => writeFileSync(join(dir, n), 'x'.repeat(i % 7)));
+    const files = await listLogFiles([dir], []);
+    expect(files.map((f) => f.path.slice(dir.length + 1))).toEqual([...names].sort());
+    expect(files.map((f) => f.bytes)).toEqual([...names].sort().map((n) => (2_499 - Number(n.slice(1, 5))) % 7));
+  });
+
+  it('reports a file gone before its stat where it stood, and lists on', async () => {
+    const dir = temp.dir('ai-visibility-list-gone-');
+    for (const name of ['a.json', 'b.json', 'c.json']) writeFileSync(join(dir, name), '{}');
+    // b.json leaves between the directory's listing and its stat (a sync still running, a rotation).
+    // The module object itself (an import's namespace cannot be spied on).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require('node:fs') as typeof import('node:fs');
+    const real = fs.statSync;
+    const spy = jest.spyOn(fs, 'statSync').mockImplementation(((path: string, ...rest: unknown[]) => {
+      if (String(path).endsWith('b.json')) throw Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' });
+      return (real as (...a: unknown[]) => unknown)(path, ...rest);
+    }) as typeof fs.statSync);
+    try {
+      const problems: ReadProblem[] = [];
+      const files = await listLogFiles([dir], problems);
+      expect(files.map((f) => f.path.slice(dir.length + 1))).toEqual(['a.json', 'c.json']);
+      expect(problems).toEqual([{ source: join(dir, 'b.json'), reason: 'cannot read: ENOENT' }]);
+      expect(spy).toHaveBeenCalledTimes(3);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
