@@ -6,11 +6,11 @@
  * Reading is bounded: a file, or what a gzip file expands to, above `maxFileBytes` is refused
  * with its reason rather than read into memory.
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { gunzip, gunzipSync } from 'node:zlib';
 import { DEFAULT_MAX_FILE_BYTES, isGzip, parseLogText, type ReadProblem, type SourcedRecord } from '../../lambdas/shared/trail-records';
 import { callerArns } from '../../lambdas/shared/agent-capture';
 import { captureOf, type CompiledRules } from '../../lambdas/shared/capture-rules';
@@ -132,20 +132,46 @@ export interface LogFile {
 
 const megabytes = (bytes: number) => `${Math.round(bytes / (1024 * 1024))} MiB`;
 
+export type LoadedLogFile = { text: string; modifiedMs: number } | { error: string };
+const tooLarge = (size: number, maxBytes: number) => ({ error: `${megabytes(size)}, above the ${megabytes(maxBytes)} a file may hold (--max-file-mb)` });
+const notDecompressed = (error: unknown, maxBytes: number) =>
+  (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? { error: `expands to more than the ${megabytes(maxBytes)} a file may hold (--max-file-mb)` } : { error: `cannot decompress: ${(error as Error).message}` };
+const notRead = (error: unknown) => ({ error: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+
 /** Read and decompress a file, within `maxBytes`; decompression runs on the libuv thread pool. */
-export async function loadLogFile(file: string, maxBytes: number): Promise<{ text: string; modifiedMs: number } | { error: string }> {
+export async function loadLogFile(file: string, maxBytes: number): Promise<LoadedLogFile> {
   try {
     const info = await stat(file);
-    if (info.size > maxBytes) return { error: `${megabytes(info.size)}, above the ${megabytes(maxBytes)} a file may hold (--max-file-mb)` };
+    if (info.size > maxBytes) return tooLarge(info.size, maxBytes);
     const bytes = await readFile(file);
     try {
       return { text: (isGzip(bytes) ? await gunzipAsync(bytes, { maxOutputLength: maxBytes }) : bytes).toString('utf8'), modifiedMs: info.mtimeMs };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return { error: `expands to more than the ${megabytes(maxBytes)} a file may hold (--max-file-mb)` };
-      return { error: `cannot decompress: ${(error as Error).message}` };
+      return notDecompressed(error, maxBytes);
     }
   } catch (error) {
-    return { error: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+    return notRead(error);
+  }
+}
+
+/**
+ * `loadLogFile` in the calling thread, blocking it: for a reading thread (read-worker.ts), which
+ * has nothing else to do. No thread-pool trips (a small file took five, each a wait), no
+ * decompression competing with the replay's thread for the cores, and one file in memory at a
+ * time. The same answers and the same reasons.
+ */
+export function loadLogFileSync(file: string, maxBytes: number): LoadedLogFile {
+  try {
+    const info = statSync(file);
+    if (info.size > maxBytes) return tooLarge(info.size, maxBytes);
+    const bytes = readFileSync(file);
+    try {
+      return { text: (isGzip(bytes) ? gunzipSync(bytes, { maxOutputLength: maxBytes }) : bytes).toString('utf8'), modifiedMs: info.mtimeMs };
+    } catch (error) {
+      return notDecompressed(error, maxBytes);
+    }
+  } catch (error) {
+    return notRead(error);
   }
 }
 

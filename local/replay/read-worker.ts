@@ -9,7 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { compileRules, type CompiledRules } from '../../lambdas/shared/capture-rules';
 import type { CaptureRuleSpec } from '../../lambdas/core/capture-patterns';
-import { loadLogFile, parseLogText, partitionRecords, type ReadProblem } from './read-logs';
+import { loadLogFileSync, parseLogText, partitionRecords, type ReadProblem } from './read-logs';
 
 /** What the replay sends: a file to read, within a size; with the watched callers' ARNs when they changed since the last job. */
 export interface ReadJob {
@@ -34,8 +34,13 @@ export type ReadAnswer =
       readonly problems: readonly ReadProblem[];
     };
 
-export async function answer(job: ReadJob, rules: CompiledRules, watched: ReadonlySet<string>): Promise<ReadAnswer> {
-  const loaded = await loadLogFile(job.path, job.maxBytes);
+/**
+ * One job, start to end, in this thread (loadLogFileSync): jobs are answered one at a time, in
+ * the order they came, so the thread holds one file's text and records at a time however many
+ * the replay has sent ahead (read-pool.ts, POOL_PREFETCH_FILES).
+ */
+export function answer(job: ReadJob, rules: CompiledRules, watched: ReadonlySet<string>): ReadAnswer {
+  const loaded = loadLogFileSync(job.path, job.maxBytes);
   if ('error' in loaded) return { id: job.id, error: loaded.error };
   const problems: ReadProblem[] = [];
   const { kept, ...rest } = partitionRecords(parseLogText(loaded.text, job.path, problems), rules, watched);
@@ -57,9 +62,12 @@ if (parentPort) {
   port.on('message', (job: ReadJob) => {
     // Jobs arrive in order; each is read with the callers watched when it was sent.
     if (job.watched) watched = new Set(job.watched);
-    answer(job, rules, watched).then(
-      (a) => port.postMessage(a),
-      (error: unknown) => port.postMessage({ id: job.id, fallback: (error as Error).message } satisfies ReadAnswer),
-    );
+    let reply: ReadAnswer;
+    try {
+      reply = answer(job, rules, watched);
+    } catch (error) {
+      reply = { id: job.id, fallback: (error as Error).message };
+    }
+    port.postMessage(reply);
   });
 }

@@ -7,7 +7,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { listLogFiles, readRecords, type ReadProblem } from '../../local/replay/read-logs';
+import { listLogFiles, loadLogFile, loadLogFileSync, readRecords, type ReadProblem } from '../../local/replay/read-logs';
 import { useTempDirs } from '../support';
 
 const temp = useTempDirs();
@@ -116,3 +116,31 @@ describe('listLogFiles', () => {
     }
   });
 });
+
+describe('loadLogFileSync (the reading threads)', () => {
+  it('answers as loadLogFile does, text or reason, for every kind of file', async () => {
+    const dir = temp.dir('ai-visibility-load-sync-');
+    const body = JSON.stringify({ Records: [record(0, 0), record(0, 1)] });
+    const files: Record<string, string | Buffer> = {
+      'plain.json': body,
+      'packed.json.gz': gzipSync(body),
+      'plain-named.gz': body,
+      'broken.json.gz': Buffer.from([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3]),
+      'large.json': 'x'.repeat(3 * 1024 * 1024),
+      'bomb.json.gz': gzipSync(Buffer.alloc(5 * 1024 * 1024, 0x20)),
+    };
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    mkdirSync(join(dir, 'a-directory.json'));
+    const maxBytes = 2 * 1024 * 1024;
+    const names = [...Object.keys(files), 'a-directory.json', 'missing.json'];
+    const answers = [];
+    for (const name of names) {
+      const sync = loadLogFileSync(join(dir, name), maxBytes);
+      expect([name, sync]).toEqual([name, await loadLogFile(join(dir, name), maxBytes)]);
+      answers.push('error' in sync ? sync.error.split(/[:(]/)[0].trim() : sync.text === body ? 'the text' : 'other text');
+    }
+    // Each kind meant what it was made for.
+    expect(answers).toEqual(['the text', 'the text', 'the text', 'cannot decompress', '3 MiB, above the 2 MiB a file may hold', 'expands to more than the 2 MiB a file may hold', 'cannot read', 'cannot read']);
+  });
+});
+
