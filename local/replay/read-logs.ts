@@ -1,14 +1,15 @@
 /**
  * Read recorded CloudTrail activity from files and directories (recursively, in name order), in
  * any shape `lambdas/shared/trail-records.ts` parses. A file that cannot be read is reported with
- * its location and reason; reading goes on. Symbolic links are followed once (a link back to a
- * directory being read is a loop, reported); files skipped for their name or type are listed.
- * Reading is bounded: a file, or what a gzip file expands to, above `maxFileBytes` is refused
- * with its reason rather than read into memory.
+ * its location and reason, where it stands among the files; reading goes on. Symbolic links are
+ * followed once (a link back to a directory being read is a loop, reported); files skipped for
+ * their name or type are listed. Directories are walked as the reading gets there, so what the
+ * walk holds does not grow with the number of files. Reading is bounded: a file, or what a gzip
+ * file expands to, above `maxFileBytes` is refused with its reason rather than read into memory.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gunzipSync } from 'node:zlib';
 import { DEFAULT_MAX_FILE_BYTES, isGzip, parseLogText, type ReadProblem, type SourcedRecord } from '../../lambdas/shared/trail-records';
@@ -35,8 +36,8 @@ export interface ReadOptions {
   readonly maxFileBytes?: number;
   /** Files not read for their name or type (and why), appended as they are found. */
   readonly skipped?: Array<{ path: string; reason: string }>;
-  /** Told how many files there are to read, once they are listed and while the first is read. */
-  readonly onListed?: (files: number) => void;
+  /** Told once, when the first file to read is found and its reading has started (the replay loads its store meanwhile). */
+  readonly onFound?: () => void;
 }
 
 /** A file to read, and its size on disk. */
@@ -45,82 +46,162 @@ export interface Listed {
   readonly bytes: number;
 }
 
-/** The files under `paths`, in name order, each once; problems appended to `problems`, skipped files to `options.skipped`. */
-export async function listLogFiles(paths: readonly string[], problems: ReadProblem[], options: ReadOptions = {}): Promise<Listed[]> {
+/** What walking the paths finds, in name order: a file to read, or a path that cannot be (reported where it stands). */
+export type Walked = Listed | { readonly problem: ReadProblem };
+
+/** A directory walked: done, or being walked (its entries in name order, and how far the walk has come). */
+type DirectoryWalk = 'done' | { readonly entries: readonly Dirent[]; at: number };
+
+const cannotRead = (source: string, error: unknown): { problem: ReadProblem } => ({ problem: { source, reason: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` } });
+
+/**
+ * The files under `paths`, in name order, each once, found as they are asked for: what it holds
+ * grows with the directories and links, not with the files. A copy of a month of an organization
+ * trail holds a file per account, region and five minutes (millions): a list of them all, built
+ * first, cost about 160 B a file and, spread into one array, overflowed the stack at about
+ * 125,000 files under one path. Links are followed once; a link back to a directory already
+ * walked (a loop, or two links to one directory) is reported; skipped entries go to
+ * `options.skipped`. Synchronous: each step is a stat of a file or a directory's listing.
+ */
+export function* walkLogFiles(paths: readonly string[], options: Pick<ReadOptions, 'skipped'> = {}): Generator<Walked, void, void> {
+  // Directories by their real paths, and the real paths of the files listed by a link or named
+  // in `paths`. A plain file of a directory walked by its real path is its real path: it can
+  // come up again only by a link, or by being named, and `listedBefore` answers that from here.
+  const directories = new Map<string, DirectoryWalk>();
+  const linked = new Set<string>();
+  /** Whether the file at `real` (a real path) was listed already: by a link or its name, or as a plain file its directory's walk has passed. */
+  const listedBefore = (real: string): boolean => {
+    if (linked.has(real)) return true;
+    const walk = directories.get(dirname(real));
+    const name = basename(real);
+    if (!walk || !READABLE.test(name)) return false;
+    if (walk === 'done') return true;
+    const at = walk.entries.findIndex((e) => e.name === name);
+    return at >= 0 && at < walk.at && walk.entries[at].isFile();
+  };
+  function* under(path: string): Generator<Walked, void, void> {
+    let info;
+    let real: string;
+    try {
+      info = statSync(path); // follows a link
+      real = realpathSync(path);
+    } catch (error) {
+      yield cannotRead(path, error);
+      return;
+    }
+    if (info.isFile()) {
+      if (listedBefore(real)) return;
+      linked.add(real);
+      yield { path, bytes: info.size };
+      return;
+    }
+    if (!info.isDirectory()) {
+      options.skipped?.push({ path, reason: 'not a file or directory' });
+      return;
+    }
+    if (directories.has(real)) {
+      yield { problem: { source: path, reason: `leads to ${real}, which is already read: not followed again (a link loop, or two links to one directory)` } };
+      return;
+    }
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+    } catch (error) {
+      yield cannotRead(path, error);
+      return;
+    }
+    const walk = { entries, at: 0 };
+    directories.set(real, walk);
+    for (; walk.at < entries.length; walk.at++) {
+      const entry = entries[walk.at];
+      const child = join(path, entry.name);
+      if (entry.isFile() && READABLE.test(entry.name)) {
+        // A plain file (no link): its real path is its directory's and its name. Its size by a
+        // synchronous stat: two thread-pool trips per file, one after the other, took 60-90 ms
+        // a thousand files where this takes 2-3 (docs/performance.md).
+        if (linked.has(join(real, entry.name))) continue;
+        let bytes: number;
+        try {
+          bytes = statSync(child).size;
+        } catch (error) {
+          yield cannotRead(child, error);
+          continue;
+        }
+        yield { path: child, bytes };
+        continue;
+      }
+      if (entry.isDirectory() || entry.isSymbolicLink()) {
+        if (entry.isSymbolicLink()) {
+          let target;
+          try {
+            target = statSync(child);
+          } catch (error) {
+            yield { problem: { source: child, reason: `a link that leads nowhere (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` } };
+            continue;
+          }
+          if (target.isFile() && !READABLE.test(entry.name)) {
+            options.skipped?.push({ path: child, reason: 'not a .json, .jsonl, .ndjson or .gz file' });
+            continue;
+          }
+        }
+        yield* under(child);
+      } else options.skipped?.push({ path: child, reason: entry.isFile() ? 'not a .json, .jsonl, .ndjson or .gz file' : 'not a file or directory' });
+    }
+    // Its entries are let go: what stays is a mark per directory.
+    directories.set(real, 'done');
+  }
+  for (const path of paths) yield* under(path);
+}
+
+/** The files under `paths` (`walkLogFiles`) as one list, problems appended to `problems`: for a few paths, such as a look-back's. */
+export function listLogFiles(paths: readonly string[], problems: ReadProblem[], options: Pick<ReadOptions, 'skipped'> = {}): Listed[] {
   const files: Listed[] = [];
-  for (const path of paths) files.push(...(await filesUnder(path, problems, options)));
+  for (const item of walkLogFiles(paths, options)) {
+    if ('problem' in item) problems.push(item.problem);
+    else files.push(item);
+  }
   return files;
 }
 
-/** The files under `path`, in name order, each read once: links followed, loops and skipped entries reported. */
-async function filesUnder(path: string, problems: ReadProblem[], options: ReadOptions, seen: Set<string> = new Set()): Promise<Listed[]> {
-  let info;
-  let real: string;
-  try {
-    info = await stat(path); // follows a link
-    real = await realpath(path);
-  } catch (error) {
-    problems.push({ source: path, reason: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
-    return [];
-  }
-  if (info.isFile()) {
-    if (seen.has(real)) return [];
-    seen.add(real);
-    return [{ path, bytes: info.size }];
-  }
-  if (!info.isDirectory()) {
-    options.skipped?.push({ path, reason: 'not a file or directory' });
-    return [];
-  }
-  if (seen.has(real)) {
-    problems.push({ source: path, reason: `leads to ${real}, which is already read: not followed again (a link loop, or two links to one directory)` });
-    return [];
-  }
-  seen.add(real);
-  const entries = (await readdir(path, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-  const out: Listed[] = [];
-  let listed = 0;
-  for (const entry of entries) {
-    const child = join(path, entry.name);
-    if (entry.isFile() && READABLE.test(entry.name)) {
-      // A plain file (no link) of a directory listed once by its real path: its own real path is
-      // that path and its name, and it cannot come up twice except through a link, whose real
-      // path this matches. Its size by a synchronous stat: an organization trail's copy holds a
-      // file per account, region and five minutes, and two thread-pool trips per file, one after
-      // the other, took 60-90 ms a thousand files where this takes 2-3 (docs/performance.md).
-      const fileReal = join(real, entry.name);
-      if (seen.has(fileReal)) continue;
-      let bytes: number;
-      try {
-        bytes = statSync(child).size;
-      } catch (error) {
-        problems.push({ source: child, reason: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+/**
+ * The files `walked` finds, each started (`start`: a read, a job for a thread) ahead of its turn:
+ * the next always, and up to PREFETCH_FILES while those ahead of the one being worked on hold at
+ * most PREFETCH_BYTES on disk. Walking goes only as far as that. Problems come out where they
+ * stand, between the files.
+ */
+export function* startAhead<T>(walked: Iterable<Walked>, start: (file: Listed) => T): Generator<{ readonly file: Listed; readonly started: T } | { readonly problem: ReadProblem }, void, void> {
+  const walk = walked[Symbol.iterator]();
+  let next = walk.next();
+  const queue: Array<{ readonly file: Listed; readonly started: T } | { readonly problem: ReadProblem }> = [];
+  let files = 0;
+  let bytes = 0;
+  const topUp = () => {
+    for (; !next.done; next = walk.next()) {
+      const item = next.value;
+      if ('problem' in item) {
+        queue.push(item);
         continue;
       }
-      seen.add(fileReal);
-      out.push({ path: child, bytes });
-      // Let timers (the progress line) and other work run while a large directory is listed.
-      if (++listed % 1_000 === 0) await new Promise((resolve) => setImmediate(resolve));
-      continue;
+      if (files > 0 && (files >= PREFETCH_FILES || bytes + item.bytes > PREFETCH_BYTES)) return;
+      queue.push({ file: item, started: start(item) });
+      files++;
+      bytes += item.bytes;
     }
-    if (entry.isDirectory() || entry.isSymbolicLink()) {
-      if (entry.isSymbolicLink()) {
-        let target;
-        try {
-          target = await stat(child);
-        } catch (error) {
-          problems.push({ source: child, reason: `a link that leads nowhere (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
-          continue;
-        }
-        if (target.isFile() && !READABLE.test(entry.name)) {
-          options.skipped?.push({ path: child, reason: 'not a .json, .jsonl, .ndjson or .gz file' });
-          continue;
-        }
+  };
+  try {
+    topUp();
+    while (queue.length > 0) {
+      const head = queue.shift()!;
+      if ('file' in head) {
+        files--;
+        bytes -= head.file.bytes;
       }
-      out.push(...(await filesUnder(child, problems, options, seen)));
-    } else options.skipped?.push({ path: child, reason: entry.isFile() ? 'not a .json, .jsonl, .ndjson or .gz file' : 'not a file or directory' });
+      topUp();
+      yield head;
+    }
+  } finally {
+    walk.return?.();
   }
-  return out;
 }
 
 export interface LogFile {
@@ -181,26 +262,18 @@ export function loadLogFileSync(file: string, maxBytes: number): LoadedLogFile {
  */
 export async function* readRecords(paths: readonly string[], problems: ReadProblem[], options: ReadOptions = {}): AsyncGenerator<LogFile, void, void> {
   const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const files = await listLogFiles(paths, problems, options);
-  const queue: Array<{ file: Listed; loading: ReturnType<typeof loadLogFile> }> = [];
-  let queued = 0;
-  let queuedBytes = 0;
-  // The next file always; more while within PREFETCH_FILES and PREFETCH_BYTES.
-  const readAhead = () => {
-    while (queued < files.length && (queue.length === 0 || (queue.length < PREFETCH_FILES && queuedBytes + files[queued].bytes <= PREFETCH_BYTES))) {
-      const file = files[queued++];
-      queue.push({ file, loading: loadLogFile(file.path, maxBytes) });
-      queuedBytes += file.bytes;
+  let found = false;
+  for (const item of startAhead(walkLogFiles(paths, options), (file) => loadLogFile(file.path, maxBytes))) {
+    if (!found && 'file' in item) {
+      found = true;
+      options.onFound?.();
     }
-  };
-  readAhead();
-  options.onListed?.(files.length);
-  while (queue.length > 0) {
-    const { file, loading } = queue.shift()!;
-    queuedBytes -= file.bytes;
-    readAhead();
-    const loaded = await loading;
-    const { path } = file;
+    if ('problem' in item) {
+      problems.push(item.problem);
+      continue;
+    }
+    const loaded = await item.started;
+    const { path } = item.file;
     if ('error' in loaded) {
       problems.push({ source: path, reason: loaded.error });
       continue;

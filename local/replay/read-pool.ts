@@ -4,7 +4,8 @@
  * the rest (`ReadFile`). On a real trail the capture rules take about one record in a hundred:
  * the replay's own thread then parses a hundredth of the text, and spends the rest of its time
  * on the records that matter. Files come back in name order whatever thread read them, read
- * ahead as far as `readRecords` reads (PREFETCH_FILES, PREFETCH_BYTES). Without threads, or
+ * ahead as far as `readRecords` reads (`startAhead`: PREFETCH_FILES, PREFETCH_BYTES), and the
+ * directories are walked only that far ahead (`walkLogFiles`). Without threads, or
  * without the compiled worker (under tsx and jest), or when a worker fails, the files are read in
  * this thread, with the same result: nothing is lost, the report is the same.
  */
@@ -12,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DEFAULT_MAX_FILE_BYTES, listLogFiles, loadLogFile, parseLogText, partitionRecords, PREFETCH_BYTES, PREFETCH_FILES, readRecords, type Listed, type ReadFile, type ReadOptions, type ReadProblem, type SourcedRecord } from './read-logs';
+import { DEFAULT_MAX_FILE_BYTES, loadLogFile, parseLogText, partitionRecords, readRecords, startAhead, walkLogFiles, type ReadFile, type ReadOptions, type ReadProblem, type SourcedRecord, type Walked } from './read-logs';
 import type { ReadAnswer, ReadJob } from './read-worker';
 import type { CompiledRules } from '../../lambdas/shared/capture-rules';
 
@@ -25,10 +26,8 @@ export interface PartitionedReadOptions extends ReadOptions {
   readonly workerScript?: string;
   /** Said once when a reading thread fails and its files are read in this thread. */
   readonly onWarning?: (message: string) => void;
-  /** Told, once the files are listed, how many threads read them besides this one (0: this one alone). */
+  /** Told, once the first files are found (or none is), how many threads read them besides this one (0: this one alone). */
   readonly onThreads?: (threads: number) => void;
-  /** Told how many files there are to read, once they are listed and before the first is read. */
-  readonly onListed?: (files: number) => void;
   /**
    * The ARNs of the principals watched now (`watchedArns`): a worker keeps their calls with the
    * records the rules take, so that the trail pass rarely reads a file again. Asked as each file
@@ -130,32 +129,40 @@ export async function* readPartitioned(paths: readonly string[], problems: ReadP
     return;
   }
   const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const files = await listLogFiles(paths, problems, options);
-  // No more threads than files: each costs a start (about 20 ms) and a heap.
-  options.onThreads?.(Math.min(threads, files.length));
-  if (files.length === 0) {
-    options.onListed?.(0);
+  // The walk up to the first `threads` files: no more threads than files (each costs a start,
+  // about 20 ms, and a heap).
+  const walk = walkLogFiles(paths, options);
+  const first: Walked[] = [];
+  let found = 0;
+  while (found < threads) {
+    const step = walk.next();
+    if (step.done) break;
+    first.push(step.value);
+    if (!('problem' in step.value)) found++;
+  }
+  const walked = (function* () {
+    yield* first;
+    yield* walk;
+  })();
+  options.onThreads?.(Math.min(threads, found));
+  if (found === 0) {
+    for (const item of walked) if ('problem' in item) problems.push(item.problem);
     return;
   }
-  const pool = new ReadPool(Math.min(threads, files.length), script, rules, options.onWarning);
-  options.onListed?.(files.length);
+  const pool = new ReadPool(Math.min(threads, found), script, rules, options.onWarning);
   try {
-    const queue: Array<{ file: Listed; reading: Promise<ReadAnswer | undefined> }> = [];
-    let queued = 0;
-    let queuedBytes = 0;
-    const readAhead = () => {
-      while (queued < files.length && (queue.length === 0 || (queue.length < PREFETCH_FILES && queuedBytes + files[queued].bytes <= PREFETCH_BYTES))) {
-        const file = files[queued++];
-        queue.push({ file, reading: pool.read(file.path, maxBytes, options.watched?.() ?? noneWatched) });
-        queuedBytes += file.bytes;
+    let told = false;
+    for (const item of startAhead(walked, (file) => pool.read(file.path, maxBytes, options.watched?.() ?? noneWatched))) {
+      if ('problem' in item) {
+        problems.push(item.problem);
+        continue;
       }
-    };
-    readAhead();
-    while (queue.length > 0) {
-      const { file, reading } = queue.shift()!;
-      queuedBytes -= file.bytes;
-      readAhead();
-      const answer = await reading;
+      if (!told) {
+        told = true;
+        options.onFound?.();
+      }
+      const { file, started } = item;
+      const answer = await started;
       if (!answer || 'fallback' in answer) {
         const here = await readHere(file.path, maxBytes, rules, problems);
         if (here) yield here;
@@ -175,6 +182,7 @@ export async function* readPartitioned(paths: readonly string[], problems: ReadP
       }
     }
   } finally {
+    walk.return();
     await pool.close();
   }
 }

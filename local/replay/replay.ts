@@ -279,9 +279,7 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
     workerScript: options.readWorker,
     onWarning: options.onWarning,
     onThreads: options.onReadThreads,
-    onListed: (files) => {
-      if (files > 0) prepare?.();
-    },
+    onFound: () => prepare?.(),
     watched: () => watchedNowArns,
   });
   for await (const file of reading) {

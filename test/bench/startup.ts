@@ -23,7 +23,7 @@
  * Each figure is a ratio within one run: machines differ, ratios less.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -53,22 +53,42 @@ function recordsOf(dirs: readonly string[]): Record<string, unknown>[] {
   return out;
 }
 
-/** The realistic corpus: `records` records, one in a hundred an AI record. */
-export function realisticCorpus(dir: string, records = REALISTIC_RECORDS): { files: number; records: number; ai: number } {
+/**
+ * Where the `index`th file of a corpus goes: flat (one directory), or as an organization trail's
+ * copy lays files out (`AWSLogs/<org>/<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/`, ten
+ * accounts, four regions, thirty days, the files dealt to the directories in turn, each named
+ * as CloudTrail names them).
+ */
+function corpusFile(dir: string, index: number, layout: 'flat' | 'organization'): string {
+  if (layout === 'flat') return join(dir, `111122223333_CloudTrail_us-east-1_${String(index).padStart(5, '0')}.json.gz`);
+  const [accounts, regions, days] = [10, ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-southeast-2'], 30];
+  const d = index % (accounts * regions.length * days);
+  const account = String(111122223300 + (d % accounts));
+  const region = regions[Math.floor(d / accounts) % regions.length];
+  const day = String(Math.floor(d / (accounts * regions.length)) + 1).padStart(2, '0');
+  const slot = Math.floor(index / (accounts * regions.length * days));
+  const time = `${String(Math.floor(slot / 12) % 24).padStart(2, '0')}${String((slot % 12) * 5).padStart(2, '0')}`;
+  const folder = join(dir, 'AWSLogs', 'o-abc123def4', account, 'CloudTrail', region, '2026', '11', day);
+  mkdirSync(folder, { recursive: true });
+  return join(folder, `${account}_CloudTrail_${region}_202611${day}T${time}Z_${createHash('sha256').update(String(index)).digest('hex').slice(0, 16).toUpperCase()}.json.gz`);
+}
+
+/** The realistic corpus: `records` records, one in a hundred an AI record, `fileRecords` to a file. */
+export function realisticCorpus(dir: string, records = REALISTIC_RECORDS, layout: 'flat' | 'organization' = 'flat', fileRecords = FILE_RECORDS): { files: number; records: number; ai: number } {
   const nonAi = recordsOf(['non-ai']);
   const ai = recordsOf(['ai', 'documented']).filter((r) => typeof r.eventTime === 'string');
   let batch: Record<string, unknown>[] = [];
   let files = 0;
   let aiCount = 0;
   const flush = () => {
-    writeFileSync(join(dir, `111122223333_CloudTrail_us-east-1_${String(files++).padStart(5, '0')}.json.gz`), gzipSync(JSON.stringify({ Records: batch })));
+    writeFileSync(corpusFile(dir, files++, layout), gzipSync(JSON.stringify({ Records: batch })));
     batch = [];
   };
   for (let i = 0; i < records; i++) {
     const isAi = Math.floor((i + 1) * AI_SHARE) > Math.floor(i * AI_SHARE);
     const seed = isAi ? ai[aiCount++ % ai.length] : nonAi[i % nonAi.length];
     batch.push({ ...seed, eventID: randomUUID() });
-    if (batch.length === FILE_RECORDS) flush();
+    if (batch.length === fileRecords) flush();
   }
   if (batch.length) flush();
   return { files, records, ai: aiCount };

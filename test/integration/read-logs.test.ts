@@ -7,7 +7,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { listLogFiles, loadLogFile, loadLogFileSync, readRecords, type ReadProblem } from '../../local/replay/read-logs';
+import { listLogFiles, loadLogFile, loadLogFileSync, readRecords, walkLogFiles, type ReadProblem, type Walked } from '../../local/replay/read-logs';
 import { useTempDirs } from '../support';
 
 const temp = useTempDirs();
@@ -31,15 +31,15 @@ describe('readRecords', () => {
     }
     const problems: ReadProblem[] = [];
     const seen: Array<{ name: string; records: number; first: unknown }> = [];
-    const listed: number[] = [];
-    for await (const file of readRecords([dir], problems, { maxFileBytes: 2 * 1024 * 1024 * 8, onListed: (n) => listed.push(seen.length, n) })) {
+    const found: number[] = [];
+    for await (const file of readRecords([dir], problems, { maxFileBytes: 2 * 1024 * 1024 * 8, onFound: () => found.push(seen.length) })) {
       seen.push({ name: file.path.slice(dir.length + 1).replace(/\..*/, ''), records: file.records.length, first: (file.records[0]?.value as { eventID?: string })?.eventID });
       // The consumer's work on a file: microtasks, as the replay's (the case reading ahead is for).
       for (let i = 0; i < 1_000; i++) await Promise.resolve();
     }
     expect(seen.map((s) => s.name)).toEqual(expected);
-    // Told the count once, before the first file came out (the replay loads its store meanwhile).
-    expect(listed).toEqual([0, 14]);
+    // Told once, before the first file came out (the replay loads its store meanwhile).
+    expect(found).toEqual([0]);
     for (const s of seen) {
       const f = Number(s.name.slice(1));
       expect(s.records).toBe(f === 5 || f === 9 ? 80_000 : f === 11 ? 0 : 3);
@@ -110,10 +110,99 @@ describe('listLogFiles', () => {
       const files = await listLogFiles([dir], problems);
       expect(files.map((f) => f.path.slice(dir.length + 1))).toEqual(['a.json', 'c.json']);
       expect(problems).toEqual([{ source: join(dir, 'b.json'), reason: 'cannot read: ENOENT' }]);
-      expect(spy).toHaveBeenCalledTimes(3);
+      // The directory, then each file once.
+      expect(spy.mock.calls.map((c) => String(c[0]).slice(dir.length))).toEqual(['', '/a.json', '/b.json', '/c.json']);
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('walkLogFiles', () => {
+  // The module object itself (an import's namespace cannot be spied on).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('node:fs') as typeof import('node:fs');
+  const rel = (dir: string, item: Walked) => ('problem' in item ? `! ${item.problem.source.slice(dir.length + 1)}` : item.path.slice(dir.length + 1));
+
+  it('finds files as they are asked for: the first comes out before the next directory is listed', () => {
+    const dir = temp.dir('ai-visibility-walk-lazy-');
+    for (const sub of ['a', 'b', 'c']) {
+      mkdirSync(join(dir, sub));
+      writeFileSync(join(dir, sub, 'x.json'), '{}');
+    }
+    const spy = jest.spyOn(fs, 'readdirSync');
+    try {
+      const walk = walkLogFiles([dir]);
+      expect(rel(dir, walk.next().value as Walked)).toBe('a/x.json');
+      expect(spy.mock.calls.map((c) => String(c[0]).slice(dir.length))).toEqual(['', '/a']);
+      expect([...walk].map((item) => rel(dir, item))).toEqual(['b/x.json', 'c/x.json']);
+      expect(spy).toHaveBeenCalledTimes(4);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('lists a directory of 130,000 files (one list of them all, spread into another, overflowed the stack)', () => {
+    const dir = temp.dir('ai-visibility-walk-large-');
+    const names: string[] = [];
+    for (let i = 0; i < 130_000; i++) names.push(`f${String(i).padStart(6, '0')}.json`);
+    for (const name of names) writeFileSync(join(dir, name), '');
+    const problems: ReadProblem[] = [];
+    const files = listLogFiles([dir], problems);
+    expect(problems).toEqual([]);
+    expect(files.length).toBe(130_000);
+    expect(files[0].path).toBe(join(dir, names[0]));
+    expect(files[129_999].path).toBe(join(dir, names[129_999]));
+  }, 60_000);
+
+  it('reports a directory it cannot list where it stands, and walks on', () => {
+    const dir = temp.dir('ai-visibility-walk-denied-');
+    for (const sub of ['a', 'b', 'c']) {
+      mkdirSync(join(dir, sub));
+      writeFileSync(join(dir, sub, 'x.json'), '{}');
+    }
+    // As root (CI) a mode of 000 does not stop a listing: the listing itself is refused.
+    const real = fs.readdirSync;
+    const spy = jest.spyOn(fs, 'readdirSync').mockImplementation(((path: string, ...rest: unknown[]) => {
+      if (String(path) === join(dir, 'b')) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+      return (real as (...a: unknown[]) => unknown)(path, ...rest);
+    }) as typeof fs.readdirSync);
+    try {
+      expect([...walkLogFiles([dir])].map((item) => rel(dir, item))).toEqual(['a/x.json', '! b', 'c/x.json']);
+      const problems: ReadProblem[] = [];
+      listLogFiles([dir], problems);
+      expect(problems).toEqual([{ source: join(dir, 'b'), reason: 'cannot read: EACCES' }]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('lists a file once through links into the directory being walked, before or after the file, and when it is named too', () => {
+    const dir = temp.dir('ai-visibility-walk-links-');
+    for (const name of ['a.json', 'c.json', 'd.txt']) writeFileSync(join(dir, name), '{}');
+    mkdirSync(join(dir, 'b'));
+    symlinkSync(join(dir, 'a.json'), join(dir, 'b', 'l.json')); // a.json is listed already
+    symlinkSync(join(dir, 'c.json'), join(dir, 'b', 'm.json')); // c.json comes later: the link first
+    symlinkSync(join(dir, 'd.txt'), join(dir, 'b', 'n.json')); // d.txt is skipped for its name: read by the link
+    const skipped: Array<{ path: string; reason: string }> = [];
+    const files = listLogFiles([join(dir, 'c.json'), dir], [], { skipped }).map((f) => f.path.slice(dir.length + 1));
+    expect(files).toEqual(['c.json', 'a.json', 'b/n.json']);
+    expect(listLogFiles([dir], []).map((f) => f.path.slice(dir.length + 1))).toEqual(['a.json', 'b/m.json', 'b/n.json']);
+    expect(skipped.map((s) => s.path.slice(dir.length + 1))).toEqual(['d.txt']);
+  });
+
+  it('gives problems in name order with the files they stand between, however far it reads ahead', async () => {
+    const dir = temp.dir('ai-visibility-walk-order-');
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({ Records: [record(0, 0)] }));
+    writeFileSync(join(dir, 'b-broken.json.gz'), Buffer.from([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3]));
+    symlinkSync(join(dir, 'gone.json'), join(dir, 'c-dangling.json'));
+    writeFileSync(join(dir, 'd.json'), JSON.stringify({ Records: [record(3, 0)] }));
+    const problems: ReadProblem[] = [];
+    const read: string[] = [];
+    for await (const file of readRecords([dir], problems)) read.push(file.path.slice(dir.length + 1));
+    expect(read).toEqual(['a.json', 'd.json']);
+    // The broken file's reason (found reading it) before the dangling link's (found walking).
+    expect(problems.map((p) => p.source.slice(dir.length + 1))).toEqual(['b-broken.json.gz', 'c-dangling.json']);
   });
 });
 
