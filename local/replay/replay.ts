@@ -259,7 +259,7 @@ export async function replayInto(paths: readonly string[], target: ReplayTarget 
       if (watchedNow.length > 0) await trailPass(await recordsForWatchedNow(), matchWatchedNow(), keepFresh, file.modifiedMs);
       if (fresh.length > 0 && newest !== undefined && lookBackMs > 0) {
         // Read before: their problems are reported already. What is held of them, or read again.
-        for await (const before of lookBackRecords(earlier.window(newest, lookBackMs), watchedArns(fresh), options.maxFileBytes)) await trailPass(before.records, none, keepFresh, before.modifiedMs);
+        for await (const before of lookBackRecords(earlier.window(newest, lookBackMs, watchedArns(fresh)), options.maxFileBytes)) await trailPass(before.records, none, keepFresh, before.modifiedMs);
       }
       for (const w of fresh) searched.add(keyOf(w));
       if (batch.length > 0) {

@@ -56,21 +56,27 @@ function recordsOf(dirs: readonly string[]): Record<string, unknown>[] {
 /**
  * Where the `index`th file of a corpus goes: flat (one directory), or as an organization trail's
  * copy lays files out (`AWSLogs/<org>/<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>/`, ten
- * accounts, four regions, thirty days, the files dealt to the directories in turn, each named
- * as CloudTrail names them).
+ * accounts, four regions, thirty days, each file dealt to one of them by a hash of its index, so
+ * that the AI records spread over every account, each named as CloudTrail names them; `slots`
+ * counts the files of each directory, for their five-minute times). With the organization
+ * layout comes the file's time: its records are given times within its five minutes, as a
+ * trail's are (the OTRF records carry `@timestamp`, not `eventTime`, so most records of the flat
+ * corpus have no time, and its files no place in a look-back's window).
  */
-function corpusFile(dir: string, index: number, layout: 'flat' | 'organization'): string {
-  if (layout === 'flat') return join(dir, `111122223333_CloudTrail_us-east-1_${String(index).padStart(5, '0')}.json.gz`);
+function corpusFile(dir: string, index: number, layout: 'flat' | 'organization', slots: Map<number, number>): { path: string; time?: number } {
+  if (layout === 'flat') return { path: join(dir, `111122223333_CloudTrail_us-east-1_${String(index).padStart(5, '0')}.json.gz`) };
   const [accounts, regions, days] = [10, ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-southeast-2'], 30];
-  const d = index % (accounts * regions.length * days);
+  const hash = createHash('sha256').update(String(index)).digest('hex');
+  const d = Number.parseInt(hash.slice(0, 8), 16) % (accounts * regions.length * days);
   const account = String(111122223300 + (d % accounts));
   const region = regions[Math.floor(d / accounts) % regions.length];
   const day = String(Math.floor(d / (accounts * regions.length)) + 1).padStart(2, '0');
-  const slot = Math.floor(index / (accounts * regions.length * days));
-  const time = `${String(Math.floor(slot / 12) % 24).padStart(2, '0')}${String((slot % 12) * 5).padStart(2, '0')}`;
+  const slot = slots.get(d) ?? 0;
+  slots.set(d, slot + 1);
+  const [hh, mm] = [String(Math.floor(slot / 12) % 24).padStart(2, '0'), String((slot % 12) * 5).padStart(2, '0')];
   const folder = join(dir, 'AWSLogs', 'o-abc123def4', account, 'CloudTrail', region, '2026', '11', day);
   mkdirSync(folder, { recursive: true });
-  return join(folder, `${account}_CloudTrail_${region}_202611${day}T${time}Z_${createHash('sha256').update(String(index)).digest('hex').slice(0, 16).toUpperCase()}.json.gz`);
+  return { path: join(folder, `${account}_CloudTrail_${region}_202611${day}T${hh}${mm}Z_${hash.slice(8, 24).toUpperCase()}.json.gz`), time: Date.parse(`2026-11-${day}T${hh}:${mm}:00Z`) };
 }
 
 /** The realistic corpus: `records` records, one in a hundred an AI record, `fileRecords` to a file. */
@@ -80,8 +86,11 @@ export function realisticCorpus(dir: string, records = REALISTIC_RECORDS, layout
   let batch: Record<string, unknown>[] = [];
   let files = 0;
   let aiCount = 0;
+  const slots = new Map<number, number>();
   const flush = () => {
-    writeFileSync(corpusFile(dir, files++, layout), gzipSync(JSON.stringify({ Records: batch })));
+    const { path, time } = corpusFile(dir, files++, layout, slots);
+    if (time !== undefined) batch = batch.map((r, i) => ({ ...r, eventTime: new Date(time + i * 1_000).toISOString().replace(/\.\d{3}Z$/, 'Z') }));
+    writeFileSync(path, gzipSync(JSON.stringify({ Records: batch })));
     batch = [];
   };
   for (let i = 0; i < records; i++) {
