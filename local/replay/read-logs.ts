@@ -163,13 +163,22 @@ export function listLogFiles(paths: readonly string[], problems: ReadProblem[], 
   return files;
 }
 
+/** How far ahead files are started: at most `files` besides the one worked on, while they hold at most `bytes` on disk (the next always). */
+export interface ReadAhead {
+  readonly files: number;
+  readonly bytes: number;
+}
+
 /**
  * The files `walked` finds, each started (`start`: a read, a job for a thread) ahead of its turn:
- * the next always, and up to PREFETCH_FILES while those ahead of the one being worked on hold at
- * most PREFETCH_BYTES on disk. Walking goes only as far as that. Problems come out where they
- * stand, between the files.
+ * the next always, and more within `ahead` (by default PREFETCH_FILES and PREFETCH_BYTES).
+ * Walking goes only as far as that. Problems come out where they stand, between the files.
  */
-export function* startAhead<T>(walked: Iterable<Walked>, start: (file: Listed) => T): Generator<{ readonly file: Listed; readonly started: T } | { readonly problem: ReadProblem }, void, void> {
+export function* startAhead<T>(
+  walked: Iterable<Walked>,
+  start: (file: Listed) => T,
+  ahead: ReadAhead = { files: PREFETCH_FILES, bytes: PREFETCH_BYTES },
+): Generator<{ readonly file: Listed; readonly started: T } | { readonly problem: ReadProblem }, void, void> {
   const walk = walked[Symbol.iterator]();
   let next = walk.next();
   const queue: Array<{ readonly file: Listed; readonly started: T } | { readonly problem: ReadProblem }> = [];
@@ -182,7 +191,7 @@ export function* startAhead<T>(walked: Iterable<Walked>, start: (file: Listed) =
         queue.push(item);
         continue;
       }
-      if (files > 0 && (files >= PREFETCH_FILES || bytes + item.bytes > PREFETCH_BYTES)) return;
+      if (files > 0 && (files >= ahead.files || bytes + item.bytes > ahead.bytes)) return;
       queue.push({ file: item, started: start(item) });
       files++;
       bytes += item.bytes;

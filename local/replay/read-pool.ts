@@ -4,8 +4,8 @@
  * the rest (`ReadFile`). On a real trail the capture rules take about one record in a hundred:
  * the replay's own thread then parses a hundredth of the text, and spends the rest of its time
  * on the records that matter. Files come back in name order whatever thread read them, read
- * ahead as far as `readRecords` reads (`startAhead`: PREFETCH_FILES, PREFETCH_BYTES), and the
- * directories are walked only that far ahead (`walkLogFiles`). Without threads, or
+ * ahead (`startAhead`, THREAD_AHEAD), and the directories are walked only that far ahead
+ * (`walkLogFiles`). Without threads, or
  * without the compiled worker (under tsx and jest), or when a worker fails, the files are read in
  * this thread, with the same result: nothing is lost, the report is the same.
  */
@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DEFAULT_MAX_FILE_BYTES, loadLogFile, parseLogText, partitionRecords, readRecords, startAhead, walkLogFiles, type ReadFile, type ReadOptions, type ReadProblem, type SourcedRecord, type Walked } from './read-logs';
+import { DEFAULT_MAX_FILE_BYTES, loadLogFile, parseLogText, partitionRecords, readRecords, startAhead, walkLogFiles, type ReadAhead, type ReadFile, type ReadOptions, type ReadProblem, type SourcedRecord, type Walked } from './read-logs';
 import type { ReadAnswer, ReadJob } from './read-worker';
 import type { CompiledRules } from '../../lambdas/shared/capture-rules';
 
@@ -35,6 +35,17 @@ export interface PartitionedReadOptions extends ReadOptions {
    */
   readonly watched?: () => ReadonlySet<string>;
 }
+
+/**
+ * How far ahead the reading threads are sent files: up to 256 while they hold at most 1 MiB on
+ * disk. A thread answers one job at a time (read-worker.ts), so what is sent ahead waits as a
+ * path; what comes back ahead of its turn is the kept records' JSON and the callers. With
+ * readRecords' 4 files, a thread on small files waited for the replay's thread, and the replay's
+ * thread for it: an organization trail's files of a few records took 20 % longer
+ * (docs/performance.md, "Sending small files further ahead"). The byte bound keeps large files
+ * to a few ahead, as before.
+ */
+export const THREAD_AHEAD: ReadAhead = { files: 256, bytes: 1024 * 1024 };
 
 /** Reading threads by default: one core is the replay's own; beyond two, this thread is the bottleneck (docs/performance.md). */
 export function defaultReadThreads(): number {
@@ -152,7 +163,7 @@ export async function* readPartitioned(paths: readonly string[], problems: ReadP
   const pool = new ReadPool(Math.min(threads, found), script, rules, options.onWarning);
   try {
     let told = false;
-    for (const item of startAhead(walked, (file) => pool.read(file.path, maxBytes, options.watched?.() ?? noneWatched))) {
+    for (const item of startAhead(walked, (file) => pool.read(file.path, maxBytes, options.watched?.() ?? noneWatched), THREAD_AHEAD)) {
       if ('problem' in item) {
         problems.push(item.problem);
         continue;

@@ -37,7 +37,7 @@ export type ReadAnswer =
 /**
  * One job, start to end, in this thread (loadLogFileSync): jobs are answered one at a time, in
  * the order they came, so the thread holds one file's text and records at a time however many
- * the replay has sent ahead (read-pool.ts, POOL_PREFETCH_FILES).
+ * the replay has sent ahead (read-pool.ts, THREAD_AHEAD).
  */
 export function answer(job: ReadJob, rules: CompiledRules, watched: ReadonlySet<string>): ReadAnswer {
   const loaded = loadLogFileSync(job.path, job.maxBytes);

@@ -5,14 +5,14 @@
  * with and without threads, on every bundled fixture and on files where a watched principal's
  * uncaptured calls must be read again; a failing worker costs a warning, never a record.
  */
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildSync } from 'esbuild';
 import { BUNDLED_SAMPLES } from '../../bin/cli';
 import { compileRules } from '../../local/replay/event-bus';
 import { partitionRecords, readRecords, type ReadFile, type ReadProblem } from '../../local/replay/read-logs';
-import { allRecords, readPartitioned } from '../../local/replay/read-pool';
+import { allRecords, readPartitioned, THREAD_AHEAD } from '../../local/replay/read-pool';
 import { messageOf, replay, type ReplayOptions } from '../../local/replay/replay';
 import { callerArns } from '../../lambdas/shared/agent-capture';
 import { cliRunner, comparableReport as comparable, useTempDirs } from '../support';
@@ -112,6 +112,26 @@ describe('readPartitioned with threads', () => {
     // The agent's uncaptured calls came with the kept records: no file needs reading again for it.
     expect(threaded.some((f) => f.kept.some((r) => JSON.stringify(r.value).includes('GetSecretValue')))).toBe(true);
     expect(threaded.flatMap((f) => f.otherArns)).not.toContain(agent);
+  });
+
+  it('sends hundreds of small files ahead and still yields them in order, with the problems where they stand', async () => {
+    // More files than THREAD_AHEAD sends at once, in directories, with a broken one every so often
+    // and a directory that is a loop.
+    const dir = temp.dir('ai-visibility-read-threads-many-');
+    const body = readFileSync(fixtureFiles.find((f) => f.includes('agents-2-activity'))!);
+    for (let d = 0; d < 4; d++) {
+      mkdirSync(join(dir, `d${d}`));
+      for (let f = 0; f < 150; f++) writeFileSync(join(dir, `d${d}`, `f${String(f).padStart(3, '0')}.json${f % 2 ? '.gz' : ''}`), f % 37 === 5 ? Buffer.from([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3]) : f % 2 ? gzipSync(body) : body);
+    }
+    symlinkSync(dir, join(dir, 'd2', 'loop'));
+    expect(THREAD_AHEAD.files).toBeLessThan(600);
+    const here = await readAll([dir], 0);
+    const threaded = await readAll([dir], 2);
+    expect(threaded.files.map(shape)).toEqual(here.files.map(shape));
+    expect(threaded.problems).toEqual(here.problems);
+    expect(here.files).toHaveLength(4 * 150 - 4 * 4);
+    const broken = (d: number) => ['f005.json.gz', 'f042.json', 'f079.json.gz', 'f116.json'].map((f) => `d${d}/${f}`);
+    expect(here.problems.map((p) => p.source.slice(dir.length + 1))).toEqual([...broken(0), ...broken(1), ...broken(2), 'd2/loop', ...broken(3)]);
   });
 
   it('reads in this thread when a worker fails, and says so once', async () => {
