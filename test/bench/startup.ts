@@ -10,6 +10,8 @@
  *     trail's files are often far smaller), BENCH_REALISTIC_RECORDS (100,000) in all;
  *   - an AI-dense corpus: every fixture in turn (a third of the records reach the capture rules),
  *     BENCH_DENSE_RECORDS (20,000);
+ *   - an organization corpus: the realistic records laid out as a copy of an organization trail
+ *     (`corpusFile`), BENCH_ORGANIZATION_FILE_RECORDS (5) to a file, each with a time;
  *   each replayed with the embedded DynamoDB in process (the default) and over HTTP through the
  *   SDK (--store-transport http), and with the files read in the main thread alone
  *   (--read-threads 0), whose --json must be identical apart from wall-clock times;
@@ -41,6 +43,8 @@ const DENSE_RECORDS = Number(process.env.BENCH_DENSE_RECORDS ?? 20_000);
 /** Records per log file in both corpora: an organization trail writes many small files (one per account and region every five minutes). */
 const FILE_RECORDS = Number(process.env.BENCH_FILE_RECORDS ?? 1_000);
 const AI_SHARE = 0.01;
+/** Records per file of the organization corpus: most of an organization trail's files hold a few. */
+const ORGANIZATION_FILE_RECORDS = Number(process.env.BENCH_ORGANIZATION_FILE_RECORDS ?? 5);
 
 function recordsOf(dirs: readonly string[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
@@ -158,7 +162,7 @@ function duckDbSeconds(dir: string): { seconds: number; matched: number } | unde
     script,
     `import { DuckDBInstance } from ${JSON.stringify(pathToFileURL(entry).href)};
 const connection = await (await DuckDBInstance.create(':memory:')).connect();
-const result = await connection.runAndReadAll(\`SELECT count(*) FROM (SELECT unnest(Records) AS r FROM read_json('${dir}/*.json.gz', columns={Records: 'JSON[]'}, format='unstructured', maximum_object_size=268435456)) WHERE json_extract_string(r, '$.eventSource') IN (${sources})\`);
+const result = await connection.runAndReadAll(\`SELECT count(*) FROM (SELECT unnest(Records) AS r FROM read_json('${dir}/**/*.json.gz', columns={Records: 'JSON[]'}, format='unstructured', maximum_object_size=268435456)) WHERE json_extract_string(r, '$.eventSource') IN (${sources})\`);
 console.log(String(result.getRows()[0][0]));
 `,
   );
@@ -166,9 +170,14 @@ console.log(String(result.getRows()[0][0]));
   return { seconds: run.seconds, matched: Number(run.stdout.trim()) };
 }
 
+/** A corpus's log files, under any depth of directories. */
+function logFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.json.gz')).map((f) => join(dir, f));
+}
+
 /** JSON.parse of a corpus's decompressed files, in seconds (the files read and decompressed first). */
 function parseSeconds(dir: string): { seconds: number; records: number; mb: number } {
-  const texts = readdirSync(dir).map((f) => gunzipSync(readFileSync(join(dir, f))).toString('utf8'));
+  const texts = logFiles(dir).map((f) => gunzipSync(readFileSync(f)).toString('utf8'));
   const started = process.hrtime.bigint();
   let records = 0;
   for (const t of texts) records += (JSON.parse(t) as { Records: unknown[] }).Records.length;
@@ -231,6 +240,8 @@ export function startupSection(): string[] {
     const corpora: Array<[string, (dir: string) => { files: number; records: number; ai?: number }]> = [
       ['realistic corpus', (d) => realisticCorpus(d)],
       ['AI-dense corpus', (d) => denseCorpus(d)],
+      // An organization trail's copy: the realistic records, with times, five to a file in a directory per account, region and day.
+      ['organization corpus', (d) => realisticCorpus(d, REALISTIC_RECORDS, 'organization', ORGANIZATION_FILE_RECORDS)],
     ];
     for (const [name, build] of corpora) {
       const dir = join(work, name.replace(/\W+/g, '-'));
@@ -266,7 +277,7 @@ export function startupSection(): string[] {
         const dir = join(work, `scale-${records}`);
         mkdirSync(dir);
         realisticCorpus(dir, records);
-        const bytes = readdirSync(dir).reduce((n, f) => n + gunzipSync(readFileSync(join(dir, f))).length, 0);
+        const bytes = logFiles(dir).reduce((n, f) => n + gunzipSync(readFileSync(f)).length, 0);
         const run = measured([...compiled, dir]);
         rmSync(dir, { recursive: true, force: true });
         return { records, bytes, ...run };
