@@ -7,7 +7,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { listLogFiles, loadLogFile, loadLogFileSync, readRecords, walkLogFiles, type ReadProblem, type Walked } from '../../local/replay/read-logs';
+import { listLogFiles, loadLogFile, loadLogFileSync, readRecords, startAhead, walkLogFiles, type ReadProblem, type Walked } from '../../local/replay/read-logs';
 import { useTempDirs } from '../support';
 
 const temp = useTempDirs();
@@ -203,6 +203,32 @@ describe('walkLogFiles', () => {
     expect(read).toEqual(['a.json', 'd.json']);
     // The broken file's reason (found reading it) before the dangling link's (found walking).
     expect(problems.map((p) => p.source.slice(dir.length + 1))).toEqual(['b-broken.json.gz', 'c-dangling.json']);
+  });
+});
+
+describe('startAhead', () => {
+  it('starts the next file always and more only within its file and byte bounds, problems in their place', () => {
+    const sizes = [10, 10, 10, 50, 500, 10, 10, 10, 10, 10];
+    const walked: Walked[] = sizes.map((bytes, i) => ({ path: `f${i}`, bytes }));
+    walked.splice(3, 0, { problem: { source: 'bad', reason: 'cannot read: EACCES' } });
+    const started: string[] = [];
+    const seen: Array<{ out: string; ahead: string[] }> = [];
+    for (const item of startAhead(walked, (file) => started.push(file.path), { files: 3, bytes: 60 })) {
+      const out = 'problem' in item ? `! ${item.problem.source}` : item.file.path;
+      const done = seen.filter((s) => !s.out.startsWith('!')).length + ('file' in item ? 1 : 0);
+      seen.push({ out, ahead: started.slice(done) });
+    }
+    expect(seen.map((s) => s.out)).toEqual(['f0', 'f1', 'f2', '! bad', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8', 'f9']);
+    expect(started).toEqual(sizes.map((_, i) => `f${i}`));
+    // What was started beyond the file coming out: at most 3 files within 60 bytes, or the one next.
+    for (const { ahead } of seen) {
+      const bytes = ahead.reduce((n, p) => n + sizes[Number(p.slice(1))], 0);
+      expect(ahead.length <= 1 || (ahead.length <= 3 && bytes <= 60)).toBe(true);
+    }
+    // f3 would pass the byte bound: two ahead.
+    expect(seen[0].ahead).toEqual(['f1', 'f2']);
+    // f4 (500 bytes) only as the next one, alone.
+    expect(seen.find((s) => s.out === 'f3')?.ahead).toEqual(['f4']);
   });
 });
 
